@@ -1,0 +1,51 @@
+/**
+ * Parser directives (`# syntax=`, `# escape=`, `# check=`) at the top of a Dockerfile.
+ *
+ * `dockerfile-ast` finds them: it applies the "only before the first non-directive line" rule, the
+ * case-insensitive names and a leading byte-order mark exactly as BuildKit does. We add BuildKit's
+ * validation on top: a repeated directive and an escape character other than `\` or `` ` `` are errors.
+ */
+import { DockerfileParser } from 'dockerfile-ast';
+import { DockerfileError, type ErrorLocation } from './errors.js';
+
+/** The directives of one Dockerfile. */
+export interface Directives {
+  /** The escape character: `\` unless `# escape=`` ` ``. */
+  escape: string;
+  syntax?: string;
+  check?: string;
+}
+
+const KNOWN = new Set(['syntax', 'escape', 'check']);
+
+/** Reads and validates the directives of `text`; `file` and `lines` place errors. */
+export function readDirectives(text: string, file: string, lines: readonly string[]): Directives {
+  const found: Directives = { escape: '\\' };
+  const seen = new Set<string>();
+  for (const directive of DockerfileParser.parse(text).getDirectives()) {
+    const name = directive.getName().toLowerCase();
+    if (!KNOWN.has(name)) continue;
+    const line = directive.getRange().start.line + 1;
+    const lineText = lines[line - 1] ?? '';
+    const location: ErrorLocation = {
+      file,
+      position: { line, column: lineText.length - lineText.trimStart().length + 1 },
+      lineText,
+      length: lineText.trim().length,
+    };
+    if (seen.has(name)) throw new DockerfileError(`only one ${name} parser directive can be used`, location);
+    seen.add(name);
+    const value = directive.getValue();
+    if (name === 'escape') {
+      if (value !== '\\' && value !== '`') {
+        throw new DockerfileError(`invalid escape token '${value}' does not match \` or \\`, location);
+      }
+      found.escape = value;
+    } else if (name === 'syntax') {
+      found.syntax = value;
+    } else {
+      found.check = value;
+    }
+  }
+  return found;
+}
