@@ -7,10 +7,10 @@
  * (vector `trailing-backslash`). Directives, where it agrees with BuildKit, come from it
  * (`directives.ts`); line assembly is ours so that all 33 conformance vectors hold.
  */
-import { expandWords } from './expand.js';
 import { readDirectives, type Directives } from './directives.js';
 import { DockerfileError, locate, type SourceRange } from './errors.js';
-import { argumentNodes, extractFlags, splitKeyword, type Fail, type Heredoc, type Node } from './node.js';
+import { heredocsInLine } from './heredoc.js';
+import { argumentNodes, extractFlags, splitKeyword, type Fail, type Node } from './node.js';
 
 /** A non-fatal finding, reported to the user but never failing the parse. */
 export interface ParseWarning {
@@ -30,7 +30,6 @@ export interface NodeDocument {
 
 const MAX_LINE_BYTES = 65535;
 const HEREDOC_KEYWORDS = new Set(['run', 'copy', 'add']);
-const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
 
 /** Parses Dockerfile text into nodes. `file` names the Dockerfile in error messages. */
 export function parseNodes(text: string, file = 'Dockerfile'): NodeDocument {
@@ -146,7 +145,7 @@ class LineScanner {
     const target = node.trigger ?? node;
     if (!HEREDOC_KEYWORDS.has(target.keyword) || target.json) return;
     const { rest } = extractFlags(splitKeyword(target.original).rest, this.escape);
-    const heredocs = this.heredocWords(rest);
+    const heredocs = heredocsInLine(rest);
     for (const heredoc of heredocs) {
       let terminated = false;
       while (this.index < this.raw.length) {
@@ -166,35 +165,5 @@ class LineScanner {
       }
     }
     target.heredocs = heredocs;
-  }
-
-  private heredocWords(rest: string): Heredoc[] {
-    // Like BuildKit, a line that does not lex (an unbalanced quote) simply has no heredocs; the
-    // instruction layer reports the real problem if there is one.
-    let words: string[];
-    try {
-      words = expandWords(rest, () => undefined, { rawQuotes: true, rawEscapes: true, skipUnset: true });
-    } catch {
-      return [];
-    }
-    const heredocs: Heredoc[] = [];
-    for (const word of words) {
-      const match = HEREDOC_WORD.exec(word);
-      if (!match || match[3] === '') continue;
-      const delimiter = match[3] ?? '';
-      let plain: string[];
-      try {
-        plain = expandWords(delimiter, () => undefined, { skipUnset: true });
-      } catch {
-        continue;
-      }
-      if (plain.length !== 1) continue;
-      const name = plain[0] ?? '';
-      const quotes = (s: string): number => (s.match(/['"]/g) ?? []).length;
-      const heredoc: Heredoc = { name, content: '', expand: quotes(name) === quotes(delimiter), chomp: match[2] === '-' };
-      if (match[1]) heredoc.fd = Number(match[1]);
-      heredocs.push(heredoc);
-    }
-    return heredocs;
   }
 }

@@ -104,7 +104,7 @@ describe('pattern modifiers pinned by lex_test.go', () => {
     else expect(expandWord(source, lookupIn(env))).toBe(expected);
   });
 
-  it.each([{}, { VAR: '' }])('${VAR:?message} names the variable and the expanded message (%o)', (env) => {
+  it.each<Record<string, string>>([{}, { VAR: '' }])('${VAR:?message} names the variable and the expanded message (%o)', (env) => {
     expect(() => expandWord('${VAR:?message here$ARG}', lookupIn({ ...env, ARG: 'x' }))).toThrow('VAR: message herex');
   });
 

@@ -1,0 +1,54 @@
+/**
+ * `tsbuild build [options] CONTEXT` (also the default command: `tsbuild -t app .`).
+ * Flags → a `PlanRequest` → one library call → output on stdout.
+ */
+import type { Command } from 'commander';
+import { formatPlan, loadPlan, UnsupportedError } from '../../index.js';
+import { collect, keyValues } from '../key-values.js';
+
+interface BuildFlags {
+  file?: string;
+  target?: string;
+  buildArg: string[];
+  label: string[];
+  platform?: string;
+  tag: string[];
+  printPlan?: string | boolean;
+}
+
+/** Registers the build command on `program`. */
+export function registerBuild(program: Command): void {
+  program
+    .command('build', { isDefault: true })
+    .description('build an image from a Dockerfile and a context directory')
+    .argument('[context]', 'the build context directory', '.')
+    .option('-f, --file <path>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('-t, --tag <name:tag>', 'name the resulting image (repeatable)', collect, [])
+    .option('--target <stage>', 'build this stage and what it needs')
+    .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect, [])
+    .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
+    .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
+    .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
+    .action(async (context: string, flags: BuildFlags) => {
+      const plan = await loadPlan({
+        context,
+        ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
+        ...(flags.target === undefined ? {} : { target: flags.target }),
+        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+        buildArgs: keyValues(flags.buildArg, '--build-arg'),
+        labels: keyValues(flags.label, '--label'),
+      });
+      for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
+      if (flags.printPlan === 'json') {
+        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      } else if (flags.printPlan === true || flags.printPlan === 'text') {
+        process.stdout.write(formatPlan(plan));
+      } else if (flags.printPlan !== undefined) {
+        throw new UnsupportedError(`unknown --print-plan format "${String(flags.printPlan)}"`, { hint: 'use --print-plan or --print-plan=json' });
+      } else {
+        throw new UnsupportedError('running builds is not implemented yet: this version plans builds only', {
+          hint: 'use --print-plan to see what the build would do',
+        });
+      }
+    });
+}

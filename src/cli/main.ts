@@ -1,0 +1,59 @@
+/**
+ * The `tsbuild` command: commander wiring and the single error boundary. Errors print as one line
+ * (plus a source excerpt for Dockerfile errors) on stderr with exit status 1; a bug prints a
+ * "please report" line with exit status 2. `--debug` adds stack traces.
+ */
+import { Command, CommanderError } from 'commander';
+import { TsbuildError } from '../index.js';
+import { registerBuild } from './commands/build.js';
+
+const EXIT_ERROR = 1;
+const EXIT_BUG = 2;
+
+function program(): Command {
+  const root = new Command('tsbuild')
+    .description('Build OCI images from Dockerfiles, without a daemon.')
+    .version('0.1.0')
+    .option('--debug', 'print stack traces for errors')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerBuild(root);
+  return root;
+}
+
+/** Runs the CLI with `argv` (as `process.argv`); resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const cli = program();
+  try {
+    await cli.parseAsync(argv.map(bareFlagValue));
+    return 0;
+  } catch (err) {
+    return report(err, argv.includes('--debug'));
+  }
+}
+
+/**
+ * `--print-plan` takes an optional value; commander would read the next word (the context path) as
+ * that value, so a bare flag is given its default explicitly.
+ */
+function bareFlagValue(arg: string): string {
+  return arg === '--print-plan' ? '--print-plan=text' : arg;
+}
+
+function report(err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its own message (or help/version, which exit 0).
+    return err.exitCode === 0 ? 0 : EXIT_ERROR;
+  }
+  if (err instanceof TsbuildError && err.code !== 'internal') {
+    process.stderr.write(`error: ${err.describe()}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return EXIT_ERROR;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`internal error: ${message}\nThis is a bug in tsbuild; please report it with the command you ran.\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return EXIT_BUG;
+}
+
+process.exitCode = await main(process.argv);

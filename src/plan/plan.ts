@@ -1,0 +1,242 @@
+/**
+ * `planBuild`: a parsed Dockerfile + options → a `BuildPlan`. Pure: base-image configs are an input
+ * (`baseImages`), so the plan can be computed and tested without a registry, a filesystem or root.
+ *
+ * Order of work, as BuildKit does it: global ARGs in the global scope; every FROM expanded with it;
+ * the stage DAG and its ordering checks; the target and the stages it reaches; then each reachable
+ * stage in Dockerfile order (a topological order, since references only point backwards).
+ */
+import { DockerfileError, locate } from '../dockerfile/errors.js';
+import { ExpansionError, expandWord } from '../dockerfile/expand.js';
+import type { ArgInstruction, StageInstruction } from '../dockerfile/instructions.js';
+import { parseTriggers, type Dockerfile, type Stage } from '../dockerfile/parse.js';
+import { didYouMean } from '../dockerfile/suggest.js';
+import type { ContainerConfig } from '../image/oci-types.js';
+import { startConfig } from './image-config.js';
+import { formatPlatform, parsePlatform, platformArgs, type Platform } from './platform.js';
+import { ArgScope, isProxyArg } from './scope.js';
+import { reachableStages, referencedSources, resolveFrom, stageDisplayName, type FailAt, type StageIndex } from './stage-graph.js';
+import { StagePlanner } from './stage-planner.js';
+import type { BuildPlan, PlannedStage, SourceStep, StageBase } from './types.js';
+
+/** What a plan depends on besides the Dockerfile. */
+export interface PlanOptions {
+  /** The stage to build (name, case-insensitive); the last stage when absent. */
+  target?: string;
+  /** `--build-arg` values. */
+  buildArgs?: Readonly<Record<string, string>>;
+  /** The platform tsbuild runs on. */
+  buildPlatform: Platform;
+  /** The platform to build for; the build platform when absent. */
+  targetPlatform?: Platform;
+  /** Container configs of base images, by reference as written after expansion. Missing = unknown. */
+  baseImages?: Readonly<Record<string, ContainerConfig>>;
+  /** `--label` values, added to the target stage's config. */
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** What is known about each stage before planning its instructions. */
+interface StageHead {
+  stage: Stage;
+  base: StageBase;
+  platform: Platform;
+  /** ONBUILD triggers of the base, run before the stage's own instructions. */
+  triggers: StageInstruction[];
+}
+
+/** Plans a build. Throws `DockerfileError` (located) for anything the Dockerfile gets wrong. */
+export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
+  const buildArgs = options.buildArgs ?? {};
+  const targetPlatform = options.targetPlatform ?? options.buildPlatform;
+  const failAt: FailAt = (ins, message, needle) => {
+    throw new DockerfileError(message, locate(df.file, df.lines, ins.range, needle));
+  };
+  const consumed = new Set<string>();
+  const builtins = platformArgs(options.buildPlatform, targetPlatform);
+  const globals = globalScope(df.globalArgs, buildArgs, builtins, failAt, consumed);
+  const index: StageIndex = {
+    byName: new Map(df.stages.flatMap((s) => (s.name === undefined ? [] : [[s.name, s.index] as const]))),
+    count: df.stages.length,
+    displayNames: df.stages.map(stageDisplayName),
+  };
+
+  const heads: StageHead[] = [];
+  const needs: number[][] = [];
+  for (const stage of df.stages) {
+    const head = stageHead(stage, heads, globals, targetPlatform, options.baseImages, df, failAt);
+    heads.push(head);
+    const deps = new Set<number>();
+    if (head.base.kind === 'stage') deps.add(head.base.index);
+    for (const ins of [...head.triggers, ...stage.instructions]) {
+      for (const value of referencedSources(ins)) {
+        const from = resolveFrom(value, stage.index, index, (message) => failAt(ins, message, value));
+        if (from.kind === 'stage') deps.add(from.index);
+      }
+    }
+    needs.push([...deps].sort((a, b) => a - b));
+  }
+
+  const target = selectTarget(df, options.target);
+  const builtinsInStages = { ...builtins, TARGETSTAGE: options.target ?? df.stages[target]?.name ?? 'default' };
+  const planned = new Map<number, PlannedStage>();
+  for (const i of reachableStages(target, needs)) {
+    const head = heads[i] as StageHead;
+    const parent = head.base.kind === 'stage' ? planned.get(head.base.index) : undefined;
+    const baseConfig = parent?.config ?? (head.base.kind === 'image' ? options.baseImages?.[head.base.ref] : undefined) ?? {};
+    const planner = new StagePlanner(
+      {
+        index: i,
+        displayName: index.displayNames[i] ?? '',
+        buildArgs,
+        globals,
+        builtins: builtinsInStages,
+        resolveFrom: (value, ins) => resolveFrom(value, i, index, (message) => failAt(ins, message, value)),
+        failAt,
+        consumed,
+      },
+      startConfig(baseConfig),
+    );
+    if (head.base.kind === 'image') planner.push(sourceStep(head, i));
+    for (const trigger of head.triggers) planner.apply(trigger, true);
+    for (const ins of head.stage.instructions) planner.apply(ins);
+    if (i === target && options.labels) planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
+    planned.set(i, finishStage(head, planner, needs[i] ?? [], parent, options.baseImages));
+  }
+
+  const unused = Object.keys(buildArgs).filter((k) => !consumed.has(k) && !isProxyArg(k) && !(k in builtinsInStages));
+  const warnings = [
+    ...df.warnings.map((w) => `${df.file}:${w.line}: ${w.message}`),
+    ...(unused.length > 0 ? [`One or more build-args [${unused.join(' ')}] were not consumed`] : []),
+  ];
+  return {
+    dockerfile: df.file,
+    target: { index: target, name: index.displayNames[target] ?? '' },
+    platforms: { build: formatPlatform(options.buildPlatform), target: formatPlatform(targetPlatform) },
+    stages: [...planned.values()],
+    warnings,
+  };
+}
+
+/** The global scope: builtins, then global ARGs in order (build-arg, else expanded default). */
+function globalScope(
+  args: ArgInstruction[],
+  buildArgs: Readonly<Record<string, string>>,
+  builtins: Readonly<Record<string, string>>,
+  failAt: FailAt,
+  consumed: Set<string>,
+): ArgScope {
+  const scope = new ArgScope();
+  for (const [k, v] of Object.entries(builtins)) scope.declare(k, v);
+  for (const ins of args) {
+    for (const { key, value } of ins.args) {
+      consumed.add(key);
+      if (Object.prototype.hasOwnProperty.call(buildArgs, key)) scope.declare(key, buildArgs[key]);
+      else if (value !== undefined) scope.declare(key, expandIn(scope, value, (m) => failAt(ins, m, value)));
+      else scope.declare(key, builtins[key]);
+    }
+  }
+  return scope;
+}
+
+function expandIn(scope: ArgScope, text: string, fail: (message: string) => never): string {
+  try {
+    return expandWord(text, (name) => scope.get(name));
+  } catch (err) {
+    if (err instanceof ExpansionError) return fail(err.message);
+    throw err;
+  }
+}
+
+function stageHead(
+  stage: Stage,
+  earlier: StageHead[],
+  globals: ArgScope,
+  defaultPlatform: Platform,
+  baseImages: PlanOptions['baseImages'],
+  df: Dockerfile,
+  failAt: FailAt,
+): StageHead {
+  const from = stage.from;
+  const fail = (message: string, needle?: string): never => failAt(from, message, needle);
+  const image = expandIn(globals, from.image, (m) => fail(m, from.image));
+  if (image === '') fail(`base name (${from.image}) should not be blank`, from.image);
+  let platform = defaultPlatform;
+  if (from.platform !== undefined) {
+    const text = expandIn(globals, from.platform, (m) => fail(m, from.platform));
+    try {
+      platform = parsePlatform(text);
+    } catch (err) {
+      fail(`failed to parse platform ${text}: ${(err as Error).message}`, '--platform');
+    }
+  }
+  const parent = earlier.find((h) => h.stage.name !== undefined && h.stage.name === image.toLowerCase());
+  if (parent) {
+    const triggers = parent.stage.instructions.flatMap((i) => (i.kind === 'ONBUILD' ? [relocate(i.trigger, from.range)] : []));
+    return { stage, base: { kind: 'stage', index: parent.stage.index, name: stageDisplayName(parent.stage) }, platform, triggers };
+  }
+  if (image.toLowerCase() === 'scratch') return { stage, base: { kind: 'scratch' }, platform, triggers: [] };
+  const onbuild = baseImages?.[image]?.OnBuild ?? [];
+  const triggers = onbuild.length > 0 ? parseTriggers(onbuild, df.file).map((t) => relocate(t, from.range)) : [];
+  return { stage, base: { kind: 'image', ref: image }, platform, triggers };
+}
+
+/** Trigger instructions report errors at the FROM that fires them. */
+function relocate<T extends StageInstruction>(ins: T, range: StageInstruction['range']): T {
+  return { ...ins, range };
+}
+
+function selectTarget(df: Dockerfile, target: string | undefined): number {
+  if (target === undefined) return df.stages.length - 1;
+  const wanted = target.toLowerCase();
+  const stage = df.stages.find((s) => s.name === wanted);
+  if (!stage) {
+    const names = df.stages.flatMap((s) => (s.name === undefined ? [] : [s.name]));
+    const suggestion = didYouMean(wanted, names);
+    throw new DockerfileError(`target stage "${target}" could not be found${suggestion}`, undefined, {
+      hint: names.length > 0 ? `stages in ${df.file}: ${names.join(', ')}` : `${df.file} has no named stages`,
+    });
+  }
+  return stage.index;
+}
+
+function sourceStep(head: StageHead, index: number): SourceStep {
+  const ref = head.base.kind === 'image' ? head.base.ref : '';
+  return {
+    id: `${index}.0`,
+    kind: 'source',
+    name: `FROM ${ref}`,
+    line: head.stage.from.range.start.line,
+    ref,
+    platform: formatPlatform(head.platform),
+    history: { created_by: `FROM ${ref}` },
+  };
+}
+
+/** Numbers the steps BuildKit numbers (FROM image, RUN, COPY, ADD, WORKDIR) and freezes the stage. */
+function finishStage(
+  head: StageHead,
+  planner: StagePlanner,
+  needs: number[],
+  parent: PlannedStage | undefined,
+  baseImages: PlanOptions['baseImages'],
+): PlannedStage {
+  const name = stageDisplayName(head.stage);
+  const numbered = planner.steps.filter((s) => s.kind !== 'config' || s.instruction === 'WORKDIR');
+  let n = 0;
+  const steps = planner.steps.map((s) => (numbered.includes(s) ? { ...s, name: `[${name} ${++n}/${numbered.length}] ${s.name}` } : s));
+  const config = { ...planner.config, WorkingDir: planner.config.WorkingDir || '/' };
+  return {
+    index: head.stage.index,
+    name,
+    line: head.stage.from.range.start.line,
+    base: head.base,
+    platform: formatPlatform(head.platform),
+    needs,
+    steps,
+    config,
+    ...(planner.author === undefined ? {} : { author: planner.author }),
+    baseResolved:
+      head.base.kind === 'scratch' ||
+      (head.base.kind === 'stage' ? (parent?.baseResolved ?? false) : baseImages?.[head.base.ref] !== undefined),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Platforms (`linux/arm64`, `linux/arm/v7`) and the predefined platform build args BuildKit gives
+ * every Dockerfile (`TARGETPLATFORM`, `BUILDARCH`, …). Pure: the host platform is an input.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+/** An OCI platform. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
+
+/** Parses `os/arch[/variant]` (or a bare `arch`, taken as linux), normalising architecture aliases. */
+export function parsePlatform(text: string): Platform {
+  const parts = text.trim().toLowerCase().split('/');
+  if (parts.some((p) => p === '' || !/^[a-z0-9_.-]+$/.test(p)) || parts.length > 3) {
+    throw new InvalidArgumentError(`invalid platform "${text}": expected os/arch[/variant], e.g. linux/amd64`);
+  }
+  const [os, arch, variant] = parts.length === 1 ? ['linux', parts[0], undefined] : parts;
+  const architecture = ARCH_ALIASES[arch ?? ''] ?? arch ?? '';
+  let normalized = variant;
+  if (architecture === 'arm64' && variant === 'v8') normalized = undefined;
+  if (architecture === 'arm' && variant === undefined) normalized = 'v7';
+  return { os: os ?? 'linux', architecture, ...(normalized === undefined ? {} : { variant: normalized }) };
+}
+
+/** `os/arch[/variant]`. */
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== '').join('/');
+}
+
+/** The platform of a Node.js process (`process.platform`, `process.arch`), as OCI names it. */
+export function platformOf(nodePlatform: string, nodeArch: string): Platform {
+  const arch: Record<string, Platform> = {
+    x64: { os: 'linux', architecture: 'amd64' },
+    arm64: { os: 'linux', architecture: 'arm64' },
+    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    ia32: { os: 'linux', architecture: '386' },
+    ppc64: { os: 'linux', architecture: 'ppc64le' },
+    s390x: { os: 'linux', architecture: 's390x' },
+    riscv64: { os: 'linux', architecture: 'riscv64' },
+  };
+  const p = arch[nodeArch] ?? { os: 'linux', architecture: nodeArch };
+  return { ...p, os: nodePlatform === 'win32' ? 'windows' : nodePlatform };
+}
+
+/** The predefined args describing the build and target platforms. */
+export function platformArgs(build: Platform, target: Platform): Record<string, string> {
+  return {
+    BUILDPLATFORM: formatPlatform(build),
+    BUILDOS: build.os,
+    BUILDARCH: build.architecture,
+    BUILDVARIANT: build.variant ?? '',
+    TARGETPLATFORM: formatPlatform(target),
+    TARGETOS: target.os,
+    TARGETARCH: target.architecture,
+    TARGETVARIANT: target.variant ?? '',
+  };
+}
