@@ -18,18 +18,20 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate closest to `value` (compared case-insensitively), or undefined when none is within
- * a third of the value's length (at least 1, at most 3 edits away) — far enough for a typo, close
- * enough not to suggest nonsense.
+ * The candidate closest to `value` (compared case-insensitively), or undefined when none is close:
+ * within half the value's length in edits (at most 3), or starting with the value. That offers
+ * `tmpfs` for `tmp`, `build` for `bulid`, `ENTRYPOINT` for `FNTRYPOINT`, and nothing for `foo`.
  */
 export function closest(value: string, candidates: Iterable<string>): string | undefined {
   const wanted = value.toLowerCase();
-  const limit = Math.min(3, Math.max(1, Math.ceil(wanted.length / 3)));
+  const limit = Math.min(3, Math.floor(wanted.length / 2));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
-    const distance = editDistance(wanted, candidate.toLowerCase());
-    if (distance > 0 && distance <= limit && distance < bestDistance) {
+    const lower = candidate.toLowerCase();
+    const distance = editDistance(wanted, lower);
+    const prefix = wanted.length >= 3 && lower.startsWith(wanted);
+    if (distance > 0 && (distance <= limit || prefix) && distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }

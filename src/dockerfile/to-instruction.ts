@@ -263,8 +263,8 @@ function onbuild(node: Node, base: InstructionBase, flags: () => FlagValues, fai
   const trigger = node.trigger;
   if (!trigger) return fail('ONBUILD requires at least one argument');
   const keyword = trigger.keyword.toUpperCase();
-  if (keyword === 'ONBUILD') fail("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", trigger.keywordText);
-  if (keyword === 'FROM' || keyword === 'MAINTAINER') fail(`${keyword} isn't allowed as an ONBUILD trigger`, trigger.keywordText);
+  if (keyword === 'ONBUILD') fail("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", trigger.original);
+  if (keyword === 'FROM' || keyword === 'MAINTAINER') fail(`${keyword} isn't allowed as an ONBUILD trigger`, trigger.original);
   let expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
   for (const heredoc of trigger.heredocs) expression += `\n${heredoc.content}${heredoc.name}`;
   const parsed = toInstruction(trigger, fail);

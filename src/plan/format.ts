@@ -15,7 +15,10 @@ export function formatPlan(plan: BuildPlan): string {
   ];
   for (const stage of plan.stages) out.push('', ...formatStage(stage));
   const target = plan.stages.find((s) => s.index === plan.target.index);
-  if (target) out.push('', 'Image config:', ...formatConfig(target.config).map((l) => `  ${l}`));
+  if (target) {
+    const author = target.author === undefined ? [] : [`Author: ${JSON.stringify(target.author)}`];
+    out.push('', 'Image config:', ...[...author, ...formatConfig(target.config)].map((l) => `  ${l}`));
+  }
   if (plan.warnings.length > 0) out.push('', 'Warnings:', ...plan.warnings.map((w) => `  ${w}`));
   return `${out.join('\n')}\n`;
 }
@@ -61,8 +64,12 @@ function stepDetail(step: PlanStep): string[] {
       return execDetail(step);
     case 'file':
       return fileDetail(step);
-    case 'config':
-      return [];
+    case 'config': {
+      // The history text is the instruction with its variables expanded: show it when it adds that.
+      const effect = step.history.created_by ?? '';
+      const oneLine = (text: string): string => text.split('\n')[0]?.replace(/\s+/g, ' ') ?? '';
+      return oneLine(effect) === oneLine(step.name) ? [] : [`= ${oneLine(effect)}`];
+    }
   }
 }
 
@@ -85,7 +92,8 @@ function fileDetail(step: FileStep): string[] {
     step.checksum && `checksum ${step.checksum}`,
   ].filter(Boolean);
   const suffix = options.length > 0 ? ` (${options.join(', ')})` : '';
-  return [`${step.action} from ${formatSource(step.from)}: ${sources.join(' ')} -> ${step.dest}${suffix}`];
+  const origin = step.sources.length === 0 ? 'here-documents' : `from ${formatSource(step.from)}`;
+  return [`${step.action} ${origin}: ${sources.join(' ')} -> ${step.dest}${suffix}`];
 }
 
 function formatMount(m: Mount): string {

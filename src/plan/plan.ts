@@ -99,7 +99,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
     if (head.base.kind === 'image') planner.push(sourceStep(head, i));
     for (const trigger of head.triggers) planner.apply(trigger, true);
     for (const ins of head.stage.instructions) planner.apply(ins);
-    if (i === target && options.labels) planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
+    if (i === target && options.labels && Object.keys(options.labels).length > 0) planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
     planned.set(i, finishStage(head, planner, needs[i] ?? [], parent, options.baseImages));
   }
 

@@ -182,17 +182,23 @@ export class StagePlanner {
   private declareArg(ins: StageInstruction, key: string, value: string | undefined): void {
     let resolved: string | undefined;
     if (Object.prototype.hasOwnProperty.call(this.ctx.buildArgs, key)) resolved = this.ctx.buildArgs[key];
-    else if (value !== undefined) resolved = this.expand(ins, value);
+    else if (value !== undefined) resolved = this.expand(ins, value, this.ctx.buildArgs);
     else if (this.ctx.globals.get(key) !== undefined) resolved = this.ctx.globals.get(key);
     else resolved = this.ctx.builtins[key];
     this.ctx.consumed.add(key);
     this.args.declare(key, resolved);
   }
 
-  /** Expands one word in the current scope; expansion errors point at the instruction. */
-  expand(ins: StageInstruction, text: string): string {
+  /**
+   * Expands one word in the current scope; expansion errors point at the instruction. ARG defaults
+   * also see build-args not declared yet (`ARG BAR=${FOO:?}` passes with `--build-arg FOO=…`).
+   */
+  expand(ins: StageInstruction, text: string, fallback: Readonly<Record<string, string>> = {}): string {
+    const scoped = stageLookup(this.config.Env ?? [], this.args);
+    const lookup = (name: string): string | undefined =>
+      scoped(name) ?? (Object.prototype.hasOwnProperty.call(fallback, name) ? fallback[name] : undefined);
     try {
-      return expandWord(text, stageLookup(this.config.Env ?? [], this.args));
+      return expandWord(text, lookup);
     } catch (err) {
       if (err instanceof ExpansionError) return this.ctx.failAt(ins, err.message, text);
       throw err;

@@ -3,7 +3,7 @@
  * Flags → a `PlanRequest` → one library call → output on stdout.
  */
 import type { Command } from 'commander';
-import { formatPlan, loadPlan, UnsupportedError } from '../../index.js';
+import { formatPlan, InvalidArgumentError, loadPlan, UnsupportedError } from '../../index.js';
 import { collect, keyValues } from '../key-values.js';
 
 interface BuildFlags {
@@ -30,6 +30,7 @@ export function registerBuild(program: Command): void {
     .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
     .action(async (context: string, flags: BuildFlags) => {
+      const format = planFormat(flags.printPlan);
       const plan = await loadPlan({
         context,
         ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
@@ -39,16 +40,20 @@ export function registerBuild(program: Command): void {
         labels: keyValues(flags.label, '--label'),
       });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-      if (flags.printPlan === 'json') {
-        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      } else if (flags.printPlan === true || flags.printPlan === 'text') {
-        process.stdout.write(formatPlan(plan));
-      } else if (flags.printPlan !== undefined) {
-        throw new UnsupportedError(`unknown --print-plan format "${String(flags.printPlan)}"`, { hint: 'use --print-plan or --print-plan=json' });
-      } else {
+      if (format === 'json') process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      else if (format === 'text') process.stdout.write(formatPlan(plan));
+      else {
         throw new UnsupportedError('running builds is not implemented yet: this version plans builds only', {
           hint: 'use --print-plan to see what the build would do',
         });
       }
     });
+}
+
+/** The --print-plan format, checked before any work is done. */
+function planFormat(value: string | boolean | undefined): 'text' | 'json' | undefined {
+  if (value === undefined) return undefined;
+  if (value === true || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new InvalidArgumentError(`unknown --print-plan format "${String(value)}"`, { hint: 'use --print-plan or --print-plan=json' });
 }

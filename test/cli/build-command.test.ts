@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tsbuild } from '../helpers/cli.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tsbuild build', () => {
+  it('finds a lowercase dockerfile and plans it as the default command', () => {
+    writeFileSync(path.join(dir, 'dockerfile'), 'FROM scratch\nCOPY a /a\n');
+    const result = tsbuild(['--print-plan=json', dir]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).stages[0].steps[0].name).toBe('[stage-0 1/1] COPY a /a');
+  });
+
+  it('takes a bare --build-arg from the environment and -f from anywhere', () => {
+    const file = path.join(dir, 'Build.dockerfile');
+    writeFileSync(file, 'FROM scratch\nARG FROM_ENV\nLABEL v=$FROM_ENV\n');
+    const result = tsbuild(['build', '--print-plan=json', '-f', file, '--build-arg', 'FROM_ENV', dir], { env: { FROM_ENV: 'env-value' } });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).stages[0].config.Labels).toEqual({ v: 'env-value' });
+  });
+
+  it('prints warnings on stderr and the plan on stdout', () => {
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\n');
+    const result = tsbuild(['build', '--print-plan', '--build-arg', 'NOPE=1', dir]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('warning: One or more build-args [NOPE] were not consumed\n');
+    expect(result.stdout.startsWith(`Dockerfile: ${path.join(dir, 'Dockerfile')}\n`)).toBe(true);
+  });
+
+  it.each([
+    [['build', '--print-plan', '/nonexistent/context'], 'error: build context "/nonexistent/context" is not a directory\n'],
+    [['build', '--print-plan=yaml', '.'], 'error: unknown --print-plan format "yaml"\nuse --print-plan or --print-plan=json\n'],
+    [['build', '-t', 'app:1', 'examples/hello'], 'error: running builds is not implemented yet: this version plans builds only\nuse --print-plan to see what the build would do\n'],
+  ])('%j fails with one clear line', (args, stderr) => {
+    const result = tsbuild(args);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(stderr);
+  });
+
+  it('reports a missing Dockerfile with a hint', () => {
+    const result = tsbuild(['build', '--print-plan', dir]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`error: failed to read Dockerfile: ${path.join(dir, 'Dockerfile')} does not exist\nadd a Dockerfile to ${dir} or name one with -f\n`);
+  });
+
+  it('lists its options in --help', () => {
+    const result = tsbuild(['build', '--help']);
+    expect(result.status).toBe(0);
+    for (const flag of ['--file', '--tag', '--target', '--build-arg', '--label', '--platform', '--print-plan']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+});

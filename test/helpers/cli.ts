@@ -1,0 +1,26 @@
+/** Runs the built `tsbuild` command (dist/) the way a user does, capturing its output. */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from './shared.js';
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const bin = path.join(projectRoot, 'bin', 'tsbuild.js');
+
+/** Runs `tsbuild ...args` from the project root. `npm test` builds dist/ first. */
+export function tsbuild(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the CLI tests');
+  }
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? projectRoot,
+    env: { ...process.env, ...options.env },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
