@@ -26,7 +26,7 @@ export function formatPlan(plan: BuildPlan): string {
 function formatStage(stage: PlannedStage): string[] {
   const needs = stage.needs.length > 0 ? `, needs stage ${stage.needs.join(', ')}` : '';
   const unknown = stage.base.kind === 'image' && !stage.baseResolved ? ' (base config not resolved)' : '';
-  const lines = [`stage ${stage.index} "${stage.name}" from ${formatBase(stage.base)} [${stage.platform}] (line ${stage.line})${needs}${unknown}`];
+  const lines = [`stage ${stage.index} "${stage.name}" from ${formatOrigin(stage.base)} [${stage.platform}] (line ${stage.line})${needs}${unknown}`];
   for (const step of stage.steps) {
     lines.push(`  ${step.onbuild ? '(onbuild) ' : ''}${step.name}`);
     lines.push(...stepDetail(step).map((d) => `      ${d}`));
@@ -34,25 +34,16 @@ function formatStage(stage: PlannedStage): string[] {
   return lines;
 }
 
-function formatBase(base: StageBase): string {
-  switch (base.kind) {
+/** Where a stage or a copy starts from: scratch, the context, an image or a stage. */
+function formatOrigin(origin: StageBase | SourceLocation): string {
+  switch (origin.kind) {
     case 'scratch':
-      return 'scratch';
-    case 'image':
-      return `image ${base.ref}`;
-    case 'stage':
-      return `stage ${base.index} "${base.name}"`;
-  }
-}
-
-function formatSource(from: SourceLocation): string {
-  switch (from.kind) {
     case 'context':
-      return 'context';
+      return origin.kind;
     case 'image':
-      return `image ${from.ref}`;
+      return `image ${origin.ref}`;
     case 'stage':
-      return `stage ${from.index} "${from.name}"`;
+      return `stage ${origin.index} "${origin.name}"`;
   }
 }
 
@@ -92,14 +83,14 @@ function fileDetail(step: FileStep): string[] {
     step.checksum && `checksum ${step.checksum}`,
   ].filter(Boolean);
   const suffix = options.length > 0 ? ` (${options.join(', ')})` : '';
-  const origin = step.sources.length === 0 ? 'here-documents' : `from ${formatSource(step.from)}`;
+  const origin = step.sources.length === 0 ? 'here-documents' : `from ${formatOrigin(step.from)}`;
   return [`${step.action} ${origin}: ${sources.join(' ')} -> ${step.dest}${suffix}`];
 }
 
 function formatMount(m: Mount): string {
   switch (m.type) {
     case 'bind':
-      return `type=bind from ${formatSource(m.from)} source=${m.source} target=${m.target}${m.readonly ? ' ro' : ' rw'}`;
+      return `type=bind from ${formatOrigin(m.from)} source=${m.source} target=${m.target}${m.readonly ? ' ro' : ' rw'}`;
     case 'cache':
       return `type=cache target=${m.target} id=${m.id} sharing=${m.sharing} mode=${m.mode.toString(8)} uid=${m.uid} gid=${m.gid}`;
     case 'tmpfs':
