@@ -45,7 +45,7 @@ export function parseNodes(text: string, file = 'Dockerfile'): NodeDocument {
   const scanner = new LineScanner(file, raw, lines, directives.escape);
   const nodes = scanner.scan();
   if (nodes.length === 0) {
-    throw new DockerfileError('file with no instructions', undefined, {
+    throw new DockerfileError(`${file}: file with no instructions`, undefined, {
       hint: `${file} is empty or holds only comments: add a FROM instruction`,
     });
   }

@@ -6,8 +6,8 @@ import { plan } from '../helpers/plan.js';
 type Case = [string, string, string, { target?: string; buildArgs?: Record<string, string> }?];
 
 const cases: Case[] = [
-  ['empty Dockerfile', '', 'file with no instructions'],
-  ['only comments', '# nothing\n\n# here\n', 'file with no instructions'],
+  ['empty Dockerfile', '', 'Dockerfile: file with no instructions'],
+  ['only comments', '# nothing\n\n# here\n', 'Dockerfile: file with no instructions'],
   ['only ARGs', 'ARG foo=bar\n', 'Dockerfile:1:1: dockerfile contains no stages to build'],
   ['unknown instruction', 'FROM busybox\nFNTRYPOINT ["x"]\n', 'Dockerfile:2:1: unknown instruction: FNTRYPOINT (did you mean ENTRYPOINT?)'],
   ['unknown lowercase instruction', 'FROM busybox\nfoo bar\n', 'Dockerfile:2:1: unknown instruction: foo'],
