@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseDockerfile } from './dockerfile/parse.js';
 import { InvalidArgumentError, NotFoundError } from './errors.js';
-import { parsePlatform, platformOf } from './plan/platform.js';
+import { parsePlatform, platformOf } from './image/platform.js';
 import { planBuild } from './plan/plan.js';
 import type { BuildPlan } from './plan/types.js';
 

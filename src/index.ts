@@ -8,7 +8,7 @@ export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRa
 export { expandWord, expandWords, ExpansionError, type Lookup } from './dockerfile/expand.js';
 export { planBuild, type PlanOptions } from './plan/plan.js';
 export { formatPlan } from './plan/format.js';
-export { parsePlatform, formatPlatform, type Platform } from './plan/platform.js';
+export { parsePlatform, formatPlatform, type Platform } from './image/platform.js';
 export type * from './plan/types.js';
 export type { ContainerConfig, HistoryEntry, ImageConfig } from './image/oci-types.js';
 export {

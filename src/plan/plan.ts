@@ -13,7 +13,7 @@ import { parseTriggers, type Dockerfile, type Stage } from '../dockerfile/parse.
 import { didYouMean } from '../dockerfile/suggest.js';
 import type { ContainerConfig } from '../image/oci-types.js';
 import { startConfig } from './image-config.js';
-import { formatPlatform, parsePlatform, platformArgs, type Platform } from './platform.js';
+import { formatPlatform, parsePlatform, platformArgs, type Platform } from '../image/platform.js';
 import { ArgScope, isProxyArg } from './scope.js';
 import { reachableStages, referencedSources, resolveFrom, stageDisplayName, type FailAt, type StageIndex } from './stage-graph.js';
 import { StagePlanner } from './stage-planner.js';

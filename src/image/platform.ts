@@ -3,6 +3,7 @@
  * every Dockerfile (`TARGETPLATFORM`, `BUILDARCH`, …). Pure: the host platform is an input.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { Descriptor } from './oci-types.js';
 
 /** An OCI platform. */
 export interface Platform {
@@ -59,4 +60,32 @@ export function platformArgs(build: Platform, target: Platform): Record<string, 
     TARGETARCH: target.architecture,
     TARGETVARIANT: target.variant ?? '',
   };
+}
+
+/** True when a manifest for `candidate` can run on `wanted` (variant only checked when wanted names one). */
+export function platformMatches(wanted: Platform, candidate: Platform): boolean {
+  if (candidate.os !== wanted.os || normalizeArch(candidate.architecture) !== normalizeArch(wanted.architecture)) return false;
+  if (wanted.variant === undefined) return true;
+  return normalizeVariant(candidate) === normalizeVariant(wanted);
+}
+
+/**
+ * The manifest of an index that best fits `wanted`: an exact variant match first, then any match.
+ * Undefined when none fits.
+ */
+export function selectManifest(manifests: readonly Descriptor[], wanted: Platform): Descriptor | undefined {
+  const candidates = manifests.filter((m) => m.platform !== undefined && platformMatches(wanted, m.platform));
+  const exact = candidates.find((m) => m.platform && normalizeVariant(m.platform) === normalizeVariant(wanted));
+  return exact ?? candidates[0];
+}
+
+function normalizeArch(arch: string): string {
+  return ARCH_ALIASES[arch] ?? arch;
+}
+
+function normalizeVariant(p: Platform): string {
+  const arch = normalizeArch(p.architecture);
+  if (arch === 'arm64' && (p.variant === undefined || p.variant === 'v8')) return '';
+  if (arch === 'arm' && p.variant === undefined) return 'v7';
+  return p.variant ?? '';
 }

@@ -1,0 +1,164 @@
+/**
+ * The on-disk content store: `<root>/blobs/sha256/<hex>`, written through `<root>/ingest/<random>`.
+ *
+ * Crash safety: bytes go to a private ingest file, which is fsynced, verified, and only then renamed
+ * into place (rename is atomic), so a blob path holds either nothing or the whole, correct blob.
+ * Several processes may write the same blob at once: each has its own ingest file and the renames
+ * are equivalent. Ingest files left by a killed process are garbage, never blobs; `cleanIngest`
+ * removes old ones.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { digestHex, isDigest, type Digest } from '../digest/digest.js';
+import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
+import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
+import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
+
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/** Ingest files untouched for this long belong to a dead writer. */
+const STALE_INGEST_MS = 24 * 60 * 60 * 1000;
+
+/** A content store rooted at `root` (created on first write). */
+export class LocalContentStore implements ContentStore {
+  private readonly blobs: string;
+  private readonly ingestDir: string;
+
+  constructor(readonly root: string) {
+    this.blobs = path.join(root, 'blobs', 'sha256');
+    this.ingestDir = path.join(root, 'ingest');
+  }
+
+  /** The path a blob lives at. */
+  blobPath(digest: Digest): string {
+    return path.join(this.blobs, digestHex(digest));
+  }
+
+  async info(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      return { digest, size: (await stat(this.blobPath(digest))).size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async reader(digest: Digest, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const info = await this.info(digest);
+    if (!info) throw new NotFoundError(`blob ${digest} not found in the content store`);
+    const file = createReadStream(this.blobPath(digest), options.signal ? { signal: options.signal } : {});
+    const verify = verifyingStream(digest, info.size, 'stored blob');
+    file.on('error', (err) => verify.destroy(err));
+    return file.pipe(verify);
+  }
+
+  async readBytes(digest: Digest, maxBytes = DEFAULT_MAX_BYTES): Promise<Buffer> {
+    const info = await this.info(digest);
+    if (!info) throw new NotFoundError(`blob ${digest} not found in the content store`);
+    if (info.size > maxBytes) throw new InvalidArgumentError(`blob ${digest} is ${info.size} bytes, more than the ${maxBytes} allowed here`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.reader(digest)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async writer(options: { signal?: AbortSignal } = {}): Promise<ContentWriter> {
+    await mkdir(this.ingestDir, { recursive: true });
+    const ingest = path.join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const hashing = new HashingStream();
+    const file = createWriteStream(ingest, { flags: 'wx', mode: 0o644 });
+    const written = pipeline(hashing, file, options.signal ? { signal: options.signal } : {});
+    written.catch(() => undefined); // observed in commit/abort
+    let done = false;
+    const abort = async (): Promise<void> => {
+      done = true;
+      hashing.destroy();
+      await written.catch(() => undefined);
+      await rm(ingest, { force: true });
+    };
+    const commit = async (expected?: Expected): Promise<BlobInfo> => {
+      if (done) throw new TsbuildError('internal', 'content writer used after commit or abort');
+      done = true;
+      try {
+        hashing.end();
+        await written;
+        const { digest, size } = hashing.digest;
+        if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
+        if (expected?.size !== undefined && expected.size !== size) {
+          throw new TsbuildError('digest-mismatch', `blob ${digest} has ${size} bytes, expected ${expected.size}`);
+        }
+        await fsyncFile(ingest);
+        await mkdir(this.blobs, { recursive: true });
+        await rename(ingest, this.blobPath(digest));
+        await fsyncFile(this.blobs);
+        return { digest, size };
+      } catch (err) {
+        await rm(ingest, { force: true });
+        throw err;
+      }
+    };
+    return { stream: hashing, commit, abort };
+  }
+
+  async ingest(source: Readable, expected: Expected, options: { signal?: AbortSignal } = {}): Promise<BlobInfo> {
+    const existing = await this.info(expected.digest);
+    if (existing && (expected.size === undefined || existing.size === expected.size)) {
+      source.destroy();
+      return existing;
+    }
+    const writer = await this.writer(options);
+    try {
+      await pipeline(source, writer.stream, { end: false, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    return writer.commit(expected);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async *walk(): AsyncIterable<BlobInfo> {
+    let names: string[];
+    try {
+      names = await readdir(this.blobs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of names.sort()) {
+      const digest = `sha256:${name}`;
+      if (!isDigest(digest)) continue;
+      const info = await this.info(digest);
+      if (info) yield info;
+    }
+  }
+
+  /** Removes ingest files older than `olderThanMs` (writers that died). Returns how many. */
+  async cleanIngest(olderThanMs = STALE_INGEST_MS): Promise<number> {
+    let removed = 0;
+    const names = await readdir(this.ingestDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const file = path.join(this.ingestDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs >= olderThanMs) {
+        await unlink(file).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

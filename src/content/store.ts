@@ -1,0 +1,47 @@
+/**
+ * The content store contract (containerd's `content.Store`, trimmed to what tsbuild needs):
+ * content-addressed blobs, written through a writer that only makes a blob visible once its digest
+ * and size are verified, and read through streams that verify what they deliver.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Digest } from '../digest/digest.js';
+
+/** A stored blob. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** What a blob must be: its digest, and its size when known. */
+export interface Expected {
+  digest: Digest;
+  size?: number;
+}
+
+/** An in-progress write; nothing is visible until `commit`. */
+export interface ContentWriter {
+  /** Write the blob's bytes here, then call `commit`. */
+  readonly stream: Writable;
+  /** Finishes the write; verifies against `expected`; makes the blob visible. Idempotent for existing blobs. */
+  commit(expected?: Expected): Promise<BlobInfo>;
+  /** Drops the write; nothing is stored. */
+  abort(): Promise<void>;
+}
+
+/** Content-addressed blob storage. */
+export interface ContentStore {
+  /** The blob's size, or undefined when it is not stored. */
+  info(digest: Digest): Promise<BlobInfo | undefined>;
+  /** A stream of the blob that fails if the bytes on disk do not match their digest. */
+  reader(digest: Digest, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** A small blob (JSON) read whole and verified; refuses blobs over `maxBytes`. */
+  readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
+  /** Starts a write. */
+  writer(options?: { signal?: AbortSignal }): Promise<ContentWriter>;
+  /** Streams `source` into the store and commits it against `expected`. */
+  ingest(source: Readable, expected: Expected, options?: { signal?: AbortSignal }): Promise<BlobInfo>;
+  /** Removes a blob (no error when absent). */
+  delete(digest: Digest): Promise<void>;
+  /** Every stored blob. */
+  walk(): AsyncIterable<BlobInfo>;
+}

@@ -1,0 +1,36 @@
+/**
+ * Content digests: `sha256:<64 hex>`, the address of every blob. A branded string type so a digest
+ * cannot be confused with any other string; `parseDigest` is the only way to make one from input.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+
+/** A validated `sha256:<hex>` digest. */
+export type Digest = string & { readonly __digest: unique symbol };
+
+const SHA256 = /^sha256:[a-f0-9]{64}$/;
+
+/** Validates `text` as a sha256 digest (the only algorithm tsbuild stores). */
+export function parseDigest(text: string): Digest {
+  if (!SHA256.test(text)) {
+    const algorithm = text.includes(':') ? text.slice(0, text.indexOf(':')) : '';
+    const reason = algorithm && algorithm !== 'sha256' ? `unsupported digest algorithm "${algorithm}"` : 'expected sha256:<64 lowercase hex digits>';
+    throw new InvalidArgumentError(`invalid digest "${text}": ${reason}`);
+  }
+  return text as Digest;
+}
+
+/** True when `text` is a valid sha256 digest. */
+export function isDigest(text: string): text is Digest {
+  return SHA256.test(text);
+}
+
+/** The 64 hex digits of a digest. */
+export function digestHex(digest: Digest): string {
+  return digest.slice('sha256:'.length);
+}
+
+/** The digest of a small in-memory value (JSON documents); layers go through `hashingStream`. */
+export function digestOf(data: Uint8Array | string): Digest {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+}
