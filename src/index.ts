@@ -21,3 +21,19 @@ export {
   isInvalidArgument,
   type ErrorCode,
 } from './errors.js';
+export { pull, resolveRemoteImage, clientFor, type PullOptions, type PullResult } from './pull.js';
+export { login, logout, loginHost, type LoginOptions } from './login.js';
+export { stateRoot, registriesConfigPath } from './settings.js';
+export { ImageIndex, type ImageRecord } from './images/image-index.js';
+export { LocalContentStore } from './content/local-store.js';
+export type { ContentStore, BlobInfo } from './content/store.js';
+export { parseDigest, digestOf, type Digest } from './digest/digest.js';
+export { DigestMismatchError } from './digest/hashing.js';
+export { parseReference, formatReference, familiarName, type Reference } from './registry/reference.js';
+export { RegistryClient } from './registry/client.js';
+export { RegistryError } from './registry/registry-error.js';
+export { RegistryHosts, type RegistryHostsConfig } from './registry/hosts.js';
+export { DockerCredentials, type Credentials } from './registry/credentials.js';
+export { resolveImage, type ResolvedImage } from './registry/remote-image.js';
+export type { ProgressEvent, ProgressSink } from './progress/events.js';
+export type { Descriptor, Manifest, Index } from './image/oci-types.js';

@@ -6,29 +6,47 @@
 import { Command, CommanderError } from 'commander';
 import { TsbuildError } from '../index.js';
 import { registerBuild } from './commands/build.js';
+import { registerLogin } from './commands/login.js';
+import { registerPull } from './commands/pull.js';
+import { addGlobalFlags, type CliContext } from './context.js';
 
 const EXIT_ERROR = 1;
 const EXIT_BUG = 2;
+/** 128 + SIGINT, as shells report an interrupted command. */
+const EXIT_INTERRUPTED = 130;
 
-function program(): Command {
-  const root = new Command('tsbuild')
+function program(context: CliContext): Command {
+  const root = addGlobalFlags(new Command('tsbuild'))
     .description('Build OCI images from Dockerfiles, without a daemon.')
     .version('0.1.0')
-    .option('--debug', 'print stack traces for errors')
     .showSuggestionAfterError(true)
     .exitOverride();
   registerBuild(root);
+  registerPull(root, context);
+  registerLogin(root, context);
   return root;
 }
 
 /** Runs the CLI with `argv` (as `process.argv`); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const cli = program();
+  // Ctrl-C aborts the running operation, which removes what it had half-written, then we exit 130.
+  const controller = new AbortController();
+  const onInterrupt = (): void => controller.abort(new TsbuildError('unavailable', 'interrupted'));
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
+  const cli = program({ signal: controller.signal });
   try {
     await cli.parseAsync(argv.map(bareFlagValue));
     return 0;
   } catch (err) {
+    if (controller.signal.aborted) {
+      process.stderr.write('interrupted\n');
+      return EXIT_INTERRUPTED;
+    }
     return report(err, argv.includes('--debug'));
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
   }
 }
 

@@ -1,0 +1,47 @@
+/**
+ * A cross-process lock on a file path: `O_CREAT|O_EXCL` on `<path>.lock` holding the owner's pid.
+ * Node has no flock(2); an exclusive create is atomic on local filesystems. A lock whose owner is
+ * no longer alive is taken over, so a killed process never blocks the next one.
+ */
+import { open, readFile, unlink } from 'node:fs/promises';
+import { TsbuildError } from '../errors.js';
+
+/** Runs `fn` while holding the lock for `file`. */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + timeoutMs;
+  let wait = 5;
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (await ownerIsGone(lock)) {
+        await unlink(lock).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) throw new TsbuildError('unavailable', `timed out waiting for the lock ${lock} (held by another tsbuild process)`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, 100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+async function ownerIsGone(lock: string): Promise<boolean> {
+  const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The local image index: which image each name (`docker.io/library/busybox:1.36`) points to.
+ * One JSON file under the state root, replaced atomically under a cross-process lock, so concurrent
+ * pulls and builds never lose each other's updates.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Descriptor } from '../image/oci-types.js';
+import { withFileLock } from './file-lock.js';
+
+/** One named image. */
+export interface ImageRecord {
+  /** The canonical reference (`docker.io/library/busybox:1.36`). */
+  name: string;
+  /** What the name resolved to in the registry: an index or a manifest. */
+  target: Descriptor;
+  /** The platform manifest stored locally. */
+  manifest: Descriptor;
+  /** The config digest: the image id. */
+  config: string;
+  /** The config's `created` time, if any. */
+  created?: string;
+  platform: string;
+  /** Sum of the compressed layer sizes. */
+  size: number;
+  /** When the record was written. */
+  updated: string;
+}
+
+interface IndexFile {
+  version: 1;
+  images: Record<string, ImageRecord>;
+}
+
+/** The image index under a state root. */
+export class ImageIndex {
+  private readonly file: string;
+
+  constructor(root: string) {
+    this.file = path.join(root, 'images.json');
+  }
+
+  /** Every record, sorted by name. */
+  async list(): Promise<ImageRecord[]> {
+    const { images } = await this.read();
+    return Object.values(images).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async get(name: string): Promise<ImageRecord | undefined> {
+    return (await this.read()).images[name];
+  }
+
+  /** Adds or replaces the record for `record.name`. */
+  async put(record: ImageRecord): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    await withFileLock(this.file, async () => {
+      const current = await this.read();
+      await this.write({ ...current, images: { ...current.images, [record.name]: record } });
+    });
+  }
+
+  /** Removes a name; false when it was not there. */
+  async remove(name: string): Promise<boolean> {
+    return withFileLock(this.file, async () => {
+      const current = await this.read();
+      if (!current.images[name]) return false;
+      const images = { ...current.images };
+      delete images[name];
+      await this.write({ ...current, images });
+      return true;
+    });
+  }
+
+  private async read(): Promise<IndexFile> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as IndexFile;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: {} };
+      throw err;
+    }
+  }
+
+  private async write(index: IndexFile): Promise<void> {
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(index, null, 2)}\n`);
+    await rename(tmp, this.file);
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Progress events: the library emits them, the CLI renders them (on stderr). Nothing in the
+ * library prints.
+ */
+
+/** Something a long operation reports. */
+export type ProgressEvent =
+  | { type: 'message'; text: string }
+  /** A transfer: `current` of `total` bytes of blob `id`; `cached` when nothing needed moving. */
+  | { type: 'bytes'; id: string; label: string; current: number; total: number; done?: boolean; cached?: boolean };
+
+/** Receives progress events. */
+export interface ProgressSink {
+  emit(event: ProgressEvent): void;
+}
+
+/** A sink that drops everything. */
+export const nullSink: ProgressSink = { emit: () => undefined };

@@ -1,0 +1,159 @@
+/**
+ * `pull`: copy an image from a registry into the local content store and name it in the image
+ * index. Layers download in parallel (bounded), stream straight into the store through verifying
+ * streams, and are skipped when already stored, so a second pull transfers no layer.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import PQueue from 'p-queue';
+import { hostPlatform } from './build.js';
+import { LocalContentStore } from './content/local-store.js';
+import { parseDigest, type Digest } from './digest/digest.js';
+import { DigestMismatchError } from './digest/hashing.js';
+import { TsbuildError } from './errors.js';
+import { ImageIndex, type ImageRecord } from './images/image-index.js';
+import type { Descriptor } from './image/oci-types.js';
+import { formatPlatform, parsePlatform } from './image/platform.js';
+import { nullSink, type ProgressSink } from './progress/events.js';
+import { RegistryClient } from './registry/client.js';
+import { DockerCredentials } from './registry/credentials.js';
+import type { RegistryHostsConfig } from './registry/hosts.js';
+import { formatReference, parseReference } from './registry/reference.js';
+import { resolveImage, type ResolvedImage } from './registry/remote-image.js';
+import { registryHosts, stateRoot } from './settings.js';
+
+/** What to pull and where from. */
+export interface PullOptions {
+  /** State root; see `stateRoot()`. */
+  root?: string;
+  /** `linux/arm64`; the host's when absent. */
+  platform?: string;
+  /** Extra mirrors and insecure registries (on top of the registries config file). */
+  registries?: RegistryHostsConfig;
+  /** The registries config file to read instead of the default. */
+  registriesConfig?: string;
+  /** Docker config directory for credentials (default `$DOCKER_CONFIG` or `~/.docker`). */
+  dockerConfig?: string;
+  /** Parallel layer downloads (default 3). */
+  jobs?: number;
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+}
+
+/** What a pull did. */
+export interface PullResult {
+  name: string;
+  /** The platform manifest's digest. */
+  digest: Digest;
+  /** The config digest (the image id). */
+  config: Digest;
+  platform: string;
+  layers: number;
+  /** Layers fetched now; the rest were already stored. */
+  downloaded: number;
+  downloadedBytes: number;
+}
+
+/** A registry client configured from the options' hosts and credentials. */
+export async function clientFor(options: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>): Promise<RegistryClient> {
+  const hosts = await registryHosts(options.registries ?? {}, ...(options.registriesConfig ? [options.registriesConfig] : []));
+  return new RegistryClient({ hosts, credentials: new DockerCredentials(options.dockerConfig) });
+}
+
+/** Resolves `reference` to its manifest digest, config and layers, without storing anything. */
+export async function resolveRemoteImage(reference: string, options: PullOptions = {}): Promise<ResolvedImage> {
+  const ref = parseReference(reference);
+  const platform = options.platform ? parsePlatform(options.platform) : hostPlatform();
+  return resolveImage(await clientFor(options), ref, platform, options.signal);
+}
+
+/** Pulls `reference` into the store under the state root. */
+export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
+  const progress = options.progress ?? nullSink;
+  const ref = parseReference(reference);
+  const name = formatReference(ref);
+  const platform = options.platform ? parsePlatform(options.platform) : hostPlatform();
+  const client = await clientFor(options);
+  const root = stateRoot(options.root);
+  const store = new LocalContentStore(root);
+  const image = await resolveImage(client, ref, platform, options.signal);
+  progress.emit({ type: 'message', text: `${name}: resolved to ${image.manifest.digest} (${formatPlatform(image.platform)})` });
+
+  const small = [image.index, image.manifest, { digest: image.config.digest, bytes: image.config.bytes }].flatMap((b) => (b ? [b] : []));
+  for (const blob of small) await store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, withSignal(options.signal));
+
+  const queue = new PQueue({ concurrency: options.jobs ?? 3 });
+  let downloaded = 0;
+  let downloadedBytes = 0;
+  await Promise.all(
+    image.parsedManifest.layers.map((layer) =>
+      queue.add(async () => {
+        const fetched = await fetchLayer(layer);
+        if (fetched > 0) {
+          downloaded++;
+          downloadedBytes += fetched;
+        }
+      }),
+    ),
+  );
+
+  async function fetchLayer(layer: Descriptor): Promise<number> {
+    const digest = parseDigest(layer.digest);
+    const label = digest.slice(7, 19);
+    const existing = await store.info(digest);
+    if (existing && existing.size === layer.size) {
+      progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true, cached: true });
+      return 0;
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const body = await client.getBlob(ref, digest, layer.size, options.signal);
+        await store.ingest(counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })), { digest, size: layer.size }, withSignal(options.signal));
+        progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true });
+        return layer.size;
+      } catch (err) {
+        // A dropped connection mid-body is worth another try; a wrong digest or an abort is not.
+        if (attempt >= 2 || err instanceof DigestMismatchError || options.signal?.aborted || (err instanceof TsbuildError && err.code !== 'unavailable')) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  const record: ImageRecord = {
+    name,
+    target: descriptorOf(image.index ?? image.manifest),
+    manifest: descriptorOf(image.manifest),
+    config: image.config.digest,
+    ...(image.config.parsed.created ? { created: image.config.parsed.created } : {}),
+    platform: formatPlatform(image.platform),
+    size: image.parsedManifest.layers.reduce((sum, l) => sum + l.size, 0),
+    updated: new Date().toISOString(),
+  };
+  await new ImageIndex(root).put(record);
+  return { name, digest: image.manifest.digest, config: image.config.digest, platform: record.platform, layers: image.parsedManifest.layers.length, downloaded, downloadedBytes };
+}
+
+function descriptorOf(m: { digest: Digest; mediaType: string; bytes: Buffer }): Descriptor {
+  return { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+}
+
+function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+/** Passes a stream through, reporting the running byte count at most every 100 ms. */
+function counted(source: Readable, report: (bytes: number) => void): Readable {
+  let bytes = 0;
+  let last = 0;
+  const through = new PassThrough();
+  source.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    const now = Date.now();
+    if (now - last >= 100) {
+      last = now;
+      report(bytes);
+    }
+  });
+  source.on('error', (err) => through.destroy(err));
+  return source.pipe(through);
+}

@@ -1,0 +1,156 @@
+/**
+ * Registry credentials the way the docker CLI keeps them: `$DOCKER_CONFIG/config.json` (default
+ * `~/.docker/config.json`) with `auths` entries, a default `credsStore` helper, and per-registry
+ * `credHelpers`; helpers are `docker-credential-<name>` programs speaking JSON on stdin/stdout.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, TsbuildError } from '../errors.js';
+import { DOCKER_HUB } from './reference.js';
+
+/** A username and password (or token) for one registry. */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** Looks credentials up by registry host. */
+export interface CredentialSource {
+  get(host: string): Promise<Credentials | undefined>;
+}
+
+/** Docker Hub is stored under its legacy v1 URL. */
+const HUB_KEY = 'https://index.docker.io/v1/';
+
+interface ConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+  [other: string]: unknown;
+}
+
+/** The docker config directory: `$DOCKER_CONFIG`, else `~/.docker`. */
+export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_CONFIG || path.join(os.homedir(), '.docker');
+}
+
+/** Credentials from a docker config directory. */
+export class DockerCredentials implements CredentialSource {
+  constructor(readonly dir: string = dockerConfigDir()) {}
+
+  private get file(): string {
+    return path.join(this.dir, 'config.json');
+  }
+
+  private async read(): Promise<ConfigFile> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as ConfigFile;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw new InvalidArgumentError(`cannot read docker config ${this.file}: ${(err as Error).message}`);
+    }
+  }
+
+  async get(host: string): Promise<Credentials | undefined> {
+    const config = await this.read();
+    const helper = config.credHelpers?.[host] ?? config.credsStore;
+    if (helper) {
+      const fromHelper = await helperGet(helper, serverKey(host));
+      if (fromHelper) return fromHelper;
+    }
+    for (const key of Object.keys(config.auths ?? {})) {
+      if (hostOfKey(key) !== host) continue;
+      const entry = config.auths?.[key] ?? {};
+      if (entry.identitytoken) return { username: '<token>', password: entry.identitytoken };
+      if (entry.username && entry.password) return { username: entry.username, password: entry.password };
+      if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+      }
+    }
+    return undefined;
+  }
+
+  /** Saves credentials (through the helper when one is configured). */
+  async store(host: string, credentials: Credentials): Promise<void> {
+    const config = await this.read();
+    const helper = config.credHelpers?.[host] ?? config.credsStore;
+    if (helper) {
+      await runHelper(helper, 'store', JSON.stringify({ ServerURL: serverKey(host), Username: credentials.username, Secret: credentials.password }));
+      return;
+    }
+    const auths = { ...(config.auths ?? {}) };
+    for (const key of Object.keys(auths)) if (hostOfKey(key) === host) delete auths[key];
+    auths[serverKey(host)] = { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64') };
+    await this.write({ ...config, auths });
+  }
+
+  /** Removes credentials; false when there were none. */
+  async erase(host: string): Promise<boolean> {
+    const config = await this.read();
+    const helper = config.credHelpers?.[host] ?? config.credsStore;
+    let erased = false;
+    if (helper) erased = (await runHelper(helper, 'erase', serverKey(host)).then(() => true).catch(() => false)) || erased;
+    const auths = { ...(config.auths ?? {}) };
+    for (const key of Object.keys(auths)) {
+      if (hostOfKey(key) === host) {
+        delete auths[key];
+        erased = true;
+      }
+    }
+    if (erased) await this.write({ ...config, auths });
+    return erased;
+  }
+
+  private async write(config: ConfigFile): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
+    await rename(tmp, this.file);
+  }
+}
+
+/** The key docker stores a host under. */
+function serverKey(host: string): string {
+  return host === DOCKER_HUB ? HUB_KEY : host;
+}
+
+/** The host an `auths` key names (`https://index.docker.io/v1/` → `docker.io`). */
+function hostOfKey(key: string): string {
+  const bare = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return bare === 'index.docker.io' || bare === 'registry-1.docker.io' ? DOCKER_HUB : bare;
+}
+
+async function helperGet(helper: string, server: string): Promise<Credentials | undefined> {
+  let output: string;
+  try {
+    output = await runHelper(helper, 'get', server);
+  } catch (err) {
+    if (err instanceof TsbuildError && /not found/i.test(err.message)) return undefined;
+    throw err;
+  }
+  const parsed = JSON.parse(output) as { Username?: string; Secret?: string };
+  if (!parsed.Secret) return undefined;
+  return { username: parsed.Username ?? '', password: parsed.Secret };
+}
+
+/** Runs `docker-credential-<helper> <action>` with `input` on stdin; resolves to its stdout. */
+function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
+  const program = `docker-credential-${helper}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err) => reject(new TsbuildError('unavailable', `credential helper ${program} could not be run: ${err.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new TsbuildError('unavailable', `credential helper ${program} ${action} failed: ${(stdout || stderr).trim()}`));
+    });
+    child.stdin.end(input);
+  });
+}

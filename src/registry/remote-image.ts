@@ -1,0 +1,66 @@
+/**
+ * Resolving a reference to one image: tag or digest → manifest (choosing the platform's entry of an
+ * index or manifest list) → config. What the planner needs (the config) and what a pull stores (the
+ * verified manifest and config bytes, the layer descriptors).
+ */
+import { parseDigest, type Digest } from '../digest/digest.js';
+import { NotFoundError, TsbuildError } from '../errors.js';
+import { formatPlatform, selectManifest, type Platform } from '../image/platform.js';
+import { INDEX_TYPES, type Descriptor, type ImageConfig, type Index, type Manifest } from '../image/oci-types.js';
+import type { FetchedManifest, RegistryClient } from './client.js';
+import { formatReference, manifestReference, type Reference } from './reference.js';
+
+/** One image of a registry, resolved for a platform. */
+export interface ResolvedImage {
+  ref: Reference;
+  /** The index or manifest list the reference pointed to, when it was one. */
+  index?: FetchedManifest;
+  manifest: FetchedManifest;
+  parsedManifest: Manifest;
+  config: { digest: Digest; bytes: Buffer; parsed: ImageConfig };
+  platform: Platform;
+}
+
+/** Resolves `ref` for `platform`, fetching the index (if any), the manifest and the config. */
+export async function resolveImage(client: RegistryClient, ref: Reference, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> {
+  const name = formatReference(ref);
+  const top = await client.getManifest(ref, manifestReference(ref), signal);
+  let index: FetchedManifest | undefined;
+  let manifest = top;
+  if (INDEX_TYPES.includes(top.mediaType)) {
+    index = top;
+    const parsed = JSON.parse(top.bytes.toString('utf8')) as Index;
+    const entry = selectManifest(parsed.manifests ?? [], platform);
+    if (!entry) {
+      const available = (parsed.manifests ?? []).flatMap((m) => (m.platform ? [formatPlatform(m.platform)] : [])).join(', ');
+      throw new NotFoundError(`no image for platform ${formatPlatform(platform)} in ${name} (available: ${available || 'none'})`, {
+        hint: 'choose one of the available platforms with --platform',
+      });
+    }
+    manifest = await client.getManifest(ref, parseDigest(entry.digest), signal);
+    if (INDEX_TYPES.includes(manifest.mediaType)) throw new TsbuildError('unsupported', `nested image indexes are not supported (${name})`);
+  }
+  const parsedManifest = JSON.parse(manifest.bytes.toString('utf8')) as Manifest;
+  checkManifest(parsedManifest, name);
+  const configDigest = parseDigest(parsedManifest.config.digest);
+  const stream = await client.getBlob(ref, configDigest, parsedManifest.config.size, signal);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  const parsed = JSON.parse(bytes.toString('utf8')) as ImageConfig;
+  return {
+    ref,
+    ...(index ? { index } : {}),
+    manifest,
+    parsedManifest,
+    config: { digest: configDigest, bytes, parsed },
+    platform: { os: parsed.os ?? platform.os, architecture: parsed.architecture ?? platform.architecture, ...(parsed.variant ? { variant: parsed.variant } : {}) },
+  };
+}
+
+function checkManifest(manifest: Manifest, name: string): void {
+  const ok = (d: Descriptor | undefined): boolean => d !== undefined && typeof d.digest === 'string' && typeof d.size === 'number';
+  if (!ok(manifest.config) || !Array.isArray(manifest.layers) || !manifest.layers.every(ok)) {
+    throw new TsbuildError('unsupported', `the manifest of ${name} is malformed: it needs a config and layer descriptors`);
+  }
+}
