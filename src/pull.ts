@@ -75,7 +75,8 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   const client = await clientFor(options);
   const root = stateRoot(options.root);
   const store = new LocalContentStore(root);
-  const image = await resolveImage(client, ref, platform, options.signal);
+  const local = async (digest: Digest): Promise<Buffer | undefined> => ((await store.info(digest)) ? store.readBytes(digest) : undefined);
+  const image = await resolveImage(client, ref, platform, options.signal, local);
   progress.emit({ type: 'message', text: `${name}: resolved to ${image.manifest.digest} (${formatPlatform(image.platform)})` });
 
   const small = [image.index, image.manifest, { digest: image.config.digest, bytes: image.config.bytes }].flatMap((b) => (b ? [b] : []));

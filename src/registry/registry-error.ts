@@ -69,9 +69,11 @@ export function registryError(
   const entries = parseErrorBody(body);
   const first = entries[0];
   const code = first ? first.code.toLowerCase().replace(/_/g, ' ') : statusWords(response.status);
-  const detail = first?.message && first.message.toLowerCase() !== code ? `${first.message} ` : '';
+  const detail = first?.message && first.message.toLowerCase() !== code ? first.message : '';
   const path = new URL(request.url).pathname;
-  const message = `${code}: ${detail}for ${about} (${request.method} ${path} → ${response.status})`;
+  // "unauthorized: authentication required for X"; a 404 without more to say: "X not found".
+  const what = detail ? `${detail} for ${about}` : response.status === 404 ? `${about} not found` : `for ${about}`;
+  const message = `${code}: ${what} (${request.method} ${path} → ${response.status})`;
   return new RegistryError(message, response.status, request.method, redactUrl(request.url), entries.map((e) => e.code), hint ? { hint } : {});
 }
 

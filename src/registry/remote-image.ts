@@ -21,8 +21,14 @@ export interface ResolvedImage {
   platform: Platform;
 }
 
-/** Resolves `ref` for `platform`, fetching the index (if any), the manifest and the config. */
-export async function resolveImage(client: RegistryClient, ref: Reference, platform: Platform, signal?: AbortSignal): Promise<ResolvedImage> {
+/** Where a config already stored locally can be read instead of fetched (verified by the caller's store). */
+export type LocalBlobs = (digest: Digest) => Promise<Buffer | undefined>;
+
+/**
+ * Resolves `ref` for `platform`, fetching the index (if any), the manifest and the config (from
+ * `local` when it has it).
+ */
+export async function resolveImage(client: RegistryClient, ref: Reference, platform: Platform, signal?: AbortSignal, local?: LocalBlobs): Promise<ResolvedImage> {
   const name = formatReference(ref);
   const top = await client.getManifest(ref, manifestReference(ref), signal);
   let index: FetchedManifest | undefined;
@@ -43,10 +49,7 @@ export async function resolveImage(client: RegistryClient, ref: Reference, platf
   const parsedManifest = JSON.parse(manifest.bytes.toString('utf8')) as Manifest;
   checkManifest(parsedManifest, name);
   const configDigest = parseDigest(parsedManifest.config.digest);
-  const stream = await client.getBlob(ref, configDigest, parsedManifest.config.size, signal);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
+  const bytes = (await local?.(configDigest)) ?? (await fetchSmallBlob(client, ref, configDigest, parsedManifest.config.size, signal));
   const parsed = JSON.parse(bytes.toString('utf8')) as ImageConfig;
   return {
     ref,
@@ -56,6 +59,12 @@ export async function resolveImage(client: RegistryClient, ref: Reference, platf
     config: { digest: configDigest, bytes, parsed },
     platform: { os: parsed.os ?? platform.os, architecture: parsed.architecture ?? platform.architecture, ...(parsed.variant ? { variant: parsed.variant } : {}) },
   };
+}
+
+async function fetchSmallBlob(client: RegistryClient, ref: Reference, digest: Digest, size: number, signal?: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await client.getBlob(ref, digest, size, signal)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 function checkManifest(manifest: Manifest, name: string): void {
