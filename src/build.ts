@@ -3,12 +3,14 @@
  * plan (`loadPlan`); pulling, running and exporting build on it in later modules.
  */
 import { readFile, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { parseDockerfile } from './dockerfile/parse.js';
 import { InvalidArgumentError, NotFoundError } from './errors.js';
-import { parsePlatform, platformOf } from './image/platform.js';
-import { planBuild } from './plan/plan.js';
+import { parsePlatform } from './image/platform.js';
+import { imageBases, planBuild, type PlanOptions } from './plan/plan.js';
+import { resolveRemoteImage, type PullOptions } from './pull.js';
+import { hostPlatform } from './settings.js';
+import type { ContainerConfig } from './image/oci-types.js';
 import type { BuildPlan } from './plan/types.js';
 
 /** What to plan: the same inputs `tsbuild build` takes. */
@@ -25,25 +27,40 @@ export interface PlanRequest {
   platform?: string;
   /** `--label` values for the final image. */
   labels?: Record<string, string>;
+  /**
+   * Look base images up in their registries (manifest and config only, no layers) so the plan
+   * knows what they bring: inherited ENV, CMD, ONBUILD triggers and the pinned digest.
+   */
+  resolveBaseImages?: boolean;
+  /** Registry settings for resolving base images. */
+  registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
   signal?: AbortSignal;
-}
-
-/** The platform this process runs on. */
-export function hostPlatform(): ReturnType<typeof platformOf> {
-  return platformOf(os.platform(), os.arch());
 }
 
 /** Reads the Dockerfile named by `request` and plans the build. */
 export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
   const { file, text } = await readDockerfile(request.context, request.dockerfile, request.signal);
   const df = parseDockerfile(text, { file: displayPath(file) });
-  return planBuild(df, {
+  const options: PlanOptions = {
     buildPlatform: hostPlatform(),
     ...(request.platform === undefined ? {} : { targetPlatform: parsePlatform(request.platform) }),
     ...(request.target === undefined ? {} : { target: request.target }),
     ...(request.buildArgs === undefined ? {} : { buildArgs: request.buildArgs }),
     ...(request.labels === undefined ? {} : { labels: request.labels }),
-  });
+  };
+  const plan = planBuild(df, options);
+  if (!request.resolveBaseImages) return plan;
+  // Plan once to learn which images the target needs, resolve them, plan again with their configs.
+  const baseImages: Record<string, ContainerConfig> = {};
+  const baseDigests: Record<string, string> = {};
+  await Promise.all(
+    imageBases(plan).map(async ({ ref, platform }) => {
+      const image = await resolveRemoteImage(ref, { ...request.registries, platform, ...(request.signal ? { signal: request.signal } : {}) });
+      baseImages[ref] = image.config.parsed.config ?? {};
+      baseDigests[ref] = image.manifest.digest;
+    }),
+  );
+  return planBuild(df, { ...options, baseImages, baseDigests });
 }
 
 /** Finds and reads the Dockerfile: `-f` as given, else `Dockerfile`, else lowercase `dockerfile`. */

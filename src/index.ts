@@ -1,12 +1,12 @@
 /**
  * tsbuild's public API. Import from `tsbuild`; everything else is internal and may change.
  */
-export { loadPlan, hostPlatform, type PlanRequest } from './build.js';
+export { loadPlan, type PlanRequest } from './build.js';
 export { parseDockerfile, type Dockerfile, type Stage } from './dockerfile/parse.js';
 export type { Instruction, StageInstruction } from './dockerfile/instructions.js';
 export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';
 export { expandWord, expandWords, ExpansionError, type Lookup } from './dockerfile/expand.js';
-export { planBuild, type PlanOptions } from './plan/plan.js';
+export { planBuild, imageBases, type PlanOptions } from './plan/plan.js';
 export { formatPlan } from './plan/format.js';
 export { parsePlatform, formatPlatform, type Platform } from './image/platform.js';
 export type * from './plan/types.js';
@@ -23,7 +23,7 @@ export {
 } from './errors.js';
 export { pull, resolveRemoteImage, clientFor, type PullOptions, type PullResult } from './pull.js';
 export { login, logout, loginHost, type LoginOptions } from './login.js';
-export { stateRoot, registriesConfigPath } from './settings.js';
+export { stateRoot, registriesConfigPath, hostPlatform } from './settings.js';
 export { ImageIndex, type ImageRecord } from './images/image-index.js';
 export { LocalContentStore } from './content/local-store.js';
 export type { ContentStore, BlobInfo } from './content/store.js';

@@ -5,7 +5,6 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import PQueue from 'p-queue';
-import { hostPlatform } from './build.js';
 import { LocalContentStore } from './content/local-store.js';
 import { parseDigest, type Digest } from './digest/digest.js';
 import { DigestMismatchError } from './digest/hashing.js';
@@ -19,7 +18,7 @@ import { DockerCredentials } from './registry/credentials.js';
 import type { RegistryHostsConfig } from './registry/hosts.js';
 import { formatReference, parseReference } from './registry/reference.js';
 import { resolveImage, type ResolvedImage } from './registry/remote-image.js';
-import { registryHosts, stateRoot } from './settings.js';
+import { hostPlatform, registryHosts, stateRoot } from './settings.js';
 
 /** What to pull and where from. */
 export interface PullOptions {

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { platformOf, type Platform } from './image/platform.js';
 import { loadRegistryHostsConfig, mergeHostsConfig, RegistryHosts, type RegistryHostsConfig } from './registry/hosts.js';
 
 /** The state root. */
@@ -25,4 +26,9 @@ export function registriesConfigPath(env: NodeJS.ProcessEnv = process.env): stri
 /** Registry hosts from the config file (or `file`), with `extra` (from flags) on top. */
 export async function registryHosts(extra: RegistryHostsConfig = {}, file = registriesConfigPath()): Promise<RegistryHosts> {
   return new RegistryHosts(mergeHostsConfig(await loadRegistryHostsConfig(file), extra));
+}
+
+/** The platform this process runs on. */
+export function hostPlatform(): Platform {
+  return platformOf(os.platform(), os.arch());
 }

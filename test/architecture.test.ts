@@ -38,7 +38,7 @@ const ALLOWED: Record<string, string[]> = {
   content: ['digest', 'errors.ts'],
   registry: ['digest', 'image', 'errors.ts'],
   images: ['image', 'errors.ts'],
-  'settings.ts': ['registry'],
+  'settings.ts': ['registry', 'image'],
   'build.ts': ['*'],
   'pull.ts': ['*'],
   'login.ts': ['*'],

@@ -21,7 +21,7 @@ function program(context: CliContext): Command {
     .version('0.1.0')
     .showSuggestionAfterError(true)
     .exitOverride();
-  registerBuild(root);
+  registerBuild(root, context);
   registerPull(root, context);
   registerLogin(root, context);
   return root;

@@ -50,7 +50,7 @@ function formatOrigin(origin: StageBase | SourceLocation): string {
 function stepDetail(step: PlanStep): string[] {
   switch (step.kind) {
     case 'source':
-      return [`pull ${step.ref} for ${step.platform}`];
+      return [`pull ${step.ref}${step.digest ? `@${step.digest}` : ''} for ${step.platform}`];
     case 'exec':
       return execDetail(step);
     case 'file':

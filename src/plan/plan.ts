@@ -31,8 +31,19 @@ export interface PlanOptions {
   targetPlatform?: Platform;
   /** Container configs of base images, by reference as written after expansion. Missing = unknown. */
   baseImages?: Readonly<Record<string, ContainerConfig>>;
+  /** Manifest digests of resolved base images, by reference (recorded on FROM steps). */
+  baseDigests?: Readonly<Record<string, string>>;
   /** `--label` values, added to the target stage's config. */
   labels?: Readonly<Record<string, string>>;
+}
+
+/** The images the plan's stages start from, with the platform each is needed for (distinct). */
+export function imageBases(plan: BuildPlan): Array<{ ref: string; platform: string }> {
+  const seen = new Map<string, { ref: string; platform: string }>();
+  for (const stage of plan.stages) {
+    if (stage.base.kind === 'image') seen.set(`${stage.base.ref} ${stage.platform}`, { ref: stage.base.ref, platform: stage.platform });
+  }
+  return [...seen.values()];
 }
 
 /** What is known about each stage before planning its instructions. */
@@ -96,7 +107,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
       },
       startConfig(baseConfig),
     );
-    if (head.base.kind === 'image') planner.push(sourceStep(head, i));
+    if (head.base.kind === 'image') planner.push(sourceStep(head, i, options.baseDigests?.[head.base.ref]));
     for (const trigger of head.triggers) planner.apply(trigger, true);
     for (const ins of head.stage.instructions) planner.apply(ins);
     if (i === target && options.labels && Object.keys(options.labels).length > 0) planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
@@ -199,7 +210,7 @@ function selectTarget(df: Dockerfile, target: string | undefined): number {
   return stage.index;
 }
 
-function sourceStep(head: StageHead, index: number): SourceStep {
+function sourceStep(head: StageHead, index: number, digest: string | undefined): SourceStep {
   const ref = head.base.kind === 'image' ? head.base.ref : '';
   return {
     id: `${index}.0`,
@@ -207,6 +218,7 @@ function sourceStep(head: StageHead, index: number): SourceStep {
     name: `FROM ${ref}`,
     line: head.stage.from.range.start.line,
     ref,
+    ...(digest === undefined ? {} : { digest }),
     platform: formatPlatform(head.platform),
     history: { created_by: `FROM ${ref}` },
   };

@@ -54,6 +54,8 @@ export interface StepBase {
 export interface SourceStep extends StepBase {
   kind: 'source';
   ref: string;
+  /** The manifest digest, when the base image was resolved. */
+  digest?: string;
   platform: string;
 }
 

@@ -174,6 +174,17 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     }
   });
 
+  it('--resolve-bases gives the plan the base image’s config and digest', () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo hi\n`);
+    const result = tsbuild(['build', '--print-plan=json', '--resolve-bases', dir], { env: { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() } });
+    expect(result.status, result.stderr).toBe(0);
+    const [stage] = JSON.parse(result.stdout).stages;
+    expect(stage.baseResolved).toBe(true);
+    expect(stage.steps[0].digest).toBe(single.manifests[0]?.digest);
+    expect(stage.config).toEqual({ Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/' });
+  });
+
   it('lists pulled images with tsbuild images', () => {
     const root = tempDir();
     const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };

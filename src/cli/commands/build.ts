@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatPlan, InvalidArgumentError, loadPlan, UnsupportedError } from '../../index.js';
+import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 
 interface BuildFlags {
@@ -14,10 +15,11 @@ interface BuildFlags {
   platform?: string;
   tag: string[];
   printPlan?: string | boolean;
+  resolveBases?: boolean;
 }
 
 /** Registers the build command on `program`. */
-export function registerBuild(program: Command): void {
+export function registerBuild(program: Command, cli: CliContext): void {
   program
     .command('build', { isDefault: true })
     .description('build an image from a Dockerfile and a context directory')
@@ -29,8 +31,10 @@ export function registerBuild(program: Command): void {
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
     .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
-    .action(async (context: string, flags: BuildFlags) => {
+    .option('--resolve-bases', 'look base images up in their registries (config only) for the plan')
+    .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
+      const globals = command.optsWithGlobals<GlobalFlags>();
       const plan = await loadPlan({
         context,
         ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
@@ -38,6 +42,13 @@ export function registerBuild(program: Command): void {
         ...(flags.platform === undefined ? {} : { platform: flags.platform }),
         buildArgs: keyValues(flags.buildArg, '--build-arg'),
         labels: keyValues(flags.label, '--label'),
+        ...(flags.resolveBases
+          ? {
+              resolveBaseImages: true,
+              registries: { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) },
+            }
+          : {}),
+        signal: cli.signal,
       });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (format === 'json') process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);

@@ -1,0 +1,138 @@
+import http from 'node:http';
+import { chmodSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DockerCredentials } from '../../src/registry/credentials.js';
+import { parseChallenge, RegistryTransport } from '../../src/registry/transport.js';
+import { freePort } from '../helpers/ports.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs('tsbuild-transport-');
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+/** A server answering each request with the next scripted behaviour. */
+async function scripted(script: Array<(res: http.ServerResponse, req: http.IncomingMessage) => void>): Promise<{ base: string; hits: () => number }> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    const step = script[Math.min(hits++, script.length - 1)];
+    step?.(res, req);
+  });
+  servers.push(server);
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${port}`, hits: () => hits };
+}
+
+const ok = (res: http.ServerResponse): void => void res.writeHead(200).end('fine');
+
+describe('RegistryTransport retries', () => {
+  it('retries 503 and 429 with backoff, honouring Retry-After', async () => {
+    const server = await scripted([(res) => res.writeHead(503).end(), (res) => res.writeHead(429, { 'Retry-After': '0' }).end(), ok]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 1 });
+    const response = await transport.fetch({ method: 'GET', path: '/v2/' });
+    expect([response.status, await response.text(), server.hits()]).toEqual([200, 'fine', 3]);
+  });
+
+  it('retries a connection dropped before the response', async () => {
+    const server = await scripted([(res) => res.socket?.destroy(), ok]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 1 });
+    expect((await transport.fetch({ method: 'GET', path: '/v2/' })).status).toBe(200);
+    expect(server.hits()).toBe(2);
+  });
+
+  it('gives up after the retry budget and returns the last response', async () => {
+    const server = await scripted([(res) => res.writeHead(502).end()]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 1, retries: 2 });
+    expect((await transport.fetch({ method: 'GET', path: '/v2/' })).status).toBe(502);
+    expect(server.hits()).toBe(3);
+  });
+
+  it('does not retry a POST', async () => {
+    const server = await scripted([(res) => res.writeHead(503).end(), ok]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 1 });
+    expect((await transport.fetch({ method: 'POST', path: '/v2/x/blobs/uploads/' })).status).toBe(503);
+  });
+
+  it('reports an unreachable registry in one line', async () => {
+    const port = await freePort();
+    const transport = new RegistryTransport(`http://127.0.0.1:${port}`, `127.0.0.1:${port}`, { backoffMs: 1 });
+    await expect(transport.fetch({ method: 'GET', path: '/v2/' })).rejects.toThrow(`cannot reach registry 127.0.0.1:${port} (GET http://127.0.0.1:${port}/v2/): ECONNREFUSED`);
+  });
+
+  it('stops waiting when aborted', async () => {
+    const server = await scripted([(res) => res.writeHead(503).end()]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 60_000 });
+    const controller = new AbortController();
+    const pending = transport.fetch({ method: 'GET', path: '/v2/', signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop')), 50);
+    await expect(pending).rejects.toThrow('stop');
+  });
+});
+
+describe('parseChallenge', () => {
+  it.each([
+    ['Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"', { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } }],
+    ['Basic realm="Registry Realm"', { scheme: 'basic', params: { realm: 'Registry Realm' } }],
+    ['bearer realm=http://x/token, service=svc', { scheme: 'bearer', params: { realm: 'http://x/token', service: 'svc' } }],
+    ['Negotiate abc', undefined],
+  ])('%s', (header, expected) => {
+    expect(parseChallenge(header)).toEqual(expected);
+  });
+});
+
+describe('DockerCredentials', () => {
+  it('reads auths by host, Docker Hub under its v1 URL', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
+      auths: {
+        'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hubpass').toString('base64') },
+        'registry.example:5000': { username: 'u', password: 'p' },
+      },
+    }));
+    const creds = new DockerCredentials(dir);
+    expect(await creds.get('docker.io')).toEqual({ username: 'hubuser', password: 'hubpass' });
+    expect(await creds.get('registry.example:5000')).toEqual({ username: 'u', password: 'p' });
+    expect(await creds.get('other.example')).toBeUndefined();
+  });
+
+  it('asks credsStore and credHelpers programs (docker-credential-*)', async () => {
+    const dir = tempDir();
+    const bin = tempDir();
+    // A credential helper speaking the docker-credential protocol, as pass/secretservice do.
+    const helper = (name: string, user: string): void => {
+      const file = path.join(bin, `docker-credential-${name}`);
+      writeFileSync(file, `#!/bin/sh\nread server\nif [ "$1" = get ] && [ "$server" = "${name === 'store' ? 'https://index.docker.io/v1/' : 'ghcr.io'}" ]; then\n  echo '{"ServerURL":"'$server'","Username":"${user}","Secret":"from-${name}"}'\nelse\n  echo "credentials not found in native keychain"; exit 1\nfi\n`);
+      chmodSync(file, 0o755);
+    };
+    helper('store', 'hub');
+    helper('special', 'gh');
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credsStore: 'store', credHelpers: { 'ghcr.io': 'special' } }));
+    const previous = process.env.PATH;
+    process.env.PATH = `${bin}:${previous}`;
+    try {
+      const creds = new DockerCredentials(dir);
+      expect(await creds.get('docker.io')).toEqual({ username: 'hub', password: 'from-store' });
+      expect(await creds.get('ghcr.io')).toEqual({ username: 'gh', password: 'from-special' });
+      expect(await creds.get('quay.io')).toBeUndefined();
+    } finally {
+      process.env.PATH = previous;
+    }
+  });
+
+  it('stores and erases credentials in config.json, keeping other settings', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ psFormat: 'table', auths: {} }));
+    const creds = new DockerCredentials(dir);
+    await creds.store('docker.io', { username: 'me', password: 'pw' });
+    expect(await creds.get('docker.io')).toEqual({ username: 'me', password: 'pw' });
+    expect(await creds.erase('docker.io')).toBe(true);
+    expect(await creds.erase('docker.io')).toBe(false);
+    expect(await creds.get('docker.io')).toBeUndefined();
+  });
+});
