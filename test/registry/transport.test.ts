@@ -75,6 +75,28 @@ describe('RegistryTransport retries', () => {
   });
 });
 
+describe('RegistryTransport redirects', () => {
+  it('follows a redirect to blob storage without sending the registry credentials there', async () => {
+    const seen: Array<string | undefined> = [];
+    const storage = await scripted([(res, req) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200).end('blob bytes');
+    }]);
+    const registry = await scripted([
+      (res) => res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' }).end(),
+      (res, req) => {
+        seen.push(req.headers.authorization);
+        res.writeHead(307, { Location: `${storage.base}/bucket/blob?sig=abc` }).end();
+      },
+    ]);
+    const credentials = { get: async () => ({ username: 'u', password: 'p' }) };
+    const transport = new RegistryTransport(registry.base, 'test', { credentials, backoffMs: 1 });
+    const response = await transport.fetch({ method: 'GET', path: '/v2/x/blobs/sha256:abc' });
+    expect([response.status, await response.text()]).toEqual([200, 'blob bytes']);
+    expect(seen).toEqual([`Basic ${Buffer.from('u:p').toString('base64')}`, undefined]);
+  });
+});
+
 describe('parseChallenge', () => {
   it.each([
     ['Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"', { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } }],
