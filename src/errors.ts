@@ -51,6 +51,13 @@ export class NotFoundError extends TsbuildError {
   }
 }
 
+/** Something to create exists already: a snapshot key, a tag. */
+export class AlreadyExistsError extends TsbuildError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('already-exists', message, options);
+  }
+}
+
 /** A feature that this version of tsbuild does not implement yet. */
 export class UnsupportedError extends TsbuildError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {

@@ -6,7 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Descriptor } from '../image/oci-types.js';
-import { withFileLock } from './file-lock.js';
+import { withFileLock } from '../util/file-lock.js';
 
 /** One named image. */
 export interface ImageRecord {

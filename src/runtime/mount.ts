@@ -1,0 +1,68 @@
+/**
+ * Mounting `Mount` data onto directories. Node has no mount(2), so this is one of the two places
+ * tsbuild shells out for filesystem work (with `diff/overlay-changes.ts`): `mount` and `umount`
+ * from util-linux.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { TsbuildError } from '../errors.js';
+import type { Mount } from '../snapshot/snapshotter.js';
+
+const run = promisify(execFile);
+
+async function sh(program: string, args: string[]): Promise<void> {
+  try {
+    await run(program, args);
+  } catch (err) {
+    const stderr = ((err as { stderr?: string }).stderr ?? '').trim();
+    throw new TsbuildError('unavailable', `${program} ${args.join(' ')} failed: ${stderr || (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Mounts `mounts` (stacked in order) on `target`. */
+export async function mountAll(mounts: readonly Mount[], target: string): Promise<void> {
+  const done: number[] = [];
+  try {
+    for (const [i, m] of mounts.entries()) {
+      if (m.type === 'overlay') {
+        await sh('mount', ['-t', 'overlay', m.source, '-o', m.options.join(','), target]);
+      } else {
+        await sh('mount', ['--rbind', m.source, target]);
+        if (m.options.includes('ro')) await sh('mount', ['-o', 'remount,bind,ro', target]);
+      }
+      done.push(i);
+    }
+  } catch (err) {
+    for (const _ of done) await unmount(target).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Unmounts `target` and everything below it (lazily if busy). */
+export async function unmount(target: string): Promise<void> {
+  try {
+    await run('umount', ['-R', target]);
+  } catch {
+    await sh('umount', ['-R', '-l', target]);
+  }
+}
+
+/** Runs `fn` with `mounts` mounted on `target`, unmounting afterwards whatever happens. */
+export async function withMounted<T>(mounts: readonly Mount[], target: string, fn: () => Promise<T>): Promise<T> {
+  await mountAll(mounts, target);
+  try {
+    return await fn();
+  } finally {
+    await unmount(target);
+  }
+}
+
+/** Mount points at or below `prefix`, from /proc/self/mountinfo (for cleanup and tests). */
+export async function mountsUnder(prefix: string): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info
+    .split('\n')
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '))
+    .filter((point) => point === prefix || point.startsWith(`${prefix}/`));
+}

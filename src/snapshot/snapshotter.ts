@@ -1,0 +1,39 @@
+/**
+ * The snapshotter contract, after containerd's: a snapshot is a filesystem tree identified by a
+ * *key* while active (writable) and by a *name* once committed (read-only, usable as a parent).
+ * Methods return mounts as data; mounting them is the runtime's job (`runtime/mount.ts`).
+ */
+
+/** A mount, as `mount(8)` takes it. */
+export interface Mount {
+  type: 'overlay' | 'bind';
+  source: string;
+  options: string[];
+}
+
+/** What a snapshot is. */
+export interface SnapshotInfo {
+  /** The key (active, view) or name (committed). */
+  key: string;
+  kind: 'active' | 'view' | 'committed';
+  parent?: string;
+  created: string;
+}
+
+/** Creates, commits and removes snapshots. */
+export interface Snapshotter {
+  /** A writable snapshot on top of `parent` (a committed name), ready to mount. */
+  prepare(key: string, parent?: string): Promise<Mount[]>;
+  /** A read-only view of `parent`. */
+  view(key: string, parent?: string): Promise<Mount[]>;
+  /** The mounts of an existing active snapshot or view. */
+  mounts(key: string): Promise<Mount[]>;
+  /** Turns the active snapshot `key` into the committed snapshot `name`. */
+  commit(name: string, key: string): Promise<void>;
+  /** Removes a snapshot; refuses one that others build on. */
+  remove(key: string): Promise<void>;
+  /** Describes a snapshot; throws NotFoundError when there is none. */
+  stat(key: string): Promise<SnapshotInfo>;
+  /** Every snapshot. */
+  list(): Promise<SnapshotInfo[]>;
+}

@@ -1,0 +1,72 @@
+import { lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mountsUnder, withMounted } from '../../src/runtime/mount.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs('tsbuild-snap-');
+
+describe.skipIf(!isRoot)('OverlaySnapshotter (real overlay mounts)', () => {
+  it('stacks committed snapshots, records deletions as whiteouts, and cleans up', async () => {
+    const root = tempDir();
+    const snaps = new OverlaySnapshotter(root);
+    const target = path.join(tempDir(), 'mnt');
+    mkdirSync(target);
+
+    const baseMounts = await snaps.prepare('base-active');
+    expect(baseMounts).toEqual([{ type: 'bind', source: await snaps.upperDir('base-active'), options: ['rw', 'rbind'] }]);
+    await withMounted(baseMounts, target, async () => {
+      mkdirSync(path.join(target, 'etc'));
+      writeFileSync(path.join(target, 'etc', 'keep'), 'keep\n');
+      writeFileSync(path.join(target, 'etc', 'gone'), 'gone\n');
+    });
+    await snaps.commit('base', 'base-active');
+
+    const mounts = await snaps.prepare('work', 'base');
+    expect(mounts[0]?.type).toBe('overlay');
+    expect(mounts[0]?.options[2]).toMatch(new RegExp(`^lowerdir=${path.join(root, 'snapshots', 'l')}/[A-Z2-7]{10}$`));
+    await withMounted(mounts, target, async () => {
+      expect(readFileSync(path.join(target, 'etc', 'keep'), 'utf8')).toBe('keep\n');
+      rmSync(path.join(target, 'etc', 'gone'));
+      writeFileSync(path.join(target, 'new'), 'new\n');
+    });
+    const upper = await snaps.upperDir('work');
+    const whiteout = lstatSync(path.join(upper, 'etc', 'gone'));
+    expect([whiteout.isCharacterDevice(), whiteout.rdev]).toEqual([true, 0]);
+    expect(readdirSync(upper).sort()).toEqual(['etc', 'new']);
+    expect(await snaps.lowerDirs('work')).toEqual([await snaps.upperDir('base')]);
+    await snaps.commit('layer2', 'work');
+
+    await withMounted(await snaps.view('look', 'layer2'), target, async () => {
+      expect(readdirSync(path.join(target, 'etc'))).toEqual(['keep']);
+      expect(() => writeFileSync(path.join(target, 'x'), 'x')).toThrow(/EROFS|read-only/);
+    });
+    expect(await mountsUnder(target)).toEqual([]);
+
+    expect((await snaps.list()).map((s) => [s.key, s.kind, s.parent ?? ''])).toEqual([
+      ['base', 'committed', ''],
+      ['layer2', 'committed', 'base'],
+      ['look', 'view', 'layer2'],
+    ]);
+    await expect(snaps.remove('base')).rejects.toThrow('cannot remove snapshot base: layer2 is built on it');
+    await snaps.remove('look');
+    await snaps.remove('layer2');
+    await snaps.remove('base');
+    expect(readdirSync(path.join(root, 'snapshots')).sort()).toEqual(['l', 'metadata.json']);
+    expect(readdirSync(path.join(root, 'snapshots', 'l'))).toEqual([]);
+  });
+
+  it('refuses duplicate keys, unknown parents and committing a view', async () => {
+    const snaps = new OverlaySnapshotter(tempDir());
+    await snaps.prepare('a');
+    await expect(snaps.prepare('a')).rejects.toThrow('snapshot a already exists');
+    await expect(snaps.prepare('b', 'nope')).rejects.toThrow('snapshot nope not found');
+    await expect(snaps.prepare('b', 'a')).rejects.toThrow('parent a is not committed');
+    await snaps.commit('c', 'a');
+    await snaps.view('v', 'c');
+    await expect(snaps.commit('d', 'v')).rejects.toThrow('snapshot v is a view, only active snapshots can be committed');
+    expect(existsSync(path.join(await snaps.upperDir('c')))).toBe(true);
+  });
+});
