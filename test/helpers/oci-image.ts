@@ -18,13 +18,13 @@ export interface LayoutImage {
 const sha = (data: Buffer | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /** A gzipped tar of `entries`; returns the compressed bytes and the diffID. */
-export async function makeLayer(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink'; data?: Buffer; linkname?: string; mode?: number }>): Promise<{ gz: Buffer; diffId: string }> {
+export async function makeLayer(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; data?: Buffer; linkname?: string; mode?: number; uid?: number; gid?: number }>): Promise<{ gz: Buffer; diffId: string }> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve) => pack.on('end', resolve));
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), uid: 0, gid: 0, ...(e.linkname ? { linkname: e.linkname } : {}) };
+    const header = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), uid: e.uid ?? 0, gid: e.gid ?? 0, ...(e.linkname ? { linkname: e.linkname } : {}) };
     const callback = (err?: Error | null): void => (err ? reject(err) : resolve());
     let resolve!: () => void;
     let reject!: (err: Error) => void;

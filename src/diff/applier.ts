@@ -1,0 +1,122 @@
+/**
+ * Applying a layer tar to a directory. Two modes:
+ * - `overlay`: the directory is an overlay layer of its own (a snapshot's upper dir): OCI whiteouts
+ *   become overlay whiteouts (`.wh.x` → character device 0/0, `.wh..wh..opq` → the
+ *   `trusted.overlay.opaque` xattr);
+ * - `plain`: the directory is a whole root filesystem (copying snapshotter): whiteouts delete.
+ * Owners, modes, times, hard links, symlinks, devices and xattrs are kept. Entries that would land
+ * outside the directory, or be written through a symlink, are refused.
+ */
+import { createWriteStream } from 'node:fs';
+import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { gunzip } from '../archive/compression.js';
+import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
+import { readTar, type TarHeader } from '../archive/tar.js';
+import { whiteoutOf } from '../archive/whiteout.js';
+import { HashingStream } from '../digest/hashing.js';
+import type { Digest } from '../digest/digest.js';
+import { mknod, setXattr } from './native.js';
+
+export interface ApplyOptions {
+  mode: 'overlay' | 'plain';
+  /** Whether `source` is gzip-compressed (default true). */
+  gzip?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Unpacks `source` into `root`; resolves to the layer's diffID (sha256 of the uncompressed tar). */
+export async function applyLayer(source: Readable, root: string, options: ApplyOptions): Promise<Digest> {
+  const hashing = new HashingStream();
+  const tarStream = options.gzip === false ? source.pipe(hashing) : source.pipe(gunzip()).pipe(hashing);
+  source.on('error', (err) => hashing.destroy(err));
+  const created = new Set<string>();
+  const dirTimes: Array<[string, Date]> = [];
+  for await (const { header, body } of readTar(tarStream)) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const name = cleanEntryName(header.name);
+    if (name === '') {
+      body.resume();
+      continue;
+    }
+    const white = whiteoutOf(name);
+    if (white.kind === 'opaque') {
+      const dir = await safeTarget(root, white.dir, header.name, true);
+      if (options.mode === 'overlay') await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
+      else for (const child of await readdir(dir)) if (!created.has(path.posix.join(white.dir, child))) await rm(path.join(dir, child), { recursive: true, force: true });
+      body.resume();
+      continue;
+    }
+    if (white.kind === 'whiteout') {
+      const target = await safeTarget(root, white.target, header.name, false);
+      await rm(target, { recursive: true, force: true });
+      if (options.mode === 'overlay') await mknod(target, 'c', 0, 0);
+      body.resume();
+      continue;
+    }
+    const target = await safeTarget(root, name, header.name, false);
+    await writeEntry(root, target, header, body, name);
+    created.add(name);
+    if (header.type === 'directory') dirTimes.push([target, header.mtime]);
+  }
+  // Directory times last: creating their children changed them.
+  for (const [dir, mtime] of dirTimes.reverse()) await utimes(dir, mtime, mtime);
+  return hashing.digest.digest;
+}
+
+/**
+ * The absolute path for `name` under `root`, with missing parents created and no symlink among
+ * them (a symlink written earlier by the same archive must not redirect later entries).
+ */
+async function safeTarget(root: string, name: string, entry: string, isDir: boolean): Promise<string> {
+  const parts = name === '' ? [] : name.split('/');
+  let current = root;
+  for (const [i, part] of parts.entries()) {
+    current = path.join(current, part);
+    const last = i === parts.length - 1;
+    const stat = await lstat(current).catch(() => undefined);
+    if (stat?.isSymbolicLink() && !last) throw new PathEscapeError(entry, `"${parts.slice(0, i + 1).join('/')}" is a symlink and would be written through`);
+    if (!stat && (!last || isDir)) await mkdir(current, { mode: 0o755 });
+  }
+  return current;
+}
+
+async function writeEntry(root: string, target: string, header: TarHeader, body: Readable, name: string): Promise<void> {
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing && !(existing.isDirectory() && header.type === 'directory')) await rm(target, { recursive: true, force: true });
+  switch (header.type) {
+    case 'directory':
+      if (!existing?.isDirectory()) await mkdir(target, { mode: header.mode });
+      body.resume();
+      break;
+    case 'file':
+      await pipeline(body, createWriteStream(target, { mode: header.mode }));
+      break;
+    case 'symlink':
+      body.resume();
+      await symlink(header.linkname ?? '', target);
+      break;
+    case 'link': {
+      body.resume();
+      const source = cleanLinkTarget(name, header.linkname ?? '');
+      const from = await safeTarget(root, source, name, false);
+      const stat = await lstat(from).catch(() => undefined);
+      if (!stat || stat.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);
+      await link(from, target);
+      // A hard link shares its target's inode: its own header carries no metadata to apply.
+      return;
+    }
+    case 'character-device':
+    case 'block-device':
+    case 'fifo':
+      body.resume();
+      await mknod(target, header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c', header.devmajor ?? 0, header.devminor ?? 0);
+      break;
+  }
+  await lchown(target, header.uid, header.gid);
+  if (header.type !== 'symlink') await chmod(target, header.mode);
+  for (const [key, value] of Object.entries(header.xattrs ?? {})) await setXattr(target, key, value);
+  if (header.type !== 'directory') await lutimes(target, header.mtime, header.mtime);
+}

@@ -1,0 +1,93 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { PathEscapeError } from '../../src/archive/safe-path.js';
+import { applyLayer } from '../../src/diff/applier.js';
+import { busyboxLayer, makeLayer } from '../helpers/oci-image.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs('tsbuild-apply-');
+const apply = (gz: Buffer, root: string, mode: 'overlay' | 'plain' = 'overlay') => applyLayer(Readable.from([gz]), root, { mode });
+
+describe.skipIf(!isRoot)('applyLayer', () => {
+  it('unpacks busybox with modes, owners, symlinks and times, and returns the diffID', async () => {
+    const root = tempDir();
+    const layer = await busyboxLayer();
+    expect(await apply(layer.gz, root)).toBe(layer.diffId);
+    expect(readdirSync(path.join(root, 'bin')).sort()).toEqual(['busybox', 'cat', 'echo', 'false', 'ls', 'sh', 'true']);
+    expect(statSync(path.join(root, 'bin', 'busybox')).mode & 0o7777).toBe(0o755);
+    expect(readlinkSync(path.join(root, 'bin', 'sh'))).toBe('busybox');
+    expect(readFileSync(path.join(root, 'bin', 'busybox')).equals(readFileSync('/bin/busybox'))).toBe(true);
+    expect(statSync(path.join(root, 'etc')).mtimeMs).toBe(0);
+  });
+
+  it('keeps owners, hard links and setuid bits', async () => {
+    const root = tempDir();
+    const layer = await makeLayer([
+      { name: 'a', data: Buffer.from('same inode\n'), mode: 0o4755, uid: 1000, gid: 1001 },
+      { name: 'b', type: 'link', linkname: 'a' },
+    ]);
+    await apply(layer.gz, root);
+    const [a, b] = [statSync(path.join(root, 'a')), statSync(path.join(root, 'b'))];
+    expect([a.ino === b.ino, a.nlink, a.uid, a.gid, a.mode & 0o7777]).toEqual([true, 2, 1000, 1001, 0o4755]);
+  });
+
+  it('turns OCI whiteouts into overlay whiteouts and opaque directories', async () => {
+    const root = tempDir();
+    const layer = await makeLayer([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/.wh.gone', data: Buffer.alloc(0) },
+      { name: 'var/', type: 'directory' },
+      { name: 'var/.wh..wh..opq', data: Buffer.alloc(0) },
+      { name: 'var/fresh', data: Buffer.from('x') },
+    ]);
+    await apply(layer.gz, root);
+    const whiteout = lstatSync(path.join(root, 'etc', 'gone'));
+    expect([whiteout.isCharacterDevice(), whiteout.rdev]).toEqual([true, 0]);
+    expect(execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', path.join(root, 'var')], { encoding: 'utf8' })).toBe('y');
+    expect(readdirSync(path.join(root, 'var'))).toEqual(['fresh']);
+  });
+
+  it('deletes for whiteouts in plain mode, keeping what the same layer added', async () => {
+    const root = tempDir();
+    mkdirSync(path.join(root, 'etc'));
+    mkdirSync(path.join(root, 'var'));
+    writeFileSync(path.join(root, 'etc', 'gone'), 'old');
+    writeFileSync(path.join(root, 'var', 'old'), 'old');
+    const layer = await makeLayer([
+      { name: 'etc/.wh.gone', data: Buffer.alloc(0) },
+      { name: 'var/fresh', data: Buffer.from('x') },
+      { name: 'var/.wh..wh..opq', data: Buffer.alloc(0) },
+    ]);
+    await apply(layer.gz, root, 'plain');
+    expect([existsSync(path.join(root, 'etc', 'gone')), readdirSync(path.join(root, 'var'))]).toEqual([false, ['fresh']]);
+  });
+
+  it.each<[string, Parameters<typeof makeLayer>[0]]>([
+    ['.. climbing out', [{ name: '../escaped', data: Buffer.from('pwned') }]],
+    ['a deeper .. climbing out', [{ name: 'a/../../escaped', data: Buffer.from('pwned') }]],
+    ['a symlink then a write through it', [{ name: 'evil', type: 'symlink', linkname: '..' }, { name: 'evil/escaped', data: Buffer.from('pwned') }]],
+    ['an absolute symlink then a write through it', [{ name: 'evil', type: 'symlink', linkname: '/tmp' }, { name: 'evil/escaped', data: Buffer.from('pwned') }]],
+    ['a hard link to a file outside', [{ name: 'hl', type: 'link', linkname: '../outside-file' }]],
+  ])('refuses %s and writes nothing outside', async (_name, entries) => {
+    const parent = tempDir();
+    const root = path.join(parent, 'root');
+    mkdirSync(root);
+    writeFileSync(path.join(parent, 'outside-file'), 'untouched');
+    const before = readdirSync(parent).sort();
+    const layer = await makeLayer(entries);
+    await expect(apply(layer.gz, root)).rejects.toBeInstanceOf(PathEscapeError);
+    expect(readdirSync(parent).sort()).toEqual(before);
+    expect(readFileSync(path.join(parent, 'outside-file'), 'utf8')).toBe('untouched');
+    expect(existsSync('/tmp/escaped')).toBe(false);
+  });
+
+  it('puts absolute entry names inside the root, as tar does', async () => {
+    const root = tempDir();
+    await apply((await makeLayer([{ name: '/abs/file', data: Buffer.from('in') }])).gz, root);
+    expect(readFileSync(path.join(root, 'abs', 'file'), 'utf8')).toBe('in');
+  });
+});
