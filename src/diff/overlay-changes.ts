@@ -1,0 +1,91 @@
+/**
+ * Changes from an overlay upper directory, without walking the lower layers (the fast path):
+ * - a character device 0/0 is a deletion;
+ * - a directory with `trusted.overlay.opaque=y` hides the lower directory's contents;
+ * - anything else is an add, or a modify when a lower layer has the path — unless it is a copy-up
+ *   that changed nothing (same type, mode, owner, size, mtime, link target and bytes), which is
+ *   dropped (BuildKit #2480);
+ * - mount stubs the runtime created for its own mount points are dropped.
+ */
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { comparePaths, type Change } from './changes.js';
+import { xattrsUnder } from './native.js';
+
+export interface OverlayDiffInput {
+  upper: string;
+  /** The lower layers' directories, nearest first. */
+  lowers: readonly string[];
+  /** Paths (relative) created only as mount points by the runtime: dropped when empty and new. */
+  mountStubs?: readonly string[];
+}
+
+/** The changes recorded in `upper`, sorted parents first. */
+export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]> {
+  const opaque = await opaqueDirs(input.upper);
+  const stubs = new Set(input.mountStubs ?? []);
+  const changes: Change[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await readdir(path.join(input.upper, rel))).sort()) {
+      const child = rel === '' ? name : `${rel}/${name}`;
+      const abs = path.join(input.upper, child);
+      const stat = await lstat(abs);
+      if (stat.isCharacterDevice() && stat.rdev === 0) {
+        changes.push({ kind: 'delete', path: child });
+        continue;
+      }
+      const lower = await lowerStat(input.lowers, child);
+      if (stubs.has(child) && !lower && (stat.isDirectory() ? (await readdir(abs)).length === 0 : stat.size === 0)) continue;
+      const isOpaque = stat.isDirectory() && opaque.has(abs);
+      if (!lower) changes.push({ kind: 'add', path: child, ...(isOpaque ? { opaque: true } : {}) });
+      else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path))) changes.push({ kind: 'modify', path: child, ...(isOpaque ? { opaque: true } : {}) });
+      if (stat.isDirectory()) await walk(child);
+    }
+  };
+  await walk('');
+  return changes.sort((a, b) => comparePaths(a.path, b.path));
+}
+
+async function opaqueDirs(upper: string): Promise<Set<string>> {
+  const attrs = await xattrsUnder(upper, '^trusted\\.overlay\\.opaque$');
+  return new Set([...attrs].filter(([, a]) => a.get('trusted.overlay.opaque')?.toString() === 'y').map(([file]) => file));
+}
+
+/** The path in the nearest lower layer that has it (stopping at a whiteout). */
+async function lowerStat(lowers: readonly string[], rel: string): Promise<{ stat: Stats; path: string } | undefined> {
+  for (const lower of lowers) {
+    const abs = path.join(lower, rel);
+    const stat = await lstat(abs).catch(() => undefined);
+    if (!stat) continue;
+    if (stat.isCharacterDevice() && stat.rdev === 0) return undefined;
+    return { stat, path: abs };
+  }
+  return undefined;
+}
+
+async function sameEntry(a: Stats, aPath: string, b: Stats, bPath: string): Promise<boolean> {
+  if ((a.mode & 0o170000) !== (b.mode & 0o170000) || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
+  if (a.isDirectory()) return true; // a copied-up directory is only a container for its children
+  if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.rdev !== b.rdev) return false;
+  if (a.isSymbolicLink()) return (await readlink(aPath)) === (await readlink(bPath));
+  if (a.isFile()) return sameBytes(aPath, bPath);
+  return true;
+}
+
+/** Compares two files of equal size block by block. */
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const bufA = Buffer.alloc(1 << 16);
+    const bufB = Buffer.alloc(1 << 16);
+    for (let offset = 0; ; offset += bufA.length) {
+      const [ra, rb] = await Promise.all([fa.read(bufA, 0, bufA.length, offset), fb.read(bufB, 0, bufB.length, offset)]);
+      if (ra.bytesRead !== rb.bytesRead) return false;
+      if (ra.bytesRead === 0) return true;
+      if (!bufA.subarray(0, ra.bytesRead).equals(bufB.subarray(0, rb.bytesRead))) return false;
+    }
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
