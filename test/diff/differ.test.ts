@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     ]);
 
     const layer = await writeLayer(changes, upper, store, { sourceDateEpoch: 1_700_000_000 });
-    expect(await entries(store, layer.descriptor.digest)).toEqual([
+    expect(await entries(store, layer.descriptor.digest as Digest)).toEqual([
       'directory bin/',
       'file bin/.wh.cat',
       'directory data/',
@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('overlay differ', () => {
       writeFileSync(path.join(layout, 'blobs', 'sha256', digest.slice(7)), data);
       return { digest, size: Buffer.byteLength(data) };
     };
-    for (const d of [baseDigest, layer.descriptor.digest]) copyFileSync(store.blobPath(d), path.join(layout, 'blobs', 'sha256', d.slice(7)));
+    for (const d of [baseDigest, layer.descriptor.digest as Digest]) copyFileSync(store.blobPath(d), path.join(layout, 'blobs', 'sha256', d.slice(7)));
     const config = put(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [base.diffId, layer.diffID] } }));
     const manifest = put(JSON.stringify({
       schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',

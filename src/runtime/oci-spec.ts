@@ -1,0 +1,104 @@
+/**
+ * The OCI runtime spec (`config.json`) for one RUN, as a pure function: Docker's default
+ * capabilities, masked and read-only paths, namespaces, rlimits, no new privileges, and the standard
+ * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, plus /etc/hosts, /etc/resolv.conf and
+ * /etc/hostname from files the runner writes).
+ */
+
+/** Who runs the process. */
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+/** The process of a RUN. */
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+}
+
+/** An extra mount inside the container (RUN --mount, generated /etc files). */
+export interface ContainerMount {
+  destination: string;
+  type: 'bind' | 'tmpfs';
+  source: string;
+  options: string[];
+}
+
+export interface RuntimeSpecOptions {
+  rootfs: string;
+  hostname: string;
+  network: 'default' | 'none' | 'host';
+  security: 'sandbox' | 'insecure';
+  mounts: ContainerMount[];
+  /** RLIMIT_NOFILE for the process; Docker's 1048576 unless the host allows less. */
+  maxOpenFiles?: number;
+}
+
+/** Docker's default capability set (bounding set 0x00000000a80425fb). */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/** Every capability, for `--security=insecure`. */
+const ALL_CAPABILITIES = [
+  ...DEFAULT_CAPABILITIES, 'CAP_DAC_READ_SEARCH', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
+  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_LEASE', 'CAP_AUDIT_CONTROL',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+];
+
+/** Paths Docker hides from containers. */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+
+/** Paths Docker makes read-only. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** The config.json object. */
+export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions): Record<string, unknown> {
+  const insecure = options.security === 'insecure';
+  const caps = insecure ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES;
+  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...(options.network === 'none' ? [{ type: 'network' }] : [])];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: process.user.uid, gid: process.user.gid, additionalGids: process.user.additionalGids },
+      args: process.args,
+      env: process.env,
+      cwd: process.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: options.maxOpenFiles ?? 1048576, soft: options.maxOpenFiles ?? 1048576 }],
+      noNewPrivileges: !insecure,
+    },
+    root: { path: options.rootfs, readonly: false },
+    hostname: options.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ...options.mounts.map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options })),
+    ],
+    linux: {
+      namespaces,
+      maskedPaths: insecure ? [] : MASKED_PATHS,
+      readonlyPaths: insecure ? [] : READONLY_PATHS,
+      resources: { devices: [{ allow: insecure, access: 'rwm' }] },
+    },
+  };
+}
+
+/** The mount points the runtime itself creates in the rootfs when they are missing (stubs). */
+export function mountPoints(options: Pick<RuntimeSpecOptions, 'mounts'>): string[] {
+  return ['/proc', '/dev', '/sys', ...options.mounts.map((m) => m.destination)];
+}

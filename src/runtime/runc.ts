@@ -1,0 +1,134 @@
+/**
+ * Running one process in a fresh runc container. Each run gets a bundle directory
+ * (`<root>/runc/bundles/<id>`) with its config.json, a rootfs mount point and the generated /etc
+ * files; runc keeps its state under `<root>/runc/state`. Output streams to the caller as it comes
+ * and the last 4 KiB are kept for error messages. Abort (Ctrl-C) kills the container; whatever
+ * happens, the container, the rootfs mount and the bundle are removed. `cleanupStale` removes what
+ * a crashed tsbuild left behind.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { TsbuildError } from '../errors.js';
+import type { Mount } from '../snapshot/snapshotter.js';
+import { mountAll, mountsUnder, unmount } from './mount.js';
+import { toRuntimeSpec, type ContainerMount, type ProcessSpec, type RuntimeSpecOptions } from './oci-spec.js';
+
+const run = promisify(execFile);
+const TAIL_BYTES = 4096;
+
+/** How a process ended. */
+export interface ExitStatus {
+  exitCode: number;
+  /** The signal that killed it, if any (`SIGKILL`). */
+  signal?: string;
+  /** The last bytes of stdout and stderr together. */
+  tail: string;
+}
+
+export interface RunOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts'> {
+  /** The snapshot mounts that form the root filesystem. */
+  rootfs: Mount[];
+  mounts?: ContainerMount[];
+  /** Receives output chunks as they arrive. */
+  output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  signal?: AbortSignal;
+}
+
+/** runc, driven through its command line. */
+export class RuncRuntime {
+  private readonly state: string;
+  private readonly bundles: string;
+
+  constructor(root: string, private readonly binary = 'runc') {
+    this.state = path.join(root, 'runc', 'state');
+    this.bundles = path.join(root, 'runc', 'bundles');
+  }
+
+  /** Runs `process` to completion and reports how it ended. */
+  async run(process: ProcessSpec, options: RunOptions): Promise<ExitStatus> {
+    const id = `tsbuild-${randomBytes(8).toString('hex')}`;
+    const bundle = path.join(this.bundles, id);
+    const rootfs = path.join(bundle, 'rootfs');
+    await mkdir(rootfs, { recursive: true });
+    await mkdir(this.state, { recursive: true });
+    try {
+      const etc = await this.writeEtcFiles(bundle, options.hostname, options.network);
+      await mountAll(options.rootfs, rootfs);
+      const spec = toRuntimeSpec(process, { ...options, rootfs, mounts: [...etc, ...(options.mounts ?? [])], maxOpenFiles: await maxOpenFiles() });
+      await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+      return await this.runContainer(id, bundle, options);
+    } finally {
+      await this.remove(id, bundle);
+    }
+  }
+
+  /** Removes containers, mounts and bundles left by a tsbuild that died. Returns how many. */
+  async cleanupStale(): Promise<number> {
+    const names = await readdir(this.bundles).catch(() => [] as string[]);
+    for (const id of names) await this.remove(id, path.join(this.bundles, id));
+    return names.length;
+  }
+
+  private async runContainer(id: string, bundle: string, options: RunOptions): Promise<ExitStatus> {
+    const child = spawn(this.binary, ['--root', this.state, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = Buffer.alloc(0);
+    const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer): void => {
+      options.output?.(chunk, stream);
+      tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+    };
+    child.stdout.on('data', collect('stdout'));
+    child.stderr.on('data', collect('stderr'));
+    const onAbort = (): void => {
+      void run(this.binary, ['--root', this.state, 'kill', id, 'KILL']).catch(() => child.kill('SIGKILL'));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+        child.once('error', (err) => reject(new TsbuildError('unavailable', `cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })));
+        child.once('close', (c, s) => resolve([c, s]));
+      });
+      if (options.signal?.aborted) throw options.signal.reason;
+      // runc reports a process killed by a signal as exit status 128 + signal number.
+      const exitCode = code ?? 128;
+      const killedBy = signal ?? (exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : undefined);
+      return { exitCode, ...(killedBy ? { signal: killedBy } : {}), tail: tail.toString('utf8') };
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async writeEtcFiles(bundle: string, hostname: string, network: RunOptions['network']): Promise<ContainerMount[]> {
+    const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+    const resolv = network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const files: Array<[string, string]> = [['hosts', hosts], ['resolv.conf', resolv], ['hostname', `${hostname}\n`]];
+    const mounts: ContainerMount[] = [];
+    for (const [name, content] of files) {
+      const source = path.join(bundle, name);
+      await writeFile(source, content, { mode: 0o644 });
+      mounts.push({ destination: `/etc/${name}`, type: 'bind', source, options: ['rbind', 'ro'] });
+    }
+    return mounts;
+  }
+
+  private async remove(id: string, bundle: string): Promise<void> {
+    await run(this.binary, ['--root', this.state, 'delete', '--force', id]).catch(() => undefined);
+    for (const point of (await mountsUnder(bundle)).reverse()) await unmount(point).catch(() => undefined);
+    await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+/** The host's hard limit on open files (a container cannot be given more), capped at Docker's 1048576. */
+async function maxOpenFiles(): Promise<number> {
+  const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const hard = Number(/^Max open files\s+\S+\s+(\d+)/m.exec(limits)?.[1]);
+  return Number.isFinite(hard) && hard > 0 ? Math.min(hard, 1048576) : 1048576;
+}
+
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM' };
+
+function signalName(n: number): string | undefined {
+  return SIGNALS[n];
+}

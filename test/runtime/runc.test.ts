@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { applyLayer } from '../../src/diff/applier.js';
+import { mountsUnder } from '../../src/runtime/mount.js';
+import { DEFAULT_CAPABILITIES, toRuntimeSpec } from '../../src/runtime/oci-spec.js';
+import { RuncRuntime } from '../../src/runtime/runc.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
+import { busyboxLayer } from '../helpers/oci-image.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs('tsbuild-runc-');
+const root = { uid: 0, gid: 0, additionalGids: [0, 10] };
+const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A state root with busybox committed as snapshot `base`. */
+async function busyboxBase(): Promise<{ state: string; snaps: OverlaySnapshotter }> {
+  const state = tempDir();
+  const snaps = new OverlaySnapshotter(state);
+  await snaps.prepare('x');
+  await applyLayer(Readable.from([(await busyboxLayer()).gz]), await snaps.upperDir('x'), { mode: 'overlay' });
+  await snaps.commit('base', 'x');
+  return { state, snaps };
+}
+
+function runcContainers(state: string): string {
+  return execFileSync('runc', ['--root', path.join(state, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' });
+}
+
+describe('toRuntimeSpec', () => {
+  it('gives Docker’s defaults and the requested process', () => {
+    const spec = toRuntimeSpec({ args: ['/bin/sh', '-c', 'true'], env: [PATH], cwd: '/w', user: root }, { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] }) as {
+      process: { capabilities: { bounding: string[] }; noNewPrivileges: boolean; cwd: string };
+      linux: { namespaces: Array<{ type: string }>; maskedPaths: string[] };
+      mounts: Array<{ destination: string }>;
+    };
+    expect(spec.process.capabilities.bounding).toEqual(DEFAULT_CAPABILITIES);
+    // Capability numbers of the default set, as a bitmask: BuildKit's 00000000a80425fb.
+    const numbers: Record<string, number> = { CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_FSETID: 4, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7, CAP_SETPCAP: 8, CAP_NET_BIND_SERVICE: 10, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18, CAP_MKNOD: 27, CAP_AUDIT_WRITE: 29, CAP_SETFCAP: 31 };
+    expect(DEFAULT_CAPABILITIES.reduce((mask, c) => mask + 2 ** (numbers[c] ?? 99), 0).toString(16)).toBe('a80425fb');
+    expect([spec.process.noNewPrivileges, spec.process.cwd]).toEqual([true, '/w']);
+    expect(spec.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);
+    expect(spec.mounts.map((m) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys']);
+    expect(spec.linux.maskedPaths).toContain('/proc/kcore');
+  });
+});
+
+describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
+  it('runs a process over an overlay snapshot, streaming output, and leaves nothing behind', async () => {
+    const { state, snaps } = await busyboxBase();
+    const runtime = new RuncRuntime(state);
+    const chunks: string[] = [];
+    const status = await runtime.run(
+      { args: ['/bin/sh', '-c', 'echo "uid=$(id -u) host=$(hostname)"; cat /etc/hosts | head -1; echo created > /made; ls /proc/self/ns | head -2'], env: [PATH], cwd: '/', user: root },
+      { rootfs: await snaps.prepare('run', 'base'), hostname: 'tsbuildsandbox', network: 'none', security: 'sandbox', output: (c) => chunks.push(c.toString()) },
+    );
+    expect(status).toEqual({ exitCode: 0, tail: chunks.join('') });
+    expect(chunks.join('')).toBe('uid=0 host=tsbuildsandbox\n127.0.0.1\tlocalhost tsbuildsandbox\ncgroup\nipc\n');
+    expect(readFileSync(path.join(await snaps.upperDir('run'), 'made'), 'utf8')).toBe('created\n');
+    expect(runcContainers(state)).toBe('');
+    expect(readdirSync(path.join(state, 'runc', 'bundles'))).toEqual([]);
+    expect(await mountsUnder(state)).toEqual([]);
+  });
+
+  it('reports the exit code and the tail of the output of a failing process', async () => {
+    const { state, snaps } = await busyboxBase();
+    const status = await new RuncRuntime(state).run(
+      { args: ['/bin/sh', '-c', 'echo first; echo "it broke" >&2; exit 3'], env: [PATH], cwd: '/', user: root },
+      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox' },
+    );
+    expect(status).toEqual({ exitCode: 3, tail: 'first\nit broke\n' });
+  });
+
+  it('kills the container on abort and cleans up container, mounts and bundle', async () => {
+    const { state, snaps } = await busyboxBase();
+    const controller = new AbortController();
+    const started = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+    const run = new RuncRuntime(state).run(
+      { args: ['/bin/sh', '-c', 'echo started; sleep 60'], env: [PATH], cwd: '/', user: root },
+      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox', signal: controller.signal, output: () => controller.abort(new Error('interrupted')) },
+    );
+    void started;
+    await expect(run).rejects.toThrow('interrupted');
+    expect(runcContainers(state)).toBe('');
+    expect(readdirSync(path.join(state, 'runc', 'bundles'))).toEqual([]);
+    expect(await mountsUnder(state)).toEqual([]);
+  });
+
+  it('runs as a non-root user with supplementary groups', async () => {
+    const { state, snaps } = await busyboxBase();
+    const chunks: string[] = [];
+    await new RuncRuntime(state).run(
+      { args: ['/bin/sh', '-c', 'id -u; id -g; id -G'], env: [PATH], cwd: '/', user: { uid: 1001, gid: 1002, additionalGids: [1002, 10] } },
+      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox', output: (c) => chunks.push(c.toString()) },
+    );
+    expect(chunks.join('')).toBe('1001\n1002\n1002 10\n');
+  });
+
+  it('cleans up what a crashed run left behind', async () => {
+    const { state, snaps } = await busyboxBase();
+    const bundle = path.join(state, 'runc', 'bundles', 'tsbuild-stale');
+    mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+    execFileSync('mount', ['--bind', await snaps.upperDir('base'), path.join(bundle, 'rootfs')]);
+    expect(await new RuncRuntime(state).cleanupStale()).toBe(1);
+    expect([existsSync(bundle), await mountsUnder(state)]).toEqual([false, []]);
+  });
+});
