@@ -23,7 +23,7 @@ export interface ProcessSpec {
 /** An extra mount inside the container (RUN --mount, generated /etc files). */
 export interface ContainerMount {
   destination: string;
-  type: 'bind' | 'tmpfs';
+  type: 'bind' | 'tmpfs' | 'overlay';
   source: string;
   options: string[];
 }

@@ -1,0 +1,192 @@
+/**
+ * RUN end to end below the solver: Dockerfiles are planned, and their RUN steps executed one after
+ * the other with real runc over overlay snapshots on a busybox base.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { gunzip } from '../../src/archive/compression.js';
+import { readTar } from '../../src/archive/tar.js';
+import { LocalContentStore } from '../../src/content/local-store.js';
+import { applyLayer } from '../../src/diff/applier.js';
+import type { LayerResult } from '../../src/diff/differ.js';
+import type { Digest } from '../../src/digest/digest.js';
+import { runExec } from '../../src/ops/exec-op.js';
+import { parseDockerfile } from '../../src/dockerfile/parse.js';
+import { planBuild } from '../../src/plan/plan.js';
+import type { ExecStep } from '../../src/plan/types.js';
+import { ExecError } from '../../src/runtime/exec-error.js';
+import { mountsUnder } from '../../src/runtime/mount.js';
+import { RuncRuntime } from '../../src/runtime/runc.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
+import { busyboxLayer, makeLayer } from '../helpers/oci-image.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+import { treeListing, umociUnpack } from '../helpers/umoci.js';
+
+const tempDir = useTempDirs('tsbuild-exec-');
+
+interface Built {
+  root: string;
+  store: LocalContentStore;
+  snaps: OverlaySnapshotter;
+  layers: LayerResult[];
+  output: string;
+  base: Array<{ gz: Buffer; diffId: string }>;
+}
+
+/** Plans `dockerfile` (FROM base) and runs its RUN steps on busybox + a small data layer. */
+async function build(dockerfile: string, options: { buildArgs?: Record<string, string>; secrets?: Record<string, Buffer>; contextDir?: string; root?: string; signal?: AbortSignal; onOutput?: () => void } = {}): Promise<Built> {
+  const root = options.root ?? tempDir();
+  const store = new LocalContentStore(root);
+  const snaps = new OverlaySnapshotter(root);
+  const base = [await busyboxLayer(), await makeLayer([{ name: 'data/', type: 'directory' }, { name: 'data/a', data: Buffer.from('a') }, { name: 'data/b', data: Buffer.from('b') }])];
+  let parent: string | undefined;
+  if (!(await snaps.list()).some((s) => s.key === 'base-1')) {
+    for (const [i, layer] of base.entries()) {
+      await snaps.prepare(`unpack-${i}`, parent);
+      await applyLayer(Readable.from([layer.gz]), await snaps.upperDir(`unpack-${i}`), { mode: 'overlay' });
+      await snaps.commit(`base-${i}`, `unpack-${i}`);
+      parent = `base-${i}`;
+    }
+  }
+  parent = 'base-1';
+  const plan = planBuild(parseDockerfile(dockerfile), {
+    buildPlatform: { os: 'linux', architecture: 'amd64' },
+    baseImages: { base: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } },
+    ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+  });
+  const runtime = new RuncRuntime(root);
+  const layers: LayerResult[] = [];
+  let output = '';
+  const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
+  for (const [i, step] of steps.entries()) {
+    const name = `step-${i}-${Date.now()}`;
+    layers.push(await runExec(step, parent, name, {
+      snapshotter: snaps, runtime, store, root,
+      ...(options.contextDir ? { contextDir: options.contextDir } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      output: (chunk) => {
+        output += chunk.toString();
+        options.onOutput?.();
+      },
+    }));
+    parent = name;
+  }
+  return { root, store, snaps, layers, output, base };
+}
+
+async function layerEntries(store: LocalContentStore, layer: LayerResult): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { header, body } of readTar((await store.reader(layer.descriptor.digest as Digest)).pipe(gunzip()))) {
+    body.resume();
+    out.push(`${header.type} ${header.name}`);
+  }
+  return out;
+}
+
+async function expectClean(b: Built): Promise<void> {
+  expect(execFileSync('runc', ['--root', path.join(b.root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })).toBe('');
+  expect(await mountsUnder(b.root)).toEqual([]);
+  expect((await b.snaps.list()).filter((s) => s.kind !== 'committed')).toEqual([]);
+}
+
+describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
+  it('creates, modifies, deletes and replaces a directory: exactly those layer entries, and umoci agrees', async () => {
+    const b = await build('FROM base\nRUN echo new > /new.txt && echo "app:x:1000:1000::/:/bin/sh" >> /etc/passwd && rm /bin/cat && rm -rf /data && mkdir /data && echo c > /data/c\n');
+    const [layer] = b.layers;
+    if (!layer) throw new Error('no layer');
+    expect(await layerEntries(b.store, layer)).toEqual([
+      'directory bin/',
+      'file bin/.wh.cat',
+      'directory data/',
+      'file data/.wh..wh..opq',
+      'file data/c',
+      'directory etc/',
+      'file etc/passwd',
+      'file new.txt',
+    ]);
+    const blobs = b.base.map((l) => {
+      const file = path.join(b.root, `base-${l.diffId.slice(7, 15)}.tgz`);
+      writeFileSync(file, l.gz);
+      return { file, digest: `sha256:${createHash('sha256').update(l.gz).digest('hex')}`, size: l.gz.length, diffID: l.diffId };
+    });
+    const rootfs = umociUnpack(tempDir(), [...blobs, { file: b.store.blobPath(layer.descriptor.digest as Digest), digest: layer.descriptor.digest, size: layer.descriptor.size, diffID: layer.diffID }]);
+    const tree = treeListing(rootfs);
+    expect(tree.filter((l) => l.startsWith('data') || l.startsWith('new.txt') || l.startsWith('bin/cat'))).toEqual(['data dir 755 0:0', 'data/c file:2 644 0:0', 'new.txt file:4 644 0:0']);
+    expect(readFileSync(path.join(rootfs, 'etc', 'passwd'), 'utf8').split('\n').at(-2)).toBe('app:x:1000:1000::/:/bin/sh');
+    await expectClean(b);
+  });
+
+  it('applies USER, WORKDIR, SHELL, ENV and ARG (in the environment, not expanded by the builder)', async () => {
+    const b = await build([
+      'FROM base',
+      'ARG VERSION=1.2',
+      'ENV GREETING="hello world"',
+      'WORKDIR /srv/app',
+      'USER nobody',
+      'SHELL ["/bin/sh", "-ec"]',
+      'RUN echo "$(id -u):$(id -g):$(id -G):$(pwd):$GREETING:$VERSION:$HOME"',
+    ].join('\n'), { buildArgs: { VERSION: '2.0' } });
+    // HOME comes from passwd, as runc and docker set it.
+    expect(b.output).toBe('65534:65534:65534:/srv/app:hello world:2.0:/nonexistent\n');
+    await expectClean(b);
+  });
+
+  it('runs root with groups 0 and 10, and exec form as is', async () => {
+    const b = await build('FROM base\nRUN ["/bin/sh", "-c", "id -G; echo exec"]\n');
+    expect(b.output).toBe('0 10\nexec\n');
+  });
+
+  it('runs a #! heredoc with its interpreter and a plain heredoc with the shell', async () => {
+    const b = await build('FROM base\nRUN <<EOF\n#!/bin/sh\necho "script $0"\nEOF\nRUN <<EOF\necho "i am" > /dest; whoami >> /dest; cat /dest\nEOF\n');
+    expect(b.output).toBe('script /dev/pipes/EOF\ni am\nroot\n');
+  });
+
+  it('fails with the command, its exit code and the tail of its output; nothing is left', async () => {
+    // One stream only: the order of chunks across stdout and stderr pipes is not defined.
+    const err = await build('FROM base\nRUN echo "some output"; echo "last words"; exit 3\n').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecError);
+    expect((err as ExecError).describe()).toBe('process "/bin/sh -c echo "some output"; echo "last words"; exit 3" did not complete successfully: exit code: 3\n  | some output\n  | last words');
+  });
+
+  it('gives tmpfs, cache, bind and secret mounts, none of which reaches the layer', async () => {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'input.txt'), 'from the context\n');
+    const root = tempDir();
+    const dockerfile = [
+      'FROM base',
+      'RUN --mount=type=tmpfs,target=/scratch,size=1m --mount=type=cache,target=/cache,uid=1001,gid=1002,mode=0751 \\',
+      '    --mount=target=/ctx --mount=type=bind,target=/rw,rw --mount=type=secret,id=token --mount=type=secret,id=token,env=TOKEN \\',
+      '    echo x > /scratch/f && grep " /scratch " /proc/mounts | grep -o "size=[0-9]*k" && echo run >> /cache/log && cat /cache/log | wc -l && stat -c "%u %g %a" /cache && cat /ctx/input.txt && echo changed > /rw/input.txt && cat /run/secrets/token && echo " $TOKEN" && stat -c %a /run/secrets/token',
+    ].join('\n');
+    const secrets = { token: Buffer.from('s3cret') };
+    const first = await build(dockerfile, { root, contextDir: context, secrets });
+    expect(first.output).toBe('size=1024k\n1\n1001 1002 751\nfrom the context\ns3cret s3cret\n400\n');
+    expect(readFileSync(path.join(context, 'input.txt'), 'utf8')).toBe('from the context\n');
+    expect(await layerEntries(first.store, first.layers[0] as LayerResult)).toEqual([]);
+    const second = await build(dockerfile, { root, contextDir: context, secrets });
+    expect(second.output.split('\n')[1]).toBe('2');
+    await expectClean(second);
+  });
+
+  it('refuses a missing required secret', async () => {
+    await expect(build('FROM base\nRUN --mount=type=secret,id=absent,required true\n')).rejects.toThrow('secret absent: not found');
+  });
+
+  it('Ctrl-C mid-RUN kills the container and leaves no container, mount or active snapshot', async () => {
+    const root = tempDir();
+    const controller = new AbortController();
+    const run = build('FROM base\nRUN echo started; sleep 60\n', { root, signal: controller.signal, onOutput: () => controller.abort(new Error('interrupted')) });
+    await expect(run).rejects.toThrow('interrupted');
+    expect(execFileSync('runc', ['--root', path.join(root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })).toBe('');
+    expect(await mountsUnder(root)).toEqual([]);
+    expect((await new OverlaySnapshotter(root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
+    expect(readdirSync(path.join(root, 'runc', 'bundles'))).toEqual([]);
+  });
+});
+
