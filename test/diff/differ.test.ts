@@ -3,8 +3,6 @@ import { copyFileSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, w
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { gunzip } from '../../src/archive/compression.js';
-import { readTar } from '../../src/archive/tar.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { writeLayer } from '../../src/diff/differ.js';
@@ -16,34 +14,10 @@ import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { layerEntries } from '../helpers/layers.js';
+import { treeListing } from '../helpers/umoci.js';
 
 const tempDir = useTempDirs('tsbuild-differ-');
-
-/** Every entry of a stored layer: `type name [-> link]`. */
-async function entries(store: LocalContentStore, digest: Digest): Promise<string[]> {
-  const out: string[] = [];
-  for await (const { header, body } of readTar((await store.reader(digest)).pipe(gunzip()))) {
-    body.resume();
-    out.push(`${header.type} ${header.name}${header.linkname ? ` -> ${header.linkname}` : ''}`);
-  }
-  return out;
-}
-
-/** A sorted listing of a tree: path, type, mode, owner, and content or link target. */
-function listing(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(path.join(root, rel)).sort()) {
-      const child = rel ? `${rel}/${name}` : name;
-      const stat = lstatSync(path.join(root, child));
-      const what = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? `link:${readlinkSync(path.join(root, child))}` : `file:${readFileSync(path.join(root, child)).length}`;
-      out.push(`${child} ${what} ${(stat.mode & 0o7777).toString(8)} ${stat.uid}:${stat.gid}`);
-      if (stat.isDirectory()) walk(child);
-    }
-  };
-  walk('');
-  return out;
-}
 
 describe.skipIf(!isRoot)('overlay differ', () => {
   it('turns a RUN-like change into exactly the expected layer, which umoci applies to the same tree', async () => {
@@ -95,7 +69,7 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     ]);
 
     const layer = await writeLayer(changes, upper, store, { sourceDateEpoch: 1_700_000_000 });
-    expect(await entries(store, layer.descriptor.digest as Digest)).toEqual([
+    expect(await layerEntries(store, layer.descriptor.digest)).toEqual([
       'directory bin/',
       'file bin/.wh.cat',
       'directory data/',
@@ -116,7 +90,7 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     const merged = path.join(tempDir(), 'merged');
     mkdirSync(merged);
     // The merged view still has the proc stub the layer (rightly) leaves out.
-    const expected = (await withMounted(await snaps.view('check', 'after'), merged, async () => listing(merged))).filter((l) => !l.startsWith('proc '));
+    const expected = (await withMounted(await snaps.view('check', 'after'), merged, async () => treeListing(merged))).filter((l) => !l.startsWith('proc '));
     const layout = tempDir();
     mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
     const put = (data: Buffer | string): { digest: string; size: number } => {
@@ -135,7 +109,7 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }));
     const bundle = path.join(tempDir(), 'bundle');
     execFileSync('umoci', ['unpack', '--image', `${layout}:test`, bundle], { stdio: 'pipe' });
-    expect(listing(path.join(bundle, 'rootfs'))).toEqual(expected);
+    expect(treeListing(path.join(bundle, 'rootfs'))).toEqual(expected);
 
     // And the walking differ, diffing the trees directly, agrees on what the layer must do.
     const lowerTree = tempDir();

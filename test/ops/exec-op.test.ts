@@ -8,8 +8,6 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { gunzip } from '../../src/archive/compression.js';
-import { readTar } from '../../src/archive/tar.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import type { LayerResult } from '../../src/diff/differ.js';
@@ -26,6 +24,7 @@ import { busyboxLayer, makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { treeListing, umociUnpack } from '../helpers/umoci.js';
+import { layerEntries } from '../helpers/layers.js';
 
 const tempDir = useTempDirs('tsbuild-exec-');
 
@@ -80,15 +79,6 @@ async function build(dockerfile: string, options: { buildArgs?: Record<string, s
   return { root, store, snaps, layers, output, base };
 }
 
-async function layerEntries(store: LocalContentStore, layer: LayerResult): Promise<string[]> {
-  const out: string[] = [];
-  for await (const { header, body } of readTar((await store.reader(layer.descriptor.digest as Digest)).pipe(gunzip()))) {
-    body.resume();
-    out.push(`${header.type} ${header.name}`);
-  }
-  return out;
-}
-
 async function expectClean(b: Built): Promise<void> {
   expect(execFileSync('runc', ['--root', path.join(b.root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })).toBe('');
   expect(await mountsUnder(b.root)).toEqual([]);
@@ -100,7 +90,7 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     const b = await build('FROM base\nRUN echo new > /new.txt && echo "app:x:1000:1000::/:/bin/sh" >> /etc/passwd && rm /bin/cat && rm -rf /data && mkdir /data && echo c > /data/c\n');
     const [layer] = b.layers;
     if (!layer) throw new Error('no layer');
-    expect(await layerEntries(b.store, layer)).toEqual([
+    expect(await layerEntries(b.store, layer.descriptor.digest)).toEqual([
       'directory bin/',
       'file bin/.wh.cat',
       'directory data/',
@@ -168,7 +158,7 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     const first = await build(dockerfile, { root, contextDir: context, secrets });
     expect(first.output).toBe('size=1024k\n1\n1001 1002 751\nfrom the context\ns3cret s3cret\n400\n');
     expect(readFileSync(path.join(context, 'input.txt'), 'utf8')).toBe('from the context\n');
-    expect(await layerEntries(first.store, first.layers[0] as LayerResult)).toEqual([]);
+    expect(await layerEntries(first.store, (first.layers[0] as LayerResult).descriptor.digest)).toEqual([]);
     const second = await build(dockerfile, { root, contextDir: context, secrets });
     expect(second.output.split('\n')[1]).toBe('2');
     await expectClean(second);
