@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
 import { writeLayer, type LayerResult } from '../diff/differ.js';
-import { upperdirChanges } from '../diff/overlay-changes.js';
+import { snapshotChanges } from '../diff/snapshot-changes.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
@@ -17,13 +17,13 @@ import { withMounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
 import type { RuncRuntime } from '../runtime/runc.js';
 import { resolveUser } from '../runtime/user.js';
-import type { OverlaySnapshotter } from '../snapshot/overlay.js';
+import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What running a RUN step needs from the build. */
 export interface ExecContext {
-  snapshotter: OverlaySnapshotter;
+  snapshotter: LayeredSnapshotter;
   runtime: RuncRuntime;
   store: ContentStore;
   /** The state root (cache mounts live under `<root>/cache`). */
@@ -66,7 +66,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
     const upper = await ctx.snapshotter.upperDir(key);
     const stubs = await removeStubs(upper, prepared.missing);
-    const changes = await upperdirChanges({ upper, lowers: await ctx.snapshotter.lowerDirs(key), mountStubs: stubs });
+    const changes = await snapshotChanges(ctx.snapshotter, key, stubs);
     const layer = await writeLayer(changes, upper, ctx.store, { ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     await ctx.snapshotter.commit(name, key);
     return layer;

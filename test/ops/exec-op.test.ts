@@ -20,6 +20,9 @@ import { ExecError } from '../../src/runtime/exec-error.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { RuncRuntime } from '../../src/runtime/runc.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
+import { CopyingSnapshotter } from '../../src/snapshot/copying.js';
+import type { LayeredSnapshotter } from '../../src/snapshot/layered.js';
+import { selectSnapshotter } from '../../src/snapshot/select.js';
 import { busyboxLayer, makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -31,23 +34,23 @@ const tempDir = useTempDirs('tsbuild-exec-');
 interface Built {
   root: string;
   store: LocalContentStore;
-  snaps: OverlaySnapshotter;
+  snaps: LayeredSnapshotter;
   layers: LayerResult[];
   output: string;
   base: Array<{ gz: Buffer; diffId: string }>;
 }
 
 /** Plans `dockerfile` (FROM base) and runs its RUN steps on busybox + a small data layer. */
-async function build(dockerfile: string, options: { buildArgs?: Record<string, string>; secrets?: Record<string, Buffer>; contextDir?: string; root?: string; signal?: AbortSignal; onOutput?: () => void } = {}): Promise<Built> {
+async function build(dockerfile: string, options: { buildArgs?: Record<string, string>; secrets?: Record<string, Buffer>; contextDir?: string; root?: string; signal?: AbortSignal; onOutput?: () => void; copying?: boolean } = {}): Promise<Built> {
   const root = options.root ?? tempDir();
   const store = new LocalContentStore(root);
-  const snaps = new OverlaySnapshotter(root);
+  const snaps: LayeredSnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
   const base = [await busyboxLayer(), await makeLayer([{ name: 'data/', type: 'directory' }, { name: 'data/a', data: Buffer.from('a') }, { name: 'data/b', data: Buffer.from('b') }])];
   let parent: string | undefined;
   if (!(await snaps.list()).some((s) => s.key === 'base-1')) {
     for (const [i, layer] of base.entries()) {
       await snaps.prepare(`unpack-${i}`, parent);
-      await applyLayer(Readable.from([layer.gz]), await snaps.upperDir(`unpack-${i}`), { mode: 'overlay' });
+      await applyLayer(Readable.from([layer.gz]), await snaps.upperDir(`unpack-${i}`), { mode: snaps.kind === 'overlay' ? 'overlay' : 'plain' });
       await snaps.commit(`base-${i}`, `unpack-${i}`);
       parent = `base-${i}`;
     }
@@ -85,9 +88,12 @@ async function expectClean(b: Built): Promise<void> {
   expect((await b.snaps.list()).filter((s) => s.kind !== 'committed')).toEqual([]);
 }
 
+/** A RUN that creates, modifies, deletes, and replaces a directory. */
+const CHANGES = 'FROM base\nRUN echo new > /new.txt && echo "app:x:1000:1000::/:/bin/sh" >> /etc/passwd && rm /bin/cat && rm -rf /data && mkdir /data && echo c > /data/c\n';
+
 describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
   it('creates, modifies, deletes and replaces a directory: exactly those layer entries, and umoci agrees', async () => {
-    const b = await build('FROM base\nRUN echo new > /new.txt && echo "app:x:1000:1000::/:/bin/sh" >> /etc/passwd && rm /bin/cat && rm -rf /data && mkdir /data && echo c > /data/c\n');
+    const b = await build(CHANGES);
     const [layer] = b.layers;
     if (!layer) throw new Error('no layer');
     expect(await layerEntries(b.store, layer.descriptor.digest)).toEqual([
@@ -110,6 +116,44 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     expect(tree.filter((l) => l.startsWith('data') || l.startsWith('new.txt') || l.startsWith('bin/cat'))).toEqual(['data dir 755 0:0', 'data/c file:2 644 0:0', 'new.txt file:4 644 0:0']);
     expect(readFileSync(path.join(rootfs, 'etc', 'passwd'), 'utf8').split('\n').at(-2)).toBe('app:x:1000:1000::/:/bin/sh');
     await expectClean(b);
+  });
+
+  it('does the same on the copying snapshotter, whose walking diff writes each deletion', async () => {
+    const b = await build(CHANGES, { copying: true });
+    const [layer] = b.layers;
+    if (!layer) throw new Error('no layer');
+    expect(await layerEntries(b.store, layer.descriptor.digest)).toEqual([
+      'directory bin/',
+      'file bin/.wh.cat',
+      'directory data/',
+      'file data/.wh.a',
+      'file data/.wh.b',
+      'file data/c',
+      'directory etc/',
+      'file etc/passwd',
+      'file new.txt',
+    ]);
+    await expectClean(b);
+  });
+
+  it('chooses overlay where it mounts', async () => {
+    const notices: string[] = [];
+    expect((await selectSnapshotter(tempDir(), (m) => notices.push(m))).kind).toBe('overlay');
+    expect(notices).toEqual([]);
+  });
+
+  it('falls back to copying, saying so, where overlay cannot mount (a root inside an overlay)', async () => {
+    const dir = tempDir();
+    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(path.join(dir, d));
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
+    try {
+      const notices: string[] = [];
+      const root = path.join(dir, 'merged', 'state');
+      expect((await selectSnapshotter(root, (m) => notices.push(m))).kind).toBe('copying');
+      expect(notices).toEqual([`overlayfs is not available under ${root}: using the copying snapshotter (slower, more disk)`]);
+    } finally {
+      execFileSync('umount', [`${dir}/merged`]);
+    }
   });
 
   it('applies USER, WORKDIR, SHELL, ENV and ARG (in the environment, not expanded by the builder)', async () => {

@@ -1,0 +1,111 @@
+/**
+ * What both snapshotters share: snapshots are directories `<dir>/<id>/fs` named in a metadata
+ * file; keys become names on commit; a snapshot others build on cannot be removed. Subclasses say
+ * how a new snapshot is filled and mounted.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { LayeredSnapshotter } from './layered.js';
+import { SnapshotMetadata, type SnapshotRecord } from './metadata.js';
+import type { Mount, SnapshotInfo } from './snapshotter.js';
+
+export type Records = Record<string, SnapshotRecord>;
+
+export abstract class DirectorySnapshotter implements LayeredSnapshotter {
+  abstract readonly kind: 'overlay' | 'copying';
+  protected readonly metadata: SnapshotMetadata;
+
+  constructor(readonly dir: string) {
+    this.metadata = new SnapshotMetadata(dir);
+  }
+
+  /** Fills a new snapshot's directory (called under the metadata lock). */
+  protected abstract populate(record: SnapshotRecord, parent: SnapshotRecord | undefined): Promise<void>;
+  /** The mounts of a snapshot. */
+  protected abstract mountsOf(records: Records, record: SnapshotRecord): Mount[];
+  /** Work to do when a snapshot is committed or removed. */
+  protected async afterCommit(_record: SnapshotRecord): Promise<void> {}
+  protected async afterRemove(_record: SnapshotRecord): Promise<void> {}
+  abstract lowerDirs(key: string): Promise<string[]>;
+
+  prepare(key: string, parent?: string): Promise<Mount[]> {
+    return this.create('active', key, parent);
+  }
+
+  view(key: string, parent?: string): Promise<Mount[]> {
+    return this.create('view', key, parent);
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const records = await this.metadata.read();
+    return this.mountsOf(records, getRecord(records, key));
+  }
+
+  async commit(name: string, key: string): Promise<void> {
+    await this.metadata.update(async (records) => {
+      const record = getRecord(records, key);
+      if (record.kind !== 'active') throw new InvalidArgumentError(`snapshot ${key} is a ${record.kind}, only active snapshots can be committed`);
+      if (records[name]) throw new AlreadyExistsError(`snapshot ${name} already exists`);
+      delete records[key];
+      records[name] = { ...record, key: name, kind: 'committed' };
+      await this.afterCommit(record);
+    });
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.metadata.update(async (records) => {
+      const record = getRecord(records, key);
+      const child = Object.values(records).find((r) => r.parent === key);
+      if (child) throw new InvalidArgumentError(`cannot remove snapshot ${key}: ${child.key} is built on it`);
+      delete records[key];
+      await this.afterRemove(record);
+      await rm(path.join(this.dir, record.id), { recursive: true, force: true });
+    });
+  }
+
+  async stat(key: string): Promise<SnapshotInfo> {
+    return info(getRecord(await this.metadata.read(), key));
+  }
+
+  async list(): Promise<SnapshotInfo[]> {
+    return Object.values(await this.metadata.read()).map(info);
+  }
+
+  async upperDir(key: string): Promise<string> {
+    return this.fsOf(getRecord(await this.metadata.read(), key));
+  }
+
+  protected fsOf(record: SnapshotRecord): string {
+    return path.join(this.dir, record.id, 'fs');
+  }
+
+  private async create(kind: 'active' | 'view', key: string, parent?: string): Promise<Mount[]> {
+    return this.metadata.update(async (records) => {
+      if (records[key]) throw new AlreadyExistsError(`snapshot ${key} already exists`);
+      const from = parent === undefined ? undefined : getRecord(records, parent);
+      if (from && from.kind !== 'committed') throw new InvalidArgumentError(`parent ${parent} is not committed`);
+      const record: SnapshotRecord = { key, kind, id: randomBytes(12).toString('hex'), created: new Date().toISOString(), ...(parent === undefined ? {} : { parent }) };
+      await mkdir(this.fsOf(record), { recursive: true, mode: 0o755 });
+      try {
+        await this.populate(record, from);
+      } catch (err) {
+        await rm(path.join(this.dir, record.id), { recursive: true, force: true });
+        throw err;
+      }
+      records[key] = record;
+      return this.mountsOf(records, record);
+    });
+  }
+}
+
+export function getRecord(records: Records, key: string): SnapshotRecord {
+  const record = records[key];
+  if (!record) throw new NotFoundError(`snapshot ${key} not found`);
+  return record;
+}
+
+function info(record: SnapshotRecord): SnapshotInfo {
+  return { key: record.key, kind: record.kind, created: record.created, ...(record.parent === undefined ? {} : { parent: record.parent }) };
+}

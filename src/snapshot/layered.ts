@@ -1,0 +1,38 @@
+/**
+ * What the build needs from a snapshotter beyond the containerd contract: where a snapshot's own
+ * files are and what it sits on, so changes can be found; and the choice between overlay and the
+ * copying fallback.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Snapshotter } from './snapshotter.js';
+
+const run = promisify(execFile);
+
+/** A snapshotter whose snapshots are directories on this machine. */
+export interface LayeredSnapshotter extends Snapshotter {
+  /** `overlay`: upper dirs hold only changes; `copying`: every snapshot is a whole tree. */
+  readonly kind: 'overlay' | 'copying';
+  /** The directory holding the snapshot's own files. */
+  upperDir(key: string): Promise<string>;
+  /** What it sits on: the lower layers (overlay, nearest first) or the parent's whole tree (copying). */
+  lowerDirs(key: string): Promise<string[]>;
+}
+
+/** True when an overlay mount works under `root` (the kernel has it and the filesystem allows it). */
+export async function overlaySupported(root: string): Promise<boolean> {
+  await mkdir(root, { recursive: true });
+  const dir = await mkdtemp(path.join(root, '.overlay-check-'));
+  try {
+    for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(path.join(dir, d));
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
+    await run('umount', [`${dir}/merged`]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
