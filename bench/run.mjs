@@ -1,0 +1,21 @@
+// `npm run bench`: runs each scenario, prints its numbers, and records them in bench/results/
+// with a description of the machine. Peers (BuildKit, buildah) are timed beside tsbuild where a
+// scenario has a peer equivalent and they are installed.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { benchDiffer } from './differ.mjs';
+
+const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
+const results = [];
+if (process.getuid?.() !== 0) {
+  console.error('bench: the scenarios need root (overlay mounts, runc); skipping');
+} else {
+  const r = await benchDiffer();
+  results.push(r);
+  console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  console.log('  peers: BuildKit and buildah export layers inside a build; compared end to end in the build scenarios (issue 8)');
+}
+mkdirSync('bench/results', { recursive: true });
+const file = `bench/results/${new Date().toISOString().slice(0, 10)}.json`;
+writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
+console.log(`recorded in ${file}`);
