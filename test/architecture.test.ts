@@ -42,7 +42,7 @@ const ALLOWED: Record<string, string[]> = {
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'errors.ts'],
   runtime: ['snapshot', 'errors.ts'],
-  ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'errors.ts'],
+  ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   'settings.ts': ['registry', 'image'],
   'build.ts': ['*'],

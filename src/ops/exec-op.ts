@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
 import { writeLayer, type LayerResult } from '../diff/differ.js';
@@ -17,8 +19,10 @@ import { withMounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
 import type { RuncRuntime } from '../runtime/runc.js';
 import { resolveUser } from '../runtime/user.js';
+import { withFileLock } from '../util/file-lock.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
+const run = promisify(execFile);
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What running a RUN step needs from the build. */
@@ -43,15 +47,16 @@ export interface ExecContext {
 
 /** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
 export async function runExec(step: ExecStep, parent: string | undefined, name: string, ctx: ExecContext): Promise<LayerResult> {
-  const key = `exec-${randomBytes(8).toString('hex')}`;
+  // The pid in the key lets a later tsbuild remove what a crashed one left (removeStale).
+  const key = `exec-${process.pid}-${randomBytes(8).toString('hex')}`;
   const mounts = await ctx.snapshotter.prepare(key, parent);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'tsbuild-exec-'));
   try {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     const prepared = await withMounted(mounts, rootfs, () => prepareRootfs(step, rootfs));
-    const { containerMounts, env } = await runMounts(step, ctx, scratch);
-    const status = await ctx.runtime.run(
+    const { containerMounts, env, locks } = await runMounts(step, ctx, scratch);
+    const status = await withLocks(locks, () => ctx.runtime.run(
       { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
       {
         rootfs: mounts,
@@ -62,7 +67,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
         ...(ctx.output ? { output: ctx.output } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       },
-    );
+    ));
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
     const upper = await ctx.snapshotter.upperDir(key);
     const stubs = await removeStubs(upper, prepared.missing);
@@ -119,9 +124,10 @@ async function removeStubs(upper: string, missing: readonly string[]): Promise<s
 }
 
 /** The container mounts and extra environment of the step's RUN --mount flags. */
-async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Promise<{ containerMounts: ContainerMount[]; env: string[] }> {
+async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Promise<{ containerMounts: ContainerMount[]; env: string[]; locks: string[] }> {
   const containerMounts: ContainerMount[] = [];
   const env: string[] = [];
+  const locks: string[] = [];
   // Heredoc scripts (`RUN <<EOF` with `#!`): /dev is a tmpfs in the container, so bind them in.
   for (const [i, file] of step.files.entries()) {
     const source = path.join(scratch, `script-${i}`);
@@ -134,10 +140,17 @@ async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Pro
         containerMounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size === undefined ? [] : [`size=${m.size}`])] });
         break;
       case 'cache': {
-        const dir = path.join(ctx.root, 'cache', Buffer.from(m.id).toString('base64url'));
+        const shared = path.join(ctx.root, 'cache', Buffer.from(m.id).toString('base64url'));
+        // locked: one RUN at a time uses the cache; private: a RUN that finds it busy gets its own.
+        let dir = shared;
+        if (m.sharing === 'locked') locks.push(shared);
+        else if (m.sharing === 'private' && (await isLocked(shared))) dir = path.join(scratch, `cache-${i}`);
+        else if (m.sharing === 'private') locks.push(shared);
         const fresh = !(await lstat(dir).catch(() => undefined));
         await mkdir(dir, { recursive: true });
         if (fresh) {
+          // A new cache starts as a copy of `from`'s `source` when given, else empty.
+          if (m.from && m.from.kind !== 'context') await copyTree(path.join(await stageDir(ctx, m.from), path.normalize(`/${m.source}`)), dir);
           await chown(dir, m.uid, m.gid);
           await chmod(dir, m.mode);
         }
@@ -185,7 +198,26 @@ async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Pro
       }
     }
   }
-  return { containerMounts, env };
+  return { containerMounts, env, locks };
+}
+
+/** Runs `fn` holding the cache locks, in a fixed order so two RUNs never wait on each other in a cycle. */
+async function withLocks<T>(dirs: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = [...new Set(dirs)].sort();
+  if (first === undefined) return fn();
+  return withFileLock(first, () => withLocks(rest, fn), 24 * 60 * 60 * 1000);
+}
+
+async function isLocked(dir: string): Promise<boolean> {
+  return (await lstat(`${dir}.lock`).catch(() => undefined)) !== undefined;
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  try {
+    await run('cp', ['-a', `${from}/.`, to]);
+  } catch (err) {
+    throw new NotFoundError(`cannot seed the cache from ${from}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+  }
 }
 
 function contextDir(ctx: ExecContext): string {

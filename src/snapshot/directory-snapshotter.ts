@@ -65,6 +65,16 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
     });
   }
 
+  /**
+   * Removes active snapshots and views whose key names a process (`<kind>-<pid>-…`) that is no
+   * longer running: what a crashed or killed tsbuild left behind. Returns their keys.
+   */
+  async removeStale(): Promise<string[]> {
+    const stale = Object.values(await this.metadata.read()).filter((r) => r.kind !== 'committed' && !alive(/^[a-z]+-(\d+)-/.exec(r.key)?.[1]));
+    for (const record of stale) await this.remove(record.key).catch(() => undefined);
+    return stale.map((r) => r.key);
+  }
+
   async stat(key: string): Promise<SnapshotInfo> {
     return info(getRecord(await this.metadata.read(), key));
   }
@@ -104,6 +114,17 @@ export function getRecord(records: Records, key: string): SnapshotRecord {
   const record = records[key];
   if (!record) throw new NotFoundError(`snapshot ${key} not found`);
   return record;
+}
+
+/** True unless `pid` is given and no such process runs (no pid: not ours to judge). */
+function alive(pid: string | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 function info(record: SnapshotRecord): SnapshotInfo {

@@ -19,6 +19,8 @@ export interface LayeredSnapshotter extends Snapshotter {
   upperDir(key: string): Promise<string>;
   /** What it sits on: the lower layers (overlay, nearest first) or the parent's whole tree (copying). */
   lowerDirs(key: string): Promise<string[]>;
+  /** Removes active snapshots left by processes that no longer run; returns their keys. */
+  removeStale(): Promise<string[]>;
 }
 
 /** True when an overlay mount works under `root` (the kernel has it and the filesystem allows it). */

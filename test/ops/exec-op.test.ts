@@ -2,7 +2,8 @@
  * RUN end to end below the solver: Dockerfiles are planned, and their RUN steps executed one after
  * the other with real runc over overlay snapshots on a busybox base.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,7 @@ interface Built {
 }
 
 /** Plans `dockerfile` (FROM base) and runs its RUN steps on busybox + a small data layer. */
-async function build(dockerfile: string, options: { buildArgs?: Record<string, string>; secrets?: Record<string, Buffer>; contextDir?: string; root?: string; signal?: AbortSignal; onOutput?: () => void; copying?: boolean } = {}): Promise<Built> {
+async function build(dockerfile: string, options: { buildArgs?: Record<string, string>; secrets?: Record<string, Buffer>; contextDir?: string; root?: string; signal?: AbortSignal; onOutput?: () => void; copying?: boolean; sshAgent?: string; sourceDir?: string } = {}): Promise<Built> {
   const root = options.root ?? tempDir();
   const store = new LocalContentStore(root);
   const snaps: LayeredSnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
@@ -66,11 +67,13 @@ async function build(dockerfile: string, options: { buildArgs?: Record<string, s
   let output = '';
   const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
   for (const [i, step] of steps.entries()) {
-    const name = `step-${i}-${Date.now()}`;
+    const name = `step-${i}-${randomBytes(4).toString('hex')}`;
     layers.push(await runExec(step, parent, name, {
       snapshotter: snaps, runtime, store, root,
       ...(options.contextDir ? { contextDir: options.contextDir } : {}),
       ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+      ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       output: (chunk) => {
         output += chunk.toString();
@@ -206,6 +209,48 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     const second = await build(dockerfile, { root, contextDir: context, secrets });
     expect(second.output.split('\n')[1]).toBe('2');
     await expectClean(second);
+  });
+
+  it('serialises RUNs on a locked cache and gives a busy private cache to no one else', async () => {
+    const root = tempDir();
+    await build('FROM base\nRUN true\n', { root });
+    const run = (sharing: string): Promise<Built> =>
+      build(`FROM base\nRUN --mount=type=cache,id=c-${sharing},target=/c,sharing=${sharing} echo start >> /c/log; sleep 0.5; echo end >> /c/log; cat /c/log | tr '\\n' ' '\n`, { root });
+    const locked = await Promise.all([run('locked'), run('locked')]);
+    expect(locked.map((b) => b.output).sort()).toEqual(['start end ', 'start end start end ']);
+    const priv = await Promise.all([run('private'), run('private')]);
+    expect(priv.map((b) => b.output).sort()).toEqual(['start end ', 'start end ']);
+  });
+
+  it('forwards an SSH agent socket and sets SSH_AUTH_SOCK', async () => {
+    const dir = tempDir();
+    const socket = path.join(dir, 'agent.sock');
+    const agent = net.createServer((c) => c.end()).listen(socket);
+    try {
+      const b = await build('FROM base\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK"\n', { sshAgent: socket });
+      expect(b.output).toBe('/run/buildkit/ssh_agent.0\n');
+      expect(await layerEntries(b.store, (b.layers[0] as LayerResult).descriptor.digest)).toEqual([]);
+    } finally {
+      agent.close();
+    }
+    await expect(build('FROM base\nRUN --mount=type=ssh,required true\n')).rejects.toThrow('ssh agent default: not found');
+  });
+
+  it('binds a directory of another stage (given by the solver) read-only', async () => {
+    const other = tempDir();
+    writeFileSync(path.join(other, 'artifact'), 'built elsewhere\n');
+    const b = await build('FROM base AS other\nFROM base\nRUN --mount=from=other,target=/o cat /o/artifact && (touch /o/x 2>/dev/null || echo read-only)\n', { sourceDir: other });
+    expect(b.output).toBe('built elsewhere\nread-only\n');
+    const seeded = await build('FROM base AS other\nFROM base\nRUN --mount=type=cache,from=other,target=/c cat /c/artifact\n', { sourceDir: other });
+    expect(seeded.output).toBe('built elsewhere\n');
+  });
+
+  it('removes snapshots a dead process left active, keeping live ones', async () => {
+    const snaps = new OverlaySnapshotter(tempDir());
+    await snaps.prepare('exec-2147483647-dead');
+    await snaps.prepare(`exec-${process.pid}-live`);
+    expect(await snaps.removeStale()).toEqual(['exec-2147483647-dead']);
+    expect((await snaps.list()).map((s) => s.key)).toEqual([`exec-${process.pid}-live`]);
   });
 
   it('refuses a missing required secret', async () => {
