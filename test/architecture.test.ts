@@ -39,6 +39,7 @@ const ALLOWED: Record<string, string[]> = {
   registry: ['digest', 'image', 'errors.ts'],
   images: ['image', 'util', 'errors.ts'],
   util: ['errors.ts'],
+  context: ['digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'errors.ts'],
   runtime: ['snapshot', 'errors.ts'],
