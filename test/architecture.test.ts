@@ -40,6 +40,7 @@ const ALLOWED: Record<string, string[]> = {
   images: ['image', 'util', 'errors.ts'],
   util: ['errors.ts'],
   context: ['digest', 'util', 'errors.ts'],
+  fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'errors.ts'],
   runtime: ['snapshot', 'errors.ts'],

@@ -1,0 +1,129 @@
+/**
+ * Content checksums of what a COPY/ADD reads, for its cache key: per matched source, every entry
+ * below it with its relative path, type, mode, link target and content digest — never owners or
+ * times (context files arrive as 0:0; mtimes are not part of the key). A renamed file changes the
+ * key; an unrelated file does not.
+ *
+ * File digests are kept in a stat cache (`<state>/checksums/<context id>.json`): a file whose
+ * path, size, mtime, inode and mode are unchanged is not read again, so an unchanged context costs
+ * one `lstat` per file on the next build.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { mkdir, readdir, readFile, readlink, rename, writeFile, lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { IgnoreMatcher } from '../context/dockerignore.js';
+import type { Digest } from '../digest/digest.js';
+import { expandSource, type SourceTree } from './sources.js';
+
+interface CacheEntry {
+  size: number;
+  mtimeNs: string;
+  ino: number;
+  mode: number;
+  digest: string;
+}
+
+/** The stat cache of one source tree, persisted under the state root. */
+export class ChecksumCache {
+  private entries = new Map<string, CacheEntry>();
+  private dirty = false;
+  /** Files actually read (hashed) since construction: what a warm cache saves. */
+  hashed = 0;
+
+  constructor(private readonly file?: string) {}
+
+  /** A cache for the tree at `root`, stored under `stateRoot`. */
+  static for(stateRoot: string, root: string): ChecksumCache {
+    const id = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32);
+    return new ChecksumCache(path.join(stateRoot, 'checksums', `${id}.json`));
+  }
+
+  async load(): Promise<this> {
+    if (!this.file) return this;
+    const text = await readFile(this.file, 'utf8').catch(() => undefined);
+    if (text) this.entries = new Map(Object.entries(JSON.parse(text) as Record<string, CacheEntry>));
+    return this;
+  }
+
+  async save(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(Object.fromEntries(this.entries)));
+    await rename(tmp, this.file);
+    this.dirty = false;
+  }
+
+  /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
+  async fileDigest(abs: string, key: string, stat: Stats & { mtimeNs?: bigint }): Promise<string> {
+    const mtimeNs = String((await lstat(abs, { bigint: true })).mtimeNs);
+    const cached = this.entries.get(key);
+    if (cached && cached.size === stat.size && cached.mtimeNs === mtimeNs && cached.ino === stat.ino && cached.mode === stat.mode) return cached.digest;
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(abs), hash);
+    const digest = hash.digest('hex');
+    this.hashed++;
+    this.entries.set(key, { size: stat.size, mtimeNs, ino: stat.ino, mode: stat.mode, digest });
+    this.dirty = true;
+    return digest;
+  }
+}
+
+export interface ChecksumOptions {
+  /** `--exclude` patterns, matched relative to each source. */
+  exclude?: IgnoreMatcher;
+  cache?: ChecksumCache;
+}
+
+/** The content checksum of `sources` (as written, after expansion) in `tree`. */
+export async function checksumSources(tree: SourceTree, sources: readonly string[], options: ChecksumOptions = {}): Promise<Digest> {
+  const cache = options.cache ?? new ChecksumCache();
+  const hash = createHash('sha256');
+  for (const source of sources) {
+    const matches = await expandSource(tree, source);
+    hash.update(`source ${source} ${matches.length}\n`);
+    for (const match of matches) {
+      hash.update(`match ${match.name}\n`);
+      await entryLines(tree, match.real, '', match.stat, options.exclude, cache, (line) => hash.update(line));
+    }
+  }
+  return `sha256:${hash.digest('hex')}` as Digest;
+}
+
+async function entryLines(
+  tree: SourceTree,
+  real: string,
+  rel: string,
+  stat: Stats,
+  exclude: IgnoreMatcher | undefined,
+  cache: ChecksumCache,
+  emit: (line: string) => void,
+): Promise<void> {
+  const abs = path.join(tree.root, real);
+  const type = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'link' : stat.isFile() ? 'file' : 'other';
+  const mode = (stat.mode & 0o7777).toString(8);
+  if (type === 'file') emit(`${rel}\0file\0${mode}\0${await cache.fileDigest(abs, real, stat)}\n`);
+  else if (type === 'link') emit(`${rel}\0link\0${mode}\0${await readlink(abs)}\n`);
+  else emit(`${rel}\0${type}\0${mode}\n`);
+  if (type !== 'dir') return;
+  for (const name of (await readdir(abs)).sort()) {
+    const childReal = real === '' ? name : `${real}/${name}`;
+    const childRel = rel === '' ? name : `${rel}/${name}`;
+    if (tree.includes && !tree.includes(childReal) && !(tree.reincludes && (await hasIncludedChild(tree, childReal)))) continue;
+    if (exclude?.excludes(childRel)) continue;
+    await entryLines(tree, childReal, childRel, await lstat(path.join(tree.root, childReal)), exclude, cache, emit);
+  }
+}
+
+/** An excluded directory still counts when a `!` pattern re-includes something inside it. */
+async function hasIncludedChild(tree: SourceTree, real: string): Promise<boolean> {
+  const stat = await lstat(path.join(tree.root, real)).catch(() => undefined);
+  if (!stat?.isDirectory()) return false;
+  for (const name of await readdir(path.join(tree.root, real))) {
+    const child = `${real}/${name}`;
+    if (tree.includes?.(child) || (await hasIncludedChild(tree, child))) return true;
+  }
+  return false;
+}
