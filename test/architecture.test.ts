@@ -43,7 +43,7 @@ const ALLOWED: Record<string, string[]> = {
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'errors.ts'],
-  runtime: ['snapshot', 'errors.ts'],
+  runtime: ['snapshot', 'util', 'errors.ts'],
   ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   'settings.ts': ['registry', 'image'],

@@ -5,33 +5,8 @@
  * an error.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { parseGroup, parsePasswd } from '../util/passwd.js';
 import type { ProcessUser } from './oci-spec.js';
-
-interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-interface GroupEntry {
-  name: string;
-  gid: number;
-  members: string[];
-}
-
-function parsePasswd(text: string): PasswdEntry[] {
-  return text.split('\n').flatMap((line) => {
-    const [name, , uid, gid] = line.split(':');
-    return name && uid !== undefined && gid !== undefined && /^\d+$/.test(uid) && /^\d+$/.test(gid) ? [{ name, uid: Number(uid), gid: Number(gid) }] : [];
-  });
-}
-
-function parseGroup(text: string): GroupEntry[] {
-  return text.split('\n').flatMap((line) => {
-    const [name, , gid, members] = line.split(':');
-    return name && gid !== undefined && /^\d+$/.test(gid) ? [{ name, gid: Number(gid), members: (members ?? '').split(',').filter(Boolean) }] : [];
-  });
-}
 
 /** Resolves `user` (empty = root) with the rootfs' passwd and group files (empty when missing). */
 export function resolveUser(user: string, passwdText: string, groupText: string): ProcessUser {
