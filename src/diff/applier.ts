@@ -18,7 +18,7 @@ import { readTar, type TarHeader } from '../archive/tar.js';
 import { whiteoutOf } from '../archive/whiteout.js';
 import { HashingStream } from '../digest/hashing.js';
 import type { Digest } from '../digest/digest.js';
-import { mknod, setXattr } from './native.js';
+import { mknod, setXattr } from '../util/native.js';
 
 export interface ApplyOptions {
   mode: 'overlay' | 'plain';

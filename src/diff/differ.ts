@@ -16,7 +16,7 @@ import type { Digest } from '../digest/digest.js';
 import { HashingStream } from '../digest/hashing.js';
 import { MediaType, type Descriptor } from '../image/oci-types.js';
 import { comparePaths, type Change } from './changes.js';
-import { xattrsUnder } from './native.js';
+import { xattrsUnder } from '../util/native.js';
 
 /** A layer written to the content store. */
 export interface LayerResult {

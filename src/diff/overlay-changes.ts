@@ -11,7 +11,7 @@ import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { comparePaths, type Change } from './changes.js';
-import { xattrsUnder } from './native.js';
+import { xattrsUnder } from '../util/native.js';
 
 export interface OverlayDiffInput {
   upper: string;
