@@ -42,7 +42,7 @@ const ALLOWED: Record<string, string[]> = {
   context: ['digest', 'util', 'errors.ts'],
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
-  archive: ['digest', 'errors.ts'],
+  archive: ['digest', 'util', 'errors.ts'],
   runtime: ['snapshot', 'util', 'errors.ts'],
   ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],

@@ -7,10 +7,8 @@
  * Owners, modes, times, hard links, symlinks, devices and xattrs are kept. Entries that would land
  * outside the directory, or be written through a symlink, are refused.
  */
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { gunzip } from '../archive/compression.js';
 import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
@@ -18,6 +16,7 @@ import { readTar, type TarHeader } from '../archive/tar.js';
 import { whiteoutOf } from '../archive/whiteout.js';
 import { HashingStream } from '../digest/hashing.js';
 import type { Digest } from '../digest/digest.js';
+import { writeEntry } from '../archive/write-entry.js';
 import { mknod, setXattr } from '../util/native.js';
 
 export interface ApplyOptions {
@@ -57,7 +56,7 @@ export async function applyLayer(source: Readable, root: string, options: ApplyO
       continue;
     }
     const target = await safeTarget(root, name, header.name, false);
-    await writeEntry(root, target, header, body, name);
+    await writeEntry(target, header, body, header.type === 'link' ? { linkSource: await linkSourceFor(root, name, header) } : {});
     created.add(name);
     if (header.type === 'directory') dirTimes.push([target, header.mtime]);
   }
@@ -83,40 +82,11 @@ async function safeTarget(root: string, name: string, entry: string, isDir: bool
   return current;
 }
 
-async function writeEntry(root: string, target: string, header: TarHeader, body: Readable, name: string): Promise<void> {
-  const existing = await lstat(target).catch(() => undefined);
-  if (existing && !(existing.isDirectory() && header.type === 'directory')) await rm(target, { recursive: true, force: true });
-  switch (header.type) {
-    case 'directory':
-      if (!existing?.isDirectory()) await mkdir(target, { mode: header.mode });
-      body.resume();
-      break;
-    case 'file':
-      await pipeline(body, createWriteStream(target, { mode: header.mode }));
-      break;
-    case 'symlink':
-      body.resume();
-      await symlink(header.linkname ?? '', target);
-      break;
-    case 'link': {
-      body.resume();
-      const source = cleanLinkTarget(name, header.linkname ?? '');
-      const from = await safeTarget(root, source, name, false);
-      const stat = await lstat(from).catch(() => undefined);
-      if (!stat || stat.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);
-      await link(from, target);
-      // A hard link shares its target's inode: its own header carries no metadata to apply.
-      return;
-    }
-    case 'character-device':
-    case 'block-device':
-    case 'fifo':
-      body.resume();
-      await mknod(target, header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c', header.devmajor ?? 0, header.devminor ?? 0);
-      break;
-  }
-  await lchown(target, header.uid, header.gid);
-  if (header.type !== 'symlink') await chmod(target, header.mode);
-  for (const [key, value] of Object.entries(header.xattrs ?? {})) await setXattr(target, key, value);
-  if (header.type !== 'directory') await lutimes(target, header.mtime, header.mtime);
+/** Hard links must point at a file this layer already wrote, inside `root`. */
+async function linkSourceFor(root: string, name: string, header: TarHeader): Promise<string> {
+  const source = cleanLinkTarget(name, header.linkname ?? '');
+  const from = await safeTarget(root, source, name, false);
+  const stat = await lstat(from).catch(() => undefined);
+  if (!stat || stat.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);
+  return from;
 }
