@@ -44,7 +44,7 @@ const ALLOWED: Record<string, string[]> = {
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'util', 'errors.ts'],
   runtime: ['snapshot', 'util', 'errors.ts'],
-  ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'errors.ts'],
+  ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   'settings.ts': ['registry', 'image'],
   'build.ts': ['*'],

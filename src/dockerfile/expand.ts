@@ -351,3 +351,40 @@ function trimSuffix(value: string, pattern: string, longest: boolean): string {
   }
   return value;
 }
+
+/**
+ * The body of a COPY/ADD here-document with an unquoted delimiter: `$name` and `${…}` are expanded,
+ * `\$` and `\\` are unescaped and a backslash before a newline is dropped; quotes are ordinary
+ * characters (BuildKit's testCopyHeredocSpecialSymbols).
+ */
+export function expandHeredocBody(body: string, lookup: Lookup): string {
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === '\\' && (body[i + 1] === '$' || body[i + 1] === '\\' || body[i + 1] === '\n')) {
+      out += body[++i];
+    } else if (ch === '$') {
+      const end = variableEnd(body, i);
+      out += end > i + 1 ? expandWord(body.slice(i, end), lookup) : '$';
+      i = end - 1;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+/** Where the `$…` reference starting at `start` ends (exclusive). */
+function variableEnd(text: string, start: number): number {
+  if (text[start + 1] === '{') {
+    let depth = 0;
+    for (let i = start + 1; i < text.length; i++) {
+      if (text[i] === '{') depth++;
+      else if (text[i] === '}' && --depth === 0) return i + 1;
+    }
+    return text.length;
+  }
+  let i = start + 1;
+  while (i < text.length && /[\p{L}\p{N}_]/u.test(text[i] ?? '')) i++;
+  return i;
+}

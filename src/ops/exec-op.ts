@@ -3,10 +3,8 @@
  * changed into a layer and commit the snapshot. The container sees the step's RUN mounts; the mount
  * points the runtime had to create are removed again, so they never reach the layer.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import os from 'node:os';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
@@ -20,6 +18,7 @@ import type { ContainerMount } from '../runtime/oci-spec.js';
 import type { RuncRuntime } from '../runtime/runc.js';
 import { resolveUser } from '../runtime/user.js';
 import { withFileLock } from '../util/file-lock.js';
+import { withActiveSnapshot } from './active-snapshot.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
 const run = promisify(execFile);
@@ -47,11 +46,7 @@ export interface ExecContext {
 
 /** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
 export async function runExec(step: ExecStep, parent: string | undefined, name: string, ctx: ExecContext): Promise<LayerResult> {
-  // The pid in the key lets a later tsbuild remove what a crashed one left (removeStale).
-  const key = `exec-${process.pid}-${randomBytes(8).toString('hex')}`;
-  const mounts = await ctx.snapshotter.prepare(key, parent);
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'tsbuild-exec-'));
-  try {
+  return withActiveSnapshot(ctx.snapshotter, parent, 'exec', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     const prepared = await withMounted(mounts, rootfs, () => prepareRootfs(step, rootfs));
@@ -75,12 +70,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     const layer = await writeLayer(changes, upper, ctx.store, { ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     await ctx.snapshotter.commit(name, key);
     return layer;
-  } catch (err) {
-    await ctx.snapshotter.remove(key).catch(() => undefined);
-    throw err;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  });
 }
 
 /** PATH is added when the environment has none (BuildKit's default on Linux). */

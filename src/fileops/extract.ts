@@ -1,0 +1,100 @@
+/**
+ * ADD's local-archive extraction. A source is an archive when it is a regular file whose bytes are
+ * gzip, bzip2, xz, zstd or nothing (plain tar) and whose first tar header reads; the file name does
+ * not matter, and anything else is copied as an ordinary file (ADD never "just gunzips").
+ * Extraction unions with what exists, like `tar -x`: names are cleaned, entries escaping the
+ * destination are refused, existing symlinks on the way are resolved inside the image root,
+ * implied parents are created 0755, owners come from the headers unless `--chown`, directory
+ * times are set last.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { lstat, open, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { detectCompression, gunzip, type Compression } from '../archive/compression.js';
+import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
+import { readTar } from '../archive/tar.js';
+import { writeEntry } from '../archive/write-entry.js';
+import { TsbuildError } from '../errors.js';
+import { ensureDir } from './copy.js';
+import { resolveParts } from './resolve.js';
+
+/** The compression of a file, from its first bytes. */
+export async function sniffCompression(file: string): Promise<Compression> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    const { bytesRead } = await handle.read(head, 0, 6, 0);
+    return detectCompression(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The decompressed bytes of `file` (external `bzip2`/`xz`/`zstd` for the formats zlib lacks). */
+export function decompressed(file: string, compression: Compression): Readable {
+  if (compression === 'none') return createReadStream(file);
+  if (compression === 'gzip') return createReadStream(file).pipe(gunzip());
+  const program = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' }[compression];
+  const child = spawn(program, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new PassThrough();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.on('error', (err) => out.destroy(new TsbuildError('unavailable', `cannot run ${program}: ${err.message}`, { hint: `install ${program}` })));
+  child.on('close', (code) => {
+    if (code !== 0) out.destroy(new TsbuildError('invalid-argument', `${program} could not decompress ${path.basename(file)}: ${stderr.trim()}`));
+  });
+  child.stdout.pipe(out);
+  return out;
+}
+
+/**
+ * Extracts `file` into directory `dest` (absolute inside `rootfs`) if it is an archive.
+ * Resolves to false, having written nothing, when it is not.
+ */
+export async function extractArchive(file: string, rootfs: string, dest: string, options: { owner?: { uid: number; gid: number } } = {}): Promise<boolean> {
+  const info = await lstat(file);
+  if (!info.isFile()) return false;
+  const entries = readTar(decompressed(file, await sniffCompression(file)));
+  let first: Awaited<ReturnType<typeof entries.next>>;
+  try {
+    first = await entries.next();
+  } catch {
+    return false;
+  }
+  if (first.done) return false;
+  const destDir = await ensureDir(rootfs, dest, { ...(options.owner ? { chown: options.owner } : {}) });
+  const destRel = path.relative(rootfs, destDir);
+  const dirTimes: Array<[string, Date]> = [];
+  // Symlinks in the image are followed (inside the root); symlinks this archive made are not: an
+  // entry written through one would be the symlink-then-write escape.
+  const ownLinks = new Set<string>();
+  let result: IteratorResult<(typeof first)['value']> = first;
+  for (; !result.done; result = await entries.next()) {
+    const { header, body } = result.value;
+    const name = cleanEntryName(header.name);
+    if (name === '') {
+      body.resume();
+      continue;
+    }
+    const parts = name.split('/');
+    const through = parts.slice(0, -1).findIndex((_, i) => ownLinks.has(parts.slice(0, i + 1).join('/')));
+    if (through >= 0) throw new PathEscapeError(header.name, `"${parts.slice(0, through + 1).join('/')}" is a symlink from this archive and would be written through`);
+    if (header.type === 'symlink') ownLinks.add(name);
+    const targetParts = await resolveParts(rootfs, path.posix.join(destRel, name), false);
+    await ensureDir(rootfs, `/${targetParts.slice(0, -1).join('/')}`, {});
+    const target = path.join(rootfs, ...targetParts);
+    let linkSource: string | undefined;
+    if (header.type === 'link') {
+      const source = path.join(rootfs, ...(await resolveParts(rootfs, path.posix.join(destRel, cleanLinkTarget(header.name, header.linkname ?? '')))));
+      const stat = await lstat(source).catch(() => undefined);
+      if (!stat || stat.isDirectory()) throw new PathEscapeError(header.name, `its hard link target "${header.linkname}" does not exist in the destination`);
+      linkSource = source;
+    }
+    await writeEntry(target, header, body, { ...(linkSource ? { linkSource } : {}), ...(options.owner ? { owner: options.owner } : {}) });
+    if (header.type === 'directory') dirTimes.push([target, header.mtime]);
+  }
+  for (const [dir, mtime] of dirTimes.reverse()) await utimes(dir, mtime, mtime);
+  return true;
+}

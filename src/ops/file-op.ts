@@ -1,0 +1,157 @@
+/**
+ * COPY, ADD and WORKDIR's directory: prepare a snapshot on the parent, write the files into its
+ * mounted rootfs (no container), turn the change into a layer, commit. `--link` copies into an
+ * empty tree instead, so its layer does not depend on the parent; that layer is then unpacked on
+ * top of the parent to continue the stage.
+ */
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { contextTree, type BuildContext } from '../context/build-context.js';
+import { parseDockerignore } from '../context/dockerignore.js';
+import type { ContentStore } from '../content/store.js';
+import { applyLayer } from '../diff/applier.js';
+import { writeLayer, type LayerResult } from '../diff/differ.js';
+import { snapshotChanges } from '../diff/snapshot-changes.js';
+import type { Digest } from '../digest/digest.js';
+import { expandHeredocBody, lookupIn } from '../dockerfile/expand.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
+import { extractArchive } from '../fileops/extract.js';
+import { parseChmod, resolveChown } from '../fileops/ownership.js';
+import { checkoutGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
+import { expandSource, type SourceTree } from '../fileops/sources.js';
+import type { FileStep, SourceLocation } from '../plan/types.js';
+import { withMounted } from '../runtime/mount.js';
+import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { splitEnv } from '../plan/scope.js';
+import { withActiveSnapshot } from './active-snapshot.js';
+
+/** What a file step needs from the build. */
+export interface FileContext {
+  snapshotter: LayeredSnapshotter;
+  store: ContentStore;
+  context?: BuildContext;
+  /** Directories of other stages or images, for `--from`. */
+  sourceDir?: (from: Exclude<SourceLocation, { kind: 'context' }>) => Promise<string>;
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+}
+
+/** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
+export async function runFileStep(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
+  if (step.link && step.action !== 'mkdir' && step.chmod === undefined) return runLinked(step, parent, name, ctx);
+  return withActiveSnapshot(ctx.snapshotter, parent, 'file', async ({ key, mounts, scratch }) => {
+    const rootfs = path.join(scratch, 'rootfs');
+    await mkdir(rootfs);
+    await withMounted(mounts, rootfs, () => applyStep(step, rootfs, scratch, ctx));
+    const layer = await layerOf(key, ctx);
+    await ctx.snapshotter.commit(name, key);
+    return layer;
+  });
+}
+
+/** `--link`: the files go into an empty tree (its own layer), then onto the parent. */
+async function runLinked(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
+  const layer = await withActiveSnapshot(ctx.snapshotter, undefined, 'link', async ({ key, mounts, scratch }) => {
+    const rootfs = path.join(scratch, 'rootfs');
+    await mkdir(rootfs);
+    await withMounted(mounts, rootfs, () => applyStep(step, rootfs, scratch, ctx));
+    const result = await layerOf(key, ctx);
+    await ctx.snapshotter.remove(key);
+    return result;
+  });
+  return withActiveSnapshot(ctx.snapshotter, parent, 'file', async ({ key }) => {
+    const mode = ctx.snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
+    await applyLayer(await ctx.store.reader(layer.descriptor.digest as Digest), await ctx.snapshotter.upperDir(key), { mode });
+    await ctx.snapshotter.commit(name, key);
+    return layer;
+  });
+}
+
+async function layerOf(key: string, ctx: FileContext): Promise<LayerResult> {
+  const changes = await snapshotChanges(ctx.snapshotter, key);
+  return writeLayer(changes, await ctx.snapshotter.upperDir(key), ctx.store, {
+    ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+}
+
+/** Writes what the step asks for into the mounted `rootfs`. */
+async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: FileContext): Promise<void> {
+  const read = (file: string): Promise<string> => readFile(path.join(rootfs, file), 'utf8').catch(() => '');
+  const chown = step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
+  if (step.action === 'mkdir') {
+    await ensureDir(rootfs, step.dest, chown ? { chown } : {});
+    return;
+  }
+  const options: CopyOptions = {
+    keepOwners: step.from.kind !== 'context',
+    ...(chown ? { chown } : {}),
+    ...(step.chmod ? { chmod: parseChmod(step.chmod) } : {}),
+    ...(step.exclude.length > 0 ? { exclude: parseDockerignore(step.exclude.join('\n'), '--exclude') } : {}),
+    parents: step.parents,
+  };
+  let tree: SourceTree | undefined;
+  for (const [i, source] of step.sources.entries()) {
+    const kind = sourceKind(source);
+    if (kind !== 'local' && step.action === 'copy') throw new InvalidArgumentError(`source can't be a ${kind === 'git' ? 'git ref' : 'URL'} for COPY`);
+    if (kind !== 'http' && kind !== 'git' && step.checksum !== undefined) throw new InvalidArgumentError('checksum requires HTTP(S) or Git sources');
+    if (kind === 'http') await addUrl(source, step, rootfs, scratch, options, ctx);
+    else if (kind === 'git') await addGit(source, step, rootfs, path.join(scratch, `git-${i}`), options);
+    else await addLocal((tree ??= await treeFor(step.from, ctx)), source, step, rootfs, options);
+  }
+  if (step.inline.length > 0) await addInline(step, rootfs, scratch, options);
+  if (step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
+}
+
+async function treeFor(from: SourceLocation, ctx: FileContext): Promise<SourceTree> {
+  if (from.kind === 'context') {
+    if (!ctx.context) throw new InvalidArgumentError('COPY from the build context needs a context');
+    return contextTree(ctx.context);
+  }
+  if (!ctx.sourceDir) throw new UnsupportedError(`COPY --from=${from.kind === 'stage' ? from.name : from.ref} needs the solver`);
+  return { root: await ctx.sourceDir(from) };
+}
+
+async function addLocal(tree: SourceTree, source: string, step: FileStep, rootfs: string, options: CopyOptions): Promise<void> {
+  const matches = await expandSource(tree, source);
+  for (const match of matches) {
+    if (step.action === 'add' && step.unpack !== false && match.stat.isFile()) {
+      const owner = options.chown ? { owner: options.chown } : {};
+      if (await extractArchive(path.join(tree.root, match.real), rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, owner)) continue;
+    }
+    await copyInto(tree, [match], rootfs, step.dest, options);
+  }
+}
+
+async function addUrl(url: string, step: FileStep, rootfs: string, scratch: string, options: CopyOptions, ctx: FileContext): Promise<void> {
+  const { file, name } = await fetchUrl(url, scratch, { ...(step.checksum ? { checksum: step.checksum } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  if (step.unpack === true && (await extractArchive(file, rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, options.chown ? { owner: options.chown } : {}))) return;
+  const dir = path.join(scratch, 'url-out');
+  await mkdir(dir, { recursive: true });
+  const named = path.join(dir, name);
+  await writeFile(named, await readFile(file), { mode: 0o600 });
+  const { mtime } = await stat(file);
+  await utimes(named, mtime, mtime);
+  const tree = { root: dir };
+  await copyInto(tree, await expandSource(tree, name), rootfs, step.dest, { ...options, keepOwners: false });
+}
+
+async function addGit(source: string, step: FileStep, rootfs: string, dir: string, options: CopyOptions): Promise<void> {
+  const root = await checkoutGit(parseGitSource(source, step.keepGitDir ?? false), dir, step.checksum);
+  const tree = { root };
+  await copyInto(tree, await expandSource(tree, '.'), rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, { ...options, keepOwners: false });
+}
+
+/** Heredoc sources: files named after their delimiter, 0644, expanded when unquoted. */
+async function addInline(step: FileStep, rootfs: string, scratch: string, options: CopyOptions): Promise<void> {
+  const dir = path.join(scratch, 'inline');
+  await mkdir(dir, { recursive: true });
+  const env = lookupIn(Object.fromEntries(step.env.map(splitEnv)));
+  for (const source of step.inline) {
+    await writeFile(path.join(dir, source.path), source.expand ? expandHeredocBody(source.content, env) : source.content, { mode: 0o644 });
+  }
+  const tree = { root: dir };
+  const matches = (await Promise.all(step.inline.map((s) => expandSource(tree, s.path)))).flat();
+  await copyInto(tree, matches, rootfs, step.inline.length > 1 && !step.dest.endsWith('/') ? `${step.dest}/` : step.dest, { ...options, keepOwners: false });
+}
