@@ -3,10 +3,14 @@
 // scenario has a peer equivalent and they are installed.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
+import { benchContext } from './context.mjs';
 import { benchDiffer } from './differ.mjs';
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
 const results = [];
+const context = await benchContext();
+results.push(context);
+console.log(`${context.scenario}: first pass median ${context.cold.medianMs.toFixed(0)} ms (min ${context.cold.minMs.toFixed(0)}), unchanged second pass median ${context.warm.medianMs.toFixed(0)} ms (min ${context.warm.minMs.toFixed(0)})`);
 if (process.getuid?.() !== 0) {
   console.error('bench: the scenarios need root (overlay mounts, runc); skipping');
 } else {

@@ -19,7 +19,8 @@ import { expandSource, type SourceTree } from './sources.js';
 
 interface CacheEntry {
   size: number;
-  mtimeNs: string;
+  /** mtime in milliseconds with its sub-millisecond fraction, as lstat reports it. */
+  mtime: number;
   ino: number;
   mode: number;
   digest: string;
@@ -57,15 +58,14 @@ export class ChecksumCache {
   }
 
   /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
-  async fileDigest(abs: string, key: string, stat: Stats & { mtimeNs?: bigint }): Promise<string> {
-    const mtimeNs = String((await lstat(abs, { bigint: true })).mtimeNs);
+  async fileDigest(abs: string, key: string, stat: Stats): Promise<string> {
     const cached = this.entries.get(key);
-    if (cached && cached.size === stat.size && cached.mtimeNs === mtimeNs && cached.ino === stat.ino && cached.mode === stat.mode) return cached.digest;
+    if (cached && cached.size === stat.size && cached.mtime === stat.mtimeMs && cached.ino === stat.ino && cached.mode === stat.mode) return cached.digest;
     const hash = createHash('sha256');
     await pipeline(createReadStream(abs), hash);
     const digest = hash.digest('hex');
     this.hashed++;
-    this.entries.set(key, { size: stat.size, mtimeNs, ino: stat.ino, mode: stat.mode, digest });
+    this.entries.set(key, { size: stat.size, mtime: stat.mtimeMs, ino: stat.ino, mode: stat.mode, digest });
     this.dirty = true;
     return digest;
   }

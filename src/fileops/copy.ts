@@ -32,16 +32,19 @@ export interface CopyOptions {
   exclude?: IgnoreMatcher;
   /** `--parents`: keep each source's path (as matched) under the destination. */
   parents?: boolean;
+  /** With `--parents`: the part before a `/./` pivot, which is not kept. */
+  pivot?: string;
 }
 
 /** Copies `matches` from `tree` to `dest` (absolute inside `rootfs`; a trailing `/` means a directory). */
 export async function copyInto(tree: SourceTree, matches: readonly MatchedSource[], rootfs: string, dest: string, options: CopyOptions): Promise<void> {
   const links = new Map<string, string>();
   for (const match of matches) {
-    const base = options.parents ? path.posix.join(dest, path.posix.dirname(match.matched)) + '/' : dest;
+    const kept = options.pivot && match.matched.startsWith(`${options.pivot}/`) ? match.matched.slice(options.pivot.length + 1) : match.matched;
+    const base = options.parents ? path.posix.join(dest, path.posix.dirname(kept)) + '/' : dest;
     const source = path.join(tree.root, match.real);
     if (match.stat.isDirectory()) {
-      const target = await ensureDir(rootfs, options.parents ? path.posix.join(base, path.posix.basename(match.matched)) : base, options);
+      const target = await ensureDir(rootfs, options.parents ? path.posix.join(base, path.posix.basename(kept)) : base, options);
       await copyChildren(tree, match.real, '', target, options, links);
       continue;
     }

@@ -19,6 +19,7 @@ import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
 import { extractArchive } from '../fileops/extract.js';
 import { parseChmod, resolveChown } from '../fileops/ownership.js';
 import { checkoutGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
+import { rootParts } from '../fileops/resolve.js';
 import { expandSource, type SourceTree } from '../fileops/sources.js';
 import type { FileStep, SourceLocation } from '../plan/types.js';
 import { withMounted } from '../runtime/mount.js';
@@ -113,8 +114,11 @@ async function treeFor(from: SourceLocation, ctx: FileContext): Promise<SourceTr
   return { root: await ctx.sourceDir(from) };
 }
 
-async function addLocal(tree: SourceTree, source: string, step: FileStep, rootfs: string, options: CopyOptions): Promise<void> {
+async function addLocal(tree: SourceTree, source: string, step: FileStep, rootfs: string, copyOptions: CopyOptions): Promise<void> {
   const matches = await expandSource(tree, source);
+  // `a/b/./c/d` with --parents keeps only `c/d`: the first `/./` is the pivot.
+  const pivotAt = source.indexOf('/./');
+  const options = step.parents && pivotAt >= 0 ? { ...copyOptions, pivot: rootParts(source.slice(0, pivotAt)).join('/') } : copyOptions;
   for (const match of matches) {
     if (step.action === 'add' && step.unpack !== false && match.stat.isFile()) {
       const owner = options.chown ? { owner: options.chown } : {};

@@ -110,6 +110,13 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
     expect(await layerEntries(run.store, run.layers[1]?.descriptor.digest ?? '')).toEqual(['directory var/', 'directory var/www/', 'file var/www/app']);
   });
 
+  it('COPY --parents keeps source paths, and only the part after a /./ pivot', async () => {
+    const ctx = contextWith({ 'foo1/foo2/bar': '1', 'foo1/foo2/baz': '2', 'test/a/b/c/d/e': '3' });
+    const run = await stage('FROM base\nWORKDIR /test\nCOPY --parents foo1/foo2/ba* .\nCOPY --parents test/a/b/./c/d /out/\n', ctx);
+    expect(await run.listing('test')).toEqual(['foo1 dir 755 0:0', 'foo1/foo2 dir 755 0:0', 'foo1/foo2/bar file:1 644 0:0', 'foo1/foo2/baz file:1 644 0:0']);
+    expect(await run.listing('out')).toEqual(['c dir 755 0:0', 'c/d dir 755 0:0', 'c/d/e file:1 644 0:0']);
+  });
+
   it('WORKDIR creates its directory owned by the current USER', async () => {
     const run = await stage('FROM base\nUSER nobody\nWORKDIR /home/nobody/app\n');
     expect(await run.listing('home')).toEqual(['nobody dir 755 65534:65534', 'nobody/app dir 755 65534:65534']);
