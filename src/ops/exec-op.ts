@@ -17,7 +17,7 @@ import { withMounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
 import type { RuncRuntime } from '../runtime/runc.js';
 import { resolveUser } from '../runtime/user.js';
-import { withFileLock } from '../util/file-lock.js';
+import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { withActiveSnapshot } from './active-snapshot.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
@@ -50,7 +50,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     const prepared = await withMounted(mounts, rootfs, () => prepareRootfs(step, rootfs));
-    const { containerMounts, env, locks } = await runMounts(step, ctx, scratch);
+    const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
     const status = await withLocks(locks, () => ctx.runtime.run(
       { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
       {
@@ -62,7 +62,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
         ...(ctx.output ? { output: ctx.output } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       },
-    ));
+    )).finally(() => Promise.all(held.map((release) => release())));
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
     const upper = await ctx.snapshotter.upperDir(key);
     const stubs = await removeStubs(upper, prepared.missing);
@@ -114,10 +114,11 @@ async function removeStubs(upper: string, missing: readonly string[]): Promise<s
 }
 
 /** The container mounts and extra environment of the step's RUN --mount flags. */
-async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Promise<{ containerMounts: ContainerMount[]; env: string[]; locks: string[] }> {
+async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Promise<{ containerMounts: ContainerMount[]; env: string[]; locks: string[]; held: Release[] }> {
   const containerMounts: ContainerMount[] = [];
   const env: string[] = [];
   const locks: string[] = [];
+  const held: Release[] = [];
   // Heredoc scripts (`RUN <<EOF` with `#!`): /dev is a tmpfs in the container, so bind them in.
   for (const [i, file] of step.files.entries()) {
     const source = path.join(scratch, `script-${i}`);
@@ -134,8 +135,12 @@ async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Pro
         // locked: one RUN at a time uses the cache; private: a RUN that finds it busy gets its own.
         let dir = shared;
         if (m.sharing === 'locked') locks.push(shared);
-        else if (m.sharing === 'private' && (await isLocked(shared))) dir = path.join(scratch, `cache-${i}`);
-        else if (m.sharing === 'private') locks.push(shared);
+        else if (m.sharing === 'private') {
+          // Take the cache if it is free now; if another RUN has it, use a throwaway one.
+          const release = await tryLock(shared);
+          if (release) held.push(release);
+          else dir = path.join(scratch, `cache-${i}`);
+        }
         const fresh = !(await lstat(dir).catch(() => undefined));
         await mkdir(dir, { recursive: true });
         if (fresh) {
@@ -188,7 +193,7 @@ async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Pro
       }
     }
   }
-  return { containerMounts, env, locks };
+  return { containerMounts, env, locks, held };
 }
 
 /** Runs `fn` holding the cache locks, in a fixed order so two RUNs never wait on each other in a cycle. */
@@ -198,9 +203,6 @@ async function withLocks<T>(dirs: readonly string[], fn: () => Promise<T>): Prom
   return withFileLock(first, () => withLocks(rest, fn), 24 * 60 * 60 * 1000);
 }
 
-async function isLocked(dir: string): Promise<boolean> {
-  return (await lstat(`${dir}.lock`).catch(() => undefined)) !== undefined;
-}
 
 async function copyTree(from: string, to: string): Promise<void> {
   try {

@@ -6,32 +6,47 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { TsbuildError } from '../errors.js';
 
-/** Runs `fn` while holding the lock for `file`. */
-export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+/** Releases a lock. */
+export type Release = () => Promise<void>;
+
+/** Takes the lock for `file` if it is free right now; undefined when another process holds it. */
+export async function tryLock(file: string): Promise<Release | undefined> {
   const lock = `${file}.lock`;
-  const deadline = Date.now() + timeoutMs;
-  let wait = 5;
-  for (;;) {
+  for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(lock, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
-      break;
+      return () => unlink(lock).catch(() => undefined);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await ownerIsGone(lock)) {
-        await unlink(lock).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() > deadline) throw new TsbuildError('unavailable', `timed out waiting for the lock ${lock} (held by another tsbuild process)`);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      wait = Math.min(wait * 2, 100);
+      if (!(await ownerIsGone(lock))) return undefined;
+      await unlink(lock).catch(() => undefined);
     }
   }
+  return undefined;
+}
+
+/** Waits (up to `timeoutMs`) for the lock for `file`. */
+export async function acquireLock(file: string, timeoutMs = 30_000): Promise<Release> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = 5;
+  for (;;) {
+    const release = await tryLock(file);
+    if (release) return release;
+    if (Date.now() > deadline) throw new TsbuildError('unavailable', `timed out waiting for the lock ${file}.lock (held by another tsbuild process)`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, 100);
+  }
+}
+
+/** Runs `fn` while holding the lock for `file`. */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const release = await acquireLock(file, timeoutMs);
   try {
     return await fn();
   } finally {
-    await unlink(lock).catch(() => undefined);
+    await release();
   }
 }
 

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -218,8 +218,15 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
       build(`FROM base\nRUN --mount=type=cache,id=c-${sharing},target=/c,sharing=${sharing} echo start >> /c/log; sleep 0.5; echo end >> /c/log; cat /c/log | tr '\\n' ' '\n`, { root });
     const locked = await Promise.all([run('locked'), run('locked')]);
     expect(locked.map((b) => b.output).sort()).toEqual(['start end ', 'start end start end ']);
-    const priv = await Promise.all([run('private'), run('private')]);
-    expect(priv.map((b) => b.output).sort()).toEqual(['start end ', 'start end ']);
+    // A private cache that another process holds: this RUN gets its own, the shared one stays untouched.
+    const shared = path.join(root, 'cache', Buffer.from('c-private').toString('base64url'));
+    mkdirSync(shared, { recursive: true });
+    writeFileSync(`${shared}.lock`, String(process.pid));
+    expect((await run('private')).output).toBe('start end ');
+    expect(readdirSync(shared)).toEqual([]);
+    rmSync(`${shared}.lock`);
+    expect((await run('private')).output).toBe('start end ');
+    expect(readdirSync(shared)).toEqual(['log']);
   });
 
   it('forwards an SSH agent socket and sets SSH_AUTH_SOCK', async () => {
