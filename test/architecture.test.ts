@@ -39,6 +39,8 @@ const ALLOWED: Record<string, string[]> = {
   registry: ['digest', 'image', 'errors.ts'],
   images: ['image', 'util', 'errors.ts'],
   util: ['errors.ts'],
+  solve: ['digest', 'progress', 'errors.ts'],
+  cache: ['solve', 'content', 'digest', 'image', 'util', 'errors.ts'],
   context: ['digest', 'util', 'errors.ts'],
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
