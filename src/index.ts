@@ -37,3 +37,5 @@ export { DockerCredentials, type Credentials } from './registry/credentials.js';
 export { resolveImage, type ResolvedImage } from './registry/remote-image.js';
 export type { ProgressEvent, ProgressSink } from './progress/events.js';
 export type { Descriptor, Manifest, Index } from './image/oci-types.js';
+export { build, type BuildRequest, type BuildResult } from './builder/run-build.js';
+export type { StepEvent } from './progress/events.js';

@@ -50,6 +50,7 @@ const ALLOWED: Record<string, string[]> = {
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   'settings.ts': ['registry', 'image'],
   'build.ts': ['*'],
+  builder: ['*'],
   'pull.ts': ['*'],
   'login.ts': ['*'],
   'index.ts': ['*'],

@@ -34,3 +34,10 @@ export function digestHex(digest: Digest): string {
 export function digestOf(data: Uint8Array | string): Digest {
   return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
 }
+
+/** JSON with object keys sorted at every level: the same value always gives the same bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}

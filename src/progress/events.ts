@@ -11,8 +11,13 @@ export type ProgressEvent =
 
 /** Receives progress events. */
 export interface ProgressSink {
-  emit(event: ProgressEvent): void;
+  emit(event: ProgressEvent | StepEvent): void;
 }
 
 /** A sink that drops everything. */
 export const nullSink: ProgressSink = { emit: () => undefined };
+
+/** A build step's lifecycle, and its output. */
+export type StepEvent =
+  | { type: 'step'; id: string; name: string; status: 'started' | 'cached' | 'done' | 'error'; seconds?: number; reason?: string }
+  | { type: 'log'; id: string; chunk: string };

@@ -3,7 +3,9 @@
  * Flags → a `PlanRequest` → one library call → output on stdout.
  */
 import type { Command } from 'commander';
-import { formatPlan, InvalidArgumentError, loadPlan, UnsupportedError } from '../../index.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { build, formatPlan, InvalidArgumentError, loadPlan } from '../../index.js';
+import { plainProgress } from '../render/plain.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 
@@ -16,6 +18,10 @@ interface BuildFlags {
   tag: string[];
   printPlan?: string | boolean;
   resolveBases?: boolean;
+  noCache?: boolean;
+  secret: string[];
+  iidfile?: string;
+  quiet?: boolean;
 }
 
 /** Registers the build command on `program`. */
@@ -32,9 +38,35 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
     .option('--resolve-bases', 'look base images up in their registries (config only) for the plan')
+    .option('--no-cache', 'run every step again instead of using the cache')
+    .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
+    .option('--iidfile <file>', 'write the image digest to a file')
+    .option('-q, --quiet', 'print only the image digest, no progress')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
       const globals = command.optsWithGlobals<GlobalFlags>();
+      if (format === undefined) {
+        const result = await build({
+          context,
+          ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
+          ...(flags.target === undefined ? {} : { target: flags.target }),
+          ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+          buildArgs: keyValues(flags.buildArg, '--build-arg'),
+          labels: keyValues(flags.label, '--label'),
+          tags: flags.tag,
+          noCache: flags.noCache === true,
+          secrets: await readSecrets(flags.secret),
+          ...(globals.root ? { root: globals.root } : {}),
+          registries: { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) },
+          ...(flags.quiet ? {} : { progress: plainProgress() }),
+          signal: cli.signal,
+        });
+        for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
+        if (!flags.quiet) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.tags.length > 0 ? `; named ${result.tags.join(', ')}` : ''}\n`);
+        if (flags.iidfile) await writeFile(flags.iidfile, result.digest);
+        process.stdout.write(`${result.digest}\n`);
+        return;
+      }
       const plan = await loadPlan({
         context,
         ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
@@ -51,14 +83,23 @@ export function registerBuild(program: Command, cli: CliContext): void {
         signal: cli.signal,
       });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-      if (format === 'json') process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      else if (format === 'text') process.stdout.write(formatPlan(plan));
-      else {
-        throw new UnsupportedError('running builds is not implemented yet: this version plans builds only', {
-          hint: 'use --print-plan to see what the build would do',
-        });
-      }
+      process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });
+}
+
+/** `--secret id=ID,src=FILE` or `id=ID,env=VAR` → secret values by id. */
+async function readSecrets(specs: readonly string[]): Promise<Record<string, Buffer>> {
+  const secrets: Record<string, Buffer> = {};
+  for (const spec of specs) {
+    const fields = Object.fromEntries(spec.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    const id = fields.id;
+    if (!id) throw new InvalidArgumentError(`invalid --secret "${spec}": expected id=ID,src=FILE or id=ID,env=VAR`);
+    const src = fields.src ?? fields.source;
+    if (src) secrets[id] = await readFile(src);
+    else if (fields.env && process.env[fields.env] !== undefined) secrets[id] = Buffer.from(process.env[fields.env] ?? '');
+    else if (process.env[id] !== undefined) secrets[id] = Buffer.from(process.env[id] ?? '');
+  }
+  return secrets;
 }
 
 /** The --print-plan format, checked before any work is done. */

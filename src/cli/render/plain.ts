@@ -2,7 +2,7 @@
  * Line-oriented progress on stderr (for CI logs and pipes): one line when a transfer finishes or is
  * skipped, messages as they come.
  */
-import type { ProgressEvent, ProgressSink } from '../../index.js';
+import type { ProgressEvent, ProgressSink, StepEvent } from '../../index.js';
 
 /** Formats a byte count the way docker does (decimal units). */
 export function formatBytes(bytes: number): string {
@@ -16,12 +16,37 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value}${units[0]}` : `${value.toFixed(value < 10 ? 2 : 1)}${units[unit]}`;
 }
 
-/** A sink writing plain progress lines to `out`. */
+/**
+ * A sink writing plain progress lines to `out`, BuildKit style: `#3 [build 2/4] RUN make`, its
+ * output as `#3 <line>`, then `#3 DONE 1.2s` or `#3 CACHED`.
+ */
 export function plainProgress(out: NodeJS.WritableStream = process.stderr): ProgressSink {
+  const numbers = new Map<string, number>();
+  const number = (id: string): number => {
+    if (!numbers.has(id)) numbers.set(id, numbers.size + 1);
+    return numbers.get(id) as number;
+  };
+  const partial = new Map<string, string>();
   return {
-    emit(event: ProgressEvent): void {
+    emit(event: ProgressEvent | StepEvent): void {
       if (event.type === 'message') out.write(`${event.text}\n`);
-      else if (event.done) out.write(`${event.label}: ${event.cached ? 'already exists' : `pulled ${formatBytes(event.total)}`}\n`);
+      else if (event.type === 'bytes') {
+        if (event.done) out.write(`${event.label}: ${event.cached ? 'already exists' : `pulled ${formatBytes(event.total)}`}\n`);
+      } else if (event.type === 'log') {
+        const text = (partial.get(event.id) ?? '') + event.chunk;
+        const lines = text.split('\n');
+        partial.set(event.id, lines.pop() ?? '');
+        for (const line of lines) out.write(`#${number(event.id)} ${line}\n`);
+      } else {
+        const n = number(event.id);
+        if (event.status === 'started') out.write(`#${n} ${event.name}\n`);
+        else if (event.status === 'cached') out.write(`#${n} ${event.name}\n#${n} CACHED\n`);
+        else if (event.status === 'done') {
+          const rest = partial.get(event.id);
+          if (rest) out.write(`#${n} ${rest}\n`);
+          out.write(`#${n} DONE ${(event.seconds ?? 0).toFixed(1)}s\n`);
+        } else out.write(`#${n} ERROR ${event.reason ?? ''}\n`);
+      }
     },
   };
 }

@@ -1,0 +1,277 @@
+/**
+ * `build`: the whole pipeline. Base images are pulled and unpacked into snapshots; the plan is made
+ * with their configs; stages run through the solver (independent stages in parallel), each step
+ * looked up in the cache index by its key and run only on a miss; the target stage's layers,
+ * config and history become an image in the content store, named in the local image store.
+ */
+import os from 'node:os';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CacheIndex, type CacheRecord } from '../cache/cache-index.js';
+import { LocalContentStore } from '../content/local-store.js';
+import { loadBuildContext, type BuildContext } from '../context/build-context.js';
+import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
+import { parseDockerfile } from '../dockerfile/parse.js';
+import { InvalidArgumentError, isNotFound } from '../errors.js';
+import { ChecksumCache } from '../fileops/checksum.js';
+import { ImageIndex } from '../images/image-index.js';
+import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/oci-types.js';
+import { formatPlatform, parsePlatform } from '../image/platform.js';
+import { runExec } from '../ops/exec-op.js';
+import { runFileStep } from '../ops/file-op.js';
+import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
+import type { BuildPlan, PlannedStage, SourceLocation } from '../plan/types.js';
+import { nullSink, type ProgressSink } from '../progress/events.js';
+import { pull, type PullOptions } from '../pull.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import { RuncRuntime } from '../runtime/runc.js';
+import { hostPlatform, stateRoot } from '../settings.js';
+import { selectSnapshotter } from '../snapshot/select.js';
+import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { cacheKey } from '../solve/cache-key.js';
+import { solve } from '../solve/solver.js';
+import { writeImage } from './assemble.js';
+import { unpackLayers } from './base-images.js';
+import { SourceViews } from './source-dirs.js';
+import { execKeyParts, fileKeyParts, type StepKeyParts } from './step-keys.js';
+
+/** What to build. */
+export interface BuildRequest {
+  context: string;
+  dockerfile?: string;
+  target?: string;
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  platform?: string;
+  /** Names for the image (`-t`). */
+  tags?: string[];
+  /** Run every step again (`--no-cache`). */
+  noCache?: boolean;
+  root?: string;
+  registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
+  secrets?: Record<string, Buffer>;
+  /** Stages built at once (default: CPU count). */
+  jobs?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  /** The image manifest digest. */
+  digest: Digest;
+  /** The config digest (image id). */
+  config: Digest;
+  tags: string[];
+  plan: BuildPlan;
+  /** Steps run and steps taken from the cache. */
+  ran: number;
+  cached: number;
+}
+
+/** What a finished stage hands on: its snapshot, key, layers and history. */
+interface StageResult {
+  snapshot: string | undefined;
+  key: string;
+  layers: Array<{ descriptor: Descriptor; diffID: string }>;
+  history: HistoryEntry[];
+  created: string;
+  stage: PlannedStage;
+}
+
+interface BaseImage {
+  manifest: Descriptor;
+  config: ImageConfig;
+  layers: Descriptor[];
+}
+
+export async function build(request: BuildRequest): Promise<BuildResult> {
+  const progress = request.progress ?? nullSink;
+  const root = stateRoot(request.root);
+  const store = new LocalContentStore(root);
+  const snapshotter = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
+  const runtime = new RuncRuntime(root);
+  await runtime.cleanupStale();
+  await snapshotter.removeStale();
+  const dockerfilePath = request.dockerfile ?? path.join(request.context, 'Dockerfile');
+  const df = parseDockerfile(await readFile(dockerfilePath, 'utf8'), { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
+  const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
+  const planOptions: PlanOptions = {
+    buildPlatform: hostPlatform(),
+    targetPlatform,
+    ...(request.target ? { target: request.target } : {}),
+    ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
+    ...(request.labels ? { labels: request.labels } : {}),
+  };
+
+  // Pull what the stages start from, then plan with the base configs.
+  const bases = new Map<string, BaseImage>();
+  const fetchBase = async (ref: string, platform: string): Promise<void> => {
+    if (bases.has(ref)) return;
+    const pulled = await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });
+    const manifest = JSON.parse((await store.readBytes(pulled.digest)).toString()) as Manifest;
+    const config = JSON.parse((await store.readBytes(pulled.config)).toString()) as ImageConfig;
+    bases.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: pulled.digest, size: 0 }, config, layers: manifest.layers });
+  };
+  const first = planBuild(df, planOptions);
+  await Promise.all(imageBases(first).map(({ ref, platform }) => fetchBase(ref, platform)));
+  for (const ref of imageSources(first)) await fetchBase(ref, formatPlatform(targetPlatform));
+  const plan = planBuild(df, {
+    ...planOptions,
+    baseImages: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.config.config ?? {}])),
+    baseDigests: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.manifest.digest])),
+  });
+
+  const context = await loadBuildContext(request.context, dockerfilePath);
+  const checksums = await ChecksumCache.for(root, request.context).load();
+  const cache = new CacheIndex(root);
+  const views = new SourceViews(snapshotter);
+  const epoch = sourceDateEpoch(request.buildArgs);
+  let ran = 0;
+  let cached = 0;
+  const imageTops = new Map<string, string | undefined>();
+  const imageTop = async (ref: string): Promise<string | undefined> => {
+    if (!imageTops.has(ref)) {
+      const base = bases.get(ref) as BaseImage;
+      imageTops.set(ref, await unpackLayers(base.layers, base.config.rootfs.diff_ids, store, snapshotter, request.signal));
+    }
+    return imageTops.get(ref);
+  };
+
+  try {
+    const results = await solve<StageResult>(
+      plan.stages.map((s) => ({ id: String(s.index), deps: s.needs.map(String) })),
+      async (id, deps, signal) => {
+        const stage = plan.stages.find((s) => String(s.index) === id) as PlannedStage;
+        const stageOf = (index: number): StageResult => deps.get(String(index)) as StageResult;
+        const keyOf = async (from: SourceLocation): Promise<string> =>
+          from.kind === 'stage' ? stageOf(from.index).key : from.kind === 'image' ? (bases.get(from.ref)?.manifest.digest ?? from.ref) : 'context';
+        const sourceDir = async (from: Exclude<SourceLocation, { kind: 'context' }>): Promise<string> =>
+          views.dirFor(from.kind === 'stage' ? stageOf(from.index).snapshot : await imageTop(from.ref));
+        let state = await startStage(stage, stageOf, bases, imageTop);
+        for (const step of stage.steps) {
+          if (step.kind === 'source') {
+            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
+            continue;
+          }
+          if (step.kind === 'config') {
+            state = { ...state, history: [...state.history, { created: state.created, ...step.history }] };
+            continue;
+          }
+          const parts: StepKeyParts = step.kind === 'exec' ? await execKeyParts(step, context, checksums) : await fileKeyParts(step, context, checksums);
+          const key = cacheKey({ definition: parts.definition, parent: state.key, inputs: await Promise.all(parts.reads.map(keyOf)), content: parts.content });
+          const hit = request.noCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+          let record: CacheRecord;
+          if (hit) {
+            record = hit;
+            cached++;
+            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
+          } else {
+            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started' });
+            const started = Date.now();
+            const name = `step-${digestHex(key).slice(0, 32)}${request.noCache ? `-${Date.now()}` : ''}`;
+            await snapshotter.remove(name).catch(() => undefined);
+            const layer =
+              step.kind === 'exec'
+                ? await runExec(step, state.snapshot, name, {
+                    snapshotter, runtime, store, root, contextDir: context.root, sourceDir,
+                    ...(request.secrets ? { secrets: request.secrets } : {}),
+                    ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+                    output: (chunk) => progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
+                    signal,
+                  })
+                : await runFileStep(step, state.snapshot, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
+            record = { snapshot: name, layer, created: createdNow(epoch) };
+            await cache.put(key, record);
+            ran++;
+            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
+          }
+          state = {
+            ...state,
+            snapshot: record.snapshot,
+            key,
+            layers: [...state.layers, record.layer],
+            history: [...state.history, { created: record.created, ...step.history }],
+            created: record.created,
+          };
+        }
+        return state;
+      },
+      { concurrency: request.jobs ?? os.cpus().length, ...(request.signal ? { signal: request.signal } : {}) },
+    );
+    const target = results.get(String(plan.target.index)) as StageResult;
+    const image = await writeImage(
+      {
+        platform: parsePlatform(target.stage.platform),
+        config: target.stage.config,
+        ...(target.stage.author ? { author: target.stage.author } : {}),
+        layers: target.layers,
+        history: target.history,
+        created: target.created,
+      },
+      store,
+    );
+    const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
+    const index = new ImageIndex(root);
+    const size = target.layers.reduce((sum, l) => sum + l.descriptor.size, 0);
+    for (const name of tags) {
+      await index.put({ name, target: image.manifest, manifest: image.manifest, config: image.config, created: target.created, platform: target.stage.platform, size, updated: new Date().toISOString() });
+    }
+    return { digest: parseDigest(image.manifest.digest), config: image.config, tags, plan, ran, cached };
+  } finally {
+    await views.close();
+    await checksums.save();
+  }
+}
+
+/** Where a stage begins: nothing, another stage's result, or an image's unpacked layers. */
+async function startStage(
+  stage: PlannedStage,
+  stageOf: (index: number) => StageResult,
+  bases: Map<string, BaseImage>,
+  imageTop: (ref: string) => Promise<string | undefined>,
+): Promise<StageResult> {
+  if (stage.base.kind === 'stage') return { ...stageOf(stage.base.index), stage };
+  if (stage.base.kind === 'scratch') return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
+  const base = bases.get(stage.base.ref) as BaseImage;
+  const diffIDs = base.config.rootfs.diff_ids;
+  return {
+    snapshot: await imageTop(stage.base.ref),
+    key: base.manifest.digest,
+    layers: base.layers.map((descriptor, i) => ({ descriptor, diffID: diffIDs[i] ?? '' })),
+    history: base.config.history ?? [],
+    created: base.config.created ?? new Date(0).toISOString(),
+    stage,
+  };
+}
+
+/** A cache record is usable only while its snapshot and layer blob exist. */
+async function validRecord(record: CacheRecord | undefined, snapshotter: LayeredSnapshotter, store: LocalContentStore): Promise<CacheRecord | undefined> {
+  if (!record) return undefined;
+  const snapshot = await snapshotter.stat(record.snapshot).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)));
+  const blob = await store.info(parseDigest(record.layer.descriptor.digest));
+  return snapshot && blob ? record : undefined;
+}
+
+/** Images read by `COPY --from=<image>` or `RUN --mount from=<image>`. */
+function imageSources(plan: BuildPlan): string[] {
+  const refs = new Set<string>();
+  for (const stage of plan.stages) {
+    for (const step of stage.steps) {
+      if (step.kind === 'file' && step.from.kind === 'image') refs.add(step.from.ref);
+      if (step.kind === 'exec') for (const m of step.mounts) if ('from' in m && m.from?.kind === 'image') refs.add(m.from.ref);
+    }
+  }
+  return [...refs];
+}
+
+/** SOURCE_DATE_EPOCH from the build args or the environment, in seconds. */
+function sourceDateEpoch(buildArgs: Record<string, string> | undefined): number | undefined {
+  const text = buildArgs?.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH: ${text}`);
+  return Number(text);
+}
+
+function createdNow(epoch: number | undefined): string {
+  return new Date(epoch === undefined ? Date.now() : epoch * 1000).toISOString();
+}

@@ -1,0 +1,52 @@
+/**
+ * Read-only views of other stages (and images) for `COPY --from` and `RUN --mount from=`: each is
+ * mounted once per build in a private directory and unmounted when the build ends.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { unmount, withMounted } from '../runtime/mount.js';
+import { mountAll } from '../runtime/mount.js';
+import type { LayeredSnapshotter } from '../snapshot/layered.js';
+
+export class SourceViews {
+  private readonly views = new Map<string, Promise<string>>();
+  private readonly keys: string[] = [];
+  private dir: string | undefined;
+
+  constructor(private readonly snapshotter: LayeredSnapshotter) {}
+
+  /** A directory showing the committed snapshot `name` (an empty one for none). */
+  async dirFor(name: string | undefined): Promise<string> {
+    const id = name ?? '';
+    let view = this.views.get(id);
+    if (!view) {
+      view = this.mount(name);
+      this.views.set(id, view);
+    }
+    return view;
+  }
+
+  private async mount(name: string | undefined): Promise<string> {
+    this.dir ??= await mkdtemp(path.join(os.tmpdir(), 'tsbuild-views-'));
+    const target = path.join(this.dir, String(this.views.size));
+    await mkdir(target);
+    if (name === undefined) return target;
+    const key = `view-${process.pid}-${randomBytes(8).toString('hex')}`;
+    this.keys.push(key);
+    await mountAll(await this.snapshotter.view(key, name), target);
+    return target;
+  }
+
+  /** Unmounts every view and removes the views' snapshots and directories. */
+  async close(): Promise<void> {
+    for (const [, view] of this.views) {
+      const target = await view.catch(() => undefined);
+      if (target) await unmount(target).catch(() => undefined);
+    }
+    for (const key of this.keys) await this.snapshotter.remove(key).catch(() => undefined);
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+

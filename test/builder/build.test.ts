@@ -1,0 +1,145 @@
+/**
+ * `build` end to end with real components: a busybox base pulled from a real registry, RUN in runc,
+ * COPY between stages, the cache index across builds, and the image in the content store.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, type BuildRequest } from '../../src/builder/run-build.js';
+import { LocalContentStore } from '../../src/content/local-store.js';
+import { applyLayer } from '../../src/diff/applier.js';
+import { parseDigest } from '../../src/digest/digest.js';
+import { ImageIndex } from '../../src/images/image-index.js';
+import type { ImageConfig, Manifest } from '../../src/image/oci-types.js';
+import { ExecError } from '../../src/runtime/exec-error.js';
+import { mountsUnder } from '../../src/runtime/mount.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
+import { tsbuild } from '../helpers/cli.js';
+import { writeBusyboxLayout } from '../helpers/oci-image.js';
+import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+import { treeListing } from '../helpers/umoci.js';
+
+const tempDir = useTempDirs('tsbuild-build-');
+let registry: TestRegistry;
+let layouts: string;
+
+beforeAll(async () => {
+  if (!isRoot || !registryAvailable) return;
+  layouts = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-build-layouts-'));
+  await writeBusyboxLayout(path.join(layouts, 'bb'), '1', ['linux/amd64']);
+  registry = await startRegistry();
+  await skopeoPush(path.join(layouts, 'bb'), '1', `${registry.host}/busybox:1`);
+}, 60_000);
+afterAll(async () => {
+  await registry?.stop();
+  if (layouts) rmSync(layouts, { recursive: true, force: true });
+});
+
+function project(): { context: string; root: string } {
+  const context = tempDir();
+  writeFileSync(path.join(context, 'hello.txt'), 'hello\n');
+  writeFileSync(path.join(context, 'unrelated.txt'), 'x\n');
+  writeFileSync(path.join(context, 'Dockerfile'), [
+    `FROM ${registry.host}/busybox:1 AS build`,
+    'WORKDIR /src',
+    'COPY hello.txt .',
+    'RUN cat hello.txt > /out.txt && echo built >> /out.txt',
+    `FROM ${registry.host}/busybox:1`,
+    'LABEL stage=final',
+    'COPY --from=build /out.txt /app/out.txt',
+    'ENV GREETING=hi',
+    'ENTRYPOINT ["cat"]',
+    'CMD ["/app/out.txt"]',
+  ].join('\n'));
+  return { context, root: tempDir() };
+}
+
+const request = (p: { context: string; root: string }, extra: Partial<BuildRequest> = {}): BuildRequest => ({
+  context: p.context,
+  root: p.root,
+  tags: ['app:1'],
+  registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir() },
+  ...extra,
+});
+
+async function image(root: string, digest: string): Promise<{ manifest: Manifest; config: ImageConfig; tree: string[]; read: (file: string) => string }> {
+  const store = new LocalContentStore(root);
+  const manifest = JSON.parse((await store.readBytes(parseDigest(digest))).toString()) as Manifest;
+  const config = JSON.parse((await store.readBytes(parseDigest(manifest.config.digest))).toString()) as ImageConfig;
+  const rootfs = tempDir();
+  for (const layer of manifest.layers) await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain' });
+  return { manifest, config, tree: treeListing(rootfs), read: (file) => readFileSync(path.join(rootfs, file), 'utf8') };
+}
+
+describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () => {
+  it('builds a multi-stage image with the expected config, history and files; a rebuild is all cache', async () => {
+    const p = project();
+    const first = await build(request(p));
+    expect([first.ran, first.cached, first.tags]).toEqual([4, 0, ['docker.io/library/app:1']]);
+    const built = await image(p.root, first.digest);
+    expect(built.config.config).toEqual({
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hi'],
+      Cmd: ['/app/out.txt'],
+      Entrypoint: ['cat'],
+      Labels: { stage: 'final' },
+      WorkingDir: '/',
+    });
+    expect([built.config.os, built.config.architecture, built.config.rootfs.diff_ids.length, built.manifest.layers.length]).toEqual(['linux', 'amd64', 3, 3]);
+    expect(built.config.history?.map((h) => [h.created_by, h.empty_layer ?? false])).toEqual([
+      ['busybox from Debian', false],
+      ['platform linux/amd64', false],
+      ['LABEL stage=final', true],
+      ['COPY /out.txt /app/out.txt', false],
+      ['ENV GREETING=hi', true],
+      ['ENTRYPOINT ["cat"]', true],
+      ['CMD ["/app/out.txt"]', true],
+    ]);
+    expect(built.read('app/out.txt')).toBe('hello\nbuilt\n');
+    expect(built.tree.filter((l) => l.startsWith('app'))).toEqual(['app dir 755 0:0', 'app/out.txt file:12 644 0:0']);
+    expect((await new ImageIndex(p.root).get('docker.io/library/app:1'))?.manifest.digest).toBe(first.digest);
+
+    const again = await build(request(p));
+    expect([again.ran, again.cached, again.digest]).toEqual([0, 4, first.digest]);
+    expect(await mountsUnder(p.root)).toEqual([]);
+    expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
+  });
+
+  it('reruns only the steps that read a changed file', async () => {
+    const p = project();
+    await build(request(p));
+    writeFileSync(path.join(p.context, 'unrelated.txt'), 'changed\n');
+    expect((await build(request(p))).ran).toBe(0);
+    writeFileSync(path.join(p.context, 'hello.txt'), 'HELLO\n');
+    const changed = await build(request(p));
+    expect([changed.ran, changed.cached]).toEqual([3, 1]);
+    expect((await image(p.root, changed.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
+    expect((await build(request(p, { noCache: true }))).ran).toBe(4);
+  });
+
+  it('fails on a failing RUN with its exit code, leaving no mount or active snapshot', async () => {
+    const p = project();
+    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo about to fail; exit 7\n`);
+    const err = await build(request(p)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecError);
+    expect((err as ExecError).message).toBe('process "/bin/sh -c echo about to fail; exit 7" did not complete successfully: exit code: 7');
+    expect(await mountsUnder(p.root)).toEqual([]);
+    expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
+  });
+
+  it('works from the command line: digest on stdout, progress on stderr, the image listed', () => {
+    const p = project();
+    mkdirSync(path.join(p.root), { recursive: true });
+    const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    const first = tsbuild(['--root', p.root, 'build', '-t', 'app:1', p.context], { env });
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
+    expect(first.stderr).toContain('#4 [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt\n');
+    expect(first.stderr).toContain('4 steps run, 0 cached; named docker.io/library/app:1\n');
+    const second = tsbuild(['--root', p.root, 'build', '-q', '-t', 'app:1', p.context], { env });
+    expect([second.stdout, second.stderr]).toEqual([first.stdout, '']);
+    expect(tsbuild(['--root', p.root, 'images'], { env }).stdout).toMatch(/\napp\s+1\s+[a-f0-9]{12}\s/);
+  });
+});
