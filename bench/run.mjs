@@ -4,6 +4,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { benchContext } from './context.mjs';
+import { benchBuild } from './build.mjs';
 import { benchDiffer } from './differ.mjs';
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
@@ -14,6 +15,10 @@ console.log(`${context.scenario}: first pass median ${context.cold.medianMs.toFi
 if (process.getuid?.() !== 0) {
   console.error('bench: the scenarios need root (overlay mounts, runc); skipping');
 } else {
+  const b = await benchBuild();
+  results.push(b);
+  console.log(`${b.scenario}: cold ${b.coldMs.toFixed(0)} ms, no-op rebuild ${b.noopMs.toFixed(0)} ms, one file changed ${b.oneFileChangedMs.toFixed(0)} ms (medians)`);
+  console.log('  BuildKit and buildah: not installed here (no dockerd on this machine kind); the ratios come with the performance issue');
   const r = await benchDiffer();
   results.push(r);
   console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);

@@ -14,6 +14,7 @@ export class SourceViews {
   private readonly views = new Map<string, Promise<string>>();
   private readonly keys: string[] = [];
   private dir: string | undefined;
+  private count = 0;
 
   constructor(private readonly snapshotter: LayeredSnapshotter) {}
 
@@ -22,15 +23,19 @@ export class SourceViews {
     const id = name ?? '';
     let view = this.views.get(id);
     if (!view) {
-      view = this.mount(name);
+      // The slot is taken now, before any await, so concurrent views never share a directory.
+      view = this.mount(name, this.count++);
       this.views.set(id, view);
     }
     return view;
   }
 
-  private async mount(name: string | undefined): Promise<string> {
-    this.dir ??= await mkdtemp(path.join(os.tmpdir(), 'tsbuild-views-'));
-    const target = path.join(this.dir, String(this.views.size));
+  private dirReady: Promise<string> | undefined;
+
+  private async mount(name: string | undefined, slot: number): Promise<string> {
+    this.dirReady ??= mkdtemp(path.join(os.tmpdir(), 'tsbuild-views-'));
+    this.dir = await this.dirReady;
+    const target = path.join(this.dir, String(slot));
     await mkdir(target);
     if (name === undefined) return target;
     const key = `view-${process.pid}-${randomBytes(8).toString('hex')}`;

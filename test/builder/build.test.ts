@@ -74,6 +74,21 @@ async function image(root: string, digest: string): Promise<{ manifest: Manifest
   return { manifest, config, tree: treeListing(rootfs), read: (file) => readFileSync(path.join(rootfs, file), 'utf8') };
 }
 
+describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
+  it('copies from two stages at once (each gets its own view) and builds FROM scratch offline', async () => {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'a.txt'), 'a\n');
+    writeFileSync(path.join(context, 'b.txt'), 'b\n');
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch AS one\nCOPY a.txt /\nFROM scratch AS two\nCOPY b.txt /\nFROM scratch\nCOPY --from=one /a.txt /out/\nCOPY --from=two /b.txt /out/\n');
+    const root = tempDir();
+    const result = await build({ context, root });
+    expect([result.ran, result.cached]).toEqual([4, 0]);
+    const built = await image(root, result.digest);
+    expect(built.tree).toEqual(['out dir 755 0:0', 'out/a.txt file:2 644 0:0', 'out/b.txt file:2 644 0:0']);
+    expect(await mountsUnder(root)).toEqual([]);
+  });
+});
+
 describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () => {
   it('builds a multi-stage image with the expected config, history and files; a rebuild is all cache', async () => {
     const p = project();

@@ -45,21 +45,26 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
       const globals = command.optsWithGlobals<GlobalFlags>();
+      // What planning and building share: the Dockerfile, stage, platform, arguments, registries.
+      const common = {
+        context,
+        ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
+        ...(flags.target === undefined ? {} : { target: flags.target }),
+        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+        buildArgs: keyValues(flags.buildArg, '--build-arg'),
+        labels: keyValues(flags.label, '--label'),
+        signal: cli.signal,
+      };
+      const registries = { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) };
       if (format === undefined) {
         const result = await build({
-          context,
-          ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
-          ...(flags.target === undefined ? {} : { target: flags.target }),
-          ...(flags.platform === undefined ? {} : { platform: flags.platform }),
-          buildArgs: keyValues(flags.buildArg, '--build-arg'),
-          labels: keyValues(flags.label, '--label'),
+          ...common,
           tags: flags.tag,
           noCache: flags.noCache === true,
           secrets: await readSecrets(flags.secret),
           ...(globals.root ? { root: globals.root } : {}),
-          registries: { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) },
+          registries,
           ...(flags.quiet ? {} : { progress: plainProgress() }),
-          signal: cli.signal,
         });
         for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
         if (!flags.quiet) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.tags.length > 0 ? `; named ${result.tags.join(', ')}` : ''}\n`);
@@ -67,21 +72,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         process.stdout.write(`${result.digest}\n`);
         return;
       }
-      const plan = await loadPlan({
-        context,
-        ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
-        ...(flags.target === undefined ? {} : { target: flags.target }),
-        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
-        buildArgs: keyValues(flags.buildArg, '--build-arg'),
-        labels: keyValues(flags.label, '--label'),
-        ...(flags.resolveBases
-          ? {
-              resolveBaseImages: true,
-              registries: { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) },
-            }
-          : {}),
-        signal: cli.signal,
-      });
+      const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, registries } : {}) });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
       process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });
