@@ -156,5 +156,17 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const second = tsbuild(['--root', p.root, 'build', '-q', '-t', 'app:1', p.context], { env });
     expect([second.stdout, second.stderr]).toEqual([first.stdout, '']);
     expect(tsbuild(['--root', p.root, 'images'], { env }).stdout).toMatch(/\napp\s+1\s+[a-f0-9]{12}\s/);
+    const meta = path.join(tempDir(), 'meta.json');
+    const json = tsbuild(['--root', p.root, 'build', '--progress=json', '--metadata-file', meta, '-t', 'app:1', p.context], { env });
+    const events = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; name?: string });
+    expect(events.filter((e) => e.type === 'step').map((e) => `${e.status} ${e.name}`)).toEqual([
+      `cached [build 1/4] FROM ${registry.host}/busybox:1`,
+      'cached [build 2/4] WORKDIR /src',
+      'cached [build 3/4] COPY hello.txt .',
+      'cached [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt',
+      `cached [stage-1 1/2] FROM ${registry.host}/busybox:1`,
+      'cached [stage-1 2/2] COPY --from=build /out.txt /app/out.txt',
+    ]);
+    expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': first.stdout.trim(), 'image.name': 'docker.io/library/app:1', 'tsbuild.steps': { ran: 0, cached: 4 } });
   });
 });

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { build, formatPlan, InvalidArgumentError, loadPlan } from '../../index.js';
-import { plainProgress } from '../render/plain.js';
+import { jsonProgress, plainProgress } from '../render/plain.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 
@@ -21,6 +21,8 @@ interface BuildFlags {
   noCache?: boolean;
   secret: string[];
   iidfile?: string;
+  metadataFile?: string;
+  progress: string;
   quiet?: boolean;
 }
 
@@ -41,6 +43,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--no-cache', 'run every step again instead of using the cache')
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
     .option('--iidfile <file>', 'write the image digest to a file')
+    .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
+    .option('--progress <mode>', 'auto, plain, json or quiet (auto: plain; quiet when -q)', 'auto')
     .option('-q, --quiet', 'print only the image digest, no progress')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
@@ -57,6 +61,9 @@ export function registerBuild(program: Command, cli: CliContext): void {
       };
       const registries = { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) };
       if (format === undefined) {
+        const mode = flags.quiet ? 'quiet' : flags.progress;
+        if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode)) throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, plain, json or quiet' });
+        const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : plainProgress();
         const result = await build({
           ...common,
           tags: flags.tag,
@@ -64,11 +71,15 @@ export function registerBuild(program: Command, cli: CliContext): void {
           secrets: await readSecrets(flags.secret),
           ...(globals.root ? { root: globals.root } : {}),
           registries,
-          ...(flags.quiet ? {} : { progress: plainProgress() }),
+          ...(progress ? { progress } : {}),
         });
         for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-        if (!flags.quiet) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.tags.length > 0 ? `; named ${result.tags.join(', ')}` : ''}\n`);
+        if (mode !== 'quiet' && mode !== 'json') process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.tags.length > 0 ? `; named ${result.tags.join(', ')}` : ''}\n`);
         if (flags.iidfile) await writeFile(flags.iidfile, result.digest);
+        if (flags.metadataFile) {
+          const metadata = { 'containerimage.digest': result.digest, 'containerimage.config.digest': result.config, 'image.name': result.tags.join(','), 'tsbuild.steps': { ran: result.ran, cached: result.cached } };
+          await writeFile(flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+        }
         process.stdout.write(`${result.digest}\n`);
         return;
       }

@@ -50,3 +50,8 @@ export function plainProgress(out: NodeJS.WritableStream = process.stderr): Prog
     },
   };
 }
+
+/** One JSON object per line (events as the library emits them), for tools. */
+export function jsonProgress(out: NodeJS.WritableStream = process.stderr): ProgressSink {
+  return { emit: (event) => void out.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`) };
+}
