@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheIndex, type CacheRecord } from '../cache/cache-index.js';
+import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
 import { LocalContentStore } from '../content/local-store.js';
 import { loadBuildContext, type BuildContext } from '../context/build-context.js';
 import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
@@ -158,15 +158,19 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             continue;
           }
           const parts: StepKeyParts = step.kind === 'exec' ? await execKeyParts(step, context, checksums) : await fileKeyParts(step, context, checksums);
-          const key = cacheKey({ definition: parts.definition, parent: state.key, inputs: await Promise.all(parts.reads.map(keyOf)), content: parts.content });
+          const inputs = await Promise.all(parts.reads.map(keyOf));
+          const key = cacheKey({ definition: parts.definition, parent: state.key, inputs, content: parts.content });
           const hit = request.noCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+          const location = `${path.resolve(dockerfilePath)}#${stage.index}#${step.id}`;
+          const current = { definition: cacheKey({ definition: parts.definition }), parent: state.key, inputs, content: parts.content };
           let record: CacheRecord;
           if (hit) {
             record = hit;
             cached++;
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
           } else {
-            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started' });
+            const reason = request.noCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
+            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
             const started = Date.now();
             const name = `step-${digestHex(key).slice(0, 32)}${request.noCache ? `-${Date.now()}` : ''}`;
             await snapshotter.remove(name).catch(() => undefined);
@@ -182,6 +186,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
                 : await runFileStep(step, state.snapshot, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
             record = { snapshot: name, layer, created: createdNow(epoch) };
             await cache.put(key, record);
+            await cache.rememberParts(location, current);
             ran++;
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
           }

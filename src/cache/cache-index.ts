@@ -6,7 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
-import { digestHex } from '../digest/digest.js';
+import { digestHex, digestOf } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
 
 /** What a cached step left. */
@@ -15,6 +15,26 @@ export interface CacheRecord {
   layer: { descriptor: Descriptor; diffID: string };
   created: string;
 }
+
+/** The parts a step's key was made of, remembered by the step's place in the Dockerfile. */
+export interface KeyPartsRecord {
+  definition: string;
+  parent: string;
+  inputs: string[];
+  content: string[];
+}
+
+/** Why a step missed the cache, compared with the last build of the same step. */
+export function missReason(previous: KeyPartsRecord | undefined, current: KeyPartsRecord): string {
+  if (!previous) return 'not built before';
+  if (previous.definition !== current.definition) return 'the instruction changed';
+  if (previous.parent !== current.parent) return 'a previous step changed';
+  if (canonical(previous.inputs) !== canonical(current.inputs)) return 'a stage or image it reads changed';
+  if (canonical(previous.content) !== canonical(current.content)) return 'the context files it reads changed';
+  return 'its cached result was removed';
+}
+
+const canonical = (list: readonly string[]): string => JSON.stringify(list);
 
 export class CacheIndex {
   private readonly dir: string;
@@ -26,6 +46,24 @@ export class CacheIndex {
   async get(key: Digest): Promise<CacheRecord | undefined> {
     const text = await readFile(path.join(this.dir, `${digestHex(key)}.json`), 'utf8').catch(() => undefined);
     return text === undefined ? undefined : (JSON.parse(text) as CacheRecord);
+  }
+
+  /** The key parts last seen for a step location (a file name derived from it). */
+  async lastParts(location: string): Promise<KeyPartsRecord | undefined> {
+    const text = await readFile(this.locationFile(location), 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : (JSON.parse(text) as KeyPartsRecord);
+  }
+
+  async rememberParts(location: string, parts: KeyPartsRecord): Promise<void> {
+    await mkdir(path.join(this.dir, 'steps'), { recursive: true });
+    const file = this.locationFile(location);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(parts));
+    await rename(tmp, file);
+  }
+
+  private locationFile(location: string): string {
+    return path.join(this.dir, 'steps', `${digestHex(digestOf(location))}.json`);
   }
 
   async put(key: Digest, record: CacheRecord): Promise<void> {

@@ -128,7 +128,13 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     writeFileSync(path.join(p.context, 'unrelated.txt'), 'changed\n');
     expect((await build(request(p))).ran).toBe(0);
     writeFileSync(path.join(p.context, 'hello.txt'), 'HELLO\n');
-    const changed = await build(request(p));
+    const misses: string[] = [];
+    const changed = await build(request(p, { progress: { emit: (e) => void (e.type === 'step' && e.status === 'started' && misses.push(`${e.name}: ${e.reason}`)) } }));
+    expect(misses).toEqual([
+      '[build 3/4] COPY hello.txt .: the context files it reads changed',
+      '[build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt: a previous step changed',
+      '[stage-1 2/2] COPY --from=build /out.txt /app/out.txt: a stage or image it reads changed',
+    ]);
     expect([changed.ran, changed.cached]).toEqual([3, 1]);
     expect((await image(p.root, changed.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
     expect((await build(request(p, { noCache: true }))).ran).toBe(4);
@@ -151,7 +157,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const first = tsbuild(['--root', p.root, 'build', '-t', 'app:1', p.context], { env });
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
-    expect(first.stderr).toContain('#4 [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt\n');
+    expect(first.stderr).toContain('#4 [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt (cache miss: not built before)\n');
     expect(first.stderr).toContain('4 steps run, 0 cached; named docker.io/library/app:1\n');
     const second = tsbuild(['--root', p.root, 'build', '-q', '-t', 'app:1', p.context], { env });
     expect([second.stdout, second.stderr]).toEqual([first.stdout, '']);

@@ -39,7 +39,7 @@ export function plainProgress(out: NodeJS.WritableStream = process.stderr): Prog
         for (const line of lines) out.write(`#${number(event.id)} ${line}\n`);
       } else {
         const n = number(event.id);
-        if (event.status === 'started') out.write(`#${n} ${event.name}\n`);
+        if (event.status === 'started') out.write(`#${n} ${event.name}${event.reason ? ` (cache miss: ${event.reason})` : ''}\n`);
         else if (event.status === 'cached') out.write(`#${n} ${event.name}\n#${n} CACHED\n`);
         else if (event.status === 'done') {
           const rest = partial.get(event.id);
