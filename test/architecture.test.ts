@@ -40,7 +40,7 @@ const ALLOWED: Record<string, string[]> = {
   images: ['image', 'util', 'errors.ts'],
   util: ['errors.ts'],
   solve: ['digest', 'progress', 'errors.ts'],
-  cache: ['solve', 'content', 'digest', 'image', 'util', 'errors.ts'],
+  cache: ['solve', 'content', 'digest', 'image', 'snapshot', 'util', 'errors.ts'],
   context: ['digest', 'util', 'errors.ts'],
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
@@ -53,6 +53,7 @@ const ALLOWED: Record<string, string[]> = {
   builder: ['*'],
   'pull.ts': ['*'],
   'login.ts': ['*'],
+  'maintenance.ts': ['*'],
   'index.ts': ['*'],
   cli: ['index.ts'],
 };

@@ -3,7 +3,7 @@
  * One small JSON file per key under `<root>/cache-index/`, written atomically; a record is only
  * trusted when its snapshot and layer blob still exist (the caller checks).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf } from '../digest/digest.js';
@@ -64,6 +64,23 @@ export class CacheIndex {
 
   private locationFile(location: string): string {
     return path.join(this.dir, 'steps', `${digestHex(digestOf(location))}.json`);
+  }
+
+  /** Every record, with its key file. */
+  async entries(): Promise<Array<{ file: string; record: CacheRecord }>> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const out: Array<{ file: string; record: CacheRecord }> = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const file = path.join(this.dir, name);
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text !== undefined) out.push({ file, record: JSON.parse(text) as CacheRecord });
+    }
+    return out;
+  }
+
+  /** Removes a record by its key file. */
+  async drop(file: string): Promise<void> {
+    await rm(file, { force: true });
   }
 
   async put(key: Digest, record: CacheRecord): Promise<void> {

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { TsbuildError } from '../index.js';
 import { registerBuild } from './commands/build.js';
 import { registerLogin } from './commands/login.js';
+import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
 import { addGlobalFlags, type CliContext } from './context.js';
 
@@ -24,6 +25,7 @@ function program(context: CliContext): Command {
   registerBuild(root, context);
   registerPull(root, context);
   registerLogin(root, context);
+  registerPrune(root);
   return root;
 }
 

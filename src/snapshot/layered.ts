@@ -15,6 +15,8 @@ const run = promisify(execFile);
 export interface LayeredSnapshotter extends Snapshotter {
   /** `overlay`: upper dirs hold only changes; `copying`: every snapshot is a whole tree. */
   readonly kind: 'overlay' | 'copying';
+  /** The directory all its snapshots live in. */
+  readonly dir: string;
   /** The directory holding the snapshot's own files. */
   upperDir(key: string): Promise<string>;
   /** What it sits on: the lower layers (overlay, nearest first) or the parent's whole tree (copying). */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/builder/run-build.js';
+import { pruneState, usage } from '../../src/maintenance.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { parseDigest } from '../../src/digest/digest.js';
@@ -86,6 +87,15 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
     const built = await image(root, result.digest);
     expect(built.tree).toEqual(['out dir 755 0:0', 'out/a.txt file:2 644 0:0', 'out/b.txt file:2 644 0:0']);
     expect(await mountsUnder(root)).toEqual([]);
+
+    // prune keeps what the cache and the (unnamed) image need until --all; after it, a build runs again.
+    expect(await pruneState({ root })).toEqual({ cacheRecords: 0, snapshots: 0, blobs: 2, bytes: expect.any(Number) });
+    const before = await usage(root);
+    expect([before.cacheRecords, before.snapshots.count]).toEqual([4, 4]);
+    await pruneState({ root, all: true });
+    const after = await usage(root);
+    expect([after.cacheRecords, after.snapshots.count, after.blobs.count]).toEqual([0, 0, 0]);
+    expect((await build({ context, root })).ran).toBe(4);
   });
 });
 
@@ -138,6 +148,10 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect([changed.ran, changed.cached]).toEqual([3, 1]);
     expect((await image(p.root, changed.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
     expect((await build(request(p, { noCache: true }))).ran).toBe(4);
+    // A named image keeps its manifest, config and layers through prune --all.
+    const named = await build(request(p));
+    await pruneState({ root: p.root, all: true });
+    expect((await image(p.root, named.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
   });
 
   it('fails on a failing RUN with its exit code, leaving no mount or active snapshot', async () => {
