@@ -47,6 +47,10 @@ export interface BuildRequest {
   tags?: string[];
   /** Run every step again (`--no-cache`). */
   noCache?: boolean;
+  /** Run the steps of these stages again (`--no-cache-filter`). */
+  noCacheFilter?: string[];
+  /** Resolve base images in their registries even when stored locally (`--pull`). */
+  pull?: boolean;
   root?: string;
   registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
   secrets?: Record<string, Buffer>;
@@ -105,12 +109,18 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
 
   // Pull what the stages start from, then plan with the base configs.
   const bases = new Map<string, BaseImage>();
+  const images = new ImageIndex(root);
   const fetchBase = async (ref: string, platform: string): Promise<void> => {
     if (bases.has(ref)) return;
-    const pulled = await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });
-    const manifest = JSON.parse((await store.readBytes(pulled.digest)).toString()) as Manifest;
-    const config = JSON.parse((await store.readBytes(pulled.config)).toString()) as ImageConfig;
-    bases.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: pulled.digest, size: 0 }, config, layers: manifest.layers });
+    // Like docker: a base already in the local store is used as is unless --pull.
+    const local = request.pull ? undefined : await images.get(formatReference(parseReference(ref)));
+    const stored = local && local.platform === platform && (await store.info(parseDigest(local.manifest.digest))) ? local : undefined;
+    const digests = stored
+      ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
+      : await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });
+    const manifest = JSON.parse((await store.readBytes(digests.digest)).toString()) as Manifest;
+    const config = JSON.parse((await store.readBytes(digests.config)).toString()) as ImageConfig;
+    bases.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
   };
   const first = planBuild(df, planOptions);
   await Promise.all(imageBases(first).map(({ ref, platform }) => fetchBase(ref, platform)));
@@ -160,7 +170,8 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
           const parts: StepKeyParts = step.kind === 'exec' ? await execKeyParts(step, context, checksums) : await fileKeyParts(step, context, checksums);
           const inputs = await Promise.all(parts.reads.map(keyOf));
           const key = cacheKey({ definition: parts.definition, parent: state.key, inputs, content: parts.content });
-          const hit = request.noCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+          const skipCache = request.noCache === true || (request.noCacheFilter ?? []).some((n) => n.toLowerCase() === stage.name);
+          const hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
           const location = `${path.resolve(dockerfilePath)}#${stage.index}#${step.id}`;
           const current = { definition: cacheKey({ definition: parts.definition }), parent: state.key, inputs, content: parts.content };
           let record: CacheRecord;
@@ -169,10 +180,10 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             cached++;
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
           } else {
-            const reason = request.noCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
+            const reason = skipCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
             const started = Date.now();
-            const name = `step-${digestHex(key).slice(0, 32)}${request.noCache ? `-${Date.now()}` : ''}`;
+            const name = `step-${digestHex(key).slice(0, 32)}${skipCache ? `-${Date.now()}` : ''}`;
             await snapshotter.remove(name).catch(() => undefined);
             const layer =
               step.kind === 'exec'
@@ -216,7 +227,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
       store,
     );
     const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
-    const index = new ImageIndex(root);
+    const index = images;
     const size = target.layers.reduce((sum, l) => sum + l.descriptor.size, 0);
     for (const name of tags) {
       await index.put({ name, target: image.manifest, manifest: image.manifest, config: image.config, created: target.created, platform: target.stage.platform, size, updated: new Date().toISOString() });

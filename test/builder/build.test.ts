@@ -126,8 +126,13 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect(built.tree.filter((l) => l.startsWith('app'))).toEqual(['app dir 755 0:0', 'app/out.txt file:12 644 0:0']);
     expect((await new ImageIndex(p.root).get('docker.io/library/app:1'))?.manifest.digest).toBe(first.digest);
 
-    const again = await build(request(p));
-    expect([again.ran, again.cached, again.digest]).toEqual([0, 4, first.digest]);
+    // The rebuild needs no registry: the base image is in the local store (and --pull asks again).
+    const requests: string[] = [];
+    const again = await build(request(p, { progress: { emit: (e) => void (e.type === 'message' && requests.push(e.text)) } }));
+    expect([again.ran, again.cached, again.digest, requests]).toEqual([0, 4, first.digest, []]);
+    const pulled: string[] = [];
+    await build(request(p, { pull: true, progress: { emit: (e) => void (e.type === 'message' && pulled.push(e.text)) } }));
+    expect(pulled).toHaveLength(1);
     expect(await mountsUnder(p.root)).toEqual([]);
     expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
   });
@@ -148,6 +153,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect([changed.ran, changed.cached]).toEqual([3, 1]);
     expect((await image(p.root, changed.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
     expect((await build(request(p, { noCache: true }))).ran).toBe(4);
+    expect((await build(request(p, { noCacheFilter: ['build'] }))).ran).toBe(3);
     // A named image keeps its manifest, config and layers through prune --all.
     const named = await build(request(p));
     await pruneState({ root: p.root, all: true });

@@ -19,6 +19,8 @@ interface BuildFlags {
   printPlan?: string | boolean;
   resolveBases?: boolean;
   noCache?: boolean;
+  noCacheFilter: string[];
+  pull?: boolean;
   secret: string[];
   iidfile?: string;
   metadataFile?: string;
@@ -41,6 +43,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
     .option('--resolve-bases', 'look base images up in their registries (config only) for the plan')
     .option('--no-cache', 'run every step again instead of using the cache')
+    .option('--no-cache-filter <stage>', 'run the steps of this stage again (repeatable)', collect, [])
+    .option('--pull', 'look base images up in their registries even when stored locally')
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
     .option('--iidfile <file>', 'write the image digest to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
@@ -68,6 +72,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
           ...common,
           tags: flags.tag,
           noCache: flags.noCache === true,
+          noCacheFilter: flags.noCacheFilter,
+          pull: flags.pull === true,
           secrets: await readSecrets(flags.secret),
           ...(globals.root ? { root: globals.root } : {}),
           registries,
