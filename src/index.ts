@@ -40,3 +40,4 @@ export type { Descriptor, Manifest, Index } from './image/oci-types.js';
 export { build, type BuildRequest, type BuildResult } from './builder/run-build.js';
 export type { StepEvent } from './progress/events.js';
 export { usage, pruneState } from './maintenance.js';
+export { parseCacheSpec } from './cache/local-export.js';

@@ -8,6 +8,11 @@ import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
+import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cache/local-export.js';
+import { applyLayer } from '../diff/applier.js';
+import { DigestMismatchError } from '../digest/hashing.js';
+import { withActiveSnapshot } from '../ops/active-snapshot.js';
+import { createReadStream } from 'node:fs';
 import { LocalContentStore } from '../content/local-store.js';
 import { loadBuildContext, type BuildContext } from '../context/build-context.js';
 import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
@@ -51,6 +56,10 @@ export interface BuildRequest {
   noCacheFilter?: string[];
   /** Resolve base images in their registries even when stored locally (`--pull`). */
   pull?: boolean;
+  /** Export the steps of this build to a local cache directory (`--cache-to type=local,dest=`). */
+  cacheTo?: string;
+  /** Import steps from local cache directories (`--cache-from type=local,src=`). */
+  cacheFrom?: string[];
   root?: string;
   registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
   secrets?: Record<string, Buffer>;
@@ -138,6 +147,9 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const epoch = sourceDateEpoch(request.buildArgs);
   let ran = 0;
   let cached = 0;
+  const used = new Map<string, CacheRecord>();
+  const imported = new Map<string, { dir: string; step: ExportedStep }>();
+  for (const dir of request.cacheFrom ?? []) for (const [key, step] of await loadCache(dir)) imported.set(key, { dir, step });
   const imageTops = new Map<string, string | undefined>();
   const imageTop = async (ref: string): Promise<string | undefined> => {
     if (!imageTops.has(ref)) {
@@ -171,7 +183,12 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
           const inputs = await Promise.all(parts.reads.map(keyOf));
           const key = cacheKey({ definition: parts.definition, parent: state.key, inputs, content: parts.content });
           const skipCache = request.noCache === true || (request.noCacheFilter ?? []).some((n) => n.toLowerCase() === stage.name);
-          const hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+          let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+          const fromImport = imported.get(key);
+          if (!hit && !skipCache && fromImport) {
+            hit = await restoreStep(key, fromImport.dir, fromImport.step, state.snapshot, snapshotter, store, request.signal);
+            await cache.put(key, hit);
+          }
           const location = `${path.resolve(dockerfilePath)}#${stage.index}#${step.id}`;
           const current = { definition: cacheKey({ definition: parts.definition }), parent: state.key, inputs, content: parts.content };
           let record: CacheRecord;
@@ -201,6 +218,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             ran++;
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
           }
+          used.set(key, record);
           state = {
             ...state,
             snapshot: record.snapshot,
@@ -229,6 +247,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
     const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
     const index = images;
     const size = target.layers.reduce((sum, l) => sum + l.descriptor.size, 0);
+    if (request.cacheTo) await exportCache(request.cacheTo, used, store);
     for (const name of tags) {
       await index.put({ name, target: image.manifest, manifest: image.manifest, config: image.config, created: target.created, platform: target.stage.platform, size, updated: new Date().toISOString() });
     }
@@ -258,6 +277,21 @@ async function startStage(
     created: base.config.created ?? new Date(0).toISOString(),
     stage,
   };
+}
+
+/** Restores an imported step: its layer into the store, unpacked onto the parent snapshot. */
+async function restoreStep(key: Digest, dir: string, step: ExportedStep, parent: string | undefined, snapshotter: LayeredSnapshotter, store: LocalContentStore, signal?: AbortSignal): Promise<CacheRecord> {
+  const descriptor = step.layer.descriptor;
+  await store.ingest(createReadStream(exportedBlob(dir, descriptor.digest)), { digest: parseDigest(descriptor.digest), size: descriptor.size });
+  const name = `step-${digestHex(key).slice(0, 32)}`;
+  await snapshotter.remove(name).catch(() => undefined);
+  await withActiveSnapshot(snapshotter, parent, 'restore', async ({ key: active }) => {
+    const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
+    const diffID = await applyLayer(await store.reader(parseDigest(descriptor.digest)), await snapshotter.upperDir(active), { mode, ...(signal ? { signal } : {}) });
+    if (diffID !== step.layer.diffID) throw new DigestMismatchError(step.layer.diffID, diffID, `imported layer ${descriptor.digest} (diffID)`);
+    await snapshotter.commit(name, active);
+  });
+  return { snapshot: name, layer: step.layer, created: step.created };
 }
 
 /** A cache record is usable only while its snapshot and layer blob exist. */

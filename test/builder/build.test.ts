@@ -160,6 +160,18 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect((await image(p.root, named.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
   });
 
+  it('exports the cache to a directory that a fresh state root imports instead of running the steps', async () => {
+    const p = project();
+    const cacheDir = tempDir();
+    const first = await build(request(p, { cacheTo: cacheDir }));
+    expect(first.ran).toBe(4);
+    const fresh = { context: p.context, root: tempDir() };
+    const imported = await build(request(fresh, { cacheFrom: [cacheDir] }));
+    expect([imported.ran, imported.cached, imported.digest]).toEqual([0, 4, first.digest]);
+    expect((await image(fresh.root, imported.digest)).read('app/out.txt')).toBe('hello\nbuilt\n');
+    expect(await mountsUnder(fresh.root)).toEqual([]);
+  });
+
   it('fails on a failing RUN with its exit code, leaving no mount or active snapshot', async () => {
     const p = project();
     writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo about to fail; exit 7\n`);

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
-import { build, formatPlan, InvalidArgumentError, loadPlan } from '../../index.js';
+import { build, formatPlan, InvalidArgumentError, loadPlan, parseCacheSpec } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
@@ -20,6 +20,8 @@ interface BuildFlags {
   resolveBases?: boolean;
   noCache?: boolean;
   noCacheFilter: string[];
+  cacheTo?: string;
+  cacheFrom: string[];
   pull?: boolean;
   secret: string[];
   iidfile?: string;
@@ -45,6 +47,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--no-cache', 'run every step again instead of using the cache')
     .option('--no-cache-filter <stage>', 'run the steps of this stage again (repeatable)', collect, [])
     .option('--pull', 'look base images up in their registries even when stored locally')
+    .option('--cache-to <type=local,dest=DIR>', 'export the build cache to a directory')
+    .option('--cache-from <type=local,src=DIR>', 'import a build cache from a directory (repeatable)', collect, [])
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
     .option('--iidfile <file>', 'write the image digest to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
@@ -74,6 +78,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
           noCache: flags.noCache === true,
           noCacheFilter: flags.noCacheFilter,
           pull: flags.pull === true,
+          ...(flags.cacheTo ? { cacheTo: parseCacheSpec(flags.cacheTo, 'dest') } : {}),
+          cacheFrom: flags.cacheFrom.map((spec) => parseCacheSpec(spec, 'src')),
           secrets: await readSecrets(flags.secret),
           ...(globals.root ? { root: globals.root } : {}),
           registries,

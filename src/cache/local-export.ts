@@ -1,0 +1,54 @@
+/**
+ * Cache export and import of `type=local`: a directory with the layer blobs of the exported steps
+ * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
+ * importing it restores a step by unpacking its layer instead of running the step.
+ */
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { LocalContentStore } from '../content/local-store.js';
+import { digestHex, parseDigest } from '../digest/digest.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { CacheRecord } from './cache-index.js';
+
+/** What an exported step is: its layer and when it was made. */
+export type ExportedStep = Pick<CacheRecord, 'layer' | 'created'>;
+
+interface CacheFile {
+  version: 1;
+  steps: Record<string, ExportedStep>;
+}
+
+/** Parses `type=local,dest=DIR` / `type=local,src=DIR`. */
+export function parseCacheSpec(spec: string, key: 'dest' | 'src'): string {
+  const fields = Object.fromEntries(spec.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+  if (fields.type !== 'local') throw new InvalidArgumentError(`unsupported cache type "${fields.type ?? ''}" in "${spec}"`, { hint: 'this version supports type=local' });
+  const dir = fields[key];
+  if (!dir) throw new InvalidArgumentError(`cache spec "${spec}" needs ${key}=DIR`);
+  return dir;
+}
+
+/** Adds `steps` (by key) and their layer blobs to the cache directory `dir`. */
+export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: LocalContentStore): Promise<void> {
+  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const existing = await loadCache(dir);
+  for (const [key, step] of steps) {
+    const digest = parseDigest(step.layer.descriptor.digest);
+    await copyFile(store.blobPath(digest), path.join(dir, 'blobs', 'sha256', digestHex(digest)));
+    existing.set(key, step);
+  }
+  const file = path.join(dir, 'cache.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ version: 1, steps: Object.fromEntries(existing) } satisfies CacheFile));
+  await rename(tmp, file);
+}
+
+/** The steps of a cache directory (empty when there is none). */
+export async function loadCache(dir: string): Promise<Map<string, ExportedStep>> {
+  const text = await readFile(path.join(dir, 'cache.json'), 'utf8').catch(() => undefined);
+  return new Map(Object.entries(text === undefined ? {} : (JSON.parse(text) as CacheFile).steps));
+}
+
+/** The path of an exported layer blob. */
+export function exportedBlob(dir: string, digest: string): string {
+  return path.join(dir, 'blobs', 'sha256', digestHex(parseDigest(digest)));
+}
