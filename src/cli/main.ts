@@ -34,8 +34,9 @@ export async function main(argv: string[]): Promise<number> {
   // Ctrl-C aborts the running operation, which removes what it had half-written, then we exit 130.
   const controller = new AbortController();
   const onInterrupt = (): void => controller.abort(new TsbuildError('unavailable', 'interrupted'));
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+  // `on`, not `once`: a second Ctrl-C must not kill the process while it cleans up.
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
   const cli = program({ signal: controller.signal });
   try {
     await cli.parseAsync(argv.map(bareFlagValue));

@@ -3,6 +3,7 @@
  * COPY between stages, the cache index across builds, and the image in the content store.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +179,27 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const err = await build(request(p)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecError);
     expect((err as ExecError).message).toBe('process "/bin/sh -c echo about to fail; exit 7" did not complete successfully: exit code: 7');
+    expect(await mountsUnder(p.root)).toEqual([]);
+    expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
+  });
+
+  it('Ctrl-C during a build exits 130 and leaves no container, mount or active snapshot', async () => {
+    const p = project();
+    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo started; sleep 60\n`);
+    const env = { ...process.env, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    const child = spawn(process.execPath, ['bin/tsbuild.js', '--root', p.root, 'build', p.context], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && stderr.includes('started\n')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect([code, stderr.trimEnd().split('\n').at(-1)]).toEqual([130, 'interrupted']);
+    expect(execFileSync('runc', ['--root', path.join(p.root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })).toBe('');
     expect(await mountsUnder(p.root)).toEqual([]);
     expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
   });
