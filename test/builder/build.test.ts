@@ -22,6 +22,7 @@ import { writeBusyboxLayout } from '../helpers/oci-image.js';
 import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { projectRoot } from '../helpers/shared.js';
 import { treeListing } from '../helpers/umoci.js';
 
 const tempDir = useTempDirs('tsbuild-build-');
@@ -159,6 +160,28 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const named = await build(request(p));
     await pruneState({ root: p.root, all: true });
     expect((await image(p.root, named.digest)).read('app/out.txt')).toBe('HELLO\nbuilt\n');
+  });
+
+  it('builds the multistage fixture (Docker Hub names through a mirror) for both targets', async () => {
+    await skopeoPush(path.join(layouts, 'bb'), '1', `${registry.host}/library/busybox:1.37`);
+    const root = tempDir();
+    const fixture = path.join(projectRoot, 'fixtures', 'dockerfiles', 'multistage');
+    const base: BuildRequest = {
+      context: fixture,
+      root,
+      buildArgs: { TAG: '1.37' },
+      registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir(), registries: { mirrors: { 'docker.io': [`http://${registry.host}`] } } },
+    };
+    const final = await build({ ...base, tags: ['multistage:final'] });
+    const built = await image(root, final.digest);
+    expect(built.read('out.txt')).toBe('hello world\n');
+    expect(built.config.config).toMatchObject({ Entrypoint: ['/bin/sh'], Cmd: null, ExposedPorts: { '80/tcp': {}, '443/udp': {} } });
+    const test = await build({ ...base, target: 'test' });
+    expect([test.ran, test.cached]).toEqual([2, 3]);
+    const tested = await image(root, test.digest);
+    // The unquoted heredoc was expanded when COPY wrote it.
+    expect([tested.read('src/run.sh'), tested.config.config.OnBuild]).toEqual(['echo hello world\n', undefined]);
+    expect(tested.config.history?.slice(-2).map((h) => h.created_by)).toEqual(['RUN /bin/sh -c echo triggered', 'RUN /bin/sh -c echo test']); // ARGs do not carry into a child stage
   });
 
   it('exports the cache to a directory that a fresh state root imports instead of running the steps', async () => {
