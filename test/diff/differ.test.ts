@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { layerEntries } from '../helpers/layers.js';
-import { treeListing } from '../helpers/umoci.js';
+import { treeListing, umociUnpack } from '../helpers/umoci.js';
 
 const tempDir = useTempDirs('tsbuild-differ-');
 
@@ -91,30 +91,18 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     mkdirSync(merged);
     // The merged view still has the proc stub the layer (rightly) leaves out.
     const expected = (await withMounted(await snaps.view('check', 'after'), merged, async () => treeListing(merged))).filter((l) => !l.startsWith('proc '));
-    const layout = tempDir();
-    mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
-    const put = (data: Buffer | string): { digest: string; size: number } => {
-      const digest = `sha256:${execFileSync('sha256sum', { input: data }).toString().slice(0, 64)}`;
-      writeFileSync(path.join(layout, 'blobs', 'sha256', digest.slice(7)), data);
-      return { digest, size: Buffer.byteLength(data) };
-    };
-    for (const d of [baseDigest, layer.descriptor.digest as Digest]) copyFileSync(store.blobPath(d), path.join(layout, 'blobs', 'sha256', d.slice(7)));
-    const config = put(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [base.diffId, layer.diffID] } }));
-    const manifest = put(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: baseDigest, size: base.gz.length }, layer.descriptor],
-    }));
-    writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }));
-    const bundle = path.join(tempDir(), 'bundle');
-    execFileSync('umoci', ['unpack', '--image', `${layout}:test`, bundle], { stdio: 'pipe' });
-    expect(treeListing(path.join(bundle, 'rootfs'))).toEqual(expected);
+    const baseFile = path.join(tempDir(), 'base.tgz');
+    writeFileSync(baseFile, base.gz);
+    const rootfs = umociUnpack(tempDir(), [
+      { file: baseFile, digest: baseDigest, size: base.gz.length, diffID: base.diffId },
+      { file: store.blobPath(layer.descriptor.digest as Digest), digest: layer.descriptor.digest, size: layer.descriptor.size, diffID: layer.diffID },
+    ]);
+    expect(treeListing(rootfs)).toEqual(expected);
 
     // And the walking differ, diffing the trees directly, agrees on what the layer must do.
     const lowerTree = tempDir();
     await applyLayer(Readable.from([base.gz]), lowerTree, { mode: 'plain' });
-    const walked = await doubleWalkChanges(lowerTree, path.join(bundle, 'rootfs'));
+    const walked = await doubleWalkChanges(lowerTree, rootfs);
     expect(walked.map((c) => `${c.kind} ${c.path}`)).toEqual([
       'modify bin', 'delete bin/cat', 'modify data', 'delete data/a', 'delete data/b', 'add data/c', 'modify etc/passwd', 'add h1', 'add h2', 'modify tmp', 'add tmp/new.txt',
     ]);
