@@ -36,7 +36,7 @@ const ALLOWED: Record<string, string[]> = {
   image: ['errors.ts'],
   plan: ['dockerfile', 'image', 'errors.ts'],
   content: ['digest', 'errors.ts'],
-  registry: ['digest', 'image', 'errors.ts'],
+  registry: ['digest', 'image', 'util', 'errors.ts'],
   images: ['image', 'util', 'errors.ts'],
   util: ['errors.ts'],
   solve: ['digest', 'progress', 'errors.ts'],

@@ -3,7 +3,8 @@
  * One small JSON file per key under `<root>/cache-index/`, written atomically; a record is only
  * trusted when its snapshot and layer blob still exist (the caller checks).
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf } from '../digest/digest.js';
@@ -56,10 +57,7 @@ export class CacheIndex {
 
   async rememberParts(location: string, parts: KeyPartsRecord): Promise<void> {
     await mkdir(path.join(this.dir, 'steps'), { recursive: true });
-    const file = this.locationFile(location);
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(parts));
-    await rename(tmp, file);
+    await writeFileAtomic(this.locationFile(location), JSON.stringify(parts));
   }
 
   private locationFile(location: string): string {
@@ -85,9 +83,6 @@ export class CacheIndex {
 
   async put(key: Digest, record: CacheRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const file = path.join(this.dir, `${digestHex(key)}.json`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(record));
-    await rename(tmp, file);
+    await writeFileAtomic(path.join(this.dir, `${digestHex(key)}.json`), JSON.stringify(record));
   }
 }

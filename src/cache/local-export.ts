@@ -3,7 +3,8 @@
  * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
  * importing it restores a step by unpacking its layer instead of running the step.
  */
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { LocalContentStore } from '../content/local-store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
@@ -37,9 +38,7 @@ export async function exportCache(dir: string, steps: ReadonlyMap<string, Export
     existing.set(key, step);
   }
   const file = path.join(dir, 'cache.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: 1, steps: Object.fromEntries(existing) } satisfies CacheFile));
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify({ version: 1, steps: Object.fromEntries(existing) } satisfies CacheFile));
 }
 
 /** The steps of a cache directory (empty when there is none). */

@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rename, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, lstat } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
@@ -51,9 +52,7 @@ export class ChecksumCache {
   async save(): Promise<void> {
     if (!this.file || !this.dirty) return;
     await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(Object.fromEntries(this.entries)));
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.entries)));
     this.dirty = false;
   }
 

@@ -3,7 +3,8 @@
  * One JSON file under the state root, replaced atomically under a cross-process lock, so concurrent
  * pulls and builds never lose each other's updates.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { Descriptor } from '../image/oci-types.js';
 import { withFileLock } from '../util/file-lock.js';
@@ -81,8 +82,6 @@ export class ImageIndex {
   }
 
   private async write(index: IndexFile): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(index, null, 2)}\n`);
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, `${JSON.stringify(index, null, 2)}\n`);
   }
 }

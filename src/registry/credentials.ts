@@ -4,7 +4,8 @@
  * `credHelpers`; helpers are `docker-credential-<name>` programs speaking JSON on stdin/stdout.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, TsbuildError } from '../errors.js';
@@ -107,9 +108,7 @@ export class DockerCredentials implements CredentialSource {
 
   private async write(config: ConfigFile): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, `${JSON.stringify(config, null, '\t')}\n`, 0o600);
   }
 }
 

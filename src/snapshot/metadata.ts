@@ -3,7 +3,8 @@
  * atomically under a cross-process lock. Directory ids are random, so renaming a key on commit never
  * moves data.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import { withFileLock } from '../util/file-lock.js';
 import type { SnapshotInfo } from './snapshotter.js';
@@ -44,9 +45,7 @@ export class SnapshotMetadata {
     return withFileLock(this.file, async () => {
       const records = await this.read();
       const result = await change(records);
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify({ version: 1, snapshots: records } satisfies MetadataFile, null, 2)}\n`);
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, snapshots: records } satisfies MetadataFile, null, 2)}\n`);
       return result;
     });
   }
