@@ -41,3 +41,9 @@ export { build, type BuildRequest, type BuildResult } from './builder/run-build.
 export type { StepEvent } from './progress/events.js';
 export { usage, pruneState } from './maintenance.js';
 export { parseCacheSpec } from './cache/local-export.js';
+export { parseOutput, buildOutputs, parseAnnotation, type OutputSpec, type ImageOutputOptions } from './export/output-spec.js';
+export { writeOutputs, type OutputResult, type OutputContext } from './export/write-outputs.js';
+export { readStoredImage, imageVariant, type StoredImage } from './export/stored-image.js';
+export { push, pushImage, type PushOptions, type PushResult } from './push.js';
+export { load, type LoadOptions, type LoadedImage } from './load.js';
+export { findImage, localImage, tagImage, removeImage, inspectImage, imageHistory, saveImages, type LocalOptions } from './local-images.js';

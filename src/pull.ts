@@ -3,7 +3,7 @@
  * index. Layers download in parallel (bounded), stream straight into the store through verifying
  * streams, and are skipped when already stored, so a second pull transfers no layer.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { LocalContentStore } from './content/local-store.js';
 import { parseDigest, type Digest } from './digest/digest.js';
@@ -12,7 +12,9 @@ import { TsbuildError } from './errors.js';
 import { ImageIndex, type ImageRecord } from './images/image-index.js';
 import type { Descriptor } from './image/oci-types.js';
 import { formatPlatform, parsePlatform } from './image/platform.js';
+import { counted } from './progress/counted.js';
 import { nullSink, type ProgressSink } from './progress/events.js';
+import { BlobSources } from './images/blob-sources.js';
 import { RegistryClient } from './registry/client.js';
 import { DockerCredentials } from './registry/credentials.js';
 import type { RegistryHostsConfig } from './registry/hosts.js';
@@ -130,6 +132,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     updated: new Date().toISOString(),
   };
   await new ImageIndex(root).put(record);
+  await new BlobSources(root).add([image.config.digest, ...image.parsedManifest.layers.map((l) => l.digest)], ref.domain, ref.path);
   return { name, digest: image.manifest.digest, config: image.config.digest, platform: record.platform, layers: image.parsedManifest.layers.length, downloaded, downloadedBytes };
 }
 
@@ -139,21 +142,4 @@ function descriptorOf(m: { digest: Digest; mediaType: string; bytes: Buffer }): 
 
 function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
-}
-
-/** Passes a stream through, reporting the running byte count at most every 100 ms. */
-function counted(source: Readable, report: (bytes: number) => void): Readable {
-  let bytes = 0;
-  let last = 0;
-  const through = new PassThrough();
-  source.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    const now = Date.now();
-    if (now - last >= 100) {
-      last = now;
-      report(bytes);
-    }
-  });
-  source.on('error', (err) => through.destroy(err));
-  return source.pipe(through);
 }

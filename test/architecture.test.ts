@@ -51,7 +51,11 @@ const ALLOWED: Record<string, string[]> = {
   'settings.ts': ['registry', 'image'],
   'build.ts': ['*'],
   builder: ['*'],
+  export: ['archive', 'content', 'diff', 'digest', 'image', 'images', 'registry', 'progress', 'util', 'push.ts', 'errors.ts'],
   'pull.ts': ['*'],
+  'push.ts': ['*'],
+  'load.ts': ['*'],
+  'local-images.ts': ['*'],
   'login.ts': ['*'],
   'maintenance.ts': ['*'],
   'index.ts': ['*'],
@@ -62,7 +66,7 @@ const ALLOWED: Record<string, string[]> = {
 const WRAPPERS: Record<string, string> = {
   'dockerfile-ast': 'dockerfile',
   'tar-stream': 'archive',
-  'p-queue': 'solve|pull.ts',
+  'p-queue': 'solve|pull.ts|push.ts',
   commander: 'cli',
 };
 

@@ -36,6 +36,9 @@ import type { LayeredSnapshotter } from '../snapshot/layered.js';
 import { cacheKey } from '../solve/cache-key.js';
 import { solve } from '../solve/solver.js';
 import { writeImage } from './assemble.js';
+import type { OutputSpec } from '../export/output-spec.js';
+import { readStoredImage } from '../export/stored-image.js';
+import { IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
 import { unpackLayers } from './base-images.js';
 import { SourceViews } from './source-dirs.js';
 import { execKeyParts, fileKeyParts, type StepKeyParts } from './step-keys.js';
@@ -50,6 +53,8 @@ export interface BuildRequest {
   platform?: string;
   /** Names for the image (`-t`). */
   tags?: string[];
+  /** Where the image goes (`-o`); default: the local image store under the `-t` names. */
+  outputs?: OutputSpec[];
   /** Run every step again (`--no-cache`). */
   noCache?: boolean;
   /** Run the steps of these stages again (`--no-cache-filter`). */
@@ -70,8 +75,10 @@ export interface BuildRequest {
 }
 
 export interface BuildResult {
-  /** The image manifest digest. */
+  /** The image manifest digest (of the first image output's variant, when there is one). */
   digest: Digest;
+  /** What each output wrote. */
+  outputs: OutputResult[];
   /** The config digest (image id). */
   config: Digest;
   tags: string[];
@@ -176,12 +183,14 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             continue;
           }
           if (step.kind === 'config') {
-            state = { ...state, history: [...state.history, { created: state.created, ...step.history }] };
+            if (step.history) state = { ...state, history: [...state.history, { created: state.created, ...step.history }] };
             continue;
           }
           const parts: StepKeyParts = step.kind === 'exec' ? await execKeyParts(step, context, checksums) : await fileKeyParts(step, context, checksums);
           const inputs = await Promise.all(parts.reads.map(keyOf));
-          const key = cacheKey({ definition: parts.definition, parent: state.key, inputs, content: parts.content });
+          // Layers made with SOURCE_DATE_EPOCH have clamped times: a different result, a different key.
+          const definition = epoch === undefined ? parts.definition : { step: parts.definition, sourceDateEpoch: epoch };
+          const key = cacheKey({ definition, parent: state.key, inputs, content: parts.content });
           const skipCache = request.noCache === true || (request.noCacheFilter ?? []).some((n) => n.toLowerCase() === stage.name);
           let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
           const fromImport = imported.get(key);
@@ -190,7 +199,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             await cache.put(key, hit);
           }
           const location = `${path.resolve(dockerfilePath)}#${stage.index}#${step.id}`;
-          const current = { definition: cacheKey({ definition: parts.definition }), parent: state.key, inputs, content: parts.content };
+          const current = { definition: cacheKey({ definition }), parent: state.key, inputs, content: parts.content };
           let record: CacheRecord;
           if (hit) {
             record = hit;
@@ -245,13 +254,18 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
       store,
     );
     const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
-    const index = images;
-    const size = target.layers.reduce((sum, l) => sum + l.descriptor.size, 0);
     if (request.cacheTo) await exportCache(request.cacheTo, used, store);
-    for (const name of tags) {
-      await index.put({ name, target: image.manifest, manifest: image.manifest, config: image.config, created: target.created, platform: target.stage.platform, size, updated: new Date().toISOString() });
-    }
-    return { digest: parseDigest(image.manifest.digest), config: image.config, tags, plan, ran, cached };
+    const outputs = await writeOutputs(request.outputs ?? [IMAGE_STORE_OUTPUT], await readStoredImage(store, image.manifest.digest), {
+      root,
+      store,
+      tags,
+      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+      ...request.registries,
+      progress,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    const digest = parseDigest(outputs.find((o) => o.digest !== undefined)?.digest ?? image.manifest.digest);
+    return { digest, outputs, config: image.config, tags, plan, ran, cached };
   } finally {
     await views.close();
     await checksums.save();

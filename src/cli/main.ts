@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { TsbuildError } from '../index.js';
 import { registerBuild } from './commands/build.js';
+import { registerImages } from './commands/images.js';
 import { registerLogin } from './commands/login.js';
 import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
@@ -24,6 +25,7 @@ function program(context: CliContext): Command {
     .exitOverride();
   registerBuild(root, context);
   registerPull(root, context);
+  registerImages(root, context);
   registerLogin(root, context);
   registerPrune(root);
   return root;

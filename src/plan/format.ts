@@ -57,7 +57,8 @@ function stepDetail(step: PlanStep): string[] {
       return fileDetail(step);
     case 'config': {
       // The history text is the instruction with its variables expanded: show it when it adds that.
-      const effect = step.history.created_by ?? '';
+      if (!step.history?.created_by) return [];
+      const effect = step.history.created_by;
       const oneLine = (text: string): string => text.split('\n')[0]?.replace(/\s+/g, ' ') ?? '';
       return oneLine(effect) === oneLine(step.name) ? [] : [`= ${oneLine(effect)}`];
     }

@@ -62,8 +62,8 @@ export class StagePlanner {
   /** Applies one instruction. */
   apply(ins: StageInstruction, onbuild = false): void {
     const step = { id: `${this.ctx.index}.${this.steps.length}`, line: ins.range.start.line, ...(onbuild ? { onbuild } : {}) };
-    const config = (created: string, emptyLayer = true): void =>
-      this.push({ ...step, kind: 'config', name: ins.original, instruction: ins.kind, history: history(created, emptyLayer) });
+    const config = (created: string | undefined, emptyLayer = true): void =>
+      this.push({ ...step, kind: 'config', name: ins.original, instruction: ins.kind, ...(created === undefined ? {} : { history: history(created, emptyLayer) }) });
     const word = (text: string): string => this.expand(ins, text);
     switch (ins.kind) {
       case 'ARG': {
@@ -123,7 +123,8 @@ export class StagePlanner {
         config(`SHELL [${ins.shell.join(' ')}]`);
         return;
       case 'CMD':
-        this.config = { ...this.config, Cmd: this.commandArgs(ins.command) };
+        // BuildKit marks every CMD ArgsEscaped (a Docker-spec field kept for compatibility).
+        this.config = { ...this.config, Cmd: this.commandArgs(ins.command), ArgsEscaped: true };
         this.cmdSet = true;
         config(`CMD ${JSON.stringify(this.config.Cmd)}`);
         return;
@@ -139,7 +140,8 @@ export class StagePlanner {
         return;
       case 'ONBUILD':
         this.config = { ...this.config, OnBuild: [...(this.config.OnBuild ?? []), ins.expression] };
-        config(`ONBUILD ${ins.expression}`);
+        // BuildKit records no history entry for ONBUILD.
+        config(undefined);
         return;
       case 'MAINTAINER':
         this.author = word(ins.maintainer);
@@ -271,7 +273,7 @@ export class StagePlanner {
       security: security as ExecStep['security'],
       files,
       needs: stageNeeds(mounts.flatMap((m) => ('from' in m && m.from ? [m.from] : []))),
-      history: history(`RUN ${prefix}${args.join(' ')}`, false),
+      history: history(`RUN ${prefix}${args.join(' ')} # buildkit`, false),
     };
   }
 
@@ -284,7 +286,9 @@ export class StagePlanner {
       this.ctx.failAt(ins, `invalid chmod parameter: '${chmod}'. it should be octal string and between 0 and 07777`, ins.chmod);
     }
     const from: SourceLocation = ins.kind === 'COPY' && ins.from !== undefined ? this.ctx.resolveFrom(ins.from, ins) : { kind: 'context' };
-    const all = [...sources, ...ins.inline.map((i) => `<<${i.path}`)];
+    // BuildKit's history text: the flags that shape the files, the sources, then the destination as written.
+    const flags = [...(ins.parents ? ['--parents'] : []), ...(ins.chown === undefined ? [] : [`--chown=${word(ins.chown)}`]), ...(chmod === undefined ? [] : [`--chmod=${chmod}`])];
+    const createdBy = [ins.kind, ...flags, ...sources, ...ins.inline.map((i) => `<<${i.path}`), word(ins.dest)].join(' ');
     return {
       ...step,
       kind: 'file',
@@ -308,13 +312,16 @@ export class StagePlanner {
         : {}),
       env: ins.inline.some((i) => i.expand) ? runEnvironment(this.config.Env ?? [], this.args) : [],
       needs: stageNeeds([from]),
-      history: history(`${ins.kind} ${[...all, dest].join(' ')}`, false),
+      history: history(`${createdBy} # buildkit`, false),
     };
   }
 }
 
+/** BuildKit's history comment on every entry its Dockerfile frontend writes. */
+const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
+
 function history(createdBy: string, emptyLayer: boolean): HistoryEntry {
-  return emptyLayer ? { created_by: createdBy, empty_layer: true } : { created_by: createdBy };
+  return emptyLayer ? { created_by: createdBy, comment: HISTORY_COMMENT, empty_layer: true } : { created_by: createdBy, comment: HISTORY_COMMENT };
 }
 
 function stageNeeds(locations: SourceLocation[]): number[] {

@@ -46,8 +46,8 @@ export interface StepBase {
   line: number;
   /** True when the step comes from an ONBUILD trigger of the base. */
   onbuild?: boolean;
-  /** The image history entry this step adds. */
-  history: HistoryEntry;
+  /** The image history entry this step adds (none for ONBUILD, as in BuildKit). */
+  history?: HistoryEntry;
 }
 
 /** FROM an image: pull it and unpack its layers. */

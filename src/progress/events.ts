@@ -6,8 +6,11 @@
 /** Something a long operation reports. */
 export type ProgressEvent =
   | { type: 'message'; text: string }
-  /** A transfer: `current` of `total` bytes of blob `id`; `cached` when nothing needed moving. */
-  | { type: 'bytes'; id: string; label: string; current: number; total: number; done?: boolean; cached?: boolean };
+  /**
+   * A transfer: `current` of `total` bytes of blob `id` (pulled unless `push`); `cached` when
+   * nothing needed moving, `mounted` when a push mounted it from another repository.
+   */
+  | { type: 'bytes'; id: string; label: string; current: number; total: number; done?: boolean; cached?: boolean; push?: boolean; mounted?: boolean };
 
 /** Receives progress events. */
 export interface ProgressSink {

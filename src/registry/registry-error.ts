@@ -72,7 +72,10 @@ export function registryError(
   const detail = first?.message && first.message.toLowerCase() !== code ? first.message : '';
   const path = new URL(request.url).pathname;
   // "unauthorized: authentication required for X"; a 404 without more to say: "X not found".
-  const what = detail ? `${detail} for ${about}` : response.status === 404 ? `${about} not found` : `for ${about}`;
+  // A body-less answer (HEAD) still says what it means: the registry's own words for 401 and 403.
+  const implied: Record<number, string> = { 401: 'authentication required', 403: 'requested access to the resource is denied' };
+  const said = detail || (first ? '' : (implied[response.status] ?? ''));
+  const what = said ? `${said} for ${about}` : response.status === 404 ? `${about} not found` : `for ${about}`;
   const message = `${code}: ${what} (${request.method} ${path} → ${response.status})`;
   return new RegistryError(message, response.status, request.method, redactUrl(request.url), entries.map((e) => e.code), hint ? { hint } : {});
 }

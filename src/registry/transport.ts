@@ -18,10 +18,19 @@ export interface RegistryRequest {
   /** Path below the endpoint base (`/v2/library/alpine/manifests/3.20`) or an absolute URL. */
   path: string;
   /** The repository and actions the request needs (the token scope). */
-  scope?: { repository: string; actions: Array<'pull' | 'push'> };
+  scope?: RepositoryScope & {
+    /** Further repositories the request reads (a cross-repository mount's source). */
+    also?: RepositoryScope[];
+  };
   headers?: Record<string, string>;
   body?: NonNullable<RequestInit["body"]>;
   signal?: AbortSignal;
+}
+
+/** Access to one repository. */
+export interface RepositoryScope {
+  repository: string;
+  actions: Array<'pull' | 'push'>;
 }
 
 /** Transport settings. */
@@ -78,10 +87,12 @@ export class RegistryTransport {
     for (;;) {
       const url = request.path.startsWith('http') ? request.path : `${this.base}${request.path}`;
       let response: Response;
+      let auth: Record<string, string> = {};
       try {
+        auth = await this.authHeaders(request);
         response = await fetch(url, {
           method: request.method,
-          headers: { 'User-Agent': this.userAgent, ...(await this.authHeaders(request)), ...(request.headers ?? {}) },
+          headers: { 'User-Agent': this.userAgent, ...auth, ...(request.headers ?? {}) },
           ...(request.body === undefined ? {} : { body: request.body, duplex: 'half' }),
           redirect: 'follow',
           ...(request.signal ? { signal: request.signal } : {}),
@@ -96,7 +107,7 @@ export class RegistryTransport {
       }
       if (response.status === 401 && !challenged) {
         const challenge = parseChallenge(response.headers.get('www-authenticate'));
-        if (challenge && (await this.answer(challenge, request))) {
+        if (challenge && (await this.answer(challenge, request, auth.Authorization !== undefined))) {
           challenged = true;
           await response.body?.cancel();
           continue;
@@ -132,10 +143,14 @@ export class RegistryTransport {
     return {};
   }
 
-  /** Handles a challenge; true when the request should be retried with new credentials. */
-  private async answer(challenge: Challenge, request: RegistryRequest): Promise<boolean> {
+  /**
+   * Handles a challenge; true when the request should be retried with new credentials. `sentAuth`:
+   * the refused request carried credentials (so sending the same again is pointless). A request
+   * sent before a concurrent one switched Basic on did not, and is retried.
+   */
+  private async answer(challenge: Challenge, request: RegistryRequest, sentAuth: boolean): Promise<boolean> {
     if (challenge.scheme === 'basic') {
-      if (this.basic || !(await this.creds())) return false;
+      if ((this.basic && sentAuth) || !(await this.creds())) return false;
       this.basic = true;
       return true;
     }
@@ -143,8 +158,10 @@ export class RegistryTransport {
     if (!realm) return false;
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    const scope = request.scope ? `repository:${request.scope.repository}:${request.scope.actions.join(',')}` : challenge.params.scope;
-    if (scope) url.searchParams.set('scope', scope);
+    const scopes = request.scope ? [request.scope, ...(request.scope.also ?? [])].map((s) => `repository:${s.repository}:${s.actions.join(',')}`) : [];
+    if (scopes.length === 0 && challenge.params.scope) scopes.push(challenge.params.scope);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    const scope = scopes.join(' ');
     const creds = await this.creds();
     const response = await fetch(url, {
       headers: { 'User-Agent': this.userAgent, ...(creds ? { Authorization: basicAuth(creds) } : {}) },
@@ -167,7 +184,8 @@ export class RegistryTransport {
 }
 
 function scopeKey(request: RegistryRequest): string {
-  return request.scope ? `${request.scope.repository}:${request.scope.actions.join(',')}` : '';
+  const scope = request.scope;
+  return scope ? [scope, ...(scope.also ?? [])].map((s) => `${s.repository}:${s.actions.join(',')}`).join(' ') : '';
 }
 
 function basicAuth(creds: Credentials): string {

@@ -2,11 +2,11 @@
  * `build` end to end with real components: a busybox base pulled from a real registry, RUN in runc,
  * COPY between stages, the cache index across builds, and the image in the content store.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/builder/run-build.js';
 import { pruneState, usage } from '../../src/maintenance.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
@@ -18,39 +18,26 @@ import { ExecError } from '../../src/runtime/exec-error.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { tsbuild } from '../helpers/cli.js';
-import { writeBusyboxLayout } from '../helpers/oci-image.js';
-import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { registryAvailable, skopeoPush, useBusyboxRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { testRequest } from '../helpers/build.js';
 import { projectRoot } from '../helpers/shared.js';
 import { treeListing } from '../helpers/umoci.js';
 
 const tempDir = useTempDirs('tsbuild-build-');
-let registry: TestRegistry;
-let layouts: string;
-
-beforeAll(async () => {
-  if (!isRoot || !registryAvailable) return;
-  layouts = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-build-layouts-'));
-  await writeBusyboxLayout(path.join(layouts, 'bb'), '1', ['linux/amd64']);
-  registry = await startRegistry();
-  await skopeoPush(path.join(layouts, 'bb'), '1', `${registry.host}/busybox:1`);
-}, 60_000);
-afterAll(async () => {
-  await registry?.stop();
-  if (layouts) rmSync(layouts, { recursive: true, force: true });
-});
+const busybox = useBusyboxRegistry(isRoot && registryAvailable);
 
 function project(): { context: string; root: string } {
   const context = tempDir();
   writeFileSync(path.join(context, 'hello.txt'), 'hello\n');
   writeFileSync(path.join(context, 'unrelated.txt'), 'x\n');
   writeFileSync(path.join(context, 'Dockerfile'), [
-    `FROM ${registry.host}/busybox:1 AS build`,
+    `FROM ${busybox.registry().host}/busybox:1 AS build`,
     'WORKDIR /src',
     'COPY hello.txt .',
     'RUN cat hello.txt > /out.txt && echo built >> /out.txt',
-    `FROM ${registry.host}/busybox:1`,
+    `FROM ${busybox.registry().host}/busybox:1`,
     'LABEL stage=final',
     'COPY --from=build /out.txt /app/out.txt',
     'ENV GREETING=hi',
@@ -60,13 +47,7 @@ function project(): { context: string; root: string } {
   return { context, root: tempDir() };
 }
 
-const request = (p: { context: string; root: string }, extra: Partial<BuildRequest> = {}): BuildRequest => ({
-  context: p.context,
-  root: p.root,
-  tags: ['app:1'],
-  registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir() },
-  ...extra,
-});
+const request = (p: { context: string; root: string }, extra: Partial<BuildRequest> = {}): BuildRequest => testRequest(p, tempDir, extra);
 
 async function image(root: string, digest: string): Promise<{ manifest: Manifest; config: ImageConfig; tree: string[]; read: (file: string) => string }> {
   const store = new LocalContentStore(root);
@@ -110,6 +91,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect(built.config.config).toEqual({
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hi'],
       Cmd: ['/app/out.txt'],
+      ArgsEscaped: true,
       Entrypoint: ['cat'],
       Labels: { stage: 'final' },
       WorkingDir: '/',
@@ -119,7 +101,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
       ['busybox from Debian', false],
       ['platform linux/amd64', false],
       ['LABEL stage=final', true],
-      ['COPY /out.txt /app/out.txt', false],
+      ['COPY /out.txt /app/out.txt # buildkit', false],
       ['ENV GREETING=hi', true],
       ['ENTRYPOINT ["cat"]', true],
       ['CMD ["/app/out.txt"]', true],
@@ -163,14 +145,14 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
   });
 
   it('builds the multistage fixture (Docker Hub names through a mirror) for both targets', async () => {
-    await skopeoPush(path.join(layouts, 'bb'), '1', `${registry.host}/library/busybox:1.37`);
+    await skopeoPush(path.join(busybox.layouts(), 'bb'), '1', `${busybox.registry().host}/library/busybox:1.37`);
     const root = tempDir();
     const fixture = path.join(projectRoot, 'fixtures', 'dockerfiles', 'multistage');
     const base: BuildRequest = {
       context: fixture,
       root,
       buildArgs: { TAG: '1.37' },
-      registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir(), registries: { mirrors: { 'docker.io': [`http://${registry.host}`] } } },
+      registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir(), registries: { mirrors: { 'docker.io': [`http://${busybox.registry().host}`] } } },
     };
     const final = await build({ ...base, tags: ['multistage:final'] });
     const built = await image(root, final.digest);
@@ -181,7 +163,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const tested = await image(root, test.digest);
     // The unquoted heredoc was expanded when COPY wrote it.
     expect([tested.read('src/run.sh'), tested.config.config.OnBuild]).toEqual(['echo hello world\n', undefined]);
-    expect(tested.config.history?.slice(-2).map((h) => h.created_by)).toEqual(['RUN /bin/sh -c echo triggered', 'RUN /bin/sh -c echo test']); // ARGs do not carry into a child stage
+    expect(tested.config.history?.slice(-2).map((h) => h.created_by)).toEqual(['RUN /bin/sh -c echo triggered # buildkit', 'RUN /bin/sh -c echo test # buildkit']); // ARGs do not carry into a child stage
   });
 
   it('exports the cache to a directory that a fresh state root imports instead of running the steps', async () => {
@@ -198,7 +180,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
 
   it('fails on a failing RUN with its exit code, leaving no mount or active snapshot', async () => {
     const p = project();
-    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo about to fail; exit 7\n`);
+    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo about to fail; exit 7\n`);
     const err = await build(request(p)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecError);
     expect((err as ExecError).message).toBe('process "/bin/sh -c echo about to fail; exit 7" did not complete successfully: exit code: 7');
@@ -208,7 +190,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
 
   it('Ctrl-C during a build exits 130 and leaves no container, mount or active snapshot', async () => {
     const p = project();
-    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo started; sleep 60\n`);
+    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo started; sleep 60\n`);
     const env = { ...process.env, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
     const child = spawn(process.execPath, ['bin/tsbuild.js', '--root', p.root, 'build', p.context], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -243,11 +225,11 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const json = tsbuild(['--root', p.root, 'build', '--progress=json', '--metadata-file', meta, '-t', 'app:1', p.context], { env });
     const events = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; name?: string });
     expect(events.filter((e) => e.type === 'step').map((e) => `${e.status} ${e.name}`)).toEqual([
-      `cached [build 1/4] FROM ${registry.host}/busybox:1`,
+      `cached [build 1/4] FROM ${busybox.registry().host}/busybox:1`,
       'cached [build 2/4] WORKDIR /src',
       'cached [build 3/4] COPY hello.txt .',
       'cached [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt',
-      `cached [stage-1 1/2] FROM ${registry.host}/busybox:1`,
+      `cached [stage-1 1/2] FROM ${busybox.registry().host}/busybox:1`,
       'cached [stage-1 2/2] COPY --from=build /out.txt /app/out.txt',
     ]);
     expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': first.stdout.trim(), 'image.name': 'docker.io/library/app:1', 'tsbuild.steps': { ran: 0, cached: 4 } });

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { writeBusyboxLayout } from './oci-image.js';
 import { freePort } from './ports.js';
 
 export interface TestRegistry {
@@ -84,4 +86,26 @@ export async function skopeoPush(layoutDir: string, tag: string, destination: st
       `oci:${layoutDir}:${tag}`, `docker://${destination}`,
     ],
   );
+}
+
+/**
+ * A registry started once for a test file with busybox (from Debian's static binary) pushed as
+ * `<host>/busybox:1`; `layouts` holds the OCI layout it came from (`bb`, tag `1`). Started only
+ * when `enabled`; stopped and removed after the file's tests.
+ */
+export function useBusyboxRegistry(enabled: boolean): { registry: () => TestRegistry; layouts: () => string } {
+  let registry: TestRegistry | undefined;
+  let layouts: string | undefined;
+  beforeAll(async () => {
+    if (!enabled) return;
+    layouts = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-busybox-layouts-'));
+    await writeBusyboxLayout(path.join(layouts, 'bb'), '1', ['linux/amd64']);
+    registry = await startRegistry();
+    await skopeoPush(path.join(layouts, 'bb'), '1', `${registry.host}/busybox:1`);
+  }, 60_000);
+  afterAll(async () => {
+    await registry?.stop();
+    if (layouts) rmSync(layouts, { recursive: true, force: true });
+  });
+  return { registry: () => registry as TestRegistry, layouts: () => layouts as string };
 }

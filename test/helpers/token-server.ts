@@ -35,7 +35,7 @@ export async function startTokenServer(user: { user: string; password: string },
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const scope = url.searchParams.get('scope') ?? '';
+    const scope = url.searchParams.getAll('scope').join(' ');
     requests.push(scope);
     const header = req.headers.authorization ?? '';
     const given = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileSteps, onlyRun, plan, stage } from '../helpers/plan.js';
+import { fileSteps, onlyRun, plan, stage, steps } from '../helpers/plan.js';
 
 describe('stages, references and targets (features §1)', () => {
   it('matches stage names case-insensitively in --from and --target', () => {
@@ -131,7 +131,7 @@ describe('image config', () => {
     expect(stage(p).config.Healthcheck).toEqual({
       Test: ['CMD-SHELL', 'curl -f x'], Interval: 1e9, Timeout: 10e9, StartPeriod: 3e9, StartInterval: 1e8, Retries: 5,
     });
-    expect(stage(p).steps[1]?.history.created_by).toBe(
+    expect(stage(p).steps[1]?.history?.created_by).toBe(
       'HEALTHCHECK {Test:[CMD-SHELL curl -f x] Interval:1s Timeout:10s StartPeriod:3s StartInterval:100ms Retries:5}',
     );
     expect(stage(plan('FROM busybox\nHEALTHCHECK CMD ["true"]\n')).config.Healthcheck).toEqual({ Test: ['CMD', 'true'] });
@@ -152,15 +152,35 @@ describe('image config', () => {
     });
   });
 
-  it('marks metadata steps as empty layers in history', () => {
+  it('marks metadata steps as empty layers in history, as BuildKit writes it', () => {
     const p = plan('FROM busybox\nLABEL lbl=val\nARG foo=bar\nWORKDIR /\nCOPY foo2 foo3\nRUN ls\n');
+    const comment = 'buildkit.dockerfile.v0';
     expect(stage(p).steps.map((s) => s.history)).toEqual([
       { created_by: 'FROM busybox' },
-      { created_by: 'LABEL lbl=val', empty_layer: true },
-      { created_by: 'ARG foo=bar', empty_layer: true },
-      { created_by: 'WORKDIR /', empty_layer: true },
-      { created_by: 'COPY foo2 /foo3' },
-      { created_by: 'RUN |1 foo=bar /bin/sh -c ls' },
+      { created_by: 'LABEL lbl=val', comment, empty_layer: true },
+      { created_by: 'ARG foo=bar', comment, empty_layer: true },
+      { created_by: 'WORKDIR /', comment, empty_layer: true },
+      { created_by: 'COPY foo2 foo3 # buildkit', comment },
+      { created_by: 'RUN |1 foo=bar /bin/sh -c ls # buildkit', comment },
     ]);
+  });
+
+  // Checked against Docker 20.10's BuildKit and BuildKit's dispatchCopy/commitToHistory.
+  it.each([
+    ['WORKDIR /w\nCOPY a.txt .', 'COPY a.txt . # buildkit'],
+    ['ARG D=out\nCOPY --chown=1:1 --chmod=755 a b ${D}/', 'COPY --chown=1:1 --chmod=755 a b out/ # buildkit'],
+    ['COPY --parents --link x/./y /z', 'COPY --parents x/./y /z # buildkit'],
+    ['COPY <<EOF /f\nhi\nEOF', 'COPY <<EOF /f # buildkit'],
+    ['ADD --chmod=600 f.tar /t', 'ADD --chmod=600 f.tar /t # buildkit'],
+  ])('history of %j is %j', (body, createdBy) => {
+    const p = plan(`FROM busybox\n${body}\n`);
+    expect(steps(p, 'file').filter((s) => s.action !== 'mkdir').map((s) => s.history?.created_by)).toEqual([createdBy]);
+  });
+
+  it('ONBUILD adds no history entry; CMD sets ArgsEscaped', () => {
+    const p = plan('FROM busybox\nONBUILD RUN echo hi\nCMD ["cat"]\n');
+    expect(stage(p).steps.map((s) => s.history?.created_by)).toEqual(['FROM busybox', undefined, 'CMD ["cat"]']);
+    expect(stage(p).config.OnBuild).toEqual(['RUN echo hi']);
+    expect(stage(p).config.ArgsEscaped).toBe(true);
   });
 });

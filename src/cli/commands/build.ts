@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
-import { build, formatPlan, InvalidArgumentError, loadPlan, parseCacheSpec } from '../../index.js';
+import { build, buildOutputs, formatPlan, InvalidArgumentError, loadPlan, parseCacheSpec, type OutputResult } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
@@ -16,6 +16,9 @@ interface BuildFlags {
   label: string[];
   platform?: string;
   tag: string[];
+  output: string[];
+  push?: boolean;
+  annotation: string[];
   printPlan?: string | boolean;
   resolveBases?: boolean;
   noCache?: boolean;
@@ -38,6 +41,9 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .argument('[context]', 'the build context directory', '.')
     .option('-f, --file <path>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
     .option('-t, --tag <name:tag>', 'name the resulting image (repeatable)', collect, [])
+    .option('-o, --output <spec>', 'where the image goes (repeatable): type=image|registry|oci|docker|local|tar[,dest=PATH][,name=…]', collect, [])
+    .option('--push', 'push the image to the registry of each -t name (shorthand for type=registry)')
+    .option('--annotation <key=value>', 'add a manifest annotation (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect, [])
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
@@ -75,6 +81,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         const result = await build({
           ...common,
           tags: flags.tag,
+          outputs: buildOutputs(flags.output, { push: flags.push === true, annotations: flags.annotation }),
           noCache: flags.noCache === true,
           noCacheFilter: flags.noCacheFilter,
           pull: flags.pull === true,
@@ -86,10 +93,11 @@ export function registerBuild(program: Command, cli: CliContext): void {
           ...(progress ? { progress } : {}),
         });
         for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-        if (mode !== 'quiet' && mode !== 'json') process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.tags.length > 0 ? `; named ${result.tags.join(', ')}` : ''}\n`);
+        if (mode !== 'quiet' && mode !== 'json') process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
         if (flags.iidfile) await writeFile(flags.iidfile, result.digest);
         if (flags.metadataFile) {
-          const metadata = { 'containerimage.digest': result.digest, 'containerimage.config.digest': result.config, 'image.name': result.tags.join(','), 'tsbuild.steps': { ran: result.ran, cached: result.cached } };
+          const names = [...new Set(result.outputs.flatMap((o) => o.names))];
+          const metadata = { 'containerimage.digest': result.digest, 'containerimage.config.digest': result.config, 'image.name': names.join(','), 'tsbuild.outputs': result.outputs, 'tsbuild.steps': { ran: result.ran, cached: result.cached } };
           await writeFile(flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
         }
         process.stdout.write(`${result.digest}\n`);
@@ -99,6 +107,12 @@ export function registerBuild(program: Command, cli: CliContext): void {
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
       process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });
+}
+
+/** `; named a:1` / `; pushed a:1` / `; wrote oci to out.tar`, for the summary line. */
+function describeOutput(output: OutputResult): string {
+  if (output.type === 'image') return output.names.length === 0 ? '' : `; ${output.pushed ? 'pushed' : 'named'} ${output.names.join(', ')}`;
+  return `; wrote ${output.type} to ${output.dest ?? ''}`;
 }
 
 /** `--secret id=ID,src=FILE` or `id=ID,env=VAR` → secret values by id. */

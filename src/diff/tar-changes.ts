@@ -1,0 +1,63 @@
+/**
+ * Writing changes as tar entries, read from the tree at `root`: entries in path order, each
+ * preceded by its parent directories (so a layer never implies directory metadata it does not
+ * carry), numeric owners, hard links as links to the first path written, whiteouts and opaque
+ * markers with zero times, and times newer than `sourceDateEpoch` clamped to it.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { TarHeader, TarWriter } from '../archive/tar.js';
+import { opaqueName, whiteoutName } from '../archive/whiteout.js';
+import { comparePaths, type Change } from './changes.js';
+
+const EPOCH = new Date(0);
+
+/** Adds `changes` to `tar`; `xattrs` are the extended attributes under `root` by absolute path. */
+export async function writeChanges(
+  tar: TarWriter,
+  changes: readonly Change[],
+  root: string,
+  xattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>,
+  sourceDateEpoch?: number,
+): Promise<void> {
+  const clamp = (date: Date): Date => (sourceDateEpoch !== undefined && date.getTime() > sourceDateEpoch * 1000 ? new Date(sourceDateEpoch * 1000) : date);
+  const written = new Set<string>();
+  const links = new Map<string, string>();
+  const entry = async (rel: string): Promise<void> => {
+    if (written.has(rel)) return;
+    written.add(rel);
+    const abs = path.join(root, rel);
+    const stat = await lstat(abs);
+    const header: TarHeader = { name: stat.isDirectory() ? `${rel}/` : rel, type: 'file', mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: clamp(stat.mtime) };
+    const attrs = [...(xattrs.get(abs) ?? new Map<string, Buffer>())].filter(([k]) => !k.startsWith('trusted.overlay.'));
+    if (attrs.length > 0) header.xattrs = Object.fromEntries(attrs);
+    const inode = `${stat.dev}:${stat.ino}`;
+    if (stat.isFile() && stat.nlink > 1 && links.has(inode)) {
+      await tar.add({ ...header, type: 'link', linkname: links.get(inode) ?? '' });
+    } else if (stat.isFile()) {
+      if (stat.nlink > 1) links.set(inode, rel);
+      await tar.add({ ...header, size: stat.size }, createReadStream(abs));
+    } else if (stat.isDirectory()) {
+      await tar.add({ ...header, type: 'directory' });
+    } else if (stat.isSymbolicLink()) {
+      await tar.add({ ...header, type: 'symlink', linkname: await readlink(abs) });
+    } else {
+      const type = stat.isCharacterDevice() ? 'character-device' : stat.isBlockDevice() ? 'block-device' : 'fifo';
+      await tar.add({ ...header, type, devmajor: (stat.rdev >> 8) & 0xfff, devminor: (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00) });
+    }
+  };
+  const parents = async (rel: string): Promise<void> => {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) await entry(parts.slice(0, i).join('/'));
+  };
+  for (const change of [...changes].sort((a, b) => comparePaths(a.path, b.path))) {
+    await parents(change.path);
+    if (change.kind === 'delete') {
+      await tar.add({ name: whiteoutName(change.path), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: EPOCH });
+      continue;
+    }
+    await entry(change.path);
+    if (change.opaque) await tar.add({ name: opaqueName(change.path), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: EPOCH });
+  }
+}

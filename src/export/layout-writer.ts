@@ -1,0 +1,148 @@
+/**
+ * Where an image layout is written: a directory (blobs added when missing, `index.json` merged
+ * under a lock, so several builds can share one layout) or a tar file (written beside its
+ * destination and renamed into place only when complete). Both take blobs as streams from the
+ * content store, never whole in memory, and leave nothing half-written when aborted.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TarWriter } from '../archive/tar.js';
+import type { ContentStore } from '../content/store.js';
+import { digestHex, parseDigest } from '../digest/digest.js';
+import type { Descriptor } from '../image/oci-types.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { acquireLock, type Release } from '../util/file-lock.js';
+
+/** A layout being written. */
+export interface LayoutWriter {
+  /** Adds the blob `descriptor` from the store (once; later calls for the same digest do nothing). */
+  addBlob(descriptor: Descriptor, store: ContentStore): Promise<void>;
+  /** The current content of a top-level file (`index.json`), if the destination has one. */
+  readFile(name: string): Promise<Buffer | undefined>;
+  /** Writes a small top-level file. */
+  writeFile(name: string, content: string): Promise<void>;
+  /** Makes everything visible. */
+  commit(): Promise<void>;
+  /** Drops what was written (for a tar, the whole file; for a directory, nothing else). */
+  abort(): Promise<void>;
+}
+
+/** The blob path inside a layout. */
+export function blobPath(digest: string): string {
+  return `blobs/sha256/${digestHex(parseDigest(digest))}`;
+}
+
+/** Opens a layout at `dest`: a tar file when `tar`, else a directory. */
+export async function openLayout(dest: string, tar: boolean, signal?: AbortSignal): Promise<LayoutWriter> {
+  return tar ? TarLayout.open(dest, signal) : DirectoryLayout.open(dest, signal);
+}
+
+class DirectoryLayout implements LayoutWriter {
+  private constructor(
+    private readonly dir: string,
+    private readonly release: Release,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  static async open(dir: string, signal?: AbortSignal): Promise<DirectoryLayout> {
+    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    return new DirectoryLayout(dir, await acquireLock(path.join(dir, 'index.json')), signal);
+  }
+
+  async addBlob(descriptor: Descriptor, store: ContentStore): Promise<void> {
+    const target = path.join(this.dir, blobPath(descriptor.digest));
+    const existing = await stat(target).catch(() => undefined);
+    if (existing?.size === descriptor.size) return;
+    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      await pipeline(await store.reader(parseDigest(descriptor.digest), this.options()), createWriteStream(temp), this.options());
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  async readFile(name: string): Promise<Buffer | undefined> {
+    return readFile(path.join(this.dir, name)).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  }
+
+  async writeFile(name: string, content: string): Promise<void> {
+    await writeFileAtomic(path.join(this.dir, name), content);
+  }
+
+  async commit(): Promise<void> {
+    await this.release();
+  }
+
+  async abort(): Promise<void> {
+    await this.release();
+  }
+
+  private options(): { signal?: AbortSignal } {
+    return this.signal ? { signal: this.signal } : {};
+  }
+}
+
+class TarLayout implements LayoutWriter {
+  private readonly tar = new TarWriter();
+  private readonly added = new Set<string>();
+  /** Top-level files, written after the blobs so a later write can replace an earlier one. */
+  private readonly files = new Map<string, Buffer>();
+  private readonly mtime = new Date(0);
+  private readonly flowing: Promise<void>;
+
+  private constructor(
+    private readonly dest: string,
+    private readonly temp: string,
+    signal: AbortSignal | undefined,
+  ) {
+    this.flowing = pipeline(this.tar.stream, createWriteStream(temp), signal ? { signal } : {});
+    this.flowing.catch(() => undefined);
+  }
+
+  static async open(dest: string, signal?: AbortSignal): Promise<TarLayout> {
+    await mkdir(path.dirname(path.resolve(dest)), { recursive: true });
+    return new TarLayout(dest, `${dest}.tmp-${randomBytes(6).toString('hex')}`, signal);
+  }
+
+  async addBlob(descriptor: Descriptor, store: ContentStore): Promise<void> {
+    const name = blobPath(descriptor.digest);
+    if (this.added.has(name)) return;
+    if (this.added.size === 0) await this.directory('blobs/', 'blobs/sha256/');
+    this.added.add(name);
+    const body: Readable = await store.reader(parseDigest(descriptor.digest));
+    await this.tar.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: descriptor.size, mtime: this.mtime }, body);
+  }
+
+  async readFile(name: string): Promise<Buffer | undefined> {
+    return this.files.get(name);
+  }
+
+  async writeFile(name: string, content: string): Promise<void> {
+    this.files.set(name, Buffer.from(content));
+  }
+
+  async commit(): Promise<void> {
+    for (const [name, bytes] of this.files) {
+      await this.tar.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: bytes.length, mtime: this.mtime }, Readable.from([bytes]));
+    }
+    this.tar.finish();
+    await this.flowing;
+    await rename(this.temp, this.dest);
+  }
+
+  async abort(): Promise<void> {
+    this.tar.destroy();
+    await this.flowing.catch(() => undefined);
+    await rm(this.temp, { force: true });
+  }
+
+  private async directory(...names: string[]): Promise<void> {
+    for (const name of names) await this.tar.add({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: this.mtime });
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The OCI image layout (image-spec `image-layout.md`): `oci-layout`, `index.json` and
+ * `blobs/sha256/…`. Each name is an `index.json` entry annotated, as BuildKit does, with the full
+ * name (`io.containerd.image.name`) and its tag (`org.opencontainers.image.ref.name`), so
+ * `skopeo copy oci:DIR:TAG` and `umoci unpack --image DIR:TAG` find it. Writing a name again
+ * replaces its entry; other entries (earlier builds into the same directory) are kept.
+ */
+import type { ContentStore } from '../content/store.js';
+import { MediaType, type Descriptor, type Index } from '../image/oci-types.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import type { LayoutWriter } from './layout-writer.js';
+import { imageBlobs, type StoredImage } from './stored-image.js';
+
+const IMAGE_NAME = 'io.containerd.image.name';
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/** Adds the image's blobs (config, layers, manifest) to the layout. */
+export async function addImage(layout: LayoutWriter, image: StoredImage, store: ContentStore): Promise<void> {
+  for (const blob of imageBlobs(image)) await layout.addBlob(blob, store);
+  await layout.addBlob(image.descriptor, store);
+}
+
+/** Writes `image` into the layout under `names` (none: one unnamed entry). */
+export async function writeOciLayout(layout: LayoutWriter, image: StoredImage, names: readonly string[], store: ContentStore): Promise<void> {
+  await addImage(layout, image, store);
+  await layout.writeFile('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+  const current = await layout.readFile('index.json');
+  const index: Index = current ? (JSON.parse(current.toString('utf8')) as Index) : { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  const full = names.map((n) => formatReference(parseReference(n)));
+  const { os, architecture, variant } = image.config;
+  const descriptor: Descriptor = { ...image.descriptor, platform: { os, architecture, ...(variant ? { variant } : {}) } };
+  const entries: Descriptor[] =
+    full.length === 0 ? [descriptor] : full.map((name) => ({ ...descriptor, annotations: { [IMAGE_NAME]: name, ...refName(name) } }));
+  const kept = index.manifests.filter((m) => {
+    const name = m.annotations?.[IMAGE_NAME];
+    if (name !== undefined) return !full.includes(name);
+    return !(full.length === 0 && m.digest === descriptor.digest && m.annotations === undefined);
+  });
+  await layout.writeFile('index.json', `${JSON.stringify({ ...index, manifests: [...kept, ...entries] })}\n`);
+}
+
+function refName(name: string): Record<string, string> {
+  const tag = parseReference(name).tag;
+  return tag ? { [REF_NAME]: tag } : {};
+}

@@ -1,0 +1,123 @@
+/**
+ * `-o, --output` specs, as `docker buildx build` takes them:
+ * - `type=image[,name=…][,push=true]` (the default): the local image store, pushed when asked;
+ * - `type=registry[,name=…]`: the same with `push=true`;
+ * - `type=oci|docker,dest=PATH[,tar=false][,name=…]`: an OCI layout / `docker load` archive;
+ * - `type=local,dest=DIR` and `type=tar,dest=FILE`: the final root filesystem.
+ * Image outputs also take `oci-mediatypes=false`, `annotation[-manifest].KEY=VALUE`,
+ * `rewrite-timestamp=true` and `compression=gzip`.
+ */
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { parseFieldList } from '../util/field-list.js';
+
+/** What image outputs share. */
+export interface ImageOutputOptions {
+  /** Names for the image; empty means the build's `-t` names. */
+  names: string[];
+  /** OCI media types (default) or Docker schema 2 (`oci-mediatypes=false`). */
+  ociMediaTypes: boolean;
+  /** Manifest annotations. */
+  annotations: Record<string, string>;
+  /** Clamp layer times to SOURCE_DATE_EPOCH (which must be set). */
+  rewriteTimestamp: boolean;
+}
+
+export type OutputSpec =
+  | ({ type: 'image'; push: boolean } & ImageOutputOptions)
+  | ({ type: 'oci'; dest: string; tar: boolean } & ImageOutputOptions)
+  | ({ type: 'docker'; dest: string; tar: boolean } & ImageOutputOptions)
+  | { type: 'local'; dest: string }
+  | { type: 'tar'; dest: string };
+
+const IMAGE_KEYS = new Set(['name', 'oci-mediatypes', 'rewrite-timestamp', 'compression', 'force-compression']);
+
+/** Parses one `--output` value. A bare path means `type=local,dest=PATH`, as in buildx. */
+export function parseOutput(spec: string): OutputSpec {
+  if (!spec.includes('=')) return { type: 'local', dest: spec };
+  const fields = parseFieldList(spec, '--output');
+  const get = (key: string): string | undefined => [...fields].reverse().find(([k]) => k === key)?.[1];
+  const type = get('type');
+  if (!type) throw new InvalidArgumentError(`invalid --output "${spec}": missing type=`, { hint: 'use type=image, registry, oci, docker, local or tar' });
+  const dest = (): string => {
+    const value = get('dest');
+    if (!value) throw new InvalidArgumentError(`invalid --output "${spec}": type=${type} needs dest=PATH`);
+    if (value === '-') throw new UnsupportedError(`--output "${spec}": writing to stdout (dest=-) is not supported; give a file name`);
+    return value;
+  };
+  const unknown = (allowed: Set<string>): void => {
+    for (const [key] of fields) {
+      if (key === 'type' || allowed.has(key) || key.startsWith('annotation')) continue;
+      throw new InvalidArgumentError(`invalid --output "${spec}": unknown field "${key}" for type=${type}`);
+    }
+  };
+  switch (type) {
+    case 'local':
+    case 'tar':
+      unknown(new Set(['dest']));
+      return { type, dest: dest() };
+    case 'image':
+    case 'registry':
+      unknown(new Set([...IMAGE_KEYS, 'push', 'push-by-digest', 'store', 'unpack']));
+      return { type: 'image', push: type === 'registry' || flag(get('push'), 'push', spec), ...imageOptions(fields, spec) };
+    case 'oci':
+    case 'docker':
+      unknown(new Set([...IMAGE_KEYS, 'dest', 'tar']));
+      // Like BuildKit: the docker exporter writes Docker media types unless told otherwise.
+      return { type, dest: dest(), tar: get('tar') === undefined ? true : flag(get('tar'), 'tar', spec), ...imageOptions(fields, spec, type === 'oci') };
+    default:
+      throw new InvalidArgumentError(`invalid --output "${spec}": unknown type "${type}"`, { hint: 'use type=image, registry, oci, docker, local or tar' });
+  }
+}
+
+/** Parses `--annotation KEY=VALUE` / `manifest:KEY=VALUE` into manifest annotations. */
+export function parseAnnotation(text: string, into: Record<string, string> = {}): Record<string, string> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`invalid annotation "${text}": expected KEY=VALUE`);
+  let key = text.slice(0, eq);
+  const colon = key.indexOf(':');
+  if (colon >= 0 && !key.slice(0, colon).includes('.')) {
+    const kind = key.slice(0, colon).replace(/\[.*\]$/, '');
+    if (kind !== 'manifest') throw new UnsupportedError(`annotation "${text}": only manifest annotations are supported, not ${kind}`);
+    key = key.slice(colon + 1);
+  }
+  into[key] = text.slice(eq + 1);
+  return into;
+}
+
+function imageOptions(fields: Array<[string, string]>, spec: string, ociByDefault = true): ImageOutputOptions {
+  const names: string[] = [];
+  const annotations: Record<string, string> = {};
+  let ociMediaTypes = ociByDefault;
+  let rewriteTimestamp = false;
+  for (const [key, value] of fields) {
+    if (key === 'name') names.push(...value.split(',').map((n) => n.trim()).filter((n) => n !== ''));
+    else if (key === 'oci-mediatypes') ociMediaTypes = flag(value, key, spec);
+    else if (key === 'rewrite-timestamp') rewriteTimestamp = flag(value, key, spec);
+    else if (key === 'compression' && value !== 'gzip') throw new UnsupportedError(`--output "${spec}": compression=${value} is not supported yet (layers are gzip)`);
+    else if (key.startsWith('annotation.')) annotations[key.slice('annotation.'.length)] = value;
+    else if (key.startsWith('annotation-manifest.')) annotations[key.slice('annotation-manifest.'.length)] = value;
+    else if (key.startsWith('annotation')) throw new UnsupportedError(`--output "${spec}": only manifest annotations are supported (${key})`);
+  }
+  return { names, ociMediaTypes, annotations, rewriteTimestamp };
+}
+
+function flag(value: string | undefined, key: string, spec: string): boolean {
+  if (value === undefined || value === 'true') return value === 'true';
+  if (value === 'false') return false;
+  throw new InvalidArgumentError(`invalid --output "${spec}": ${key} must be true or false, not "${value}"`);
+}
+
+/** The outputs of a build from its flags: `-o` specs, `--push` and `--annotation`s. */
+export function buildOutputs(specs: readonly string[], options: { push?: boolean; annotations?: readonly string[] } = {}): OutputSpec[] {
+  const outputs = specs.map(parseOutput);
+  if (outputs.length === 0 || (options.push && !outputs.some((o) => o.type === 'image'))) {
+    outputs.push({ type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false });
+  }
+  const annotations: Record<string, string> = {};
+  for (const text of options.annotations ?? []) parseAnnotation(text, annotations);
+  return outputs.map((o) => {
+    if (o.type === 'local' || o.type === 'tar') return o;
+    const withAnnotations = { ...o, annotations: { ...annotations, ...o.annotations } };
+    return withAnnotations.type === 'image' && options.push ? { ...withAnnotations, push: true } : withAnnotations;
+  });
+}

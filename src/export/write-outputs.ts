@@ -1,0 +1,105 @@
+/**
+ * Where a finished image goes: each `--output` in turn, from the image in the content store. Image
+ * outputs first make the variant they ask for (media types, annotations), then name it in the local
+ * image store, push it, or write it as an OCI layout or docker archive; `local` and `tar` write its
+ * root filesystem.
+ */
+import type { LocalContentStore } from '../content/local-store.js';
+import { InvalidArgumentError } from '../errors.js';
+import { ImageIndex, type ImageRecord } from '../images/image-index.js';
+import { formatPlatform } from '../image/platform.js';
+import type { ProgressSink } from '../progress/events.js';
+import { pushImage, type PushOptions } from '../push.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import { writeDockerArchive } from './docker-archive.js';
+import { openLayout } from './layout-writer.js';
+import { writeOciLayout } from './oci-layout.js';
+import type { OutputSpec } from './output-spec.js';
+import { writeRootfsDir, writeRootfsTar } from './rootfs.js';
+import { imageVariant, type StoredImage } from './stored-image.js';
+
+/** What the outputs need besides the image. */
+export interface OutputContext extends Pick<PushOptions, 'registries' | 'registriesConfig' | 'dockerConfig'> {
+  root: string;
+  store: LocalContentStore;
+  /** The build's `-t` names (for outputs that name none of their own). */
+  tags: readonly string[];
+  /** SOURCE_DATE_EPOCH in seconds, when set. */
+  sourceDateEpoch?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** What one output wrote. */
+export interface OutputResult {
+  type: OutputSpec['type'];
+  dest?: string;
+  /** The manifest digest of what was written (image outputs). */
+  digest?: string;
+  names: string[];
+  pushed: boolean;
+}
+
+/** The default output: the local image store. */
+export const IMAGE_STORE_OUTPUT: OutputSpec = { type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false };
+
+/** Writes `image` to every output. */
+export async function writeOutputs(outputs: readonly OutputSpec[], image: StoredImage, ctx: OutputContext): Promise<OutputResult[]> {
+  const results: OutputResult[] = [];
+  const signal = ctx.signal;
+  for (const output of outputs) {
+    if (output.type === 'local' || output.type === 'tar') {
+      await (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.store, output.dest, signal);
+      results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
+      continue;
+    }
+    if (output.rewriteTimestamp && ctx.sourceDateEpoch === undefined) {
+      throw new InvalidArgumentError('rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set it in the environment or with --build-arg SOURCE_DATE_EPOCH=…' });
+    }
+    const variant = await imageVariant(ctx.store, image, output);
+    const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
+    if (output.type === 'image') {
+      for (const name of names) await new ImageIndex(ctx.root).put(imageRecord(name, variant));
+      if (output.push) {
+        if (names.length === 0) throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
+        for (const name of names) {
+          await pushImage(variant, name, {
+            root: ctx.root,
+            ...(ctx.registries ? { registries: ctx.registries } : {}),
+            ...(ctx.registriesConfig ? { registriesConfig: ctx.registriesConfig } : {}),
+            ...(ctx.dockerConfig ? { dockerConfig: ctx.dockerConfig } : {}),
+            ...(ctx.progress ? { progress: ctx.progress } : {}),
+            ...(signal ? { signal } : {}),
+          });
+        }
+      }
+      results.push({ type: 'image', digest: variant.descriptor.digest, names, pushed: output.push });
+      continue;
+    }
+    const layout = await openLayout(output.dest, output.tar, signal);
+    try {
+      await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, ctx.store);
+      await layout.commit();
+    } catch (err) {
+      await layout.abort();
+      throw err;
+    }
+    results.push({ type: output.type, dest: output.dest, digest: variant.descriptor.digest, names, pushed: false });
+  }
+  return results;
+}
+
+/** The image-store record naming `image`. */
+export function imageRecord(name: string, image: StoredImage): ImageRecord {
+  const { os, architecture, variant } = image.config;
+  return {
+    name,
+    target: image.descriptor,
+    manifest: image.descriptor,
+    config: image.manifest.config.digest,
+    ...(image.config.created ? { created: image.config.created } : {}),
+    platform: formatPlatform({ os, architecture, ...(variant ? { variant } : {}) }),
+    size: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    updated: new Date().toISOString(),
+  };
+}

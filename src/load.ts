@@ -1,0 +1,159 @@
+/**
+ * `load`: images from an archive into the local store — an OCI layout tar (what `type=oci` and
+ * `skopeo copy … oci-archive:` write) or a docker archive (`docker save`, both the current
+ * OCI-based form and the legacy one with `<id>/layer.tar`). The archive is read once, as a stream:
+ * blobs go straight into the content store, verified against the digest their path names; the small
+ * JSON files are kept to name the images at the end.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { detectCompression } from './archive/compression.js';
+import { readTar } from './archive/tar.js';
+import { LocalContentStore } from './content/local-store.js';
+import { canonicalJson, digestOf, parseDigest, type Digest } from './digest/digest.js';
+import { InvalidArgumentError, UnsupportedError } from './errors.js';
+import { imageRecord } from './export/write-outputs.js';
+import { readStoredImage } from './export/stored-image.js';
+import { ImageIndex } from './images/image-index.js';
+import { INDEX_TYPES, MediaType, type Descriptor, type ImageConfig, type Index } from './image/oci-types.js';
+import { hostPlatform, stateRoot } from './settings.js';
+import { selectManifest } from './image/platform.js';
+import { formatReference, parseReference } from './registry/reference.js';
+
+/** Small files of an archive kept in memory (index.json, manifest.json, legacy configs). */
+const MAX_METADATA = 4 * 1024 * 1024;
+const BLOB = /^(?:\.\/)?blobs\/sha256\/([a-f0-9]{64})$/;
+
+export interface LoadOptions {
+  root?: string;
+  signal?: AbortSignal;
+}
+
+/** One loaded image. */
+export interface LoadedImage {
+  digest: string;
+  names: string[];
+}
+
+/** Loads the archive at `file`; resolves to the images found, with their names. */
+export async function load(file: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
+  const root = stateRoot(options.root);
+  const store = new LocalContentStore(root);
+  const signal = options.signal ? { signal: options.signal } : {};
+  const metadata = new Map<string, Buffer>();
+  /** Legacy archives name layers by path: path → digest of the stored file. */
+  const byPath = new Map<string, { digest: Digest; size: number; compressed: boolean }>();
+  for await (const { header, body } of readTar(createReadStream(file, signal))) {
+    const name = header.name.replace(/^\.\//, '');
+    if (header.type !== 'file') {
+      body.resume();
+      continue;
+    }
+    const blob = BLOB.exec(name);
+    if (blob) {
+      const digest = parseDigest(`sha256:${blob[1] ?? ''}`);
+      // A blob already stored is skipped, but its bytes must still be read past in the stream.
+      if ((await store.info(digest))?.size === header.size) await pipeline(body, new Writable({ write: (_chunk, _enc, done) => done() }));
+      else await store.ingest(body, { digest, size: header.size ?? 0 }, signal);
+    } else if (name.endsWith('.tar') || name.endsWith('layer.tar')) {
+      const writer = await store.writer(signal);
+      let head: Buffer | undefined;
+      const peek = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+        for await (const chunk of source) {
+          head ??= chunk.subarray(0, 8);
+          yield chunk;
+        }
+      };
+      try {
+        await pipeline(body, peek, writer.stream, signal);
+      } catch (err) {
+        await writer.abort();
+        throw err;
+      }
+      const info = await writer.commit();
+      const compression = head === undefined ? 'none' : detectCompression(head);
+      if (compression !== 'none' && compression !== 'gzip') throw new UnsupportedError(`layer ${name} is ${compression}-compressed; only gzip and plain layers load`);
+      byPath.set(name, { ...info, compressed: compression === 'gzip' });
+    } else if ((header.size ?? 0) <= MAX_METADATA) {
+      const parts: Buffer[] = [];
+      for await (const chunk of body) parts.push(chunk as Buffer);
+      metadata.set(name, Buffer.concat(parts));
+    } else body.resume();
+  }
+  const images = new ImageIndex(root);
+  const loaded: LoadedImage[] = [];
+  const name = async (digest: string, names: string[]): Promise<void> => {
+    const image = await readStoredImage(store, digest);
+    for (const n of names) await images.put(imageRecord(n, image));
+    loaded.push({ digest, names });
+  };
+  const dockerManifest = metadata.get('manifest.json');
+  const entries = dockerManifest ? (JSON.parse(dockerManifest.toString('utf8')) as ArchiveEntry[]) : [];
+  const tagsOf = (entry: ArchiveEntry): string[] => (entry.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
+  const indexBytes = metadata.get('index.json');
+  if (indexBytes) {
+    // An OCI layout (perhaps inside a current docker archive): its manifests as they are, one
+    // result per image with the names its entries carry (or, without any, the archive's tags).
+    const index = JSON.parse(indexBytes.toString('utf8')) as Index;
+    const names = new Map<string, string[]>();
+    for (const entry of index.manifests) {
+      const descriptor = INDEX_TYPES.includes(entry.mediaType) ? await platformManifest(entry, store) : entry;
+      const list = names.get(descriptor.digest) ?? [];
+      names.set(descriptor.digest, list);
+      const annotated = entry.annotations?.['io.containerd.image.name'];
+      if (annotated) list.push(formatReference(parseReference(annotated)));
+    }
+    for (const [digest, list] of names) {
+      const config = (await readStoredImage(store, digest)).manifest.config.digest;
+      const tags = list.length > 0 ? [] : entries.filter((e) => BLOB.exec(e.Config)?.[1] === config.slice(7)).flatMap(tagsOf);
+      await name(digest, [...new Set([...list, ...tags])]);
+    }
+    return loaded;
+  }
+  if (!dockerManifest) throw new InvalidArgumentError(`${file} is neither an OCI layout nor a docker archive (no index.json or manifest.json)`);
+  for (const entry of entries) await name(await manifestFor(entry, store, metadata, byPath), tagsOf(entry));
+  return loaded;
+}
+
+/** One entry of a docker archive's `manifest.json`. */
+interface ArchiveEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+/** An OCI manifest made for a legacy docker archive entry (config and layers by path). */
+async function manifestFor(
+  entry: ArchiveEntry,
+  store: LocalContentStore,
+  metadata: ReadonlyMap<string, Buffer>,
+  byPath: ReadonlyMap<string, { digest: Digest; size: number; compressed: boolean }>,
+): Promise<string> {
+  const configBlob = BLOB.exec(entry.Config);
+  const configBytes = configBlob ? await store.readBytes(parseDigest(`sha256:${configBlob[1] ?? ''}`)) : metadata.get(entry.Config);
+  if (!configBytes) throw new InvalidArgumentError(`the archive has no ${entry.Config}`);
+  const configDigest = digestOf(configBytes);
+  await store.ingest(Readable.from([configBytes]), { digest: configDigest, size: configBytes.length });
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const layers: Descriptor[] = [];
+  for (const [i, layerPath] of entry.Layers.entries()) {
+    const stored = byPath.get(layerPath);
+    if (!stored) throw new InvalidArgumentError(`the archive has no layer ${layerPath}`);
+    const compressed = stored.compressed;
+    if (!compressed && config.rootfs.diff_ids[i] !== stored.digest) throw new InvalidArgumentError(`layer ${layerPath} does not match diff_id ${config.rootfs.diff_ids[i] ?? '(none)'}`);
+    layers.push({ mediaType: compressed ? MediaType.OciLayerGzip : MediaType.OciLayer, digest: stored.digest, size: stored.size });
+  }
+  const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length }, layers };
+  const bytes = Buffer.from(canonicalJson(manifest));
+  const digest = digestOf(bytes);
+  await store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
+  return digest;
+}
+
+async function platformManifest(entry: Descriptor, store: LocalContentStore): Promise<Descriptor> {
+  const index = JSON.parse((await store.readBytes(parseDigest(entry.digest))).toString('utf8')) as Index;
+  const chosen = selectManifest(index.manifests, hostPlatform());
+  if (!chosen) throw new UnsupportedError(`no manifest for this platform in index ${entry.digest}`);
+  return chosen;
+}

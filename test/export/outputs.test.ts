@@ -1,0 +1,262 @@
+/**
+ * Build outputs, checked with independent readers: the OCI layout (tar and directory) through
+ * `skopeo inspect`/`skopeo copy` and `umoci unpack`, the docker archive through skopeo and, where a
+ * docker daemon answers, `docker load`; the root filesystem as a directory and a tar; `tsbuild load`
+ * of what tsbuild and skopeo write; and bit-for-bit reproducible images with SOURCE_DATE_EPOCH.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { build, type BuildRequest } from '../../src/builder/run-build.js';
+import { buildOutputs, parseOutput } from '../../src/export/output-spec.js';
+import { readStoredImage } from '../../src/export/stored-image.js';
+import { LocalContentStore } from '../../src/content/local-store.js';
+import { ImageIndex } from '../../src/images/image-index.js';
+import type { Index, Manifest } from '../../src/image/oci-types.js';
+import { load } from '../../src/load.js';
+import { imageHistory, inspectImage, saveImages, tagImage } from '../../src/local-images.js';
+import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+import { testRequest } from '../helpers/build.js';
+import { treeListing } from '../helpers/umoci.js';
+import { tsbuild } from '../helpers/cli.js';
+
+const tempDir = useTempDirs('tsbuild-outputs-');
+const ready = isRoot && registryAvailable;
+const busybox = useBusyboxRegistry(ready);
+
+/** A context whose image has a base, a RUN layer and a COPY layer. */
+function project(): { context: string; root: string } {
+  const context = tempDir();
+  writeFileSync(path.join(context, 'app.txt'), 'app\n');
+  writeFileSync(path.join(context, 'Dockerfile'), [
+    `FROM ${busybox.registry().host}/busybox:1`,
+    'RUN mkdir -p /data && echo made > /data/made.txt && rm -f /bin/wget',
+    'COPY app.txt /app/',
+    'CMD ["cat", "/app/app.txt"]',
+  ].join('\n'));
+  return { context, root: tempDir() };
+}
+
+const request = (p: { context: string; root: string }, extra: Partial<BuildRequest> = {}): BuildRequest => testRequest(p, tempDir, extra);
+
+const skopeo = (...args: string[]): string => execFileSync('skopeo', args, { encoding: 'utf8' });
+const tarList = (file: string): string[] => execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n');
+
+/** The files this image adds on top of busybox, as treeListing shows them. */
+const ADDED = ['app dir 755 0:0', 'app/app.txt file:4 644 0:0', 'data dir 755 0:0', 'data/made.txt file:5 644 0:0'];
+
+describe('output specs', () => {
+  it.each([
+    ['type=oci,dest=out.tar', { type: 'oci', dest: 'out.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
+    ['type=oci,dest=dir,tar=false,name=a:1', { type: 'oci', dest: 'dir', tar: false, names: ['a:1'], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
+    ['type=docker,dest=d.tar', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: false, annotations: {}, rewriteTimestamp: false }],
+    ['type=docker,dest=d.tar,oci-mediatypes=true', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
+    ['type=registry,"name=r/a:1,r/b:2"', { type: 'image', push: true, names: ['r/a:1', 'r/b:2'], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
+    ['type=image,push=true,annotation.org.example=x,rewrite-timestamp=true', { type: 'image', push: true, names: [], ociMediaTypes: true, annotations: { 'org.example': 'x' }, rewriteTimestamp: true }],
+    ['type=local,dest=out', { type: 'local', dest: 'out' }],
+    ['out-dir', { type: 'local', dest: 'out-dir' }],
+    ['type=tar,dest=fs.tar', { type: 'tar', dest: 'fs.tar' }],
+  ])('%s', (spec, expected) => {
+    expect(parseOutput(spec)).toEqual(expected);
+  });
+
+  it.each([
+    ['type=oci', 'invalid --output "type=oci": type=oci needs dest=PATH'],
+    ['type=zip,dest=x', 'invalid --output "type=zip,dest=x": unknown type "zip"'],
+    ['type=local,dest=x,tar=false', 'invalid --output "type=local,dest=x,tar=false": unknown field "tar" for type=local'],
+    ['type=oci,dest=x,tar=maybe', 'invalid --output "type=oci,dest=x,tar=maybe": tar must be true or false, not "maybe"'],
+    ['type=oci,dest=-', '--output "type=oci,dest=-": writing to stdout (dest=-) is not supported; give a file name'],
+    ['type=image,compression=zstd', '--output "type=image,compression=zstd": compression=zstd is not supported yet (layers are gzip)'],
+  ])('rejects %s', (spec, message) => {
+    expect(() => parseOutput(spec)).toThrow(message);
+  });
+
+  it('--push and --annotation apply to image outputs; no -o means the image store', () => {
+    expect(buildOutputs([], { push: true, annotations: ['manifest:a=1', 'b=2'] })).toEqual([
+      { type: 'image', push: true, names: [], ociMediaTypes: true, annotations: { a: '1', b: '2' }, rewriteTimestamp: false },
+    ]);
+    expect(buildOutputs(['type=local,dest=x'], { push: true }).map((o) => o.type)).toEqual(['local', 'image']);
+    expect(() => buildOutputs([], { annotations: ['index:a=1'] })).toThrow('annotation "index:a=1": only manifest annotations are supported, not index');
+  });
+});
+
+describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => {
+  it('type=oci as a tar: skopeo sees the same manifest; as a directory: umoci unpacks the same tree as type=local and type=tar', async () => {
+    const p = project();
+    const out = tempDir();
+    const result = await build(request(p, {
+      outputs: buildOutputs([
+        `type=oci,dest=${out}/image.tar`,
+        `type=oci,dest=${out}/layout,tar=false`,
+        `type=local,dest=${out}/rootfs`,
+        `type=tar,dest=${out}/rootfs.tar`,
+      ]),
+    }));
+    expect(result.outputs.map((o) => [o.type, o.digest])).toEqual([['oci', result.digest], ['oci', result.digest], ['local', undefined], ['tar', undefined]]);
+    // Only the layout outputs were asked for: the image store names nothing but the pulled base.
+    expect((await new ImageIndex(p.root).list()).map((r) => r.name)).toEqual([`${busybox.registry().host}/busybox:1`]);
+
+    const inspected = JSON.parse(skopeo('inspect', `oci-archive:${out}/image.tar:1`)) as { Digest: string; Layers: string[] };
+    expect(inspected.Digest).toBe(result.digest);
+    const manifest = JSON.parse(skopeo('inspect', '--raw', `oci:${out}/layout:1`)) as Manifest;
+    expect(manifest.layers).toHaveLength(4);
+    expect(inspected.Layers).toEqual(manifest.layers.map((l) => l.digest));
+    const index = JSON.parse(readFileSync(path.join(out, 'layout', 'index.json'), 'utf8')) as Index;
+    expect(index.manifests).toEqual([{
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.digest, size: expect.any(Number) as number,
+      platform: { os: 'linux', architecture: 'amd64' },
+      annotations: { 'io.containerd.image.name': 'docker.io/library/app:1', 'org.opencontainers.image.ref.name': '1' },
+    }]);
+
+    // skopeo copies the layout tar to a directory layout and reads the same digest back.
+    skopeo('copy', '--quiet', `oci-archive:${out}/image.tar:1`, `oci:${out}/copied:1`);
+    expect(JSON.parse(skopeo('inspect', `oci:${out}/copied:1`)).Digest).toBe(result.digest);
+
+    execFileSync('umoci', ['unpack', '--image', `${out}/layout:1`, `${out}/bundle`], { stdio: 'pipe' });
+    const umociTree = treeListing(path.join(out, 'bundle', 'rootfs'));
+    const localTree = treeListing(path.join(out, 'rootfs'));
+    expect(localTree).toEqual(umociTree);
+    expect(localTree.filter((l) => /^(app|data)/.test(l))).toEqual(ADDED);
+    expect(localTree.some((l) => l.startsWith('bin/wget '))).toBe(false);
+    expect(localTree.some((l) => l.startsWith('bin/busybox '))).toBe(true);
+    expect(readFileSync(path.join(out, 'rootfs', 'data', 'made.txt'), 'utf8')).toBe('made\n');
+
+    const tarNames = tarList(path.join(out, 'rootfs.tar')).map((n) => n.replace(/\/$/, '')).sort();
+    expect(tarNames).toEqual(localTree.map((l) => l.split(' ')[0]).sort());
+  });
+
+  it('type=docker: Docker media types; skopeo reads the archive; docker load takes it where a daemon runs', async () => {
+    const p = project();
+    const out = tempDir();
+    const result = await build(request(p, { tags: ['app:1', 'localhost:5000/team/app:2'], outputs: buildOutputs([`type=docker,dest=${out}/docker.tar`]) }));
+    const store = new LocalContentStore(p.root);
+    const image = await readStoredImage(store, result.digest);
+    expect(image.descriptor.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(image.manifest.config.mediaType).toBe('application/vnd.docker.container.image.v1+json');
+    expect(new Set(image.manifest.layers.map((l) => l.mediaType))).toEqual(new Set(['application/vnd.docker.image.rootfs.diff.tar.gzip']));
+    const files = tarList(path.join(out, 'docker.tar'));
+    expect(files.filter((f) => !f.startsWith('blobs/'))).toEqual(['oci-layout', 'index.json', 'manifest.json', 'repositories']);
+    const archiveManifest = JSON.parse(execFileSync('tar', ['-xOf', path.join(out, 'docker.tar'), 'manifest.json'], { encoding: 'utf8' })) as Array<{ RepoTags: string[]; Config: string }>;
+    expect(archiveManifest.map((e) => e.RepoTags)).toEqual([['app:1', 'localhost:5000/team/app:2']]);
+    expect(archiveManifest[0]?.Config).toBe(`blobs/sha256/${result.config.slice(7)}`);
+
+    const inspected = JSON.parse(skopeo('inspect', '--config', `docker-archive:${out}/docker.tar:app:1`)) as { rootfs: { diff_ids: string[] }; config: { Cmd: string[] } };
+    expect(inspected.config.Cmd).toEqual(['cat', '/app/app.txt']);
+    expect(inspected.rootfs.diff_ids).toEqual(image.config.rootfs.diff_ids);
+
+    if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) {
+      const loaded = execFileSync('docker', ['load', '-i', path.join(out, 'docker.tar')], { encoding: 'utf8' });
+      expect(loaded).toContain('Loaded image: app:1');
+      try {
+        expect(execFileSync('docker', ['image', 'inspect', 'app:1', '--format', '{{.Id}}'], { encoding: 'utf8' }).trim()).toBe(result.config);
+        expect(execFileSync('docker', ['run', '--rm', '--network=none', 'app:1'], { encoding: 'utf8' })).toBe('app\n');
+      } finally {
+        spawnSync('docker', ['rmi', '-f', 'app:1', 'localhost:5000/team/app:2'], { stdio: 'ignore' });
+      }
+    }
+  });
+
+  it('builds share one layout directory; a name written again moves to the new image', async () => {
+    const p = project();
+    const layout = path.join(tempDir(), 'shared');
+    const first = await build(request(p, { tags: ['app:1'], outputs: buildOutputs([`type=oci,dest=${layout},tar=false`]) }));
+    writeFileSync(path.join(p.context, 'app.txt'), 'changed\n');
+    const second = await build(request(p, { tags: ['app:2'], outputs: buildOutputs([`type=oci,dest=${layout},tar=false`]) }));
+    const third = await build(request(p, { tags: ['app:1'], outputs: buildOutputs([`type=oci,dest=${layout},tar=false`]) }));
+    expect(second.digest).not.toBe(first.digest);
+    expect(third.digest).toBe(second.digest);
+    const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as Index;
+    expect(index.manifests.map((m) => [m.annotations?.['org.opencontainers.image.ref.name'], m.digest])).toEqual([['2', second.digest], ['1', second.digest]]);
+    expect(JSON.parse(skopeo('inspect', `oci:${layout}:2`)).Digest).toBe(second.digest);
+  });
+
+  it('annotations and oci-mediatypes=false make variants over the same blobs; labels land in the config', async () => {
+    const p = project();
+    const result = await build(request(p, {
+      labels: { 'org.example.team': 'build' },
+      outputs: buildOutputs(['type=image'], { annotations: ['org.opencontainers.image.source=https://example.com/app'] }),
+    }));
+    const store = new LocalContentStore(p.root);
+    const image = await readStoredImage(store, result.digest);
+    expect(image.manifest.annotations).toEqual({ 'org.opencontainers.image.source': 'https://example.com/app' });
+    expect(image.config.config?.Labels).toEqual({ 'org.example.team': 'build' });
+    const docker = await build(request(p, { labels: { 'org.example.team': 'build' }, outputs: buildOutputs(['type=image,oci-mediatypes=false']) }));
+    const dockerImage = await readStoredImage(store, docker.digest);
+    expect(docker.digest).not.toBe(result.digest);
+    expect(dockerImage.manifest.config.digest).toBe(image.manifest.config.digest);
+    expect(dockerImage.manifest.layers.map((l) => l.digest)).toEqual(image.manifest.layers.map((l) => l.digest));
+    expect((await new ImageIndex(p.root).get('docker.io/library/app:1'))?.manifest.digest).toBe(docker.digest);
+  });
+
+  it('the same Dockerfile with the same SOURCE_DATE_EPOCH in two directories and state roots gives the same digest', async () => {
+    const digests: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const p = project();
+      const result = await build(request(p, { buildArgs: { SOURCE_DATE_EPOCH: '1700000000' }, outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }));
+      digests.push(result.digest);
+      const image = await readStoredImage(new LocalContentStore(p.root), result.digest);
+      expect(image.config.created).toBe('2023-11-14T22:13:20.000Z');
+      // Wait a second so file times differ between the two builds unless clamped.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+    }
+    expect(digests[1]).toBe(digests[0]);
+    const p = project();
+    await expect(build(request(p, { outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }))).rejects.toThrow('rewrite-timestamp=true needs SOURCE_DATE_EPOCH');
+  });
+});
+
+describe.skipIf(!ready)('save, load, tag, inspect and history', () => {
+  it('load takes back what save and the outputs write, and what skopeo writes', async () => {
+    const p = project();
+    const out = tempDir();
+    const result = await build(request(p, { outputs: buildOutputs(['type=image', `type=oci,dest=${out}/oci.tar`]) }));
+    expect(await tagImage('app:1', 'registry.example/app:v2', { root: p.root })).toBe('registry.example/app:v2');
+    await saveImages(['app:1', 'registry.example/app:v2'], `${out}/saved.tar`, 'docker', { root: p.root });
+    expect(JSON.parse(execFileSync('tar', ['-xOf', `${out}/saved.tar`, 'manifest.json'], { encoding: 'utf8' }))).toEqual([
+      { Config: `blobs/sha256/${result.config.slice(7)}`, RepoTags: ['app:1', 'registry.example/app:v2'], Layers: expect.any(Array) as unknown[] },
+    ]);
+
+    const fresh = tempDir();
+    expect(await load(`${out}/oci.tar`, { root: fresh })).toEqual([{ digest: result.digest, names: ['docker.io/library/app:1'] }]);
+    expect(await load(`${out}/saved.tar`, { root: fresh })).toEqual([{ digest: result.digest, names: ['docker.io/library/app:1', 'registry.example/app:v2'] }]);
+    // skopeo's docker-archive is the legacy form (uncompressed layer tars named by path).
+    skopeo('copy', '--quiet', `oci-archive:${out}/oci.tar:1`, `docker-archive:${out}/skopeo.tar:skopeo/app:3`);
+    const [fromSkopeo] = await load(`${out}/skopeo.tar`, { root: fresh });
+    expect(fromSkopeo?.names).toEqual(['docker.io/skopeo/app:3']);
+    const inspected = await inspectImage('skopeo/app:3', { root: fresh });
+    expect(inspected.config.rootfs.diff_ids).toEqual((await inspectImage('app:1', { root: p.root })).config.rootfs.diff_ids);
+    expect(inspected.manifest.layers.map((l) => l.mediaType)).toEqual(Array(4).fill('application/vnd.oci.image.layer.v1.tar'));
+    const rootfs = path.join(tempDir(), 'rootfs');
+    const cli = tsbuild(['--root', fresh, 'build', '--help']);
+    expect(cli.status).toBe(0);
+    // What was loaded is usable as a base: build FROM it without any registry.
+    const ctx = tempDir();
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM skopeo/app:3\nRUN cat /app/app.txt /data/made.txt > /both.txt\n');
+    await build({ context: ctx, root: fresh, outputs: buildOutputs([`type=local,dest=${rootfs}`]) });
+    expect(readFileSync(path.join(rootfs, 'both.txt'), 'utf8')).toBe('app\nmade\n');
+  });
+
+  it('history lists the config history newest first with layer sizes; the CLI prints it', async () => {
+    const p = project();
+    const result = await build(request(p));
+    const history = await imageHistory('app:1', { root: p.root });
+    const image = await readStoredImage(new LocalContentStore(p.root), result.digest);
+    expect(history.map((h) => h.created_by)).toEqual([...(image.config.history ?? [])].reverse().map((h) => h.created_by));
+    // CMD made no layer; COPY, RUN and the two base layers did.
+    expect(history.map((h) => h.size)).toEqual([0, ...image.manifest.layers.map((l) => l.size).reverse()]);
+    const cli = tsbuild(['--root', p.root, 'history', '--no-trunc', 'app:1']);
+    expect(cli.status).toBe(0);
+    expect(cli.stdout.split('\n')[0]).toMatch(/^CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(cli.stdout).toContain('RUN /bin/sh -c mkdir -p /data && echo made > /data/made.txt && rm -f /bin/wget # buildkit');
+    const inspect = tsbuild(['--root', p.root, 'inspect', result.config.slice(7, 19)]);
+    expect(JSON.parse(inspect.stdout).digest).toBe(result.digest);
+    const rmi = tsbuild(['--root', p.root, 'rmi', 'app:1']);
+    expect([rmi.status, rmi.stdout]).toEqual([0, 'Untagged: docker.io/library/app:1\n']);
+    const again = tsbuild(['--root', p.root, 'rmi', 'app:1']);
+    expect([again.status, again.stderr]).toEqual([1, 'error: no image named docker.io/library/app:1 in the local store\n']);
+  });
+});

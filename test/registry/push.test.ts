@@ -1,0 +1,184 @@
+/**
+ * Push against a real distribution registry: blobs checked with HEAD and skipped, mounted across
+ * repositories, uploaded monolithically or in PATCH chunks (also as the fallback when a registry
+ * refuses a monolithic PUT), the manifest last; what lands is read back by skopeo and by a tsbuild
+ * pull into a fresh store. Auth through htpasswd and a token server, and the errors when refused.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import http from 'node:http';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../src/builder/run-build.js';
+import { buildOutputs } from '../../src/export/output-spec.js';
+import { login } from '../../src/login.js';
+import { pull } from '../../src/pull.js';
+import { push } from '../../src/push.js';
+import { tsbuild } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { registryAvailable, skopeoPush, startRegistry, useBusyboxRegistry, type TestRegistry } from '../helpers/registry.js';
+import { isRoot } from '../helpers/root.js';
+import { useTempDirs } from '../helpers/tmp.js';
+import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+
+const execFileAsync = promisify(execFile);
+const tempDir = useTempDirs('tsbuild-push-');
+const ready = isRoot && registryAvailable;
+const busybox = useBusyboxRegistry(ready);
+
+/** Builds a two-layer-on-busybox image named `name` into a fresh state root. */
+async function builtImage(name: string, content = 'app\n'): Promise<{ root: string; digest: string; dockerConfig: string }> {
+  const context = tempDir();
+  const root = tempDir();
+  const dockerConfig = tempDir();
+  writeFileSync(path.join(context, 'app.txt'), content);
+  writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nCOPY app.txt /app/\nRUN echo ran > /ran.txt\n`);
+  const result = await build({ context, root, tags: [name], registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig } });
+  return { root, digest: result.digest, dockerConfig };
+}
+
+/** The digest skopeo reads; asynchronous, as the token server answering it runs in this process. */
+const skopeoDigest = async (ref: string, creds?: string): Promise<string> => {
+  const { stdout } = await execFileAsync('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), `docker://${ref}`], { encoding: 'utf8' });
+  return (JSON.parse(stdout) as { Digest: string }).Digest;
+};
+
+describe.skipIf(!ready)('push to a registry', () => {
+  it('uploads, then skips what exists, then mounts into a second repository; skopeo and a tsbuild pull read it back', async () => {
+    const name = `${busybox.registry().host}/team/app:1`;
+    const { root, digest, dockerConfig } = await builtImage(name);
+    const options = { root, registriesConfig: '/nonexistent/registries.json', dockerConfig };
+
+    const first = await push(name, options);
+    // The base's two layers came from busybox in this registry: they are mounted, not uploaded.
+    expect(first).toEqual({ name, digest, uploaded: 3, mounted: 2, existing: 0, uploadedBytes: expect.any(Number) as number });
+    expect(await skopeoDigest(name)).toBe(digest);
+
+    const again = await push(name, options);
+    expect([again.uploaded, again.mounted, again.existing]).toEqual([0, 0, 5]);
+
+    const cli = tsbuild(['--root', root, 'tag', name, `${busybox.registry().host}/other/app:2`]);
+    expect(cli.status).toBe(0);
+    const moved = await push(`${busybox.registry().host}/other/app:2`, options);
+    expect([moved.digest, moved.uploaded, moved.mounted, moved.existing]).toEqual([digest, 0, 5, 0]);
+
+    const fresh = tempDir();
+    const pulled = await pull(`${busybox.registry().host}/other/app:2`, { root: fresh, registriesConfig: '/nonexistent/registries.json', dockerConfig });
+    expect([pulled.digest, pulled.layers, pulled.downloaded]).toEqual([digest, 4, 4]);
+  });
+
+  it('uploads in PATCH chunks when asked, and falls back to chunks when a registry refuses a monolithic PUT', async () => {
+    const name = `${busybox.registry().host}/chunked/app:1`;
+    const { root, digest, dockerConfig } = await builtImage(name, 'x'.repeat(300_000));
+    const chunked = await push(name, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig, chunkSize: 64 * 1024 });
+    expect([chunked.digest, chunked.uploaded]).toEqual([digest, 3]);
+    expect(await skopeoDigest(name)).toBe(digest);
+
+    // A front that answers 413 to any PUT carrying a body: only chunked uploads get through.
+    const port = await freePort();
+    const seen: string[] = [];
+    const front = http.createServer((req, res) => {
+      const hasBody = Number(req.headers['content-length'] ?? '0') > 0 || req.headers['transfer-encoding'] !== undefined;
+      seen.push(`${req.method} ${hasBody ? 'body' : 'empty'}`);
+      if (req.method === 'PUT' && hasBody && req.url?.includes('/blobs/uploads/')) {
+        req.resume();
+        res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"SIZE_INVALID","message":"too large"}]}');
+        return;
+      }
+      const upstream = http.request(`http://${busybox.registry().host}${req.url}`, { method: req.method, headers: { ...req.headers, host: busybox.registry().host } }, (up) => {
+        const location = up.headers.location?.replace(busybox.registry().host, `127.0.0.1:${port}`);
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, ...(location ? { location } : {}) });
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
+    try {
+      const target = `127.0.0.1:${port}/fallback/app:1`;
+      await tsbuild(['--root', root, 'tag', name, target]);
+      const result = await push(target, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig });
+      expect(result.digest).toBe(digest);
+      expect(seen.filter((s) => s === 'PUT body').length).toBeGreaterThanOrEqual(1);
+      expect(seen).toContain('PATCH body');
+      expect(await skopeoDigest(`${busybox.registry().host}/fallback/app:1`)).toBe(digest);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  });
+
+  it('build --push pushes every -t name; the CLI prints the digest', async () => {
+    const context = tempDir();
+    const root = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nENV A=1\n`);
+    const cli = tsbuild(['--root', root, '--registries-config', '/nonexistent/registries.json', 'build', '-q', '--push', '-t', `${busybox.registry().host}/cli/a:1`, '-t', `${busybox.registry().host}/cli/b:1`, context], { env: { DOCKER_CONFIG: tempDir() } });
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    const digest = cli.stdout.trim();
+    expect(await skopeoDigest(`${busybox.registry().host}/cli/a:1`)).toBe(digest);
+    expect(await skopeoDigest(`${busybox.registry().host}/cli/b:1`)).toBe(digest);
+  });
+});
+
+describe.skipIf(!ready)('push with authentication', () => {
+  let basic: TestRegistry;
+  let tokens: TokenServer;
+  let bearer: TestRegistry;
+  const user = { user: 'builder', password: 's3cret' };
+
+  beforeAll(async () => {
+    if (!ready) return;
+    basic = await startRegistry({ htpasswd: user });
+    tokens = await startTokenServer(user, { anonymousPull: true });
+    bearer = await startRegistry({ token: tokens });
+    await skopeoPush(path.join(busybox.layouts(), 'bb'), '1', `${bearer.host}/base/busybox:1`, { creds: `${user.user}:${user.password}` });
+  }, 60_000);
+  afterAll(async () => {
+    await basic?.stop();
+    await bearer?.stop();
+    await tokens?.stop();
+  });
+
+  it('Basic: refused without credentials with a one-line error; pushes after login', async () => {
+    const name = `${basic.host}/app:1`;
+    const { root, digest, dockerConfig } = await builtImage(name);
+    const options = { root, registriesConfig: '/nonexistent/registries.json', dockerConfig };
+    await expect(push(name, options)).rejects.toThrow(`unauthorized: authentication required for blob`);
+    const cli = tsbuild(['--root', root, '--registries-config', '/nonexistent/registries.json', 'push', name], { env: { DOCKER_CONFIG: dockerConfig } });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toMatch(new RegExp(`^error: unauthorized: authentication required for blob sha256:[0-9a-f]{64} of ${basic.host}/app \\(HEAD /v2/app/blobs/sha256:[0-9a-f]{64} → 401\\)\\nlog in with: tsbuild login ${basic.host}\\n$`));
+    await login(basic.host, { username: user.user, password: user.password }, { dockerConfig, registriesConfig: '/nonexistent/registries.json' });
+    expect((await push(name, options)).digest).toBe(digest);
+    expect(await skopeoDigest(name, `${user.user}:${user.password}`)).toBe(digest);
+  });
+
+  it('Bearer: a mount asks one token for both repositories; anonymous push is denied by the token scope', async () => {
+    const name = `${bearer.host}/team/app:1`;
+    const context = tempDir();
+    const root = tempDir();
+    const dockerConfig = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${bearer.host}/base/busybox:1\nENV A=1\n`);
+    const registries = { registriesConfig: '/nonexistent/registries.json', dockerConfig };
+    const built = await build({ context, root, tags: [name], registries });
+    const anonymous = push(name, { root, ...registries });
+    await expect(anonymous).rejects.toThrow('authentication required');
+    await login(bearer.host, { username: user.user, password: user.password }, registries);
+    tokens.requests.length = 0;
+    const result = await push(name, { root, ...registries });
+    expect([result.digest, result.mounted, result.uploaded]).toEqual([built.digest, 2, 1]);
+    expect(tokens.requests).toContain('repository:team/app:pull,push repository:base/busybox:pull');
+    expect(await skopeoDigest(name, `${user.user}:${user.password}`)).toBe(built.digest);
+  });
+
+  it('-o type=registry through the build pushes with the stored credentials', async () => {
+    const context = tempDir();
+    const root = tempDir();
+    const dockerConfig = tempDir();
+    const registries = { registriesConfig: '/nonexistent/registries.json', dockerConfig };
+    await login(basic.host, { username: user.user, password: user.password }, registries);
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n');
+    const result = await build({ context, root, outputs: buildOutputs([`type=registry,name=${basic.host}/scratch:1`]), registries });
+    expect(result.outputs).toEqual([{ type: 'image', digest: result.digest, names: [`${basic.host}/scratch:1`], pushed: true }]);
+    expect(await skopeoDigest(`${basic.host}/scratch:1`, `${user.user}:${user.password}`)).toBe(result.digest);
+  });
+});
