@@ -14,7 +14,7 @@ import { didYouMean } from '../dockerfile/suggest.js';
 import type { ContainerConfig } from '../image/oci-types.js';
 import { startConfig } from './image-config.js';
 import { formatPlatform, parsePlatform, platformArgs, type Platform } from '../image/platform.js';
-import { ArgScope, isProxyArg } from './scope.js';
+import { ArgScope, argsForChild, isProxyArg, type InheritedArgs } from './scope.js';
 import { reachableStages, referencedSources, resolveFrom, stageDisplayName, type FailAt, type StageIndex } from './stage-graph.js';
 import { StagePlanner } from './stage-planner.js';
 import type { BuildPlan, PlannedStage, SourceStep, StageBase } from './types.js';
@@ -90,6 +90,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   const target = selectTarget(df, options.target);
   const builtinsInStages = { ...builtins, TARGETSTAGE: options.target ?? df.stages[target]?.name ?? 'default' };
   const planned = new Map<number, PlannedStage>();
+  const childArgs = new Map<number, InheritedArgs>();
   for (const i of reachableStages(target, needs)) {
     const head = heads[i] as StageHead;
     const parent = head.base.kind === 'stage' ? planned.get(head.base.index) : undefined;
@@ -104,6 +105,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
         resolveFrom: (value, ins) => resolveFrom(value, i, index, (message) => failAt(ins, message, value)),
         failAt,
         consumed,
+        ...(head.base.kind === 'stage' ? { inherited: childArgs.get(head.base.index) ?? new Map<string, string>() } : {}),
       },
       startConfig(baseConfig),
     );
@@ -112,6 +114,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
     for (const ins of head.stage.instructions) planner.apply(ins);
     if (i === target && options.labels && Object.keys(options.labels).length > 0) planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
     planned.set(i, finishStage(head, planner, needs[i] ?? [], parent, options.baseImages));
+    childArgs.set(i, argsForChild(planner.args, head.base.kind === 'stage' ? childArgs.get(head.base.index) : undefined));
   }
 
   const unused = Object.keys(buildArgs).filter((k) => !consumed.has(k) && !isProxyArg(k) && !(k in builtinsInStages));

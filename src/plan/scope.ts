@@ -4,7 +4,10 @@
  *   platform args; a stage sees a global ARG only after redeclaring it (`ARG NAME`);
  * - a build-arg overrides an ARG's default, and the default is then never evaluated;
  * - `ARG NAME` with no value and no build-arg is declared but unset (absent from RUN's env);
- * - ENV values win over ARG values of the same name in expansion and in RUN's environment.
+ * - ENV values win over ARG values of the same name in expansion and in RUN's environment;
+ * - a stage built FROM another stage inherits that stage's ARG values for expansion and RUN's
+ *   environment (BuildKit keeps them in the LLB state's env), though not in its history prefix
+ *   unless redeclared — checked against Docker's BuildKit.
  */
 import type { Lookup } from '../dockerfile/expand.js';
 
@@ -39,20 +42,38 @@ export class ArgScope {
     return this.values.get(name);
   }
 
+  /** Every declared name, in declaration order. */
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+
   /** Declared args that have a value, in declaration order. */
   entries(): Array<[string, string]> {
     return [...this.values].filter((e): e is [string, string] => e[1] !== undefined);
   }
 }
 
-/** Expansion lookup for a stage: ENV first, then declared ARGs. */
-export function stageLookup(env: readonly string[], args: ArgScope): Lookup {
+/** ARG values a stage inherits from the stage it is built FROM. */
+export type InheritedArgs = ReadonlyMap<string, string>;
+
+const NONE: InheritedArgs = new Map();
+
+/** Expansion lookup for a stage: ENV first, then declared ARGs, then inherited ARG values. */
+export function stageLookup(env: readonly string[], args: ArgScope, inherited: InheritedArgs = NONE): Lookup {
   const envMap = new Map(env.map(splitEnv));
-  return (name) => (envMap.has(name) ? envMap.get(name) : args.get(name));
+  return (name) => (envMap.has(name) ? envMap.get(name) : (args.get(name) ?? inherited.get(name)));
 }
 
-/** RUN's environment: ENV entries, then ARGs that have a value and no ENV of the same name. */
-export function runEnvironment(env: readonly string[], args: ArgScope): string[] {
+/** RUN's environment: ENV entries, then ARGs with a value, then inherited ARG values, each name once. */
+export function runEnvironment(env: readonly string[], args: ArgScope, inherited: InheritedArgs = NONE): string[] {
   const names = new Set(env.map((e) => splitEnv(e)[0]));
-  return [...env, ...args.entries().filter(([k]) => !names.has(k)).map(([k, v]) => `${k}=${v}`)];
+  const own = args.entries().filter(([k]) => !names.has(k));
+  for (const [k] of own) names.add(k);
+  const passed = [...inherited].filter(([k]) => !names.has(k));
+  return [...env, ...[...own, ...passed].map(([k, v]) => `${k}=${v}`)];
+}
+
+/** The ARG values a child stage inherits: the parent's inherited ones, overridden by its own. */
+export function argsForChild(args: ArgScope, inherited: InheritedArgs = NONE): InheritedArgs {
+  return new Map([...inherited, ...args.entries()]);
 }

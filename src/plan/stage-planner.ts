@@ -18,7 +18,7 @@ import { chompHeredoc } from '../dockerfile/to-instruction.js';
 import type { ContainerConfig, HistoryEntry } from '../image/oci-types.js';
 import { DEFAULT_SHELL, exposedPorts, isSignal, setEnv } from './image-config.js';
 import { resolveMount } from './mounts.js';
-import { ArgScope, isProxyArg, runEnvironment, stageLookup } from './scope.js';
+import { ArgScope, isProxyArg, runEnvironment, stageLookup, type InheritedArgs } from './scope.js';
 import type { FailAt } from './stage-graph.js';
 import type { ExecStep, FileStep, Mount, PlanStep, SourceLocation } from './types.js';
 
@@ -35,6 +35,8 @@ export interface StageContext {
   failAt: FailAt;
   /** Records that a build-arg was consumed by an ARG. */
   consumed: Set<string>;
+  /** ARG values of the stage this one is built FROM. */
+  inherited?: InheritedArgs;
 }
 
 const CHMOD_OCTAL = /^[0-7]{1,4}$/;
@@ -196,7 +198,7 @@ export class StagePlanner {
    * also see build-args not declared yet (`ARG BAR=${FOO:?}` passes with `--build-arg FOO=…`).
    */
   expand(ins: StageInstruction, text: string, fallback: Readonly<Record<string, string>> = {}): string {
-    const scoped = stageLookup(this.config.Env ?? [], this.args);
+    const scoped = stageLookup(this.config.Env ?? [], this.args, this.ctx.inherited);
     const lookup = (name: string): string | undefined =>
       scoped(name) ?? (Object.prototype.hasOwnProperty.call(fallback, name) ? fallback[name] : undefined);
     try {
@@ -209,7 +211,7 @@ export class StagePlanner {
 
   private expandSplit(ins: StageInstruction, text: string): string[] {
     try {
-      return expandWords(text, stageLookup(this.config.Env ?? [], this.args));
+      return expandWords(text, stageLookup(this.config.Env ?? [], this.args, this.ctx.inherited));
     } catch (err) {
       if (err instanceof ExpansionError) return this.ctx.failAt(ins, err.message, text);
       throw err;
@@ -254,7 +256,11 @@ export class StagePlanner {
     if (!['default', 'none', 'host'].includes(network)) this.ctx.failAt(ins, `unsupported network mode "${network}"`, '--network');
     const security = ins.security ?? 'sandbox';
     if (!['sandbox', 'insecure'].includes(security)) this.ctx.failAt(ins, `unsupported security mode "${security}"`, '--security');
-    const argEntries = this.args.entries();
+    // The history prefix lists the stage's ARGs with the values RUN sees (an inherited one included).
+    const argEntries = this.args.names().flatMap((k): Array<[string, string]> => {
+      const v = this.args.get(k) ?? this.ctx.inherited?.get(k);
+      return v === undefined ? [] : [[k, v]];
+    });
     const prefix = argEntries.length > 0 ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
     const proxyEnv = Object.entries(this.ctx.buildArgs)
       .filter(([k]) => isProxyArg(k))
@@ -264,7 +270,7 @@ export class StagePlanner {
       kind: 'exec',
       name: ins.original,
       args,
-      env: runEnvironment(this.config.Env ?? [], this.args),
+      env: runEnvironment(this.config.Env ?? [], this.args, this.ctx.inherited),
       proxyEnv,
       cwd: this.workdir,
       user: this.config.User ?? '',
@@ -310,7 +316,7 @@ export class StagePlanner {
             ...(ins.unpack === undefined ? {} : { unpack: ins.unpack }),
           }
         : {}),
-      env: ins.inline.some((i) => i.expand) ? runEnvironment(this.config.Env ?? [], this.args) : [],
+      env: ins.inline.some((i) => i.expand) ? runEnvironment(this.config.Env ?? [], this.args, this.ctx.inherited) : [],
       needs: stageNeeds([from]),
       history: history(`${createdBy} # buildkit`, false),
     };

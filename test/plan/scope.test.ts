@@ -35,6 +35,17 @@ describe('ARG scope (features §2)', () => {
     expect(stage(plan('FROM busybox\nARG SECRET=x\nRUN true\n')).config.Env).toEqual([DEFAULT_PATH_ENV]);
   });
 
+  // Seen with Docker's BuildKit: ARG values live in the LLB state's env, which a child stage starts from.
+  it('a stage FROM another stage sees its ARG values in expansion and RUN, not in the ARG history', () => {
+    const p = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS child\nARG VERSION\nLABEL v=$VERSION\nRUN echo $VERSION\n', { target: 'child' });
+    const child = stage(p);
+    expect(child.config.Labels).toEqual({ v: '1.0' });
+    expect(child.steps.map((s) => s.history?.created_by)).toEqual(['ARG VERSION', 'LABEL v=1.0', 'RUN |1 VERSION=1.0 /bin/sh -c echo $VERSION # buildkit']);
+    expect(onlyRun(p).env).toEqual([DEFAULT_PATH_ENV, 'VERSION=1.0']);
+    const other = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS other\nRUN true\n');
+    expect([onlyRun(other).env, onlyRun(other).history?.created_by]).toEqual([[DEFAULT_PATH_ENV, 'VERSION=1.0'], 'RUN /bin/sh -c true # buildkit']);
+  });
+
   it('the build-arg wins over a redeclared global default', () => {
     const p = plan('ARG V=global\nFROM busybox\nARG V\nRUN true\n', { buildArgs: { V: 'cli' } });
     expect(onlyRun(p).env).toEqual([DEFAULT_PATH_ENV, 'V=cli']);
