@@ -40,7 +40,7 @@ export type { Descriptor, Manifest, Index } from './image/oci-types.js';
 export { build, type BuildRequest, type BuildResult } from './builder/run-build.js';
 export type { StepEvent } from './progress/events.js';
 export { usage, pruneState } from './maintenance.js';
-export { parseCacheSpec } from './cache/local-export.js';
+export { parseCacheSpec, type CacheSpec, type CacheMode } from './cache/cache-spec.js';
 export { parseOutput, buildOutputs, parseAnnotation, type OutputSpec, type ImageOutputOptions } from './export/output-spec.js';
 export { writeOutputs, type OutputResult, type OutputContext } from './export/write-outputs.js';
 export { readStoredImage, imageVariant, type StoredImage } from './export/stored-image.js';

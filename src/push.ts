@@ -46,8 +46,8 @@ export async function push(name: string, options: PushOptions = {}): Promise<Pus
   return pushImage(await readStoredImage(new LocalContentStore(root), record.manifest.digest), full, options);
 }
 
-/** Pushes `image` (in the store under the state root) as `name`. */
-export async function pushImage(image: StoredImage, name: string, options: PushOptions = {}): Promise<PushResult> {
+/** Pushes `image` (manifest and blobs in the store under the state root) as `name`. */
+export async function pushImage(image: Pick<StoredImage, 'descriptor' | 'manifest'>, name: string, options: PushOptions = {}): Promise<PushResult> {
   const progress = options.progress ?? nullSink;
   const root = stateRoot(options.root);
   const store = new LocalContentStore(root);

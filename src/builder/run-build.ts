@@ -8,11 +8,11 @@ import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
-import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cache/local-export.js';
+import { parseCacheSpec, type CacheSpec } from '../cache/cache-spec.js';
+import { exportCacheTo, importCache, type ImportedStep } from './cache-transfer.js';
 import { applyLayer } from '../diff/applier.js';
 import { DigestMismatchError } from '../digest/hashing.js';
 import { withActiveSnapshot } from '../ops/active-snapshot.js';
-import { createReadStream } from 'node:fs';
 import { LocalContentStore } from '../content/local-store.js';
 import { loadBuildContext, type BuildContext } from '../context/build-context.js';
 import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
@@ -61,10 +61,10 @@ export interface BuildRequest {
   noCacheFilter?: string[];
   /** Resolve base images in their registries even when stored locally (`--pull`). */
   pull?: boolean;
-  /** Export the steps of this build to a local cache directory (`--cache-to type=local,dest=`). */
-  cacheTo?: string;
-  /** Import steps from local cache directories (`--cache-from type=local,src=`). */
-  cacheFrom?: string[];
+  /** Export the steps of this build (`--cache-to`); a string is a local cache directory. */
+  cacheTo?: CacheSpec | string;
+  /** Import steps (`--cache-from`); a string is a local cache directory. */
+  cacheFrom?: Array<CacheSpec | string>;
   root?: string;
   registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
   secrets?: Record<string, Buffer>;
@@ -155,8 +155,9 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   let ran = 0;
   let cached = 0;
   const used = new Map<string, CacheRecord>();
-  const imported = new Map<string, { dir: string; step: ExportedStep }>();
-  for (const dir of request.cacheFrom ?? []) for (const [key, step] of await loadCache(dir)) imported.set(key, { dir, step });
+  const transfer = { root, store, progress, ...request.registries, ...(request.signal ? { signal: request.signal } : {}) };
+  const imported = new Map<string, ImportedStep>();
+  for (const spec of request.cacheFrom ?? []) for (const [key, step] of await importCache(cacheSpec(spec), transfer)) imported.set(key, step);
   const imageTops = new Map<string, string | undefined>();
   const imageTop = async (ref: string): Promise<string | undefined> => {
     if (!imageTops.has(ref)) {
@@ -195,7 +196,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
           let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
           const fromImport = imported.get(key);
           if (!hit && !skipCache && fromImport) {
-            hit = await restoreStep(key, fromImport.dir, fromImport.step, state.snapshot, snapshotter, store, request.signal);
+            hit = await restoreStep(key, fromImport, state.snapshot, snapshotter, store, request.signal);
             await cache.put(key, hit);
           }
           const location = `${path.resolve(dockerfilePath)}#${stage.index}#${step.id}`;
@@ -254,7 +255,13 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
       store,
     );
     const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
-    if (request.cacheTo) await exportCache(request.cacheTo, used, store);
+    if (request.cacheTo) {
+      const spec = cacheSpec(request.cacheTo);
+      // mode=min: only the steps whose layers the image has.
+      const inImage = new Set(target.layers.map((l) => l.descriptor.digest));
+      const steps = spec.mode === 'max' ? used : new Map([...used].filter(([, r]) => inImage.has(r.layer.descriptor.digest)));
+      await exportCacheTo(spec, steps, transfer);
+    }
     const outputs = await writeOutputs(request.outputs ?? [IMAGE_STORE_OUTPUT], await readStoredImage(store, image.manifest.digest), {
       root,
       store,
@@ -294,9 +301,11 @@ async function startStage(
 }
 
 /** Restores an imported step: its layer into the store, unpacked onto the parent snapshot. */
-async function restoreStep(key: Digest, dir: string, step: ExportedStep, parent: string | undefined, snapshotter: LayeredSnapshotter, store: LocalContentStore, signal?: AbortSignal): Promise<CacheRecord> {
+async function restoreStep(key: Digest, imported: ImportedStep, parent: string | undefined, snapshotter: LayeredSnapshotter, store: LocalContentStore, signal?: AbortSignal): Promise<CacheRecord> {
+  const { step } = imported;
   const descriptor = step.layer.descriptor;
-  await store.ingest(createReadStream(exportedBlob(dir, descriptor.digest)), { digest: parseDigest(descriptor.digest), size: descriptor.size });
+  const expected = { digest: parseDigest(descriptor.digest), size: descriptor.size };
+  if ((await store.info(expected.digest))?.size !== descriptor.size) await store.ingest(await imported.open(signal), expected, signal ? { signal } : {});
   const name = `step-${digestHex(key).slice(0, 32)}`;
   await snapshotter.remove(name).catch(() => undefined);
   await withActiveSnapshot(snapshotter, parent, 'restore', async ({ key: active }) => {
@@ -338,4 +347,9 @@ function sourceDateEpoch(buildArgs: Record<string, string> | undefined): number 
 
 function createdNow(epoch: number | undefined): string {
   return new Date(epoch === undefined ? Date.now() : epoch * 1000).toISOString();
+}
+
+/** A cache spec; a bare string is a local cache directory. */
+function cacheSpec(spec: CacheSpec | string): CacheSpec {
+  return typeof spec === 'string' ? { type: 'local', dir: spec, mode: 'max' } : spec;
 }

@@ -8,7 +8,6 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { LocalContentStore } from '../content/local-store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
-import { InvalidArgumentError } from '../errors.js';
 import type { CacheRecord } from './cache-index.js';
 
 /** What an exported step is: its layer and when it was made. */
@@ -17,15 +16,6 @@ export type ExportedStep = Pick<CacheRecord, 'layer' | 'created'>;
 interface CacheFile {
   version: 1;
   steps: Record<string, ExportedStep>;
-}
-
-/** Parses `type=local,dest=DIR` / `type=local,src=DIR`. */
-export function parseCacheSpec(spec: string, key: 'dest' | 'src'): string {
-  const fields = Object.fromEntries(spec.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
-  if (fields.type !== 'local') throw new InvalidArgumentError(`unsupported cache type "${fields.type ?? ''}" in "${spec}"`, { hint: 'this version supports type=local' });
-  const dir = fields[key];
-  if (!dir) throw new InvalidArgumentError(`cache spec "${spec}" needs ${key}=DIR`);
-  return dir;
 }
 
 /** Adds `steps` (by key) and their layer blobs to the cache directory `dir`. */

@@ -60,6 +60,6 @@ export async function imageVariant(store: ContentStore, image: StoredImage, opti
 }
 
 /** Every blob an image needs besides its manifest: config first, then layers. */
-export function imageBlobs(image: StoredImage): Descriptor[] {
+export function imageBlobs(image: Pick<StoredImage, 'manifest'>): Descriptor[] {
   return [image.manifest.config, ...image.manifest.layers];
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/builder/run-build.js';
+import { parseCacheSpec } from '../../src/cache/cache-spec.js';
 import { pruneState, usage } from '../../src/maintenance.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
@@ -176,6 +177,31 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect([imported.ran, imported.cached, imported.digest]).toEqual([0, 4, first.digest]);
     expect((await image(fresh.root, imported.digest)).read('app/out.txt')).toBe('hello\nbuilt\n');
     expect(await mountsUnder(fresh.root)).toEqual([]);
+  });
+
+  it('exports the cache to a registry (mode=max: every step; mode=min: the image’s own) that a fresh state root imports', async () => {
+    const p = project();
+    const host = busybox.registry().host;
+    const messages: string[] = [];
+    const progress = { emit: (e: { type: string; text?: string }) => void (e.type === 'message' && e.text && messages.push(e.text)) };
+    const first = await build(request(p, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:max`, mode: 'max' }], cacheTo: { type: 'registry', ref: `${host}/cache/app:max`, mode: 'max' }, progress }));
+    expect(messages).toContain(`no build cache at ${host}/cache/app:max yet`);
+    await build(request(p, { cacheTo: parseCacheSpec(`type=registry,ref=${host}/cache/app:min,mode=min`, 'to') }));
+    const layersAt = async (tag: string): Promise<number> =>
+      (JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/cache/app:${tag}`], { encoding: 'utf8' })) as Manifest).layers.length;
+    // The build stage's WORKDIR, COPY and RUN and the final COPY --from; min keeps only the last.
+    expect([await layersAt('max'), await layersAt('min')]).toEqual([4, 1]);
+
+    const fresh = { context: p.context, root: tempDir() };
+    const imported = await build(request(fresh, { cacheFrom: [parseCacheSpec(`type=registry,ref=${host}/cache/app:max`, 'from')] }));
+    expect([imported.ran, imported.cached, imported.digest]).toEqual([0, 4, first.digest]);
+    expect((await image(fresh.root, imported.digest)).read('app/out.txt')).toBe('hello\nbuilt\n');
+    // With only the final step cached, the build stage runs and the final COPY is restored.
+    const partial = await build(request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:min`, mode: 'max' }] }));
+    expect([partial.ran, partial.cached, partial.digest]).toEqual([3, 1, first.digest]);
+    await expect(build(request(fresh, { cacheFrom: [{ type: 'registry', ref: `${host}/busybox:1`, mode: 'max' }] }))).rejects.toThrow(
+      `${host}/busybox:1 is not a tsbuild build cache (config type application/vnd.oci.image.config.v1+json)`,
+    );
   });
 
   it('fails on a failing RUN with its exit code, leaving no mount or active snapshot', async () => {

@@ -53,8 +53,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--no-cache', 'run every step again instead of using the cache')
     .option('--no-cache-filter <stage>', 'run the steps of this stage again (repeatable)', collect, [])
     .option('--pull', 'look base images up in their registries even when stored locally')
-    .option('--cache-to <type=local,dest=DIR>', 'export the build cache to a directory')
-    .option('--cache-from <type=local,src=DIR>', 'import a build cache from a directory (repeatable)', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=NAME:TAG[,mode=min|max]')
+    .option('--cache-from <spec>', 'import a build cache: type=local,src=DIR or type=registry,ref=NAME:TAG (repeatable)', collect, [])
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
     .option('--iidfile <file>', 'write the image digest to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
@@ -85,8 +85,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
           noCache: flags.noCache === true,
           noCacheFilter: flags.noCacheFilter,
           pull: flags.pull === true,
-          ...(flags.cacheTo ? { cacheTo: parseCacheSpec(flags.cacheTo, 'dest') } : {}),
-          cacheFrom: flags.cacheFrom.map((spec) => parseCacheSpec(spec, 'src')),
+          ...(flags.cacheTo ? { cacheTo: parseCacheSpec(flags.cacheTo, 'to') } : {}),
+          cacheFrom: flags.cacheFrom.map((spec) => parseCacheSpec(spec, 'from')),
           secrets: await readSecrets(flags.secret),
           ...(globals.root ? { root: globals.root } : {}),
           registries,

@@ -1,0 +1,87 @@
+/**
+ * Cache export and import for CI (`--cache-to`, `--cache-from`): the steps a build used, by cache
+ * key, with their layers, written to a directory or a registry; and read back on another machine,
+ * where a step found there is restored by unpacking its layer instead of running it.
+ *
+ * In a registry the cache is one OCI manifest at `ref`: its config (media type
+ * `application/vnd.tsbuild.cache.config.v1+json`) maps cache keys to layers, its layers are those
+ * layers, so the registry keeps them and a push skips or mounts what it already holds.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cache/local-export.js';
+import type { CacheSpec } from '../cache/cache-spec.js';
+import type { LocalContentStore } from '../content/local-store.js';
+import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
+import { InvalidArgumentError, isNotFound } from '../errors.js';
+import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
+import type { ProgressSink } from '../progress/events.js';
+import { clientFor, type PullOptions } from '../pull.js';
+import { pushImage } from '../push.js';
+import { manifestReference, parseReference } from '../registry/reference.js';
+
+export const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
+
+/** An imported step: what it made, and where its layer blob comes from. */
+export interface ImportedStep {
+  step: ExportedStep;
+  open(signal?: AbortSignal): Promise<Readable>;
+}
+
+interface CacheConfig {
+  version: 1;
+  steps: Record<string, ExportedStep>;
+}
+
+export interface TransferOptions extends Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'> {
+  root: string;
+  store: LocalContentStore;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** The steps a cache holds (none when a registry has no cache there yet, as on a first build). */
+export async function importCache(spec: CacheSpec, options: TransferOptions): Promise<Map<string, ImportedStep>> {
+  const imported = new Map<string, ImportedStep>();
+  if (spec.type === 'local') {
+    for (const [key, step] of await loadCache(spec.dir)) imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
+    return imported;
+  }
+  const ref = parseReference(spec.ref);
+  const client = await clientFor(options);
+  const fetched = await client.getManifest(ref, manifestReference(ref), options.signal).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  if (!fetched) {
+    options.progress?.emit({ type: 'message', text: `no build cache at ${spec.ref} yet` });
+    return imported;
+  }
+  const manifest = JSON.parse(fetched.bytes.toString('utf8')) as Manifest;
+  if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE) throw new InvalidArgumentError(`${spec.ref} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal)) chunks.push(chunk as Buffer);
+  const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CacheConfig;
+  for (const [key, step] of Object.entries(config.steps)) {
+    const layer = step.layer.descriptor;
+    imported.set(key, { step, open: (signal) => client.getBlob(ref, parseDigest(layer.digest), layer.size, signal) });
+  }
+  return imported;
+}
+
+/** Writes `steps` to the cache `spec` names. */
+export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
+  if (spec.type === 'local') return exportCache(spec.dir, steps, options.store);
+  const configBytes = Buffer.from(canonicalJson({ version: 1, steps: Object.fromEntries(steps) } satisfies CacheConfig));
+  const configDigest = digestOf(configBytes);
+  await options.store.ingest(Readable.from([configBytes]), { digest: configDigest, size: configBytes.length });
+  const layers = new Map<string, Descriptor>();
+  for (const step of steps.values()) layers.set(step.layer.descriptor.digest, step.layer.descriptor);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: CACHE_CONFIG_TYPE, digest: configDigest, size: configBytes.length },
+    layers: [...layers.values()],
+  };
+  const bytes = Buffer.from(canonicalJson(manifest));
+  const digest = digestOf(bytes);
+  await options.store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
+  await pushImage({ descriptor: { mediaType: MediaType.OciManifest, digest, size: bytes.length }, manifest }, spec.ref, options);
+}
