@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { build, buildOutputs, formatPlan, InvalidArgumentError, loadPlan, parseCacheSpec, type OutputResult } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
+import { ttyProgress } from '../render/tty.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 
@@ -58,7 +59,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
     .option('--iidfile <file>', 'write the image digest to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
-    .option('--progress <mode>', 'auto, plain, json or quiet (auto: plain; quiet when -q)', 'auto')
+    .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
     .option('-q, --quiet', 'print only the image digest, no progress')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
@@ -76,8 +77,11 @@ export function registerBuild(program: Command, cli: CliContext): void {
       const registries = { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) };
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;
-        if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode)) throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, plain, json or quiet' });
-        const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : plainProgress();
+        if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode)) throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, tty, plain, json or quiet' });
+        // auto: the live view on a terminal, plain lines in CI and pipes (as BuildKit decides).
+        const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
+        const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : (tty ?? plainProgress());
+        let failed = true;
         const result = await build({
           ...common,
           tags: flags.tag,
@@ -91,7 +95,12 @@ export function registerBuild(program: Command, cli: CliContext): void {
           ...(globals.root ? { root: globals.root } : {}),
           registries,
           ...(progress ? { progress } : {}),
-        });
+        })
+          .then((r) => {
+            failed = false;
+            return r;
+          })
+          .finally(() => tty?.finish(failed));
         for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
         if (mode !== 'quiet' && mode !== 'json') process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
         if (flags.iidfile) await writeFile(flags.iidfile, result.digest);
