@@ -1,10 +1,14 @@
 // Build scenarios: cold build of a multi-stage Dockerfile, no-op rebuild, and a rebuild after one
-// context file changed. Offline (FROM scratch), so they need no registry; needs root (snapshots).
+// context file changed; offline (FROM scratch), so no registry is involved. tsbuild is timed as a
+// command (`node bin/tsbuild.js build`, as users run it, Node's start-up included) and, for
+// reference, as a library call; BuildKit and buildah as commands, where installed.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from '../dist/index.js';
+import { startBuildah, startBuildKit } from './peers.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -28,13 +32,22 @@ function makeContext(dir) {
   ].join('\n'));
 }
 
-async function timed(fn) {
+function timeMs(fn) {
+  const start = process.hrtime.bigint();
+  const result = fn();
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, result };
+}
+
+async function timeAsync(fn) {
   const start = process.hrtime.bigint();
   const result = await fn();
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, result };
 }
 
-export async function benchBuild() {
+const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] });
+
+/** Runs cold / no-op / one-file-changed `runs` times with `builder` (build(context), reset()). */
+async function scenario(builder) {
   const cold = [];
   const noop = [];
   const oneFile = [];
@@ -44,17 +57,37 @@ export async function benchBuild() {
       const context = path.join(dir, 'ctx');
       mkdirSync(context);
       makeContext(context);
-      const request = { context, root: path.join(dir, 'root'), tags: ['bench:latest'] };
-      cold.push((await timed(() => build(request))).ms);
-      const again = await timed(() => build(request));
-      if (again.result.ran !== 0) throw new Error('no-op rebuild ran steps');
-      noop.push(again.ms);
+      await builder.reset(dir);
+      cold.push((await timeAsync(() => builder.build(context))).ms);
+      noop.push((await timeAsync(() => builder.build(context))).ms);
       writeFileSync(path.join(context, 'config.json'), '{"version": 2}\n');
-      oneFile.push((await timed(() => build(request))).ms);
+      oneFile.push((await timeAsync(() => builder.build(context))).ms);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { scenario: 'build: 3-stage Dockerfile, 500-file context', runs, coldMs: median(cold), noopMs: median(noop), oneFileChangedMs: median(oneFile) };
+  return { cold: stats(cold), noop: stats(noop), oneFileChanged: stats(oneFile) };
+}
+
+export async function benchBuild() {
+  const builders = {};
+  let root;
+  builders['tsbuild (command)'] = await scenario({
+    reset: (dir) => (root = path.join(dir, 'root')),
+    build: (context) => timeMs(() => execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, 'build', '-q', '-t', 'bench:latest', context], { stdio: ['ignore', 'pipe', 'pipe'] })).result,
+  });
+  builders['tsbuild (library call)'] = await scenario({
+    reset: (dir) => (root = path.join(dir, 'root-lib')),
+    build: (context) => build({ context, root, tags: ['bench:latest'] }),
+  });
+  for (const start of [startBuildKit, startBuildah]) {
+    const peer = await start();
+    if (!peer) continue;
+    try {
+      builders[peer.name] = await scenario({ reset: () => peer.reset(), build: (context) => peer.build(context, 'bench:latest') });
+    } finally {
+      await peer.stop();
+    }
+  }
+  return { scenario: 'build: 3-stage Dockerfile, 500-file context', runs, builders };
 }

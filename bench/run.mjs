@@ -17,8 +17,12 @@ if (process.getuid?.() !== 0) {
 } else {
   const b = await benchBuild();
   results.push(b);
-  console.log(`${b.scenario}: cold ${b.coldMs.toFixed(0)} ms, no-op rebuild ${b.noopMs.toFixed(0)} ms, one file changed ${b.oneFileChangedMs.toFixed(0)} ms (medians)`);
-  console.log('  BuildKit and buildah: not installed here (no dockerd on this machine kind); the ratios come with the performance issue');
+  console.log(`${b.scenario} (medians of ${b.runs}; ratio = peer / tsbuild command):`);
+  const ours = b.builders['tsbuild (command)'];
+  for (const [name, t] of Object.entries(b.builders)) {
+    const ratio = (key) => (name.startsWith('tsbuild') ? '' : ` (${(t[key].medianMs / ours[key].medianMs).toFixed(1)}x)`);
+    console.log(`  ${name.padEnd(26)} cold ${t.cold.medianMs.toFixed(0)} ms${ratio('cold')}, no-op ${t.noop.medianMs.toFixed(0)} ms${ratio('noop')}, one file changed ${t.oneFileChanged.medianMs.toFixed(0)} ms${ratio('oneFileChanged')}`);
+  }
   const r = await benchDiffer();
   results.push(r);
   console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
