@@ -4,7 +4,7 @@
  * same digest.
  */
 import { pipeline } from 'node:stream/promises';
-import { gzip } from '../archive/compression.js';
+import { parallelGzip } from '../archive/parallel-gzip.js';
 import { TarWriter } from '../archive/tar.js';
 import type { ContentStore } from '../content/store.js';
 import type { Digest } from '../digest/digest.js';
@@ -32,7 +32,7 @@ export async function writeLayer(changes: readonly Change[], root: string, store
   const tar = new TarWriter();
   const diffID = new HashingStream();
   const writer = await store.writer(options.signal ? { signal: options.signal } : {});
-  const flowing = pipeline(tar.stream, diffID, gzip(), writer.stream, options.signal ? { signal: options.signal } : {});
+  const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
   flowing.catch(() => undefined);
   try {
     await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch);

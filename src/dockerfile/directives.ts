@@ -5,8 +5,19 @@
  * case-insensitive names and a leading byte-order mark exactly as BuildKit does. We add BuildKit's
  * validation on top: a repeated directive and an escape character other than `\` or `` ` `` are errors.
  */
-import { DockerfileParser } from 'dockerfile-ast';
+import { createRequire } from 'node:module';
+import type { DockerfileParser as Parser } from 'dockerfile-ast';
 import { DockerfileError, type ErrorLocation } from './errors.js';
+
+/**
+ * `dockerfile-ast` is loaded only for a Dockerfile whose first line is a comment (directives can be
+ * nowhere else): it is most of the front end's start-up cost, and most Dockerfiles have none.
+ */
+let parser: typeof Parser | undefined;
+function directiveParser(): typeof Parser {
+  parser ??= (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
+  return parser;
+}
 
 /** The directives of one Dockerfile. */
 export interface Directives {
@@ -21,8 +32,9 @@ const KNOWN = new Set(['syntax', 'escape', 'check']);
 /** Reads and validates the directives of `text`; `file` and `lines` place errors. */
 export function readDirectives(text: string, file: string, lines: readonly string[]): Directives {
   const found: Directives = { escape: '\\' };
+  if (!/^\uFEFF?[ \t]*#/.test(text)) return found;
   const seen = new Set<string>();
-  for (const directive of DockerfileParser.parse(text).getDirectives()) {
+  for (const directive of directiveParser().parse(text).getDirectives()) {
     const name = directive.getName().toLowerCase();
     if (!KNOWN.has(name)) continue;
     const line = directive.getRange().start.line + 1;

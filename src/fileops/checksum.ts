@@ -107,13 +107,18 @@ async function entryLines(
   else if (type === 'link') emit(`${rel}\0link\0${mode}\0${await readlink(abs)}\n`);
   else emit(`${rel}\0${type}\0${mode}\n`);
   if (type !== 'dir') return;
+  const children: Array<{ real: string; rel: string }> = [];
   for (const name of (await readdir(abs)).sort()) {
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
     if (tree.includes && !tree.includes(childReal) && !(tree.reincludes && (await hasIncludedChild(tree, childReal)))) continue;
     if (exclude?.excludes(childRel)) continue;
-    await entryLines(tree, childReal, childRel, await lstat(path.join(tree.root, childReal)), exclude, cache, emit);
+    children.push({ real: childReal, rel: childRel });
   }
+  // A directory's entries are stat'ed at once (the thread pool works on them together), then
+  // visited in name order, so the lines come out the same whatever finishes first.
+  const stats = await Promise.all(children.map((c) => lstat(path.join(tree.root, c.real))));
+  for (const [i, child] of children.entries()) await entryLines(tree, child.real, child.rel, stats[i] as Stats, exclude, cache, emit);
 }
 
 /** An excluded directory still counts when a `!` pattern re-includes something inside it. */

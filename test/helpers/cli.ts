@@ -14,7 +14,7 @@ const bin = path.join(projectRoot, 'bin', 'tsbuild.js');
 
 /** Runs `tsbuild ...args` from the project root. `npm test` builds dist/ first. */
 export function tsbuild(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'tsbuild.mjs'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the CLI tests');
   }
   const result = spawnSync(process.execPath, [bin, ...args], {

@@ -139,10 +139,15 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     await expectClean(b);
   });
 
-  it('chooses overlay where it mounts', async () => {
+  it('chooses overlay where it mounts, and records the choice so later builds skip the probe', async () => {
     const notices: string[] = [];
-    expect((await selectSnapshotter(tempDir(), (m) => notices.push(m))).kind).toBe('overlay');
+    const root = tempDir();
+    expect((await selectSnapshotter(root, (m) => notices.push(m))).kind).toBe('overlay');
     expect(notices).toEqual([]);
+    expect(readFileSync(path.join(root, 'snapshotter'), 'utf8')).toBe('overlay\n');
+    // A root that chose copying keeps it (its snapshots are plain directories).
+    writeFileSync(path.join(root, 'snapshotter'), 'copying\n');
+    expect((await selectSnapshotter(root)).kind).toBe('copying');
   });
 
   it('falls back to copying, saying so, where overlay cannot mount (a root inside an overlay)', async () => {
