@@ -22,6 +22,8 @@ export async function startBuildKit() {
   return {
     name: `BuildKit (Docker ${version})`,
     build: (context, tag, args = []) => docker(['build', '--network=none', '-q', '-t', tag, ...args, context]),
+    pull: (ref) => docker(['pull', '-q', ref]),
+    push: (ref) => docker(['push', '-q', ref]),
     /** Forgets every image and cache record, for a cold build. */
     reset: () => {
       spawnSync('/usr/bin/docker', ['image', 'prune', '-af'], { env, stdio: 'ignore' });
@@ -41,6 +43,7 @@ export function startBuildah() {
   let dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-buildah-'));
   const global = () => ['--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'overlay'];
   const version = execFileSync('/usr/bin/buildah', ['--version'], { encoding: 'utf8' }).trim().split(' ')[2];
+  const buildah = (args) => execFileSync('/usr/bin/buildah', [...global(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
   const clear = () => {
     spawnSync('/usr/bin/buildah', [...global(), 'rm', '--all'], { stdio: 'ignore' });
     spawnSync('/usr/bin/buildah', [...global(), 'rmi', '--all', '--force'], { stdio: 'ignore' });
@@ -49,7 +52,9 @@ export function startBuildah() {
   };
   return {
     name: `buildah ${version}`,
-    build: (context, tag, args = []) => execFileSync('/usr/bin/buildah', [...global(), 'bud', '--layers', '--network=none', '-q', '-t', tag, ...args, context], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' }),
+    build: (context, tag, args = []) => buildah(['bud', '--tls-verify=false', '--layers', '--network=none', '-q', '-t', tag, ...args, context]),
+    pull: (ref) => buildah(['pull', '--tls-verify=false', '-q', ref]),
+    push: (ref) => buildah(['push', '--tls-verify=false', '-q', ref]),
     reset: () => {
       clear();
       dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-buildah-'));

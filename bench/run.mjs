@@ -6,6 +6,7 @@ import os from 'node:os';
 import { benchContext } from './context.mjs';
 import { benchBuild } from './build.mjs';
 import { benchDiffer } from './differ.mjs';
+import { benchRegistry } from './registry.mjs';
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
 const results = [];
@@ -23,10 +24,18 @@ if (process.getuid?.() !== 0) {
     const ratio = (key) => (name.startsWith('tsbuild') ? '' : ` (${(t[key].medianMs / ours[key].medianMs).toFixed(1)}x)`);
     console.log(`  ${name.padEnd(26)} cold ${t.cold.medianMs.toFixed(0)} ms${ratio('cold')}, no-op ${t.noop.medianMs.toFixed(0)} ms${ratio('noop')}, one file changed ${t.oneFileChanged.medianMs.toFixed(0)} ms${ratio('oneFileChanged')}`);
   }
+  const g = await benchRegistry();
+  results.push(g);
+  console.log(`${g.scenario} (medians of ${g.runs}; ratio = peer / tsbuild; the export RUN writes ${g.exportMiB} MiB):`);
+  const base = g.builders.tsbuild;
+  for (const [name, row] of Object.entries(g.builders)) {
+    const cells = Object.entries(row).map(([k, t]) => `${k} ${(t.medianMs / 1000).toFixed(2)} s${name === 'tsbuild' ? '' : ` (${(t.medianMs / base[k].medianMs).toFixed(2)}x)`}`);
+    console.log(`  ${name.padEnd(32)} ${cells.join(', ')}`);
+  }
   const r = await benchDiffer();
   results.push(r);
   console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
-  console.log('  peers: BuildKit and buildah export layers inside a build; compared end to end in the build scenarios (issue 8)');
+  console.log('  single-stream gzip baseline (before parallel gzip): 46 MiB/s median on this machine (bench/results/2026-11-24.json, first recording)');
 }
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/${new Date().toISOString().slice(0, 10)}.json`;

@@ -68,7 +68,10 @@ export interface BuildRequest {
   root?: string;
   registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
   secrets?: Record<string, Buffer>;
-  /** Stages built at once (default: CPU count). */
+  /**
+   * Stages built at once (default: twice the CPU count, at least 4). Stages mostly wait on their
+   * processes and disks rather than use a core each; BuildKit does not bound them at all.
+   */
   jobs?: number;
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -240,7 +243,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
         }
         return state;
       },
-      { concurrency: request.jobs ?? os.cpus().length, ...(request.signal ? { signal: request.signal } : {}) },
+      { concurrency: request.jobs ?? Math.max(4, 2 * os.cpus().length), ...(request.signal ? { signal: request.signal } : {}) },
     );
     const target = results.get(String(plan.target.index)) as StageResult;
     const image = await writeImage(

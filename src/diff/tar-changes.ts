@@ -37,7 +37,8 @@ export async function writeChanges(
       await tar.add({ ...header, type: 'link', linkname: links.get(inode) ?? '' });
     } else if (stat.isFile()) {
       if (stat.nlink > 1) links.set(inode, rel);
-      await tar.add({ ...header, size: stat.size }, createReadStream(abs));
+      // Large reads: fewer thread-pool round trips competing with the compressor's blocks.
+      await tar.add({ ...header, size: stat.size }, createReadStream(abs, { highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, stat.size)) }));
     } else if (stat.isDirectory()) {
       await tar.add({ ...header, type: 'directory' });
     } else if (stat.isSymbolicLink()) {

@@ -84,24 +84,52 @@ export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyO
 
 async function copyChildren(tree: SourceTree, real: string, rel: string, target: string, options: CopyOptions, links: Map<string, string>): Promise<void> {
   const dirAbs = path.join(tree.root, real);
+  const names: Array<{ real: string; rel: string; name: string }> = [];
   for (const name of (await readdir(dirAbs)).sort()) {
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
     if (tree.includes && !tree.includes(childReal) && !tree.reincludes) continue;
     if (options.exclude?.excludes(childRel)) continue;
-    const stat = await lstat(path.join(tree.root, childReal));
-    if (tree.includes && !tree.includes(childReal) && !stat.isDirectory()) continue;
-    const childTarget = path.join(target, name);
+    names.push({ real: childReal, rel: childRel, name });
+  }
+  const stats = await Promise.all(names.map((c) => lstat(path.join(tree.root, c.real))));
+  // Plain files are independent: copy them several at a time (the thread pool overlaps their
+  // system calls). Directories and hard-linked files (which refer to each other) go in order.
+  const parallel: Array<() => Promise<void>> = [];
+  for (const [i, child] of names.entries()) {
+    const stat = stats[i] as Stats;
+    if (tree.includes && !tree.includes(child.real) && !stat.isDirectory()) continue;
+    const childTarget = path.join(target, child.name);
     if (stat.isDirectory()) {
       const existing = await lstat(childTarget).catch(() => undefined);
       if (existing && !existing.isDirectory()) await rm(childTarget, { force: true });
       if (!existing?.isDirectory()) await mkdir(childTarget);
-      await copyChildren(tree, childReal, childRel, childTarget, options, links);
+      await copyChildren(tree, child.real, child.rel, childTarget, options, links);
       await applyMetadata(childTarget, stat, options, true);
+    } else if (stat.isFile() && stat.nlink > 1) {
+      await copyEntry(path.join(tree.root, child.real), childTarget, stat, options, links, true);
     } else {
-      await copyEntry(path.join(tree.root, childReal), childTarget, stat, options, links, true);
+      parallel.push(() => copyEntry(path.join(tree.root, child.real), childTarget, stat, options, links, true));
     }
   }
+  await inBatches(parallel, 16);
+}
+
+/** Runs `tasks`, at most `width` at a time; after a failure no further task starts. */
+async function inBatches(tasks: ReadonlyArray<() => Promise<void>>, width: number): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length && !failed) {
+      try {
+        await (tasks[next++] as () => Promise<void>)();
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
 }
 
 /** Copies one non-directory entry to `target` (replacing a file or symlink there). */

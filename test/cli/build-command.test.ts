@@ -57,3 +57,21 @@ describe('tsbuild build', () => {
     }
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('tsbuild build: cache flags through the command line', () => {
+  it('--no-cache reruns every step, --no-cache-filter one stage, -j bounds the stages', () => {
+    writeFileSync(path.join(dir, 'a.txt'), 'a\n');
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch AS one\nCOPY a.txt /one/\nFROM scratch\nCOPY --from=one /one /two\nCOPY a.txt /\n');
+    const root = path.join(dir, '.root');
+    const run = (...args: string[]): string => {
+      const result = tsbuild(['--root', root, 'build', '--progress=plain', ...args, dir]);
+      expect(result.status, result.stderr).toBe(0);
+      return result.stderr.split('\n').find((l) => l.includes('steps run')) ?? '';
+    };
+    expect(run('-j', '1')).toBe('3 steps run, 0 cached');
+    expect(run()).toBe('0 steps run, 3 cached');
+    expect(run('--no-cache')).toBe('3 steps run, 0 cached');
+    expect(run('--no-cache-filter', 'one')).toBe('1 steps run, 2 cached');
+    expect(tsbuild(['--root', root, 'build', '-j', '0', dir]).stderr).toBe('error: invalid --jobs "0": expected a positive whole number\n');
+  });
+});

@@ -22,8 +22,10 @@ interface BuildFlags {
   annotation: string[];
   printPlan?: string | boolean;
   resolveBases?: boolean;
-  noCache?: boolean;
-  noCacheFilter: string[];
+  /** `--no-cache` (commander reads a `--no-` flag as the negation of `cache`). */
+  cache: boolean;
+  /** `--no-cache-filter` (likewise stored without the `no-`). */
+  cacheFilter: string[];
   cacheTo?: string;
   cacheFrom: string[];
   pull?: boolean;
@@ -32,6 +34,7 @@ interface BuildFlags {
   metadataFile?: string;
   progress: string;
   quiet?: boolean;
+  jobs?: string;
 }
 
 /** Registers the build command on `program`. */
@@ -61,6 +64,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
     .option('-q, --quiet', 'print only the image digest, no progress')
+    .option('-j, --jobs <n>', 'stages built at once (default: twice the CPU count, at least 4)')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
       const globals = command.optsWithGlobals<GlobalFlags>();
@@ -85,9 +89,10 @@ export function registerBuild(program: Command, cli: CliContext): void {
         const result = await build({
           ...common,
           tags: flags.tag,
+          ...(flags.jobs === undefined ? {} : { jobs: positiveInteger(flags.jobs, '--jobs') }),
           outputs: buildOutputs(flags.output, { push: flags.push === true, annotations: flags.annotation }),
-          noCache: flags.noCache === true,
-          noCacheFilter: flags.noCacheFilter,
+          noCache: flags.cache === false,
+          noCacheFilter: flags.cacheFilter,
           pull: flags.pull === true,
           ...(flags.cacheTo ? { cacheTo: parseCacheSpec(flags.cacheTo, 'to') } : {}),
           cacheFrom: flags.cacheFrom.map((spec) => parseCacheSpec(spec, 'from')),
@@ -137,6 +142,12 @@ async function readSecrets(specs: readonly string[]): Promise<Record<string, Buf
     else if (process.env[id] !== undefined) secrets[id] = Buffer.from(process.env[id] ?? '');
   }
   return secrets;
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`invalid ${flag} "${text}": expected a positive whole number`);
+  return n;
 }
 
 /** The --print-plan format, checked before any work is done. */

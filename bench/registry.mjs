@@ -1,0 +1,132 @@
+// Scenarios that need a registry: a real `docker-registry` on 127.0.0.1 with a busybox base that
+// tsbuild builds from Debian's static busybox and pushes there; every builder pulls that base from
+// it. Scenarios: four independent stages of `sleep 2` (parallelism), a 2,000-file + 50 MB context
+// copied into an image, a RUN writing 1 GiB (layer export), pull of a 100 MB base, push of a
+// 200 MB image. tsbuild runs as a command, as do BuildKit and buildah where installed.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startBuildah, startBuildKit } from './peers.mjs';
+
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const exportMiB = Number(process.env.BENCH_EXPORT_MB ?? 1024);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const tsbuild = (root, args) => execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+function timeMs(fn) {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] });
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRegistry(dir) {
+  const port = await freePort();
+  const config = path.join(dir, 'registry.yml');
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)) break;
+    await sleep(50);
+  }
+  return { host: `127.0.0.1:${port}`, stop: async () => (child.kill('SIGTERM'), await new Promise((r) => child.once('exit', r))) };
+}
+
+/** Writes a context: a Dockerfile and files. */
+function context(dir, dockerfile, files = {}) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+  for (const [name, data] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), data);
+  }
+  return dir;
+}
+
+/** A builder as a set of commands: build (cold each run), pull, push. */
+function tsbuildBuilder(dir) {
+  let n = 0;
+  let root;
+  return {
+    name: 'tsbuild',
+    reset: () => (root = path.join(dir, `root-${n++}`)),
+    build: (ctx, tag) => tsbuild(root, ['build', '-q', '-t', tag, ctx]),
+    pull: (ref) => tsbuild(root, ['pull', '-q', ref]),
+    push: (ref) => tsbuild(root, ['push', '-q', ref]),
+  };
+}
+
+export async function benchRegistry() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-reg-'));
+  const registry = await startRegistry(dir);
+  const peers = [];
+  try {
+    // The base: busybox, built and pushed by tsbuild.
+    const setup = path.join(dir, 'setup-root');
+    const bb = context(path.join(dir, 'bb'), 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n');
+    copyFileSync('/bin/busybox', path.join(bb, 'busybox'));
+    const base = `${registry.host}/busybox:1`;
+    tsbuild(setup, ['build', '-q', '-t', base, '--push', bb]);
+    // A 100 MB base for the pull scenario.
+    const big = context(path.join(dir, 'big'), `FROM ${base}\nCOPY blob /blob\n`, { blob: randomBytes(100 * 1000 * 1000) });
+    const bigRef = `${registry.host}/big:1`;
+    tsbuild(setup, ['build', '-q', '-t', bigRef, '--push', big]);
+
+    const scenarios = {
+      parallel: context(path.join(dir, 'parallel'), [`FROM ${base} AS a`, 'RUN sleep 2 && echo a > /a', `FROM ${base} AS b`, 'RUN sleep 2 && echo b > /b', `FROM ${base} AS c`, 'RUN sleep 2 && echo c > /c', `FROM ${base} AS d`, 'RUN sleep 2 && echo d > /d', `FROM ${base}`, 'COPY --from=a /a /', 'COPY --from=b /b /', 'COPY --from=c /c /', 'COPY --from=d /d /'].join('\n')),
+      context: context(path.join(dir, 'ctx'), `FROM ${base}\nCOPY . /ctx/\n`, Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`d${i % 40}/s${i % 7}/f${i}.bin`, randomBytes(26214)]))),
+      export: context(path.join(dir, 'export'), `FROM ${base}\nRUN for i in $(seq 1 ${exportMiB / 16}); do head -c 8388608 /dev/urandom > /f$i; yes "the quick brown fox" | head -c 8388608 >> /f$i; done\n`),
+    };
+
+    const builders = [tsbuildBuilder(dir)];
+    for (const start of [startBuildKit, startBuildah]) {
+      const peer = await start();
+      if (peer) (peers.push(peer), builders.push(peer));
+    }
+    const results = {};
+    for (const builder of builders) {
+      const row = {};
+      for (const [name, ctx] of Object.entries(scenarios)) {
+        const times = [];
+        for (let r = 0; r < (name === 'export' ? Math.min(runs, 2) : runs); r++) {
+          await builder.reset();
+          times.push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
+        }
+        row[name] = stats(times);
+      }
+      const pulls = [];
+      const pushes = [];
+      for (let r = 0; r < runs; r++) {
+        await builder.reset();
+        pulls.push(timeMs(() => builder.pull(bigRef)));
+        // Push 200 MB: the pulled 100 MB base plus a fresh 100 MB layer, to a new repository.
+        const ctx = context(path.join(dir, `push-${builder.name.split(' ')[0]}-${r}`), `FROM ${bigRef}\nCOPY more /more\n`, { more: randomBytes(100 * 1000 * 1000) });
+        const target = `${registry.host}/pushed-${builder.name.split(' ')[0].toLowerCase()}-${r}:1`;
+        builder.build(ctx, target);
+        pushes.push(timeMs(() => builder.push(target)));
+        rmSync(ctx, { recursive: true, force: true });
+      }
+      row.pull100MB = stats(pulls);
+      row.push200MB = stats(pushes);
+      results[builder.name] = row;
+    }
+    return { scenario: 'registry scenarios (local docker-registry)', runs, exportMiB, builders: results };
+  } finally {
+    for (const peer of peers) await peer.stop();
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
