@@ -5,7 +5,7 @@
 // 200 MB image. tsbuild runs as a command, as do BuildKit and buildah where installed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,13 +57,18 @@ function context(dir, dockerfile, files = {}) {
 }
 
 /** A builder as a set of commands: build (cold each run), pull, push. */
-function tsbuildBuilder(dir) {
+function tsbuildBuilder(dir, rss) {
   let n = 0;
   let root;
   return {
     name: 'tsbuild',
     reset: () => (root = path.join(dir, `root-${n++}`)),
-    build: (ctx, tag) => tsbuild(root, ['build', '-q', '-t', tag, ctx]),
+    // Under GNU time, for the peak RSS of the tsbuild process (not its containers).
+    build: (ctx, tag) => {
+      const file = path.join(dir, 'rss');
+      execFileSync('/usr/bin/time', ['-f', '%M', '-o', file, process.execPath, 'bin/tsbuild.js', '--root', root, 'build', '-q', '-t', tag, ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+      rss.push({ tag, kiB: Number(readFileSync(file, 'utf8').trim().split('\n').pop()) });
+    },
     pull: (ref) => tsbuild(root, ['pull', '-q', ref]),
     push: (ref) => tsbuild(root, ['push', '-q', ref]),
   };
@@ -91,7 +96,8 @@ export async function benchRegistry() {
       export: context(path.join(dir, 'export'), `FROM ${base}\nRUN for i in $(seq 1 ${exportMiB / 16}); do head -c 8388608 /dev/urandom > /f$i; yes "the quick brown fox" | head -c 8388608 >> /f$i; done\n`),
     };
 
-    const builders = [tsbuildBuilder(dir)];
+    const rss = [];
+    const builders = [tsbuildBuilder(dir, rss)];
     for (const start of [startBuildKit, startBuildah]) {
       const peer = await start();
       if (peer) (peers.push(peer), builders.push(peer));
@@ -123,7 +129,8 @@ export async function benchRegistry() {
       row.push200MB = stats(pushes);
       results[builder.name] = row;
     }
-    return { scenario: 'registry scenarios (local docker-registry)', runs, exportMiB, builders: results };
+    const peakRssMiB = (tag) => Math.max(...rss.filter((r) => r.tag === tag).map((r) => r.kiB)) / 1024;
+    return { scenario: 'registry scenarios (local docker-registry)', runs, exportMiB, builders: results, tsbuildPeakRssMiB: { export: peakRssMiB('bench-export:1'), context: peakRssMiB('bench-context:1'), parallel: peakRssMiB('bench-parallel:1') } };
   } finally {
     for (const peer of peers) await peer.stop();
     await registry.stop();

@@ -32,9 +32,10 @@ if (process.getuid?.() !== 0) {
     const cells = Object.entries(row).map(([k, t]) => `${k} ${(t.medianMs / 1000).toFixed(2)} s${name === 'tsbuild' ? '' : ` (${(t.medianMs / base[k].medianMs).toFixed(2)}x)`}`);
     console.log(`  ${name.padEnd(32)} ${cells.join(', ')}`);
   }
+  console.log(`  tsbuild peak RSS (GNU time, the tsbuild process): export ${g.tsbuildPeakRssMiB.export.toFixed(0)} MiB, context ${g.tsbuildPeakRssMiB.context.toFixed(0)} MiB, parallel ${g.tsbuildPeakRssMiB.parallel.toFixed(0)} MiB`);
   const r = await benchDiffer();
   results.push(r);
-  console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB (bench process peak RSS ${r.peakRssMiB.toFixed(0)} MiB, all scenarios so far)`);
   console.log('  single-stream gzip baseline (before parallel gzip): 46 MiB/s median on this machine (bench/results/2026-11-24.json, first recording)');
 }
 mkdirSync('bench/results', { recursive: true });

@@ -158,6 +158,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   let ran = 0;
   let cached = 0;
   const used = new Map<string, CacheRecord>();
+  const inFlight = new Map<string, Promise<CacheRecord>>();
   const transfer = { root, store, progress, ...request.registries, ...(request.signal ? { signal: request.signal } : {}) };
   const imported = new Map<string, ImportedStep>();
   for (const spec of request.cacheFrom ?? []) for (const [key, step] of await importCache(cacheSpec(spec), transfer)) imported.set(key, step);
@@ -196,40 +197,53 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
           const definition = epoch === undefined ? parts.definition : { step: parts.definition, sourceDateEpoch: epoch };
           const key = cacheKey({ definition, parent: state.key, inputs, content: parts.content });
           const skipCache = request.noCache === true || (request.noCacheFilter ?? []).some((n) => n.toLowerCase() === stage.name);
-          let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
-          const fromImport = imported.get(key);
-          if (!hit && !skipCache && fromImport) {
-            hit = await restoreStep(key, fromImport, state.snapshot, snapshotter, store, request.signal);
-            await cache.put(key, hit);
-          }
           const location = `${path.resolve(dockerfilePath)}#${stage.index}#${step.id}`;
           const current = { definition: cacheKey({ definition }), parent: state.key, inputs, content: parts.content };
+          const parent = state.snapshot;
+          // An identical step (same key) already running in another stage is awaited, not rerun.
+          const running = skipCache ? undefined : inFlight.get(key);
           let record: CacheRecord;
-          if (hit) {
-            record = hit;
+          if (running) {
+            record = await running;
             cached++;
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
           } else {
-            const reason = skipCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
-            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
-            const started = Date.now();
-            const name = `step-${digestHex(key).slice(0, 32)}${skipCache ? `-${Date.now()}` : ''}`;
-            await snapshotter.remove(name).catch(() => undefined);
-            const layer =
-              step.kind === 'exec'
-                ? await runExec(step, state.snapshot, name, {
-                    snapshotter, runtime, store, root, contextDir: context.root, sourceDir,
-                    ...(request.secrets ? { secrets: request.secrets } : {}),
-                    ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
-                    output: (chunk) => progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
-                    signal,
-                  })
-                : await runFileStep(step, state.snapshot, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
-            record = { snapshot: name, layer, created: createdNow(epoch) };
-            await cache.put(key, record);
-            await cache.rememberParts(location, current);
-            ran++;
-            progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
+            const solving = (async (): Promise<CacheRecord> => {
+              let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+              const fromImport = imported.get(key);
+              if (!hit && !skipCache && fromImport) {
+                hit = await restoreStep(key, fromImport, parent, snapshotter, store, request.signal);
+                await cache.put(key, hit);
+              }
+              if (hit) {
+                cached++;
+                progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
+                return hit;
+              }
+              const reason = skipCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
+              progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
+              const started = Date.now();
+              const name = `step-${digestHex(key).slice(0, 32)}${skipCache ? `-${Date.now()}` : ''}`;
+              await snapshotter.remove(name).catch(() => undefined);
+              const layer =
+                step.kind === 'exec'
+                  ? await runExec(step, parent, name, {
+                      snapshotter, runtime, store, root, contextDir: context.root, sourceDir,
+                      ...(request.secrets ? { secrets: request.secrets } : {}),
+                      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+                      output: (chunk) => progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
+                      signal,
+                    })
+                  : await runFileStep(step, parent, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
+              const made = { snapshot: name, layer, created: createdNow(epoch) };
+              await cache.put(key, made);
+              await cache.rememberParts(location, current);
+              ran++;
+              progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
+              return made;
+            })();
+            if (!skipCache) inFlight.set(key, solving);
+            record = await solving;
           }
           used.set(key, record);
           state = {

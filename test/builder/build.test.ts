@@ -60,6 +60,17 @@ async function image(root: string, digest: string): Promise<{ manifest: Manifest
 }
 
 describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
+  it('solves an identical step of two stages once: the second stage waits for the first', async () => {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'a.txt'), 'a\n');
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch AS one\nCOPY a.txt /\nFROM scratch AS two\nCOPY a.txt /\nFROM scratch\nCOPY --from=one /a.txt /one/\nCOPY --from=two /a.txt /two/\n');
+    const events: string[] = [];
+    const result = await build({ context, root: tempDir(), progress: { emit: (e) => void (e.type === 'step' && events.push(`${e.name} ${e.status}`)) } });
+    expect([result.ran, result.cached]).toEqual([3, 1]);
+    // Whichever stage gets there first runs it; the other reports it cached.
+    expect(events.filter((e) => e.includes('COPY a.txt /')).map((e) => e.split(' ').pop()).sort()).toEqual(['cached', 'done', 'started']);
+  });
+
   it('copies from two stages at once (each gets its own view) and builds FROM scratch offline', async () => {
     const context = tempDir();
     writeFileSync(path.join(context, 'a.txt'), 'a\n');
