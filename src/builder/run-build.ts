@@ -162,13 +162,16 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const transfer = { root, store, progress, ...request.registries, ...(request.signal ? { signal: request.signal } : {}) };
   const imported = new Map<string, ImportedStep>();
   for (const spec of request.cacheFrom ?? []) for (const [key, step] of await importCache(cacheSpec(spec), transfer)) imported.set(key, step);
-  const imageTops = new Map<string, string | undefined>();
-  const imageTop = async (ref: string): Promise<string | undefined> => {
-    if (!imageTops.has(ref)) {
+  // The unpacking is remembered as a promise, so stages starting together from one image share it.
+  const imageTops = new Map<string, Promise<string | undefined>>();
+  const imageTop = (ref: string): Promise<string | undefined> => {
+    let top = imageTops.get(ref);
+    if (!top) {
       const base = bases.get(ref) as BaseImage;
-      imageTops.set(ref, await unpackLayers(base.layers, base.config.rootfs.diff_ids, store, snapshotter, request.signal));
+      top = unpackLayers(base.layers, base.config.rootfs.diff_ids, store, snapshotter, request.signal);
+      imageTops.set(ref, top);
     }
-    return imageTops.get(ref);
+    return top;
   };
 
   try {
