@@ -39,6 +39,6 @@ if (process.getuid?.() !== 0) {
   console.log('  single-stream gzip baseline (before parallel gzip): 46 MiB/s median on this machine (bench/results/2026-11-24.json, first recording)');
 }
 mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${new Date().toISOString().slice(0, 10)}.json`;
+const file = `bench/results/${new Date().toISOString().slice(0, 16).replace(/:/g, "")}.json`;
 writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
 console.log(`recorded in ${file}`);
