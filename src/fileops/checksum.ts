@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, lstat } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { limit } from '../util/limit.js';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
@@ -118,7 +119,21 @@ async function entryLines(
   // A directory's entries are stat'ed at once (the thread pool works on them together), then
   // visited in name order, so the lines come out the same whatever finishes first.
   const stats = await Promise.all(children.map((c) => lstat(path.join(tree.root, c.real))));
-  for (const [i, child] of children.entries()) await entryLines(tree, child.real, child.rel, stats[i] as Stats, exclude, cache, emit);
+  // Files are hashed ahead, several at once (a cold cache reads every byte); lines still come out
+  // in name order because each child is awaited in turn.
+  const ahead = limit(8);
+  const digests = children.map((c, i) => {
+    const s = stats[i] as Stats;
+    if (!s.isFile()) return undefined;
+    const digest = ahead(() => cache.fileDigest(path.join(tree.root, c.real), c.real, s));
+    digest.catch(() => undefined);
+    return digest;
+  });
+  for (const [i, child] of children.entries()) {
+    const digest = digests[i];
+    if (digest) emit(`${child.rel}\0file\0${((stats[i] as Stats).mode & 0o7777).toString(8)}\0${await digest}\n`);
+    else await entryLines(tree, child.real, child.rel, stats[i] as Stats, exclude, cache, emit);
+  }
 }
 
 /** An excluded directory still counts when a `!` pattern re-includes something inside it. */

@@ -17,6 +17,7 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
+import { limit } from '../util/limit.js';
 import { mknod } from '../util/native.js';
 import { modeFor, type ModeChange } from './ownership.js';
 import { resolveParts } from './resolve.js';
@@ -112,25 +113,19 @@ async function copyChildren(tree: SourceTree, real: string, rel: string, target:
       parallel.push(() => copyEntry(path.join(tree.root, child.real), childTarget, stat, options, links, true));
     }
   }
-  await inBatches(parallel, 16);
+  // After a failure no further copy starts (the step is failing; its snapshot goes away).
+  const sixteen = limit(16);
+  let failed = false;
+  const guarded = async (task: () => Promise<void>): Promise<void> => {
+    if (failed) return;
+    await task().catch((err: unknown) => {
+      failed = true;
+      throw err;
+    });
+  };
+  await Promise.all(parallel.map((task) => sixteen(() => guarded(task))));
 }
 
-/** Runs `tasks`, at most `width` at a time; after a failure no further task starts. */
-async function inBatches(tasks: ReadonlyArray<() => Promise<void>>, width: number): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length && !failed) {
-      try {
-        await (tasks[next++] as () => Promise<void>)();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
-}
 
 /** Copies one non-directory entry to `target` (replacing a file or symlink there). */
 async function copyEntry(source: string, target: string, stat: Stats, options: CopyOptions, links: Map<string, string>, keepLinks: boolean): Promise<void> {
