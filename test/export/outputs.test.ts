@@ -166,6 +166,19 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     }
   }, 60_000);
 
+  it('--platform is recorded in the config and in the layout entry (a COPY-only build for another architecture)', async () => {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nARG TARGETPLATFORM\nCOPY Dockerfile /built-for-$TARGETPLATFORM\n');
+    const out = tempDir();
+    const result = await build({ context, root: tempDir(), platform: 'linux/arm64/v8', tags: ['multi:1'], outputs: buildOutputs([`type=oci,dest=${out},tar=false`, `type=local,dest=${out}/rootfs`]) });
+    const inspected = JSON.parse(skopeo('inspect', '--config', `oci:${out}:1`)) as { architecture: string; os: string; variant?: string };
+    // arm64/v8 is normalised to plain arm64, as containerd's platforms (and so BuildKit) do.
+    expect([inspected.os, inspected.architecture, inspected.variant]).toEqual(['linux', 'arm64', undefined]);
+    const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as Index;
+    expect(index.manifests.map((m) => [m.digest, m.platform])).toEqual([[result.digest, { os: 'linux', architecture: 'arm64' }]]);
+    expect(treeListing(path.join(out, 'rootfs')).map((l) => l.split(' ')[0])).toEqual(['built-for-linux', 'built-for-linux/arm64']);
+  });
+
   it('builds share one layout directory; a name written again moves to the new image', async () => {
     const p = project();
     const layout = path.join(tempDir(), 'shared');

@@ -15,6 +15,7 @@ import { buildOutputs } from '../../src/export/output-spec.js';
 import { login } from '../../src/login.js';
 import { pull } from '../../src/pull.js';
 import { push } from '../../src/push.js';
+import type { TsbuildError } from '../../src/errors.js';
 import { tsbuild } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { registryAvailable, skopeoPush, startRegistry, useBusyboxRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -102,6 +103,27 @@ describe.skipIf(!ready)('push to a registry', () => {
       expect(seen.filter((s) => s === 'PUT body').length).toBeGreaterThanOrEqual(1);
       expect(seen).toContain('PATCH body');
       expect(await skopeoDigest(`${busybox.registry().host}/fallback/app:1`)).toBe(digest);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  });
+
+  it('a registry that denies the push: one line with the OCI code, the repository and the request', async () => {
+    const name = `${busybox.registry().host}/denied/app:1`;
+    const { root, dockerConfig } = await builtImage(name);
+    const port = await freePort();
+    const front = http.createServer((req, res) => {
+      if (req.method === 'HEAD') return void res.writeHead(404).end();
+      req.resume();
+      res.writeHead(403, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}');
+    });
+    await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
+    try {
+      const target = `127.0.0.1:${port}/team/app:1`;
+      tsbuild(['--root', root, 'tag', name, target]);
+      // Through the library: the front answers from this process, which a synchronous CLI run would block.
+      const err = await push(target, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig }).then(() => undefined, (e: unknown) => e as TsbuildError);
+      expect(err?.describe()).toBe(`denied: requested access to the resource is denied for an upload to 127.0.0.1:${port}/team/app (POST /v2/team/app/blobs/uploads/ → 403)\nlog in with: tsbuild login 127.0.0.1:${port}`);
     } finally {
       await new Promise((resolve) => front.close(resolve));
     }
