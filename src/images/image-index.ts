@@ -51,11 +51,17 @@ export class ImageIndex {
     return (await this.read()).images[name];
   }
 
-  /** Adds or replaces the record for `record.name`. */
+  /**
+   * Adds or replaces the record for `record.name`. A record that says the same (all but its
+   * `updated` time) is left as it is, so a no-op rebuild writes nothing here.
+   */
   async put(record: ImageRecord): Promise<void> {
+    const same = (a: ImageRecord | undefined): boolean => a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
+    if (same((await this.read()).images[record.name])) return;
     await mkdir(path.dirname(this.file), { recursive: true });
     await withFileLock(this.file, async () => {
       const current = await this.read();
+      if (same(current.images[record.name])) return;
       await this.write({ ...current, images: { ...current.images, [record.name]: record } });
     });
   }
