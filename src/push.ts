@@ -8,10 +8,9 @@
 import PQueue from 'p-queue';
 import { LocalContentStore } from './content/local-store.js';
 import { parseDigest, type Digest } from './digest/digest.js';
-import { NotFoundError } from './errors.js';
-import { readStoredImage, imageBlobs, type StoredImage } from './export/stored-image.js';
+import { imageBlobs, type StoredImage } from './export/stored-image.js';
+import { localImage } from './local-images.js';
 import { BlobSources } from './images/blob-sources.js';
-import { ImageIndex } from './images/image-index.js';
 import { counted } from './progress/counted.js';
 import { nullSink } from './progress/events.js';
 import { clientFor, type PullOptions } from './pull.js';
@@ -39,11 +38,8 @@ export interface PushResult {
 
 /** Pushes the local image named `name` (`tsbuild push NAME`). */
 export async function push(name: string, options: PushOptions = {}): Promise<PushResult> {
-  const root = stateRoot(options.root);
   const full = formatReference(parseReference(name));
-  const record = await new ImageIndex(root).get(full);
-  if (!record) throw new NotFoundError(`no image named ${full} in the local store`, { hint: 'build it with -t, or pull it first' });
-  return pushImage(await readStoredImage(new LocalContentStore(root), record.manifest.digest), full, options);
+  return pushImage(await localImage(full, options.root ? { root: options.root } : {}), full, options);
 }
 
 /** Pushes `image` (manifest and blobs in the store under the state root) as `name`. */

@@ -8,6 +8,7 @@ import { canonicalJson, digestOf, type Digest } from '../digest/digest.js';
 import type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/oci-types.js';
 import { MediaType } from '../image/oci-types.js';
 import type { Platform } from '../image/platform.js';
+import type { StoredImage } from '../export/stored-image.js';
 
 export interface ImageParts {
   platform: Platform;
@@ -18,8 +19,8 @@ export interface ImageParts {
   created: string;
 }
 
-/** Writes config and manifest; returns the manifest's descriptor and the config digest. */
-export async function writeImage(parts: ImageParts, store: ContentStore): Promise<{ manifest: Descriptor; config: Digest }> {
+/** Writes config and manifest; returns the manifest's descriptor, the config digest and the image as stored. */
+export async function writeImage(parts: ImageParts, store: ContentStore): Promise<{ manifest: Descriptor; config: Digest; stored: StoredImage }> {
   const config: ImageConfig = {
     created: parts.created,
     ...(parts.author ? { author: parts.author } : {}),
@@ -42,5 +43,6 @@ export async function writeImage(parts: ImageParts, store: ContentStore): Promis
   const manifestBytes = Buffer.from(canonicalJson(manifest));
   const manifestDigest = digestOf(manifestBytes);
   await store.ingest(Readable.from([manifestBytes]), { digest: manifestDigest, size: manifestBytes.length });
-  return { manifest: { mediaType: MediaType.OciManifest, digest: manifestDigest, size: manifestBytes.length }, config: configDigest };
+  const descriptor = { mediaType: MediaType.OciManifest, digest: manifestDigest, size: manifestBytes.length };
+  return { manifest: descriptor, config: configDigest, stored: { descriptor, manifest, config } };
 }

@@ -21,6 +21,7 @@ import { pushImage } from '../push.js';
 import { manifestReference, parseReference } from '../registry/reference.js';
 
 export const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 /** An imported step: what it made, and where its layer blob comes from. */
 export interface ImportedStep {
@@ -56,6 +57,8 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
   }
   const manifest = JSON.parse(fetched.bytes.toString('utf8')) as Manifest;
   if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE) throw new InvalidArgumentError(`${spec.ref} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
+  // The step list is read whole: refuse one a registry claims is huge rather than buffer it.
+  if (manifest.config.size > MAX_CONFIG_BYTES) throw new InvalidArgumentError(`the build cache config at ${spec.ref} is ${manifest.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   const chunks: Buffer[] = [];
   for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal)) chunks.push(chunk as Buffer);
   const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CacheConfig;

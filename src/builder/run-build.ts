@@ -37,7 +37,6 @@ import { cacheKey } from '../solve/cache-key.js';
 import { solve } from '../solve/solver.js';
 import { writeImage } from './assemble.js';
 import type { OutputSpec } from '../export/output-spec.js';
-import { readStoredImage } from '../export/stored-image.js';
 import { IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
 import { unpackLayers } from './base-images.js';
 import { SourceViews } from './source-dirs.js';
@@ -282,7 +281,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
       const steps = spec.mode === 'max' ? used : new Map([...used].filter(([, r]) => inImage.has(r.layer.descriptor.digest)));
       await exportCacheTo(spec, steps, transfer);
     }
-    const outputs = await writeOutputs(request.outputs ?? [IMAGE_STORE_OUTPUT], await readStoredImage(store, image.manifest.digest), {
+    const outputs = await writeOutputs(request.outputs ?? [IMAGE_STORE_OUTPUT], image.stored, {
       root,
       store,
       tags,
