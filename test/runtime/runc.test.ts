@@ -68,7 +68,8 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
   it('reports the exit code and the tail of the output of a failing process', async () => {
     const { state, snaps } = await busyboxBase();
     const status = await new RuncRuntime(state).run(
-      { args: ['/bin/sh', '-c', 'echo first; echo "it broke" >&2; exit 3'], env: [PATH], cwd: '/', user: root },
+      // stdout and stderr are two pipes: the pause lets the first line arrive first, as it would in a log.
+      { args: ['/bin/sh', '-c', 'echo first; sleep 0.2; echo "it broke" >&2; exit 3'], env: [PATH], cwd: '/', user: root },
       { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox' },
     );
     expect(status).toEqual({ exitCode: 3, tail: 'first\nit broke\n' });
