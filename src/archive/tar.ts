@@ -65,8 +65,8 @@ export class TarWriter {
   /** The tar bytes as a Node stream. */
   readonly stream: Readable = Readable.from(this.pack, { objectMode: false });
 
-  /** Adds an entry; for files, `body` supplies exactly `header.size` bytes. */
-  async add(header: TarHeader, body?: Readable): Promise<void> {
+  /** Adds an entry; for files, `body` supplies exactly `header.size` bytes (a buffer: a small file whole). */
+  async add(header: TarHeader, body?: Readable | Buffer): Promise<void> {
     const pax: Record<string, string> = {};
     for (const [key, value] of Object.entries(header.xattrs ?? {})) pax[`SCHILY.xattr.${key}`] = value.toString('latin1');
     const h = {
@@ -83,6 +83,10 @@ export class TarWriter {
       ...(header.devmajor !== undefined ? { devmajor: header.devmajor, devminor: header.devminor ?? 0 } : {}),
       ...(Object.keys(pax).length > 0 ? { pax } : {}),
     };
+    if (Buffer.isBuffer(body)) {
+      await new Promise<void>((resolve, reject) => this.pack.entry({ ...h, size: body.length }, body, (err) => (err ? reject(err) : resolve())));
+      return;
+    }
     type Sink = ReturnType<typeof this.pack.entry>;
     let sink: Sink | undefined;
     let failed: (err: Error) => void = () => undefined;

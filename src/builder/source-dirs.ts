@@ -1,18 +1,20 @@
 /**
  * Read-only views of other stages (and images) for `COPY --from` and `RUN --mount from=`: each is
- * mounted once per build in a private directory and unmounted when the build ends.
+ * mounted once per build in a private directory and unmounted when the build ends (a one-layer
+ * view needs no mount: its directory is used as it is; `RUN --mount` binds it read-only, and a
+ * read-write bind gets a throwaway overlay on top).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { unmount, withMounted } from '../runtime/mount.js';
-import { mountAll } from '../runtime/mount.js';
+import { directSource, mountAll, unmount } from '../runtime/mount.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
 export class SourceViews {
   private readonly views = new Map<string, Promise<string>>();
   private readonly keys: string[] = [];
+  private readonly mounted: string[] = [];
   private dir: string | undefined;
   private count = 0;
 
@@ -40,16 +42,19 @@ export class SourceViews {
     if (name === undefined) return target;
     const key = `view-${process.pid}-${randomBytes(8).toString('hex')}`;
     this.keys.push(key);
-    await mountAll(await this.snapshotter.view(key, name), target);
+    const mounts = await this.snapshotter.view(key, name);
+    // A one-layer view is that layer's directory: read in place, nothing to mount.
+    const direct = directSource(mounts);
+    if (direct !== undefined) return direct;
+    await mountAll(mounts, target);
+    this.mounted.push(target);
     return target;
   }
 
   /** Unmounts every view and removes the views' snapshots and directories. */
   async close(): Promise<void> {
-    for (const [, view] of this.views) {
-      const target = await view.catch(() => undefined);
-      if (target) await unmount(target).catch(() => undefined);
-    }
+    await Promise.all([...this.views.values()].map((view) => view.catch(() => undefined)));
+    for (const target of this.mounted) await unmount(target).catch(() => undefined);
     for (const key of this.keys) await this.snapshotter.remove(key).catch(() => undefined);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }

@@ -24,18 +24,20 @@ export interface WriteLayerOptions {
   /** Seconds since the epoch; newer file times are clamped to it. */
   sourceDateEpoch?: number;
   signal?: AbortSignal;
+  /** The tree's extended attributes, when the caller has read them already (see `xattrsUnder`). */
+  xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
 }
 
 /** Writes `changes` (read from the tree at `root`) as a gzipped layer into `store`. */
 export async function writeLayer(changes: readonly Change[], root: string, store: ContentStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
-  const xattrs = await xattrsUnder(root).catch(() => new Map<string, Map<string, Buffer>>());
+  const xattrs = options.xattrs ?? (await xattrsUnder(root).catch(() => new Map<string, Map<string, Buffer>>()));
   const tar = new TarWriter();
   const diffID = new HashingStream();
   const writer = await store.writer(options.signal ? { signal: options.signal } : {});
   const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
   flowing.catch(() => undefined);
   try {
-    await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch);
+    await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
     tar.finish();
     await flowing;
     const { digest, size } = await writer.commit();

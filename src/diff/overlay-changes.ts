@@ -7,11 +7,12 @@
  *   dropped (BuildKit #2480);
  * - mount stubs the runtime created for its own mount points are dropped.
  */
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { comparePaths, type Change } from './changes.js';
 import { xattrsUnder } from '../util/native.js';
+import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 
 export interface OverlayDiffInput {
   upper: string;
@@ -19,24 +20,29 @@ export interface OverlayDiffInput {
   lowers: readonly string[];
   /** Paths (relative) created only as mount points by the runtime: dropped when empty and new. */
   mountStubs?: readonly string[];
+  /** The upper dir's extended attributes, when the caller has read them already (see `xattrsUnder`). */
+  xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+  signal?: AbortSignal;
 }
 
 /** The changes recorded in `upper`, sorted parents first. */
 export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]> {
-  const opaque = await opaqueDirs(input.upper);
+  const opaque = opaqueDirs(input.xattrs ?? (await xattrsUnder(input.upper, '^trusted\\.overlay\\.opaque$')));
   const stubs = new Set(input.mountStubs ?? []);
   const changes: Change[] = [];
+  const slicer = new TimeSlicer(input.signal);
   const walk = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(path.join(input.upper, rel))).sort()) {
+    for (const name of readdirSync(path.join(input.upper, rel)).sort()) {
+      await slicer.pause();
       const child = rel === '' ? name : `${rel}/${name}`;
       const abs = path.join(input.upper, child);
-      const stat = await lstat(abs);
+      const stat = lstatSync(abs);
       if (stat.isCharacterDevice() && stat.rdev === 0) {
         changes.push({ kind: 'delete', path: child });
         continue;
       }
-      const lower = await lowerStat(input.lowers, child);
-      if (stubs.has(child) && !lower && (stat.isDirectory() ? (await readdir(abs)).length === 0 : stat.size === 0)) continue;
+      const lower = lowerStat(input.lowers, child);
+      if (stubs.has(child) && !lower && (stat.isDirectory() ? readdirSync(abs).length === 0 : stat.size === 0)) continue;
       const isOpaque = stat.isDirectory() && opaque.has(abs);
       if (!lower) changes.push({ kind: 'add', path: child, ...(isOpaque ? { opaque: true } : {}) });
       else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path))) changes.push({ kind: 'modify', path: child, ...(isOpaque ? { opaque: true } : {}) });
@@ -47,16 +53,15 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
   return changes.sort((a, b) => comparePaths(a.path, b.path));
 }
 
-async function opaqueDirs(upper: string): Promise<Set<string>> {
-  const attrs = await xattrsUnder(upper, '^trusted\\.overlay\\.opaque$');
+function opaqueDirs(attrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>): Set<string> {
   return new Set([...attrs].filter(([, a]) => a.get('trusted.overlay.opaque')?.toString() === 'y').map(([file]) => file));
 }
 
 /** The path in the nearest lower layer that has it (stopping at a whiteout). */
-async function lowerStat(lowers: readonly string[], rel: string): Promise<{ stat: Stats; path: string } | undefined> {
+function lowerStat(lowers: readonly string[], rel: string): { stat: Stats; path: string } | undefined {
   for (const lower of lowers) {
     const abs = path.join(lower, rel);
-    const stat = await lstat(abs).catch(() => undefined);
+    const stat = lstatSync(abs, { throwIfNoEntry: false });
     if (!stat) continue;
     if (stat.isCharacterDevice() && stat.rdev === 0) return undefined;
     return { stat, path: abs };
@@ -68,7 +73,8 @@ async function sameEntry(a: Stats, aPath: string, b: Stats, bPath: string): Prom
   if ((a.mode & 0o170000) !== (b.mode & 0o170000) || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.isDirectory()) return true; // a copied-up directory is only a container for its children
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.rdev !== b.rdev) return false;
-  if (a.isSymbolicLink()) return (await readlink(aPath)) === (await readlink(bPath));
+  if (a.isSymbolicLink()) return readlinkSync(aPath) === readlinkSync(bPath);
+  if (a.isFile() && a.size <= SMALL_FILE) return readFileSync(aPath).equals(readFileSync(bPath));
   if (a.isFile()) return sameBytes(aPath, bPath);
   return true;
 }

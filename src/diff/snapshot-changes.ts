@@ -1,23 +1,43 @@
 /**
  * The changes of an active snapshot, found the way its snapshotter allows: from the overlay upper
- * dir (fast path), or by walking the parent's and the snapshot's whole trees (copying fallback).
+ * dir (fast path), or by walking the parent's and the snapshot's whole trees (copying fallback);
+ * and the layer those changes make. The upper dir's extended attributes are read once (one
+ * `getfattr` process) and serve both the opaque markers and the layer's xattr records.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { ContentStore } from '../content/store.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { xattrsUnder } from '../util/native.js';
 import type { Change } from './changes.js';
+import { writeLayer, type LayerResult, type WriteLayerOptions } from './differ.js';
 import { upperdirChanges } from './overlay-changes.js';
 import { doubleWalkChanges } from './walk-changes.js';
 
-export async function snapshotChanges(snapshotter: LayeredSnapshotter, key: string, mountStubs: readonly string[] = []): Promise<Change[]> {
+type Xattrs = ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+
+export async function snapshotChanges(snapshotter: LayeredSnapshotter, key: string, mountStubs: readonly string[] = [], xattrs?: Xattrs, signal?: AbortSignal): Promise<Change[]> {
   const upper = await snapshotter.upperDir(key);
   const lowers = await snapshotter.lowerDirs(key);
-  if (snapshotter.kind === 'overlay') return upperdirChanges({ upper, lowers, mountStubs });
+  if (snapshotter.kind === 'overlay') return upperdirChanges({ upper, lowers, mountStubs, ...(xattrs ? { xattrs } : {}), ...(signal ? { signal } : {}) });
   const empty = lowers[0] === undefined ? await mkdtemp(path.join(os.tmpdir(), 'tsbuild-empty-')) : undefined;
   try {
     return await doubleWalkChanges(lowers[0] ?? (empty as string), upper);
   } finally {
     if (empty) await rm(empty, { recursive: true, force: true });
   }
+}
+
+export interface SnapshotLayerOptions extends WriteLayerOptions {
+  /** Paths the runtime created only as mount points (see `upperdirChanges`). */
+  mountStubs?: readonly string[];
+}
+
+/** The layer of active snapshot `key`'s changes, written to `store`. */
+export async function snapshotLayer(snapshotter: LayeredSnapshotter, key: string, store: ContentStore, options: SnapshotLayerOptions = {}): Promise<LayerResult> {
+  const upper = await snapshotter.upperDir(key);
+  const xattrs = await xattrsUnder(upper).catch(() => new Map<string, Map<string, Buffer>>());
+  const changes = await snapshotChanges(snapshotter, key, options.mountStubs ?? [], xattrs, options.signal);
+  return writeLayer(changes, upper, store, { ...options, xattrs });
 }

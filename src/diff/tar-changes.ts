@@ -4,11 +4,11 @@
  * carry), numeric owners, hard links as links to the first path written, whiteouts and opaque
  * markers with zero times, and times newer than `sourceDateEpoch` clamped to it.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { TarHeader, TarWriter } from '../archive/tar.js';
 import { opaqueName, whiteoutName } from '../archive/whiteout.js';
+import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import { comparePaths, type Change } from './changes.js';
 
 const EPOCH = new Date(0);
@@ -20,7 +20,9 @@ export async function writeChanges(
   root: string,
   xattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>,
   sourceDateEpoch?: number,
+  signal?: AbortSignal,
 ): Promise<void> {
+  const slicer = new TimeSlicer(signal);
   const clamp = (date: Date): Date => (sourceDateEpoch !== undefined && date.getTime() > sourceDateEpoch * 1000 ? new Date(sourceDateEpoch * 1000) : date);
   const written = new Set<string>();
   const links = new Map<string, string>();
@@ -28,7 +30,8 @@ export async function writeChanges(
     if (written.has(rel)) return;
     written.add(rel);
     const abs = path.join(root, rel);
-    const stat = await lstat(abs);
+    await slicer.pause();
+    const stat = lstatSync(abs);
     const header: TarHeader = { name: stat.isDirectory() ? `${rel}/` : rel, type: 'file', mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: clamp(stat.mtime) };
     const attrs = [...(xattrs.get(abs) ?? new Map<string, Buffer>())].filter(([k]) => !k.startsWith('trusted.overlay.'));
     if (attrs.length > 0) header.xattrs = Object.fromEntries(attrs);
@@ -37,12 +40,14 @@ export async function writeChanges(
       await tar.add({ ...header, type: 'link', linkname: links.get(inode) ?? '' });
     } else if (stat.isFile()) {
       if (stat.nlink > 1) links.set(inode, rel);
-      // Large reads: fewer thread-pool round trips competing with the compressor's blocks.
-      await tar.add({ ...header, size: stat.size }, createReadStream(abs, { highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, stat.size)) }));
+      // A small file is read whole in one call; a large one is streamed in large reads (fewer
+      // thread-pool round trips competing with the compressor's blocks).
+      if (stat.size <= SMALL_FILE) await tar.add({ ...header, size: stat.size }, readFileSync(abs));
+      else await tar.add({ ...header, size: stat.size }, createReadStream(abs, { highWaterMark: 1024 * 1024 }));
     } else if (stat.isDirectory()) {
       await tar.add({ ...header, type: 'directory' });
     } else if (stat.isSymbolicLink()) {
-      await tar.add({ ...header, type: 'symlink', linkname: await readlink(abs) });
+      await tar.add({ ...header, type: 'symlink', linkname: readlinkSync(abs) });
     } else {
       const type = stat.isCharacterDevice() ? 'character-device' : stat.isBlockDevice() ? 'block-device' : 'fifo';
       await tar.add({ ...header, type, devmajor: (stat.rdev >> 8) & 0xfff, devminor: (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00) });

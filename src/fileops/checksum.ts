@@ -9,10 +9,10 @@
  * one `lstat` per file on the next build.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, lstat } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { limit } from '../util/limit.js';
+import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
@@ -62,7 +62,8 @@ export class ChecksumCache {
     const cached = this.entries.get(key);
     if (cached && cached.size === stat.size && cached.mtime === stat.mtimeMs && cached.ino === stat.ino && cached.mode === stat.mode) return cached.digest;
     const hash = createHash('sha256');
-    await pipeline(createReadStream(abs), hash);
+    if (stat.size <= SMALL_FILE) hash.update(readFileSync(abs));
+    else await pipeline(createReadStream(abs), hash);
     const digest = hash.digest('hex');
     this.hashed++;
     this.entries.set(key, { size: stat.size, mtime: stat.mtimeMs, ino: stat.ino, mode: stat.mode, digest });
@@ -75,23 +76,29 @@ export interface ChecksumOptions {
   /** `--exclude` patterns, matched relative to each source. */
   exclude?: IgnoreMatcher;
   cache?: ChecksumCache;
+  signal?: AbortSignal;
 }
 
 /** The content checksum of `sources` (as written, after expansion) in `tree`. */
 export async function checksumSources(tree: SourceTree, sources: readonly string[], options: ChecksumOptions = {}): Promise<Digest> {
   const cache = options.cache ?? new ChecksumCache();
   const hash = createHash('sha256');
+  const slicer = new TimeSlicer(options.signal);
   for (const source of sources) {
     const matches = await expandSource(tree, source);
     hash.update(`source ${source} ${matches.length}\n`);
     for (const match of matches) {
       hash.update(`match ${match.name}\n`);
-      await entryLines(tree, match.real, '', match.stat, options.exclude, cache, (line) => hash.update(line));
+      await entryLines(tree, match.real, '', match.stat, options.exclude, cache, slicer, (line) => hash.update(line));
     }
   }
   return `sha256:${hash.digest('hex')}` as Digest;
 }
 
+/**
+ * The lines of `real` and everything below it, in name order. Small files are read and hashed
+ * with synchronous calls in time slices (see `util/time-slice.ts`).
+ */
 async function entryLines(
   tree: SourceTree,
   real: string,
@@ -99,50 +106,33 @@ async function entryLines(
   stat: Stats,
   exclude: IgnoreMatcher | undefined,
   cache: ChecksumCache,
+  slicer: TimeSlicer,
   emit: (line: string) => void,
 ): Promise<void> {
+  await slicer.pause();
   const abs = path.join(tree.root, real);
   const type = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'link' : stat.isFile() ? 'file' : 'other';
   const mode = (stat.mode & 0o7777).toString(8);
   if (type === 'file') emit(`${rel}\0file\0${mode}\0${await cache.fileDigest(abs, real, stat)}\n`);
-  else if (type === 'link') emit(`${rel}\0link\0${mode}\0${await readlink(abs)}\n`);
+  else if (type === 'link') emit(`${rel}\0link\0${mode}\0${readlinkSync(abs)}\n`);
   else emit(`${rel}\0${type}\0${mode}\n`);
   if (type !== 'dir') return;
-  const children: Array<{ real: string; rel: string }> = [];
-  for (const name of (await readdir(abs)).sort()) {
+  for (const name of readdirSync(abs).sort()) {
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    if (tree.includes && !tree.includes(childReal) && !(tree.reincludes && (await hasIncludedChild(tree, childReal)))) continue;
+    if (tree.includes && !tree.includes(childReal) && !(tree.reincludes && hasIncludedChild(tree, childReal))) continue;
     if (exclude?.excludes(childRel)) continue;
-    children.push({ real: childReal, rel: childRel });
-  }
-  // A directory's entries are stat'ed at once (the thread pool works on them together), then
-  // visited in name order, so the lines come out the same whatever finishes first.
-  const stats = await Promise.all(children.map((c) => lstat(path.join(tree.root, c.real))));
-  // Files are hashed ahead, several at once (a cold cache reads every byte); lines still come out
-  // in name order because each child is awaited in turn.
-  const ahead = limit(8);
-  const digests = children.map((c, i) => {
-    const s = stats[i] as Stats;
-    if (!s.isFile()) return undefined;
-    const digest = ahead(() => cache.fileDigest(path.join(tree.root, c.real), c.real, s));
-    digest.catch(() => undefined);
-    return digest;
-  });
-  for (const [i, child] of children.entries()) {
-    const digest = digests[i];
-    if (digest) emit(`${child.rel}\0file\0${((stats[i] as Stats).mode & 0o7777).toString(8)}\0${await digest}\n`);
-    else await entryLines(tree, child.real, child.rel, stats[i] as Stats, exclude, cache, emit);
+    await entryLines(tree, childReal, childRel, lstatSync(path.join(tree.root, childReal)), exclude, cache, slicer, emit);
   }
 }
 
 /** An excluded directory still counts when a `!` pattern re-includes something inside it. */
-async function hasIncludedChild(tree: SourceTree, real: string): Promise<boolean> {
-  const stat = await lstat(path.join(tree.root, real)).catch(() => undefined);
+function hasIncludedChild(tree: SourceTree, real: string): boolean {
+  const stat = lstatSync(path.join(tree.root, real), { throwIfNoEntry: false });
   if (!stat?.isDirectory()) return false;
-  for (const name of await readdir(path.join(tree.root, real))) {
+  for (const name of readdirSync(path.join(tree.root, real))) {
     const child = `${real}/${name}`;
-    if (tree.includes?.(child) || (await hasIncludedChild(tree, child))) return true;
+    if (tree.includes?.(child) || hasIncludedChild(tree, child)) return true;
   }
   return false;
 }

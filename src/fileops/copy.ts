@@ -12,13 +12,16 @@
  *   modes from the source unless `--chmod`; times from the source; hard links within one copy are
  *   kept; sockets become empty files; symlinks inside directories are copied as symlinks.
  */
-import { copyFile, chmod, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import {
+  chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readFileSync,
+  readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync, type Stats,
+} from 'node:fs';
+import { chmod, copyFile, lchown, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
-import { limit } from '../util/limit.js';
 import { mknod } from '../util/native.js';
+import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import { modeFor, type ModeChange } from './ownership.js';
 import { resolveParts } from './resolve.js';
 import type { MatchedSource, SourceTree } from './sources.js';
@@ -35,18 +38,20 @@ export interface CopyOptions {
   parents?: boolean;
   /** With `--parents`: the part before a `/./` pivot, which is not kept. */
   pivot?: string;
+  signal?: AbortSignal;
 }
 
 /** Copies `matches` from `tree` to `dest` (absolute inside `rootfs`; a trailing `/` means a directory). */
 export async function copyInto(tree: SourceTree, matches: readonly MatchedSource[], rootfs: string, dest: string, options: CopyOptions): Promise<void> {
   const links = new Map<string, string>();
+  const slicer = new TimeSlicer(options.signal);
   for (const match of matches) {
     const kept = options.pivot && match.matched.startsWith(`${options.pivot}/`) ? match.matched.slice(options.pivot.length + 1) : match.matched;
     const base = options.parents ? path.posix.join(dest, path.posix.dirname(kept)) + '/' : dest;
     const source = path.join(tree.root, match.real);
     if (match.stat.isDirectory()) {
       const target = await ensureDir(rootfs, options.parents ? path.posix.join(base, path.posix.basename(kept)) : base, options);
-      await copyChildren(tree, match.real, '', target, options, links);
+      await copyChildren(tree, match.real, '', target, options, links, slicer);
       continue;
     }
     if (options.exclude?.excludes(match.name)) continue;
@@ -83,85 +88,89 @@ export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyO
   return current;
 }
 
-async function copyChildren(tree: SourceTree, real: string, rel: string, target: string, options: CopyOptions, links: Map<string, string>): Promise<void> {
-  const dirAbs = path.join(tree.root, real);
-  const names: Array<{ real: string; rel: string; name: string }> = [];
-  for (const name of (await readdir(dirAbs)).sort()) {
+/**
+ * Copies the entries below `real` into `target`, in name order. The calls are synchronous, in
+ * time slices (see `util/time-slice.ts`): per small file they are few and cheap, and a thread-pool
+ * round trip each would cost more than the copy.
+ */
+async function copyChildren(tree: SourceTree, real: string, rel: string, target: string, options: CopyOptions, links: Map<string, string>, slicer: TimeSlicer): Promise<void> {
+  for (const name of readdirSync(path.join(tree.root, real)).sort()) {
+    await slicer.pause();
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
     if (tree.includes && !tree.includes(childReal) && !tree.reincludes) continue;
     if (options.exclude?.excludes(childRel)) continue;
-    names.push({ real: childReal, rel: childRel, name });
-  }
-  const stats = await Promise.all(names.map((c) => lstat(path.join(tree.root, c.real))));
-  // Plain files are independent: copy them several at a time (the thread pool overlaps their
-  // system calls). Directories and hard-linked files (which refer to each other) go in order.
-  const parallel: Array<() => Promise<void>> = [];
-  for (const [i, child] of names.entries()) {
-    const stat = stats[i] as Stats;
-    if (tree.includes && !tree.includes(child.real) && !stat.isDirectory()) continue;
-    const childTarget = path.join(target, child.name);
+    const stat = lstatSync(path.join(tree.root, childReal));
+    if (tree.includes && !tree.includes(childReal) && !stat.isDirectory()) continue;
+    const childTarget = path.join(target, name);
     if (stat.isDirectory()) {
-      const existing = await lstat(childTarget).catch(() => undefined);
-      if (existing && !existing.isDirectory()) await rm(childTarget, { force: true });
-      if (!existing?.isDirectory()) await mkdir(childTarget);
-      await copyChildren(tree, child.real, child.rel, childTarget, options, links);
-      await applyMetadata(childTarget, stat, options, true);
-    } else if (stat.isFile() && stat.nlink > 1) {
-      await copyEntry(path.join(tree.root, child.real), childTarget, stat, options, links, true);
+      const existing = lstatSync(childTarget, { throwIfNoEntry: false });
+      if (existing && !existing.isDirectory()) rmSync(childTarget, { force: true });
+      if (!existing?.isDirectory()) mkdirSync(childTarget);
+      await copyChildren(tree, childReal, childRel, childTarget, options, links, slicer);
+      applyMetadata(childTarget, stat, options, true);
     } else {
-      parallel.push(() => copyEntry(path.join(tree.root, child.real), childTarget, stat, options, links, true));
+      await copyEntry(path.join(tree.root, childReal), childTarget, stat, options, links, true);
     }
   }
-  // After a failure no further copy starts (the step is failing; its snapshot goes away).
-  const sixteen = limit(16);
-  let failed = false;
-  const guarded = async (task: () => Promise<void>): Promise<void> => {
-    if (failed) return;
-    await task().catch((err: unknown) => {
-      failed = true;
-      throw err;
-    });
-  };
-  await Promise.all(parallel.map((task) => sixteen(() => guarded(task))));
 }
-
 
 /** Copies one non-directory entry to `target` (replacing a file or symlink there). */
 async function copyEntry(source: string, target: string, stat: Stats, options: CopyOptions, links: Map<string, string>, keepLinks: boolean): Promise<void> {
-  const existing = await lstat(target).catch(() => undefined);
+  const existing = lstatSync(target, { throwIfNoEntry: false });
   if (existing?.isDirectory()) throw new InvalidArgumentError(`cannot replace to directory ${target} with file`);
-  if (existing) await rm(target, { force: true });
+  if (existing) rmSync(target, { force: true });
   const inode = `${stat.dev}:${stat.ino}`;
   const earlier = stat.nlink > 1 ? links.get(inode) : undefined;
   if (earlier) {
-    await link(earlier, target);
+    linkSync(earlier, target);
+    return;
+  }
+  if (stat.isFile() && stat.size <= SMALL_FILE) {
+    copySmallFile(source, target, stat, options);
+    if (stat.nlink > 1) links.set(inode, target);
     return;
   }
   if (stat.isSymbolicLink() && keepLinks) {
-    await symlink(await readlink(source), target);
-  } else if (stat.isFile()) {
+    symlinkSync(readlinkSync(source), target);
+  } else if (stat.isFile() || !(stat.isSocket() || stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice())) {
+    // A large file's copy goes to the thread pool (copy_file_range there), not into this slice.
     await copyFile(source, target);
-    if (stat.nlink > 1) links.set(inode, target);
+    if (stat.isFile() && stat.nlink > 1) links.set(inode, target);
   } else if (stat.isSocket()) {
-    await writeFile(target, '');
-  } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
-    await mknod(target, stat.isFIFO() ? 'p' : stat.isBlockDevice() ? 'b' : 'c', (stat.rdev >> 8) & 0xfff, (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00));
+    writeFileSync(target, '');
   } else {
-    await copyFile(source, target);
+    await mknod(target, stat.isFIFO() ? 'p' : stat.isBlockDevice() ? 'b' : 'c', (stat.rdev >> 8) & 0xfff, (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00));
   }
-  await applyMetadata(target, stat, options, false);
+  applyMetadata(target, stat, options, false);
 }
 
-async function applyMetadata(target: string, stat: Stats, options: CopyOptions, isDir: boolean): Promise<void> {
+/**
+ * A small file in one read and one write, its metadata set through the open descriptor: no
+ * further path lookups, and none of `copyFile`'s probing for clones and copy ranges.
+ */
+function copySmallFile(source: string, target: string, stat: Stats, options: CopyOptions): void {
+  const data = readFileSync(source);
+  const fd = openSync(target, 'wx', 0o600);
+  try {
+    writeSync(fd, data);
+    fchownSync(fd, options.chown?.uid ?? (options.keepOwners ? stat.uid : 0), options.chown?.gid ?? (options.keepOwners ? stat.gid : 0));
+    fchmodSync(fd, modeFor(options.chmod, stat.mode, false));
+    futimesSync(fd, stat.atime, stat.mtime);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function applyMetadata(target: string, stat: Stats, options: CopyOptions, isDir: boolean): void {
   const uid = options.chown?.uid ?? (options.keepOwners ? stat.uid : 0);
   const gid = options.chown?.gid ?? (options.keepOwners ? stat.gid : 0);
-  await lchown(target, uid, gid);
+  lchownSync(target, uid, gid);
   if (!stat.isSymbolicLink()) {
-    await chmod(target, modeFor(options.chmod, stat.mode, isDir));
-    await utimes(target, stat.atime, stat.mtime);
+    chmodSync(target, modeFor(options.chmod, stat.mode, isDir));
+    utimesSync(target, stat.atime, stat.mtime);
   } else {
-    await lutimes(target, stat.atime, stat.mtime);
+    lutimesSync(target, stat.atime, stat.mtime);
   }
 }
 

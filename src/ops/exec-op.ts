@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
-import { writeLayer, type LayerResult } from '../diff/differ.js';
-import { snapshotChanges } from '../diff/snapshot-changes.js';
+import type { LayerResult } from '../diff/differ.js';
+import { snapshotLayer } from '../diff/snapshot-changes.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
@@ -49,7 +49,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
   return withActiveSnapshot(ctx.snapshotter, parent, 'exec', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    const prepared = await withMounted(mounts, rootfs, () => prepareRootfs(step, rootfs));
+    const prepared = await withMounted(mounts, rootfs, (dir) => prepareRootfs(step, dir));
     const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
     const status = await withLocks(locks, () => ctx.runtime.run(
       { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
@@ -66,8 +66,11 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
     const upper = await ctx.snapshotter.upperDir(key);
     const stubs = await removeStubs(upper, prepared.missing);
-    const changes = await snapshotChanges(ctx.snapshotter, key, stubs);
-    const layer = await writeLayer(changes, upper, ctx.store, { ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const layer = await snapshotLayer(ctx.snapshotter, key, ctx.store, {
+      mountStubs: stubs,
+      ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     await ctx.snapshotter.commit(name, key);
     return layer;
   });

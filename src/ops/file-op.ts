@@ -10,8 +10,8 @@ import { contextTree, type BuildContext } from '../context/build-context.js';
 import { parseDockerignore } from '../context/dockerignore.js';
 import type { ContentStore } from '../content/store.js';
 import { applyLayer } from '../diff/applier.js';
-import { writeLayer, type LayerResult } from '../diff/differ.js';
-import { snapshotChanges } from '../diff/snapshot-changes.js';
+import type { LayerResult } from '../diff/differ.js';
+import { snapshotLayer } from '../diff/snapshot-changes.js';
 import type { Digest } from '../digest/digest.js';
 import { expandHeredocBody, lookupIn } from '../dockerfile/expand.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
@@ -44,7 +44,7 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
   return withActiveSnapshot(ctx.snapshotter, parent, 'file', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    await withMounted(mounts, rootfs, () => applyStep(step, rootfs, scratch, ctx));
+    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx));
     const layer = await layerOf(key, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
@@ -56,7 +56,7 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
   const layer = await withActiveSnapshot(ctx.snapshotter, undefined, 'link', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    await withMounted(mounts, rootfs, () => applyStep(step, rootfs, scratch, ctx));
+    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx));
     const result = await layerOf(key, ctx);
     await ctx.snapshotter.remove(key);
     return result;
@@ -70,8 +70,7 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
 }
 
 async function layerOf(key: string, ctx: FileContext): Promise<LayerResult> {
-  const changes = await snapshotChanges(ctx.snapshotter, key);
-  return writeLayer(changes, await ctx.snapshotter.upperDir(key), ctx.store, {
+  return snapshotLayer(ctx.snapshotter, key, ctx.store, {
     ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
@@ -91,6 +90,7 @@ async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: F
     ...(step.chmod ? { chmod: parseChmod(step.chmod) } : {}),
     ...(step.exclude.length > 0 ? { exclude: parseDockerignore(step.exclude.join('\n'), '--exclude') } : {}),
     parents: step.parents,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
   let tree: SourceTree | undefined;
   for (const [i, source] of step.sources.entries()) {

@@ -48,14 +48,27 @@ export async function unmount(target: string): Promise<void> {
   }
 }
 
-/** Runs `fn` with `mounts` mounted on `target`, unmounting afterwards whatever happens. */
-export async function withMounted<T>(mounts: readonly Mount[], target: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a directory showing `mounts`: mounted on `target` and unmounted afterwards whatever
+ * happens, or, for a single read-write bind mount, its source itself (no mount needed: tsbuild's
+ * own file work resolves paths inside the tree and never follows them onto the host). A read-only
+ * view is mounted, so the kernel enforces it.
+ */
+export async function withMounted<T>(mounts: readonly Mount[], target: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const direct = directSource(mounts);
+  if (direct !== undefined && !mounts[0]?.options.includes('ro')) return fn(direct);
   await mountAll(mounts, target);
   try {
-    return await fn();
+    return await fn(target);
   } finally {
     await unmount(target);
   }
+}
+
+/** The directory a single bind mount would show, which can be used in its place. */
+export function directSource(mounts: readonly Mount[]): string | undefined {
+  const [only, ...rest] = mounts;
+  return only?.type === 'bind' && rest.length === 0 ? only.source : undefined;
 }
 
 /** Mount points at or below `prefix`, from /proc/self/mountinfo (for cleanup and tests). */

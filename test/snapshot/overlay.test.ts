@@ -17,10 +17,12 @@ describe.skipIf(!isRoot)('OverlaySnapshotter (real overlay mounts)', () => {
 
     const baseMounts = await snaps.prepare('base-active');
     expect(baseMounts).toEqual([{ type: 'bind', source: await snaps.upperDir('base-active'), options: ['rw', 'rbind'] }]);
-    await withMounted(baseMounts, target, async () => {
-      mkdirSync(path.join(target, 'etc'));
-      writeFileSync(path.join(target, 'etc', 'keep'), 'keep\n');
-      writeFileSync(path.join(target, 'etc', 'gone'), 'gone\n');
+    await withMounted(baseMounts, target, async (dir) => {
+      // A lone read-write bind is used in place, not mounted.
+      expect(dir).toBe(await snaps.upperDir('base-active'));
+      mkdirSync(path.join(dir, 'etc'));
+      writeFileSync(path.join(dir, 'etc', 'keep'), 'keep\n');
+      writeFileSync(path.join(dir, 'etc', 'gone'), 'gone\n');
     });
     await snaps.commit('base', 'base-active');
 
