@@ -176,13 +176,14 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   try {
     const results = await solve<StageResult>(
       plan.stages.map((s) => ({ id: String(s.index), deps: s.needs.map(String) })),
-      async (id, deps, signal) => {
+      async (id, { need, slot, signal }) => {
         const stage = plan.stages.find((s) => String(s.index) === id) as PlannedStage;
-        const stageOf = (index: number): StageResult => deps.get(String(index)) as StageResult;
+        // Another stage's result is awaited where a step reads it, so the steps before run meanwhile.
+        const stageOf = (index: number): Promise<StageResult> => need(String(index));
         const keyOf = async (from: SourceLocation): Promise<string> =>
-          from.kind === 'stage' ? stageOf(from.index).key : from.kind === 'image' ? (bases.get(from.ref)?.manifest.digest ?? from.ref) : 'context';
+          from.kind === 'stage' ? (await stageOf(from.index)).key : from.kind === 'image' ? (bases.get(from.ref)?.manifest.digest ?? from.ref) : 'context';
         const sourceDir = async (from: Exclude<SourceLocation, { kind: 'context' }>): Promise<string> =>
-          views.dirFor(from.kind === 'stage' ? stageOf(from.index).snapshot : await imageTop(from.ref));
+          views.dirFor(from.kind === 'stage' ? (await stageOf(from.index)).snapshot : await imageTop(from.ref));
         let state = await startStage(stage, stageOf, bases, imageTop);
         for (const step of stage.steps) {
           if (step.kind === 'source') {
@@ -214,7 +215,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
               let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
               const fromImport = imported.get(key);
               if (!hit && !skipCache && fromImport) {
-                hit = await restoreStep(key, fromImport, parent, snapshotter, store, request.signal);
+                hit = await slot(() => restoreStep(key, fromImport, parent, snapshotter, store, request.signal));
                 await cache.put(key, hit);
               }
               if (hit) {
@@ -222,27 +223,30 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
                 progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
                 return hit;
               }
-              const reason = skipCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
-              progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
-              const started = Date.now();
-              const name = `step-${digestHex(key).slice(0, 32)}${skipCache ? `-${Date.now()}` : ''}`;
-              await snapshotter.remove(name).catch(() => undefined);
-              const layer =
-                step.kind === 'exec'
-                  ? await runExec(step, parent, name, {
-                      snapshotter, runtime, store, root, contextDir: context.root, sourceDir,
-                      ...(request.secrets ? { secrets: request.secrets } : {}),
-                      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
-                      output: (chunk) => progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
-                      signal,
-                    })
-                  : await runFileStep(step, parent, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
-              const made = { snapshot: name, layer, created: createdNow(epoch) };
-              await cache.put(key, made);
-              await cache.rememberParts(location, current);
-              ran++;
-              progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
-              return made;
+              // Only the work takes one of the --jobs slots; the checks above wait for nothing.
+              return slot(async () => {
+                const reason = skipCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
+                progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
+                const started = Date.now();
+                const name = `step-${digestHex(key).slice(0, 32)}${skipCache ? `-${Date.now()}` : ''}`;
+                await snapshotter.remove(name).catch(() => undefined);
+                const layer =
+                  step.kind === 'exec'
+                    ? await runExec(step, parent, name, {
+                        snapshotter, runtime, store, root, contextDir: context.root, sourceDir,
+                        ...(request.secrets ? { secrets: request.secrets } : {}),
+                        ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+                        output: (chunk) => progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
+                        signal,
+                      })
+                    : await runFileStep(step, parent, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
+                const made = { snapshot: name, layer, created: createdNow(epoch) };
+                await cache.put(key, made);
+                await cache.rememberParts(location, current);
+                ran++;
+                progress.emit({ type: 'step', id: step.id, name: step.name, status: 'done', seconds: (Date.now() - started) / 1000 });
+                return made;
+              });
             })();
             if (!skipCache) inFlight.set(key, solving);
             record = await solving;
@@ -301,11 +305,11 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
 /** Where a stage begins: nothing, another stage's result, or an image's unpacked layers. */
 async function startStage(
   stage: PlannedStage,
-  stageOf: (index: number) => StageResult,
+  stageOf: (index: number) => Promise<StageResult>,
   bases: Map<string, BaseImage>,
   imageTop: (ref: string) => Promise<string | undefined>,
 ): Promise<StageResult> {
-  if (stage.base.kind === 'stage') return { ...stageOf(stage.base.index), stage };
+  if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
   if (stage.base.kind === 'scratch') return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
   const base = bases.get(stage.base.ref) as BaseImage;
   const diffIDs = base.config.rootfs.diff_ids;

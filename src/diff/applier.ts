@@ -7,7 +7,7 @@
  * Owners, modes, times, hard links, symlinks, devices and xattrs are kept. Entries that would land
  * outside the directory, or be written through a symlink, are refused.
  */
-import { lstat, mkdir, readdir, rm, utimes } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { gunzip } from '../archive/compression.js';
@@ -42,26 +42,26 @@ export async function applyLayer(source: Readable, root: string, options: ApplyO
     }
     const white = whiteoutOf(name);
     if (white.kind === 'opaque') {
-      const dir = await safeTarget(root, white.dir, header.name, true);
+      const dir = safeTarget(root, white.dir, header.name, true);
       if (options.mode === 'overlay') await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
-      else for (const child of await readdir(dir)) if (!created.has(path.posix.join(white.dir, child))) await rm(path.join(dir, child), { recursive: true, force: true });
+      else for (const child of readdirSync(dir)) if (!created.has(path.posix.join(white.dir, child))) rmSync(path.join(dir, child), { recursive: true, force: true });
       body.resume();
       continue;
     }
     if (white.kind === 'whiteout') {
-      const target = await safeTarget(root, white.target, header.name, false);
-      await rm(target, { recursive: true, force: true });
+      const target = safeTarget(root, white.target, header.name, false);
+      rmSync(target, { recursive: true, force: true });
       if (options.mode === 'overlay') await mknod(target, 'c', 0, 0);
       body.resume();
       continue;
     }
-    const target = await safeTarget(root, name, header.name, false);
-    await writeEntry(target, header, body, header.type === 'link' ? { linkSource: await linkSourceFor(root, name, header) } : {});
+    const target = safeTarget(root, name, header.name, false);
+    await writeEntry(target, header, body, header.type === 'link' ? { linkSource: linkSourceFor(root, name, header) } : {});
     created.add(name);
     if (header.type === 'directory') dirTimes.push([target, header.mtime]);
   }
   // Directory times last: creating their children changed them.
-  for (const [dir, mtime] of dirTimes.reverse()) await utimes(dir, mtime, mtime);
+  for (const [dir, mtime] of dirTimes.reverse()) utimesSync(dir, mtime, mtime);
   return hashing.digest.digest;
 }
 
@@ -69,24 +69,24 @@ export async function applyLayer(source: Readable, root: string, options: ApplyO
  * The absolute path for `name` under `root`, with missing parents created and no symlink among
  * them (a symlink written earlier by the same archive must not redirect later entries).
  */
-async function safeTarget(root: string, name: string, entry: string, isDir: boolean): Promise<string> {
+function safeTarget(root: string, name: string, entry: string, isDir: boolean): string {
   const parts = name === '' ? [] : name.split('/');
   let current = root;
   for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
     const last = i === parts.length - 1;
-    const stat = await lstat(current).catch(() => undefined);
+    const stat = lstatSync(current, { throwIfNoEntry: false });
     if (stat?.isSymbolicLink() && !last) throw new PathEscapeError(entry, `"${parts.slice(0, i + 1).join('/')}" is a symlink and would be written through`);
-    if (!stat && (!last || isDir)) await mkdir(current, { mode: 0o755 });
+    if (!stat && (!last || isDir)) mkdirSync(current, { mode: 0o755 });
   }
   return current;
 }
 
 /** Hard links must point at a file this layer already wrote, inside `root`. */
-async function linkSourceFor(root: string, name: string, header: TarHeader): Promise<string> {
+function linkSourceFor(root: string, name: string, header: TarHeader): string {
   const source = cleanLinkTarget(name, header.linkname ?? '');
-  const from = await safeTarget(root, source, name, false);
-  const stat = await lstat(from).catch(() => undefined);
+  const from = safeTarget(root, source, name, false);
+  const stat = lstatSync(from, { throwIfNoEntry: false });
   if (!stat || stat.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);
   return from;
 }

@@ -49,20 +49,24 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
   return withActiveSnapshot(ctx.snapshotter, parent, 'exec', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    const prepared = await withMounted(mounts, rootfs, (dir) => prepareRootfs(step, dir));
-    const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
-    const status = await withLocks(locks, () => ctx.runtime.run(
-      { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
-      {
-        rootfs: mounts,
-        mounts: containerMounts,
-        hostname: 'buildkitsandbox',
-        network: step.network,
-        security: step.security,
-        ...(ctx.output ? { output: ctx.output } : {}),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      },
-    )).finally(() => Promise.all(held.map((release) => release())));
+    // The rootfs is mounted once: prepared here, then handed to runc as it is.
+    const { status, prepared } = await withMounted(mounts, rootfs, async (dir) => {
+      const prepared = await prepareRootfs(step, dir);
+      const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
+      const status = await withLocks(locks, () => ctx.runtime.run(
+        { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
+        {
+          rootfs: dir,
+          mounts: containerMounts,
+          hostname: 'buildkitsandbox',
+          network: step.network,
+          security: step.security,
+          ...(ctx.output ? { output: ctx.output } : {}),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        },
+      )).finally(() => Promise.all(held.map((release) => release())));
+      return { status, prepared };
+    });
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
     const upper = await ctx.snapshotter.upperDir(key);
     const stubs = await removeStubs(upper, prepared.missing);

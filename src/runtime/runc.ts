@@ -29,8 +29,8 @@ export interface ExitStatus {
 }
 
 export interface RunOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts'> {
-  /** The snapshot mounts that form the root filesystem. */
-  rootfs: Mount[];
+  /** The snapshot mounts that form the root filesystem, or a directory already showing it. */
+  rootfs: Mount[] | string;
   mounts?: ContainerMount[];
   /** Receives output chunks as they arrive. */
   output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
@@ -51,17 +51,25 @@ export class RuncRuntime {
   async run(process: ProcessSpec, options: RunOptions): Promise<ExitStatus> {
     const id = `tsbuild-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.bundles, id);
-    const rootfs = path.join(bundle, 'rootfs');
-    await mkdir(rootfs, { recursive: true });
+    const rootfs = typeof options.rootfs === 'string' ? options.rootfs : path.join(bundle, 'rootfs');
+    await mkdir(bundle, { recursive: true });
     await mkdir(this.state, { recursive: true });
+    let exited = false;
     try {
       const etc = await this.writeEtcFiles(bundle, options.hostname, options.network);
-      await mountAll(options.rootfs, rootfs);
+      if (typeof options.rootfs !== 'string') {
+        await mkdir(rootfs);
+        await mountAll(options.rootfs, rootfs);
+      }
       const spec = toRuntimeSpec(process, { ...options, rootfs, mounts: [...etc, ...(options.mounts ?? [])], maxOpenFiles: await maxOpenFiles() });
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
-      return await this.runContainer(id, bundle, options);
+      const status = await this.runContainer(id, bundle, options);
+      exited = true;
+      return status;
     } finally {
-      await this.remove(id, bundle);
+      // `runc run` deletes a container whose process exited; one that did not (abort, a runc
+      // failure) is deleted here.
+      await this.remove(id, bundle, !exited);
     }
   }
 
@@ -113,8 +121,8 @@ export class RuncRuntime {
     return mounts;
   }
 
-  private async remove(id: string, bundle: string): Promise<void> {
-    await run(this.binary, ['--root', this.state, 'delete', '--force', id]).catch(() => undefined);
+  private async remove(id: string, bundle: string, container = true): Promise<void> {
+    if (container) await run(this.binary, ['--root', this.state, 'delete', '--force', id]).catch(() => undefined);
     for (const point of (await mountsUnder(bundle)).reverse()) await unmount(point).catch(() => undefined);
     await rm(bundle, { recursive: true, force: true });
   }

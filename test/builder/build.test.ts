@@ -133,6 +133,29 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
   });
 
+  it('runs a stage\'s steps while a stage it copies from later is still running', async () => {
+    const p = project();
+    writeFileSync(path.join(p.context, 'Dockerfile'), [
+      `FROM ${busybox.registry().host}/busybox:1 AS slow`,
+      'RUN sleep 1 && echo late > /late.txt',
+      'FROM scratch',
+      'COPY hello.txt /early/',
+      'COPY --from=slow /late.txt /late/',
+    ].join('\n'));
+    const events: string[] = [];
+    const result = await build(request(p, { progress: { emit: (e) => void (e.type === 'step' && e.status !== 'cached' && events.push(`${e.name} ${e.status}`)) } }));
+    expect(result.ran).toBe(3);
+    // The final stage's first COPY needs nothing from `slow`: it is done before the RUN is (the
+    // whole stage used to wait for `slow`); the COPY --from waits for the RUN.
+    const run = (status: string): number => events.indexOf(`[slow 2/2] RUN sleep 1 && echo late > /late.txt ${status}`);
+    const step = (name: string, status: string): number => events.indexOf(`[stage-1 ${name} ${status}`);
+    expect(events).toHaveLength(6);
+    expect([
+      step('1/2] COPY hello.txt /early/', 'done') < run('done'),
+      run('done') < step('2/2] COPY --from=slow /late.txt /late/', 'started'),
+    ]).toEqual([true, true]);
+  });
+
   it('reruns only the steps that read a changed file', async () => {
     const p = project();
     await build(request(p));
@@ -253,7 +276,8 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const first = tsbuild(['--root', p.root, 'build', '-t', 'app:1', p.context], { env });
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
-    expect(first.stderr).toContain('#4 [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt (cache miss: not built before)\n');
+    // Steps are numbered as they show up; the final stage's FROM shows up while `build` runs.
+    expect(first.stderr).toMatch(/\n#\d+ \[build 4\/4\] RUN cat hello.txt > \/out.txt && echo built >> \/out.txt \(cache miss: not built before\)\n/);
     expect(first.stderr).toContain('4 steps run, 0 cached; named docker.io/library/app:1\n');
     const second = tsbuild(['--root', p.root, 'build', '-q', '-t', 'app:1', p.context], { env });
     expect([second.stdout, second.stderr]).toEqual([first.stdout, '']);
@@ -261,11 +285,15 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const meta = path.join(tempDir(), 'meta.json');
     const json = tsbuild(['--root', p.root, 'build', '--progress=json', '--metadata-file', meta, '-t', 'app:1', p.context], { env });
     const events = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; name?: string });
-    expect(events.filter((e) => e.type === 'step').map((e) => `${e.status} ${e.name}`)).toEqual([
+    // The two stages run side by side: each stage's steps in order, the stages interleaved.
+    const steps = events.filter((e) => e.type === 'step').map((e) => `${e.status} ${e.name}`);
+    expect(steps.filter((s) => s.startsWith('cached [build '))).toEqual([
       `cached [build 1/4] FROM ${busybox.registry().host}/busybox:1`,
       'cached [build 2/4] WORKDIR /src',
       'cached [build 3/4] COPY hello.txt .',
       'cached [build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt',
+    ]);
+    expect(steps.filter((s) => !s.startsWith('cached [build '))).toEqual([
       `cached [stage-1 1/2] FROM ${busybox.registry().host}/busybox:1`,
       'cached [stage-1 2/2] COPY --from=build /out.txt /app/out.txt',
     ]);
