@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { detectCompression } from './archive/compression.js';
+import { detectCompression, layerMediaType } from './archive/compression.js';
 import { readTar } from './archive/tar.js';
 import { LocalContentStore } from './content/local-store.js';
 import { canonicalJson, digestOf, parseDigest, type Digest } from './digest/digest.js';
@@ -43,7 +43,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
   const signal = options.signal ? { signal: options.signal } : {};
   const metadata = new Map<string, Buffer>();
   /** Legacy archives name layers by path: path → digest of the stored file. */
-  const byPath = new Map<string, { digest: Digest; size: number; compressed: boolean }>();
+  const byPath = new Map<string, { digest: Digest; size: number; compression: 'none' | 'gzip' | 'zstd' }>();
   for await (const { header, body } of readTar(createReadStream(file, signal))) {
     const name = header.name.replace(/^\.\//, '');
     if (header.type !== 'file') {
@@ -73,8 +73,8 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
       }
       const info = await writer.commit();
       const compression = head === undefined ? 'none' : detectCompression(head);
-      if (compression !== 'none' && compression !== 'gzip') throw new UnsupportedError(`layer ${name} is ${compression}-compressed; only gzip and plain layers load`);
-      byPath.set(name, { ...info, compressed: compression === 'gzip' });
+      if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd') throw new UnsupportedError(`layer ${name} is ${compression}-compressed; only gzip, zstd and plain layers load`);
+      byPath.set(name, { ...info, compression });
     } else if ((header.size ?? 0) <= MAX_METADATA) {
       const parts: Buffer[] = [];
       for await (const chunk of body) parts.push(chunk as Buffer);
@@ -128,7 +128,7 @@ async function manifestFor(
   entry: ArchiveEntry,
   store: LocalContentStore,
   metadata: ReadonlyMap<string, Buffer>,
-  byPath: ReadonlyMap<string, { digest: Digest; size: number; compressed: boolean }>,
+  byPath: ReadonlyMap<string, { digest: Digest; size: number; compression: 'none' | 'gzip' | 'zstd' }>,
 ): Promise<string> {
   const configBlob = BLOB.exec(entry.Config);
   const configBytes = configBlob ? await store.readBytes(parseDigest(`sha256:${configBlob[1] ?? ''}`)) : metadata.get(entry.Config);
@@ -140,9 +140,8 @@ async function manifestFor(
   for (const [i, layerPath] of entry.Layers.entries()) {
     const stored = byPath.get(layerPath);
     if (!stored) throw new InvalidArgumentError(`the archive has no layer ${layerPath}`);
-    const compressed = stored.compressed;
-    if (!compressed && config.rootfs.diff_ids[i] !== stored.digest) throw new InvalidArgumentError(`layer ${layerPath} does not match diff_id ${config.rootfs.diff_ids[i] ?? '(none)'}`);
-    layers.push({ mediaType: compressed ? MediaType.OciLayerGzip : MediaType.OciLayer, digest: stored.digest, size: stored.size });
+    if (stored.compression === 'none' && config.rootfs.diff_ids[i] !== stored.digest) throw new InvalidArgumentError(`layer ${layerPath} does not match diff_id ${config.rootfs.diff_ids[i] ?? '(none)'}`);
+    layers.push({ mediaType: layerMediaType(stored.compression === 'none' ? 'uncompressed' : stored.compression), digest: stored.digest, size: stored.size });
   }
   const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length }, layers };
   const bytes = Buffer.from(canonicalJson(manifest));

@@ -44,7 +44,7 @@ const ALLOWED: Record<string, string[]> = {
   context: ['digest', 'util', 'errors.ts'],
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
-  archive: ['digest', 'util', 'errors.ts'],
+  archive: ['digest', 'image', 'util', 'errors.ts'],
   runtime: ['snapshot', 'util', 'errors.ts'],
   ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],

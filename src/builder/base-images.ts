@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ContentStore } from '../content/store.js';
+import { layerCompression } from '../archive/compression.js';
 import { applyLayer } from '../diff/applier.js';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError } from '../digest/hashing.js';
@@ -34,7 +35,7 @@ export async function unpackLayers(layers: readonly Descriptor[], diffIDs: reado
       await snapshotter.prepare(key, parent);
       try {
         const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-        const diffID = await applyLayer(await store.reader(parseDigest(layer.digest), signal ? { signal } : {}), await snapshotter.upperDir(key), { mode, gzip: !layer.mediaType.endsWith('.tar'), ...(signal ? { signal } : {}) });
+        const diffID = await applyLayer(await store.reader(parseDigest(layer.digest), signal ? { signal } : {}), await snapshotter.upperDir(key), { mode, compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) });
         if (diffID !== diffIDs[i]) throw new DigestMismatchError(diffIDs[i] ?? '', diffID, `layer ${layer.digest} (diffID)`);
         await snapshotter.commit(name, key);
       } catch (err) {

@@ -290,6 +290,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
       store,
       tags,
       ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+      baseLayers: new Set([...bases.values()].flatMap((b) => b.layers.map((l) => l.digest))),
       ...request.registries,
       progress,
       ...(request.signal ? { signal: request.signal } : {}),

@@ -10,7 +10,7 @@
 import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { gunzip } from '../archive/compression.js';
+import { layerDecompressor, type LayerCompression } from '../archive/compression.js';
 import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
 import { readTar, type TarHeader } from '../archive/tar.js';
 import { whiteoutOf } from '../archive/whiteout.js';
@@ -21,16 +21,27 @@ import { mknod, setXattr } from '../util/native.js';
 
 export interface ApplyOptions {
   mode: 'overlay' | 'plain';
-  /** Whether `source` is gzip-compressed (default true). */
-  gzip?: boolean;
+  /** How `source` is compressed (default gzip); see `layerCompression` for a media type's. */
+  compression?: LayerCompression;
   signal?: AbortSignal;
 }
 
 /** Unpacks `source` into `root`; resolves to the layer's diffID (sha256 of the uncompressed tar). */
 export async function applyLayer(source: Readable, root: string, options: ApplyOptions): Promise<Digest> {
   const hashing = new HashingStream();
-  const tarStream = options.gzip === false ? source.pipe(hashing) : source.pipe(gunzip()).pipe(hashing);
-  source.on('error', (err) => hashing.destroy(err));
+  const decompressor = layerDecompressor(options.compression ?? 'gzip');
+  source.on('error', (err) => decompressor.destroy(err));
+  decompressor.on('error', (err) => hashing.destroy(err));
+  const tarStream = source.pipe(decompressor).pipe(hashing);
+  try {
+    return await unpack(tarStream, hashing, root, options);
+  } catch (err) {
+    decompressor.destroy();
+    throw err;
+  }
+}
+
+async function unpack(tarStream: Readable, hashing: HashingStream, root: string, options: ApplyOptions): Promise<Digest> {
   const created = new Set<string>();
   const dirTimes: Array<[string, Date]> = [];
   for await (const { header, body } of readTar(tarStream)) {

@@ -5,8 +5,11 @@
  * - `type=oci|docker,dest=PATH[,tar=false][,name=…]`: an OCI layout / `docker load` archive;
  * - `type=local,dest=DIR` and `type=tar,dest=FILE`: the final root filesystem.
  * Image outputs also take `oci-mediatypes=false`, `annotation[-manifest].KEY=VALUE`,
- * `rewrite-timestamp=true` and `compression=gzip`.
+ * `rewrite-timestamp=true`, `compression=gzip|zstd|uncompressed`, `compression-level=N` and
+ * `force-compression=true` (see `recompress.ts`). zstd and uncompressed layers exist only under OCI
+ * media types, which they then imply (an explicit `oci-mediatypes=false` is refused).
  */
+import type { LayerCompression } from '../archive/compression.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { parseFieldList } from '../util/field-list.js';
 
@@ -20,6 +23,11 @@ export interface ImageOutputOptions {
   annotations: Record<string, string>;
   /** Clamp layer times to SOURCE_DATE_EPOCH (which must be set). */
   rewriteTimestamp: boolean;
+  /** Layers in this compression (the build writes gzip). */
+  compression?: LayerCompression;
+  compressionLevel?: number;
+  /** Convert base-image layers too. */
+  forceCompression?: boolean;
 }
 
 export type OutputSpec =
@@ -29,7 +37,9 @@ export type OutputSpec =
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string };
 
-const IMAGE_KEYS = new Set(['name', 'oci-mediatypes', 'rewrite-timestamp', 'compression', 'force-compression']);
+const IMAGE_KEYS = new Set(['name', 'oci-mediatypes', 'rewrite-timestamp', 'compression', 'compression-level', 'force-compression']);
+const COMPRESSIONS: readonly string[] = ['gzip', 'zstd', 'uncompressed'];
+const LEVELS: Record<LayerCompression, [number, number]> = { gzip: [0, 9], zstd: [1, 19], uncompressed: [0, 0] };
 
 /** Parses one `--output` value. A bare path means `type=local,dest=PATH`, as in buildx. */
 export function parseOutput(spec: string): OutputSpec {
@@ -87,18 +97,43 @@ export function parseAnnotation(text: string, into: Record<string, string> = {})
 function imageOptions(fields: Array<[string, string]>, spec: string, ociByDefault = true): ImageOutputOptions {
   const names: string[] = [];
   const annotations: Record<string, string> = {};
-  let ociMediaTypes = ociByDefault;
+  let ociMediaTypes: boolean | undefined;
   let rewriteTimestamp = false;
+  let compression: LayerCompression | undefined;
+  let level: number | undefined;
+  let force = false;
   for (const [key, value] of fields) {
     if (key === 'name') names.push(...value.split(',').map((n) => n.trim()).filter((n) => n !== ''));
     else if (key === 'oci-mediatypes') ociMediaTypes = flag(value, key, spec);
     else if (key === 'rewrite-timestamp') rewriteTimestamp = flag(value, key, spec);
-    else if (key === 'compression' && value !== 'gzip') throw new UnsupportedError(`--output "${spec}": compression=${value} is not supported yet (layers are gzip)`);
+    else if (key === 'force-compression') force = flag(value, key, spec);
+    else if (key === 'compression') {
+      if (value === 'estargz') throw new UnsupportedError(`--output "${spec}": compression=estargz is not supported; use gzip, zstd or uncompressed`);
+      if (!COMPRESSIONS.includes(value)) throw new InvalidArgumentError(`invalid --output "${spec}": compression must be gzip, zstd or uncompressed, not "${value}"`);
+      compression = value as LayerCompression;
+    } else if (key === 'compression-level') {
+      level = Number(value);
+      if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid --output "${spec}": compression-level must be a number, not "${value}"`);
+    }
     else if (key.startsWith('annotation.')) annotations[key.slice('annotation.'.length)] = value;
     else if (key.startsWith('annotation-manifest.')) annotations[key.slice('annotation-manifest.'.length)] = value;
     else if (key.startsWith('annotation')) throw new UnsupportedError(`--output "${spec}": only manifest annotations are supported (${key})`);
   }
-  return { names, ociMediaTypes, annotations, rewriteTimestamp };
+  if (level !== undefined) {
+    const [min, max] = LEVELS[compression ?? 'gzip'];
+    if (level < min || level > max) throw new InvalidArgumentError(`invalid --output "${spec}": compression-level for ${compression ?? 'gzip'} must be ${min}-${max}, not ${level}`);
+  }
+  const ociOnly = compression === 'zstd' || compression === 'uncompressed';
+  if (ociOnly && ociMediaTypes === false) throw new InvalidArgumentError(`invalid --output "${spec}": compression=${compression} needs OCI media types, not oci-mediatypes=false`);
+  return {
+    names,
+    ociMediaTypes: ociMediaTypes ?? (ociOnly || ociByDefault),
+    annotations,
+    rewriteTimestamp,
+    ...(compression ? { compression } : {}),
+    ...(level !== undefined ? { compressionLevel: level } : {}),
+    ...(force ? { forceCompression: true } : {}),
+  };
 }
 
 function flag(value: string | undefined, key: string, spec: string): boolean {

@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { layerCompression } from '../archive/compression.js';
 import { TarWriter } from '../archive/tar.js';
 import type { ContentStore } from '../content/store.js';
 import { applyLayer } from '../diff/applier.js';
@@ -23,7 +24,7 @@ export async function writeRootfsDir(image: StoredImage, store: ContentStore, de
   await mkdir(dest, { recursive: true });
   for (const layer of image.manifest.layers) {
     const source = await store.reader(parseDigest(layer.digest), signal ? { signal } : {});
-    await applyLayer(source, dest, { mode: 'plain', gzip: layer.mediaType.endsWith('gzip'), ...(signal ? { signal } : {}) });
+    await applyLayer(source, dest, { mode: 'plain', compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) });
   }
 }
 

@@ -16,6 +16,7 @@ import { openLayout } from './layout-writer.js';
 import { writeOciLayout } from './oci-layout.js';
 import type { OutputSpec } from './output-spec.js';
 import { writeRootfsDir, writeRootfsTar } from './rootfs.js';
+import { recompressImage } from './recompress.js';
 import { imageVariant, type StoredImage } from './stored-image.js';
 
 /** What the outputs need besides the image. */
@@ -26,6 +27,8 @@ export interface OutputContext extends Pick<PushOptions, 'registries' | 'registr
   tags: readonly string[];
   /** SOURCE_DATE_EPOCH in seconds, when set. */
   sourceDateEpoch?: number;
+  /** Digests of the layers that came with base images (`compression=` leaves them unless forced). */
+  baseLayers?: ReadonlySet<string>;
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -56,7 +59,15 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     if (output.rewriteTimestamp && ctx.sourceDateEpoch === undefined) {
       throw new InvalidArgumentError('rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set it in the environment or with --build-arg SOURCE_DATE_EPOCH=…' });
     }
-    const variant = await imageVariant(ctx.store, image, output);
+    const recompressed = output.compression
+      ? await recompressImage(image, { compression: output.compression, ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }), force: output.forceCompression ?? false }, {
+          root: ctx.root,
+          store: ctx.store,
+          baseLayers: ctx.baseLayers ?? new Set(),
+          ...(signal ? { signal } : {}),
+        })
+      : image;
+    const variant = await imageVariant(ctx.store, recompressed, output);
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
     if (output.type === 'image') {
       for (const name of names) await new ImageIndex(ctx.root).put(imageRecord(name, variant));

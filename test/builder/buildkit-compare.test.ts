@@ -13,6 +13,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layerCompression } from '../../src/archive/compression.js';
 import { build } from '../../src/builder/run-build.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
@@ -59,7 +60,7 @@ async function describeImage(root: string, image: StoredImage): Promise<Built> {
   const store = new LocalContentStore(root);
   const rootfs = tempDir();
   for (const layer of image.manifest.layers) {
-    await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain', gzip: layer.mediaType.endsWith('gzip') });
+    await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain', compression: layerCompression(layer.mediaType) });
   }
   // Docker's config type spells out empty fields (Hostname "", AttachStdin false, Cmd null…).
   const config = Object.fromEntries(Object.entries(image.config.config ?? {}).filter(([, v]) => v !== '' && v !== false && v !== null)) as ContainerConfig;

@@ -62,6 +62,11 @@ describe('output specs', () => {
     ['type=local,dest=out', { type: 'local', dest: 'out' }],
     ['out-dir', { type: 'local', dest: 'out-dir' }],
     ['type=tar,dest=fs.tar', { type: 'tar', dest: 'fs.tar' }],
+    ['type=oci,dest=o,compression=zstd,compression-level=9', { type: 'oci', dest: 'o', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'zstd', compressionLevel: 9 }],
+    // zstd and plain-tar layers exist only in OCI: the docker exporter writes OCI media types then.
+    ['type=docker,dest=d.tar,compression=zstd', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'zstd' }],
+    ['type=image,compression=uncompressed,force-compression=true', { type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'uncompressed', forceCompression: true }],
+    ['type=docker,dest=d.tar,compression=gzip,compression-level=1', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: false, annotations: {}, rewriteTimestamp: false, compression: 'gzip', compressionLevel: 1 }],
   ])('%s', (spec, expected) => {
     expect(parseOutput(spec)).toEqual(expected);
   });
@@ -72,7 +77,11 @@ describe('output specs', () => {
     ['type=local,dest=x,tar=false', 'invalid --output "type=local,dest=x,tar=false": unknown field "tar" for type=local'],
     ['type=oci,dest=x,tar=maybe', 'invalid --output "type=oci,dest=x,tar=maybe": tar must be true or false, not "maybe"'],
     ['type=oci,dest=-', '--output "type=oci,dest=-": writing to stdout (dest=-) is not supported; give a file name'],
-    ['type=image,compression=zstd', '--output "type=image,compression=zstd": compression=zstd is not supported yet (layers are gzip)'],
+    ['type=image,compression=estargz', '--output "type=image,compression=estargz": compression=estargz is not supported; use gzip, zstd or uncompressed'],
+    ['type=image,compression=lz4', 'invalid --output "type=image,compression=lz4": compression must be gzip, zstd or uncompressed, not "lz4"'],
+    ['type=image,compression=zstd,compression-level=22', 'invalid --output "type=image,compression=zstd,compression-level=22": compression-level for zstd must be 1-19, not 22'],
+    ['type=image,compression-level=fast', 'invalid --output "type=image,compression-level=fast": compression-level must be a number, not "fast"'],
+    ['type=oci,dest=o,compression=zstd,oci-mediatypes=false', 'invalid --output "type=oci,dest=o,compression=zstd,oci-mediatypes=false": compression=zstd needs OCI media types, not oci-mediatypes=false'],
   ])('rejects %s', (spec, message) => {
     expect(() => parseOutput(spec)).toThrow(message);
   });
@@ -129,6 +138,55 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
 
     const tarNames = tarList(path.join(out, 'rootfs.tar')).map((n) => n.replace(/\/$/, '')).sort();
     expect(tarNames).toEqual(localTree.map((l) => l.split(' ')[0]).sort());
+  });
+
+  it('compression=zstd: the build\'s layers become zstd (base layers too when forced); skopeo and umoci read it; tsbuild builds FROM it', async () => {
+    const p = project();
+    const out = tempDir();
+    const gzipped = await build(request(p));
+    const result = await build(request(p, {
+      outputs: buildOutputs([
+        `type=oci,dest=${out}/zstd,tar=false,compression=zstd`,
+        `type=oci,dest=${out}/forced,tar=false,compression=zstd,force-compression=true`,
+        `type=oci,dest=${out}/forced.tar,compression=zstd,force-compression=true`,
+      ]),
+    }));
+    const store = new LocalContentStore(p.root);
+    const [zstd, forced, forcedTar] = await Promise.all(result.outputs.map((o) => readStoredImage(store, o.digest ?? '')));
+    expect(forcedTar?.descriptor.digest).toBe(forced?.descriptor.digest);
+    const gzip = 'application/vnd.oci.image.layer.v1.tar+gzip';
+    const zst = 'application/vnd.oci.image.layer.v1.tar+zstd';
+    // busybox's two layers, then the RUN and COPY layers; the config (diffIDs) is the gzip image's.
+    expect(zstd?.manifest.layers.map((l) => l.mediaType)).toEqual([gzip, gzip, zst, zst]);
+    expect(forced?.manifest.layers.map((l) => l.mediaType)).toEqual([zst, zst, zst, zst]);
+    expect([zstd?.manifest.config.digest, forced?.manifest.config.digest]).toEqual([gzipped.config, gzipped.config]);
+    // Each zstd blob decompresses (with the zstd command) to the tar its diffID names.
+    for (const [i, layer] of (forced?.manifest.layers ?? []).entries()) {
+      const blob = path.join(out, 'forced', 'blobs', 'sha256', layer.digest.slice(7));
+      const tar = execFileSync('sh', ['-c', `zstd -dc ${blob} | sha256sum`], { encoding: 'utf8' }).split(' ')[0];
+      expect(`sha256:${tar}`).toBe(forced?.config.rootfs.diff_ids[i]);
+    }
+    expect(JSON.parse(skopeo('inspect', `oci:${out}/zstd:1`)).Digest).toBe(zstd?.descriptor.digest);
+    // Debian's umoci (0.4.7) has no zstd: skopeo decompresses the layers (recompressing them as
+    // gzip), and umoci unpacks what it wrote.
+    skopeo('copy', '--quiet', '--dest-compress-format', 'gzip', `oci:${out}/forced:1`, `oci:${out}/regzipped:1`);
+    const regzipped = JSON.parse(skopeo('inspect', '--raw', `oci:${out}/regzipped:1`)) as Manifest;
+    expect(regzipped.layers.map((l) => l.mediaType)).toEqual([gzip, gzip, gzip, gzip]);
+    execFileSync('umoci', ['unpack', '--image', `${out}/regzipped:1`, `${out}/bundle`], { stdio: 'pipe' });
+    expect(treeListing(path.join(out, 'bundle', 'rootfs')).filter((l) => /^(app|data)/.test(l))).toEqual(ADDED);
+
+    // A second export converts nothing again: the same manifest, from the remembered conversions.
+    const again = await build(request(p, { outputs: buildOutputs([`type=oci,dest=${out}/again,tar=false,compression=zstd`]) }));
+    expect(again.outputs[0]?.digest).toBe(zstd?.descriptor.digest);
+
+    // A fresh state root loads the all-zstd layout and builds on it (unpacking zstd layers).
+    const root = tempDir();
+    expect((await load(path.join(out, 'forced.tar'), { root })).map((l) => l.digest)).toEqual([forced?.descriptor.digest]);
+    const next = tempDir();
+    writeFileSync(path.join(next, 'Dockerfile'), 'FROM app:1\nRUN cat /app/app.txt /data/made.txt > /both.txt\n');
+    const built = await build({ context: next, root, outputs: buildOutputs([`type=local,dest=${out}/next`]) });
+    expect(built.ran).toBe(1);
+    expect(readFileSync(path.join(out, 'next', 'both.txt'), 'utf8')).toBe('app\nmade\n');
   });
 
   it('type=docker: Docker media types; skopeo reads the archive', async () => {
