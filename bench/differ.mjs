@@ -1,11 +1,15 @@
 // Differ throughput: a RUN-sized change of BENCH_DIFF_MB (default 1024) MiB in an overlay upper
-// dir, written as a gzipped layer (tar -> sha256 -> gzip -> content store) in one pass.
+// dir, written as a gzipped layer (tar -> sha256 -> gzip -> content store) in one pass; then that
+// layer converted to zstd as `compression=zstd` does (gunzip -> zstd command -> counted).
 // Needs root (overlay mounts). Prints one JSON line per run and a summary.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { layerCompressor, layerDecompressor } from '../dist/archive/compression.js';
 import { LocalContentStore } from '../dist/content/local-store.js';
 import { writeLayer } from '../dist/diff/differ.js';
 import { snapshotChanges } from '../dist/diff/snapshot-changes.js';
@@ -37,15 +41,21 @@ export async function benchDiffer() {
     const changes = await snapshotChanges(snaps, 'run');
     const upper = await snaps.upperDir('run');
     const results = [];
+    const zstd = [];
     for (let r = 0; r < runs; r++) {
       const store = new LocalContentStore(path.join(root, `store-${r}`));
       const start = process.hrtime.bigint();
       const layer = await writeLayer(changes, upper, store);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       results.push({ seconds, compressedMiB: layer.descriptor.size / 2 ** 20 });
+      let bytes = 0;
+      const converting = process.hrtime.bigint();
+      await pipeline(await store.reader(layer.descriptor.digest), layerDecompressor('gzip'), layerCompressor('zstd'), new Writable({ write: (chunk, _enc, done) => ((bytes += chunk.length), done()) }));
+      zstd.push({ seconds: Number(process.hrtime.bigint() - converting) / 1e9, compressedMiB: bytes / 2 ** 20 });
       rmSync(path.join(root, `store-${r}`), { recursive: true, force: true });
     }
     const times = results.map((r) => r.seconds).sort((a, b) => a - b);
+    const zstdTimes = zstd.map((r) => r.seconds).sort((a, b) => a - b);
     return {
       scenario: `differ: ${totalMiB} MiB change -> gzipped layer`,
       runs,
@@ -53,6 +63,7 @@ export async function benchDiffer() {
       medianSeconds: times[Math.floor(times.length / 2)],
       throughputMiBps: totalMiB / times[Math.floor(times.length / 2)],
       compressedMiB: results[0].compressedMiB,
+      zstdConversion: { medianSeconds: zstdTimes[Math.floor(zstdTimes.length / 2)], throughputMiBps: totalMiB / zstdTimes[Math.floor(zstdTimes.length / 2)], compressedMiB: zstd[0].compressedMiB },
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     };
   } finally {

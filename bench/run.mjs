@@ -37,6 +37,7 @@ if (process.getuid?.() !== 0) {
   results.push(r);
   console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB (bench process peak RSS ${r.peakRssMiB.toFixed(0)} MiB, all scenarios so far)`);
   console.log('  single-stream gzip baseline (before parallel gzip): 46 MiB/s median on this machine (bench/results/2026-11-24-before-parallel-gzip.json)');
+  console.log(`  converted to zstd (compression=zstd): median ${r.zstdConversion.medianSeconds.toFixed(2)} s = ${r.zstdConversion.throughputMiBps.toFixed(0)} MiB/s of tar, layer ${r.zstdConversion.compressedMiB.toFixed(0)} MiB`);
 }
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/${new Date().toISOString().slice(0, 16).replace(/:/g, "")}.json`;
