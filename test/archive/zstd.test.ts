@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
@@ -19,9 +19,8 @@ const zstdInstalled = (() => {
 /** Runs `input` through `transform` and collects the output. */
 async function through(input: Buffer, transform: NodeJS.ReadWriteStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await pipeline(Readable.from([input.subarray(0, 1000), input.subarray(1000)]), transform, async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) chunks.push(chunk);
-  });
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (chunks.push(chunk), done()) });
+  await pipeline(Readable.from([input.subarray(0, 1000), input.subarray(1000)]), transform, sink);
   return Buffer.concat(chunks);
 }
 
