@@ -71,6 +71,29 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
     expect(events.filter((e) => e.includes('COPY a.txt /')).map((e) => e.split(' ').pop()).sort()).toEqual(['cached', 'done', 'started']);
   });
 
+  it('an abort during a large COPY stops it between files and leaves no active snapshot', async () => {
+    const context = tempDir();
+    // Enough small files that the copy takes many time slices (it checks the signal between them).
+    for (let d = 0; d < 30; d++) {
+      mkdirSync(path.join(context, 'src', `d${d}`), { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(path.join(context, 'src', `d${d}`, `f${f}.txt`), `${d}/${f}\n`);
+    }
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY src /src\n');
+    const root = tempDir();
+    const controller = new AbortController();
+    const started = Date.now();
+    const building = build({
+      context,
+      root,
+      signal: controller.signal,
+      progress: { emit: (e) => void (e.type === 'step' && e.status === 'started' && setTimeout(() => controller.abort(new Error('interrupted')), 20)) },
+    });
+    await expect(building).rejects.toThrow('interrupted');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await new OverlaySnapshotter(root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
+    expect(await mountsUnder(root)).toEqual([]);
+  });
+
   it('copies from two stages at once (each gets its own view) and builds FROM scratch offline', async () => {
     const context = tempDir();
     writeFileSync(path.join(context, 'a.txt'), 'a\n');
