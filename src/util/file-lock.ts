@@ -1,7 +1,9 @@
 /**
  * A cross-process lock on a file path: `O_CREAT|O_EXCL` on `<path>.lock` holding the owner's pid.
  * Node has no flock(2); an exclusive create is atomic on local filesystems. A lock whose owner is
- * no longer alive is taken over, so a killed process never blocks the next one.
+ * no longer alive is taken over, so a killed process never blocks the next one. Within one process,
+ * `withFileLock` callers queue on a promise chain first, so a waiter gets the lock the moment it is
+ * released instead of polling for it (parallel stages update the same metadata files).
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import { TsbuildError } from '../errors.js';
@@ -40,13 +42,27 @@ export async function acquireLock(file: string, timeoutMs = 30_000): Promise<Rel
   }
 }
 
+/** This process's queue for each locked file: the promise the next caller waits for. */
+const queues = new Map<string, Promise<void>>();
+
 /** Runs `fn` while holding the lock for `file`. */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const release = await acquireLock(file, timeoutMs);
+  const previous = queues.get(file) ?? Promise.resolve();
+  let done!: () => void;
+  const gate = new Promise<void>((resolve) => (done = resolve));
+  const mine = previous.then(() => gate);
+  queues.set(file, mine);
+  await previous;
   try {
-    return await fn();
+    const release = await acquireLock(file, timeoutMs);
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
   } finally {
-    await release();
+    done();
+    if (queues.get(file) === mine) queues.delete(file);
   }
 }
 
