@@ -5,7 +5,7 @@
  * config and history become an image in the content store, named in the local image store.
  */
 import os from 'node:os';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
 import { parseCacheSpec, type CacheSpec } from '../cache/cache-spec.js';
@@ -17,7 +17,7 @@ import { LocalContentStore } from '../content/local-store.js';
 import { loadBuildContext, type BuildContext } from '../context/build-context.js';
 import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
-import { InvalidArgumentError, isNotFound } from '../errors.js';
+import { InvalidArgumentError, isNotFound, NotFoundError } from '../errors.js';
 import { ChecksumCache } from '../fileops/checksum.js';
 import { ImageIndex } from '../images/image-index.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/oci-types.js';
@@ -108,14 +108,15 @@ interface BaseImage {
 
 export async function build(request: BuildRequest): Promise<BuildResult> {
   const progress = request.progress ?? nullSink;
+  const dockerfilePath = request.dockerfile ?? path.join(request.context, 'Dockerfile');
+  const dockerfileText = await readInputs(request.context, dockerfilePath);
   const root = stateRoot(request.root);
   const store = new LocalContentStore(root);
   const snapshotter = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
   const runtime = new RuncRuntime(root);
   await runtime.cleanupStale();
   await snapshotter.removeStale();
-  const dockerfilePath = request.dockerfile ?? path.join(request.context, 'Dockerfile');
-  const df = parseDockerfile(await readFile(dockerfilePath, 'utf8'), { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
+  const df = parseDockerfile(dockerfileText, { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
   const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
   const planOptions: PlanOptions = {
     buildPlatform: hostPlatform(),
@@ -300,6 +301,21 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   } finally {
     await views.close();
     await checksums.save();
+  }
+}
+
+/** Checks the context is a directory and reads the Dockerfile, before any state is touched. */
+async function readInputs(context: string, dockerfile: string): Promise<string> {
+  const contextStat = await stat(context).catch(() => undefined);
+  if (!contextStat) throw new NotFoundError(`unable to prepare context: path "${context}" not found`);
+  if (!contextStat.isDirectory()) throw new InvalidArgumentError(`unable to prepare context: "${context}" is not a directory`, { hint: 'contexts are directories (tar and URL contexts are not supported)' });
+  try {
+    return await readFile(dockerfile, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotFoundError(`failed to read dockerfile: open ${dockerfile}: no such file or directory`, { hint: 'give its path with -f' });
+    if (code === 'EISDIR') throw new InvalidArgumentError(`failed to read dockerfile: ${dockerfile} is a directory`);
+    throw err;
   }
 }
 

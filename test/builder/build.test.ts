@@ -2,7 +2,7 @@
  * `build` end to end with real components: a busybox base pulled from a real registry, RUN in runc,
  * COPY between stages, the cache index across builds, and the image in the content store.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +58,22 @@ async function image(root: string, digest: string): Promise<{ manifest: Manifest
   for (const layer of manifest.layers) await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain' });
   return { manifest, config, tree: treeListing(rootfs), read: (file) => readFileSync(path.join(rootfs, file), 'utf8') };
 }
+
+describe('tsbuild build with a missing Dockerfile or context', () => {
+  const cases: Array<[string, (dir: string) => string[], (dir: string) => string]> = [
+    ['no Dockerfile in the context', (dir) => ['build', dir], (dir) => `error: failed to read dockerfile: open ${dir}/Dockerfile: no such file or directory\ngive its path with -f\n`],
+    ['-f names no file', (dir) => ['build', '-f', `${dir}/nope/Dockerfile`, dir], (dir) => `error: failed to read dockerfile: open ${dir}/nope/Dockerfile: no such file or directory\ngive its path with -f\n`],
+    ['no such context', (dir) => ['build', `${dir}/missing`], (dir) => `error: unable to prepare context: path "${dir}/missing" not found\n`],
+    ['the context is a file', (dir) => (writeFileSync(`${dir}/file`, 'x'), ['build', `${dir}/file`]), (dir) => `error: unable to prepare context: "${dir}/file" is not a directory\ncontexts are directories (tar and URL contexts are not supported)\n`],
+  ];
+  it.each(cases)('%s: one error line, exit 1, no state written', (_name, args, message) => {
+    const dir = tempDir();
+    const root = path.join(tempDir(), 'root');
+    const result = tsbuild(['--root', root, ...args(dir)]);
+    expect([result.status, result.stdout, result.stderr]).toEqual([1, '', message(dir)]);
+    expect(existsSync(root)).toBe(false);
+  });
+});
 
 describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
   it('solves an identical step of two stages once: the second stage waits for the first', async () => {
