@@ -83,8 +83,12 @@ export class TarWriter {
       ...(header.devmajor !== undefined ? { devmajor: header.devmajor, devminor: header.devminor ?? 0 } : {}),
       ...(Object.keys(pax).length > 0 ? { pax } : {}),
     };
+    // A failing consumer destroys the pack and its current entry: the error comes back through
+    // the entry's callback (and must not be emitted with nobody listening).
     if (Buffer.isBuffer(body)) {
-      await new Promise<void>((resolve, reject) => this.pack.entry({ ...h, size: body.length }, body, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => {
+        this.pack.entry({ ...h, size: body.length }, body, (err) => (err ? reject(err) : resolve())).on('error', reject);
+      });
       return;
     }
     type Sink = ReturnType<typeof this.pack.entry>;
@@ -93,14 +97,18 @@ export class TarWriter {
     const done = new Promise<void>((resolve, reject) => {
       failed = reject;
       sink = this.pack.entry(h, (err) => (err ? reject(err) : resolve()));
+      sink.on('error', reject);
     });
+    done.catch(() => undefined); // awaited below, after the body is written
     const out = sink as Sink;
     if (header.type === 'file' && body) {
       try {
         for await (const chunk of body) {
-          if (!out.write(chunk as Buffer)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+          // Waiting for room ends too when the entry fails (its consumer is gone).
+          if (!out.write(chunk as Buffer)) await Promise.race([new Promise<void>((resolve) => out.once('drain', () => resolve())), done]);
         }
       } catch (err) {
+        body.destroy();
         failed(err as Error);
       }
     }

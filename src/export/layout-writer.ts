@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs } from '../util/make-dirs.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TarWriter } from '../archive/tar.js';
@@ -49,7 +50,7 @@ class DirectoryLayout implements LayoutWriter {
   ) {}
 
   static async open(dir: string, signal?: AbortSignal): Promise<DirectoryLayout> {
-    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    await makeDirs(path.join(dir, 'blobs', 'sha256'));
     return new DirectoryLayout(dir, await acquireLock(path.join(dir, 'index.json')), signal);
   }
 
@@ -106,7 +107,7 @@ class TarLayout implements LayoutWriter {
   }
 
   static async open(dest: string, signal?: AbortSignal): Promise<TarLayout> {
-    await mkdir(path.dirname(path.resolve(dest)), { recursive: true });
+    await makeDirs(path.dirname(path.resolve(dest)));
     return new TarLayout(dest, `${dest}.tmp-${randomBytes(6).toString('hex')}`, signal);
   }
 

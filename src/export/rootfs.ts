@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs } from '../util/make-dirs.js';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../archive/compression.js';
 import { TarWriter } from '../archive/tar.js';
@@ -21,7 +22,7 @@ import type { StoredImage } from './stored-image.js';
 
 /** Applies the image's layers to `dest` (created when missing). */
 export async function writeRootfsDir(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
-  await mkdir(dest, { recursive: true });
+  await makeDirs(dest);
   for (const layer of image.manifest.layers) {
     const source = await store.reader(parseDigest(layer.digest), signal ? { signal } : {});
     await applyLayer(source, dest, { mode: 'plain', compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) });
@@ -30,7 +31,7 @@ export async function writeRootfsDir(image: StoredImage, store: ContentStore, de
 
 /** Writes the image's root filesystem as a tar file at `dest`. */
 export async function writeRootfsTar(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
-  await mkdir(path.dirname(path.resolve(dest)), { recursive: true });
+  await makeDirs(path.dirname(path.resolve(dest)));
   const work = await mkdtemp(path.join(path.dirname(path.resolve(dest)), '.tsbuild-rootfs-'));
   const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
   try {

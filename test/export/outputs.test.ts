@@ -95,6 +95,26 @@ describe('output specs', () => {
   });
 });
 
+describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
+  // /proc refuses new files with ENOENT (Node's recursive mkdir would retry that forever); a
+  // path under a regular file is ENOTDIR.
+  it.each([
+    ['type=oci,dest=/proc/tsbuild-test.tar', /^error: cannot write the oci output to \/proc\/tsbuild-test\.tar: ENOENT on \/proc\/tsbuild-test\.tar\.tmp-[0-9a-f]{12}\n$/],
+    ['type=oci,dest=/proc/tsbuild-test,tar=false', /^error: cannot write the oci output to \/proc\/tsbuild-test: ENOENT on \/proc\/tsbuild-test\n$/],
+    ['type=local,dest=/proc/tsbuild-test', /^error: cannot write the local output to \/proc\/tsbuild-test: ENOENT on \/proc\/tsbuild-test\n$/],
+    ['type=docker,dest=FILE/x.tar', /^error: cannot write the docker output to .*\/file\/x\.tar: ENOTDIR on .*\/file\/x\.tar\.tmp-[0-9a-f]{12}\n$/],
+  ])('%s: one line, exit 1, the file beside it untouched', (spec, message) => {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'a.txt'), 'a\n');
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /\n');
+    const file = path.join(tempDir(), 'file');
+    writeFileSync(file, 'keep\n');
+    const result = tsbuild(['--root', tempDir(), 'build', '-q', '-o', spec.replace('FILE', file), context], { timeout: 60_000 });
+    expect([result.status, result.stderr]).toEqual([1, expect.stringMatching(message)]);
+    expect(readFileSync(file, 'utf8')).toBe('keep\n');
+  });
+});
+
 describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => {
   it('type=oci as a tar: skopeo sees the same manifest; as a directory: umoci unpacks the same tree as type=local and type=tar', async () => {
     const p = project();

@@ -13,7 +13,7 @@ export interface CliResult {
 const bin = path.join(projectRoot, 'bin', 'tsbuild.js');
 
 /** Runs `tsbuild ...args` from the project root. `npm test` builds dist/ first. */
-export function tsbuild(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function tsbuild(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): CliResult {
   if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'tsbuild.mjs'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the CLI tests');
   }
@@ -21,6 +21,8 @@ export function tsbuild(args: string[], options: { cwd?: string; env?: NodeJS.Pr
     cwd: options.cwd ?? projectRoot,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',
+    // A hang is a failure with a status of null, not a stuck suite.
+    ...(options.timeout ? { timeout: options.timeout, killSignal: 'SIGKILL' as const } : {}),
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,0 +1,23 @@
+/**
+ * `mkdir -p` for paths users give (output destinations). Node's recursive mkdir retries forever
+ * when a component can never be created but its parent exists (under /proc it gets ENOENT, not
+ * EACCES): this walks up to the nearest existing directory and creates each missing one in turn,
+ * so any failure is reported once.
+ */
+import { lstat, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const stat = await lstat(current).catch(() => undefined);
+    if (stat) break;
+    missing.unshift(current);
+    if (path.dirname(current) === current) break;
+  }
+  for (const d of missing) {
+    await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+}
