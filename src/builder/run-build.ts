@@ -110,6 +110,9 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const progress = request.progress ?? nullSink;
   const dockerfilePath = request.dockerfile ?? path.join(request.context, 'Dockerfile');
   const dockerfileText = await readInputs(request.context, dockerfilePath);
+  // Names are checked before anything runs (docker refuses a bad -t up front too).
+  const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
+  for (const output of request.outputs ?? []) if ('names' in output) for (const name of output.names) parseReference(name);
   const root = stateRoot(request.root);
   const store = new LocalContentStore(root);
   const snapshotter = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
@@ -278,7 +281,6 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
       },
       store,
     );
-    const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
     if (request.cacheTo) {
       const spec = cacheSpec(request.cacheTo);
       // mode=min: only the steps whose layers the image has.

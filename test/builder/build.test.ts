@@ -59,12 +59,13 @@ async function image(root: string, digest: string): Promise<{ manifest: Manifest
   return { manifest, config, tree: treeListing(rootfs), read: (file) => readFileSync(path.join(rootfs, file), 'utf8') };
 }
 
-describe('tsbuild build with a missing Dockerfile or context', () => {
+describe('tsbuild build with a missing Dockerfile or context, or a bad name', () => {
   const cases: Array<[string, (dir: string) => string[], (dir: string) => string]> = [
     ['no Dockerfile in the context', (dir) => ['build', dir], (dir) => `error: failed to read dockerfile: open ${dir}/Dockerfile: no such file or directory\ngive its path with -f\n`],
     ['-f names no file', (dir) => ['build', '-f', `${dir}/nope/Dockerfile`, dir], (dir) => `error: failed to read dockerfile: open ${dir}/nope/Dockerfile: no such file or directory\ngive its path with -f\n`],
     ['no such context', (dir) => ['build', `${dir}/missing`], (dir) => `error: unable to prepare context: path "${dir}/missing" not found\n`],
     ['the context is a file', (dir) => (writeFileSync(`${dir}/file`, 'x'), ['build', `${dir}/file`]), (dir) => `error: unable to prepare context: "${dir}/file" is not a directory\ncontexts are directories (tar and URL contexts are not supported)\n`],
+    ['a bad -t name', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '-t', 'Bad Name', dir]), () => 'error: invalid reference "Bad Name": repository name must be lowercase\n'],
   ];
   it.each(cases)('%s: one error line, exit 1, no state written', (_name, args, message) => {
     const dir = tempDir();
