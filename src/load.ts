@@ -44,7 +44,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
   const metadata = new Map<string, Buffer>();
   /** Legacy archives name layers by path: path → digest of the stored file. */
   const byPath = new Map<string, { digest: Digest; size: number; compression: 'none' | 'gzip' | 'zstd' }>();
-  for await (const { header, body } of readTar(createReadStream(file, signal))) {
+  for await (const { header, body } of readTar(createReadStream(file, signal), file)) {
     const name = header.name.replace(/^\.\//, '');
     if (header.type !== 'file') {
       body.resume();

@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { TsbuildError } from '../errors.js';
 
 /** A tar entry header, as tsbuild uses it. */
 export interface TarHeader {
@@ -28,11 +29,11 @@ export interface TarEntry {
 }
 
 /** Reads entries from a tar stream, one at a time (back-pressure: the next comes after `body` ends). */
-export async function* readTar(source: Readable): AsyncGenerator<TarEntry> {
+export async function* readTar(source: Readable, what = 'the input'): AsyncGenerator<TarEntry> {
   const extract = tar.extract();
   source.on('error', (err) => extract.destroy(err));
   source.pipe(extract);
-  for await (const entry of extract) {
+  for await (const entry of withTarErrors(extract, what)) {
     const h = entry.header;
     const pax = (h.pax ?? {}) as Record<string, string>;
     const xattrs: Record<string, Buffer> = {};
@@ -56,6 +57,17 @@ export async function* readTar(source: Readable): AsyncGenerator<TarEntry> {
       body: Readable.from(entry, { objectMode: false }),
     };
     entry.resume();
+  }
+}
+
+/** tar-stream's own parse errors as tsbuild errors: the input is not (a whole) tar. */
+async function* withTarErrors<T>(entries: AsyncIterable<T>, what: string): AsyncGenerator<T> {
+  try {
+    yield* entries;
+  } catch (err) {
+    const message = (err as Error).message ?? '';
+    if (err instanceof TsbuildError || !/^(Invalid tar header|Unexpected end of data)/.test(message)) throw err;
+    throw new TsbuildError('invalid-argument', `${what} is not a valid tar archive: ${message}`, { cause: err });
   }
 }
 

@@ -45,7 +45,9 @@ export interface TransferOptions extends Pick<PullOptions, 'registries' | 'regis
 export async function importCache(spec: CacheSpec, options: TransferOptions): Promise<Map<string, ImportedStep>> {
   const imported = new Map<string, ImportedStep>();
   if (spec.type === 'local') {
-    for (const [key, step] of await loadCache(spec.dir)) imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
+    const steps = await loadCache(spec.dir);
+    if (steps.size === 0) options.progress?.emit({ type: 'message', text: `no build cache in ${spec.dir} yet` });
+    for (const [key, step] of steps) imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
     return imported;
   }
   const ref = parseReference(spec.ref);
@@ -71,7 +73,13 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
 
 /** Writes `steps` to the cache `spec` names. */
 export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
-  if (spec.type === 'local') return exportCache(spec.dir, steps, options.store);
+  if (spec.type === 'local') {
+    await exportCache(spec.dir, steps, options.store).catch((err: NodeJS.ErrnoException) => {
+      if (typeof err.code !== 'string' || !/^E[A-Z]+$/.test(err.code)) throw err;
+      throw new InvalidArgumentError(`cannot write the cache to ${spec.dir}: ${err.code} on ${err.path ?? spec.dir}`, { cause: err });
+    });
+    return;
+  }
   const configBytes = Buffer.from(canonicalJson({ version: 1, steps: Object.fromEntries(steps) } satisfies CacheConfig));
   const configDigest = digestOf(configBytes);
   await options.store.ingest(Readable.from([configBytes]), { digest: configDigest, size: configBytes.length });

@@ -110,9 +110,10 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const progress = request.progress ?? nullSink;
   const dockerfilePath = request.dockerfile ?? path.join(request.context, 'Dockerfile');
   const dockerfileText = await readInputs(request.context, dockerfilePath);
-  // Names are checked before anything runs (docker refuses a bad -t up front too).
+  // Names and the platform are checked before anything runs (docker refuses a bad -t up front too).
   const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
   for (const output of request.outputs ?? []) if ('names' in output) for (const name of output.names) parseReference(name);
+  const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
   const root = stateRoot(request.root);
   const store = new LocalContentStore(root);
   const snapshotter = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
@@ -120,7 +121,6 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   await runtime.cleanupStale();
   await snapshotter.removeStale();
   const df = parseDockerfile(dockerfileText, { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
-  const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
   const planOptions: PlanOptions = {
     buildPlatform: hostPlatform(),
     targetPlatform,

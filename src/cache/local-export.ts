@@ -6,6 +6,7 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
+import { makeDirs } from '../util/make-dirs.js';
 import type { LocalContentStore } from '../content/local-store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
 import type { CacheRecord } from './cache-index.js';
@@ -20,7 +21,7 @@ interface CacheFile {
 
 /** Adds `steps` (by key) and their layer blobs to the cache directory `dir`. */
 export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: LocalContentStore): Promise<void> {
-  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await makeDirs(path.join(dir, 'blobs', 'sha256'));
   const existing = await loadCache(dir);
   for (const [key, step] of steps) {
     const digest = parseDigest(step.layer.descriptor.digest);

@@ -65,6 +65,8 @@ describe('tsbuild build with a missing Dockerfile or context, or a bad name', ()
     ['-f names no file', (dir) => ['build', '-f', `${dir}/nope/Dockerfile`, dir], (dir) => `error: failed to read dockerfile: open ${dir}/nope/Dockerfile: no such file or directory\ngive its path with -f\n`],
     ['no such context', (dir) => ['build', `${dir}/missing`], (dir) => `error: unable to prepare context: path "${dir}/missing" not found\n`],
     ['the context is a file', (dir) => (writeFileSync(`${dir}/file`, 'x'), ['build', `${dir}/file`]), (dir) => `error: unable to prepare context: "${dir}/file" is not a directory\ncontexts are directories (tar and URL contexts are not supported)\n`],
+    ['--secret names no file', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--secret', `id=x,src=${dir}/none`, dir]), (dir) => `error: invalid --secret "id=x,src=${dir}/none": cannot read ${dir}/none (ENOENT)\n`],
+    ['--platform names no platform', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--platform', 'bogus', dir]), () => 'error: invalid platform "bogus": unknown operating system or architecture\ne.g. linux/amd64 or arm64\n'],
     ['a bad -t name', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '-t', 'Bad Name', dir]), () => 'error: invalid reference "Bad Name": repository name must be lowercase\n'],
   ];
   it.each(cases)('%s: one error line, exit 1, no state written', (_name, args, message) => {

@@ -95,6 +95,14 @@ describe('output specs', () => {
   });
 });
 
+describe('load of something that is not an archive', () => {
+  it('fails in one line naming the file', async () => {
+    const file = path.join(tempDir(), 'notes.txt');
+    writeFileSync(file, 'x'.repeat(1024));
+    await expect(load(file, { root: tempDir() })).rejects.toThrow(`${file} is not a valid tar archive: Invalid tar header`);
+  });
+});
+
 describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
   // /proc refuses new files with ENOENT (Node's recursive mkdir would retry that forever); a
   // path under a regular file is ENOTDIR.
@@ -112,6 +120,13 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
     const result = tsbuild(['--root', tempDir(), 'build', '-q', '-o', spec.replace('FILE', file), context], { timeout: 60_000 });
     expect([result.status, result.stderr]).toEqual([1, expect.stringMatching(message)]);
     expect(readFileSync(file, 'utf8')).toBe('keep\n');
+  });
+
+  it('--cache-to type=local under /proc: one line, exit 1', () => {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nWORKDIR /w\n');
+    const result = tsbuild(['--root', tempDir(), 'build', '-q', '--cache-to', 'type=local,dest=/proc/tsbuild-cache', context], { timeout: 60_000 });
+    expect([result.status, result.stderr]).toEqual([1, 'error: cannot write the cache to /proc/tsbuild-cache: ENOENT on /proc/tsbuild-cache\n']);
   });
 });
 

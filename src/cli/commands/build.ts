@@ -137,7 +137,11 @@ async function readSecrets(specs: readonly string[]): Promise<Record<string, Buf
     const id = fields.id;
     if (!id) throw new InvalidArgumentError(`invalid --secret "${spec}": expected id=ID,src=FILE or id=ID,env=VAR`);
     const src = fields.src ?? fields.source;
-    if (src) secrets[id] = await readFile(src);
+    if (src) {
+      secrets[id] = await readFile(src).catch((err: NodeJS.ErrnoException) => {
+        throw new InvalidArgumentError(`invalid --secret "${spec}": cannot read ${src} (${err.code ?? err.message})`);
+      });
+    }
     else if (fields.env && process.env[fields.env] !== undefined) secrets[id] = Buffer.from(process.env[fields.env] ?? '');
     else if (process.env[id] !== undefined) secrets[id] = Buffer.from(process.env[id] ?? '');
   }
