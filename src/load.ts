@@ -18,6 +18,7 @@ import { readStoredImage } from './export/stored-image.js';
 import { ImageIndex } from './images/image-index.js';
 import { INDEX_TYPES, MediaType, type Descriptor, type ImageConfig, type Index } from './image/oci-types.js';
 import { hostPlatform, stateRoot } from './settings.js';
+import { prepareStateRoot } from './util/make-dirs.js';
 import { selectManifest } from './image/platform.js';
 import { formatReference, parseReference } from './registry/reference.js';
 
@@ -39,6 +40,7 @@ export interface LoadedImage {
 /** Loads the archive at `file`; resolves to the images found, with their names. */
 export async function load(file: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
   const root = stateRoot(options.root);
+  await prepareStateRoot(root);
   const store = new LocalContentStore(root);
   const signal = options.signal ? { signal: options.signal } : {};
   const metadata = new Map<string, Buffer>();

@@ -5,6 +5,7 @@
  */
 import { LocalContentStore } from './content/local-store.js';
 import { InvalidArgumentError, NotFoundError } from './errors.js';
+import { writingTo } from './util/destination.js';
 import { writeDockerArchive } from './export/docker-archive.js';
 import { openLayout } from './export/layout-writer.js';
 import { writeOciLayout } from './export/oci-layout.js';
@@ -77,15 +78,17 @@ export async function saveImages(names: readonly string[], dest: string, format:
   if (names.length === 0) throw new InvalidArgumentError('save needs at least one image name');
   const store = new LocalContentStore(stateRoot(options.root));
   const records = await Promise.all(names.map((n) => findImage(n, options)));
-  const layout = await openLayout(dest, true, options.signal);
-  try {
-    for (const record of records) {
-      const image = await readStoredImage(store, record.manifest.digest);
-      await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, [record.name], store);
+  await writingTo('the archive', dest, async () => {
+    const layout = await openLayout(dest, true, options.signal);
+    try {
+      for (const record of records) {
+        const image = await readStoredImage(store, record.manifest.digest);
+        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, [record.name], store);
+      }
+      await layout.commit();
+    } catch (err) {
+      await layout.abort();
+      throw err;
     }
-    await layout.commit();
-  } catch (err) {
-    await layout.abort();
-    throw err;
-  }
+  });
 }

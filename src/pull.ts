@@ -21,6 +21,7 @@ import type { RegistryHostsConfig } from './registry/hosts.js';
 import { formatReference, parseReference } from './registry/reference.js';
 import { resolveImage, type ResolvedImage } from './registry/remote-image.js';
 import { hostPlatform, registryHosts, stateRoot } from './settings.js';
+import { prepareStateRoot } from './util/make-dirs.js';
 
 /** What to pull and where from. */
 export interface PullOptions {
@@ -75,6 +76,7 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   const platform = options.platform ? parsePlatform(options.platform) : hostPlatform();
   const client = await clientFor(options);
   const root = stateRoot(options.root);
+  await prepareStateRoot(root);
   const store = new LocalContentStore(root);
   const local = async (digest: Digest): Promise<Buffer | undefined> => ((await store.info(digest)) ? store.readBytes(digest) : undefined);
   const image = await resolveImage(client, ref, platform, options.signal, local);

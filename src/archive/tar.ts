@@ -112,7 +112,13 @@ export class TarWriter {
       sink.on('error', reject);
     });
     done.catch(() => undefined); // awaited below, after the body is written
-    const out = sink as Sink;
+    if (!sink) {
+      // The pack was already destroyed (its consumer failed): `done` holds why.
+      body?.destroy();
+      await done;
+      return;
+    }
+    const out = sink;
     if (header.type === 'file' && body) {
       try {
         for await (const chunk of body) {

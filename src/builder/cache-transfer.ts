@@ -14,6 +14,7 @@ import type { CacheSpec } from '../cache/cache-spec.js';
 import type { LocalContentStore } from '../content/local-store.js';
 import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
 import { InvalidArgumentError, isNotFound } from '../errors.js';
+import { writingTo } from '../util/destination.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
 import type { ProgressSink } from '../progress/events.js';
 import { clientFor, type PullOptions } from '../pull.js';
@@ -74,10 +75,7 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
 /** Writes `steps` to the cache `spec` names. */
 export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
   if (spec.type === 'local') {
-    await exportCache(spec.dir, steps, options.store).catch((err: NodeJS.ErrnoException) => {
-      if (typeof err.code !== 'string' || !/^E[A-Z]+$/.test(err.code)) throw err;
-      throw new InvalidArgumentError(`cannot write the cache to ${spec.dir}: ${err.code} on ${err.path ?? spec.dir}`, { cause: err });
-    });
+    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.store));
     return;
   }
   const configBytes = Buffer.from(canonicalJson({ version: 1, steps: Object.fromEntries(steps) } satisfies CacheConfig));

@@ -35,6 +35,7 @@ import { selectSnapshotter } from '../snapshot/select.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 import { cacheKey } from '../solve/cache-key.js';
 import { solve } from '../solve/solver.js';
+import { prepareStateRoot } from '../util/make-dirs.js';
 import { writeImage } from './assemble.js';
 import type { OutputSpec } from '../export/output-spec.js';
 import { IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
@@ -115,6 +116,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   for (const output of request.outputs ?? []) if ('names' in output) for (const name of output.names) parseReference(name);
   const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
   const root = stateRoot(request.root);
+  await prepareStateRoot(root);
   const store = new LocalContentStore(root);
   const snapshotter = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
   const runtime = new RuncRuntime(root);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TarWriter } from '../archive/tar.js';
+import { TarWriter, type TarHeader } from '../archive/tar.js';
 import type { ContentStore } from '../content/store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
@@ -96,6 +96,8 @@ class TarLayout implements LayoutWriter {
   private readonly files = new Map<string, Buffer>();
   private readonly mtime = new Date(0);
   private readonly flowing: Promise<void>;
+  /** Why writing the file failed (then every later step reports that, not the tar's state). */
+  private failure: unknown;
 
   private constructor(
     private readonly dest: string,
@@ -103,7 +105,15 @@ class TarLayout implements LayoutWriter {
     signal: AbortSignal | undefined,
   ) {
     this.flowing = pipeline(this.tar.stream, createWriteStream(temp), signal ? { signal } : {});
-    this.flowing.catch(() => undefined);
+    this.flowing.catch((err: unknown) => (this.failure ??= err));
+  }
+
+  private async add(header: TarHeader, body?: Readable): Promise<void> {
+    try {
+      await this.tar.add(header, body);
+    } catch (err) {
+      throw this.failure ?? err;
+    }
   }
 
   static async open(dest: string, signal?: AbortSignal): Promise<TarLayout> {
@@ -117,7 +127,7 @@ class TarLayout implements LayoutWriter {
     if (this.added.size === 0) await this.directory('blobs/', 'blobs/sha256/');
     this.added.add(name);
     const body: Readable = await store.reader(parseDigest(descriptor.digest));
-    await this.tar.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: descriptor.size, mtime: this.mtime }, body);
+    await this.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: descriptor.size, mtime: this.mtime }, body);
   }
 
   async readFile(name: string): Promise<Buffer | undefined> {
@@ -130,7 +140,7 @@ class TarLayout implements LayoutWriter {
 
   async commit(): Promise<void> {
     for (const [name, bytes] of this.files) {
-      await this.tar.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: bytes.length, mtime: this.mtime }, Readable.from([bytes]));
+      await this.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: bytes.length, mtime: this.mtime }, Readable.from([bytes]));
     }
     this.tar.finish();
     await this.flowing;
@@ -144,6 +154,6 @@ class TarLayout implements LayoutWriter {
   }
 
   private async directory(...names: string[]): Promise<void> {
-    for (const name of names) await this.tar.add({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: this.mtime });
+    for (const name of names) await this.add({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: this.mtime });
   }
 }

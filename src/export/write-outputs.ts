@@ -5,7 +5,8 @@
  * root filesystem.
  */
 import type { LocalContentStore } from '../content/local-store.js';
-import { InvalidArgumentError, TsbuildError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { writingTo } from '../util/destination.js';
 import { ImageIndex, type ImageRecord } from '../images/image-index.js';
 import { formatPlatform } from '../image/platform.js';
 import type { ProgressSink } from '../progress/events.js';
@@ -52,7 +53,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
   const signal = ctx.signal;
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') {
-      await writingTo(output, () => (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.store, output.dest, signal));
+      await writingTo(`the ${output.type} output`, output.dest, () => (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.store, output.dest, signal));
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;
     }
@@ -87,7 +88,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
       results.push({ type: 'image', digest: variant.descriptor.digest, names, pushed: output.push });
       continue;
     }
-    await writingTo(output, async () => {
+    await writingTo(`the ${output.type} output`, output.dest, async () => {
       const layout = await openLayout(output.dest, output.tar, signal);
       try {
         await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, ctx.store);
@@ -100,17 +101,6 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     results.push({ type: output.type, dest: output.dest, digest: variant.descriptor.digest, names, pushed: false });
   }
   return results;
-}
-
-/** File-system errors at an output's destination are the user's to fix: one line naming it. */
-async function writingTo(output: { type: string; dest: string }, write: () => Promise<unknown>): Promise<void> {
-  try {
-    await write();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (err instanceof TsbuildError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw err;
-    throw new InvalidArgumentError(`cannot write the ${output.type} output to ${output.dest}: ${code} on ${(err as NodeJS.ErrnoException).path ?? output.dest}`, { cause: err });
-  }
 }
 
 /** The image-store record naming `image`. */

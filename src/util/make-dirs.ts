@@ -6,6 +6,7 @@
  */
 import { lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 
 export async function makeDirs(dir: string): Promise<void> {
   const missing: string[] = [];
@@ -20,4 +21,11 @@ export async function makeDirs(dir: string): Promise<void> {
       if (err.code !== 'EEXIST') throw err;
     });
   }
+}
+
+/** Creates the state root (a path users give with --root) up front, failing in one line. */
+export async function prepareStateRoot(root: string): Promise<void> {
+  await makeDirs(root).catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`cannot use the state root ${root}: ${err.code ?? err.message}`, { hint: 'give a writable directory with --root or TSBUILD_ROOT' });
+  });
 }

@@ -108,11 +108,11 @@ export function registerBuild(program: Command, cli: CliContext): void {
           .finally(() => tty?.finish(failed));
         for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
         if (mode !== 'quiet' && mode !== 'json') process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
-        if (flags.iidfile) await writeFile(flags.iidfile, result.digest);
+        if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, result.digest);
         if (flags.metadataFile) {
           const names = [...new Set(result.outputs.flatMap((o) => o.names))];
           const metadata = { 'containerimage.digest': result.digest, 'containerimage.config.digest': result.config, 'image.name': names.join(','), 'tsbuild.outputs': result.outputs, 'tsbuild.steps': { ran: result.ran, cached: result.cached } };
-          await writeFile(flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+          await writeNamed('--metadata-file', flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
         }
         process.stdout.write(`${result.digest}\n`);
         return;
@@ -127,6 +127,13 @@ export function registerBuild(program: Command, cli: CliContext): void {
 function describeOutput(output: OutputResult): string {
   if (output.type === 'image') return output.names.length === 0 ? '' : `; ${output.pushed ? 'pushed' : 'named'} ${output.names.join(', ')}`;
   return `; wrote ${output.type} to ${output.dest ?? ''}`;
+}
+
+/** Writes a file the user named with `flag`; failing to is their error, in one line. */
+async function writeNamed(flag: string, file: string, content: string): Promise<void> {
+  await writeFile(file, content).catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`cannot write ${flag} ${file}: ${err.code ?? err.message}`);
+  });
 }
 
 /** `--secret id=ID,src=FILE` or `id=ID,env=VAR` → secret values by id. */
