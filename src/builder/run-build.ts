@@ -113,7 +113,11 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const dockerfileText = await readInputs(request.context, dockerfilePath);
   // Names and the platform are checked before anything runs (docker refuses a bad -t up front too).
   const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
-  for (const output of request.outputs ?? []) if ('names' in output) for (const name of output.names) parseReference(name);
+  for (const output of request.outputs ?? []) {
+    if (!('names' in output)) continue;
+    for (const name of output.names) parseReference(name);
+    if (output.type === 'image' && output.push && output.names.length === 0 && tags.length === 0) throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
+  }
   const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
   const root = stateRoot(request.root);
   await prepareStateRoot(root);

@@ -67,6 +67,7 @@ describe('tsbuild build with a missing Dockerfile or context, or a bad name', ()
     ['the context is a file', (dir) => (writeFileSync(`${dir}/file`, 'x'), ['build', `${dir}/file`]), (dir) => `error: unable to prepare context: "${dir}/file" is not a directory\ncontexts are directories (tar and URL contexts are not supported)\n`],
     ['--secret names no file', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--secret', `id=x,src=${dir}/none`, dir]), (dir) => `error: invalid --secret "id=x,src=${dir}/none": cannot read ${dir}/none (ENOENT)\n`],
     ['--platform names no platform', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--platform', 'bogus', dir]), () => 'error: invalid platform "bogus": unknown operating system or architecture\ne.g. linux/amd64 or arm64\n'],
+    ['--push without a name', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--push', dir]), () => 'error: push needs a name: give -t NAME or name= in --output\n'],
     ['a bad -t name', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '-t', 'Bad Name', dir]), () => 'error: invalid reference "Bad Name": repository name must be lowercase\n'],
   ];
   it.each(cases)('%s: one error line, exit 1, no state written', (_name, args, message) => {
