@@ -122,7 +122,7 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep\n');
   });
 
-  it('save, --metadata-file and --root under /proc: one line each, exit 1', () => {
+  it('save, --metadata-file and --root (build, du, prune) under /proc: one line each, exit 1', () => {
     const context = tempDir();
     writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nWORKDIR /w\n');
     const root = tempDir();
@@ -132,7 +132,9 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
     };
     expect(cli(['--root', root, 'build', '-q', '-t', 'app:1', '--metadata-file', '/proc/tsbuild-meta.json', context])).toEqual([1, 'error: cannot write --metadata-file /proc/tsbuild-meta.json: ENOENT\n']);
     expect(cli(['--root', root, 'save', '-o', '/proc/tsbuild-save.tar', 'app:1'])).toEqual([1, expect.stringMatching(/^error: cannot write the archive to \/proc\/tsbuild-save\.tar: ENOENT on \/proc\/tsbuild-save\.tar\.tmp-[0-9a-f]{12}\n$/)]);
-    expect(cli(['--root', '/proc/tsbuild-root', 'build', context])).toEqual([1, 'error: cannot use the state root /proc/tsbuild-root: ENOENT\ngive a writable directory with --root or TSBUILD_ROOT\n']);
+    for (const command of [['build', context], ['du'], ['prune']]) {
+      expect(cli(['--root', '/proc/tsbuild-root', ...command])).toEqual([1, 'error: cannot use the state root /proc/tsbuild-root: ENOENT\ngive a writable directory with --root or TSBUILD_ROOT\n']);
+    }
   });
 
   it('--cache-to type=local under /proc: one line, exit 1', () => {
