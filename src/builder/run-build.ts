@@ -38,7 +38,7 @@ import { solve } from '../solve/solver.js';
 import { prepareStateRoot } from '../util/make-dirs.js';
 import { writeImage } from './assemble.js';
 import type { OutputSpec } from '../export/output-spec.js';
-import { IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
+import { checkOutputNames, IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
 import { unpackLayers } from './base-images.js';
 import { SourceViews } from './source-dirs.js';
 import { execKeyParts, fileKeyParts, type StepKeyParts } from './step-keys.js';
@@ -69,8 +69,8 @@ export interface BuildRequest {
   registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
   secrets?: Record<string, Buffer>;
   /**
-   * Stages built at once (default: twice the CPU count, at least 4). Stages mostly wait on their
-   * processes and disks rather than use a core each; BuildKit does not bound them at all.
+   * Steps run at once across stages (default: twice the CPU count, at least 4). Steps mostly wait
+   * on their processes and disks rather than use a core each; BuildKit does not bound them at all.
    */
   jobs?: number;
   progress?: ProgressSink;
@@ -113,11 +113,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const dockerfileText = await readInputs(request.context, dockerfilePath);
   // Names and the platform are checked before anything runs (docker refuses a bad -t up front too).
   const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
-  for (const output of request.outputs ?? []) {
-    if (!('names' in output)) continue;
-    for (const name of output.names) parseReference(name);
-    if (output.type === 'image' && output.push && output.names.length === 0 && tags.length === 0) throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
-  }
+  checkOutputNames(request.outputs ?? [], tags);
   const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
   const root = stateRoot(request.root);
   await prepareStateRoot(root);

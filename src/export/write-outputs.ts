@@ -47,8 +47,20 @@ export interface OutputResult {
 /** The default output: the local image store. */
 export const IMAGE_STORE_OUTPUT: OutputSpec = { type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false };
 
+/** Checks every name an output will use, and that a push has one; before a build runs, and here. */
+export function checkOutputNames(outputs: readonly OutputSpec[], tags: readonly string[]): void {
+  for (const output of outputs) {
+    if (output.type === 'local' || output.type === 'tar') continue;
+    for (const name of output.names) parseReference(name);
+    if (output.type === 'image' && output.push && output.names.length === 0 && tags.length === 0) {
+      throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
+    }
+  }
+}
+
 /** Writes `image` to every output. */
 export async function writeOutputs(outputs: readonly OutputSpec[], image: StoredImage, ctx: OutputContext): Promise<OutputResult[]> {
+  checkOutputNames(outputs, ctx.tags);
   const results: OutputResult[] = [];
   const signal = ctx.signal;
   for (const output of outputs) {
@@ -73,7 +85,6 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     if (output.type === 'image') {
       for (const name of names) await new ImageIndex(ctx.root).put(imageRecord(name, variant));
       if (output.push) {
-        if (names.length === 0) throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
         for (const name of names) {
           await pushImage(variant, name, {
             root: ctx.root,

@@ -64,7 +64,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
     .option('-q, --quiet', 'print only the image digest, no progress')
-    .option('-j, --jobs <n>', 'stages built at once (default: twice the CPU count, at least 4)')
+    .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
       const globals = command.optsWithGlobals<GlobalFlags>();
