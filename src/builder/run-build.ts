@@ -21,7 +21,7 @@ import { InvalidArgumentError, isNotFound, NotFoundError } from '../errors.js';
 import { ChecksumCache } from '../fileops/checksum.js';
 import { ImageIndex } from '../images/image-index.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/oci-types.js';
-import { formatPlatform, parsePlatform } from '../image/platform.js';
+import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import { runExec } from '../ops/exec-op.js';
 import { runFileStep } from '../ops/file-op.js';
 import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
@@ -118,42 +118,20 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const root = stateRoot(request.root);
   await prepareStateRoot(root);
   const store = new LocalContentStore(root);
-  const snapshotter = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
   const runtime = new RuncRuntime(root);
-  await runtime.cleanupStale();
-  await snapshotter.removeStale();
-  const df = parseDockerfile(dockerfileText, { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
-  const planOptions: PlanOptions = {
-    buildPlatform: hostPlatform(),
-    targetPlatform,
-    ...(request.target ? { target: request.target } : {}),
-    ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
-    ...(request.labels ? { labels: request.labels } : {}),
-  };
-
-  // Pull what the stages start from, then plan with the base configs.
-  const bases = new Map<string, BaseImage>();
-  const images = new ImageIndex(root);
-  const fetchBase = async (ref: string, platform: string): Promise<void> => {
-    if (bases.has(ref)) return;
-    // Like docker: a base already in the local store is used as is unless --pull.
-    const local = request.pull ? undefined : await images.get(formatReference(parseReference(ref)));
-    const stored = local && local.platform === platform && (await store.info(parseDigest(local.manifest.digest))) ? local : undefined;
-    const digests = stored
-      ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
-      : await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });
-    const manifest = JSON.parse((await store.readBytes(digests.digest)).toString()) as Manifest;
-    const config = JSON.parse((await store.readBytes(digests.config)).toString()) as ImageConfig;
-    bases.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
-  };
-  const first = planBuild(df, planOptions);
-  await Promise.all(imageBases(first).map(({ ref, platform }) => fetchBase(ref, platform)));
-  for (const ref of imageSources(first)) await fetchBase(ref, formatPlatform(targetPlatform));
-  const plan = planBuild(df, {
-    ...planOptions,
-    baseImages: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.config.config ?? {}])),
-    baseDigests: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.manifest.digest])),
-  });
+  // The snapshotter is chosen (on a new root: a test mount) and what a killed run left is removed
+  // while the base images are pulled: nothing before the stages needs it.
+  const snapshotterReady = (async (): Promise<LayeredSnapshotter> => {
+    const chosen = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
+    await runtime.cleanupStale();
+    await chosen.removeStale();
+    return chosen;
+  })();
+  const planned = planWithBases(request, dockerfileText, dockerfilePath, targetPlatform, root, store, progress);
+  // Both settle before build() does, so a failed pull never leaves the test mount behind it.
+  await Promise.allSettled([planned, snapshotterReady]);
+  const { plan, bases } = await planned;
+  const snapshotter = await snapshotterReady;
 
   const context = await loadBuildContext(request.context, dockerfilePath);
   const checksums = await ChecksumCache.for(root, request.context).load();
@@ -306,6 +284,51 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
     await views.close();
     await checksums.save();
   }
+}
+
+/** Parses the Dockerfile, pulls the images its stages start from and plans with their configs. */
+async function planWithBases(
+  request: BuildRequest,
+  dockerfileText: string,
+  dockerfilePath: string,
+  targetPlatform: Platform,
+  root: string,
+  store: LocalContentStore,
+  progress: ProgressSink,
+): Promise<{ plan: BuildPlan; bases: Map<string, BaseImage> }> {
+  const df = parseDockerfile(dockerfileText, { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
+  const planOptions: PlanOptions = {
+    buildPlatform: hostPlatform(),
+    targetPlatform,
+    ...(request.target ? { target: request.target } : {}),
+    ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
+    ...(request.labels ? { labels: request.labels } : {}),
+  };
+
+  // Pull what the stages start from, then plan with the base configs.
+  const bases = new Map<string, BaseImage>();
+  const images = new ImageIndex(root);
+  const fetchBase = async (ref: string, platform: string): Promise<void> => {
+    if (bases.has(ref)) return;
+    // Like docker: a base already in the local store is used as is unless --pull.
+    const local = request.pull ? undefined : await images.get(formatReference(parseReference(ref)));
+    const stored = local && local.platform === platform && (await store.info(parseDigest(local.manifest.digest))) ? local : undefined;
+    const digests = stored
+      ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
+      : await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });
+    const manifest = JSON.parse((await store.readBytes(digests.digest)).toString()) as Manifest;
+    const config = JSON.parse((await store.readBytes(digests.config)).toString()) as ImageConfig;
+    bases.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
+  };
+  const first = planBuild(df, planOptions);
+  await Promise.all(imageBases(first).map(({ ref, platform }) => fetchBase(ref, platform)));
+  for (const ref of imageSources(first)) await fetchBase(ref, formatPlatform(targetPlatform));
+  const plan = planBuild(df, {
+    ...planOptions,
+    baseImages: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.config.config ?? {}])),
+    baseDigests: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.manifest.digest])),
+  });
+  return { plan, bases };
 }
 
 /** Checks the context is a directory and reads the Dockerfile, before any state is touched. */

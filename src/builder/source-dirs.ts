@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { directSource, mountAll, unmount } from '../runtime/mount.js';
+import { directSource, mountAll, unmountAll } from '../runtime/mount.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
 export class SourceViews {
@@ -54,7 +54,7 @@ export class SourceViews {
   /** Unmounts every view and removes the views' snapshots and directories. */
   async close(): Promise<void> {
     await Promise.all([...this.views.values()].map((view) => view.catch(() => undefined)));
-    for (const target of this.mounted) await unmount(target).catch(() => undefined);
+    await unmountAll(this.mounted).catch(() => undefined);
     for (const key of this.keys) await this.snapshotter.remove(key).catch(() => undefined);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }

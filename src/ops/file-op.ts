@@ -41,10 +41,11 @@ export interface FileContext {
 /** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
 export async function runFileStep(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   if (step.link && step.action !== 'mkdir' && step.chmod === undefined) return runLinked(step, parent, name, ctx);
+  const tree = sourceTree(step, ctx);
   return withActiveSnapshot(ctx.snapshotter, parent, 'file', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx));
+    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
     const layer = await layerOf(key, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
@@ -53,10 +54,11 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
 
 /** `--link`: the files go into an empty tree (its own layer), then onto the parent. */
 async function runLinked(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
+  const tree = sourceTree(step, ctx);
   const layer = await withActiveSnapshot(ctx.snapshotter, undefined, 'link', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx));
+    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
     const result = await layerOf(key, ctx);
     await ctx.snapshotter.remove(key);
     return result;
@@ -76,8 +78,19 @@ async function layerOf(key: string, ctx: FileContext): Promise<LayerResult> {
   });
 }
 
-/** Writes what the step asks for into the mounted `rootfs`. */
-async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: FileContext): Promise<void> {
+/**
+ * The tree local sources are read from, asked for before the step's own snapshot is mounted so that
+ * another stage's view is mounted meanwhile. A failure is reported where the tree is used.
+ */
+function sourceTree(step: FileStep, ctx: FileContext): Promise<SourceTree> | undefined {
+  if (step.action === 'mkdir' || !step.sources.some((source) => sourceKind(source) === 'local')) return undefined;
+  const tree = treeFor(step.from, ctx);
+  tree.catch(() => undefined);
+  return tree;
+}
+
+/** Writes what the step asks for into the mounted `rootfs`; `tree` is `sourceTree`'s. */
+async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: FileContext, tree: Promise<SourceTree> | undefined): Promise<void> {
   const read = (file: string): Promise<string> => readFile(path.join(rootfs, file), 'utf8').catch(() => '');
   const chown = step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
   if (step.action === 'mkdir') {
@@ -92,14 +105,13 @@ async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: F
     parents: step.parents,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
-  let tree: SourceTree | undefined;
   for (const [i, source] of step.sources.entries()) {
     const kind = sourceKind(source);
     if (kind !== 'local' && step.action === 'copy') throw new InvalidArgumentError(`source can't be a ${kind === 'git' ? 'git ref' : 'URL'} for COPY`);
     if (kind !== 'http' && kind !== 'git' && step.checksum !== undefined) throw new InvalidArgumentError('checksum requires HTTP(S) or Git sources');
     if (kind === 'http') await addUrl(source, step, rootfs, scratch, options, ctx);
     else if (kind === 'git') await addGit(source, step, rootfs, path.join(scratch, `git-${i}`), options);
-    else await addLocal((tree ??= await treeFor(step.from, ctx)), source, step, rootfs, options);
+    else await addLocal(await (tree as Promise<SourceTree>), source, step, rootfs, options);
   }
   if (step.inline.length > 0) await addInline(step, rootfs, scratch, options);
   if (step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});

@@ -41,10 +41,20 @@ export async function mountAll(mounts: readonly Mount[], target: string): Promis
 
 /** Unmounts `target` and everything below it (lazily if busy). */
 export async function unmount(target: string): Promise<void> {
+  await unmountAll([target]);
+}
+
+/**
+ * Unmounts each of `targets` and everything below them: one `umount` for all (a process start costs
+ * 10 ms here), then one at a time, lazily if busy, for any that call left mounted.
+ */
+export async function unmountAll(targets: readonly string[]): Promise<void> {
+  if (targets.length === 0) return;
   try {
-    await run('umount', ['-R', target]);
+    await run('umount', ['-R', ...targets]);
   } catch {
-    await sh('umount', ['-R', '-l', target]);
+    const left = new Set(await mountPoints().catch(() => [...targets]));
+    for (const target of targets) if (left.has(target)) await sh('umount', ['-R', '-l', target]);
   }
 }
 
@@ -73,9 +83,11 @@ export function directSource(mounts: readonly Mount[]): string | undefined {
 
 /** Mount points at or below `prefix`, from /proc/self/mountinfo (for cleanup and tests). */
 export async function mountsUnder(prefix: string): Promise<string[]> {
+  return (await mountPoints()).filter((point) => point === prefix || point.startsWith(`${prefix}/`));
+}
+
+/** Every mount point of this process's mount namespace. */
+async function mountPoints(): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info
-    .split('\n')
-    .map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '))
-    .filter((point) => point === prefix || point.startsWith(`${prefix}/`));
+  return info.split('\n').map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '));
 }

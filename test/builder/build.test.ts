@@ -2,7 +2,7 @@
  * `build` end to end with real components: a busybox base pulled from a real registry, RUN in runc,
  * COPY between stages, the cache index across builds, and the image in the content store.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { mountsUnder } from '../../src/runtime/mount.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { tsbuild } from '../helpers/cli.js';
 import { registryAvailable, skopeoPush, useBusyboxRegistry } from '../helpers/registry.js';
+import { freePort } from '../helpers/ports.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { testRequest } from '../helpers/build.js';
@@ -89,6 +90,18 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
     expect([result.ran, result.cached]).toEqual([3, 1]);
     // Whichever stage gets there first runs it; the other reports it cached.
     expect(events.filter((e) => e.includes('COPY a.txt /')).map((e) => e.split(' ').pop()).sort()).toEqual(['cached', 'done', 'started']);
+  });
+
+  it('a base from an unreachable registry fails the build after the snapshotter check has finished (no probe left behind)', async () => {
+    const context = tempDir();
+    const port = await freePort();
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM 127.0.0.1:${port}/none:1\nRUN true\n`);
+    const root = path.join(tempDir(), 'root');
+    await expect(build({ context, root })).rejects.toThrow(`127.0.0.1:${port}`);
+    // The overlay check ran beside the pull: it was recorded, and its mount and directory are gone.
+    expect(readFileSync(path.join(root, 'snapshotter'), 'utf8')).toBe('overlay\n');
+    expect(readdirSync(root).filter((name) => name.startsWith('.overlay-check-'))).toEqual([]);
+    expect(await mountsUnder(root)).toEqual([]);
   });
 
   it('an abort during a large COPY stops it between files and leaves no active snapshot', async () => {
