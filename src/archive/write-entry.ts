@@ -4,6 +4,7 @@
  * applier and ADD's archive extraction, which differ only in how they find `target`.
  */
 import { chmodSync, closeSync, createWriteStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mknod, setXattr } from '../util/native.js';
@@ -15,6 +16,8 @@ export interface WriteEntryOptions {
   linkSource?: string;
   /** Owner for every entry instead of the header's (ADD --chown). */
   owner?: { uid: number; gid: number };
+  /** What is at `target` now, when the caller has just looked (`null`: nothing), saving a second lstat. */
+  existing?: Stats | null;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface WriteEntryOptions {
  * synchronous (see `util/time-slice.ts`) except for a large file's bytes, which are streamed.
  */
 export async function writeEntry(target: string, header: TarHeader, body: Readable, options: WriteEntryOptions = {}): Promise<void> {
-  const existing = lstatSync(target, { throwIfNoEntry: false });
+  const existing = options.existing === undefined ? lstatSync(target, { throwIfNoEntry: false }) : (options.existing ?? undefined);
   if (existing && !(existing.isDirectory() && header.type === 'directory')) rmSync(target, { recursive: true, force: true });
   switch (header.type) {
     case 'directory':

@@ -7,7 +7,7 @@
  * Owners, modes, times, hard links, symlinks, devices and xattrs are kept. Entries that would land
  * outside the directory, or be written through a symlink, are refused.
  */
-import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { layerDecompressor, type LayerCompression } from '../archive/compression.js';
@@ -43,6 +43,7 @@ export async function applyLayer(source: Readable, root: string, options: ApplyO
 
 async function unpack(tarStream: Readable, hashing: HashingStream, root: string, options: ApplyOptions): Promise<Digest> {
   const created = new Set<string>();
+  const dirs = new CheckedDirs();
   const dirTimes: Array<[string, Date]> = [];
   for await (const { header, body } of readTar(tarStream)) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -53,23 +54,35 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     }
     const white = whiteoutOf(name);
     if (white.kind === 'opaque') {
-      const dir = safeTarget(root, white.dir, header.name, true);
+      const dir = safeTarget(root, white.dir, header.name, true, dirs).path;
       if (options.mode === 'overlay') await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
-      else for (const child of readdirSync(dir)) if (!created.has(path.posix.join(white.dir, child))) rmSync(path.join(dir, child), { recursive: true, force: true });
+      else {
+        for (const child of readdirSync(dir)) {
+          if (created.has(path.posix.join(white.dir, child))) continue;
+          dirs.forget(path.join(dir, child));
+          rmSync(path.join(dir, child), { recursive: true, force: true });
+        }
+      }
       body.resume();
       continue;
     }
     if (white.kind === 'whiteout') {
-      const target = safeTarget(root, white.target, header.name, false);
+      const target = safeTarget(root, white.target, header.name, false, dirs).path;
+      dirs.forget(target);
       rmSync(target, { recursive: true, force: true });
       if (options.mode === 'overlay') await mknod(target, 'c', 0, 0);
       body.resume();
       continue;
     }
-    const target = safeTarget(root, name, header.name, false);
-    await writeEntry(target, header, body, header.type === 'link' ? { linkSource: linkSourceFor(root, name, header) } : {});
+    const { path: target, existing } = safeTarget(root, name, header.name, false, dirs);
+    // A directory replaced by something else takes what was checked below it along.
+    if (header.type !== 'directory' && existing?.isDirectory()) dirs.forget(target);
+    await writeEntry(target, header, body, { existing: existing ?? null, ...(header.type === 'link' ? { linkSource: linkSourceFor(root, name, header, dirs) } : {}) });
     created.add(name);
-    if (header.type === 'directory') dirTimes.push([target, header.mtime]);
+    if (header.type === 'directory') {
+      dirs.add(target);
+      dirTimes.push([target, header.mtime]);
+    }
   }
   // Directory times last: creating their children changed them.
   for (const [dir, mtime] of dirTimes.reverse()) utimesSync(dir, mtime, mtime);
@@ -77,27 +90,54 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
 }
 
 /**
- * The absolute path for `name` under `root`, with missing parents created and no symlink among
- * them (a symlink written earlier by the same archive must not redirect later entries).
+ * Directories of this layer's tree known to be real directories (created or checked by this apply),
+ * so each entry checks only the parents it has not seen: most layers hold thousands of entries in a
+ * few hundred directories.
  */
-function safeTarget(root: string, name: string, entry: string, isDir: boolean): string {
+class CheckedDirs {
+  private readonly dirs = new Set<string>();
+
+  has(dir: string): boolean {
+    return this.dirs.has(dir);
+  }
+
+  add(dir: string): void {
+    this.dirs.add(dir);
+  }
+
+  /** `target` is being replaced or deleted: it and everything under it must be checked again. */
+  forget(target: string): void {
+    const below = `${target}/`;
+    for (const dir of this.dirs) if (dir === target || dir.startsWith(below)) this.dirs.delete(dir);
+  }
+}
+
+/**
+ * The absolute path for `name` under `root`, with missing parents created and no symlink among
+ * them (a symlink written earlier by the same archive must not redirect later entries), and what
+ * is at that path now.
+ */
+function safeTarget(root: string, name: string, entry: string, isDir: boolean, dirs: CheckedDirs): { path: string; existing: Stats | undefined } {
   const parts = name === '' ? [] : name.split('/');
   let current = root;
+  let existing: Stats | undefined;
   for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
     const last = i === parts.length - 1;
+    if (!last && dirs.has(current)) continue;
     const stat = lstatSync(current, { throwIfNoEntry: false });
     if (stat?.isSymbolicLink() && !last) throw new PathEscapeError(entry, `"${parts.slice(0, i + 1).join('/')}" is a symlink and would be written through`);
     if (!stat && (!last || isDir)) mkdirSync(current, { mode: 0o755 });
+    if (!last && (!stat || stat.isDirectory())) dirs.add(current);
+    if (last) existing = stat;
   }
-  return current;
+  return { path: current, existing };
 }
 
 /** Hard links must point at a file this layer already wrote, inside `root`. */
-function linkSourceFor(root: string, name: string, header: TarHeader): string {
+function linkSourceFor(root: string, name: string, header: TarHeader, dirs: CheckedDirs): string {
   const source = cleanLinkTarget(name, header.linkname ?? '');
-  const from = safeTarget(root, source, name, false);
-  const stat = lstatSync(from, { throwIfNoEntry: false });
-  if (!stat || stat.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);
+  const { path: from, existing } = safeTarget(root, source, name, false, dirs);
+  if (!existing || existing.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);
   return from;
 }
