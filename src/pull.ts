@@ -82,14 +82,17 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   const image = await resolveImage(client, ref, platform, options.signal, local);
   progress.emit({ type: 'message', text: `${name}: resolved to ${image.manifest.digest} (${formatPlatform(image.platform)})` });
 
+  // The index, manifest and config are stored while the layers download: the image record written
+  // last is what makes any of them part of an image.
   const small = [image.index, image.manifest, { digest: image.config.digest, bytes: image.config.bytes }].flatMap((b) => (b ? [b] : []));
-  for (const blob of small) await store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, withSignal(options.signal));
+  const storingSmall = Promise.all(small.map((blob) => store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, withSignal(options.signal))));
 
   const queue = new PQueue({ concurrency: options.jobs ?? 3 });
   let downloaded = 0;
   let downloadedBytes = 0;
-  await Promise.all(
-    image.parsedManifest.layers.map((layer) =>
+  await Promise.all([
+    storingSmall,
+    ...image.parsedManifest.layers.map((layer) =>
       queue.add(async () => {
         const fetched = await fetchLayer(layer);
         if (fetched > 0) {
@@ -98,7 +101,10 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
         }
       }),
     ),
-  );
+  ]).catch(async (err: unknown) => {
+    await storingSmall.catch(() => undefined);
+    throw err;
+  });
 
   async function fetchLayer(layer: Descriptor): Promise<number> {
     const digest = parseDigest(layer.digest);
