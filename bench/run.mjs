@@ -6,6 +6,7 @@ import os from 'node:os';
 import { benchContext } from './context.mjs';
 import { benchBuild } from './build.mjs';
 import { benchDiffer } from './differ.mjs';
+import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
@@ -13,6 +14,9 @@ const results = [];
 const context = await benchContext();
 results.push(context);
 console.log(`${context.scenario}: first pass median ${context.cold.medianMs.toFixed(0)} ms (min ${context.cold.minMs.toFixed(0)}), unchanged second pass median ${context.warm.medianMs.toFixed(0)} ms (min ${context.warm.minMs.toFixed(0)})`);
+const floors = await benchFloors();
+results.push(floors);
+console.log(`floors: node -e 0 median ${floors.nodeStartup.medianMs.toFixed(0)} ms (${floors.nodeStartupWithoutExtraCa.medianMs.toFixed(0)} ms without the NODE_EXTRA_CA_CERTS bundle)${floors.runcFourSleep2 ? `; runc alone: one container ${floors.runcTrue.medianMs.toFixed(0)} ms, four sleep-2 containers at once ${(floors.runcFourSleep2.medianMs / 1000).toFixed(2)} s` : ''}`);
 if (process.getuid?.() !== 0) {
   console.error('bench: the scenarios need root (overlay mounts, runc); skipping');
 } else {

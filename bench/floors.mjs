@@ -1,0 +1,74 @@
+// Floors: what the machine costs before any builder work. Node's start-up (`node -e 0`, with this
+// environment and without the extra CA bundle NODE_EXTRA_CA_CERTS may name), and runc alone: four
+// containers of `sleep 2` at once from one prepared busybox bundle (no mounts, no layers, no
+// builder). The no-op and parallel targets are read against these.
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] });
+
+function timeMs(fn) {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function timeAsync(fn) {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function nodeStartup(env) {
+  const times = [];
+  for (let i = 0; i < 11; i++) times.push(timeMs(() => execFileSync(process.execPath, ['-e', '0'], { env })));
+  return stats(times);
+}
+
+/** A bundle whose process is `args`, on a busybox rootfs. */
+function bundle(dir, args) {
+  const rootfs = path.join(dir, 'rootfs');
+  mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
+  for (const tool of ['sleep', 'true', 'sh']) symlinkSync('busybox', path.join(rootfs, 'bin', tool));
+  execFileSync('runc', ['spec'], { cwd: dir });
+  const spec = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = args;
+  spec.root = { path: rootfs, readonly: true };
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  return dir;
+}
+
+async function runcParallel(dir, count, state) {
+  await Promise.all(Array.from({ length: count }, (_, i) => new Promise((resolve, reject) => {
+    const child = spawn('runc', ['--root', state, 'run', '--bundle', dir, `bench-floor-${process.pid}-${i}`], { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc exited ${code}`))));
+  })));
+}
+
+export async function benchFloors() {
+  const withEnv = nodeStartup(process.env);
+  const withoutCa = nodeStartup({ ...process.env, NODE_EXTRA_CA_CERTS: '' });
+  const result = { scenario: 'floors', runs, nodeStartup: withEnv, nodeStartupWithoutExtraCa: withoutCa, nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null };
+  if (process.getuid?.() !== 0) return result;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-floor-'));
+  try {
+    const state = path.join(dir, 'state');
+    const sleeper = bundle(path.join(dir, 'sleep'), ['/bin/sleep', '2']);
+    const one = bundle(path.join(dir, 'true'), ['/bin/true']);
+    const single = [];
+    const four = [];
+    for (let r = 0; r < runs; r++) {
+      single.push(await timeAsync(() => runcParallel(one, 1, state)));
+      four.push(await timeAsync(() => runcParallel(sleeper, 4, state)));
+    }
+    return { ...result, runcTrue: stats(single), runcFourSleep2: stats(four) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
