@@ -1,23 +1,14 @@
 /**
  * Mounting `Mount` data onto directories. Node has no mount(2), so this is one of the two places
- * tsbuild shells out for filesystem work (with `diff/overlay-changes.ts`): `mount` and `umount`
- * from util-linux.
+ * tsbuild runs tools for filesystem work (with `util/native.ts`): `mount` and `umount` from
+ * util-linux, through `util/tool-runner.ts`.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { TsbuildError } from '../errors.js';
 import type { Mount } from '../snapshot/snapshotter.js';
-
-const run = promisify(execFile);
+import { runTool, runToolChecked } from '../util/tool-runner.js';
 
 async function sh(program: string, args: string[]): Promise<void> {
-  try {
-    await run(program, args);
-  } catch (err) {
-    const stderr = ((err as { stderr?: string }).stderr ?? '').trim();
-    throw new TsbuildError('unavailable', `${program} ${args.join(' ')} failed: ${stderr || (err as Error).message}`, { cause: err });
-  }
+  await runToolChecked(program, args, `${program} ${args.join(' ')}`);
 }
 
 /** Mounts `mounts` (stacked in order) on `target`. */
@@ -50,9 +41,7 @@ export async function unmount(target: string): Promise<void> {
  */
 export async function unmountAll(targets: readonly string[]): Promise<void> {
   if (targets.length === 0) return;
-  try {
-    await run('umount', ['-R', ...targets]);
-  } catch {
+  if ((await runTool('umount', ['-R', ...targets])).code !== 0) {
     const left = new Set(await mountPoints().catch(() => [...targets]));
     for (const target of targets) if (left.has(target)) await sh('umount', ['-R', '-l', target]);
   }

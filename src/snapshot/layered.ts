@@ -3,13 +3,10 @@
  * files are and what it sits on, so changes can be found; and the choice between overlay and the
  * copying fallback.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Snapshotter } from './snapshotter.js';
-
-const run = promisify(execFile);
+import { runTool, runToolChecked } from '../util/tool-runner.js';
 
 /** A snapshotter whose snapshots are directories on this machine. */
 export interface LayeredSnapshotter extends Snapshotter {
@@ -31,11 +28,9 @@ export async function overlaySupported(root: string): Promise<boolean> {
   const dir = await mkdtemp(path.join(root, '.overlay-check-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(path.join(dir, d));
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
-    await run('umount', [`${dir}/merged`]);
+    if ((await runTool('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`])).code !== 0) return false;
+    await runToolChecked('umount', [`${dir}/merged`]);
     return true;
-  } catch {
-    return false;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,31 +1,19 @@
 /**
  * What Node cannot do on a filesystem: create device nodes and whiteouts (mknod) and read or write
- * extended attributes. The diff side's only shell-outs (`mknod` from coreutils, `getfattr` and
- * `setfattr` from attr), kept in one place so the cost and the dependency are visible.
+ * extended attributes. The diff side's only tools (`mknod` from coreutils, `getfattr` and `setfattr`
+ * from attr, run through `tool-runner.ts`), kept in one place so the cost and the dependency are visible.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { TsbuildError } from '../errors.js';
-
-const run = promisify(execFile);
-
-async function sh(program: string, args: string[]): Promise<string> {
-  try {
-    return (await run(program, args, { maxBuffer: 256 * 1024 * 1024, encoding: 'latin1' })).stdout;
-  } catch (err) {
-    const stderr = ((err as { stderr?: string }).stderr ?? '').trim();
-    throw new TsbuildError('unavailable', `${program} failed: ${stderr || (err as Error).message}`, { cause: err });
-  }
-}
+import { runTool, runToolChecked } from './tool-runner.js';
 
 /** Creates a character or block device, or a FIFO. An overlay whiteout is a character device 0/0. */
 export async function mknod(file: string, type: 'c' | 'b' | 'p', major = 0, minor = 0): Promise<void> {
-  await sh('mknod', type === 'p' ? [file, 'p'] : [file, type, String(major), String(minor)]);
+  await runToolChecked('mknod', type === 'p' ? [file, 'p'] : [file, type, String(major), String(minor)]);
 }
 
 /** Sets an extended attribute (without following a symlink). */
 export async function setXattr(file: string, name: string, value: Buffer): Promise<void> {
-  await sh('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, file]);
+  await runToolChecked('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, file]);
 }
 
 /**
@@ -33,11 +21,11 @@ export async function setXattr(file: string, name: string, value: Buffer): Promi
  * absolute path → attribute name → value.
  */
 export async function xattrsUnder(dir: string, pattern = '.'): Promise<Map<string, Map<string, Buffer>>> {
-  const out = await sh('getfattr', ['-R', '-h', '-d', '-e', 'hex', '-m', pattern, '--absolute-names', dir]).catch((err: unknown) => {
-    // getfattr exits non-zero when some files have no attributes but still prints the rest.
-    const stdout = ((err as { cause?: { stdout?: string } }).cause?.stdout ?? '') as string;
-    return stdout;
-  });
+  const { code, stdout, stderr } = await runTool('getfattr', ['-R', '-h', '-d', '-e', 'hex', '-m', pattern, '--absolute-names', dir]);
+  // getfattr exits non-zero when some files have no attributes but still prints the rest; a
+  // missing getfattr must not pass for a tree without attributes.
+  if (code === 127) throw new TsbuildError('unavailable', `getfattr failed: ${stderr.trim()}`, { hint: 'install attr (apt-get install attr)' });
+  const out = stdout.toString('latin1');
   const result = new Map<string, Map<string, Buffer>>();
   let current: Map<string, Buffer> | undefined;
   for (const line of out.split('\n')) {

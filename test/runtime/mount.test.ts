@@ -1,11 +1,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { mountAll, mountsUnder, unmountAll } from '../../src/runtime/mount.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
-const tempDir = useTempDirs('tsbuild-mount-');
+const makeTempDir = useTempDirs('tsbuild-mount-');
+const made: string[] = [];
+const tempDir = (): string => {
+  const dir = makeTempDir();
+  made.push(dir);
+  return dir;
+};
+// A failed test must not leave its mounts behind (nor fail the removal of its directories).
+afterEach(async () => {
+  for (const dir of made.splice(0)) for (const point of (await mountsUnder(dir)).reverse()) await unmountAll([point]).catch(() => undefined);
+});
 
 /** `count` read-only binds of one directory, each on its own mount point under a new directory. */
 async function mountedBinds(count: number): Promise<{ dir: string; points: string[] }> {

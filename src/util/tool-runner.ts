@@ -1,0 +1,165 @@
+/**
+ * Running the short tools Node has no call for (`mount`, `umount`, `getfattr`, `setfattr`, `mknod`)
+ * without forking Node for each. Starting a process from Node forks the whole Node process, and its
+ * main thread waits until the child has exec'ed: 10–15 ms per tool at a build's ~100 MB RSS on a
+ * small VM, with every other stage stalled meanwhile. Instead one small shell is started once and
+ * forks the tools: a request is a line `<id> <quoted command>` on its stdin, the tool's output goes
+ * to files in a private directory, and the shell answers `<id> <exit status>` on its stdout.
+ *
+ * The shell runs in its own process group, so a Ctrl-C reaches tsbuild (which then unmounts through
+ * it) and not the shell; when its stdin closes, that is when tsbuild exits however it exits, it
+ * waits for its tools, removes its directory and ends. A request the line protocol cannot carry (an
+ * argument with a newline) is run directly.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { TsbuildError } from '../errors.js';
+
+export interface ToolResult {
+  /** The exit status (127: the tool was not found). */
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+// `$1` is the output directory. Each request runs in the background: two forks of a small shell
+// and one exec. `read -r` keeps backslashes; the command is eval'ed from its quoted form.
+const SCRIPT = [
+  'while IFS= read -r line; do',
+  '  id=${line%% *}',
+  '  { (eval "exec ${line#* }") <"/dev/null" >"$1/$id.out" 2>"$1/$id.err"; echo "$id $?"; } &',
+  'done',
+  'wait',
+  'exec rm -rf -- "$1"',
+].join('\n');
+
+/** How long the shell stays after its last request, for the next one. */
+const LINGER_MS = 200;
+/** Not exit statuses: no shell could be started; the shell was killed. */
+const NO_SHELL = -1;
+const SHELL_KILLED = -2;
+
+class ToolRunner {
+  private shell: ChildProcess | undefined;
+  private dir: string | undefined;
+  private readonly waiting = new Map<number, (code: number) => void>();
+  private next = 0;
+  private linger: NodeJS.Timeout | undefined;
+  /** Set when no shell can be started here: every tool runs directly. */
+  private noShell = false;
+
+  async run(program: string, args: readonly string[]): Promise<ToolResult> {
+    if (this.noShell || [program, ...args].some((a) => a.includes('\n') || a.includes('\0'))) return runDirectly(program, args);
+    const { shell, dir } = this.started();
+    const id = this.next++;
+    clearTimeout(this.linger);
+    const exited = new Promise<number>((resolve) => this.waiting.set(id, resolve));
+    this.hold(true);
+    shell.stdin?.write(`${id} ${[program, ...args].map(quote).join(' ')}\n`);
+    const code = await exited;
+    // No shell could be started (the request never ran): tools run directly from now on.
+    if (code === NO_SHELL) return runDirectly(program, args);
+    // The shell was killed: whether the tool ran is unknown, so it is not run again.
+    if (code === SHELL_KILLED) return { code: 126, stdout: Buffer.alloc(0), stderr: `the shell running ${program} was killed\n` };
+    const take = (suffix: string): Buffer => {
+      const file = path.join(dir, `${id}.${suffix}`);
+      const data = readFileSync(file, { flag: 'r' });
+      unlinkSync(file);
+      return data;
+    };
+    const result = { code, stdout: take('out'), stderr: take('err').toString('utf8') };
+    if (this.waiting.size === 0) {
+      this.hold(false);
+      this.linger = setTimeout(() => this.stop(), LINGER_MS).unref();
+    }
+    return result;
+  }
+
+  private started(): { shell: ChildProcess; dir: string } {
+    if (this.shell && this.dir) return { shell: this.shell, dir: this.dir };
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-tools-'));
+    const shell = spawn('/bin/sh', ['-c', SCRIPT, 'tsbuild-tools', dir], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    shell.once('error', () => {
+      this.noShell = shell.pid === undefined;
+      this.fail(shell, this.noShell ? NO_SHELL : SHELL_KILLED);
+    });
+    shell.once('exit', () => this.fail(shell, SHELL_KILLED));
+    createInterface({ input: shell.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const [id, code] = line.split(' ').map(Number);
+      const resolve = this.waiting.get(id as number);
+      this.waiting.delete(id as number);
+      resolve?.(code as number);
+    });
+    shell.stdin?.on('error', () => undefined);
+    this.shell = shell;
+    this.dir = dir;
+    this.hold(false);
+    return { shell, dir };
+  }
+
+  /** While requests wait, the shell keeps the process alive; idle, it never does. */
+  private hold(on: boolean): void {
+    const handles = [this.shell, this.shell?.stdin, this.shell?.stdout] as Array<{ ref(): void; unref(): void } | null | undefined>;
+    for (const handle of handles) {
+      if (on) handle?.ref();
+      else handle?.unref();
+    }
+  }
+
+  /** The shell went away: what waited gets `why`, and the next request starts another shell. */
+  private fail(shell: ChildProcess, why: number): void {
+    if (this.shell !== shell) return;
+    this.shell = undefined;
+    for (const [id, resolve] of this.waiting) {
+      this.waiting.delete(id);
+      resolve(why);
+    }
+    this.removeDir();
+  }
+
+  /** Ends the idle shell (`force`: even with requests waiting, as the process exits). */
+  stop(force = false): void {
+    const shell = this.shell;
+    if (!shell || (this.waiting.size > 0 && !force)) return;
+    this.shell = undefined;
+    shell.stdin?.end();
+    this.removeDir();
+  }
+
+  private removeDir(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
+
+/** A shell word for `arg`: single-quoted, with `'` written as `'\''`. */
+function quote(arg: string): string {
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function runDirectly(program: string, args: readonly string[]): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    execFile(program, [...args], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : err.code === 'ENOENT' ? 127 : 1) : 0;
+      resolve({ code, stdout, stderr: stderr.toString('utf8') });
+    });
+  });
+}
+
+const runner = new ToolRunner();
+process.once('exit', () => runner.stop(true));
+
+/** Runs `program` with `args` to completion; never rejects (see `code`). */
+export function runTool(program: string, args: readonly string[]): Promise<ToolResult> {
+  return runner.run(program, args);
+}
+
+/** `runTool`, but a non-zero status throws "`label` failed: its stderr"; resolves to its stdout. */
+export async function runToolChecked(program: string, args: readonly string[], label = program): Promise<Buffer> {
+  const { code, stdout, stderr } = await runTool(program, args);
+  if (code !== 0) throw new TsbuildError('unavailable', `${label} failed: ${stderr.trim() || `exit status ${code}`}`);
+  return stdout;
+}
