@@ -36,8 +36,12 @@ const SCRIPT = [
   'exec rm -rf -- "$1"',
 ].join('\n');
 
-/** How long the shell stays after its last request, for the next one. */
-const LINGER_MS = 200;
+/**
+ * How long the shell stays after its last request, for the next one: a build's tools come in
+ * bursts seconds apart (a RUN's mount, then its diff), and a new shell costs a Node fork again. It
+ * never keeps the process alive.
+ */
+const LINGER_MS = 5000;
 /** Not exit statuses: no shell could be started; the shell was killed. */
 const NO_SHELL = -1;
 const SHELL_KILLED = -2;
