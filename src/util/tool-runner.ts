@@ -64,22 +64,16 @@ class ToolRunner {
     this.hold(true);
     shell.stdin?.write(`${id} ${[program, ...args].map(quote).join(' ')}\n`);
     const code = await exited;
-    // No shell could be started (the request never ran): tools run directly from now on.
-    if (code === NO_SHELL) return runDirectly(program, args);
-    // The shell was killed: whether the tool ran is unknown, so it is not run again.
-    if (code === SHELL_KILLED) return { code: 126, stdout: Buffer.alloc(0), stderr: `the shell running ${program} was killed\n` };
-    const take = (suffix: string): Buffer => {
-      const file = path.join(dir, `${id}.${suffix}`);
-      const data = readFileSync(file, { flag: 'r' });
-      unlinkSync(file);
-      return data;
-    };
-    const result = { code, stdout: take('out'), stderr: take('err').toString('utf8') };
     if (this.waiting.size === 0) {
       this.hold(false);
       this.linger = setTimeout(() => this.stop(), LINGER_MS).unref();
     }
-    return result;
+    // No shell could be started (the request never ran): tools run directly from now on.
+    if (code === NO_SHELL) return runDirectly(program, args);
+    // The shell was killed: whether the tool ran is unknown, so it is not run again.
+    if (code === SHELL_KILLED) return { code: 126, stdout: Buffer.alloc(0), stderr: `the shell running ${program} was killed\n` };
+    const stderr = take(path.join(dir, `${id}.err`)).toString('utf8');
+    return { code, stdout: take(path.join(dir, `${id}.out`)), stderr };
   }
 
   private started(): { shell: ChildProcess; dir: string } {
@@ -136,6 +130,17 @@ class ToolRunner {
   private removeDir(): void {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+  }
+}
+
+/** A tool's output file, read and removed (empty if the shell could not create it: see the status). */
+function take(file: string): Buffer {
+  try {
+    const data = readFileSync(file);
+    unlinkSync(file);
+    return data;
+  } catch {
+    return Buffer.alloc(0);
   }
 }
 

@@ -53,6 +53,15 @@ describe('runTool', () => {
     expect(results.map((r) => `${r.code} ${r.stdout.toString().trim()} ${r.stderr.trim()}`)).toEqual(Array.from({ length: 40 }, (_, i) => `${i % 3} out-${i} err-${i}`));
   });
 
+  it('reports a tool whose output files are gone as empty output with its status', async () => {
+    await runTool('true', []);
+    const [shell] = helperShells();
+    const dir = readFileSync(`/proc/${shell}/cmdline`, 'utf8').split('\0').filter(Boolean).pop() as string;
+    expect(path.basename(dir)).toMatch(/^tsbuild-tools-/);
+    const result = await runTool('sh', ['-c', `echo lost; rm -f ${dir}/*.out ${dir}/*.err; exit 4`]);
+    expect([result.code, result.stdout.length, result.stderr]).toEqual([4, 0, '']);
+  });
+
   it('runToolChecked throws the tool and its stderr on a non-zero status', async () => {
     await expect(runToolChecked('sh', ['-c', 'echo bad thing >&2; exit 1'], 'the step')).rejects.toThrow('the step failed: bad thing');
     expect((await runToolChecked('echo', ['fine'])).toString()).toBe('fine\n');
