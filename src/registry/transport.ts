@@ -5,10 +5,11 @@
  *   expire; `Basic` challenges are answered with the stored credentials;
  * - 429 and 5xx responses, and connections dropped before a response, are retried with exponential
  *   backoff (honouring `Retry-After`) for idempotent requests;
- * - redirects are followed by fetch, which drops `Authorization` when leaving the origin (blob
- *   storage gets no registry credentials).
+ * - redirects are followed, dropping `Authorization` when leaving the origin (blob storage gets
+ *   no registry credentials); requests go through `http.ts`, fetch's semantics over `node:http`.
  */
 import { TsbuildError } from '../errors.js';
+import { httpFetch, type HttpInit } from './http.js';
 import type { CredentialSource, Credentials } from './credentials.js';
 import { redactUrl, registryError } from './registry-error.js';
 
@@ -23,7 +24,7 @@ export interface RegistryRequest {
     also?: RepositoryScope[];
   };
   headers?: Record<string, string>;
-  body?: NonNullable<RequestInit["body"]>;
+  body?: NonNullable<HttpInit['body']>;
   signal?: AbortSignal;
 }
 
@@ -90,13 +91,12 @@ export class RegistryTransport {
       let auth: Record<string, string> = {};
       try {
         auth = await this.authHeaders(request);
-        response = await fetch(url, {
+        response = await httpFetch(url, {
           method: request.method,
           headers: { 'User-Agent': this.userAgent, ...auth, ...(request.headers ?? {}) },
-          ...(request.body === undefined ? {} : { body: request.body, duplex: 'half' }),
-          redirect: 'follow',
+          ...(request.body === undefined ? {} : { body: request.body }),
           ...(request.signal ? { signal: request.signal } : {}),
-        } as RequestInit);
+        });
       } catch (err) {
         if (request.signal?.aborted) throw request.signal.reason ?? err;
         if (attempt < this.retries && IDEMPOTENT.has(request.method) && isTransient(err)) {
@@ -163,7 +163,7 @@ export class RegistryTransport {
     for (const s of scopes) url.searchParams.append('scope', s);
     const scope = scopes.join(' ');
     const creds = await this.creds();
-    const response = await fetch(url, {
+    const response = await httpFetch(url, {
       headers: { 'User-Agent': this.userAgent, ...(creds ? { Authorization: basicAuth(creds) } : {}) },
       ...(request.signal ? { signal: request.signal } : {}),
     }).catch((err: unknown) => {

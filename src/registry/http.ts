@@ -1,0 +1,81 @@
+/**
+ * `fetch` for registry traffic, over `node:http`/`node:https`. Node's global fetch parses HTTP with
+ * llhttp compiled to WebAssembly: compiling it costs every registry command CPU at start, and on
+ * exit Node waits 60–90 ms for V8's background recompilation of it. `node:http` parses natively.
+ * The result is a standard `Response` (its body a web stream over the socket), redirects are
+ * followed as fetch follows them (`Authorization` dropped when the origin changes, 303 and a
+ * redirected POST become GET), and network failures reject as fetch's do: a `TypeError` whose
+ * `cause` is the socket error, with its `code`.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export interface HttpInit {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Bytes, text, or a stream sent as it is read (never replayed on a redirect). */
+  body?: Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+  signal?: AbortSignal;
+}
+
+const MAX_REDIRECTS = 20;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Statuses whose responses have no body (the Response constructor refuses one). */
+const NO_BODY = new Set([101, 103, 204, 205, 304]);
+
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+export async function httpFetch(input: string | URL, init: HttpInit = {}): Promise<Response> {
+  let url = new URL(input);
+  let method = (init.method ?? 'GET').toUpperCase();
+  let headers = { ...(init.headers ?? {}) };
+  let body = init.body;
+  for (let redirects = 0; ; redirects++) {
+    const response = await send(url, method, headers, body, init.signal);
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (!REDIRECTS.has(status) || location === undefined) return toResponse(response, method);
+    response.resume();
+    if (redirects >= MAX_REDIRECTS) throw new TypeError('fetch failed', { cause: new Error(`more than ${MAX_REDIRECTS} redirects from ${url.origin}`) });
+    const next = new URL(location, url);
+    if (next.origin !== url.origin) headers = withoutHeader(headers, 'authorization');
+    if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+      method = method === 'HEAD' ? 'HEAD' : 'GET';
+      body = undefined;
+      headers = withoutHeader(withoutHeader(headers, 'content-length'), 'content-type');
+    } else if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      throw new TypeError('fetch failed', { cause: new Error(`cannot resend a streamed body to ${next.origin} after a ${status} redirect`) });
+    }
+    url = next;
+  }
+}
+
+function send(url: URL, method: string, headers: Record<string, string>, body: HttpInit['body'], signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:') return reject(new TypeError(`fetch failed`, { cause: new Error(`unsupported protocol ${url.protocol}`) }));
+    const request = (secure ? https : http).request(url, { method, headers, agent: secure ? agents.https : agents.http, ...(signal ? { signal } : {}) }, resolve);
+    request.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+      request.end(body);
+      return;
+    }
+    // A failing source ends the request with its error, which rejects above.
+    pipeline(body instanceof Readable ? body : Readable.from(body), request).catch((err: unknown) => request.destroy(err as Error));
+  });
+}
+
+function toResponse(message: http.IncomingMessage, method: string): Response {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < message.rawHeaders.length; i += 2) headers.append(message.rawHeaders[i] as string, message.rawHeaders[i + 1] as string);
+  const status = message.statusCode ?? 0;
+  const hasBody = method !== 'HEAD' && !NO_BODY.has(status);
+  if (!hasBody) message.resume();
+  return new Response(hasBody ? (Readable.toWeb(message) as ReadableStream<Uint8Array>) : null, { status, statusText: message.statusMessage ?? '', headers });
+}
+
+function withoutHeader(headers: Record<string, string>, name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => key.toLowerCase() !== name));
+}
