@@ -90,7 +90,7 @@ describe('httpFetch', () => {
 
   it('rejects a refused connection as fetch does: a TypeError whose cause has the code', async () => {
     const port = await freePort();
-    const err = await httpFetch(`http://127.0.0.1:${port}/`).catch((e: unknown) => e as TypeError & { cause: NodeJS.ErrnoException });
+    const err = (await httpFetch(`http://127.0.0.1:${port}/`).then(() => undefined, (e: unknown) => e)) as TypeError & { cause: NodeJS.ErrnoException };
     expect([err instanceof TypeError, err.message, err.cause.code]).toEqual([true, 'fetch failed', 'ECONNREFUSED']);
   });
 });
