@@ -19,17 +19,20 @@ function makeContext(dir) {
     writeFileSync(path.join(sub, `file${i}.js`), randomBytes(4096).toString('base64'));
   }
   writeFileSync(path.join(dir, 'config.json'), '{"version": 1}\n');
-  writeFileSync(path.join(dir, 'Dockerfile'), [
-    'FROM scratch AS deps',
-    'COPY src/pkg1* /deps/',
-    'FROM scratch AS app',
-    'COPY src /app/src',
-    'FROM scratch',
-    'COPY --from=deps /deps /deps',
-    'COPY --from=app /app /app',
-    'COPY config.json /app/',
-    'WORKDIR /app',
-  ].join('\n'));
+  writeFileSync(
+    path.join(dir, 'Dockerfile'),
+    [
+      'FROM scratch AS deps',
+      'COPY src/pkg1* /deps/',
+      'FROM scratch AS app',
+      'COPY src /app/src',
+      'FROM scratch',
+      'COPY --from=deps /deps /deps',
+      'COPY --from=app /app /app',
+      'COPY config.json /app/',
+      'WORKDIR /app',
+    ].join('\n'),
+  );
 }
 
 function timeMs(fn) {
@@ -74,7 +77,12 @@ export async function benchBuild() {
   let root;
   builders['tsbuild (command)'] = await scenario({
     reset: (dir) => (root = path.join(dir, 'root')),
-    build: (context) => timeMs(() => execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, 'build', '-q', '-t', 'bench:latest', context], { stdio: ['ignore', 'pipe', 'pipe'] })).result,
+    build: (context) =>
+      timeMs(() =>
+        execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, 'build', '-q', '-t', 'bench:latest', context], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      ).result,
   });
   builders['tsbuild (library call)'] = await scenario({
     reset: (dir) => (root = path.join(dir, 'root-lib')),

@@ -50,7 +50,12 @@ export async function benchDiffer() {
       results.push({ seconds, compressedMiB: layer.descriptor.size / 2 ** 20 });
       let bytes = 0;
       const converting = process.hrtime.bigint();
-      await pipeline(await store.reader(layer.descriptor.digest), layerDecompressor('gzip'), layerCompressor('zstd'), new Writable({ write: (chunk, _enc, done) => ((bytes += chunk.length), done()) }));
+      await pipeline(
+        await store.reader(layer.descriptor.digest),
+        layerDecompressor('gzip'),
+        layerCompressor('zstd'),
+        new Writable({ write: (chunk, _enc, done) => ((bytes += chunk.length), done()) }),
+      );
       zstd.push({ seconds: Number(process.hrtime.bigint() - converting) / 1e9, compressedMiB: bytes / 2 ** 20 });
       rmSync(path.join(root, `store-${r}`), { recursive: true, force: true });
     }
@@ -63,11 +68,19 @@ export async function benchDiffer() {
       medianSeconds: times[Math.floor(times.length / 2)],
       throughputMiBps: totalMiB / times[Math.floor(times.length / 2)],
       compressedMiB: results[0].compressedMiB,
-      zstdConversion: { medianSeconds: zstdTimes[Math.floor(zstdTimes.length / 2)], throughputMiBps: totalMiB / zstdTimes[Math.floor(zstdTimes.length / 2)], compressedMiB: zstd[0].compressedMiB },
+      zstdConversion: {
+        medianSeconds: zstdTimes[Math.floor(zstdTimes.length / 2)],
+        throughputMiBps: totalMiB / zstdTimes[Math.floor(zstdTimes.length / 2)],
+        compressedMiB: zstd[0].compressedMiB,
+      },
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
-    try { execFileSync('umount', ['-R', path.join(root, 'mnt')], { stdio: 'ignore' }); } catch {}
+    try {
+      execFileSync('umount', ['-R', path.join(root, 'mnt')], { stdio: 'ignore' });
+    } catch {
+      // nothing was mounted
+    }
     rmSync(root, { recursive: true, force: true });
   }
 }

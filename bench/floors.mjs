@@ -44,17 +44,29 @@ function bundle(dir, args) {
 }
 
 async function runcParallel(dir, count, state) {
-  await Promise.all(Array.from({ length: count }, (_, i) => new Promise((resolve, reject) => {
-    const child = spawn('runc', ['--root', state, 'run', '--bundle', dir, `bench-floor-${process.pid}-${i}`], { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc exited ${code}`))));
-  })));
+  await Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise((resolve, reject) => {
+          const child = spawn('runc', ['--root', state, 'run', '--bundle', dir, `bench-floor-${process.pid}-${i}`], { stdio: 'ignore' });
+          child.once('error', reject);
+          child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc exited ${code}`))));
+        }),
+    ),
+  );
 }
 
 export async function benchFloors() {
   const withEnv = nodeStartup(process.env);
   const withoutCa = nodeStartup({ ...process.env, NODE_EXTRA_CA_CERTS: '' });
-  const result = { scenario: 'floors', runs, nodeStartup: withEnv, nodeStartupWithoutExtraCa: withoutCa, nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null };
+  const result = {
+    scenario: 'floors',
+    runs,
+    nodeStartup: withEnv,
+    nodeStartupWithoutExtraCa: withoutCa,
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
+  };
   if (process.getuid?.() !== 0) return result;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-floor-'));
   try {

@@ -14,7 +14,23 @@ export async function startBuildKit() {
   if (!existsSync('/usr/sbin/dockerd') || !existsSync('/usr/bin/docker')) return undefined;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-dockerd-'));
   const socket = path.join(dir, 'docker.sock');
-  const child = spawn('/usr/sbin/dockerd', ['--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'pid'), '-H', `unix://${socket}`, '--bridge=none', '--iptables=false', '--ip6tables=false'], { stdio: 'ignore' });
+  const child = spawn(
+    '/usr/sbin/dockerd',
+    [
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'pid'),
+      '-H',
+      `unix://${socket}`,
+      '--bridge=none',
+      '--iptables=false',
+      '--ip6tables=false',
+    ],
+    { stdio: 'ignore' },
+  );
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: path.join(dir, 'client') };
   const docker = (args, opts = {}) => execFileSync('/usr/bin/docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
   for (let i = 0; i < 300 && spawnSync('/usr/bin/docker', ['info'], { env, stdio: 'ignore' }).status !== 0; i++) await sleep(100);
@@ -43,7 +59,8 @@ export function startBuildah() {
   let dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-buildah-'));
   const global = () => ['--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'overlay'];
   const version = execFileSync('/usr/bin/buildah', ['--version'], { encoding: 'utf8' }).trim().split(' ')[2];
-  const buildah = (args) => execFileSync('/usr/bin/buildah', [...global(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+  const buildah = (args) =>
+    execFileSync('/usr/bin/buildah', [...global(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
   const clear = () => {
     spawnSync('/usr/bin/buildah', [...global(), 'rm', '--all'], { stdio: 'ignore' });
     spawnSync('/usr/bin/buildah', [...global(), 'rmi', '--all', '--force'], { stdio: 'ignore' });

@@ -14,7 +14,8 @@ import { startBuildah, startBuildKit } from './peers.mjs';
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const exportMiB = Number(process.env.BENCH_EXPORT_MB ?? 1024);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const tsbuild = (root, args) => execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const tsbuild = (root, args) =>
+  execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
 function timeMs(fn) {
   const start = process.hrtime.bigint();
@@ -36,10 +37,19 @@ async function freePort() {
 async function startRegistry(dir) {
   const port = await freePort();
   const config = path.join(dir, 'registry.yml');
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`http://127.0.0.1:${port}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await sleep(50);
   }
   return { host: `127.0.0.1:${port}`, stop: async () => (child.kill('SIGTERM'), await new Promise((r) => child.once('exit', r))) };
@@ -66,7 +76,9 @@ function tsbuildBuilder(dir, rss) {
     // Under GNU time, for the peak RSS of the tsbuild process (not its containers).
     build: (ctx, tag) => {
       const file = path.join(dir, 'rss');
-      execFileSync('/usr/bin/time', ['-f', '%M', '-o', file, process.execPath, 'bin/tsbuild.js', '--root', root, 'build', '-q', '-t', tag, ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('/usr/bin/time', ['-f', '%M', '-o', file, process.execPath, 'bin/tsbuild.js', '--root', root, 'build', '-q', '-t', tag, ctx], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       rss.push({ tag, kiB: Number(readFileSync(file, 'utf8').trim().split('\n').pop()) });
     },
     pull: (ref) => tsbuild(root, ['pull', '-q', ref]),
@@ -91,16 +103,43 @@ export async function benchRegistry() {
     tsbuild(setup, ['build', '-q', '-t', bigRef, '--push', big]);
 
     const scenarios = {
-      parallel: context(path.join(dir, 'parallel'), [`FROM ${base} AS a`, 'RUN sleep 2 && echo a > /a', `FROM ${base} AS b`, 'RUN sleep 2 && echo b > /b', `FROM ${base} AS c`, 'RUN sleep 2 && echo c > /c', `FROM ${base} AS d`, 'RUN sleep 2 && echo d > /d', `FROM ${base}`, 'COPY --from=a /a /', 'COPY --from=b /b /', 'COPY --from=c /c /', 'COPY --from=d /d /'].join('\n')),
-      context: context(path.join(dir, 'ctx'), `FROM ${base}\nCOPY . /ctx/\n`, Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`d${i % 40}/s${i % 7}/f${i}.bin`, randomBytes(26214)]))),
-      export: context(path.join(dir, 'export'), `FROM ${base}\nRUN for i in $(seq 1 ${exportMiB / 16}); do head -c 8388608 /dev/urandom > /f$i; yes "the quick brown fox" | head -c 8388608 >> /f$i; done\n`),
+      parallel: context(
+        path.join(dir, 'parallel'),
+        [
+          `FROM ${base} AS a`,
+          'RUN sleep 2 && echo a > /a',
+          `FROM ${base} AS b`,
+          'RUN sleep 2 && echo b > /b',
+          `FROM ${base} AS c`,
+          'RUN sleep 2 && echo c > /c',
+          `FROM ${base} AS d`,
+          'RUN sleep 2 && echo d > /d',
+          `FROM ${base}`,
+          'COPY --from=a /a /',
+          'COPY --from=b /b /',
+          'COPY --from=c /c /',
+          'COPY --from=d /d /',
+        ].join('\n'),
+      ),
+      context: context(
+        path.join(dir, 'ctx'),
+        `FROM ${base}\nCOPY . /ctx/\n`,
+        Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`d${i % 40}/s${i % 7}/f${i}.bin`, randomBytes(26214)])),
+      ),
+      export: context(
+        path.join(dir, 'export'),
+        `FROM ${base}\nRUN for i in $(seq 1 ${exportMiB / 16}); do head -c 8388608 /dev/urandom > /f$i; yes "the quick brown fox" | head -c 8388608 >> /f$i; done\n`,
+      ),
     };
 
     const rss = [];
     const builders = [tsbuildBuilder(dir, rss)];
     for (const start of [startBuildKit, startBuildah]) {
       const peer = await start();
-      if (peer) (peers.push(peer), builders.push(peer));
+      if (peer) {
+        peers.push(peer);
+        builders.push(peer);
+      }
     }
     const results = {};
     for (const builder of builders) {
@@ -119,7 +158,9 @@ export async function benchRegistry() {
         await builder.reset();
         pulls.push(timeMs(() => builder.pull(bigRef)));
         // Push 200 MB: the pulled 100 MB base plus a fresh 100 MB layer, to a new repository.
-        const ctx = context(path.join(dir, `push-${builder.name.split(' ')[0]}-${r}`), `FROM ${bigRef}\nCOPY more /more\n`, { more: randomBytes(100 * 1000 * 1000) });
+        const ctx = context(path.join(dir, `push-${builder.name.split(' ')[0]}-${r}`), `FROM ${bigRef}\nCOPY more /more\n`, {
+          more: randomBytes(100 * 1000 * 1000),
+        });
         const target = `${registry.host}/pushed-${builder.name.split(' ')[0].toLowerCase()}-${r}:1`;
         builder.build(ctx, target);
         pushes.push(timeMs(() => builder.push(target)));
@@ -130,7 +171,13 @@ export async function benchRegistry() {
       results[builder.name] = row;
     }
     const peakRssMiB = (tag) => Math.max(...rss.filter((r) => r.tag === tag).map((r) => r.kiB)) / 1024;
-    return { scenario: 'registry scenarios (local docker-registry)', runs, exportMiB, builders: results, tsbuildPeakRssMiB: { export: peakRssMiB('bench-export:1'), context: peakRssMiB('bench-context:1'), parallel: peakRssMiB('bench-parallel:1') } };
+    return {
+      scenario: 'registry scenarios (local docker-registry)',
+      runs,
+      exportMiB,
+      builders: results,
+      tsbuildPeakRssMiB: { export: peakRssMiB('bench-export:1'), context: peakRssMiB('bench-context:1'), parallel: peakRssMiB('bench-parallel:1') },
+    };
   } finally {
     for (const peer of peers) await peer.stop();
     await registry.stop();

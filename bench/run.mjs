@@ -9,14 +9,24 @@ import { benchDiffer } from './differ.mjs';
 import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
 
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version };
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  kernel: os.release(),
+  node: process.version,
+};
 const results = [];
 const context = await benchContext();
 results.push(context);
-console.log(`${context.scenario}: first pass median ${context.cold.medianMs.toFixed(0)} ms (min ${context.cold.minMs.toFixed(0)}), unchanged second pass median ${context.warm.medianMs.toFixed(0)} ms (min ${context.warm.minMs.toFixed(0)})`);
+console.log(
+  `${context.scenario}: first pass median ${context.cold.medianMs.toFixed(0)} ms (min ${context.cold.minMs.toFixed(0)}), unchanged second pass median ${context.warm.medianMs.toFixed(0)} ms (min ${context.warm.minMs.toFixed(0)})`,
+);
 const floors = await benchFloors();
 results.push(floors);
-console.log(`floors: node -e 0 median ${floors.nodeStartup.medianMs.toFixed(0)} ms (${floors.nodeStartupWithoutExtraCa.medianMs.toFixed(0)} ms without the NODE_EXTRA_CA_CERTS bundle)${floors.runcFourSleep2 ? `; runc alone: one container ${floors.runcTrue.medianMs.toFixed(0)} ms, four sleep-2 containers at once ${(floors.runcFourSleep2.medianMs / 1000).toFixed(2)} s` : ''}`);
+console.log(
+  `floors: node -e 0 median ${floors.nodeStartup.medianMs.toFixed(0)} ms (${floors.nodeStartupWithoutExtraCa.medianMs.toFixed(0)} ms without the NODE_EXTRA_CA_CERTS bundle)${floors.runcFourSleep2 ? `; runc alone: one container ${floors.runcTrue.medianMs.toFixed(0)} ms, four sleep-2 containers at once ${(floors.runcFourSleep2.medianMs / 1000).toFixed(2)} s` : ''}`,
+);
 if (process.getuid?.() !== 0) {
   console.error('bench: the scenarios need root (overlay mounts, runc); skipping');
 } else {
@@ -26,24 +36,36 @@ if (process.getuid?.() !== 0) {
   const ours = b.builders['tsbuild (command)'];
   for (const [name, t] of Object.entries(b.builders)) {
     const ratio = (key) => (name.startsWith('tsbuild') ? '' : ` (${(t[key].medianMs / ours[key].medianMs).toFixed(1)}x)`);
-    console.log(`  ${name.padEnd(26)} cold ${t.cold.medianMs.toFixed(0)} ms${ratio('cold')}, no-op ${t.noop.medianMs.toFixed(0)} ms${ratio('noop')}, one file changed ${t.oneFileChanged.medianMs.toFixed(0)} ms${ratio('oneFileChanged')}`);
+    console.log(
+      `  ${name.padEnd(26)} cold ${t.cold.medianMs.toFixed(0)} ms${ratio('cold')}, no-op ${t.noop.medianMs.toFixed(0)} ms${ratio('noop')}, one file changed ${t.oneFileChanged.medianMs.toFixed(0)} ms${ratio('oneFileChanged')}`,
+    );
   }
   const g = await benchRegistry();
   results.push(g);
   console.log(`${g.scenario} (medians of ${g.runs}; ratio = peer / tsbuild; the export RUN writes ${g.exportMiB} MiB):`);
   const base = g.builders.tsbuild;
   for (const [name, row] of Object.entries(g.builders)) {
-    const cells = Object.entries(row).map(([k, t]) => `${k} ${(t.medianMs / 1000).toFixed(2)} s${name === 'tsbuild' ? '' : ` (${(t.medianMs / base[k].medianMs).toFixed(2)}x)`}`);
+    const cells = Object.entries(row).map(
+      ([k, t]) => `${k} ${(t.medianMs / 1000).toFixed(2)} s${name === 'tsbuild' ? '' : ` (${(t.medianMs / base[k].medianMs).toFixed(2)}x)`}`,
+    );
     console.log(`  ${name.padEnd(32)} ${cells.join(', ')}`);
   }
-  console.log(`  tsbuild peak RSS (GNU time, the tsbuild process): export ${g.tsbuildPeakRssMiB.export.toFixed(0)} MiB, context ${g.tsbuildPeakRssMiB.context.toFixed(0)} MiB, parallel ${g.tsbuildPeakRssMiB.parallel.toFixed(0)} MiB`);
+  console.log(
+    `  tsbuild peak RSS (GNU time, the tsbuild process): export ${g.tsbuildPeakRssMiB.export.toFixed(0)} MiB, context ${g.tsbuildPeakRssMiB.context.toFixed(0)} MiB, parallel ${g.tsbuildPeakRssMiB.parallel.toFixed(0)} MiB`,
+  );
   const r = await benchDiffer();
   results.push(r);
-  console.log(`${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB (bench process peak RSS ${r.peakRssMiB.toFixed(0)} MiB, all scenarios so far)`);
-  console.log('  single-stream gzip baseline (before parallel gzip): 46 MiB/s median on this machine (bench/results/2026-11-24-before-parallel-gzip.json)');
-  console.log(`  converted to zstd (compression=zstd): median ${r.zstdConversion.medianSeconds.toFixed(2)} s = ${r.zstdConversion.throughputMiBps.toFixed(0)} MiB/s of tar, layer ${r.zstdConversion.compressedMiB.toFixed(0)} MiB`);
+  console.log(
+    `${r.scenario}: median ${r.medianSeconds.toFixed(2)} s (min ${r.minSeconds.toFixed(2)} s) = ${r.throughputMiBps.toFixed(0)} MiB/s, layer ${r.compressedMiB.toFixed(0)} MiB (bench process peak RSS ${r.peakRssMiB.toFixed(0)} MiB, all scenarios so far)`,
+  );
+  console.log(
+    '  single-stream gzip baseline (before parallel gzip): 46 MiB/s median on this machine (bench/results/2026-11-24-before-parallel-gzip.json)',
+  );
+  console.log(
+    `  converted to zstd (compression=zstd): median ${r.zstdConversion.medianSeconds.toFixed(2)} s = ${r.zstdConversion.throughputMiBps.toFixed(0)} MiB/s of tar, layer ${r.zstdConversion.compressedMiB.toFixed(0)} MiB`,
+  );
 }
 mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${new Date().toISOString().slice(0, 16).replace(/:/g, "")}.json`;
+const file = `bench/results/${new Date().toISOString().slice(0, 16).replace(/:/g, '')}.json`;
 writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
 console.log(`recorded in ${file}`);

@@ -7,14 +7,7 @@
  */
 
 /** The closed set of error categories. */
-export type ErrorCode =
-  | 'invalid-argument'
-  | 'not-found'
-  | 'already-exists'
-  | 'digest-mismatch'
-  | 'unavailable'
-  | 'unsupported'
-  | 'internal';
+export type ErrorCode = 'invalid-argument' | 'not-found' | 'already-exists' | 'digest-mismatch' | 'unavailable' | 'unsupported' | 'internal';
 
 /** Base class of every error tsbuild throws on purpose. */
 export class TsbuildError extends Error {

@@ -75,7 +75,8 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
       }
       const info = await writer.commit();
       const compression = head === undefined ? 'none' : detectCompression(head);
-      if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd') throw new UnsupportedError(`layer ${name} is ${compression}-compressed; only gzip, zstd and plain layers load`);
+      if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd')
+        throw new UnsupportedError(`layer ${name} is ${compression}-compressed; only gzip, zstd and plain layers load`);
       byPath.set(name, { ...info, compression });
     } else if ((header.size ?? 0) <= MAX_METADATA) {
       const parts: Buffer[] = [];
@@ -142,10 +143,20 @@ async function manifestFor(
   for (const [i, layerPath] of entry.Layers.entries()) {
     const stored = byPath.get(layerPath);
     if (!stored) throw new InvalidArgumentError(`the archive has no layer ${layerPath}`);
-    if (stored.compression === 'none' && config.rootfs.diff_ids[i] !== stored.digest) throw new InvalidArgumentError(`layer ${layerPath} does not match diff_id ${config.rootfs.diff_ids[i] ?? '(none)'}`);
-    layers.push({ mediaType: layerMediaType(stored.compression === 'none' ? 'uncompressed' : stored.compression), digest: stored.digest, size: stored.size });
+    if (stored.compression === 'none' && config.rootfs.diff_ids[i] !== stored.digest)
+      throw new InvalidArgumentError(`layer ${layerPath} does not match diff_id ${config.rootfs.diff_ids[i] ?? '(none)'}`);
+    layers.push({
+      mediaType: layerMediaType(stored.compression === 'none' ? 'uncompressed' : stored.compression),
+      digest: stored.digest,
+      size: stored.size,
+    });
   }
-  const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length }, layers };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
+    layers,
+  };
   const bytes = Buffer.from(canonicalJson(manifest));
   const digest = digestOf(bytes);
   await store.ingest(Readable.from([bytes]), { digest, size: bytes.length });

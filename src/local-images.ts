@@ -59,7 +59,10 @@ export async function removeImage(name: string, options: LocalOptions = {}): Pro
 }
 
 /** `inspect NAME`: the record, manifest and config. */
-export async function inspectImage(name: string, options: LocalOptions = {}): Promise<{ name: string; digest: string; manifest: StoredImage['manifest']; config: StoredImage['config'] }> {
+export async function inspectImage(
+  name: string,
+  options: LocalOptions = {},
+): Promise<{ name: string; digest: string; manifest: StoredImage['manifest']; config: StoredImage['config'] }> {
   const record = await findImage(name, options);
   const image = await readStoredImage(new LocalContentStore(stateRoot(options.root)), record.manifest.digest);
   return { name: record.name, digest: image.descriptor.digest, manifest: image.manifest, config: image.config };

@@ -40,7 +40,10 @@ export async function login(server: string | undefined, credentials: Credentials
 }
 
 /** Forgets the credentials for `server`; false when there were none. */
-export async function logout(server: string | undefined, options: Pick<LoginOptions, 'dockerConfig'> = {}): Promise<{ host: string; removed: boolean }> {
+export async function logout(
+  server: string | undefined,
+  options: Pick<LoginOptions, 'dockerConfig'> = {},
+): Promise<{ host: string; removed: boolean }> {
   const host = loginHost(server);
   return { host, removed: await new DockerCredentials(options.dockerConfig).erase(host) };
 }

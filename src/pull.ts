@@ -85,7 +85,9 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   // The index, manifest and config are stored while the layers download: the image record written
   // last is what makes any of them part of an image.
   const small = [image.index, image.manifest, { digest: image.config.digest, bytes: image.config.bytes }].flatMap((b) => (b ? [b] : []));
-  const storingSmall = Promise.all(small.map((blob) => store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, withSignal(options.signal))));
+  const storingSmall = Promise.all(
+    small.map((blob) => store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, withSignal(options.signal))),
+  );
 
   const queue = new PQueue({ concurrency: options.jobs ?? 3 });
   let downloaded = 0;
@@ -117,12 +119,21 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
     for (let attempt = 0; ; attempt++) {
       try {
         const body = await client.getBlob(ref, digest, layer.size, options.signal);
-        await store.ingest(counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })), { digest, size: layer.size }, withSignal(options.signal));
+        await store.ingest(
+          counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })),
+          { digest, size: layer.size },
+          withSignal(options.signal),
+        );
         progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true });
         return layer.size;
       } catch (err) {
         // A dropped connection mid-body is worth another try; a wrong digest or an abort is not.
-        if (attempt >= 2 || err instanceof DigestMismatchError || options.signal?.aborted || (err instanceof TsbuildError && err.code !== 'unavailable')) {
+        if (
+          attempt >= 2 ||
+          err instanceof DigestMismatchError ||
+          options.signal?.aborted ||
+          (err instanceof TsbuildError && err.code !== 'unavailable')
+        ) {
           throw err;
         }
       }
@@ -141,7 +152,15 @@ export async function pull(reference: string, options: PullOptions = {}): Promis
   };
   await new ImageIndex(root).put(record);
   await new BlobSources(root).add([image.config.digest, ...image.parsedManifest.layers.map((l) => l.digest)], ref.domain, ref.path);
-  return { name, digest: image.manifest.digest, config: image.config.digest, platform: record.platform, layers: image.parsedManifest.layers.length, downloaded, downloadedBytes };
+  return {
+    name,
+    digest: image.manifest.digest,
+    config: image.config.digest,
+    platform: record.platform,
+    layers: image.parsedManifest.layers.length,
+    downloaded,
+    downloadedBytes,
+  };
 }
 
 function descriptorOf(m: { digest: Digest; mediaType: string; bytes: Buffer }): Descriptor {

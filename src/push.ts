@@ -60,20 +60,40 @@ export async function pushImage(image: Pick<StoredImage, 'descriptor' | 'manifes
       queue.add(async () => {
         const digest = parseDigest(blob.digest);
         const label = digest.slice(7, 19);
-        const open = async () => counted(await store.reader(digest, signal), (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: blob.size, push: true }));
+        const open = async () =>
+          counted(await store.reader(digest, signal), (current) =>
+            progress.emit({ type: 'bytes', id: digest, label, current, total: blob.size, push: true }),
+          );
         const outcome = await writer.putBlob(blob, open, await sources.repositories(digest, ref.domain), {
           ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
           ...signal,
         });
         counts[outcome]++;
         if (outcome === 'uploaded') uploadedBytes += blob.size;
-        progress.emit({ type: 'bytes', id: digest, label, current: blob.size, total: blob.size, done: true, push: true, ...(outcome === 'uploaded' ? {} : { cached: true }), ...(outcome === 'mounted' ? { mounted: true } : {}) });
+        progress.emit({
+          type: 'bytes',
+          id: digest,
+          label,
+          current: blob.size,
+          total: blob.size,
+          done: true,
+          push: true,
+          ...(outcome === 'uploaded' ? {} : { cached: true }),
+          ...(outcome === 'mounted' ? { mounted: true } : {}),
+        });
       }),
     ),
   );
   const bytes = await store.readBytes(parseDigest(image.descriptor.digest));
   const digest = await writer.putManifest(ref.digest ? ref.digest : manifestReference(ref), image.descriptor.mediaType, bytes, options.signal);
-  await sources.add(blobs.map((b) => b.digest), ref.domain, ref.path);
-  progress.emit({ type: 'message', text: `${formatReference(ref)}: pushed ${digest} (${counts.uploaded} uploaded, ${counts.mounted} mounted, ${counts.exists} already there)` });
+  await sources.add(
+    blobs.map((b) => b.digest),
+    ref.domain,
+    ref.path,
+  );
+  progress.emit({
+    type: 'message',
+    text: `${formatReference(ref)}: pushed ${digest} (${counts.uploaded} uploaded, ${counts.mounted} mounted, ${counts.exists} already there)`,
+  });
   return { name: formatReference(ref), digest, uploaded: counts.uploaded, mounted: counts.mounted, existing: counts.exists, uploadedBytes };
 }

@@ -21,9 +21,10 @@ const moduleOf = (file: string): string => path.relative(src, file).split(path.s
 
 const files = sourceFiles(src).map((file) => {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/gm), ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map(
-    (m) => m[1] ?? '',
-  );
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
+  ].map((m) => m[1] ?? '');
   return { file, module: moduleOf(file), specifiers };
 });
 

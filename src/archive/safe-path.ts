@@ -20,7 +20,13 @@ export class PathEscapeError extends InvalidArgumentError {
  */
 export function cleanEntryName(name: string): string {
   const normalized = path.normalize(`/${name}`);
-  if (name.split('/').includes('..') && !path.normalize(name.replace(/^\/+/, '')).split('/').every((c) => c !== '..')) {
+  if (
+    name.split('/').includes('..') &&
+    !path
+      .normalize(name.replace(/^\/+/, ''))
+      .split('/')
+      .every((c) => c !== '..')
+  ) {
     throw new PathEscapeError(name, 'it climbs out of the destination with ".."');
   }
   return normalized === '/' ? '' : normalized.slice(1).replace(/\/$/, '');

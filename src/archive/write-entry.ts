@@ -3,7 +3,20 @@
  * owner, mode, mtime and xattrs from the header (or an owner override). Shared by the layer
  * applier and ADD's archive extraction, which differ only in how they find `target`.
  */
-import { chmodSync, closeSync, createWriteStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  createWriteStream,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -24,24 +24,43 @@ export function chainIDs(diffIDs: readonly string[]): Digest[] {
 }
 
 /** Makes sure every layer has its snapshot; returns the top snapshot's name (undefined: no layers). */
-export async function unpackLayers(layers: readonly Descriptor[], diffIDs: readonly string[], store: ContentStore, snapshotter: LayeredSnapshotter, signal?: AbortSignal): Promise<string | undefined> {
+export async function unpackLayers(
+  layers: readonly Descriptor[],
+  diffIDs: readonly string[],
+  store: ContentStore,
+  snapshotter: LayeredSnapshotter,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   const chain = chainIDs(diffIDs);
   let parent: string | undefined;
   for (const [i, layer] of layers.entries()) {
     const name = `layer-${digestHex(chain[i] as Digest)}`;
-    const exists = await snapshotter.stat(name).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)));
+    const exists = await snapshotter.stat(name).then(
+      () => true,
+      (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),
+    );
     if (!exists) {
       const key = `unpack-${process.pid}-${randomBytes(8).toString('hex')}`;
       await snapshotter.prepare(key, parent);
       try {
         const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-        const diffID = await applyLayer(await store.reader(parseDigest(layer.digest), signal ? { signal } : {}), await snapshotter.upperDir(key), { mode, compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) });
+        const diffID = await applyLayer(await store.reader(parseDigest(layer.digest), signal ? { signal } : {}), await snapshotter.upperDir(key), {
+          mode,
+          compression: layerCompression(layer.mediaType),
+          ...(signal ? { signal } : {}),
+        });
         if (diffID !== diffIDs[i]) throw new DigestMismatchError(diffIDs[i] ?? '', diffID, `layer ${layer.digest} (diffID)`);
         await snapshotter.commit(name, key);
       } catch (err) {
         await snapshotter.remove(key).catch(() => undefined);
         // Another build may have unpacked the same layer meanwhile; that is as good.
-        if (!(await snapshotter.stat(name).then(() => true, () => false))) throw err;
+        if (
+          !(await snapshotter.stat(name).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw err;
       }
     }
     parent = name;

@@ -48,22 +48,28 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
   if (spec.type === 'local') {
     const steps = await loadCache(spec.dir);
     if (steps.size === 0) options.progress?.emit({ type: 'message', text: `no build cache in ${spec.dir} yet` });
-    for (const [key, step] of steps) imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
+    for (const [key, step] of steps)
+      imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
     return imported;
   }
   const ref = parseReference(spec.ref);
   const client = await clientFor(options);
-  const fetched = await client.getManifest(ref, manifestReference(ref), options.signal).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  const fetched = await client
+    .getManifest(ref, manifestReference(ref), options.signal)
+    .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
   if (!fetched) {
     options.progress?.emit({ type: 'message', text: `no build cache at ${spec.ref} yet` });
     return imported;
   }
   const manifest = JSON.parse(fetched.bytes.toString('utf8')) as Manifest;
-  if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE) throw new InvalidArgumentError(`${spec.ref} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
+  if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE)
+    throw new InvalidArgumentError(`${spec.ref} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
   // The step list is read whole: refuse one a registry claims is huge rather than buffer it.
-  if (manifest.config.size > MAX_CONFIG_BYTES) throw new InvalidArgumentError(`the build cache config at ${spec.ref} is ${manifest.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
+  if (manifest.config.size > MAX_CONFIG_BYTES)
+    throw new InvalidArgumentError(`the build cache config at ${spec.ref} is ${manifest.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   const chunks: Buffer[] = [];
-  for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal)) chunks.push(chunk as Buffer);
+  for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal))
+    chunks.push(chunk as Buffer);
   const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CacheConfig;
   for (const [key, step] of Object.entries(config.steps)) {
     const layer = step.layer.descriptor;

@@ -8,13 +8,13 @@ import os from 'node:os';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
-import { parseCacheSpec, type CacheSpec } from '../cache/cache-spec.js';
+import type { CacheSpec } from '../cache/cache-spec.js';
 import { exportCacheTo, importCache, type ImportedStep } from './cache-transfer.js';
 import { applyLayer } from '../diff/applier.js';
 import { DigestMismatchError } from '../digest/hashing.js';
 import { withActiveSnapshot } from '../ops/active-snapshot.js';
 import { LocalContentStore } from '../content/local-store.js';
-import { loadBuildContext, type BuildContext } from '../context/build-context.js';
+import { loadBuildContext } from '../context/build-context.js';
 import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { InvalidArgumentError, isNotFound, NotFoundError } from '../errors.js';
@@ -165,7 +165,11 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
         // Another stage's result is awaited where a step reads it, so the steps before run meanwhile.
         const stageOf = (index: number): Promise<StageResult> => need(String(index));
         const keyOf = async (from: SourceLocation): Promise<string> =>
-          from.kind === 'stage' ? (await stageOf(from.index)).key : from.kind === 'image' ? (bases.get(from.ref)?.manifest.digest ?? from.ref) : 'context';
+          from.kind === 'stage'
+            ? (await stageOf(from.index)).key
+            : from.kind === 'image'
+              ? (bases.get(from.ref)?.manifest.digest ?? from.ref)
+              : 'context';
         const sourceDir = async (from: Exclude<SourceLocation, { kind: 'context' }>): Promise<string> =>
           views.dirFor(from.kind === 'stage' ? (await stageOf(from.index)).snapshot : await imageTop(from.ref));
         let state = await startStage(stage, stageOf, bases, imageTop);
@@ -178,7 +182,8 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             if (step.history) state = { ...state, history: [...state.history, { created: state.created, ...step.history }] };
             continue;
           }
-          const parts: StepKeyParts = step.kind === 'exec' ? await execKeyParts(step, context, checksums) : await fileKeyParts(step, context, checksums);
+          const parts: StepKeyParts =
+            step.kind === 'exec' ? await execKeyParts(step, context, checksums) : await fileKeyParts(step, context, checksums);
           const inputs = await Promise.all(parts.reads.map(keyOf));
           // Layers made with SOURCE_DATE_EPOCH have clamped times: a different result, a different key.
           const definition = epoch === undefined ? parts.definition : { step: parts.definition, sourceDateEpoch: epoch };
@@ -217,13 +222,25 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
                 const layer =
                   step.kind === 'exec'
                     ? await runExec(step, parent, name, {
-                        snapshotter, runtime, store, root, contextDir: context.root, sourceDir,
+                        snapshotter,
+                        runtime,
+                        store,
+                        root,
+                        contextDir: context.root,
+                        sourceDir,
                         ...(request.secrets ? { secrets: request.secrets } : {}),
                         ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
                         output: (chunk) => progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
                         signal,
                       })
-                    : await runFileStep(step, parent, name, { snapshotter, store, context, sourceDir, ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }), signal });
+                    : await runFileStep(step, parent, name, {
+                        snapshotter,
+                        store,
+                        context,
+                        sourceDir,
+                        ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+                        signal,
+                      });
                 const made = { snapshot: name, layer, created: createdNow(epoch) };
                 await cache.put(key, made);
                 await cache.rememberParts(location, current);
@@ -335,12 +352,16 @@ async function planWithBases(
 async function readInputs(context: string, dockerfile: string): Promise<string> {
   const contextStat = await stat(context).catch(() => undefined);
   if (!contextStat) throw new NotFoundError(`unable to prepare context: path "${context}" not found`);
-  if (!contextStat.isDirectory()) throw new InvalidArgumentError(`unable to prepare context: "${context}" is not a directory`, { hint: 'contexts are directories (tar and URL contexts are not supported)' });
+  if (!contextStat.isDirectory())
+    throw new InvalidArgumentError(`unable to prepare context: "${context}" is not a directory`, {
+      hint: 'contexts are directories (tar and URL contexts are not supported)',
+    });
   try {
     return await readFile(dockerfile, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`failed to read dockerfile: open ${dockerfile}: no such file or directory`, { hint: 'give its path with -f' });
+    if (code === 'ENOENT')
+      throw new NotFoundError(`failed to read dockerfile: open ${dockerfile}: no such file or directory`, { hint: 'give its path with -f' });
     if (code === 'EISDIR') throw new InvalidArgumentError(`failed to read dockerfile: ${dockerfile} is a directory`);
     throw err;
   }
@@ -354,7 +375,8 @@ async function startStage(
   imageTop: (ref: string) => Promise<string | undefined>,
 ): Promise<StageResult> {
   if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
-  if (stage.base.kind === 'scratch') return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
+  if (stage.base.kind === 'scratch')
+    return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
   const base = bases.get(stage.base.ref) as BaseImage;
   const diffIDs = base.config.rootfs.diff_ids;
   return {
@@ -368,16 +390,27 @@ async function startStage(
 }
 
 /** Restores an imported step: its layer into the store, unpacked onto the parent snapshot. */
-async function restoreStep(key: Digest, imported: ImportedStep, parent: string | undefined, snapshotter: LayeredSnapshotter, store: LocalContentStore, signal?: AbortSignal): Promise<CacheRecord> {
+async function restoreStep(
+  key: Digest,
+  imported: ImportedStep,
+  parent: string | undefined,
+  snapshotter: LayeredSnapshotter,
+  store: LocalContentStore,
+  signal?: AbortSignal,
+): Promise<CacheRecord> {
   const { step } = imported;
   const descriptor = step.layer.descriptor;
   const expected = { digest: parseDigest(descriptor.digest), size: descriptor.size };
-  if ((await store.info(expected.digest))?.size !== descriptor.size) await store.ingest(await imported.open(signal), expected, signal ? { signal } : {});
+  if ((await store.info(expected.digest))?.size !== descriptor.size)
+    await store.ingest(await imported.open(signal), expected, signal ? { signal } : {});
   const name = `step-${digestHex(key).slice(0, 32)}`;
   await snapshotter.remove(name).catch(() => undefined);
   await withActiveSnapshot(snapshotter, parent, 'restore', async ({ key: active }) => {
     const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-    const diffID = await applyLayer(await store.reader(parseDigest(descriptor.digest)), await snapshotter.upperDir(active), { mode, ...(signal ? { signal } : {}) });
+    const diffID = await applyLayer(await store.reader(parseDigest(descriptor.digest)), await snapshotter.upperDir(active), {
+      mode,
+      ...(signal ? { signal } : {}),
+    });
     if (diffID !== step.layer.diffID) throw new DigestMismatchError(step.layer.diffID, diffID, `imported layer ${descriptor.digest} (diffID)`);
     await snapshotter.commit(name, active);
   });
@@ -385,9 +418,16 @@ async function restoreStep(key: Digest, imported: ImportedStep, parent: string |
 }
 
 /** A cache record is usable only while its snapshot and layer blob exist. */
-async function validRecord(record: CacheRecord | undefined, snapshotter: LayeredSnapshotter, store: LocalContentStore): Promise<CacheRecord | undefined> {
+async function validRecord(
+  record: CacheRecord | undefined,
+  snapshotter: LayeredSnapshotter,
+  store: LocalContentStore,
+): Promise<CacheRecord | undefined> {
   if (!record) return undefined;
-  const snapshot = await snapshotter.stat(record.snapshot).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)));
+  const snapshot = await snapshotter.stat(record.snapshot).then(
+    () => true,
+    (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),
+  );
   const blob = await store.info(parseDigest(record.layer.descriptor.digest));
   return snapshot && blob ? record : undefined;
 }

@@ -59,4 +59,3 @@ export class SourceViews {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }
-

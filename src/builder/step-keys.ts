@@ -30,7 +30,22 @@ export async function execKeyParts(step: ExecStep, context: BuildContext | undef
 
 export async function fileKeyParts(step: FileStep, context: BuildContext | undefined, cache: ChecksumCache): Promise<StepKeyParts> {
   const { action, sources, inline, dest, chown, chmod, link, parents, exclude, checksum, keepGitDir, unpack, env } = step;
-  const definition = { op: 'file', action, sources, inline, dest, chown, chmod, link, parents, exclude, checksum, keepGitDir, unpack, env: inline.some((i) => i.expand) ? env : [] };
+  const definition = {
+    op: 'file',
+    action,
+    sources,
+    inline,
+    dest,
+    chown,
+    chmod,
+    link,
+    parents,
+    exclude,
+    checksum,
+    keepGitDir,
+    unpack,
+    env: inline.some((i) => i.expand) ? env : [],
+  };
   const local = sources.filter((s) => sourceKind(s) === 'local');
   const content: string[] = [];
   if (step.from.kind === 'context' && context && local.length > 0) {

@@ -42,7 +42,13 @@ export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSn
 }
 
 /** Removes what nothing needs; `all` also removes the build cache. */
-export async function prune(store: LocalContentStore, snapshotter: LayeredSnapshotter, cache: CacheIndex, imageManifests: readonly string[], options: { all?: boolean } = {}): Promise<PruneResult> {
+export async function prune(
+  store: LocalContentStore,
+  snapshotter: LayeredSnapshotter,
+  cache: CacheIndex,
+  imageManifests: readonly string[],
+  options: { all?: boolean } = {},
+): Promise<PruneResult> {
   const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0 };
   await snapshotter.removeStale();
   await store.cleanIngest();
@@ -57,7 +63,10 @@ export async function prune(store: LocalContentStore, snapshotter: LayeredSnapsh
   }
   const keepSnapshots = new Set<string>();
   for (const { file, record } of await cache.entries()) {
-    const snapshotExists = await snapshotter.stat(record.snapshot).then(() => true, () => false);
+    const snapshotExists = await snapshotter.stat(record.snapshot).then(
+      () => true,
+      () => false,
+    );
     const blobExists = (await store.info(parseDigest(record.layer.descriptor.digest))) !== undefined;
     if (options.all || !snapshotExists || !blobExists) {
       await cache.drop(file);

@@ -3,7 +3,7 @@
  * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
  * importing it restores a step by unpacking its layer instead of running the step.
  */
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';

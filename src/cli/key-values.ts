@@ -17,7 +17,7 @@ export function keyValues(entries: readonly string[], flag: string, env: NodeJS.
     const key = eq < 0 ? entry : entry.slice(0, eq);
     if (key === '') throw new InvalidArgumentError(`invalid ${flag} "${entry}": expected KEY=VALUE`);
     if (eq >= 0) out[key] = entry.slice(eq + 1);
-    else if (env[key] !== undefined) out[key] = env[key] as string;
+    else if (env[key] !== undefined) out[key] = env[key];
   }
   return out;
 }

@@ -38,7 +38,10 @@ export class IgnoreMatcher {
   excludes(file: string): boolean {
     const clean = path.normalize(file).replace(/^\/+|\/+$/g, '');
     if (clean === '' || clean === '.') return false;
-    const parents = clean.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+    const parents = clean
+      .split('/')
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join('/'));
     let excluded = false;
     for (const p of this.patterns) {
       if (p.exclusion === !excluded) continue; // this pattern cannot change the outcome

@@ -77,7 +77,10 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     const { path: target, existing } = safeTarget(root, name, header.name, false, dirs);
     // A directory replaced by something else takes what was checked below it along.
     if (header.type !== 'directory' && existing?.isDirectory()) dirs.forget(target);
-    await writeEntry(target, header, body, { existing: existing ?? null, ...(header.type === 'link' ? { linkSource: linkSourceFor(root, name, header, dirs) } : {}) });
+    await writeEntry(target, header, body, {
+      existing: existing ?? null,
+      ...(header.type === 'link' ? { linkSource: linkSourceFor(root, name, header, dirs) } : {}),
+    });
     created.add(name);
     if (header.type === 'directory') {
       dirs.add(target);
@@ -126,7 +129,8 @@ function safeTarget(root: string, name: string, entry: string, isDir: boolean, d
     const last = i === parts.length - 1;
     if (!last && dirs.has(current)) continue;
     const stat = lstatSync(current, { throwIfNoEntry: false });
-    if (stat?.isSymbolicLink() && !last) throw new PathEscapeError(entry, `"${parts.slice(0, i + 1).join('/')}" is a symlink and would be written through`);
+    if (stat?.isSymbolicLink() && !last)
+      throw new PathEscapeError(entry, `"${parts.slice(0, i + 1).join('/')}" is a symlink and would be written through`);
     if (!stat && (!last || isDir)) mkdirSync(current, { mode: 0o755 });
     if (!last && (!stat || stat.isDirectory())) dirs.add(current);
     if (last) existing = stat;

@@ -29,7 +29,12 @@ export interface WriteLayerOptions {
 }
 
 /** Writes `changes` (read from the tree at `root`) as a gzipped layer into `store`. */
-export async function writeLayer(changes: readonly Change[], root: string, store: ContentStore, options: WriteLayerOptions = {}): Promise<LayerResult> {
+export async function writeLayer(
+  changes: readonly Change[],
+  root: string,
+  store: ContentStore,
+  options: WriteLayerOptions = {},
+): Promise<LayerResult> {
   const xattrs = options.xattrs ?? (await xattrsUnder(root).catch(() => new Map<string, Map<string, Buffer>>()));
   const tar = new TarWriter();
   const diffID = new HashingStream();

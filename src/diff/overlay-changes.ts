@@ -45,7 +45,8 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
       if (stubs.has(child) && !lower && (stat.isDirectory() ? readdirSync(abs).length === 0 : stat.size === 0)) continue;
       const isOpaque = stat.isDirectory() && opaque.has(abs);
       if (!lower) changes.push({ kind: 'add', path: child, ...(isOpaque ? { opaque: true } : {}) });
-      else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path))) changes.push({ kind: 'modify', path: child, ...(isOpaque ? { opaque: true } : {}) });
+      else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path)))
+        changes.push({ kind: 'modify', path: child, ...(isOpaque ? { opaque: true } : {}) });
       if (stat.isDirectory()) await walk(child);
     }
   };

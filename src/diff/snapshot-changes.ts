@@ -17,10 +17,17 @@ import { doubleWalkChanges } from './walk-changes.js';
 
 type Xattrs = ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
 
-export async function snapshotChanges(snapshotter: LayeredSnapshotter, key: string, mountStubs: readonly string[] = [], xattrs?: Xattrs, signal?: AbortSignal): Promise<Change[]> {
+export async function snapshotChanges(
+  snapshotter: LayeredSnapshotter,
+  key: string,
+  mountStubs: readonly string[] = [],
+  xattrs?: Xattrs,
+  signal?: AbortSignal,
+): Promise<Change[]> {
   const upper = await snapshotter.upperDir(key);
   const lowers = await snapshotter.lowerDirs(key);
-  if (snapshotter.kind === 'overlay') return upperdirChanges({ upper, lowers, mountStubs, ...(xattrs ? { xattrs } : {}), ...(signal ? { signal } : {}) });
+  if (snapshotter.kind === 'overlay')
+    return upperdirChanges({ upper, lowers, mountStubs, ...(xattrs ? { xattrs } : {}), ...(signal ? { signal } : {}) });
   const empty = lowers[0] === undefined ? await mkdtemp(path.join(os.tmpdir(), 'tsbuild-empty-')) : undefined;
   try {
     return await doubleWalkChanges(lowers[0] ?? (empty as string), upper);
@@ -35,7 +42,12 @@ export interface SnapshotLayerOptions extends WriteLayerOptions {
 }
 
 /** The layer of active snapshot `key`'s changes, written to `store`. */
-export async function snapshotLayer(snapshotter: LayeredSnapshotter, key: string, store: ContentStore, options: SnapshotLayerOptions = {}): Promise<LayerResult> {
+export async function snapshotLayer(
+  snapshotter: LayeredSnapshotter,
+  key: string,
+  store: ContentStore,
+  options: SnapshotLayerOptions = {},
+): Promise<LayerResult> {
   const upper = await snapshotter.upperDir(key);
   const xattrs = await xattrsUnder(upper).catch(() => new Map<string, Map<string, Buffer>>());
   const changes = await snapshotChanges(snapshotter, key, options.mountStubs ?? [], xattrs, options.signal);

@@ -23,7 +23,8 @@ export async function writeChanges(
   signal?: AbortSignal,
 ): Promise<void> {
   const slicer = new TimeSlicer(signal);
-  const clamp = (date: Date): Date => (sourceDateEpoch !== undefined && date.getTime() > sourceDateEpoch * 1000 ? new Date(sourceDateEpoch * 1000) : date);
+  const clamp = (date: Date): Date =>
+    sourceDateEpoch !== undefined && date.getTime() > sourceDateEpoch * 1000 ? new Date(sourceDateEpoch * 1000) : date;
   const written = new Set<string>();
   const links = new Map<string, string>();
   const entry = async (rel: string): Promise<void> => {
@@ -32,7 +33,14 @@ export async function writeChanges(
     const abs = path.join(root, rel);
     await slicer.pause();
     const stat = lstatSync(abs);
-    const header: TarHeader = { name: stat.isDirectory() ? `${rel}/` : rel, type: 'file', mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: clamp(stat.mtime) };
+    const header: TarHeader = {
+      name: stat.isDirectory() ? `${rel}/` : rel,
+      type: 'file',
+      mode: stat.mode & 0o7777,
+      uid: stat.uid,
+      gid: stat.gid,
+      mtime: clamp(stat.mtime),
+    };
     const attrs = [...(xattrs.get(abs) ?? new Map<string, Buffer>())].filter(([k]) => !k.startsWith('trusted.overlay.'));
     if (attrs.length > 0) header.xattrs = Object.fromEntries(attrs);
     const inode = `${stat.dev}:${stat.ino}`;

@@ -60,12 +60,7 @@ export class DockerfileError extends InvalidArgumentError {
  * containing `needle`, or the instruction's first line when the text is not found verbatim (it may
  * have been assembled from continuation lines).
  */
-export function locate(
-  file: string,
-  lines: readonly string[],
-  range: SourceRange,
-  needle?: string,
-): ErrorLocation {
+export function locate(file: string, lines: readonly string[], range: SourceRange, needle?: string): ErrorLocation {
   if (needle) {
     for (let n = range.start.line; n <= range.end.line; n++) {
       const text = lines[n - 1] ?? '';

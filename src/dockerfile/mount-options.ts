@@ -9,8 +9,25 @@ import { didYouMean } from './suggest.js';
 
 /** Every key BuildKit accepts in a mount option list (aliases included). */
 export const MOUNT_KEYS = [
-  'type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite',
-  'rw', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'size', 'env',
+  'type',
+  'from',
+  'source',
+  'src',
+  'target',
+  'dst',
+  'destination',
+  'readonly',
+  'ro',
+  'readwrite',
+  'rw',
+  'id',
+  'sharing',
+  'required',
+  'mode',
+  'uid',
+  'gid',
+  'size',
+  'env',
 ] as const;
 
 const KNOWN = new Set<string>(MOUNT_KEYS);

@@ -118,7 +118,7 @@ export function parseJsonArray(rest: string, fail: Fail): string[] | undefined {
   if (!value.every((v) => typeof v === 'string')) {
     fail('when using JSON array syntax, arrays must be comprised of strings only', text);
   }
-  return value as string[];
+  return value;
 }
 
 /**
@@ -164,7 +164,10 @@ function nameValueArgs(keyword: string, rest: string, escape: string, fail: Fail
     const parts = rest.trim().split(WHITESPACE);
     if (parts.length < 2) fail(`${keyword.toUpperCase()} must have two arguments`);
     const key = parts[0] ?? '';
-    const value = rest.trim().slice(key.length).replace(/^[\t\v\f\r ]+/, '');
+    const value = rest
+      .trim()
+      .slice(key.length)
+      .replace(/^[\t\v\f\r ]+/, '');
     return [key, value, ''];
   }
   const args: string[] = [];
@@ -177,12 +180,7 @@ function nameValueArgs(keyword: string, rest: string, escape: string, fail: Fail
 }
 
 /** The argument nodes of an instruction, per BuildKit's per-keyword rules. */
-export function argumentNodes(
-  keyword: string,
-  rest: string,
-  escape: string,
-  fail: Fail,
-): { args: string[]; json: boolean } {
+export function argumentNodes(keyword: string, rest: string, escape: string, fail: Fail): { args: string[]; json: boolean } {
   switch (keyword) {
     case 'from':
     case 'expose':

@@ -63,11 +63,9 @@ export function parseDockerfile(text: string, options: { file?: string } = {}): 
   }
   if (stages.length === 0) {
     const last = doc.nodes[doc.nodes.length - 1];
-    throw new DockerfileError(
-      'dockerfile contains no stages to build',
-      last ? locate(file, doc.lines, last.range) : undefined,
-      { hint: 'add a FROM instruction: ARGs alone build nothing' },
-    );
+    throw new DockerfileError('dockerfile contains no stages to build', last ? locate(file, doc.lines, last.range) : undefined, {
+      hint: 'add a FROM instruction: ARGs alone build nothing',
+    });
   }
   return { file, directives: doc.directives, globalArgs, stages, lines: doc.lines, warnings: doc.warnings };
 }

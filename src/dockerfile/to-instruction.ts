@@ -28,11 +28,21 @@ const FLAGS: Record<string, FlagSpec> = {
   run: { mount: 'list', network: 'string', security: 'string' },
   copy: { from: 'string', chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'list' },
   add: {
-    chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'list',
-    checksum: 'string', 'keep-git-dir': 'bool', unpack: 'bool',
+    chown: 'string',
+    chmod: 'string',
+    link: 'bool',
+    parents: 'bool',
+    exclude: 'list',
+    checksum: 'string',
+    'keep-git-dir': 'bool',
+    unpack: 'bool',
   },
   healthcheck: {
-    interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string',
+    interval: 'string',
+    timeout: 'string',
+    'start-period': 'string',
+    'start-interval': 'string',
+    retries: 'string',
   },
 };
 

@@ -47,7 +47,8 @@ export function parseOutput(spec: string): OutputSpec {
   const fields = parseFieldList(spec, '--output');
   const get = (key: string): string | undefined => [...fields].reverse().find(([k]) => k === key)?.[1];
   const type = get('type');
-  if (!type) throw new InvalidArgumentError(`invalid --output "${spec}": missing type=`, { hint: 'use type=image, registry, oci, docker, local or tar' });
+  if (!type)
+    throw new InvalidArgumentError(`invalid --output "${spec}": missing type=`, { hint: 'use type=image, registry, oci, docker, local or tar' });
   const dest = (): string => {
     const value = get('dest');
     if (!value) throw new InvalidArgumentError(`invalid --output "${spec}": type=${type} needs dest=PATH`);
@@ -73,9 +74,16 @@ export function parseOutput(spec: string): OutputSpec {
     case 'docker':
       unknown(new Set([...IMAGE_KEYS, 'dest', 'tar']));
       // Like BuildKit: the docker exporter writes Docker media types unless told otherwise.
-      return { type, dest: dest(), tar: get('tar') === undefined ? true : flag(get('tar'), 'tar', spec), ...imageOptions(fields, spec, type === 'oci') };
+      return {
+        type,
+        dest: dest(),
+        tar: get('tar') === undefined ? true : flag(get('tar'), 'tar', spec),
+        ...imageOptions(fields, spec, type === 'oci'),
+      };
     default:
-      throw new InvalidArgumentError(`invalid --output "${spec}": unknown type "${type}"`, { hint: 'use type=image, registry, oci, docker, local or tar' });
+      throw new InvalidArgumentError(`invalid --output "${spec}": unknown type "${type}"`, {
+        hint: 'use type=image, registry, oci, docker, local or tar',
+      });
   }
 }
 
@@ -103,28 +111,38 @@ function imageOptions(fields: Array<[string, string]>, spec: string, ociByDefaul
   let level: number | undefined;
   let force = false;
   for (const [key, value] of fields) {
-    if (key === 'name') names.push(...value.split(',').map((n) => n.trim()).filter((n) => n !== ''));
+    if (key === 'name')
+      names.push(
+        ...value
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== ''),
+      );
     else if (key === 'oci-mediatypes') ociMediaTypes = flag(value, key, spec);
     else if (key === 'rewrite-timestamp') rewriteTimestamp = flag(value, key, spec);
     else if (key === 'force-compression') force = flag(value, key, spec);
     else if (key === 'compression') {
       if (value === 'estargz') throw new UnsupportedError(`--output "${spec}": compression=estargz is not supported; use gzip, zstd or uncompressed`);
-      if (!COMPRESSIONS.includes(value)) throw new InvalidArgumentError(`invalid --output "${spec}": compression must be gzip, zstd or uncompressed, not "${value}"`);
+      if (!COMPRESSIONS.includes(value))
+        throw new InvalidArgumentError(`invalid --output "${spec}": compression must be gzip, zstd or uncompressed, not "${value}"`);
       compression = value as LayerCompression;
     } else if (key === 'compression-level') {
       level = Number(value);
       if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid --output "${spec}": compression-level must be a number, not "${value}"`);
-    }
-    else if (key.startsWith('annotation.')) annotations[key.slice('annotation.'.length)] = value;
+    } else if (key.startsWith('annotation.')) annotations[key.slice('annotation.'.length)] = value;
     else if (key.startsWith('annotation-manifest.')) annotations[key.slice('annotation-manifest.'.length)] = value;
     else if (key.startsWith('annotation')) throw new UnsupportedError(`--output "${spec}": only manifest annotations are supported (${key})`);
   }
   if (level !== undefined) {
     const [min, max] = LEVELS[compression ?? 'gzip'];
-    if (level < min || level > max) throw new InvalidArgumentError(`invalid --output "${spec}": compression-level for ${compression ?? 'gzip'} must be ${min}-${max}, not ${level}`);
+    if (level < min || level > max)
+      throw new InvalidArgumentError(
+        `invalid --output "${spec}": compression-level for ${compression ?? 'gzip'} must be ${min}-${max}, not ${level}`,
+      );
   }
   const ociOnly = compression === 'zstd' || compression === 'uncompressed';
-  if (ociOnly && ociMediaTypes === false) throw new InvalidArgumentError(`invalid --output "${spec}": compression=${compression} needs OCI media types, not oci-mediatypes=false`);
+  if (ociOnly && ociMediaTypes === false)
+    throw new InvalidArgumentError(`invalid --output "${spec}": compression=${compression} needs OCI media types, not oci-mediatypes=false`);
   return {
     names,
     ociMediaTypes: ociMediaTypes ?? (ociOnly || ociByDefault),

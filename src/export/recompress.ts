@@ -63,14 +63,24 @@ export async function recompressImage(image: StoredImage, choice: CompressionCho
   if (layers.every((l, i) => l === image.manifest.layers[i])) return image;
   if (changed) await writeFileAtomic(file, JSON.stringify(known));
   // Only OCI has zstd and plain-tar layer types: the manifest becomes an OCI one.
-  const manifest: Manifest = { ...image.manifest, mediaType: MediaType.OciManifest, config: { ...image.manifest.config, mediaType: MediaType.OciConfig }, layers };
+  const manifest: Manifest = {
+    ...image.manifest,
+    mediaType: MediaType.OciManifest,
+    config: { ...image.manifest.config, mediaType: MediaType.OciConfig },
+    layers,
+  };
   const bytes = Buffer.from(canonicalJson(manifest));
   const digest = digestOf(bytes);
   await ctx.store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
   return { descriptor: { mediaType: MediaType.OciManifest, digest, size: bytes.length }, manifest, config: image.config };
 }
 
-async function convertLayer(layer: Descriptor, diffID: string, choice: CompressionChoice, ctx: RecompressContext): Promise<{ digest: string; size: number }> {
+async function convertLayer(
+  layer: Descriptor,
+  diffID: string,
+  choice: CompressionChoice,
+  ctx: RecompressContext,
+): Promise<{ digest: string; size: number }> {
   const tar = new HashingStream();
   const writer = await ctx.store.writer(ctx.signal ? { signal: ctx.signal } : {});
   try {

@@ -45,7 +45,14 @@ export interface OutputResult {
 }
 
 /** The default output: the local image store. */
-export const IMAGE_STORE_OUTPUT: OutputSpec = { type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false };
+export const IMAGE_STORE_OUTPUT: OutputSpec = {
+  type: 'image',
+  push: false,
+  names: [],
+  ociMediaTypes: true,
+  annotations: {},
+  rewriteTimestamp: false,
+};
 
 /** Checks every name an output will use, and that a push has one; before a build runs, and here. */
 export function checkOutputNames(outputs: readonly OutputSpec[], tags: readonly string[]): void {
@@ -65,20 +72,32 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
   const signal = ctx.signal;
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') {
-      await writingTo(`the ${output.type} output`, output.dest, () => (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.store, output.dest, signal));
+      await writingTo(`the ${output.type} output`, output.dest, () =>
+        (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.store, output.dest, signal),
+      );
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;
     }
     if (output.rewriteTimestamp && ctx.sourceDateEpoch === undefined) {
-      throw new InvalidArgumentError('rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set it in the environment or with --build-arg SOURCE_DATE_EPOCH=…' });
+      throw new InvalidArgumentError('rewrite-timestamp=true needs SOURCE_DATE_EPOCH', {
+        hint: 'set it in the environment or with --build-arg SOURCE_DATE_EPOCH=…',
+      });
     }
     const recompressed = output.compression
-      ? await recompressImage(image, { compression: output.compression, ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }), force: output.forceCompression ?? false }, {
-          root: ctx.root,
-          store: ctx.store,
-          baseLayers: ctx.baseLayers ?? new Set(),
-          ...(signal ? { signal } : {}),
-        })
+      ? await recompressImage(
+          image,
+          {
+            compression: output.compression,
+            ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }),
+            force: output.forceCompression ?? false,
+          },
+          {
+            root: ctx.root,
+            store: ctx.store,
+            baseLayers: ctx.baseLayers ?? new Set(),
+            ...(signal ? { signal } : {}),
+          },
+        )
       : image;
     const variant = await imageVariant(ctx.store, recompressed, output);
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));

@@ -60,7 +60,8 @@ export class ChecksumCache {
   /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
   async fileDigest(abs: string, key: string, stat: Stats): Promise<string> {
     const cached = this.entries.get(key);
-    if (cached && cached.size === stat.size && cached.mtime === stat.mtimeMs && cached.ino === stat.ino && cached.mode === stat.mode) return cached.digest;
+    if (cached && cached.size === stat.size && cached.mtime === stat.mtimeMs && cached.ino === stat.ino && cached.mode === stat.mode)
+      return cached.digest;
     const hash = createHash('sha256');
     if (stat.size <= SMALL_FILE) hash.update(readFileSync(abs));
     else await pipeline(createReadStream(abs), hash);

@@ -13,8 +13,26 @@
  *   kept; sockets become empty files; symlinks inside directories are copied as symlinks.
  */
 import {
-  chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readFileSync,
-  readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync, type Stats,
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -42,7 +60,13 @@ export interface CopyOptions {
 }
 
 /** Copies `matches` from `tree` to `dest` (absolute inside `rootfs`; a trailing `/` means a directory). */
-export async function copyInto(tree: SourceTree, matches: readonly MatchedSource[], rootfs: string, dest: string, options: CopyOptions): Promise<void> {
+export async function copyInto(
+  tree: SourceTree,
+  matches: readonly MatchedSource[],
+  rootfs: string,
+  dest: string,
+  options: CopyOptions,
+): Promise<void> {
   const links = new Map<string, string>();
   const slicer = new TimeSlicer(options.signal);
   for (const match of matches) {
@@ -93,7 +117,15 @@ export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyO
  * time slices (see `util/time-slice.ts`): per small file they are few and cheap, and a thread-pool
  * round trip each would cost more than the copy.
  */
-async function copyChildren(tree: SourceTree, real: string, rel: string, target: string, options: CopyOptions, links: Map<string, string>, slicer: TimeSlicer): Promise<void> {
+async function copyChildren(
+  tree: SourceTree,
+  real: string,
+  rel: string,
+  target: string,
+  options: CopyOptions,
+  links: Map<string, string>,
+  slicer: TimeSlicer,
+): Promise<void> {
   for (const name of readdirSync(path.join(tree.root, real)).sort()) {
     await slicer.pause();
     const childReal = real === '' ? name : `${real}/${name}`;
@@ -116,7 +148,14 @@ async function copyChildren(tree: SourceTree, real: string, rel: string, target:
 }
 
 /** Copies one non-directory entry to `target` (replacing a file or symlink there). */
-async function copyEntry(source: string, target: string, stat: Stats, options: CopyOptions, links: Map<string, string>, keepLinks: boolean): Promise<void> {
+async function copyEntry(
+  source: string,
+  target: string,
+  stat: Stats,
+  options: CopyOptions,
+  links: Map<string, string>,
+  keepLinks: boolean,
+): Promise<void> {
   const existing = lstatSync(target, { throwIfNoEntry: false });
   if (existing?.isDirectory()) throw new InvalidArgumentError(`cannot replace to directory ${target} with file`);
   if (existing) rmSync(target, { force: true });
@@ -140,7 +179,12 @@ async function copyEntry(source: string, target: string, stat: Stats, options: C
   } else if (stat.isSocket()) {
     writeFileSync(target, '');
   } else {
-    await mknod(target, stat.isFIFO() ? 'p' : stat.isBlockDevice() ? 'b' : 'c', (stat.rdev >> 8) & 0xfff, (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00));
+    await mknod(
+      target,
+      stat.isFIFO() ? 'p' : stat.isBlockDevice() ? 'b' : 'c',
+      (stat.rdev >> 8) & 0xfff,
+      (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00),
+    );
   }
   applyMetadata(target, stat, options, false);
 }
@@ -173,4 +217,3 @@ function applyMetadata(target: string, stat: Stats, options: CopyOptions, isDir:
     lutimesSync(target, stat.atime, stat.mtime);
   }
 }
-

@@ -53,7 +53,12 @@ export function decompressed(file: string, compression: Compression): Readable {
  * Extracts `file` into directory `dest` (absolute inside `rootfs`) if it is an archive.
  * Resolves to false, having written nothing, when it is not.
  */
-export async function extractArchive(file: string, rootfs: string, dest: string, options: { owner?: { uid: number; gid: number } } = {}): Promise<boolean> {
+export async function extractArchive(
+  file: string,
+  rootfs: string,
+  dest: string,
+  options: { owner?: { uid: number; gid: number } } = {},
+): Promise<boolean> {
   const info = await lstat(file);
   if (!info.isFile()) return false;
   const entries = readTar(decompressed(file, await sniffCompression(file)));
@@ -80,16 +85,24 @@ export async function extractArchive(file: string, rootfs: string, dest: string,
     }
     const parts = name.split('/');
     const through = parts.slice(0, -1).findIndex((_, i) => ownLinks.has(parts.slice(0, i + 1).join('/')));
-    if (through >= 0) throw new PathEscapeError(header.name, `"${parts.slice(0, through + 1).join('/')}" is a symlink from this archive and would be written through`);
+    if (through >= 0)
+      throw new PathEscapeError(
+        header.name,
+        `"${parts.slice(0, through + 1).join('/')}" is a symlink from this archive and would be written through`,
+      );
     if (header.type === 'symlink') ownLinks.add(name);
     const targetParts = await resolveParts(rootfs, path.posix.join(destRel, name), false);
     await ensureDir(rootfs, `/${targetParts.slice(0, -1).join('/')}`, {});
     const target = path.join(rootfs, ...targetParts);
     let linkSource: string | undefined;
     if (header.type === 'link') {
-      const source = path.join(rootfs, ...(await resolveParts(rootfs, path.posix.join(destRel, cleanLinkTarget(header.name, header.linkname ?? '')))));
+      const source = path.join(
+        rootfs,
+        ...(await resolveParts(rootfs, path.posix.join(destRel, cleanLinkTarget(header.name, header.linkname ?? '')))),
+      );
       const stat = await lstat(source).catch(() => undefined);
-      if (!stat || stat.isDirectory()) throw new PathEscapeError(header.name, `its hard link target "${header.linkname}" does not exist in the destination`);
+      if (!stat || stat.isDirectory())
+        throw new PathEscapeError(header.name, `its hard link target "${header.linkname}" does not exist in the destination`);
       linkSource = source;
     }
     await writeEntry(target, header, body, { ...(linkSource ? { linkSource } : {}), ...(options.owner ? { owner: options.owner } : {}) });

@@ -34,9 +34,16 @@ export function sourceKind(source: string): 'git' | 'http' | 'local' {
 }
 
 /** Downloads `url` into `dir`; returns the file and the name it is added under. */
-export async function fetchUrl(url: string, dir: string, options: { checksum?: string; signal?: AbortSignal } = {}): Promise<{ file: string; name: string }> {
+export async function fetchUrl(
+  url: string,
+  dir: string,
+  options: { checksum?: string; signal?: AbortSignal } = {},
+): Promise<{ file: string; name: string }> {
   const expected = options.checksum === undefined ? undefined : parseSha256(options.checksum);
-  const response = await fetch(url, { headers: { 'User-Agent': 'tsbuild/0.1 (compatible; buildkit/v0)' }, ...(options.signal ? { signal: options.signal } : {}) }).catch((err: unknown) => {
+  const response = await fetch(url, {
+    headers: { 'User-Agent': 'tsbuild/0.1 (compatible; buildkit/v0)' },
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).catch((err: unknown) => {
     throw new TsbuildError('unavailable', `ADD ${url}: ${(err as Error).message}`, { cause: err });
   });
   if (!response.ok || !response.body) throw new TsbuildError('unavailable', `ADD ${url}: HTTP ${response.status} ${response.statusText}`);
@@ -79,7 +86,8 @@ export function parseGitSource(source: string, keepGitDirFlag: boolean): GitSour
   if (base.includes('?')) remote = base.slice(0, base.indexOf('?'));
   const [fragmentRef, fragmentSubdir] = (fragment ?? '').split(':', 2);
   const queryRef = query.get('ref') ?? query.get('branch') ?? query.get('tag') ?? query.get('commit') ?? undefined;
-  if (fragmentRef && queryRef && fragmentRef !== queryRef) throw new InvalidArgumentError(`ref conflicts: "${fragmentRef}" and "${queryRef}" in ${source}`);
+  if (fragmentRef && queryRef && fragmentRef !== queryRef)
+    throw new InvalidArgumentError(`ref conflicts: "${fragmentRef}" and "${queryRef}" in ${source}`);
   const ref = fragmentRef || queryRef;
   const subdir = fragmentSubdir || query.get('subdir') || undefined;
   const keep = query.get('keep-git-dir');
@@ -89,9 +97,11 @@ export function parseGitSource(source: string, keepGitDirFlag: boolean): GitSour
 /** Clones `git` into `dir` (checked out at its ref); returns the directory to copy from. */
 export async function checkoutGit(git: GitSource, dir: string, checksum?: string): Promise<string> {
   const git_ = (args: string[], cwd?: string): Promise<{ stdout: string }> =>
-    run('git', args, { ...(cwd ? { cwd } : {}), env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).catch((err: { stderr?: string; message: string }) => {
-      throw new TsbuildError('unavailable', `git ${args[0]} ${git.remote} failed: ${(err.stderr ?? err.message).trim()}`);
-    });
+    run('git', args, { ...(cwd ? { cwd } : {}), env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).catch(
+      (err: { stderr?: string; message: string }) => {
+        throw new TsbuildError('unavailable', `git ${args[0]} ${git.remote} failed: ${(err.stderr ?? err.message).trim()}`);
+      },
+    );
   await git_(['clone', '--quiet', '--no-checkout', git.remote, dir]);
   await git_(['checkout', '--quiet', '--detach', git.ref ?? 'HEAD'], dir).catch(async () => {
     throw new InvalidArgumentError(`repository ${git.remote} does not contain ref ${git.ref}`);

@@ -38,7 +38,10 @@ export async function expandSource(tree: SourceTree, source: string): Promise<Ma
   if (firstWild < 0) {
     const matched = parts.map(unescapeSegment).join('/');
     const found = await resolveMatch(tree, matched);
-    if (!found) throw new NotFoundError(`"/${matched}": not found`, { hint: 'check the path and .dockerignore: COPY reads from the root of the context or stage' });
+    if (!found)
+      throw new NotFoundError(`"/${matched}": not found`, {
+        hint: 'check the path and .dockerignore: COPY reads from the root of the context or stage',
+      });
     return [found];
   }
   const results: MatchedSource[] = [];

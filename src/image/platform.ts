@@ -15,10 +15,51 @@ export interface Platform {
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
 
 /** Go's operating systems and architectures, which is what containerd (and so BuildKit) accepts. */
-const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows', 'zos']);
+const KNOWN_OS = new Set([
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'wasip1',
+  'windows',
+  'zos',
+]);
 const KNOWN_ARCH = new Set([
-  '386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le',
-  'ppc', 'ppc64', 'ppc64le', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm',
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'ppc64',
+  'ppc64le',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
+  'wasm',
 ]);
 
 /** Parses `os/arch[/variant]` (or a bare `arch`, taken as linux), normalising architecture aliases. */
@@ -29,9 +70,12 @@ export function parsePlatform(text: string): Platform {
   }
   const [os, arch, variant] = parts.length === 1 ? ['linux', parts[0], undefined] : parts;
   const architecture = ARCH_ALIASES[arch ?? ''] ?? arch ?? '';
-  if (parts.length === 1 && !KNOWN_ARCH.has(architecture)) throw new InvalidArgumentError(`invalid platform "${text}": unknown operating system or architecture`, { hint: 'e.g. linux/amd64 or arm64' });
-  if (!KNOWN_OS.has(os ?? '')) throw new InvalidArgumentError(`invalid platform "${text}": unknown operating system "${os}"`, { hint: 'e.g. linux/amd64' });
-  if (!KNOWN_ARCH.has(architecture)) throw new InvalidArgumentError(`invalid platform "${text}": unknown architecture "${arch}"`, { hint: 'e.g. linux/amd64' });
+  if (parts.length === 1 && !KNOWN_ARCH.has(architecture))
+    throw new InvalidArgumentError(`invalid platform "${text}": unknown operating system or architecture`, { hint: 'e.g. linux/amd64 or arm64' });
+  if (!KNOWN_OS.has(os ?? ''))
+    throw new InvalidArgumentError(`invalid platform "${text}": unknown operating system "${os}"`, { hint: 'e.g. linux/amd64' });
+  if (!KNOWN_ARCH.has(architecture))
+    throw new InvalidArgumentError(`invalid platform "${text}": unknown architecture "${arch}"`, { hint: 'e.g. linux/amd64' });
   let normalized = variant;
   if (architecture === 'arm64' && variant === 'v8') normalized = undefined;
   if (architecture === 'arm' && variant === undefined) normalized = 'v7';

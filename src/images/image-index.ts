@@ -56,7 +56,8 @@ export class ImageIndex {
    * `updated` time) is left as it is, so a no-op rebuild writes nothing here.
    */
   async put(record: ImageRecord): Promise<void> {
-    const same = (a: ImageRecord | undefined): boolean => a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
+    const same = (a: ImageRecord | undefined): boolean =>
+      a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
     if (same((await this.read()).images[record.name])) return;
     await mkdir(path.dirname(this.file), { recursive: true });
     await withFileLock(this.file, async () => {

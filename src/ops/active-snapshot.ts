@@ -17,7 +17,12 @@ export interface ActiveSnapshot {
   scratch: string;
 }
 
-export async function withActiveSnapshot<T>(snapshotter: LayeredSnapshotter, parent: string | undefined, kind: string, work: (active: ActiveSnapshot) => Promise<T>): Promise<T> {
+export async function withActiveSnapshot<T>(
+  snapshotter: LayeredSnapshotter,
+  parent: string | undefined,
+  kind: string,
+  work: (active: ActiveSnapshot) => Promise<T>,
+): Promise<T> {
   const key = `${kind}-${process.pid}-${randomBytes(8).toString('hex')}`;
   const scratch = await mkdtemp(path.join(os.tmpdir(), `tsbuild-${kind}-`));
   try {

@@ -53,18 +53,20 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     const { status, prepared } = await withMounted(mounts, rootfs, async (dir) => {
       const prepared = await prepareRootfs(step, dir);
       const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
-      const status = await withLocks(locks, () => ctx.runtime.run(
-        { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
-        {
-          rootfs: dir,
-          mounts: containerMounts,
-          hostname: 'buildkitsandbox',
-          network: step.network,
-          security: step.security,
-          ...(ctx.output ? { output: ctx.output } : {}),
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-        },
-      )).finally(() => Promise.all(held.map((release) => release())));
+      const status = await withLocks(locks, () =>
+        ctx.runtime.run(
+          { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
+          {
+            rootfs: dir,
+            mounts: containerMounts,
+            hostname: 'buildkitsandbox',
+            network: step.network,
+            security: step.security,
+            ...(ctx.output ? { output: ctx.output } : {}),
+            ...(ctx.signal ? { signal: ctx.signal } : {}),
+          },
+        ),
+      ).finally(() => Promise.all(held.map((release) => release())));
       return { status, prepared };
     });
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
@@ -92,7 +94,15 @@ function withPath(env: readonly string[]): string[] {
 async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: ReturnType<typeof resolveUser>; missing: string[] }> {
   const read = (file: string): Promise<string> => readFile(path.join(rootfs, file), 'utf8').catch(() => '');
   const user = resolveUser(step.user, await read('etc/passwd'), await read('etc/group'));
-  const points = ['proc', 'dev', 'sys', 'etc/hosts', 'etc/resolv.conf', 'etc/hostname', ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target.replace(/^\/+/, '')] : []))];
+  const points = [
+    'proc',
+    'dev',
+    'sys',
+    'etc/hosts',
+    'etc/resolv.conf',
+    'etc/hostname',
+    ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target.replace(/^\/+/, '')] : [])),
+  ];
   const missing: string[] = [];
   for (const point of points) {
     const parts = point.split('/');
@@ -121,7 +131,11 @@ async function removeStubs(upper: string, missing: readonly string[]): Promise<s
 }
 
 /** The container mounts and extra environment of the step's RUN --mount flags. */
-async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Promise<{ containerMounts: ContainerMount[]; env: string[]; locks: string[]; held: Release[] }> {
+async function runMounts(
+  step: ExecStep,
+  ctx: ExecContext,
+  scratch: string,
+): Promise<{ containerMounts: ContainerMount[]; env: string[]; locks: string[]; held: Release[] }> {
   const containerMounts: ContainerMount[] = [];
   const env: string[] = [];
   const locks: string[] = [];
@@ -135,7 +149,12 @@ async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Pro
   for (const [i, m] of step.mounts.entries()) {
     switch (m.type) {
       case 'tmpfs':
-        containerMounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size === undefined ? [] : [`size=${m.size}`])] });
+        containerMounts.push({
+          destination: m.target,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'nodev', ...(m.size === undefined ? [] : [`size=${m.size}`])],
+        });
         break;
       case 'cache': {
         const shared = path.join(ctx.root, 'cache', Buffer.from(m.id).toString('base64url'));
@@ -170,7 +189,12 @@ async function runMounts(step: ExecStep, ctx: ExecContext, scratch: string): Pro
           const upper = path.join(scratch, `bind-${i}`);
           await mkdir(path.join(upper, 'upper'), { recursive: true });
           await mkdir(path.join(upper, 'work'));
-          containerMounts.push({ destination: m.target, type: 'overlay' as ContainerMount['type'], source: 'overlay', options: [`lowerdir=${source}`, `upperdir=${path.join(upper, 'upper')}`, `workdir=${path.join(upper, 'work')}`] });
+          containerMounts.push({
+            destination: m.target,
+            type: 'overlay',
+            source: 'overlay',
+            options: [`lowerdir=${source}`, `upperdir=${path.join(upper, 'upper')}`, `workdir=${path.join(upper, 'work')}`],
+          });
         }
         break;
       }
@@ -209,7 +233,6 @@ async function withLocks<T>(dirs: readonly string[], fn: () => Promise<T>): Prom
   if (first === undefined) return fn();
   return withFileLock(first, () => withLocks(rest, fn), 24 * 60 * 60 * 1000);
 }
-
 
 async function copyTree(from: string, to: string): Promise<void> {
   try {

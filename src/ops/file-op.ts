@@ -92,7 +92,8 @@ function sourceTree(step: FileStep, ctx: FileContext): Promise<SourceTree> | und
 /** Writes what the step asks for into the mounted `rootfs`; `tree` is `sourceTree`'s. */
 async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: FileContext, tree: Promise<SourceTree> | undefined): Promise<void> {
   const read = (file: string): Promise<string> => readFile(path.join(rootfs, file), 'utf8').catch(() => '');
-  const chown = step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
+  const chown =
+    step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
   if (step.action === 'mkdir') {
     await ensureDir(rootfs, step.dest, chown ? { chown } : {});
     return;
@@ -107,7 +108,8 @@ async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: F
   };
   for (const [i, source] of step.sources.entries()) {
     const kind = sourceKind(source);
-    if (kind !== 'local' && step.action === 'copy') throw new InvalidArgumentError(`source can't be a ${kind === 'git' ? 'git ref' : 'URL'} for COPY`);
+    if (kind !== 'local' && step.action === 'copy')
+      throw new InvalidArgumentError(`source can't be a ${kind === 'git' ? 'git ref' : 'URL'} for COPY`);
     if (kind !== 'http' && kind !== 'git' && step.checksum !== undefined) throw new InvalidArgumentError('checksum requires HTTP(S) or Git sources');
     if (kind === 'http') await addUrl(source, step, rootfs, scratch, options, ctx);
     else if (kind === 'git') await addGit(source, step, rootfs, path.join(scratch, `git-${i}`), options);
@@ -141,8 +143,15 @@ async function addLocal(tree: SourceTree, source: string, step: FileStep, rootfs
 }
 
 async function addUrl(url: string, step: FileStep, rootfs: string, scratch: string, options: CopyOptions, ctx: FileContext): Promise<void> {
-  const { file, name } = await fetchUrl(url, scratch, { ...(step.checksum ? { checksum: step.checksum } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-  if (step.unpack === true && (await extractArchive(file, rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, options.chown ? { owner: options.chown } : {}))) return;
+  const { file, name } = await fetchUrl(url, scratch, {
+    ...(step.checksum ? { checksum: step.checksum } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  if (
+    step.unpack === true &&
+    (await extractArchive(file, rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, options.chown ? { owner: options.chown } : {}))
+  )
+    return;
   const dir = path.join(scratch, 'url-out');
   await mkdir(dir, { recursive: true });
   const named = path.join(dir, name);
@@ -156,7 +165,10 @@ async function addUrl(url: string, step: FileStep, rootfs: string, scratch: stri
 async function addGit(source: string, step: FileStep, rootfs: string, dir: string, options: CopyOptions): Promise<void> {
   const root = await checkoutGit(parseGitSource(source, step.keepGitDir ?? false), dir, step.checksum);
   const tree = { root };
-  await copyInto(tree, await expandSource(tree, '.'), rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, { ...options, keepOwners: false });
+  await copyInto(tree, await expandSource(tree, '.'), rootfs, step.dest.endsWith('/') ? step.dest : `${step.dest}/`, {
+    ...options,
+    keepOwners: false,
+  });
 }
 
 /** Heredoc sources: files named after their delimiter, 0644, expanded when unquoted. */
@@ -169,5 +181,8 @@ async function addInline(step: FileStep, rootfs: string, scratch: string, option
   }
   const tree = { root: dir };
   const matches = (await Promise.all(step.inline.map((s) => expandSource(tree, s.path)))).flat();
-  await copyInto(tree, matches, rootfs, step.inline.length > 1 && !step.dest.endsWith('/') ? `${step.dest}/` : step.dest, { ...options, keepOwners: false });
+  await copyInto(tree, matches, rootfs, step.inline.length > 1 && !step.dest.endsWith('/') ? `${step.dest}/` : step.dest, {
+    ...options,
+    keepOwners: false,
+  });
 }

@@ -112,7 +112,8 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
     if (head.base.kind === 'image') planner.push(sourceStep(head, i, options.baseDigests?.[head.base.ref]));
     for (const trigger of head.triggers) planner.apply(trigger, true);
     for (const ins of head.stage.instructions) planner.apply(ins);
-    if (i === target && options.labels && Object.keys(options.labels).length > 0) planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
+    if (i === target && options.labels && Object.keys(options.labels).length > 0)
+      planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
     planned.set(i, finishStage(head, planner, needs[i] ?? [], parent, options.baseImages));
     childArgs.set(i, argsForChild(planner.args, head.base.kind === 'stage' ? childArgs.get(head.base.index) : undefined));
   }
@@ -145,7 +146,11 @@ function globalScope(
     for (const { key, value } of ins.args) {
       consumed.add(key);
       if (Object.prototype.hasOwnProperty.call(buildArgs, key)) scope.declare(key, buildArgs[key]);
-      else if (value !== undefined) scope.declare(key, expandIn(scope, value, (m) => failAt(ins, m, value)));
+      else if (value !== undefined)
+        scope.declare(
+          key,
+          expandIn(scope, value, (m) => failAt(ins, m, value)),
+        );
       else scope.declare(key, builtins[key]);
     }
   }
@@ -251,7 +256,6 @@ function finishStage(
     config,
     ...(planner.author === undefined ? {} : { author: planner.author }),
     baseResolved:
-      head.base.kind === 'scratch' ||
-      (head.base.kind === 'stage' ? (parent?.baseResolved ?? false) : baseImages?.[head.base.ref] !== undefined),
+      head.base.kind === 'scratch' || (head.base.kind === 'stage' ? (parent?.baseResolved ?? false) : baseImages?.[head.base.ref] !== undefined),
   };
 }

@@ -26,12 +26,7 @@ export interface StageIndex {
  * Resolves a `--from` value seen in stage `current`: an earlier stage by name or index, or an
  * image. A reference to the current stage is a cycle; to a later stage, an ordering error.
  */
-export function resolveFrom(
-  value: string,
-  current: number,
-  stages: StageIndex,
-  fail: (message: string) => never,
-): SourceLocation {
+export function resolveFrom(value: string, current: number, stages: StageIndex, fail: (message: string) => never): SourceLocation {
   const byName = stages.byName.get(value.toLowerCase());
   const index = byName ?? (/^\d+$/.test(value) ? Number(value) : undefined);
   if (index === undefined || index >= stages.count) return { kind: 'image', ref: value };

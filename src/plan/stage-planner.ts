@@ -65,7 +65,13 @@ export class StagePlanner {
   apply(ins: StageInstruction, onbuild = false): void {
     const step = { id: `${this.ctx.index}.${this.steps.length}`, line: ins.range.start.line, ...(onbuild ? { onbuild } : {}) };
     const config = (created: string | undefined, emptyLayer = true): void =>
-      this.push({ ...step, kind: 'config', name: ins.original, instruction: ins.kind, ...(created === undefined ? {} : { history: history(created, emptyLayer) }) });
+      this.push({
+        ...step,
+        kind: 'config',
+        name: ins.original,
+        instruction: ins.kind,
+        ...(created === undefined ? {} : { history: history(created, emptyLayer) }),
+      });
     const word = (text: string): string => this.expand(ins, text);
     switch (ins.kind) {
       case 'ARG': {
@@ -293,7 +299,11 @@ export class StagePlanner {
     }
     const from: SourceLocation = ins.kind === 'COPY' && ins.from !== undefined ? this.ctx.resolveFrom(ins.from, ins) : { kind: 'context' };
     // BuildKit's history text: the flags that shape the files, the sources, then the destination as written.
-    const flags = [...(ins.parents ? ['--parents'] : []), ...(ins.chown === undefined ? [] : [`--chown=${word(ins.chown)}`]), ...(chmod === undefined ? [] : [`--chmod=${chmod}`])];
+    const flags = [
+      ...(ins.parents ? ['--parents'] : []),
+      ...(ins.chown === undefined ? [] : [`--chown=${word(ins.chown)}`]),
+      ...(chmod === undefined ? [] : [`--chmod=${chmod}`]),
+    ];
     const createdBy = [ins.kind, ...flags, ...sources, ...ins.inline.map((i) => `<<${i.path}`), word(ins.dest)].join(' ');
     return {
       ...step,

@@ -6,16 +6,10 @@
 import type { ContainerConfig, HistoryEntry } from '../image/oci-types.js';
 
 /** Where a stage starts from. */
-export type StageBase =
-  | { kind: 'scratch' }
-  | { kind: 'image'; ref: string }
-  | { kind: 'stage'; index: number; name: string };
+export type StageBase = { kind: 'scratch' } | { kind: 'image'; ref: string } | { kind: 'stage'; index: number; name: string };
 
 /** Where COPY/ADD or a mount reads from. */
-export type SourceLocation =
-  | { kind: 'context' }
-  | { kind: 'stage'; index: number; name: string }
-  | { kind: 'image'; ref: string };
+export type SourceLocation = { kind: 'context' } | { kind: 'stage'; index: number; name: string } | { kind: 'image'; ref: string };
 
 /** A RUN mount, fully expanded and checked. Modes are numbers (0o755). */
 export type Mount =

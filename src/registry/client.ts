@@ -72,7 +72,13 @@ export class RegistryClient {
       const response = await transport.fetch(request);
       if (!response.ok) {
         const body = await response.text();
-        throw registryError(response, body, { method: 'GET', url: response.url || `${transport.base}${request.path}` }, about, hintFor(response.status, ref));
+        throw registryError(
+          response,
+          body,
+          { method: 'GET', url: response.url || `${transport.base}${request.path}` },
+          about,
+          hintFor(response.status, ref),
+        );
       }
       const bytes = await readLimited(response, MAX_MANIFEST_BYTES, about);
       const digest = digestOf(bytes);
@@ -91,7 +97,12 @@ export class RegistryClient {
   async getBlob(ref: Reference, digest: Digest, size: number | undefined, signal?: AbortSignal): Promise<Readable> {
     return this.fromEndpoints(ref, async (transport) => {
       const path = `/v2/${ref.path}/blobs/${digest}`;
-      const response = await transport.fetch({ method: 'GET', path, scope: { repository: ref.path, actions: ['pull'] }, ...(signal ? { signal } : {}) });
+      const response = await transport.fetch({
+        method: 'GET',
+        path,
+        scope: { repository: ref.path, actions: ['pull'] },
+        ...(signal ? { signal } : {}),
+      });
       if (!response.ok || !response.body) {
         const body = await response.text();
         throw registryError(response, body, { method: 'GET', url: `${transport.base}${path}` }, `blob ${digest} of ${repositoryName(ref)}`);
@@ -144,7 +155,8 @@ function manifestMediaType(header: string | null, bytes: Buffer, about: string):
 
 async function readLimited(response: Response, max: number, about: string): Promise<Buffer> {
   const length = Number(response.headers.get('content-length'));
-  if (Number.isFinite(length) && length > max) throw new TsbuildError('unsupported', `the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
+  if (Number.isFinite(length) && length > max)
+    throw new TsbuildError('unsupported', `the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
   const bytes = Buffer.from(await response.arrayBuffer());
   if (bytes.length > max) throw new TsbuildError('unsupported', `the manifest of ${about} is over the ${max}-byte limit`);
   return bytes;

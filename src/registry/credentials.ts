@@ -94,7 +94,11 @@ export class DockerCredentials implements CredentialSource {
     const config = await this.read();
     const helper = config.credHelpers?.[host] ?? config.credsStore;
     let erased = false;
-    if (helper) erased = (await runHelper(helper, 'erase', serverKey(host)).then(() => true).catch(() => false)) || erased;
+    if (helper)
+      erased =
+        (await runHelper(helper, 'erase', serverKey(host))
+          .then(() => true)
+          .catch(() => false)) || erased;
     const auths = { ...(config.auths ?? {}) };
     for (const key of Object.keys(auths)) {
       if (hostOfKey(key) === host) {

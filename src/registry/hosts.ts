@@ -70,7 +70,9 @@ export async function loadRegistryHostsConfig(file: string): Promise<RegistryHos
     throw new InvalidArgumentError(`registries config ${file} is not valid JSON: ${(err as Error).message}`);
   }
   const config = parsed as RegistryHostsConfig;
-  const okMirrors = config.mirrors === undefined || (typeof config.mirrors === 'object' && Object.values(config.mirrors).every((v) => Array.isArray(v) && v.every((u) => typeof u === 'string')));
+  const okMirrors =
+    config.mirrors === undefined ||
+    (typeof config.mirrors === 'object' && Object.values(config.mirrors).every((v) => Array.isArray(v) && v.every((u) => typeof u === 'string')));
   const okInsecure = config.insecure === undefined || (Array.isArray(config.insecure) && config.insecure.every((h) => typeof h === 'string'));
   if (!okMirrors || !okInsecure) {
     throw new InvalidArgumentError(`registries config ${file}: expected {"mirrors": {"host": ["url", ...]}, "insecure": ["host:port", ...]}`);

@@ -38,7 +38,8 @@ export async function httpFetch(input: string | URL, init: HttpInit = {}): Promi
     const location = response.headers.location;
     if (!REDIRECTS.has(status) || location === undefined) return toResponse(response, method);
     response.resume();
-    if (redirects >= MAX_REDIRECTS) throw new TypeError('fetch failed', { cause: new Error(`more than ${MAX_REDIRECTS} redirects from ${url.origin}`) });
+    if (redirects >= MAX_REDIRECTS)
+      throw new TypeError('fetch failed', { cause: new Error(`more than ${MAX_REDIRECTS} redirects from ${url.origin}`) });
     const next = new URL(location, url);
     if (next.origin !== url.origin) headers = withoutHeader(headers, 'authorization');
     if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
@@ -52,11 +53,22 @@ export async function httpFetch(input: string | URL, init: HttpInit = {}): Promi
   }
 }
 
-function send(url: URL, method: string, headers: Record<string, string>, body: HttpInit['body'], signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: HttpInit['body'],
+  signal: AbortSignal | undefined,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
-    if (!secure && url.protocol !== 'http:') return reject(new TypeError(`fetch failed`, { cause: new Error(`unsupported protocol ${url.protocol}`) }));
-    const request = (secure ? https : http).request(url, { method, headers, agent: secure ? agents.https : agents.http, ...(signal ? { signal } : {}) }, resolve);
+    if (!secure && url.protocol !== 'http:')
+      return reject(new TypeError(`fetch failed`, { cause: new Error(`unsupported protocol ${url.protocol}`) }));
+    const request = (secure ? https : http).request(
+      url,
+      { method, headers, agent: secure ? agents.https : agents.http, ...(signal ? { signal } : {}) },
+      resolve,
+    );
     request.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
     if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
       request.end(body);
@@ -73,7 +85,11 @@ function toResponse(message: http.IncomingMessage, method: string): Response {
   const status = message.statusCode ?? 0;
   const hasBody = method !== 'HEAD' && !NO_BODY.has(status);
   if (!hasBody) message.resume();
-  return new Response(hasBody ? (Readable.toWeb(message) as ReadableStream<Uint8Array>) : null, { status, statusText: message.statusMessage ?? '', headers });
+  return new Response(hasBody ? (Readable.toWeb(message) as ReadableStream<Uint8Array>) : null, {
+    status,
+    statusText: message.statusMessage ?? '',
+    headers,
+  });
 }
 
 function withoutHeader(headers: Record<string, string>, name: string): Record<string, string> {

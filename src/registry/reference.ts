@@ -21,7 +21,8 @@ export const DOCKER_HUB = 'docker.io';
 export const DOCKER_HUB_API = 'registry-1.docker.io';
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN = /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
+const DOMAIN =
+  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME = 255;
 
@@ -59,9 +60,16 @@ export function parseReference(text: string): Reference {
   if (domain === 'index.docker.io') domain = DOCKER_HUB;
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
   if (path !== path.toLowerCase()) invalid('repository name must be lowercase');
-  if (path.split('/').some((c) => !COMPONENT.test(c))) invalid('repository name must be lowercase letters, digits and separators (. _ __ -) between them');
+  if (path.split('/').some((c) => !COMPONENT.test(c)))
+    invalid('repository name must be lowercase letters, digits and separators (. _ __ -) between them');
   if (`${domain}/${path}`.length > MAX_NAME) invalid(`repository name must not be longer than ${MAX_NAME} characters`);
-  return { domain, path, ...(tag === undefined && digest === undefined ? { tag: 'latest' } : {}), ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+  return {
+    domain,
+    path,
+    ...(tag === undefined && digest === undefined ? { tag: 'latest' } : {}),
+    ...(tag ? { tag } : {}),
+    ...(digest ? { digest } : {}),
+  };
 }
 
 /** `domain/path`, the repository's full name. */

@@ -77,7 +77,14 @@ export function registryError(
   const said = detail || (first ? '' : (implied[response.status] ?? ''));
   const what = said ? `${said} for ${about}` : response.status === 404 ? `${about} not found` : `for ${about}`;
   const message = `${code}: ${what} (${request.method} ${path} → ${response.status})`;
-  return new RegistryError(message, response.status, request.method, redactUrl(request.url), entries.map((e) => e.code), hint ? { hint } : {});
+  return new RegistryError(
+    message,
+    response.status,
+    request.method,
+    redactUrl(request.url),
+    entries.map((e) => e.code),
+    hint ? { hint } : {},
+  );
 }
 
 function statusWords(status: number): string {

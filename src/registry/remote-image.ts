@@ -28,7 +28,13 @@ export type LocalBlobs = (digest: Digest) => Promise<Buffer | undefined>;
  * Resolves `ref` for `platform`, fetching the index (if any), the manifest and the config (from
  * `local` when it has it).
  */
-export async function resolveImage(client: RegistryClient, ref: Reference, platform: Platform, signal?: AbortSignal, local?: LocalBlobs): Promise<ResolvedImage> {
+export async function resolveImage(
+  client: RegistryClient,
+  ref: Reference,
+  platform: Platform,
+  signal?: AbortSignal,
+  local?: LocalBlobs,
+): Promise<ResolvedImage> {
   const name = formatReference(ref);
   const top = await client.getManifest(ref, manifestReference(ref), signal);
   let index: FetchedManifest | undefined;
@@ -57,7 +63,11 @@ export async function resolveImage(client: RegistryClient, ref: Reference, platf
     manifest,
     parsedManifest,
     config: { digest: configDigest, bytes, parsed },
-    platform: { os: parsed.os ?? platform.os, architecture: parsed.architecture ?? platform.architecture, ...(parsed.variant ? { variant: parsed.variant } : {}) },
+    platform: {
+      os: parsed.os ?? platform.os,
+      architecture: parsed.architecture ?? platform.architecture,
+      ...(parsed.variant ? { variant: parsed.variant } : {}),
+    },
   };
 }
 

@@ -52,15 +52,26 @@ export class RepositoryWriter {
    * Puts the blob into the repository: nothing when it is there, a mount from `mountFrom` (another
    * repository path of the same registry) when possible, else an upload of what `open` streams.
    */
-  async putBlob(descriptor: Descriptor, open: () => Promise<Readable>, mountFrom: readonly string[], options: UploadOptions = {}): Promise<BlobOutcome> {
+  async putBlob(
+    descriptor: Descriptor,
+    open: () => Promise<Readable>,
+    mountFrom: readonly string[],
+    options: UploadOptions = {},
+  ): Promise<BlobOutcome> {
     if (await this.hasBlob(descriptor, options.signal)) return 'exists';
     let location: string | undefined;
     for (const from of mountFrom) {
       if (from === this.ref.path) continue;
       const path = `/v2/${this.ref.path}/blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
-      const response = await this.send({ method: 'POST', path, scope: { repository: this.ref.path, actions: ['pull', 'push'], also: [{ repository: from, actions: ['pull'] }] }, ...opt(options.signal) });
+      const response = await this.send({
+        method: 'POST',
+        path,
+        scope: { repository: this.ref.path, actions: ['pull', 'push'], also: [{ repository: from, actions: ['pull'] }] },
+        ...opt(options.signal),
+      });
       if (response.status === 201) return 'mounted';
-      if (response.status !== 202) throw this.error(response, await response.text(), 'POST', path, `a mount of ${descriptor.digest} into ${this.name}`);
+      if (response.status !== 202)
+        throw this.error(response, await response.text(), 'POST', path, `a mount of ${descriptor.digest} into ${this.name}`);
       // The registry could not mount and started an ordinary upload instead: use it.
       await response.body?.cancel();
       location = this.location(response, path);
@@ -115,7 +126,11 @@ export class RepositoryWriter {
         method: 'PATCH',
         path: location,
         ...this.push(),
-        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + chunk.length - 1}`, 'Content-Length': String(chunk.length) },
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `${offset}-${offset + chunk.length - 1}`,
+          'Content-Length': String(chunk.length),
+        },
         body: chunk,
         ...opt(signal),
       });
@@ -124,7 +139,8 @@ export class RepositoryWriter {
       location = this.location(response, location);
       offset += chunk.length;
     }
-    if (offset !== descriptor.size) throw new TsbuildError('internal', `blob ${descriptor.digest}: read ${offset} bytes, expected ${descriptor.size}`);
+    if (offset !== descriptor.size)
+      throw new TsbuildError('internal', `blob ${descriptor.digest}: read ${offset} bytes, expected ${descriptor.size}`);
     const url = withDigest(location, descriptor.digest);
     const response = await this.send({ method: 'PUT', path: url, ...this.push(), headers: { 'Content-Length': '0' }, ...opt(signal) });
     if (response.status !== 201) throw this.error(response, await response.text(), 'PUT', url, `blob ${descriptor.digest} of ${this.name}`);
@@ -142,7 +158,11 @@ export class RepositoryWriter {
   /** The upload URL a response points to, absolute. */
   private location(response: Response, requested: string): string {
     const header = response.headers.get('location');
-    if (!header) throw new TsbuildError('unavailable', `registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`);
+    if (!header)
+      throw new TsbuildError(
+        'unavailable',
+        `registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`,
+      );
     return new URL(header, this.transport.base).toString();
   }
 

@@ -88,7 +88,7 @@ export class RegistryTransport {
     for (;;) {
       const url = request.path.startsWith('http') ? request.path : `${this.base}${request.path}`;
       let response: Response;
-      let auth: Record<string, string> = {};
+      let auth: Record<string, string>;
       try {
         auth = await this.authHeaders(request);
         response = await httpFetch(url, {
@@ -103,7 +103,11 @@ export class RegistryTransport {
           await sleep(this.delay(attempt++), request.signal);
           continue;
         }
-        throw new TsbuildError('unavailable', `cannot reach registry ${this.host} (${request.method} ${redactUrl(url)}): ${describeNetworkError(err)}`, { cause: err });
+        throw new TsbuildError(
+          'unavailable',
+          `cannot reach registry ${this.host} (${request.method} ${redactUrl(url)}): ${describeNetworkError(err)}`,
+          { cause: err },
+        );
       }
       if (response.status === 401 && !challenged) {
         const challenge = parseChallenge(response.headers.get('www-authenticate'));
@@ -158,7 +162,9 @@ export class RegistryTransport {
     if (!realm) return false;
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    const scopes = request.scope ? [request.scope, ...(request.scope.also ?? [])].map((s) => `repository:${s.repository}:${s.actions.join(',')}`) : [];
+    const scopes = request.scope
+      ? [request.scope, ...(request.scope.also ?? [])].map((s) => `repository:${s.repository}:${s.actions.join(',')}`)
+      : [];
     if (scopes.length === 0 && challenge.params.scope) scopes.push(challenge.params.scope);
     for (const s of scopes) url.searchParams.append('scope', s);
     const scope = scopes.join(' ');
@@ -167,11 +173,21 @@ export class RegistryTransport {
       headers: { 'User-Agent': this.userAgent, ...(creds ? { Authorization: basicAuth(creds) } : {}) },
       ...(request.signal ? { signal: request.signal } : {}),
     }).catch((err: unknown) => {
-      throw new TsbuildError('unavailable', `cannot reach the token service of ${this.host} (${redactUrl(url.toString())}): ${describeNetworkError(err)}`, { cause: err });
+      throw new TsbuildError(
+        'unavailable',
+        `cannot reach the token service of ${this.host} (${redactUrl(url.toString())}): ${describeNetworkError(err)}`,
+        { cause: err },
+      );
     });
     const body = await response.text();
     if (!response.ok) {
-      throw registryError(response, body, { method: 'GET', url: url.toString() }, `a token for ${this.host}${scope ? ` (${scope})` : ''}`, creds ? undefined : `log in with: tsbuild login ${this.host}`);
+      throw registryError(
+        response,
+        body,
+        { method: 'GET', url: url.toString() },
+        `a token for ${this.host}${scope ? ` (${scope})` : ''}`,
+        creds ? undefined : `log in with: tsbuild login ${this.host}`,
+      );
     }
     const parsed = JSON.parse(body) as { token?: string; access_token?: string; expires_in?: number };
     const value = parsed.token ?? parsed.access_token;
@@ -219,9 +235,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

@@ -42,7 +42,10 @@ export class RuncRuntime {
   private readonly state: string;
   private readonly bundles: string;
 
-  constructor(root: string, private readonly binary = 'runc') {
+  constructor(
+    root: string,
+    private readonly binary = 'runc',
+  ) {
     this.state = path.join(root, 'runc', 'state');
     this.bundles = path.join(root, 'runc', 'bundles');
   }
@@ -83,10 +86,12 @@ export class RuncRuntime {
   private async runContainer(id: string, bundle: string, options: RunOptions): Promise<ExitStatus> {
     const child = spawn(this.binary, ['--root', this.state, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = Buffer.alloc(0);
-    const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer): void => {
-      options.output?.(chunk, stream);
-      tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
-    };
+    const collect =
+      (stream: 'stdout' | 'stderr') =>
+      (chunk: Buffer): void => {
+        options.output?.(chunk, stream);
+        tail = Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+      };
     child.stdout.on('data', collect('stdout'));
     child.stderr.on('data', collect('stderr'));
     const onAbort = (): void => {
@@ -95,7 +100,9 @@ export class RuncRuntime {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-        child.once('error', (err) => reject(new TsbuildError('unavailable', `cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })));
+        child.once('error', (err) =>
+          reject(new TsbuildError('unavailable', `cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
+        );
         child.once('close', (c, s) => resolve([c, s]));
       });
       if (options.signal?.aborted) throw options.signal.reason;
@@ -111,7 +118,11 @@ export class RuncRuntime {
   private async writeEtcFiles(bundle: string, hostname: string, network: RunOptions['network']): Promise<ContainerMount[]> {
     const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
     const resolv = network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    const files: Array<[string, string]> = [['hosts', hosts], ['resolv.conf', resolv], ['hostname', `${hostname}\n`]];
+    const files: Array<[string, string]> = [
+      ['hosts', hosts],
+      ['resolv.conf', resolv],
+      ['hostname', `${hostname}\n`],
+    ];
     const mounts: ContainerMount[] = [];
     for (const [name, content] of files) {
       const source = path.join(bundle, name);
@@ -135,7 +146,17 @@ async function maxOpenFiles(): Promise<number> {
   return Number.isFinite(hard) && hard > 0 ? Math.min(hard, 1048576) : 1048576;
 }
 
-const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM' };
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+};
 
 function signalName(n: number): string | undefined {
   return SIGNALS[n];

@@ -37,6 +37,6 @@ export function resolveUser(user: string, passwdText: string, groupText: string)
       gid = group.gid;
     }
   }
-  const supplementary = groupPart === undefined && name !== undefined ? groups.filter((g) => g.members.includes(name as string)).map((g) => g.gid) : [];
+  const supplementary = groupPart === undefined && name !== undefined ? groups.filter((g) => g.members.includes(name)).map((g) => g.gid) : [];
   return { uid, gid, additionalGids: [...new Set([gid, ...supplementary])] };
 }

@@ -34,7 +34,10 @@ export class CopyingSnapshotter extends DirectorySnapshotter {
     try {
       await run('cp', ['-a', `${this.fsOf(parent)}/.`, this.fsOf(record)]);
     } catch (err) {
-      throw new TsbuildError('unavailable', `copying snapshot ${parent.key} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+      throw new TsbuildError(
+        'unavailable',
+        `copying snapshot ${parent.key} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
+      );
     }
   }
 

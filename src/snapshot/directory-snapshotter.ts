@@ -96,7 +96,13 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
       if (records[key]) throw new AlreadyExistsError(`snapshot ${key} already exists`);
       const from = parent === undefined ? undefined : getRecord(records, parent);
       if (from && from.kind !== 'committed') throw new InvalidArgumentError(`parent ${parent} is not committed`);
-      const record: SnapshotRecord = { key, kind, id: randomBytes(12).toString('hex'), created: new Date().toISOString(), ...(parent === undefined ? {} : { parent }) };
+      const record: SnapshotRecord = {
+        key,
+        kind,
+        id: randomBytes(12).toString('hex'),
+        created: new Date().toISOString(),
+        ...(parent === undefined ? {} : { parent }),
+      };
       await mkdir(this.fsOf(record), { recursive: true, mode: 0o755 });
       try {
         await this.populate(record, from);

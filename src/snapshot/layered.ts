@@ -28,7 +28,11 @@ export async function overlaySupported(root: string): Promise<boolean> {
   const dir = await mkdtemp(path.join(root, '.overlay-check-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(path.join(dir, d));
-    if ((await runTool('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`])).code !== 0) return false;
+    if (
+      (await runTool('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]))
+        .code !== 0
+    )
+      return false;
     await runToolChecked('umount', [`${dir}/merged`]);
     return true;
   } finally {

@@ -52,11 +52,13 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
       return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
     }
     if (parents.length === 0) return [{ type: 'bind', source: this.fsOf(record), options: ['rw', 'rbind'] }];
-    return [{
-      type: 'overlay',
-      source: 'overlay',
-      options: [`workdir=${path.join(this.dir, record.id, 'work')}`, `upperdir=${this.fsOf(record)}`, `lowerdir=${lowers.join(':')}`],
-    }];
+    return [
+      {
+        type: 'overlay',
+        source: 'overlay',
+        options: [`workdir=${path.join(this.dir, record.id, 'work')}`, `upperdir=${this.fsOf(record)}`, `lowerdir=${lowers.join(':')}`],
+      },
+    ];
   }
 }
 

@@ -14,5 +14,7 @@ export interface KeyParts {
 }
 
 export function cacheKey(parts: KeyParts): Digest {
-  return digestOf(canonicalJson({ definition: parts.definition, parent: parts.parent ?? null, inputs: parts.inputs ?? [], content: parts.content ?? [] }));
+  return digestOf(
+    canonicalJson({ definition: parts.definition, parent: parts.parent ?? null, inputs: parts.inputs ?? [], content: parts.content ?? [] }),
+  );
 }

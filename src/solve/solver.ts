@@ -18,9 +18,9 @@ export interface Vertex {
 /** What a running vertex gets. */
 export interface VertexRun<R> {
   /** The result of `id`, one of the vertex's declared dependencies, once it is done. */
-  need(id: string): Promise<R>;
+  need: (id: string) => Promise<R>;
   /** Runs `task` when fewer than `concurrency` tasks are running. */
-  slot<T>(task: () => Promise<T>): Promise<T>;
+  slot: <T>(task: () => Promise<T>) => Promise<T>;
   /** Aborted when any vertex fails or the caller's signal is aborted. */
   signal: AbortSignal;
 }

@@ -26,6 +26,8 @@ export async function makeDirs(dir: string): Promise<void> {
 /** Creates the state root (a path users give with --root) up front, failing in one line. */
 export async function prepareStateRoot(root: string): Promise<void> {
   await makeDirs(root).catch((err: NodeJS.ErrnoException) => {
-    throw new InvalidArgumentError(`cannot use the state root ${root}: ${err.code ?? err.message}`, { hint: 'give a writable directory with --root or TSBUILD_ROOT' });
+    throw new InvalidArgumentError(`cannot use the state root ${root}: ${err.code ?? err.message}`, {
+      hint: 'give a writable directory with --root or TSBUILD_ROOT',
+    });
   });
 }

@@ -31,11 +31,19 @@ export async function xattrsUnder(dir: string, pattern = '.'): Promise<Map<strin
   for (const line of out.split('\n')) {
     if (line.startsWith('# file: ')) {
       current = new Map();
-      result.set(Buffer.from(line.slice(8), 'latin1').toString('utf8').replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), current);
+      result.set(
+        Buffer.from(line.slice(8), 'latin1')
+          .toString('utf8')
+          .replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))),
+        current,
+      );
     } else if (current && line.includes('=')) {
       const eq = line.indexOf('=');
       const value = line.slice(eq + 1);
-      current.set(line.slice(0, eq), value.startsWith('0x') ? Buffer.from(value.slice(2), 'hex') : Buffer.from(value.replace(/^"|"$/g, ''), 'latin1'));
+      current.set(
+        line.slice(0, eq),
+        value.startsWith('0x') ? Buffer.from(value.slice(2), 'hex') : Buffer.from(value.replace(/^"|"$/g, ''), 'latin1'),
+      );
     }
   }
   return result;

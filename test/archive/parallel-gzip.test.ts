@@ -45,7 +45,11 @@ describe('parallelGzip', () => {
     ['exactly one block', Buffer.concat([text, noise]).subarray(0, 1 << 20)],
   ])('%s: byte-for-byte what single-stream gzip writes', async (_name, input) => {
     const out = await compress(input, { blockSize: 1 << 20 });
-    expect(createHash('sha256').update(out).digest('hex')).toBe(createHash('sha256').update(zlib.gzipSync(input, { level: 6 })).digest('hex'));
+    expect(createHash('sha256').update(out).digest('hex')).toBe(
+      createHash('sha256')
+        .update(zlib.gzipSync(input, { level: 6 }))
+        .digest('hex'),
+    );
   });
 
   it('keeps at most `concurrency` blocks in flight, one deflate per block', async () => {
@@ -56,7 +60,11 @@ describe('parallelGzip', () => {
     const gz = parallelGzip({ blockSize: 64 * 1024, concurrency: 3 });
     // Count in-flight blocks from the outside: each `push` of a compressed block ends one.
     const original = zlib.deflateRaw;
-    (zlib as { deflateRaw: unknown }).deflateRaw = (buffer: Buffer, options: zlib.ZlibOptions, callback: (err: Error | null, out: Buffer) => void): void => {
+    (zlib as { deflateRaw: unknown }).deflateRaw = (
+      buffer: Buffer,
+      options: zlib.ZlibOptions,
+      callback: (err: Error | null, out: Buffer) => void,
+    ): void => {
       calls++;
       most = Math.max(most, ++inFlight);
       original(buffer, options, (err, out) => {

@@ -36,7 +36,9 @@ describe('layer compression by media type', () => {
   });
 
   it('refuses a layer type it cannot read', () => {
-    expect(() => layerCompression('application/vnd.oci.image.layer.v1.tar+lz4')).toThrow('layers of type application/vnd.oci.image.layer.v1.tar+lz4 are not supported');
+    expect(() => layerCompression('application/vnd.oci.image.layer.v1.tar+lz4')).toThrow(
+      'layers of type application/vnd.oci.image.layer.v1.tar+lz4 are not supported',
+    );
     expect(layerMediaType('zstd')).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
   });
 });
@@ -59,7 +61,9 @@ describe.skipIf(!zstdInstalled)('zstd through the zstd command', () => {
   });
 
   it('fails in one line on bytes that are not zstd, and refuses levels it would need --ultra for', async () => {
-    await expect(buffer(Readable.from([Buffer.from('not zstd at all')]).pipe(zstdDecompress()))).rejects.toThrow("zstd could not decompress: zstd: /*stdin*\\: unsupported format");
+    await expect(buffer(Readable.from([Buffer.from('not zstd at all')]).pipe(zstdDecompress()))).rejects.toThrow(
+      'zstd could not decompress: zstd: /*stdin*\\: unsupported format',
+    );
     expect(() => zstdCompress(20)).toThrow('zstd compression level 20 is out of range (1-19)');
   });
 });

@@ -4,7 +4,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/builder/run-build.js';
@@ -34,24 +33,30 @@ function project(): { context: string; root: string } {
   const context = tempDir();
   writeFileSync(path.join(context, 'hello.txt'), 'hello\n');
   writeFileSync(path.join(context, 'unrelated.txt'), 'x\n');
-  writeFileSync(path.join(context, 'Dockerfile'), [
-    `FROM ${busybox.registry().host}/busybox:1 AS build`,
-    'WORKDIR /src',
-    'COPY hello.txt .',
-    'RUN cat hello.txt > /out.txt && echo built >> /out.txt',
-    `FROM ${busybox.registry().host}/busybox:1`,
-    'LABEL stage=final',
-    'COPY --from=build /out.txt /app/out.txt',
-    'ENV GREETING=hi',
-    'ENTRYPOINT ["cat"]',
-    'CMD ["/app/out.txt"]',
-  ].join('\n'));
+  writeFileSync(
+    path.join(context, 'Dockerfile'),
+    [
+      `FROM ${busybox.registry().host}/busybox:1 AS build`,
+      'WORKDIR /src',
+      'COPY hello.txt .',
+      'RUN cat hello.txt > /out.txt && echo built >> /out.txt',
+      `FROM ${busybox.registry().host}/busybox:1`,
+      'LABEL stage=final',
+      'COPY --from=build /out.txt /app/out.txt',
+      'ENV GREETING=hi',
+      'ENTRYPOINT ["cat"]',
+      'CMD ["/app/out.txt"]',
+    ].join('\n'),
+  );
   return { context, root: tempDir() };
 }
 
 const request = (p: { context: string; root: string }, extra: Partial<BuildRequest> = {}): BuildRequest => testRequest(p, tempDir, extra);
 
-async function image(root: string, digest: string): Promise<{ manifest: Manifest; config: ImageConfig; tree: string[]; read: (file: string) => string }> {
+async function image(
+  root: string,
+  digest: string,
+): Promise<{ manifest: Manifest; config: ImageConfig; tree: string[]; read: (file: string) => string }> {
   const store = new LocalContentStore(root);
   const manifest = JSON.parse((await store.readBytes(parseDigest(digest))).toString()) as Manifest;
   const config = JSON.parse((await store.readBytes(parseDigest(manifest.config.digest))).toString()) as ImageConfig;
@@ -62,14 +67,43 @@ async function image(root: string, digest: string): Promise<{ manifest: Manifest
 
 describe('tsbuild build with a missing Dockerfile or context, or a bad name', () => {
   const cases: Array<[string, (dir: string) => string[], (dir: string) => string]> = [
-    ['no Dockerfile in the context', (dir) => ['build', dir], (dir) => `error: failed to read dockerfile: open ${dir}/Dockerfile: no such file or directory\ngive its path with -f\n`],
-    ['-f names no file', (dir) => ['build', '-f', `${dir}/nope/Dockerfile`, dir], (dir) => `error: failed to read dockerfile: open ${dir}/nope/Dockerfile: no such file or directory\ngive its path with -f\n`],
+    [
+      'no Dockerfile in the context',
+      (dir) => ['build', dir],
+      (dir) => `error: failed to read dockerfile: open ${dir}/Dockerfile: no such file or directory\ngive its path with -f\n`,
+    ],
+    [
+      '-f names no file',
+      (dir) => ['build', '-f', `${dir}/nope/Dockerfile`, dir],
+      (dir) => `error: failed to read dockerfile: open ${dir}/nope/Dockerfile: no such file or directory\ngive its path with -f\n`,
+    ],
     ['no such context', (dir) => ['build', `${dir}/missing`], (dir) => `error: unable to prepare context: path "${dir}/missing" not found\n`],
-    ['the context is a file', (dir) => (writeFileSync(`${dir}/file`, 'x'), ['build', `${dir}/file`]), (dir) => `error: unable to prepare context: "${dir}/file" is not a directory\ncontexts are directories (tar and URL contexts are not supported)\n`],
-    ['--secret names no file', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--secret', `id=x,src=${dir}/none`, dir]), (dir) => `error: invalid --secret "id=x,src=${dir}/none": cannot read ${dir}/none (ENOENT)\n`],
-    ['--platform names no platform', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--platform', 'bogus', dir]), () => 'error: invalid platform "bogus": unknown operating system or architecture\ne.g. linux/amd64 or arm64\n'],
-    ['--push without a name', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--push', dir]), () => 'error: push needs a name: give -t NAME or name= in --output\n'],
-    ['a bad -t name', (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '-t', 'Bad Name', dir]), () => 'error: invalid reference "Bad Name": repository name must be lowercase\n'],
+    [
+      'the context is a file',
+      (dir) => (writeFileSync(`${dir}/file`, 'x'), ['build', `${dir}/file`]),
+      (dir) =>
+        `error: unable to prepare context: "${dir}/file" is not a directory\ncontexts are directories (tar and URL contexts are not supported)\n`,
+    ],
+    [
+      '--secret names no file',
+      (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--secret', `id=x,src=${dir}/none`, dir]),
+      (dir) => `error: invalid --secret "id=x,src=${dir}/none": cannot read ${dir}/none (ENOENT)\n`,
+    ],
+    [
+      '--platform names no platform',
+      (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--platform', 'bogus', dir]),
+      () => 'error: invalid platform "bogus": unknown operating system or architecture\ne.g. linux/amd64 or arm64\n',
+    ],
+    [
+      '--push without a name',
+      (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '--push', dir]),
+      () => 'error: push needs a name: give -t NAME or name= in --output\n',
+    ],
+    [
+      'a bad -t name',
+      (dir) => (writeFileSync(`${dir}/Dockerfile`, 'FROM scratch\n'), ['build', '-t', 'Bad Name', dir]),
+      () => 'error: invalid reference "Bad Name": repository name must be lowercase\n',
+    ],
   ];
   it.each(cases)('%s: one error line, exit 1, no state written', (_name, args, message) => {
     const dir = tempDir();
@@ -84,12 +118,24 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
   it('solves an identical step of two stages once: the second stage waits for the first', async () => {
     const context = tempDir();
     writeFileSync(path.join(context, 'a.txt'), 'a\n');
-    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch AS one\nCOPY a.txt /\nFROM scratch AS two\nCOPY a.txt /\nFROM scratch\nCOPY --from=one /a.txt /one/\nCOPY --from=two /a.txt /two/\n');
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      'FROM scratch AS one\nCOPY a.txt /\nFROM scratch AS two\nCOPY a.txt /\nFROM scratch\nCOPY --from=one /a.txt /one/\nCOPY --from=two /a.txt /two/\n',
+    );
     const events: string[] = [];
-    const result = await build({ context, root: tempDir(), progress: { emit: (e) => void (e.type === 'step' && events.push(`${e.name} ${e.status}`)) } });
+    const result = await build({
+      context,
+      root: tempDir(),
+      progress: { emit: (e) => void (e.type === 'step' && events.push(`${e.name} ${e.status}`)) },
+    });
     expect([result.ran, result.cached]).toEqual([3, 1]);
     // Whichever stage gets there first runs it; the other reports it cached.
-    expect(events.filter((e) => e.includes('COPY a.txt /')).map((e) => e.split(' ').pop()).sort()).toEqual(['cached', 'done', 'started']);
+    expect(
+      events
+        .filter((e) => e.includes('COPY a.txt /'))
+        .map((e) => e.split(' ').pop())
+        .sort(),
+    ).toEqual(['cached', 'done', 'started']);
   });
 
   it('a base from an unreachable registry fails the build after the snapshotter check has finished (no probe left behind)', async () => {
@@ -119,7 +165,9 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
       context,
       root,
       signal: controller.signal,
-      progress: { emit: (e) => void (e.type === 'step' && e.status === 'started' && setTimeout(() => controller.abort(new Error('interrupted')), 20)) },
+      progress: {
+        emit: (e) => void (e.type === 'step' && e.status === 'started' && setTimeout(() => controller.abort(new Error('interrupted')), 20)),
+      },
     });
     await expect(building).rejects.toThrow('interrupted');
     expect(Date.now() - started).toBeLessThan(5000);
@@ -131,7 +179,10 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
     const context = tempDir();
     writeFileSync(path.join(context, 'a.txt'), 'a\n');
     writeFileSync(path.join(context, 'b.txt'), 'b\n');
-    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch AS one\nCOPY a.txt /\nFROM scratch AS two\nCOPY b.txt /\nFROM scratch\nCOPY --from=one /a.txt /out/\nCOPY --from=two /b.txt /out/\n');
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      'FROM scratch AS one\nCOPY a.txt /\nFROM scratch AS two\nCOPY b.txt /\nFROM scratch\nCOPY --from=one /a.txt /out/\nCOPY --from=two /b.txt /out/\n',
+    );
     const root = tempDir();
     const result = await build({ context, root });
     expect([result.ran, result.cached]).toEqual([4, 0]);
@@ -164,7 +215,12 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
       Labels: { stage: 'final' },
       WorkingDir: '/',
     });
-    expect([built.config.os, built.config.architecture, built.config.rootfs.diff_ids.length, built.manifest.layers.length]).toEqual(['linux', 'amd64', 3, 3]);
+    expect([built.config.os, built.config.architecture, built.config.rootfs.diff_ids.length, built.manifest.layers.length]).toEqual([
+      'linux',
+      'amd64',
+      3,
+      3,
+    ]);
     expect(built.config.history?.map((h) => [h.created_by, h.empty_layer ?? false])).toEqual([
       ['busybox from Debian', false],
       ['platform linux/amd64', false],
@@ -189,17 +245,22 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect((await new OverlaySnapshotter(p.root).list()).filter((s) => s.kind !== 'committed')).toEqual([]);
   });
 
-  it('runs a stage\'s steps while a stage it copies from later is still running', async () => {
+  it("runs a stage's steps while a stage it copies from later is still running", async () => {
     const p = project();
-    writeFileSync(path.join(p.context, 'Dockerfile'), [
-      `FROM ${busybox.registry().host}/busybox:1 AS slow`,
-      'RUN sleep 1 && echo late > /late.txt',
-      'FROM scratch',
-      'COPY hello.txt /early/',
-      'COPY --from=slow /late.txt /late/',
-    ].join('\n'));
+    writeFileSync(
+      path.join(p.context, 'Dockerfile'),
+      [
+        `FROM ${busybox.registry().host}/busybox:1 AS slow`,
+        'RUN sleep 1 && echo late > /late.txt',
+        'FROM scratch',
+        'COPY hello.txt /early/',
+        'COPY --from=slow /late.txt /late/',
+      ].join('\n'),
+    );
     const events: string[] = [];
-    const result = await build(request(p, { progress: { emit: (e) => void (e.type === 'step' && e.status !== 'cached' && events.push(`${e.name} ${e.status}`)) } }));
+    const result = await build(
+      request(p, { progress: { emit: (e) => void (e.type === 'step' && e.status !== 'cached' && events.push(`${e.name} ${e.status}`)) } }),
+    );
     expect(result.ran).toBe(3);
     // The final stage's first COPY needs nothing from `slow`: it is done before the RUN is (the
     // whole stage used to wait for `slow`); the COPY --from waits for the RUN.
@@ -219,7 +280,9 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect((await build(request(p))).ran).toBe(0);
     writeFileSync(path.join(p.context, 'hello.txt'), 'HELLO\n');
     const misses: string[] = [];
-    const changed = await build(request(p, { progress: { emit: (e) => void (e.type === 'step' && e.status === 'started' && misses.push(`${e.name}: ${e.reason}`)) } }));
+    const changed = await build(
+      request(p, { progress: { emit: (e) => void (e.type === 'step' && e.status === 'started' && misses.push(`${e.name}: ${e.reason}`)) } }),
+    );
     expect(misses).toEqual([
       '[build 3/4] COPY hello.txt .: the context files it reads changed',
       '[build 4/4] RUN cat hello.txt > /out.txt && echo built >> /out.txt: a previous step changed',
@@ -243,7 +306,11 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
       context: fixture,
       root,
       buildArgs: { TAG: '1.37' },
-      registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir(), registries: { mirrors: { 'docker.io': [`http://${busybox.registry().host}`] } } },
+      registries: {
+        registriesConfig: '/nonexistent/registries.json',
+        dockerConfig: tempDir(),
+        registries: { mirrors: { 'docker.io': [`http://${busybox.registry().host}`] } },
+      },
     };
     const final = await build({ ...base, tags: ['multistage:final'] });
     const built = await image(root, final.digest);
@@ -254,7 +321,10 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const tested = await image(root, test.digest);
     // The unquoted heredoc was expanded when COPY wrote it.
     expect([tested.read('src/run.sh'), tested.config.config.OnBuild]).toEqual(['echo hello world\n', undefined]);
-    expect(tested.config.history?.slice(-2).map((h) => h.created_by)).toEqual(['RUN /bin/sh -c echo triggered # buildkit', 'RUN /bin/sh -c echo test # buildkit']); // ARGs do not carry into a child stage
+    expect(tested.config.history?.slice(-2).map((h) => h.created_by)).toEqual([
+      'RUN /bin/sh -c echo triggered # buildkit',
+      'RUN /bin/sh -c echo test # buildkit',
+    ]); // ARGs do not carry into a child stage
   });
 
   it('exports the cache to a directory that a fresh state root imports instead of running the steps', async () => {
@@ -274,11 +344,21 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     const host = busybox.registry().host;
     const messages: string[] = [];
     const progress = { emit: (e: { type: string; text?: string }) => void (e.type === 'message' && e.text && messages.push(e.text)) };
-    const first = await build(request(p, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:max`, mode: 'max' }], cacheTo: { type: 'registry', ref: `${host}/cache/app:max`, mode: 'max' }, progress }));
+    const first = await build(
+      request(p, {
+        cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:max`, mode: 'max' }],
+        cacheTo: { type: 'registry', ref: `${host}/cache/app:max`, mode: 'max' },
+        progress,
+      }),
+    );
     expect(messages).toContain(`no build cache at ${host}/cache/app:max yet`);
     await build(request(p, { cacheTo: parseCacheSpec(`type=registry,ref=${host}/cache/app:min,mode=min`, 'to') }));
     const layersAt = async (tag: string): Promise<number> =>
-      (JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/cache/app:${tag}`], { encoding: 'utf8' })) as Manifest).layers.length;
+      (
+        JSON.parse(
+          execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/cache/app:${tag}`], { encoding: 'utf8' }),
+        ) as Manifest
+      ).layers.length;
     // The build stage's WORKDIR, COPY and RUN and the final COPY --from; min keeps only the last.
     expect([await layersAt('max'), await layersAt('min')]).toEqual([4, 1]);
 
@@ -287,7 +367,9 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect([imported.ran, imported.cached, imported.digest]).toEqual([0, 4, first.digest]);
     expect((await image(fresh.root, imported.digest)).read('app/out.txt')).toBe('hello\nbuilt\n');
     // With only the final step cached, the build stage runs and the final COPY is restored.
-    const partial = await build(request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:min`, mode: 'max' }] }));
+    const partial = await build(
+      request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:min`, mode: 'max' }] }),
+    );
     expect([partial.ran, partial.cached, partial.digest]).toEqual([3, 1, first.digest]);
     await expect(build(request(fresh, { cacheFrom: [{ type: 'registry', ref: `${host}/busybox:1`, mode: 'max' }] }))).rejects.toThrow(
       `${host}/busybox:1 is not a tsbuild build cache (config type application/vnd.oci.image.config.v1+json)`,
@@ -340,7 +422,10 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect(tsbuild(['--root', p.root, 'images'], { env }).stdout).toMatch(/\napp\s+1\s+[a-f0-9]{12}\s/);
     const meta = path.join(tempDir(), 'meta.json');
     const json = tsbuild(['--root', p.root, 'build', '--progress=json', '--metadata-file', meta, '-t', 'app:1', p.context], { env });
-    const events = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; name?: string });
+    const events = json.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; status?: string; name?: string });
     // The two stages run side by side: each stage's steps in order, the stages interleaved.
     const steps = events.filter((e) => e.type === 'step').map((e) => `${e.status} ${e.name}`);
     expect(steps.filter((s) => s.startsWith('cached [build '))).toEqual([
@@ -353,6 +438,10 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
       `cached [stage-1 1/2] FROM ${busybox.registry().host}/busybox:1`,
       'cached [stage-1 2/2] COPY --from=build /out.txt /app/out.txt',
     ]);
-    expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({ 'containerimage.digest': first.stdout.trim(), 'image.name': 'docker.io/library/app:1', 'tsbuild.steps': { ran: 0, cached: 4 } });
+    expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({
+      'containerimage.digest': first.stdout.trim(),
+      'image.name': 'docker.io/library/app:1',
+      'tsbuild.steps': { ran: 0, cached: 4 },
+    });
   });
 });

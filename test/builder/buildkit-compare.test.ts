@@ -63,8 +63,14 @@ async function describeImage(root: string, image: StoredImage): Promise<Built> {
     await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain', compression: layerCompression(layer.mediaType) });
   }
   // Docker's config type spells out empty fields (Hostname "", AttachStdin false, Cmd null…).
-  const config = Object.fromEntries(Object.entries(image.config.config ?? {}).filter(([, v]) => v !== '' && v !== false && v !== null)) as ContainerConfig;
-  const history = (image.config.history ?? []).map((h: HistoryEntry): [string, boolean, string] => [h.created_by ?? '', h.empty_layer ?? false, h.comment ?? '']);
+  const config = Object.fromEntries(
+    Object.entries(image.config.config ?? {}).filter(([, v]) => v !== '' && v !== false && v !== null),
+  ) as ContainerConfig;
+  const history = (image.config.history ?? []).map((h: HistoryEntry): [string, boolean, string] => [
+    h.created_by ?? '',
+    h.empty_layer ?? false,
+    h.comment ?? '',
+  ]);
   return { config, history, layers: image.manifest.layers.length, tree: treeListing(rootfs) };
 }
 
@@ -82,38 +88,58 @@ function olderFrontend(createdBy: string): string {
 const MOUNT_STUBS = ['proc', 'dev', 'sys', 'cache', 'mnt'].map((d) => `${d} dir 755 0:0`);
 
 function modernFrontend(createdBy: string): string {
-  return createdBy.replace(/^(COPY|ADD)((?: --(?:chown|chmod|parents)(?:=\S+)?)+)/, '$1').replace(/^HEALTHCHECK .*/, 'HEALTHCHECK (frontend-specific text)');
+  return createdBy
+    .replace(/^(COPY|ADD)((?: --(?:chown|chmod|parents)(?:=\S+)?)+)/, '$1')
+    .replace(/^HEALTHCHECK .*/, 'HEALTHCHECK (frontend-specific text)');
 }
 
 describe.skipIf(!ready)('tsbuild and BuildKit build the same image', () => {
   it.each([
     ['the final stage', undefined],
     ['--target test', 'test'],
-  ])('%s: same config, history, layers and files', async (_label, target) => {
-    const dir = context();
-    const base = `${busybox.registry().host}/busybox:1`;
-    // No override of a stage ARG: Debian's frontend records an ARG's default in history, later ones the value used.
-    const args = { BASE: base };
+  ])(
+    '%s: same config, history, layers and files',
+    async (_label, target) => {
+      const dir = context();
+      const base = `${busybox.registry().host}/busybox:1`;
+      // No override of a stage ARG: Debian's frontend records an ARG's default in history, later ones the value used.
+      const args = { BASE: base };
 
-    const ours = tempDir();
-    const result = await build({
-      context: dir, root: ours, ...(target ? { target } : {}), buildArgs: args,
-      registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir() },
-    });
-    const mine = await describeImage(ours, await readStoredImage(new LocalContentStore(ours), result.digest));
+      const ours = tempDir();
+      const result = await build({
+        context: dir,
+        root: ours,
+        ...(target ? { target } : {}),
+        buildArgs: args,
+        registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: tempDir() },
+      });
+      const mine = await describeImage(ours, await readStoredImage(new LocalContentStore(ours), result.digest));
 
-    const tag = `compare-${target ?? 'final'}:1`;
-    await dockerd.docker(['build', '--network=none', '-q', '-t', tag, ...(target ? ['--target', target] : []), ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), dir]);
-    const archive = path.join(tempDir(), 'theirs.tar');
-    await dockerd.docker(['save', '-o', archive, tag]);
-    const theirsRoot = tempDir();
-    const [loaded] = await load(archive, { root: theirsRoot });
-    const theirs = await describeImage(theirsRoot, await readStoredImage(new LocalContentStore(theirsRoot), loaded?.digest ?? ''));
+      const tag = `compare-${target ?? 'final'}:1`;
+      await dockerd.docker([
+        'build',
+        '--network=none',
+        '-q',
+        '-t',
+        tag,
+        ...(target ? ['--target', target] : []),
+        ...Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+        dir,
+      ]);
+      const archive = path.join(tempDir(), 'theirs.tar');
+      await dockerd.docker(['save', '-o', archive, tag]);
+      const theirsRoot = tempDir();
+      const [loaded] = await load(archive, { root: theirsRoot });
+      const theirs = await describeImage(theirsRoot, await readStoredImage(new LocalContentStore(theirsRoot), loaded?.digest ?? ''));
 
-    expect(mine.config).toEqual(theirs.config);
-    expect(mine.history.map(([by, empty, comment]) => [modernFrontend(by), empty, comment])).toEqual(theirs.history.map(([by, empty, comment]) => [olderFrontend(by), empty, comment]));
-    expect(mine.layers).toBe(theirs.layers);
-    expect(mine.tree).toEqual(theirs.tree.filter((entry) => !MOUNT_STUBS.includes(entry)));
-    expect(theirs.tree.filter((entry) => MOUNT_STUBS.includes(entry))).toEqual(MOUNT_STUBS.slice().sort());
-  }, 120_000);
+      expect(mine.config).toEqual(theirs.config);
+      expect(mine.history.map(([by, empty, comment]) => [modernFrontend(by), empty, comment])).toEqual(
+        theirs.history.map(([by, empty, comment]) => [olderFrontend(by), empty, comment]),
+      );
+      expect(mine.layers).toBe(theirs.layers);
+      expect(mine.tree).toEqual(theirs.tree.filter((entry) => !MOUNT_STUBS.includes(entry)));
+      expect(theirs.tree.filter((entry) => MOUNT_STUBS.includes(entry))).toEqual(MOUNT_STUBS.slice().sort());
+    },
+    120_000,
+  );
 });

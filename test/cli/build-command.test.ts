@@ -46,7 +46,9 @@ describe('tsbuild build', () => {
   it('reports a missing Dockerfile with a hint', () => {
     const result = tsbuild(['build', '--print-plan', dir]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`error: failed to read Dockerfile: ${path.join(dir, 'Dockerfile')} does not exist\nadd a Dockerfile to ${dir} or name one with -f\n`);
+    expect(result.stderr).toBe(
+      `error: failed to read Dockerfile: ${path.join(dir, 'Dockerfile')} does not exist\nadd a Dockerfile to ${dir} or name one with -f\n`,
+    );
   });
 
   it('lists its options in --help', () => {

@@ -17,10 +17,14 @@ class Screen {
     for (let i = 0; i < text.length; i++) {
       const c = text[i] as string;
       if (c === '\x1b') {
+        // eslint-disable-next-line no-control-regex -- parsing the terminal's escape sequences
         const match = /^\x1b\[(\d*)([AJ])/.exec(text.slice(i));
         if (!match) throw new Error(`unexpected escape at ${JSON.stringify(text.slice(i, i + 6))}`);
         if (match[2] === 'A') this.row = Math.max(0, this.row - Number(match[1] || '1'));
-        else this.lines.splice(this.row + 1), (this.lines[this.row] = '');
+        else {
+          this.lines.splice(this.row + 1);
+          this.lines[this.row] = '';
+        }
         i += match[0].length - 1;
       } else if (c === '\r') {
         this.lines[this.row] = this.lines[this.row] ?? '';
@@ -63,7 +67,13 @@ describe('tty progress', () => {
     view.emit({ type: 'step', id: '0.1', name: '[base 2/3] RUN make', status: 'done', seconds: 2 });
     view.emit({ type: 'step', id: '0.2', name: '[base 3/3] COPY --from=build /out /usr/local/bin/a-very-long-name-that-is-cut', status: 'started' });
     clock = 2300;
-    view.emit({ type: 'step', id: '0.2', name: '[base 3/3] COPY --from=build /out /usr/local/bin/a-very-long-name-that-is-cut', status: 'done', seconds: 0.3 });
+    view.emit({
+      type: 'step',
+      id: '0.2',
+      name: '[base 3/3] COPY --from=build /out /usr/local/bin/a-very-long-name-that-is-cut',
+      status: 'done',
+      seconds: 0.3,
+    });
     view.emit({ type: 'message', text: 'exporting to image' });
     view.finish();
     expect(screen.text()).toEqual([

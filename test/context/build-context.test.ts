@@ -30,7 +30,14 @@ async function listing(root: string, dockerfile?: string): Promise<string[]> {
 
 describe('build context', () => {
   it('applies .dockerignore like BuildKit’s integration test (only foo and bay)', async () => {
-    const root = tree({ foo: 'foo', bar: 'bar', baz: 'baz', bay: 'bay', Dockerfile: 'FROM scratch', '.dockerignore': 'ba*\nDockerfile\n!bay\n.dockerignore\n' });
+    const root = tree({
+      foo: 'foo',
+      bar: 'bar',
+      baz: 'baz',
+      bay: 'bay',
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'ba*\nDockerfile\n!bay\n.dockerignore\n',
+    });
     expect(await listing(root)).toEqual(['bay', 'foo']);
   });
 

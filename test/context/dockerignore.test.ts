@@ -12,7 +12,11 @@ interface Case {
 
 /** Splits a Markdown table row on unescaped pipes. */
 function cells(row: string): string[] {
-  return row.replace(/^\|/, '').replace(/\|\s*$/, '').split(/(?<!\\)\|/).map((c) => c.trim());
+  return row
+    .replace(/^\|/, '')
+    .replace(/\|\s*$/, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
 }
 
 /** The text inside the first pair of backticks, with Markdown's `\|` unescaped. */

@@ -82,28 +82,49 @@ describe.skipIf(!isRoot)('applyLayer', () => {
   it.each<[string, Parameters<typeof makeLayer>[0]]>([
     ['.. climbing out', [{ name: '../escaped', data: Buffer.from('pwned') }]],
     ['a deeper .. climbing out', [{ name: 'a/../../escaped', data: Buffer.from('pwned') }]],
-    ['a symlink then a write through it', [{ name: 'evil', type: 'symlink', linkname: '..' }, { name: 'evil/escaped', data: Buffer.from('pwned') }]],
-    ['an absolute symlink then a write through it', [{ name: 'evil', type: 'symlink', linkname: '/tmp' }, { name: 'evil/escaped', data: Buffer.from('pwned') }]],
+    [
+      'a symlink then a write through it',
+      [
+        { name: 'evil', type: 'symlink', linkname: '..' },
+        { name: 'evil/escaped', data: Buffer.from('pwned') },
+      ],
+    ],
+    [
+      'an absolute symlink then a write through it',
+      [
+        { name: 'evil', type: 'symlink', linkname: '/tmp' },
+        { name: 'evil/escaped', data: Buffer.from('pwned') },
+      ],
+    ],
     ['a hard link to a file outside', [{ name: 'hl', type: 'link', linkname: '../outside-file' }]],
     // The applier remembers directories it checked; one replaced later must be checked again.
-    ['a directory written into, then replaced by a symlink, then written through', [
-      { name: 'd/', type: 'directory' },
-      { name: 'd/sub/', type: 'directory' },
-      { name: 'd/sub/ok', data: Buffer.from('fine') },
-      { name: 'd', type: 'symlink', linkname: '..' },
-      { name: 'd/escaped', data: Buffer.from('pwned') },
-    ]],
-    ['a parent made for a file, then replaced by a symlink, then written through', [
-      { name: 'p/q/file', data: Buffer.from('fine') },
-      { name: 'p/q', type: 'symlink', linkname: '../..' },
-      { name: 'p/q/escaped', data: Buffer.from('pwned') },
-    ]],
-    ['a whited-out directory recreated as a symlink, then written through', [
-      { name: 'w/inner/file', data: Buffer.from('fine') },
-      { name: '.wh.w', data: Buffer.alloc(0) },
-      { name: 'w', type: 'symlink', linkname: '..' },
-      { name: 'w/escaped', data: Buffer.from('pwned') },
-    ]],
+    [
+      'a directory written into, then replaced by a symlink, then written through',
+      [
+        { name: 'd/', type: 'directory' },
+        { name: 'd/sub/', type: 'directory' },
+        { name: 'd/sub/ok', data: Buffer.from('fine') },
+        { name: 'd', type: 'symlink', linkname: '..' },
+        { name: 'd/escaped', data: Buffer.from('pwned') },
+      ],
+    ],
+    [
+      'a parent made for a file, then replaced by a symlink, then written through',
+      [
+        { name: 'p/q/file', data: Buffer.from('fine') },
+        { name: 'p/q', type: 'symlink', linkname: '../..' },
+        { name: 'p/q/escaped', data: Buffer.from('pwned') },
+      ],
+    ],
+    [
+      'a whited-out directory recreated as a symlink, then written through',
+      [
+        { name: 'w/inner/file', data: Buffer.from('fine') },
+        { name: '.wh.w', data: Buffer.alloc(0) },
+        { name: 'w', type: 'symlink', linkname: '..' },
+        { name: 'w/escaped', data: Buffer.from('pwned') },
+      ],
+    ],
   ])('refuses %s and writes nothing outside', async (_name, entries) => {
     const parent = tempDir();
     const root = path.join(parent, 'root');

@@ -39,7 +39,11 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     await snaps.prepare('base-extract');
     await applyLayer(Readable.from([base.gz]), await snaps.upperDir('base-extract'), { mode: 'overlay' });
     await snaps.commit('base', 'base-extract');
-    const baseDigest = (await store.ingest(Readable.from([base.gz]), { digest: `sha256:${(await import('node:crypto')).createHash('sha256').update(base.gz).digest('hex')}` as Digest })).digest;
+    const baseDigest = (
+      await store.ingest(Readable.from([base.gz]), {
+        digest: `sha256:${(await import('node:crypto')).createHash('sha256').update(base.gz).digest('hex')}` as Digest,
+      })
+    ).digest;
 
     const mnt = path.join(tempDir(), 'rootfs');
     mkdirSync(mnt);
@@ -90,7 +94,9 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     const merged = path.join(tempDir(), 'merged');
     mkdirSync(merged);
     // The merged view still has the proc stub the layer (rightly) leaves out.
-    const expected = (await withMounted(await snaps.view('check', 'after'), merged, async () => treeListing(merged))).filter((l) => !l.startsWith('proc '));
+    const expected = (await withMounted(await snaps.view('check', 'after'), merged, async () => treeListing(merged))).filter(
+      (l) => !l.startsWith('proc '),
+    );
     const baseFile = path.join(tempDir(), 'base.tgz');
     writeFileSync(baseFile, base.gz);
     const rootfs = umociUnpack(tempDir(), [
@@ -104,7 +110,17 @@ describe.skipIf(!isRoot)('overlay differ', () => {
     await applyLayer(Readable.from([base.gz]), lowerTree, { mode: 'plain' });
     const walked = await doubleWalkChanges(lowerTree, rootfs);
     expect(walked.map((c) => `${c.kind} ${c.path}`)).toEqual([
-      'modify bin', 'delete bin/cat', 'modify data', 'delete data/a', 'delete data/b', 'add data/c', 'modify etc/passwd', 'add h1', 'add h2', 'modify tmp', 'add tmp/new.txt',
+      'modify bin',
+      'delete bin/cat',
+      'modify data',
+      'delete data/a',
+      'delete data/b',
+      'add data/c',
+      'modify etc/passwd',
+      'add h1',
+      'add h2',
+      'modify tmp',
+      'add tmp/new.txt',
     ]);
   });
 });

@@ -23,19 +23,22 @@ function wordsVectors(): Array<{ line: number; input: string; expected: string[]
   const env: Record<string, string> = {};
   const vectors: Array<{ line: number; input: string; expected: string[]; env: Record<string, string> }> = [];
   // A scanner yields no line after the final newline.
-  text.replace(/\n$/, '').split('\n').forEach((raw, index) => {
-    if (raw.startsWith('#')) return;
-    if (raw.startsWith('ENV ')) {
-      const entry = raw.slice(3).replace(/^ +/, '');
-      const eq = entry.indexOf('=');
-      env[entry.slice(0, eq)] = entry.slice(eq + 1);
-      return;
-    }
-    const fields = raw.split('|');
-    if (fields.length !== 2) throw new Error(`wordsTest:${index + 1}: expected 2 fields`);
-    const expected = (fields[1] ?? '').replace(/^ +/, '').split(',');
-    vectors.push({ line: index + 1, input: (fields[0] ?? '').trim(), expected, env: { ...env } });
-  });
+  text
+    .replace(/\n$/, '')
+    .split('\n')
+    .forEach((raw, index) => {
+      if (raw.startsWith('#')) return;
+      if (raw.startsWith('ENV ')) {
+        const entry = raw.slice(3).replace(/^ +/, '');
+        const eq = entry.indexOf('=');
+        env[entry.slice(0, eq)] = entry.slice(eq + 1);
+        return;
+      }
+      const fields = raw.split('|');
+      if (fields.length !== 2) throw new Error(`wordsTest:${index + 1}: expected 2 fields`);
+      const expected = (fields[1] ?? '').replace(/^ +/, '').split(',');
+      vectors.push({ line: index + 1, input: (fields[0] ?? '').trim(), expected, env: { ...env } });
+    });
   return vectors;
 }
 

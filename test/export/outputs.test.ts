@@ -7,7 +7,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/builder/run-build.js';
@@ -34,12 +33,15 @@ const busybox = useBusyboxRegistry(ready);
 function project(): { context: string; root: string } {
   const context = tempDir();
   writeFileSync(path.join(context, 'app.txt'), 'app\n');
-  writeFileSync(path.join(context, 'Dockerfile'), [
-    `FROM ${busybox.registry().host}/busybox:1`,
-    'RUN mkdir -p /data && echo made > /data/made.txt && rm -f /bin/wget',
-    'COPY app.txt /app/',
-    'CMD ["cat", "/app/app.txt"]',
-  ].join('\n'));
+  writeFileSync(
+    path.join(context, 'Dockerfile'),
+    [
+      `FROM ${busybox.registry().host}/busybox:1`,
+      'RUN mkdir -p /data && echo made > /data/made.txt && rm -f /bin/wget',
+      'COPY app.txt /app/',
+      'CMD ["cat", "/app/app.txt"]',
+    ].join('\n'),
+  );
   return { context, root: tempDir() };
 }
 
@@ -54,19 +56,75 @@ const ADDED = ['app dir 755 0:0', 'app/app.txt file:4 644 0:0', 'data dir 755 0:
 describe('output specs', () => {
   it.each([
     ['type=oci,dest=out.tar', { type: 'oci', dest: 'out.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
-    ['type=oci,dest=dir,tar=false,name=a:1', { type: 'oci', dest: 'dir', tar: false, names: ['a:1'], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
-    ['type=docker,dest=d.tar', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: false, annotations: {}, rewriteTimestamp: false }],
-    ['type=docker,dest=d.tar,oci-mediatypes=true', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
-    ['type=registry,"name=r/a:1,r/b:2"', { type: 'image', push: true, names: ['r/a:1', 'r/b:2'], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false }],
-    ['type=image,push=true,annotation.org.example=x,rewrite-timestamp=true', { type: 'image', push: true, names: [], ociMediaTypes: true, annotations: { 'org.example': 'x' }, rewriteTimestamp: true }],
+    [
+      'type=oci,dest=dir,tar=false,name=a:1',
+      { type: 'oci', dest: 'dir', tar: false, names: ['a:1'], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false },
+    ],
+    [
+      'type=docker,dest=d.tar',
+      { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: false, annotations: {}, rewriteTimestamp: false },
+    ],
+    [
+      'type=docker,dest=d.tar,oci-mediatypes=true',
+      { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false },
+    ],
+    [
+      'type=registry,"name=r/a:1,r/b:2"',
+      { type: 'image', push: true, names: ['r/a:1', 'r/b:2'], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false },
+    ],
+    [
+      'type=image,push=true,annotation.org.example=x,rewrite-timestamp=true',
+      { type: 'image', push: true, names: [], ociMediaTypes: true, annotations: { 'org.example': 'x' }, rewriteTimestamp: true },
+    ],
     ['type=local,dest=out', { type: 'local', dest: 'out' }],
     ['out-dir', { type: 'local', dest: 'out-dir' }],
     ['type=tar,dest=fs.tar', { type: 'tar', dest: 'fs.tar' }],
-    ['type=oci,dest=o,compression=zstd,compression-level=9', { type: 'oci', dest: 'o', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'zstd', compressionLevel: 9 }],
+    [
+      'type=oci,dest=o,compression=zstd,compression-level=9',
+      {
+        type: 'oci',
+        dest: 'o',
+        tar: true,
+        names: [],
+        ociMediaTypes: true,
+        annotations: {},
+        rewriteTimestamp: false,
+        compression: 'zstd',
+        compressionLevel: 9,
+      },
+    ],
     // zstd and plain-tar layers exist only in OCI: the docker exporter writes OCI media types then.
-    ['type=docker,dest=d.tar,compression=zstd', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'zstd' }],
-    ['type=image,compression=uncompressed,force-compression=true', { type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'uncompressed', forceCompression: true }],
-    ['type=docker,dest=d.tar,compression=gzip,compression-level=1', { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: false, annotations: {}, rewriteTimestamp: false, compression: 'gzip', compressionLevel: 1 }],
+    [
+      'type=docker,dest=d.tar,compression=zstd',
+      { type: 'docker', dest: 'd.tar', tar: true, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false, compression: 'zstd' },
+    ],
+    [
+      'type=image,compression=uncompressed,force-compression=true',
+      {
+        type: 'image',
+        push: false,
+        names: [],
+        ociMediaTypes: true,
+        annotations: {},
+        rewriteTimestamp: false,
+        compression: 'uncompressed',
+        forceCompression: true,
+      },
+    ],
+    [
+      'type=docker,dest=d.tar,compression=gzip,compression-level=1',
+      {
+        type: 'docker',
+        dest: 'd.tar',
+        tar: true,
+        names: [],
+        ociMediaTypes: false,
+        annotations: {},
+        rewriteTimestamp: false,
+        compression: 'gzip',
+        compressionLevel: 1,
+      },
+    ],
   ])('%s', (spec, expected) => {
     expect(parseOutput(spec)).toEqual(expected);
   });
@@ -77,11 +135,20 @@ describe('output specs', () => {
     ['type=local,dest=x,tar=false', 'invalid --output "type=local,dest=x,tar=false": unknown field "tar" for type=local'],
     ['type=oci,dest=x,tar=maybe', 'invalid --output "type=oci,dest=x,tar=maybe": tar must be true or false, not "maybe"'],
     ['type=oci,dest=-', '--output "type=oci,dest=-": writing to stdout (dest=-) is not supported; give a file name'],
-    ['type=image,compression=estargz', '--output "type=image,compression=estargz": compression=estargz is not supported; use gzip, zstd or uncompressed'],
+    [
+      'type=image,compression=estargz',
+      '--output "type=image,compression=estargz": compression=estargz is not supported; use gzip, zstd or uncompressed',
+    ],
     ['type=image,compression=lz4', 'invalid --output "type=image,compression=lz4": compression must be gzip, zstd or uncompressed, not "lz4"'],
-    ['type=image,compression=zstd,compression-level=22', 'invalid --output "type=image,compression=zstd,compression-level=22": compression-level for zstd must be 1-19, not 22'],
+    [
+      'type=image,compression=zstd,compression-level=22',
+      'invalid --output "type=image,compression=zstd,compression-level=22": compression-level for zstd must be 1-19, not 22',
+    ],
     ['type=image,compression-level=fast', 'invalid --output "type=image,compression-level=fast": compression-level must be a number, not "fast"'],
-    ['type=oci,dest=o,compression=zstd,oci-mediatypes=false', 'invalid --output "type=oci,dest=o,compression=zstd,oci-mediatypes=false": compression=zstd needs OCI media types, not oci-mediatypes=false'],
+    [
+      'type=oci,dest=o,compression=zstd,oci-mediatypes=false',
+      'invalid --output "type=oci,dest=o,compression=zstd,oci-mediatypes=false": compression=zstd needs OCI media types, not oci-mediatypes=false',
+    ],
   ])('rejects %s', (spec, message) => {
     expect(() => parseOutput(spec)).toThrow(message);
   });
@@ -91,7 +158,9 @@ describe('output specs', () => {
       { type: 'image', push: true, names: [], ociMediaTypes: true, annotations: { a: '1', b: '2' }, rewriteTimestamp: false },
     ]);
     expect(buildOutputs(['type=local,dest=x'], { push: true }).map((o) => o.type)).toEqual(['local', 'image']);
-    expect(() => buildOutputs([], { annotations: ['index:a=1'] })).toThrow('annotation "index:a=1": only manifest annotations are supported, not index');
+    expect(() => buildOutputs([], { annotations: ['index:a=1'] })).toThrow(
+      'annotation "index:a=1": only manifest annotations are supported, not index',
+    );
   });
 });
 
@@ -107,7 +176,10 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
   // /proc refuses new files with ENOENT (Node's recursive mkdir would retry that forever); a
   // path under a regular file is ENOTDIR.
   it.each([
-    ['type=oci,dest=/proc/tsbuild-test.tar', /^error: cannot write the oci output to \/proc\/tsbuild-test\.tar: ENOENT on \/proc\/tsbuild-test\.tar\.tmp-[0-9a-f]{12}\n$/],
+    [
+      'type=oci,dest=/proc/tsbuild-test.tar',
+      /^error: cannot write the oci output to \/proc\/tsbuild-test\.tar: ENOENT on \/proc\/tsbuild-test\.tar\.tmp-[0-9a-f]{12}\n$/,
+    ],
     ['type=oci,dest=/proc/tsbuild-test,tar=false', /^error: cannot write the oci output to \/proc\/tsbuild-test: ENOENT on \/proc\/tsbuild-test\n$/],
     ['type=local,dest=/proc/tsbuild-test', /^error: cannot write the local output to \/proc\/tsbuild-test: ENOENT on \/proc\/tsbuild-test\n$/],
     ['type=docker,dest=FILE/x.tar', /^error: cannot write the docker output to .*\/file\/x\.tar: ENOTDIR on .*\/file\/x\.tar\.tmp-[0-9a-f]{12}\n$/],
@@ -130,10 +202,21 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
       const result = tsbuild(args, { timeout: 60_000 });
       return [result.status, result.stderr];
     };
-    expect(cli(['--root', root, 'build', '-q', '-t', 'app:1', '--metadata-file', '/proc/tsbuild-meta.json', context])).toEqual([1, 'error: cannot write --metadata-file /proc/tsbuild-meta.json: ENOENT\n']);
-    expect(cli(['--root', root, 'save', '-o', '/proc/tsbuild-save.tar', 'app:1'])).toEqual([1, expect.stringMatching(/^error: cannot write the archive to \/proc\/tsbuild-save\.tar: ENOENT on \/proc\/tsbuild-save\.tar\.tmp-[0-9a-f]{12}\n$/)]);
+    expect(cli(['--root', root, 'build', '-q', '-t', 'app:1', '--metadata-file', '/proc/tsbuild-meta.json', context])).toEqual([
+      1,
+      'error: cannot write --metadata-file /proc/tsbuild-meta.json: ENOENT\n',
+    ]);
+    expect(cli(['--root', root, 'save', '-o', '/proc/tsbuild-save.tar', 'app:1'])).toEqual([
+      1,
+      expect.stringMatching(
+        /^error: cannot write the archive to \/proc\/tsbuild-save\.tar: ENOENT on \/proc\/tsbuild-save\.tar\.tmp-[0-9a-f]{12}\n$/,
+      ),
+    ]);
     for (const command of [['build', context], ['du'], ['prune']]) {
-      expect(cli(['--root', '/proc/tsbuild-root', ...command])).toEqual([1, 'error: cannot use the state root /proc/tsbuild-root: ENOENT\ngive a writable directory with --root or TSBUILD_ROOT\n']);
+      expect(cli(['--root', '/proc/tsbuild-root', ...command])).toEqual([
+        1,
+        'error: cannot use the state root /proc/tsbuild-root: ENOENT\ngive a writable directory with --root or TSBUILD_ROOT\n',
+      ]);
     }
   });
 
@@ -149,15 +232,22 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
   it('type=oci as a tar: skopeo sees the same manifest; as a directory: umoci unpacks the same tree as type=local and type=tar', async () => {
     const p = project();
     const out = tempDir();
-    const result = await build(request(p, {
-      outputs: buildOutputs([
-        `type=oci,dest=${out}/image.tar`,
-        `type=oci,dest=${out}/layout,tar=false`,
-        `type=local,dest=${out}/rootfs`,
-        `type=tar,dest=${out}/rootfs.tar`,
-      ]),
-    }));
-    expect(result.outputs.map((o) => [o.type, o.digest])).toEqual([['oci', result.digest], ['oci', result.digest], ['local', undefined], ['tar', undefined]]);
+    const result = await build(
+      request(p, {
+        outputs: buildOutputs([
+          `type=oci,dest=${out}/image.tar`,
+          `type=oci,dest=${out}/layout,tar=false`,
+          `type=local,dest=${out}/rootfs`,
+          `type=tar,dest=${out}/rootfs.tar`,
+        ]),
+      }),
+    );
+    expect(result.outputs.map((o) => [o.type, o.digest])).toEqual([
+      ['oci', result.digest],
+      ['oci', result.digest],
+      ['local', undefined],
+      ['tar', undefined],
+    ]);
     // Only the layout outputs were asked for: the image store names nothing but the pulled base.
     expect((await new ImageIndex(p.root).list()).map((r) => r.name)).toEqual([`${busybox.registry().host}/busybox:1`]);
 
@@ -167,11 +257,15 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     expect(manifest.layers).toHaveLength(4);
     expect(inspected.Layers).toEqual(manifest.layers.map((l) => l.digest));
     const index = JSON.parse(readFileSync(path.join(out, 'layout', 'index.json'), 'utf8')) as Index;
-    expect(index.manifests).toEqual([{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: result.digest, size: expect.any(Number) as number,
-      platform: { os: 'linux', architecture: 'amd64' },
-      annotations: { 'io.containerd.image.name': 'docker.io/library/app:1', 'org.opencontainers.image.ref.name': '1' },
-    }]);
+    expect(index.manifests).toEqual([
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: result.digest,
+        size: expect.any(Number) as number,
+        platform: { os: 'linux', architecture: 'amd64' },
+        annotations: { 'io.containerd.image.name': 'docker.io/library/app:1', 'org.opencontainers.image.ref.name': '1' },
+      },
+    ]);
 
     // skopeo copies the layout tar to a directory layout and reads the same digest back.
     skopeo('copy', '--quiet', `oci-archive:${out}/image.tar:1`, `oci:${out}/copied:1`);
@@ -186,21 +280,25 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     expect(localTree.some((l) => l.startsWith('bin/busybox '))).toBe(true);
     expect(readFileSync(path.join(out, 'rootfs', 'data', 'made.txt'), 'utf8')).toBe('made\n');
 
-    const tarNames = tarList(path.join(out, 'rootfs.tar')).map((n) => n.replace(/\/$/, '')).sort();
+    const tarNames = tarList(path.join(out, 'rootfs.tar'))
+      .map((n) => n.replace(/\/$/, ''))
+      .sort();
     expect(tarNames).toEqual(localTree.map((l) => l.split(' ')[0]).sort());
   });
 
-  it('compression=zstd: the build\'s layers become zstd (base layers too when forced); skopeo and umoci read it; tsbuild builds FROM it', async () => {
+  it("compression=zstd: the build's layers become zstd (base layers too when forced); skopeo and umoci read it; tsbuild builds FROM it", async () => {
     const p = project();
     const out = tempDir();
     const gzipped = await build(request(p));
-    const result = await build(request(p, {
-      outputs: buildOutputs([
-        `type=oci,dest=${out}/zstd,tar=false,compression=zstd`,
-        `type=oci,dest=${out}/forced,tar=false,compression=zstd,force-compression=true`,
-        `type=oci,dest=${out}/forced.tar,compression=zstd,force-compression=true`,
-      ]),
-    }));
+    const result = await build(
+      request(p, {
+        outputs: buildOutputs([
+          `type=oci,dest=${out}/zstd,tar=false,compression=zstd`,
+          `type=oci,dest=${out}/forced,tar=false,compression=zstd,force-compression=true`,
+          `type=oci,dest=${out}/forced.tar,compression=zstd,force-compression=true`,
+        ]),
+      }),
+    );
     const store = new LocalContentStore(p.root);
     const [zstd, forced, forcedTar] = await Promise.all(result.outputs.map((o) => readStoredImage(store, o.digest ?? '')));
     expect(forcedTar?.descriptor.digest).toBe(forced?.descriptor.digest);
@@ -242,7 +340,9 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
   it('type=docker: Docker media types; skopeo reads the archive', async () => {
     const p = project();
     const out = tempDir();
-    const result = await build(request(p, { tags: ['app:1', 'localhost:5000/team/app:2'], outputs: buildOutputs([`type=docker,dest=${out}/docker.tar`]) }));
+    const result = await build(
+      request(p, { tags: ['app:1', 'localhost:5000/team/app:2'], outputs: buildOutputs([`type=docker,dest=${out}/docker.tar`]) }),
+    );
     const store = new LocalContentStore(p.root);
     const image = await readStoredImage(store, result.digest);
     expect(image.descriptor.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
@@ -250,35 +350,50 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     expect(new Set(image.manifest.layers.map((l) => l.mediaType))).toEqual(new Set(['application/vnd.docker.image.rootfs.diff.tar.gzip']));
     const files = tarList(path.join(out, 'docker.tar'));
     expect(files.filter((f) => !f.startsWith('blobs/'))).toEqual(['oci-layout', 'index.json', 'manifest.json', 'repositories']);
-    const archiveManifest = JSON.parse(execFileSync('tar', ['-xOf', path.join(out, 'docker.tar'), 'manifest.json'], { encoding: 'utf8' })) as Array<{ RepoTags: string[]; Config: string }>;
+    const archiveManifest = JSON.parse(execFileSync('tar', ['-xOf', path.join(out, 'docker.tar'), 'manifest.json'], { encoding: 'utf8' })) as Array<{
+      RepoTags: string[];
+      Config: string;
+    }>;
     expect(archiveManifest.map((e) => e.RepoTags)).toEqual([['app:1', 'localhost:5000/team/app:2']]);
     expect(archiveManifest[0]?.Config).toBe(`blobs/sha256/${result.config.slice(7)}`);
 
-    const inspected = JSON.parse(skopeo('inspect', '--config', `docker-archive:${out}/docker.tar:app:1`)) as { rootfs: { diff_ids: string[] }; config: { Cmd: string[] } };
+    const inspected = JSON.parse(skopeo('inspect', '--config', `docker-archive:${out}/docker.tar:app:1`)) as {
+      rootfs: { diff_ids: string[] };
+      config: { Cmd: string[] };
+    };
     expect(inspected.config.Cmd).toEqual(['cat', '/app/app.txt']);
     expect(inspected.rootfs.diff_ids).toEqual(image.config.rootfs.diff_ids);
-
   });
 
-  it.skipIf(!dockerdAvailable)('docker load (a private dockerd from Debian docker.io) takes the archive; the container runs', async () => {
-    const p = project();
-    const out = tempDir();
-    const result = await build(request(p, { tags: ['app:1'], outputs: buildOutputs([`type=docker,dest=${out}/docker.tar`]) }));
-    const dockerd = await startDockerd();
-    try {
-      expect(await dockerd.docker(['load', '-i', path.join(out, 'docker.tar')])).toBe('Loaded image: app:1\n');
-      expect((await dockerd.docker(['image', 'inspect', 'app:1', '--format', '{{.Id}}'])).trim()).toBe(result.config);
-      expect(await dockerd.docker(['run', '--rm', '--network=none', 'app:1'])).toBe('app\n');
-    } finally {
-      await dockerd.stop();
-    }
-  }, 60_000);
+  it.skipIf(!dockerdAvailable)(
+    'docker load (a private dockerd from Debian docker.io) takes the archive; the container runs',
+    async () => {
+      const p = project();
+      const out = tempDir();
+      const result = await build(request(p, { tags: ['app:1'], outputs: buildOutputs([`type=docker,dest=${out}/docker.tar`]) }));
+      const dockerd = await startDockerd();
+      try {
+        expect(await dockerd.docker(['load', '-i', path.join(out, 'docker.tar')])).toBe('Loaded image: app:1\n');
+        expect((await dockerd.docker(['image', 'inspect', 'app:1', '--format', '{{.Id}}'])).trim()).toBe(result.config);
+        expect(await dockerd.docker(['run', '--rm', '--network=none', 'app:1'])).toBe('app\n');
+      } finally {
+        await dockerd.stop();
+      }
+    },
+    60_000,
+  );
 
   it('--platform is recorded in the config and in the layout entry (a COPY-only build for another architecture)', async () => {
     const context = tempDir();
     writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nARG TARGETPLATFORM\nCOPY Dockerfile /built-for-$TARGETPLATFORM\n');
     const out = tempDir();
-    const result = await build({ context, root: tempDir(), platform: 'linux/arm64/v8', tags: ['multi:1'], outputs: buildOutputs([`type=oci,dest=${out},tar=false`, `type=local,dest=${out}/rootfs`]) });
+    const result = await build({
+      context,
+      root: tempDir(),
+      platform: 'linux/arm64/v8',
+      tags: ['multi:1'],
+      outputs: buildOutputs([`type=oci,dest=${out},tar=false`, `type=local,dest=${out}/rootfs`]),
+    });
     const inspected = JSON.parse(skopeo('inspect', '--config', `oci:${out}:1`)) as { architecture: string; os: string; variant?: string };
     // arm64/v8 is normalised to plain arm64, as containerd's platforms (and so BuildKit) do.
     expect([inspected.os, inspected.architecture, inspected.variant]).toEqual(['linux', 'arm64', undefined]);
@@ -297,16 +412,21 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     expect(second.digest).not.toBe(first.digest);
     expect(third.digest).toBe(second.digest);
     const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as Index;
-    expect(index.manifests.map((m) => [m.annotations?.['org.opencontainers.image.ref.name'], m.digest])).toEqual([['2', second.digest], ['1', second.digest]]);
+    expect(index.manifests.map((m) => [m.annotations?.['org.opencontainers.image.ref.name'], m.digest])).toEqual([
+      ['2', second.digest],
+      ['1', second.digest],
+    ]);
     expect(JSON.parse(skopeo('inspect', `oci:${layout}:2`)).Digest).toBe(second.digest);
   });
 
   it('annotations and oci-mediatypes=false make variants over the same blobs; labels land in the config', async () => {
     const p = project();
-    const result = await build(request(p, {
-      labels: { 'org.example.team': 'build' },
-      outputs: buildOutputs(['type=image'], { annotations: ['org.opencontainers.image.source=https://example.com/app'] }),
-    }));
+    const result = await build(
+      request(p, {
+        labels: { 'org.example.team': 'build' },
+        outputs: buildOutputs(['type=image'], { annotations: ['org.opencontainers.image.source=https://example.com/app'] }),
+      }),
+    );
     const store = new LocalContentStore(p.root);
     const image = await readStoredImage(store, result.digest);
     expect(image.manifest.annotations).toEqual({ 'org.opencontainers.image.source': 'https://example.com/app' });
@@ -323,7 +443,9 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     const digests: string[] = [];
     for (let i = 0; i < 2; i++) {
       const p = project();
-      const result = await build(request(p, { buildArgs: { SOURCE_DATE_EPOCH: '1700000000' }, outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }));
+      const result = await build(
+        request(p, { buildArgs: { SOURCE_DATE_EPOCH: '1700000000' }, outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }),
+      );
       digests.push(result.digest);
       const image = await readStoredImage(new LocalContentStore(p.root), result.digest);
       expect(image.config.created).toBe('2023-11-14T22:13:20.000Z');
@@ -332,7 +454,9 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     }
     expect(digests[1]).toBe(digests[0]);
     const p = project();
-    await expect(build(request(p, { outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }))).rejects.toThrow('rewrite-timestamp=true needs SOURCE_DATE_EPOCH');
+    await expect(build(request(p, { outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }))).rejects.toThrow(
+      'rewrite-timestamp=true needs SOURCE_DATE_EPOCH',
+    );
   });
 });
 
@@ -349,7 +473,9 @@ describe.skipIf(!ready)('save, load, tag, inspect and history', () => {
 
     const fresh = tempDir();
     expect(await load(`${out}/oci.tar`, { root: fresh })).toEqual([{ digest: result.digest, names: ['docker.io/library/app:1'] }]);
-    expect(await load(`${out}/saved.tar`, { root: fresh })).toEqual([{ digest: result.digest, names: ['docker.io/library/app:1', 'registry.example/app:v2'] }]);
+    expect(await load(`${out}/saved.tar`, { root: fresh })).toEqual([
+      { digest: result.digest, names: ['docker.io/library/app:1', 'registry.example/app:v2'] },
+    ]);
     // skopeo's docker-archive is the legacy form (uncompressed layer tars named by path).
     skopeo('copy', '--quiet', `oci-archive:${out}/oci.tar:1`, `docker-archive:${out}/skopeo.tar:skopeo/app:3`);
     const [fromSkopeo] = await load(`${out}/skopeo.tar`, { root: fresh });

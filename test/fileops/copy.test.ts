@@ -46,7 +46,14 @@ function tree(root: string, under = ''): string[] {
   return out;
 }
 
-async function copy(context: string, sources: string[], rootfs: string, dest: string, options: Partial<CopyOptions> = {}, tree: Partial<SourceTree> = {}): Promise<void> {
+async function copy(
+  context: string,
+  sources: string[],
+  rootfs: string,
+  dest: string,
+  options: Partial<CopyOptions> = {},
+  tree: Partial<SourceTree> = {},
+): Promise<void> {
   const src: SourceTree = { root: context, ...tree };
   const matches = (await Promise.all(sources.map((s) => expandSource(src, s)))).flat();
   await copyInto(src, matches, rootfs, dest, { keepOwners: false, ...options });
@@ -72,7 +79,12 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
     await copy(ctx, ['foo'], rootfs, '/existing');
     await copy(ctx, ['a.txt', 'b.txt'], rootfs, '/out');
     expect(tree(rootfs)).toEqual([
-      'existing/ 755 0:0', 'existing/foo 644 0:0 "foo"', 'out 644 0:0 "b"', 'renamed 644 0:0 "foo"', 'sample/ 755 0:0', 'sample/foo 644 0:0 "foo"',
+      'existing/ 755 0:0',
+      'existing/foo 644 0:0 "foo"',
+      'out 644 0:0 "b"',
+      'renamed 644 0:0 "foo"',
+      'sample/ 755 0:0',
+      'sample/foo 644 0:0 "foo"',
     ]);
   });
 
@@ -81,22 +93,45 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
     const rootfs = tempDir();
     await copy(ctx, ['*.go', 'nomatch*', 'arr[[]0].txt'], rootfs, '/g/');
     await copy(ctx, ['sub/*/dir2/foo'], rootfs, '/f/');
-    expect(tree(rootfs)).toEqual(['f/ 755 0:0', 'f/foo 644 0:0 "5"', 'g/ 755 0:0', 'g/a.go 644 0:0 "1"', 'g/arr[0].txt 644 0:0 "6"', 'g/b.go 644 0:0 "2"']);
+    expect(tree(rootfs)).toEqual([
+      'f/ 755 0:0',
+      'f/foo 644 0:0 "5"',
+      'g/ 755 0:0',
+      'g/a.go 644 0:0 "1"',
+      'g/arr[0].txt 644 0:0 "6"',
+      'g/b.go 644 0:0 "2"',
+    ]);
     await expect(copy(ctx, ['notexist'], rootfs, '/x')).rejects.toThrow('"/notexist": not found');
   });
 
   it('follows source symlinks (also through parents and chains) and keeps symlinks inside directories', async () => {
-    const ctx = make({ 'sub/foo': 'through link', 'bar': 'bar content', 'foo -> bar': '', 'link -> sub': '', 'l1 -> second': '', 'second -> bar': '', 'dir/file-404.txt': '404', 'dir/file-403.txt -> file-404.txt': '', 'dir/dangling -> nowhere': '' });
+    const ctx = make({
+      'sub/foo': 'through link',
+      bar: 'bar content',
+      'foo -> bar': '',
+      'link -> sub': '',
+      'l1 -> second': '',
+      'second -> bar': '',
+      'dir/file-404.txt': '404',
+      'dir/file-403.txt -> file-404.txt': '',
+      'dir/dangling -> nowhere': '',
+    });
     const rootfs = tempDir();
     await copy(ctx, ['link/foo'], rootfs, '/a/');
     await copy(ctx, ['foo'], rootfs, '/');
     await copy(ctx, ['l*'], rootfs, '/alllinks/');
     await copy(ctx, ['dir'], rootfs, '/d/');
     expect(tree(rootfs)).toEqual([
-      'a/ 755 0:0', 'a/foo 644 0:0 "through link"',
+      'a/ 755 0:0',
+      'a/foo 644 0:0 "through link"',
       // `link` resolves to a directory: its contents land in the destination.
-      'alllinks/ 755 0:0', 'alllinks/foo 644 0:0 "through link"', 'alllinks/l1 644 0:0 "bar content"',
-      'd/ 755 0:0', 'd/dangling -> nowhere', 'd/file-403.txt -> file-404.txt', 'd/file-404.txt 644 0:0 "404"',
+      'alllinks/ 755 0:0',
+      'alllinks/foo 644 0:0 "through link"',
+      'alllinks/l1 644 0:0 "bar content"',
+      'd/ 755 0:0',
+      'd/dangling -> nowhere',
+      'd/file-403.txt -> file-404.txt',
+      'd/file-404.txt 644 0:0 "404"',
       'foo 644 0:0 "bar content"',
     ]);
   });
@@ -107,8 +142,13 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
     await copy(ctx, ['foo'], rootfs, '/symlink/');
     await copy(ctx, ['foo'], rootfs, '/etc-link/passwd-copy');
     expect(tree(rootfs)).toEqual([
-      'etc/ 755 0:0', 'etc/passwd-copy 644 0:0 "x"', 'etc-link -> /etc', 'symlink -> ../tmp/symlink-target',
-      'tmp/ 755 0:0', 'tmp/symlink-target/ 755 0:0', 'tmp/symlink-target/foo 644 0:0 "x"',
+      'etc/ 755 0:0',
+      'etc/passwd-copy 644 0:0 "x"',
+      'etc-link -> /etc',
+      'symlink -> ../tmp/symlink-target',
+      'tmp/ 755 0:0',
+      'tmp/symlink-target/ 755 0:0',
+      'tmp/symlink-target/foo 644 0:0 "x"',
     ]);
     expect(existsSync('/etc/passwd-copy')).toBe(false);
   });
@@ -125,10 +165,20 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
     await copy(src, ['/dir/.'], rootfs, '/existingdir', { keepOwners: true });
     await copy(src, ['/dir'], rootfs, '/chowned/deep', { keepOwners: true, chown: { uid: 300, gid: 400 } });
     expect(tree(rootfs)).toEqual([
-      'chowned/ 755 300:400', 'chowned/deep/ 755 300:400', 'chowned/deep/subdir/ 755 300:400', 'chowned/deep/subdir/nestedfile 644 300:400 "n"',
-      'dir/ 755 0:0', 'dir/subdir/ 755 101:201', 'dir/subdir/nestedfile 644 102:202 "n"',
-      'existingdir/ 755 500:600', 'existingdir/old 644 0:0 "old"', 'existingdir/subdir/ 755 101:201', 'existingdir/subdir/nestedfile 644 102:202 "n"',
-      'fromctx/ 755 0:0', 'fromctx/subdir/ 755 0:0', 'fromctx/subdir/nestedfile 644 0:0 "n"',
+      'chowned/ 755 300:400',
+      'chowned/deep/ 755 300:400',
+      'chowned/deep/subdir/ 755 300:400',
+      'chowned/deep/subdir/nestedfile 644 300:400 "n"',
+      'dir/ 755 0:0',
+      'dir/subdir/ 755 101:201',
+      'dir/subdir/nestedfile 644 102:202 "n"',
+      'existingdir/ 755 500:600',
+      'existingdir/old 644 0:0 "old"',
+      'existingdir/subdir/ 755 101:201',
+      'existingdir/subdir/nestedfile 644 102:202 "n"',
+      'fromctx/ 755 0:0',
+      'fromctx/subdir/ 755 0:0',
+      'fromctx/subdir/nestedfile 644 0:0 "n"',
     ]);
   });
 
@@ -139,8 +189,13 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
     await copy(ctx, ['foo'], rootfs, '/parent/sub/foo', { chmod: parseChmod('770') });
     await copy(ctx, ['d'], rootfs, '/sym/', { chmod: parseChmod('go-w') });
     expect(tree(rootfs)).toEqual([
-      'parent/ 777 0:0', 'parent/foo 777 0:0 "f"', 'parent/sub/ 770 0:0', 'parent/sub/foo 770 0:0 "f"',
-      'sym/ 755 0:0', 'sym/sub/ 755 0:0', 'sym/sub/x 644 0:0 "x"',
+      'parent/ 777 0:0',
+      'parent/foo 777 0:0 "f"',
+      'parent/sub/ 770 0:0',
+      'parent/sub/foo 770 0:0 "f"',
+      'sym/ 755 0:0',
+      'sym/sub/ 755 0:0',
+      'sym/sub/x 644 0:0 "x"',
     ]);
   });
 
@@ -155,9 +210,18 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
       await copy(ctx, ['foo1/foo2/ba*'], rootfs, '/test/', { parents: true });
       expect(lstatSync(path.join(rootfs, 'h/a')).ino).toBe(lstatSync(path.join(rootfs, 'h/b')).ino);
       expect(tree(rootfs)).toEqual([
-        'ex/ 755 0:0', 'ex/dir1/ 755 0:0', 'ex/dir1/file-102.txt 644 0:0 "txt"',
-        'h/ 755 0:0', 'h/a 644 0:0 "same"', 'h/b 644 0:0 "same"', 'h/sock 755 0:0 ""',
-        'test/ 755 0:0', 'test/foo1/ 755 0:0', 'test/foo1/foo2/ 755 0:0', 'test/foo1/foo2/bar 644 0:0 "bar"', 'test/foo1/foo2/baz 644 0:0 "baz"',
+        'ex/ 755 0:0',
+        'ex/dir1/ 755 0:0',
+        'ex/dir1/file-102.txt 644 0:0 "txt"',
+        'h/ 755 0:0',
+        'h/a 644 0:0 "same"',
+        'h/b 644 0:0 "same"',
+        'h/sock 755 0:0 ""',
+        'test/ 755 0:0',
+        'test/foo1/ 755 0:0',
+        'test/foo1/foo2/ 755 0:0',
+        'test/foo1/foo2/bar 644 0:0 "bar"',
+        'test/foo1/foo2/baz 644 0:0 "baz"',
       ]);
     } finally {
       server.close();

@@ -8,7 +8,13 @@ import { useTempDirs } from '../helpers/tmp.js';
 const tempDir = useTempDirs('tsbuild-chmod-');
 
 describe('--chmod', () => {
-  it.each([['0644', 0o644], ['777', 0o777], ['0', 0], ['0413', 0o413], ['4755', 0o4755]])('numeric %s', (text, mode) => {
+  it.each([
+    ['0644', 0o644],
+    ['777', 0o777],
+    ['0', 0],
+    ['0413', 0o413],
+    ['4755', 0o4755],
+  ])('numeric %s', (text, mode) => {
     expect(modeFor(parseChmod(text), 0o600, false)).toBe(mode);
   });
 
@@ -19,7 +25,12 @@ describe('--chmod', () => {
   // The symbolic forms must agree with the real chmod(1) on files and directories.
   it.each(['go-w', 'u=rw,g=r,o=r', 'a+X', 'u+rw,g+r,o-x,o+w', '+x', 'g=u', 'o=', 'u+s,g+s,+t', 'a-x,u+X'])('symbolic %s matches chmod(1)', (text) => {
     const dir = tempDir();
-    for (const [name, start, isDir] of [['f644', 0o644, false], ['f755', 0o755, false], ['d755', 0o755, true], ['d700', 0o700, true]] as const) {
+    for (const [name, start, isDir] of [
+      ['f644', 0o644, false],
+      ['f755', 0o755, false],
+      ['d755', 0o755, true],
+      ['d700', 0o700, true],
+    ] as const) {
       const file = path.join(dir, name);
       if (isDir) mkdirSync(file);
       else writeFileSync(file, '');

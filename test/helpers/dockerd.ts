@@ -27,8 +27,17 @@ export async function startDockerd(options: { mirror?: string } = {}): Promise<T
   const child = spawn(
     '/usr/sbin/dockerd',
     [
-      '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
-      '-H', `unix://${socket}`, '--bridge=none', '--iptables=false', '--ip6tables=false',
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'dockerd.pid'),
+      '-H',
+      `unix://${socket}`,
+      '--bridge=none',
+      '--iptables=false',
+      '--ip6tables=false',
       ...(options.mirror ? ['--registry-mirror', options.mirror] : []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -37,9 +46,11 @@ export async function startDockerd(options: { mirror?: string } = {}): Promise<T
   child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: path.join(dir, 'client') };
   const docker = async (args: string[], opts: { cwd?: string } = {}): Promise<string> => {
-    const { stdout } = await execFileAsync('/usr/bin/docker', args, { env, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 }).catch((err: { stderr?: string; message: string }) => {
-      throw new Error(`docker ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
-    });
+    const { stdout } = await execFileAsync('/usr/bin/docker', args, { env, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024 }).catch(
+      (err: { stderr?: string; message: string }) => {
+        throw new Error(`docker ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
+      },
+    );
     return stdout;
   };
   const stop = async (): Promise<void> => {
@@ -51,7 +62,14 @@ export async function startDockerd(options: { mirror?: string } = {}): Promise<T
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (existsSync(socket) && (await docker(['info', '--format', '{{.ServerVersion}}']).then(() => true, () => false))) break;
+    if (
+      existsSync(socket) &&
+      (await docker(['info', '--format', '{{.ServerVersion}}']).then(
+        () => true,
+        () => false,
+      ))
+    )
+      break;
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`dockerd did not start: ${log}`);

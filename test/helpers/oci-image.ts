@@ -18,13 +18,31 @@ export interface LayoutImage {
 const sha = (data: Buffer | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /** A gzipped tar of `entries`; returns the compressed bytes and the diffID. */
-export async function makeLayer(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; data?: Buffer; linkname?: string; mode?: number; uid?: number; gid?: number }>): Promise<{ gz: Buffer; diffId: string }> {
+export async function makeLayer(
+  entries: Array<{
+    name: string;
+    type?: 'file' | 'directory' | 'symlink' | 'link';
+    data?: Buffer;
+    linkname?: string;
+    mode?: number;
+    uid?: number;
+    gid?: number;
+  }>,
+): Promise<{ gz: Buffer; diffId: string }> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve) => pack.on('end', resolve));
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), uid: e.uid ?? 0, gid: e.gid ?? 0, ...(e.linkname ? { linkname: e.linkname } : {}) };
+    const header = {
+      name: e.name,
+      type: e.type ?? 'file',
+      mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
+      mtime: new Date(0),
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+    };
     const callback = (err?: Error | null): void => (err ? reject(err) : resolve());
     let resolve!: () => void;
     let reject!: (err: Error) => void;
@@ -64,16 +82,30 @@ export async function writeBusyboxLayout(dir: string, tag: string, platforms: st
     writeFileSync(path.join(blobs, digest.slice(7)), data);
     return { digest, size: Buffer.byteLength(data) };
   };
-  const types = mediaTypes === 'oci'
-    ? { manifest: 'application/vnd.oci.image.manifest.v1+json', index: 'application/vnd.oci.image.index.v1+json', config: 'application/vnd.oci.image.config.v1+json', layer: 'application/vnd.oci.image.layer.v1.tar+gzip' }
-    : { manifest: 'application/vnd.docker.distribution.manifest.v2+json', index: 'application/vnd.docker.distribution.manifest.list.v2+json', config: 'application/vnd.docker.container.image.v1+json', layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip' };
+  const types =
+    mediaTypes === 'oci'
+      ? {
+          manifest: 'application/vnd.oci.image.manifest.v1+json',
+          index: 'application/vnd.oci.image.index.v1+json',
+          config: 'application/vnd.oci.image.config.v1+json',
+          layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        }
+      : {
+          manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+          index: 'application/vnd.docker.distribution.manifest.list.v2+json',
+          config: 'application/vnd.docker.container.image.v1+json',
+          layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        };
   const base = await busyboxLayer();
   const baseBlob = put(base.gz);
   const manifests: LayoutImage['manifests'] = [];
   const descriptors = [];
   for (const platform of platforms) {
     const [os, architecture, variant] = platform.split('/');
-    const marker = await makeLayer([{ name: 'etc/', type: 'directory' }, { name: 'etc/platform', data: Buffer.from(`${platform}\n`) }]);
+    const marker = await makeLayer([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/platform', data: Buffer.from(`${platform}\n`) },
+    ]);
     const markerBlob = put(marker.gz);
     const config = JSON.stringify({
       created: '2024-01-01T00:00:00Z',
@@ -82,14 +114,20 @@ export async function writeBusyboxLayout(dir: string, tag: string, platforms: st
       ...(variant ? { variant } : {}),
       config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/' },
       rootfs: { type: 'layers', diff_ids: [base.diffId, marker.diffId] },
-      history: [{ created: '2024-01-01T00:00:00Z', created_by: 'busybox from Debian' }, { created: '2024-01-01T00:00:00Z', created_by: `platform ${platform}` }],
+      history: [
+        { created: '2024-01-01T00:00:00Z', created_by: 'busybox from Debian' },
+        { created: '2024-01-01T00:00:00Z', created_by: `platform ${platform}` },
+      ],
     });
     const configBlob = put(config);
     const manifest = JSON.stringify({
       schemaVersion: 2,
       mediaType: types.manifest,
       config: { mediaType: types.config, ...configBlob },
-      layers: [{ mediaType: types.layer, ...baseBlob }, { mediaType: types.layer, ...markerBlob }],
+      layers: [
+        { mediaType: types.layer, ...baseBlob },
+        { mediaType: types.layer, ...markerBlob },
+      ],
     });
     const manifestBlob = put(manifest);
     manifests.push({ platform, digest: manifestBlob.digest, config: configBlob.digest, layers: [baseBlob.digest, markerBlob.digest] });
@@ -104,6 +142,9 @@ export async function writeBusyboxLayout(dir: string, tag: string, platforms: st
     top = { mediaType: types.index, ...put(JSON.stringify({ schemaVersion: 2, mediaType: types.index, manifests: descriptors })) };
   }
   writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...top, annotations }] }));
+  writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...top, annotations }] }),
+  );
   return { digest: top.digest, manifests };
 }

@@ -75,17 +75,22 @@ export async function startRegistry(auth: RegistryAuth = {}): Promise<TestRegist
  * Pushes an OCI layout's tag with skopeo (the independent writer). Asynchronous: a token server
  * may be running in this very process and must keep answering while skopeo waits on it.
  */
-export async function skopeoPush(layoutDir: string, tag: string, destination: string, options: { all?: boolean; creds?: string; format?: 'oci' | 'v2s2' } = {}): Promise<void> {
-  await execFileAsync(
-    'skopeo',
-    [
-      'copy', '--quiet', '--dest-tls-verify=false',
-      ...(options.all ? ['--all'] : []),
-      ...(options.creds ? ['--dest-creds', options.creds] : []),
-      ...(options.format ? ['--format', options.format] : []),
-      `oci:${layoutDir}:${tag}`, `docker://${destination}`,
-    ],
-  );
+export async function skopeoPush(
+  layoutDir: string,
+  tag: string,
+  destination: string,
+  options: { all?: boolean; creds?: string; format?: 'oci' | 'v2s2' } = {},
+): Promise<void> {
+  await execFileAsync('skopeo', [
+    'copy',
+    '--quiet',
+    '--dest-tls-verify=false',
+    ...(options.all ? ['--all'] : []),
+    ...(options.creds ? ['--dest-creds', options.creds] : []),
+    ...(options.format ? ['--format', options.format] : []),
+    `oci:${layoutDir}:${tag}`,
+    `docker://${destination}`,
+  ]);
 }
 
 /**

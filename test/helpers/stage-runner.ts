@@ -32,7 +32,10 @@ export interface StageRun {
   listing(under: string): Promise<string[]>;
 }
 
-export async function runStage(dockerfile: string, options: { root: string; context?: string; buildArgs?: Record<string, string>; scratch: () => string }): Promise<StageRun> {
+export async function runStage(
+  dockerfile: string,
+  options: { root: string; context?: string; buildArgs?: Record<string, string>; scratch: () => string },
+): Promise<StageRun> {
   const { root } = options;
   const store = new LocalContentStore(root);
   const snaps = new OverlaySnapshotter(root);
@@ -52,7 +55,8 @@ export async function runStage(dockerfile: string, options: { root: string; cont
   for (const step of plan.stages.at(-1)?.steps ?? []) {
     if (step.kind !== 'exec' && step.kind !== 'file') continue;
     const name = `step-${randomBytes(4).toString('hex')}`;
-    if (step.kind === 'exec') layers.push(await runExec(step, last, name, { snapshotter: snaps, runtime, store, root, output: (c) => (output += c.toString()) }));
+    if (step.kind === 'exec')
+      layers.push(await runExec(step, last, name, { snapshotter: snaps, runtime, store, root, output: (c) => (output += c.toString()) }));
     else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, store, ...(context ? { context } : {}) }));
     last = name;
   }

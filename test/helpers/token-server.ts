@@ -27,7 +27,27 @@ export async function startTokenServer(user: { user: string; password: string },
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-token-'));
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=tsbuild-test-token'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=tsbuild-test-token',
+    ],
+    { stdio: 'ignore' },
+  );
   const key = createPrivateKey(readFileSync(keyFile));
   const certDer = new X509Certificate(readFileSync(certFile)).raw;
   const service = 'tsbuild-test-registry';
@@ -41,7 +61,9 @@ export async function startTokenServer(user: { user: string; password: string },
     const given = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString() : undefined;
     const authenticated = given === `${user.user}:${user.password}`;
     if (given !== undefined && !authenticated) {
-      res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] }));
+      res
+        .writeHead(401, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] }));
       return;
     }
     const access = scope
@@ -53,9 +75,22 @@ export async function startTokenServer(user: { user: string; password: string },
       : [];
     const now = Math.floor(Date.now() / 1000);
     const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [certDer.toString('base64')] }));
-    const claims = b64url(JSON.stringify({ iss: issuer, sub: authenticated ? user.user : '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: issuer,
+        sub: authenticated ? user.user : '',
+        aud: service,
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomBytes(8).toString('hex'),
+        access,
+      }),
+    );
     const signature = sign('sha256', Buffer.from(`${head}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: `${head}.${claims}.${b64url(signature)}`, expires_in: 300 }));
+    res
+      .writeHead(200, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ token: `${head}.${claims}.${b64url(signature)}`, expires_in: 300 }));
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -42,11 +42,31 @@ interface Built {
 }
 
 /** Plans `dockerfile` (FROM base) and runs its RUN steps on busybox + a small data layer. */
-async function build(dockerfile: string, options: { buildArgs?: Record<string, string>; secrets?: Record<string, Buffer>; contextDir?: string; root?: string; signal?: AbortSignal; onOutput?: () => void; copying?: boolean; sshAgent?: string; sourceDir?: string } = {}): Promise<Built> {
+async function build(
+  dockerfile: string,
+  options: {
+    buildArgs?: Record<string, string>;
+    secrets?: Record<string, Buffer>;
+    contextDir?: string;
+    root?: string;
+    signal?: AbortSignal;
+    onOutput?: () => void;
+    copying?: boolean;
+    sshAgent?: string;
+    sourceDir?: string;
+  } = {},
+): Promise<Built> {
   const root = options.root ?? tempDir();
   const store = new LocalContentStore(root);
   const snaps: LayeredSnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
-  const base = [await busyboxLayer(), await makeLayer([{ name: 'data/', type: 'directory' }, { name: 'data/a', data: Buffer.from('a') }, { name: 'data/b', data: Buffer.from('b') }])];
+  const base = [
+    await busyboxLayer(),
+    await makeLayer([
+      { name: 'data/', type: 'directory' },
+      { name: 'data/a', data: Buffer.from('a') },
+      { name: 'data/b', data: Buffer.from('b') },
+    ]),
+  ];
   let parent: string | undefined;
   if (!(await snaps.list()).some((s) => s.key === 'base-1')) {
     for (const [i, layer] of base.entries()) {
@@ -68,18 +88,23 @@ async function build(dockerfile: string, options: { buildArgs?: Record<string, s
   const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
   for (const [i, step] of steps.entries()) {
     const name = `step-${i}-${randomBytes(4).toString('hex')}`;
-    layers.push(await runExec(step, parent, name, {
-      snapshotter: snaps, runtime, store, root,
-      ...(options.contextDir ? { contextDir: options.contextDir } : {}),
-      ...(options.secrets ? { secrets: options.secrets } : {}),
-      ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
-      ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      output: (chunk) => {
-        output += chunk.toString();
-        options.onOutput?.();
-      },
-    }));
+    layers.push(
+      await runExec(step, parent, name, {
+        snapshotter: snaps,
+        runtime,
+        store,
+        root,
+        ...(options.contextDir ? { contextDir: options.contextDir } : {}),
+        ...(options.secrets ? { secrets: options.secrets } : {}),
+        ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+        ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        output: (chunk) => {
+          output += chunk.toString();
+          options.onOutput?.();
+        },
+      }),
+    );
     parent = name;
   }
   return { root, store, snaps, layers, output, base };
@@ -92,7 +117,8 @@ async function expectClean(b: Built): Promise<void> {
 }
 
 /** A RUN that creates, modifies, deletes, and replaces a directory. */
-const CHANGES = 'FROM base\nRUN echo new > /new.txt && echo "app:x:1000:1000::/:/bin/sh" >> /etc/passwd && rm /bin/cat && rm -rf /data && mkdir /data && echo c > /data/c\n';
+const CHANGES =
+  'FROM base\nRUN echo new > /new.txt && echo "app:x:1000:1000::/:/bin/sh" >> /etc/passwd && rm /bin/cat && rm -rf /data && mkdir /data && echo c > /data/c\n';
 
 describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
   it('creates, modifies, deletes and replaces a directory: exactly those layer entries, and umoci agrees', async () => {
@@ -114,10 +140,26 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
       writeFileSync(file, l.gz);
       return { file, digest: `sha256:${createHash('sha256').update(l.gz).digest('hex')}`, size: l.gz.length, diffID: l.diffId };
     });
-    const rootfs = umociUnpack(tempDir(), [...blobs, { file: b.store.blobPath(layer.descriptor.digest as Digest), digest: layer.descriptor.digest, size: layer.descriptor.size, diffID: layer.diffID }]);
+    const rootfs = umociUnpack(tempDir(), [
+      ...blobs,
+      {
+        file: b.store.blobPath(layer.descriptor.digest as Digest),
+        digest: layer.descriptor.digest,
+        size: layer.descriptor.size,
+        diffID: layer.diffID,
+      },
+    ]);
     const tree = treeListing(rootfs);
-    expect(tree.filter((l) => l.startsWith('data') || l.startsWith('new.txt') || l.startsWith('bin/cat'))).toEqual(['data dir 755 0:0', 'data/c file:2 644 0:0', 'new.txt file:4 644 0:0']);
-    expect(readFileSync(path.join(rootfs, 'etc', 'passwd'), 'utf8').split('\n').at(-2)).toBe('app:x:1000:1000::/:/bin/sh');
+    expect(tree.filter((l) => l.startsWith('data') || l.startsWith('new.txt') || l.startsWith('bin/cat'))).toEqual([
+      'data dir 755 0:0',
+      'data/c file:2 644 0:0',
+      'new.txt file:4 644 0:0',
+    ]);
+    expect(
+      readFileSync(path.join(rootfs, 'etc', 'passwd'), 'utf8')
+        .split('\n')
+        .at(-2),
+    ).toBe('app:x:1000:1000::/:/bin/sh');
     await expectClean(b);
   });
 
@@ -165,15 +207,18 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
   });
 
   it('applies USER, WORKDIR, SHELL, ENV and ARG (in the environment, not expanded by the builder)', async () => {
-    const b = await build([
-      'FROM base',
-      'ARG VERSION=1.2',
-      'ENV GREETING="hello world"',
-      'WORKDIR /srv/app',
-      'USER nobody',
-      'SHELL ["/bin/sh", "-ec"]',
-      'RUN echo "$(id -u):$(id -g):$(id -G):$(pwd):$GREETING:$VERSION:$HOME"',
-    ].join('\n'), { buildArgs: { VERSION: '2.0' } });
+    const b = await build(
+      [
+        'FROM base',
+        'ARG VERSION=1.2',
+        'ENV GREETING="hello world"',
+        'WORKDIR /srv/app',
+        'USER nobody',
+        'SHELL ["/bin/sh", "-ec"]',
+        'RUN echo "$(id -u):$(id -g):$(id -G):$(pwd):$GREETING:$VERSION:$HOME"',
+      ].join('\n'),
+      { buildArgs: { VERSION: '2.0' } },
+    );
     // HOME comes from passwd, as runc and docker set it.
     expect(b.output).toBe('65534:65534:65534:/srv/app:hello world:2.0:/nonexistent\n');
     await expectClean(b);
@@ -185,7 +230,9 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
   });
 
   it('runs a #! heredoc with its interpreter and a plain heredoc with the shell', async () => {
-    const b = await build('FROM base\nRUN <<EOF\n#!/bin/sh\necho "script $0"\nEOF\nRUN <<EOF\necho "i am" > /dest; whoami >> /dest; cat /dest\nEOF\n');
+    const b = await build(
+      'FROM base\nRUN <<EOF\n#!/bin/sh\necho "script $0"\nEOF\nRUN <<EOF\necho "i am" > /dest; whoami >> /dest; cat /dest\nEOF\n',
+    );
     expect(b.output).toBe('script /dev/pipes/EOF\ni am\nroot\n');
   });
 
@@ -193,7 +240,9 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     // One stream only: the order of chunks across stdout and stderr pipes is not defined.
     const err = await build('FROM base\nRUN echo "some output"; echo "last words"; exit 3\n').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecError);
-    expect((err as ExecError).describe()).toBe('process "/bin/sh -c echo "some output"; echo "last words"; exit 3" did not complete successfully: exit code: 3\n  | some output\n  | last words');
+    expect((err as ExecError).describe()).toBe(
+      'process "/bin/sh -c echo "some output"; echo "last words"; exit 3" did not complete successfully: exit code: 3\n  | some output\n  | last words',
+    );
   });
 
   it('gives tmpfs, cache, bind and secret mounts, none of which reaches the layer', async () => {
@@ -220,7 +269,10 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     const root = tempDir();
     await build('FROM base\nRUN true\n', { root });
     const run = (sharing: string): Promise<Built> =>
-      build(`FROM base\nRUN --mount=type=cache,id=c-${sharing},target=/c,sharing=${sharing} echo start >> /c/log; sleep 0.5; echo end >> /c/log; cat /c/log | tr '\\n' ' '\n`, { root });
+      build(
+        `FROM base\nRUN --mount=type=cache,id=c-${sharing},target=/c,sharing=${sharing} echo start >> /c/log; sleep 0.5; echo end >> /c/log; cat /c/log | tr '\\n' ' '\n`,
+        { root },
+      );
     const locked = await Promise.all([run('locked'), run('locked')]);
     expect(locked.map((b) => b.output).sort()).toEqual(['start end ', 'start end start end ']);
     // A private cache that another process holds: this RUN gets its own, the shared one stays untouched.
@@ -251,7 +303,10 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
   it('binds a directory of another stage (given by the solver) read-only', async () => {
     const other = tempDir();
     writeFileSync(path.join(other, 'artifact'), 'built elsewhere\n');
-    const b = await build('FROM base AS other\nFROM base\nRUN --mount=from=other,target=/o cat /o/artifact && (touch /o/x 2>/dev/null || echo read-only)\n', { sourceDir: other });
+    const b = await build(
+      'FROM base AS other\nFROM base\nRUN --mount=from=other,target=/o cat /o/artifact && (touch /o/x 2>/dev/null || echo read-only)\n',
+      { sourceDir: other },
+    );
     expect(b.output).toBe('built elsewhere\nread-only\n');
     const seeded = await build('FROM base AS other\nFROM base\nRUN --mount=type=cache,from=other,target=/c cat /c/artifact\n', { sourceDir: other });
     expect(seeded.output).toBe('built elsewhere\n');
@@ -272,7 +327,11 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
   it('Ctrl-C mid-RUN kills the container and leaves no container, mount or active snapshot', async () => {
     const root = tempDir();
     const controller = new AbortController();
-    const run = build('FROM base\nRUN echo started; sleep 60\n', { root, signal: controller.signal, onOutput: () => controller.abort(new Error('interrupted')) });
+    const run = build('FROM base\nRUN echo started; sleep 60\n', {
+      root,
+      signal: controller.signal,
+      onOutput: () => controller.abort(new Error('interrupted')),
+    });
     await expect(run).rejects.toThrow('interrupted');
     expect(execFileSync('runc', ['--root', path.join(root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })).toBe('');
     expect(await mountsUnder(root)).toEqual([]);
@@ -280,4 +339,3 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     expect(readdirSync(path.join(root, 'runc', 'bundles'))).toEqual([]);
   });
 });
-

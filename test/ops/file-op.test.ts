@@ -50,27 +50,43 @@ function tarball(dir: string, name: string, compressor?: string): void {
 describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
   it('copies files, expands heredocs, applies --chown names from the image and --chmod', async () => {
     const ctx = contextWith({ foo: 'hello', 'src/a.txt': 'a', 'src/sub/b.txt': 'b' });
-    const run = await stage([
-      'FROM base',
-      'ARG name=world',
-      'WORKDIR /app',
-      'COPY foo .',
-      'COPY --chown=nobody:nogroup --chmod=0750 src/ ./src/',
-      'COPY <<EOF /greeting',
-      'Hello ${name}! \\$HOME stays, "quotes" too',
-      'EOF',
-      "COPY <<'RAW' <<EOF2 /raw/",
-      '${name} is literal',
-      'RAW',
-      'second',
-      'EOF2',
-      'RUN cat /app/foo /greeting /raw/RAW /raw/EOF2',
-    ].join('\n'), ctx, { name: 'tsbuild' });
+    const run = await stage(
+      [
+        'FROM base',
+        'ARG name=world',
+        'WORKDIR /app',
+        'COPY foo .',
+        'COPY --chown=nobody:nogroup --chmod=0750 src/ ./src/',
+        'COPY <<EOF /greeting',
+        'Hello ${name}! \\$HOME stays, "quotes" too',
+        'EOF',
+        "COPY <<'RAW' <<EOF2 /raw/",
+        '${name} is literal',
+        'RAW',
+        'second',
+        'EOF2',
+        'RUN cat /app/foo /greeting /raw/RAW /raw/EOF2',
+      ].join('\n'),
+      ctx,
+      { name: 'tsbuild' },
+    );
     expect(run.output).toBe('helloHello tsbuild! $HOME stays, "quotes" too\n${name} is literal\nsecond\n');
-    expect(await run.listing('app')).toEqual(['foo file:5 644 0:0', 'src dir 750 65534:65534', 'src/a.txt file:1 750 65534:65534', 'src/sub dir 750 65534:65534', 'src/sub/b.txt file:1 750 65534:65534']);
+    expect(await run.listing('app')).toEqual([
+      'foo file:5 644 0:0',
+      'src dir 750 65534:65534',
+      'src/a.txt file:1 750 65534:65534',
+      'src/sub dir 750 65534:65534',
+      'src/sub/b.txt file:1 750 65534:65534',
+    ]);
   });
 
-  it.each([['t.tar', undefined], ['t.tar.gz', 'gzip'], ['t.tbz', 'bzip2'], ['t.txz', 'xz'], ['data.bin', 'zstd']])('ADD extracts %s (%s) by content, not name', async (name, compressor) => {
+  it.each([
+    ['t.tar', undefined],
+    ['t.tar.gz', 'gzip'],
+    ['t.tbz', 'bzip2'],
+    ['t.txz', 'xz'],
+    ['data.bin', 'zstd'],
+  ])('ADD extracts %s (%s) by content, not name', async (name, compressor) => {
     const ctx = tempDir();
     tarball(ctx, name, compressor);
     const run = await stage(`FROM base\nADD ${name} /out\nRUN cat /out/foo\n`, ctx);
@@ -81,21 +97,32 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
   it('copies what is not a tar as is, never extracts with COPY or --unpack=false, and applies --chown to extracted files', async () => {
     const ctx = contextWith({ 'notes.txt.gz': gzipSync('just notes'), 'empty.tar.gz': '' });
     tarball(ctx, 't.tar.gz', 'gzip');
-    const run = await stage('FROM base\nADD notes.txt.gz empty.tar.gz /plain/\nCOPY t.tar.gz /copied/\nADD --unpack=false t.tar.gz /raw/\nADD --chown=100:200 t.tar.gz /owned/\n', ctx);
+    const run = await stage(
+      'FROM base\nADD notes.txt.gz empty.tar.gz /plain/\nCOPY t.tar.gz /copied/\nADD --unpack=false t.tar.gz /raw/\nADD --chown=100:200 t.tar.gz /owned/\n',
+      ctx,
+    );
     const size = statSync(path.join(ctx, 't.tar.gz')).size;
-    expect(await run.listing('')).toEqual(expect.arrayContaining([
-      `copied/t.tar.gz file:${size} 644 0:0`,
-      `raw/t.tar.gz file:${size} 644 0:0`,
-      'plain/empty.tar.gz file:0 644 0:0',
-      `plain/notes.txt.gz file:${gzipSync('just notes').length} 644 0:0`,
-      'owned dir 755 100:200',
-      'owned/foo file:8 644 100:200',
-    ]));
+    expect(await run.listing('')).toEqual(
+      expect.arrayContaining([
+        `copied/t.tar.gz file:${size} 644 0:0`,
+        `raw/t.tar.gz file:${size} 644 0:0`,
+        'plain/empty.tar.gz file:0 644 0:0',
+        `plain/notes.txt.gz file:${gzipSync('just notes').length} 644 0:0`,
+        'owned dir 755 100:200',
+        'owned/foo file:8 644 100:200',
+      ]),
+    );
   });
 
   it.each<[string, Array<Parameters<typeof makeLayer>[0][number]>]>([
     ['.. climbing out', [{ name: '../escape', data: Buffer.from('x') }]],
-    ['a symlink it made, then a write through it', [{ name: 'evil', type: 'symlink', linkname: '/etc' }, { name: 'evil/pwned', data: Buffer.from('x') }]],
+    [
+      'a symlink it made, then a write through it',
+      [
+        { name: 'evil', type: 'symlink', linkname: '/etc' },
+        { name: 'evil/pwned', data: Buffer.from('x') },
+      ],
+    ],
   ])('ADD refuses an archive with %s and writes nothing outside', async (_name, entries) => {
     const ctx = tempDir();
     writeFileSync(path.join(ctx, 'bad.tar.gz'), (await makeLayer(entries)).gz);
@@ -107,13 +134,22 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
     const ctx = contextWith({ app: 'binary' });
     const run = await stage('FROM base\nWORKDIR /var/www\nCOPY --link app .\nRUN cat /var/www/app\n', ctx);
     expect(run.output).toBe('binary');
-    expect(await layerEntries(run.store, run.layers[1]?.descriptor.digest ?? '')).toEqual(['directory var/', 'directory var/www/', 'file var/www/app']);
+    expect(await layerEntries(run.store, run.layers[1]?.descriptor.digest ?? '')).toEqual([
+      'directory var/',
+      'directory var/www/',
+      'file var/www/app',
+    ]);
   });
 
   it('COPY --parents keeps source paths, and only the part after a /./ pivot', async () => {
     const ctx = contextWith({ 'foo1/foo2/bar': '1', 'foo1/foo2/baz': '2', 'test/a/b/c/d/e': '3' });
     const run = await stage('FROM base\nWORKDIR /test\nCOPY --parents foo1/foo2/ba* .\nCOPY --parents test/a/b/./c/d /out/\n', ctx);
-    expect(await run.listing('test')).toEqual(['foo1 dir 755 0:0', 'foo1/foo2 dir 755 0:0', 'foo1/foo2/bar file:1 644 0:0', 'foo1/foo2/baz file:1 644 0:0']);
+    expect(await run.listing('test')).toEqual([
+      'foo1 dir 755 0:0',
+      'foo1/foo2 dir 755 0:0',
+      'foo1/foo2/bar file:1 644 0:0',
+      'foo1/foo2/baz file:1 644 0:0',
+    ]);
     expect(await run.listing('out')).toEqual(['c dir 755 0:0', 'c/d dir 755 0:0', 'c/d/e file:1 644 0:0']);
   });
 
@@ -134,7 +170,8 @@ describe.skipIf(!isRoot)('ADD from URLs and git', () => {
     // A git repository served over git's "dumb" HTTP protocol.
     const work = path.join(files, 'work');
     mkdirSync(work);
-    const git = (args: string[], cwd = work): string => execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' });
+    const git = (args: string[], cwd = work): string =>
+      execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, encoding: 'utf8' });
     git(['init', '-q', '-b', 'main']);
     writeFileSync(path.join(work, 'README'), 'v1\n');
     mkdirSync(path.join(work, 'sub'));
@@ -165,7 +202,9 @@ describe.skipIf(!isRoot)('ADD from URLs and git', () => {
   });
 
   it('downloads with mode 0600, Last-Modified as mtime, and names the file after the URL path', async () => {
-    const run = await stage(`FROM base\nADD ${base}/file.txt /dl/\nADD ${base}/file.txt /renamed.txt\nADD ${base}/ /dl/\nRUN cat /dl/file.txt && stat -c %Y /dl/file.txt\n`);
+    const run = await stage(
+      `FROM base\nADD ${base}/file.txt /dl/\nADD ${base}/file.txt /renamed.txt\nADD ${base}/ /dl/\nRUN cat /dl/file.txt && stat -c %Y /dl/file.txt\n`,
+    );
     expect(run.output).toBe('downloaded\n1445412480\n');
     expect(await run.listing('dl')).toEqual(['__unnamed__ file:4 600 0:0', 'file.txt file:11 600 0:0']);
   });
@@ -174,12 +213,16 @@ describe.skipIf(!isRoot)('ADD from URLs and git', () => {
     const good = 'sha256:' + (await import('node:crypto')).createHash('sha256').update('downloaded\n').digest('hex');
     await expect(stage(`FROM base\nADD --checksum=${good} ${base}/file.txt /ok\n`)).resolves.toBeDefined();
     await expect(stage(`FROM base\nADD --checksum=sha256:${'0'.repeat(64)} ${base}/file.txt /bad\n`)).rejects.toThrow('checksum mismatch');
-    await expect(stage('FROM base\nADD --checksum=sha256:abc local /x\n', contextWith({ local: 'x' }))).rejects.toThrow('checksum requires HTTP(S) or Git sources');
+    await expect(stage('FROM base\nADD --checksum=sha256:abc local /x\n', contextWith({ local: 'x' }))).rejects.toThrow(
+      'checksum requires HTTP(S) or Git sources',
+    );
     await expect(stage(`FROM base\nCOPY ${base}/file.txt /x\n`)).rejects.toThrow("source can't be a URL for COPY");
   });
 
   it('checks a git repository out at a ref, without .git unless asked, with its executable bits', async () => {
-    const run = await stage(`FROM base\nADD ${base}/repo.git#v1 /src\nADD --keep-git-dir ${base}/repo.git /head/\nRUN cat /src/README /head/README && /src/sub/tool.sh\n`);
+    const run = await stage(
+      `FROM base\nADD ${base}/repo.git#v1 /src\nADD --keep-git-dir ${base}/repo.git /head/\nRUN cat /src/README /head/README && /src/sub/tool.sh\n`,
+    );
     expect(run.output).toBe('v1\nv2\ntool\n');
     const src = await run.listing('src');
     expect(src).toEqual(['README file:3 644 0:0', 'sub dir 755 0:0', 'sub/tool.sh file:20 755 0:0']);

@@ -5,9 +5,7 @@ const ARM64 = { os: 'linux', architecture: 'arm64' };
 
 describe('ARG scope (features §2)', () => {
   it('global ARGs reach a stage only when redeclared, with quoted defaults and references', () => {
-    const p = plan(
-      'ARG a1="foo bar" a2=box\nARG a3="$a2-foo"\nFROM busybox\nARG a3 a4="123 456" a1\nRUN echo $a1:$a3:$a4\n',
-    );
+    const p = plan('ARG a1="foo bar" a2=box\nARG a3="$a2-foo"\nFROM busybox\nARG a3 a4="123 456" a1\nRUN echo $a1:$a3:$a4\n');
     expect(onlyRun(p).env).toEqual([DEFAULT_PATH_ENV, 'a3=box-foo', 'a4=123 456', 'a1=foo bar']);
   });
 
@@ -37,10 +35,16 @@ describe('ARG scope (features §2)', () => {
 
   // Seen with Docker's BuildKit: ARG values live in the LLB state's env, which a child stage starts from.
   it('a stage FROM another stage sees its ARG values in expansion and RUN, not in the ARG history', () => {
-    const p = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS child\nARG VERSION\nLABEL v=$VERSION\nRUN echo $VERSION\n', { target: 'child' });
+    const p = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS child\nARG VERSION\nLABEL v=$VERSION\nRUN echo $VERSION\n', {
+      target: 'child',
+    });
     const child = stage(p);
     expect(child.config.Labels).toEqual({ v: '1.0' });
-    expect(child.steps.map((s) => s.history?.created_by)).toEqual(['ARG VERSION', 'LABEL v=1.0', 'RUN |1 VERSION=1.0 /bin/sh -c echo $VERSION # buildkit']);
+    expect(child.steps.map((s) => s.history?.created_by)).toEqual([
+      'ARG VERSION',
+      'LABEL v=1.0',
+      'RUN |1 VERSION=1.0 /bin/sh -c echo $VERSION # buildkit',
+    ]);
     expect(onlyRun(p).env).toEqual([DEFAULT_PATH_ENV, 'VERSION=1.0']);
     const other = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS other\nRUN true\n');
     expect([onlyRun(other).env, onlyRun(other).history?.created_by]).toEqual([[DEFAULT_PATH_ENV, 'VERSION=1.0'], 'RUN /bin/sh -c true # buildkit']);
@@ -138,7 +142,13 @@ describe('EXPOSE expansion', () => {
   it('splits an ARG into ports, defaults to tcp and expands ranges', () => {
     const p = plan('FROM busybox\nARG PORTS="3000 4000/udp"\nEXPOSE $PORTS\nEXPOSE 5000 6000-6002/TCP 127.0.0.1:80:8080/udp\n');
     expect(Object.keys(stage(p).config.ExposedPorts ?? {})).toEqual([
-      '3000/tcp', '4000/udp', '5000/tcp', '6000/tcp', '6001/tcp', '6002/tcp', '8080/udp',
+      '3000/tcp',
+      '4000/udp',
+      '5000/tcp',
+      '6000/tcp',
+      '6001/tcp',
+      '6002/tcp',
+      '8080/udp',
     ]);
     expect(steps(p, 'config').map((s) => s.history?.created_by)).toEqual([
       'ARG PORTS=3000 4000/udp',

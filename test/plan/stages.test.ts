@@ -69,7 +69,9 @@ describe('stages, references and targets (features §1)', () => {
   });
 
   it('numbers FROM image, RUN, COPY, ADD and WORKDIR steps', () => {
-    const p = plan('FROM busybox AS base\nENV A=1\nWORKDIR /w\nRUN echo base > base\nFROM scratch\nCOPY --from=base --chmod=0644 /out /out\nLABEL a=b\n');
+    const p = plan(
+      'FROM busybox AS base\nENV A=1\nWORKDIR /w\nRUN echo base > base\nFROM scratch\nCOPY --from=base --chmod=0644 /out /out\nLABEL a=b\n',
+    );
     expect(p.stages.map((s) => s.steps.map((step) => step.name))).toEqual([
       ['[base 1/3] FROM busybox', 'ENV A=1', '[base 2/3] WORKDIR /w', '[base 3/3] RUN echo base > base'],
       ['[stage-1 1/1] COPY --from=base --chmod=0644 /out /out', 'LABEL a=b'],
@@ -129,7 +131,12 @@ describe('image config', () => {
   it('records HEALTHCHECK as CMD-SHELL, CMD or NONE with durations in nanoseconds', () => {
     const p = plan('FROM busybox\nHEALTHCHECK --interval=1s --timeout=10s --start-period=3s --start-interval=100ms --retries=5 CMD curl -f x\n');
     expect(stage(p).config.Healthcheck).toEqual({
-      Test: ['CMD-SHELL', 'curl -f x'], Interval: 1e9, Timeout: 10e9, StartPeriod: 3e9, StartInterval: 1e8, Retries: 5,
+      Test: ['CMD-SHELL', 'curl -f x'],
+      Interval: 1e9,
+      Timeout: 10e9,
+      StartPeriod: 3e9,
+      StartInterval: 1e8,
+      Retries: 5,
     });
     expect(stage(p).steps[1]?.history?.created_by).toBe(
       'HEALTHCHECK {Test:[CMD-SHELL curl -f x] Interval:1s Timeout:10s StartPeriod:3s StartInterval:100ms Retries:5}',
@@ -139,9 +146,12 @@ describe('image config', () => {
   });
 
   it('sets labels, volumes, stop signal, user and the final working directory', () => {
-    const p = plan('FROM scratch\nARG v=1\nLABEL version=$v "with space"="a b"\nVOLUME ["/data", "/logs"]\nVOLUME /cache\nSTOPSIGNAL SIGKILL\nUSER 1000:1000\n', {
-      labels: { extra: 'yes' },
-    });
+    const p = plan(
+      'FROM scratch\nARG v=1\nLABEL version=$v "with space"="a b"\nVOLUME ["/data", "/logs"]\nVOLUME /cache\nSTOPSIGNAL SIGKILL\nUSER 1000:1000\n',
+      {
+        labels: { extra: 'yes' },
+      },
+    );
     expect(stage(p).config).toEqual({
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
       Labels: { version: '1', 'with space': 'a b', extra: 'yes' },
@@ -174,7 +184,11 @@ describe('image config', () => {
     ['ADD --chmod=600 f.tar /t', 'ADD --chmod=600 f.tar /t # buildkit'],
   ])('history of %j is %j', (body, createdBy) => {
     const p = plan(`FROM busybox\n${body}\n`);
-    expect(steps(p, 'file').filter((s) => s.action !== 'mkdir').map((s) => s.history?.created_by)).toEqual([createdBy]);
+    expect(
+      steps(p, 'file')
+        .filter((s) => s.action !== 'mkdir')
+        .map((s) => s.history?.created_by),
+    ).toEqual([createdBy]);
   });
 
   it('ONBUILD adds no history entry; CMD sets ArgsEscaped', () => {

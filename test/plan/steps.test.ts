@@ -10,7 +10,11 @@ describe('RUN argv', () => {
     ['a lone heredoc as the script', 'RUN <<EOF\necho "i am" >> /dest; whoami\nEOF', ['/bin/sh', '-c', 'echo "i am" >> /dest; whoami\n']],
     ['a <<- heredoc with tabs stripped', 'RUN <<-EOF\n\techo a\n\t\techo b\n\tEOF', ['/bin/sh', '-c', 'echo a\necho b\n']],
     ['heredocs with other words to the shell verbatim', 'RUN <<EOF sh > /out\necho $X\nEOF', ['/bin/sh', '-c', '<<EOF sh > /out\necho $X\nEOF\n']],
-    ['several heredocs with file descriptors', 'RUN cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2', ['/bin/sh', '-c', 'cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2\n']],
+    [
+      'several heredocs with file descriptors',
+      'RUN cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2',
+      ['/bin/sh', '-c', 'cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2\n'],
+    ],
   ])('%s', (_name, run, args) => {
     expect(onlyRun(plan(`FROM busybox\n${run}\n`)).args).toEqual(args);
   });
@@ -62,9 +66,18 @@ describe('COPY and ADD destinations and options', () => {
   });
 
   it('expands sources, destination, --chown, --chmod and --exclude', () => {
-    const p = plan('FROM busybox\nARG owner=1000 group=nogroup mode=0640 ext=tmp\nCOPY --chown=${owner}:${group} --chmod=${mode} --exclude=*.${ext} --parents src/$ext /dst/\n');
+    const p = plan(
+      'FROM busybox\nARG owner=1000 group=nogroup mode=0640 ext=tmp\nCOPY --chown=${owner}:${group} --chmod=${mode} --exclude=*.${ext} --parents src/$ext /dst/\n',
+    );
     expect(fileSteps(p)[0]).toMatchObject({
-      action: 'copy', sources: ['src/tmp'], dest: '/dst/', chown: '1000:nogroup', chmod: '0640', exclude: ['*.tmp'], parents: true, link: false,
+      action: 'copy',
+      sources: ['src/tmp'],
+      dest: '/dst/',
+      chown: '1000:nogroup',
+      chmod: '0640',
+      exclude: ['*.tmp'],
+      parents: true,
+      link: false,
     });
   });
 
@@ -88,18 +101,51 @@ describe('COPY and ADD destinations and options', () => {
 });
 
 describe('RUN --mount', () => {
-  const mounts = (flags: string, extra = ''): Mount[] => onlyRun(plan(`FROM busybox AS src\nFROM busybox\nWORKDIR /w\n${extra}RUN ${flags} true\n`)).mounts;
+  const mounts = (flags: string, extra = ''): Mount[] =>
+    onlyRun(plan(`FROM busybox AS src\nFROM busybox\nWORKDIR /w\n${extra}RUN ${flags} true\n`)).mounts;
 
   it.each<[string, string, Mount]>([
-    ['bind defaults to the context root, read-only', '--mount=target=/context', { type: 'bind', target: '/context', source: '/', from: { kind: 'context' }, readonly: true }],
-    ['bind from a stage, rw, relative target', '--mount=type=bind,from=src,src=/etc,dst=etc,rw', { type: 'bind', target: '/w/etc', source: '/etc', from: { kind: 'stage', index: 0, name: 'src' }, readonly: false }],
-    ['cache id defaults to the target', '--mount=type=cache,target=/root/.cache', { type: 'cache', target: '/root/.cache', id: '/root/.cache', sharing: 'shared', source: '', readonly: false, mode: 0o755, uid: 0, gid: 0 }],
-    ['cache with id, sharing, owner and mode', '--mount=type=cache,id=go,target=/go,sharing=locked,uid=1001,gid=1002,mode=0751', { type: 'cache', target: '/go', id: 'go', sharing: 'locked', source: '', readonly: false, mode: 0o751, uid: 1001, gid: 1002 }],
+    [
+      'bind defaults to the context root, read-only',
+      '--mount=target=/context',
+      { type: 'bind', target: '/context', source: '/', from: { kind: 'context' }, readonly: true },
+    ],
+    [
+      'bind from a stage, rw, relative target',
+      '--mount=type=bind,from=src,src=/etc,dst=etc,rw',
+      { type: 'bind', target: '/w/etc', source: '/etc', from: { kind: 'stage', index: 0, name: 'src' }, readonly: false },
+    ],
+    [
+      'cache id defaults to the target',
+      '--mount=type=cache,target=/root/.cache',
+      { type: 'cache', target: '/root/.cache', id: '/root/.cache', sharing: 'shared', source: '', readonly: false, mode: 0o755, uid: 0, gid: 0 },
+    ],
+    [
+      'cache with id, sharing, owner and mode',
+      '--mount=type=cache,id=go,target=/go,sharing=locked,uid=1001,gid=1002,mode=0751',
+      { type: 'cache', target: '/go', id: 'go', sharing: 'locked', source: '', readonly: false, mode: 0o751, uid: 1001, gid: 1002 },
+    ],
     ['tmpfs with a size', '--mount=type=tmpfs,target=/tmp,size=128m', { type: 'tmpfs', target: '/tmp', size: 134217728 }],
-    ['secret in /run/secrets by default', '--mount=type=secret,id=token', { type: 'secret', id: 'token', target: '/run/secrets/token', required: false, mode: 0o400, uid: 0, gid: 0 }],
-    ['secret as env only', '--mount=type=secret,id=token,env=TOKEN,required', { type: 'secret', id: 'token', env: 'TOKEN', required: true, mode: 0o400, uid: 0, gid: 0 }],
-    ['secret with target and owner', '--mount=type=secret,id=s,target=/s,mode=741,uid=100,gid=102', { type: 'secret', id: 's', target: '/s', required: false, mode: 0o741, uid: 100, gid: 102 }],
-    ['ssh agent socket', '--mount=type=ssh', { type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: false, mode: 0o600, uid: 0, gid: 0 }],
+    [
+      'secret in /run/secrets by default',
+      '--mount=type=secret,id=token',
+      { type: 'secret', id: 'token', target: '/run/secrets/token', required: false, mode: 0o400, uid: 0, gid: 0 },
+    ],
+    [
+      'secret as env only',
+      '--mount=type=secret,id=token,env=TOKEN,required',
+      { type: 'secret', id: 'token', env: 'TOKEN', required: true, mode: 0o400, uid: 0, gid: 0 },
+    ],
+    [
+      'secret with target and owner',
+      '--mount=type=secret,id=s,target=/s,mode=741,uid=100,gid=102',
+      { type: 'secret', id: 's', target: '/s', required: false, mode: 0o741, uid: 100, gid: 102 },
+    ],
+    [
+      'ssh agent socket',
+      '--mount=type=ssh',
+      { type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', required: false, mode: 0o600, uid: 0, gid: 0 },
+    ],
   ])('%s', (_name, flags, expected) => {
     expect(mounts(flags)).toEqual([expected]);
   });

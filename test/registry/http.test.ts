@@ -28,7 +28,13 @@ async function server(answer: (req: http.IncomingMessage, res: http.ServerRespon
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      seen.push({ method: req.method ?? '', url: req.url ?? '', body, authorization: req.headers.authorization, contentType: req.headers['content-type'] });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        body,
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+      });
       answer(req, res, body);
     });
   });
@@ -40,9 +46,17 @@ async function server(answer: (req: http.IncomingMessage, res: http.ServerRespon
 
 describe('httpFetch', () => {
   it('returns status, headers and body as a Response, and sends bytes and streamed bodies', async () => {
-    const { base, seen } = await server((_req, res, body) => res.writeHead(201, { 'Docker-Content-Digest': 'sha256:x', 'X-Two': ['a', 'b'] }).end(`got ${body}`));
+    const { base, seen } = await server((_req, res, body) =>
+      res.writeHead(201, { 'Docker-Content-Digest': 'sha256:x', 'X-Two': ['a', 'b'] }).end(`got ${body}`),
+    );
     const bytes = await httpFetch(`${base}/put`, { method: 'PUT', body: Buffer.from('bytes') });
-    expect([bytes.status, bytes.ok, bytes.headers.get('docker-content-digest'), bytes.headers.get('x-two'), await bytes.text()]).toEqual([201, true, 'sha256:x', 'a, b', 'got bytes']);
+    expect([bytes.status, bytes.ok, bytes.headers.get('docker-content-digest'), bytes.headers.get('x-two'), await bytes.text()]).toEqual([
+      201,
+      true,
+      'sha256:x',
+      'a, b',
+      'got bytes',
+    ]);
     const streamed = await httpFetch(`${base}/patch`, { method: 'PATCH', body: Readable.from([Buffer.from('str'), Buffer.from('eamed')]) });
     expect(await streamed.text()).toBe('got streamed');
     expect(seen.map((s) => `${s.method} ${s.url} ${s.body}`)).toEqual(['PUT /put bytes', 'PATCH /patch streamed']);
@@ -78,19 +92,32 @@ describe('httpFetch', () => {
     });
     const response = await httpFetch(`${origin.base}/start`, { headers: { Authorization: 'Bearer secret' } });
     expect(await response.text()).toBe('there');
-    expect([...origin.seen, ...other.seen].map((s) => `${s.url} ${s.authorization ?? '-'}`)).toEqual(['/start Bearer secret', '/same Bearer secret', '/elsewhere -']);
+    expect([...origin.seen, ...other.seen].map((s) => `${s.url} ${s.authorization ?? '-'}`)).toEqual([
+      '/start Bearer secret',
+      '/same Bearer secret',
+      '/elsewhere -',
+    ]);
   });
 
   it('refuses to resend a streamed body after a 307, and stops after 20 redirects', async () => {
     const loop = await server((req, res) => res.writeHead(307, { Location: req.url ?? '/' }).end());
-    await expect(httpFetch(`${loop.base}/x`, { method: 'PUT', body: Readable.from([Buffer.from('once')]) })).rejects.toMatchObject({ message: 'fetch failed', cause: { message: `cannot resend a streamed body to ${loop.base} after a 307 redirect` } });
-    await expect(httpFetch(`${loop.base}/y`)).rejects.toMatchObject({ message: 'fetch failed', cause: { message: `more than 20 redirects from ${loop.base}` } });
+    await expect(httpFetch(`${loop.base}/x`, { method: 'PUT', body: Readable.from([Buffer.from('once')]) })).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { message: `cannot resend a streamed body to ${loop.base} after a 307 redirect` },
+    });
+    await expect(httpFetch(`${loop.base}/y`)).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { message: `more than 20 redirects from ${loop.base}` },
+    });
     expect(loop.seen.filter((s) => s.url === '/y').length).toBe(21);
   });
 
   it('rejects a refused connection as fetch does: a TypeError whose cause has the code', async () => {
     const port = await freePort();
-    const err = (await httpFetch(`http://127.0.0.1:${port}/`).then(() => undefined, (e: unknown) => e)) as TypeError & { cause: NodeJS.ErrnoException };
+    const err = (await httpFetch(`http://127.0.0.1:${port}/`).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as TypeError & { cause: NodeJS.ErrnoException };
     expect([err instanceof TypeError, err.message, err.cause.code]).toEqual([true, 'fetch failed', 'ECONNREFUSED']);
   });
 });

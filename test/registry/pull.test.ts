@@ -33,7 +33,10 @@ function options(extra: Partial<PullOptions> = {}): PullOptions & { root: string
 
 function dockerConfigWith(host: string): string {
   const dir = tempDir();
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${USER.user}:${USER.password}`).toString('base64') } } }));
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${USER.user}:${USER.password}`).toString('base64') } } }),
+  );
   return dir;
 }
 
@@ -73,11 +76,20 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     const opts = options();
     const result = await pull(`${registry.host}/busybox:1`, opts);
     const [image] = single.manifests;
-    expect(result).toMatchObject({ name: `${registry.host}/busybox:1`, digest: image?.digest, config: image?.config, platform: 'linux/amd64', layers: 2, downloaded: 2 });
+    expect(result).toMatchObject({
+      name: `${registry.host}/busybox:1`,
+      digest: image?.digest,
+      config: image?.config,
+      platform: 'linux/amd64',
+      layers: 2,
+      downloaded: 2,
+    });
     expect(await verifiedBlobs(opts.root)).toEqual([image?.digest, image?.config, ...(image?.layers ?? [])].sort());
     const record = await new ImageIndex(opts.root).get(`${registry.host}/busybox:1`);
     expect(record?.manifest).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image?.digest, size: expect.any(Number) });
-    const inspected = execFileSync('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${registry.host}/busybox:1`], { encoding: 'utf8' }).trim();
+    const inspected = execFileSync('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${registry.host}/busybox:1`], {
+      encoding: 'utf8',
+    }).trim();
     expect(result.digest).toBe(inspected);
   });
 
@@ -88,7 +100,10 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     expect(record?.manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
     expect(result.layers).toBe(2);
     const manifest = JSON.parse((await new LocalContentStore(opts.root).readBytes(result.digest)).toString());
-    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    ]);
   });
 
   it.each(['linux/amd64', 'linux/arm64'])('picks %s from a multi-platform index', async (platform) => {
@@ -109,7 +124,9 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
   it('reports an unknown tag with the registry, request, status and OCI code', async () => {
     const err = await pull(`${registry.host}/busybox:nope`, options()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
-    expect((err as RegistryError).message).toBe(`manifest unknown: tag nope of ${registry.host}/busybox not found (GET /v2/busybox/manifests/nope → 404)`);
+    expect((err as RegistryError).message).toBe(
+      `manifest unknown: tag nope of ${registry.host}/busybox not found (GET /v2/busybox/manifests/nope → 404)`,
+    );
     expect((err as RegistryError).codes).toEqual(['MANIFEST_UNKNOWN']);
   });
 
@@ -154,7 +171,10 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     const root = tempDir();
     const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
     try {
-      const child = spawn(process.execPath, ['bin/tsbuild.js', '--root', root, 'pull', `${proxy.host}/busybox:1`], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const child = spawn(process.execPath, ['bin/tsbuild.js', '--root', root, 'pull', `${proxy.host}/busybox:1`], {
+        env: { ...process.env, ...env },
+        stdio: 'ignore',
+      });
       const ingest = path.join(root, 'ingest');
       const deadline = Date.now() + 20_000;
       while (!(existsSync(ingest) && readdirSync(ingest).some((f) => statSync(path.join(ingest, f)).size > 32768)) && Date.now() < deadline) {
@@ -177,7 +197,9 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
   it('--resolve-bases gives the plan the base image’s config and digest', () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nRUN echo hi\n`);
-    const result = tsbuild(['build', '--print-plan=json', '--resolve-bases', dir], { env: { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() } });
+    const result = tsbuild(['build', '--print-plan=json', '--resolve-bases', dir], {
+      env: { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() },
+    });
     expect(result.status, result.stderr).toBe(0);
     const [stage] = JSON.parse(result.stdout).stages;
     expect(stage.baseResolved).toBe(true);
@@ -191,7 +213,9 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     expect(tsbuild(['--root', root, 'pull', '-q', `${registry.host}/busybox:1`], { env }).status).toBe(0);
     const listing = tsbuild(['--root', root, 'images'], { env }).stdout.split('\n');
     expect(listing[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
-    expect(listing[1]).toMatch(new RegExp(`^${registry.host}/busybox\\s+1\\s+${single.manifests[0]?.config.slice(7, 19)}\\s+\\d+ (year|month)s? ago\\s+\\d`));
+    expect(listing[1]).toMatch(
+      new RegExp(`^${registry.host}/busybox\\s+1\\s+${single.manifests[0]?.config.slice(7, 19)}\\s+\\d+ (year|month)s? ago\\s+\\d`),
+    );
   });
 });
 
@@ -205,7 +229,9 @@ describe.skipIf(!registryAvailable)('pull with Basic auth (htpasswd)', () => {
 
   it('fails without credentials, saying how to log in', async () => {
     const err = await pull(`${registry.host}/private:1`, options()).catch((e: unknown) => e);
-    expect((err as RegistryError).message).toBe(`unauthorized: authentication required for tag 1 of ${registry.host}/private (GET /v2/private/manifests/1 → 401)`);
+    expect((err as RegistryError).message).toBe(
+      `unauthorized: authentication required for tag 1 of ${registry.host}/private (GET /v2/private/manifests/1 → 401)`,
+    );
     expect((err as RegistryError).hint).toBe(`log in with: tsbuild login ${registry.host}`);
   });
 
@@ -243,7 +269,9 @@ describe.skipIf(!registryAvailable)('pull with Bearer tokens', () => {
   });
 
   it('fails anonymously with the registry’s error', async () => {
-    await expect(pull(`${registry.host}/secure:1`, options())).rejects.toThrow(`unauthorized: authentication required for tag 1 of ${registry.host}/secure (GET /v2/secure/manifests/1 → 401)`);
+    await expect(pull(`${registry.host}/secure:1`, options())).rejects.toThrow(
+      `unauthorized: authentication required for tag 1 of ${registry.host}/secure (GET /v2/secure/manifests/1 → 401)`,
+    );
   });
 
   it('exchanges credentials for one token and reuses it for every request', async () => {
@@ -262,12 +290,18 @@ describe('registries config file', () => {
     const file = path.join(dir, 'registries.json');
     writeFileSync(file, JSON.stringify({ mirrors: { 'docker.io': ['https://mirror.example:5000'] }, insecure: ['registry.internal:5000'] }));
     const hosts = new RegistryHosts(mergeHostsConfig(await loadRegistryHostsConfig(file), { mirrors: { 'docker.io': ['http://127.0.0.1:5001'] } }));
-    expect(hosts.pullEndpoints('docker.io').map((e) => e.base)).toEqual(['http://127.0.0.1:5001', 'https://mirror.example:5000', 'https://registry-1.docker.io']);
+    expect(hosts.pullEndpoints('docker.io').map((e) => e.base)).toEqual([
+      'http://127.0.0.1:5001',
+      'https://mirror.example:5000',
+      'https://registry-1.docker.io',
+    ]);
     expect(hosts.endpoint('registry.internal:5000').base).toBe('http://registry.internal:5000');
     expect(hosts.endpoint('localhost:5000').base).toBe('http://localhost:5000');
     expect(hosts.endpoint('127.0.0.2:80').base).toBe('http://127.0.0.2:80');
     expect(hosts.endpoint('ghcr.io').base).toBe('https://ghcr.io');
     writeFileSync(file, '{"mirrors": {"docker.io": "not-a-list"}}');
-    await expect(loadRegistryHostsConfig(file)).rejects.toThrow(`registries config ${file}: expected {"mirrors": {"host": ["url", ...]}, "insecure": ["host:port", ...]}`);
+    await expect(loadRegistryHostsConfig(file)).rejects.toThrow(
+      `registries config ${file}: expected {"mirrors": {"host": ["url", ...]}, "insecure": ["host:port", ...]}`,
+    );
   });
 });

@@ -41,7 +41,9 @@ async function builtImage(name: string, content = 'app\n'): Promise<{ root: stri
 
 /** The digest skopeo reads; asynchronous, as the token server answering it runs in this process. */
 const skopeoDigest = async (ref: string, creds?: string): Promise<string> => {
-  const { stdout } = await execFileAsync('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), `docker://${ref}`], { encoding: 'utf8' });
+  const { stdout } = await execFileAsync('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), `docker://${ref}`], {
+    encoding: 'utf8',
+  });
   return (JSON.parse(stdout) as { Digest: string }).Digest;
 };
 
@@ -65,7 +67,11 @@ describe.skipIf(!ready)('push to a registry', () => {
     expect([moved.digest, moved.uploaded, moved.mounted, moved.existing]).toEqual([digest, 0, 5, 0]);
 
     const fresh = tempDir();
-    const pulled = await pull(`${busybox.registry().host}/other/app:2`, { root: fresh, registriesConfig: '/nonexistent/registries.json', dockerConfig });
+    const pulled = await pull(`${busybox.registry().host}/other/app:2`, {
+      root: fresh,
+      registriesConfig: '/nonexistent/registries.json',
+      dockerConfig,
+    });
     expect([pulled.digest, pulled.layers, pulled.downloaded]).toEqual([digest, 4, 4]);
   });
 
@@ -87,17 +93,21 @@ describe.skipIf(!ready)('push to a registry', () => {
         res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"SIZE_INVALID","message":"too large"}]}');
         return;
       }
-      const upstream = http.request(`http://${busybox.registry().host}${req.url}`, { method: req.method, headers: { ...req.headers, host: busybox.registry().host } }, (up) => {
-        const location = up.headers.location?.replace(busybox.registry().host, `127.0.0.1:${port}`);
-        res.writeHead(up.statusCode ?? 502, { ...up.headers, ...(location ? { location } : {}) });
-        up.pipe(res);
-      });
+      const upstream = http.request(
+        `http://${busybox.registry().host}${req.url}`,
+        { method: req.method, headers: { ...req.headers, host: busybox.registry().host } },
+        (up) => {
+          const location = up.headers.location?.replace(busybox.registry().host, `127.0.0.1:${port}`);
+          res.writeHead(up.statusCode ?? 502, { ...up.headers, ...(location ? { location } : {}) });
+          up.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
     try {
       const target = `127.0.0.1:${port}/fallback/app:1`;
-      await tsbuild(['--root', root, 'tag', name, target]);
+      tsbuild(['--root', root, 'tag', name, target]);
       const result = await push(target, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig });
       expect(result.digest).toBe(digest);
       expect(seen.filter((s) => s === 'PUT body').length).toBeGreaterThanOrEqual(1);
@@ -115,15 +125,22 @@ describe.skipIf(!ready)('push to a registry', () => {
     const front = http.createServer((req, res) => {
       if (req.method === 'HEAD') return void res.writeHead(404).end();
       req.resume();
-      res.writeHead(403, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}');
+      res
+        .writeHead(403, { 'Content-Type': 'application/json' })
+        .end('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}');
     });
     await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
     try {
       const target = `127.0.0.1:${port}/team/app:1`;
       tsbuild(['--root', root, 'tag', name, target]);
       // Through the library: the front answers from this process, which a synchronous CLI run would block.
-      const err = await push(target, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig }).then(() => undefined, (e: unknown) => e as TsbuildError);
-      expect(err?.describe()).toBe(`denied: requested access to the resource is denied for an upload to 127.0.0.1:${port}/team/app (POST /v2/team/app/blobs/uploads/ → 403)\nlog in with: tsbuild login 127.0.0.1:${port}`);
+      const err = await push(target, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig }).then(
+        () => undefined,
+        (e: unknown) => e as TsbuildError,
+      );
+      expect(err?.describe()).toBe(
+        `denied: requested access to the resource is denied for an upload to 127.0.0.1:${port}/team/app (POST /v2/team/app/blobs/uploads/ → 403)\nlog in with: tsbuild login 127.0.0.1:${port}`,
+      );
     } finally {
       await new Promise((resolve) => front.close(resolve));
     }
@@ -133,7 +150,23 @@ describe.skipIf(!ready)('push to a registry', () => {
     const context = tempDir();
     const root = tempDir();
     writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nENV A=1\n`);
-    const cli = tsbuild(['--root', root, '--registries-config', '/nonexistent/registries.json', 'build', '-q', '--push', '-t', `${busybox.registry().host}/cli/a:1`, '-t', `${busybox.registry().host}/cli/b:1`, context], { env: { DOCKER_CONFIG: tempDir() } });
+    const cli = tsbuild(
+      [
+        '--root',
+        root,
+        '--registries-config',
+        '/nonexistent/registries.json',
+        'build',
+        '-q',
+        '--push',
+        '-t',
+        `${busybox.registry().host}/cli/a:1`,
+        '-t',
+        `${busybox.registry().host}/cli/b:1`,
+        context,
+      ],
+      { env: { DOCKER_CONFIG: tempDir() } },
+    );
     expect(cli.stderr).toBe('');
     expect(cli.status).toBe(0);
     const digest = cli.stdout.trim();
@@ -166,9 +199,15 @@ describe.skipIf(!ready)('push with authentication', () => {
     const { root, digest, dockerConfig } = await builtImage(name);
     const options = { root, registriesConfig: '/nonexistent/registries.json', dockerConfig };
     await expect(push(name, options)).rejects.toThrow(`unauthorized: authentication required for blob`);
-    const cli = tsbuild(['--root', root, '--registries-config', '/nonexistent/registries.json', 'push', name], { env: { DOCKER_CONFIG: dockerConfig } });
+    const cli = tsbuild(['--root', root, '--registries-config', '/nonexistent/registries.json', 'push', name], {
+      env: { DOCKER_CONFIG: dockerConfig },
+    });
     expect(cli.status).toBe(1);
-    expect(cli.stderr).toMatch(new RegExp(`^error: unauthorized: authentication required for blob sha256:[0-9a-f]{64} of ${basic.host}/app \\(HEAD /v2/app/blobs/sha256:[0-9a-f]{64} → 401\\)\\nlog in with: tsbuild login ${basic.host}\\n$`));
+    expect(cli.stderr).toMatch(
+      new RegExp(
+        `^error: unauthorized: authentication required for blob sha256:[0-9a-f]{64} of ${basic.host}/app \\(HEAD /v2/app/blobs/sha256:[0-9a-f]{64} → 401\\)\\nlog in with: tsbuild login ${basic.host}\\n$`,
+      ),
+    );
     await login(basic.host, { username: user.user, password: user.password }, { dockerConfig, registriesConfig: '/nonexistent/registries.json' });
     expect((await push(name, options)).digest).toBe(digest);
     expect(await skopeoDigest(name, `${user.user}:${user.password}`)).toBe(digest);

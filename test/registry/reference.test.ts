@@ -30,7 +30,10 @@ describe('parseReference normalises like docker', () => {
     ['Alpine', 'invalid reference "Alpine": repository name must be lowercase'],
     ['app:bad tag', 'invalid reference "app:bad tag": bad tag "bad tag"'],
     ['app@sha256:abc', 'invalid reference "app@sha256:abc": bad digest "sha256:abc"'],
-    ['app@md5:d41d8cd98f00b204e9800998ecf8427e', 'invalid reference "app@md5:d41d8cd98f00b204e9800998ecf8427e": bad digest "md5:d41d8cd98f00b204e9800998ecf8427e"'],
+    [
+      'app@md5:d41d8cd98f00b204e9800998ecf8427e',
+      'invalid reference "app@md5:d41d8cd98f00b204e9800998ecf8427e": bad digest "md5:d41d8cd98f00b204e9800998ecf8427e"',
+    ],
     ['-app', 'invalid reference "-app": repository name must be lowercase letters, digits and separators (. _ __ -) between them'],
     ['a//b', 'invalid reference "a//b": repository name must be lowercase letters, digits and separators (. _ __ -) between them'],
     ['bad_host.:5000/app', 'invalid reference "bad_host.:5000/app": bad registry host "bad_host.:5000"'],

@@ -62,7 +62,9 @@ describe('RegistryTransport retries', () => {
   it('reports an unreachable registry in one line', async () => {
     const port = await freePort();
     const transport = new RegistryTransport(`http://127.0.0.1:${port}`, `127.0.0.1:${port}`, { backoffMs: 1 });
-    await expect(transport.fetch({ method: 'GET', path: '/v2/' })).rejects.toThrow(`cannot reach registry 127.0.0.1:${port} (GET http://127.0.0.1:${port}/v2/): ECONNREFUSED`);
+    await expect(transport.fetch({ method: 'GET', path: '/v2/' })).rejects.toThrow(
+      `cannot reach registry 127.0.0.1:${port} (GET http://127.0.0.1:${port}/v2/): ECONNREFUSED`,
+    );
   });
 
   it('stops waiting when aborted', async () => {
@@ -78,10 +80,12 @@ describe('RegistryTransport retries', () => {
 describe('RegistryTransport redirects', () => {
   it('follows a redirect to blob storage without sending the registry credentials there', async () => {
     const seen: Array<string | undefined> = [];
-    const storage = await scripted([(res, req) => {
-      seen.push(req.headers.authorization);
-      res.writeHead(200).end('blob bytes');
-    }]);
+    const storage = await scripted([
+      (res, req) => {
+        seen.push(req.headers.authorization);
+        res.writeHead(200).end('blob bytes');
+      },
+    ]);
     const registry = await scripted([
       (res) => res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' }).end(),
       (res, req) => {
@@ -99,7 +103,10 @@ describe('RegistryTransport redirects', () => {
 
 describe('parseChallenge', () => {
   it.each([
-    ['Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"', { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } }],
+    [
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
+      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } },
+    ],
     ['Basic realm="Registry Realm"', { scheme: 'basic', params: { realm: 'Registry Realm' } }],
     ['bearer realm=http://x/token, service=svc', { scheme: 'bearer', params: { realm: 'http://x/token', service: 'svc' } }],
     ['Negotiate abc', undefined],
@@ -111,12 +118,15 @@ describe('parseChallenge', () => {
 describe('DockerCredentials', () => {
   it('reads auths by host, Docker Hub under its v1 URL', async () => {
     const dir = tempDir();
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
-      auths: {
-        'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hubpass').toString('base64') },
-        'registry.example:5000': { username: 'u', password: 'p' },
-      },
-    }));
+    writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({
+        auths: {
+          'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hubpass').toString('base64') },
+          'registry.example:5000': { username: 'u', password: 'p' },
+        },
+      }),
+    );
     const creds = new DockerCredentials(dir);
     expect(await creds.get('docker.io')).toEqual({ username: 'hubuser', password: 'hubpass' });
     expect(await creds.get('registry.example:5000')).toEqual({ username: 'u', password: 'p' });
@@ -129,7 +139,10 @@ describe('DockerCredentials', () => {
     // A credential helper speaking the docker-credential protocol, as pass/secretservice do.
     const helper = (name: string, user: string): void => {
       const file = path.join(bin, `docker-credential-${name}`);
-      writeFileSync(file, `#!/bin/sh\nread server\nif [ "$1" = get ] && [ "$server" = "${name === 'store' ? 'https://index.docker.io/v1/' : 'ghcr.io'}" ]; then\n  echo '{"ServerURL":"'$server'","Username":"${user}","Secret":"from-${name}"}'\nelse\n  echo "credentials not found in native keychain"; exit 1\nfi\n`);
+      writeFileSync(
+        file,
+        `#!/bin/sh\nread server\nif [ "$1" = get ] && [ "$server" = "${name === 'store' ? 'https://index.docker.io/v1/' : 'ghcr.io'}" ]; then\n  echo '{"ServerURL":"'$server'","Username":"${user}","Secret":"from-${name}"}'\nelse\n  echo "credentials not found in native keychain"; exit 1\nfi\n`,
+      );
       chmodSync(file, 0o755);
     };
     helper('store', 'hub');

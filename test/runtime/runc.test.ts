@@ -32,14 +32,32 @@ function runcContainers(state: string): string {
 
 describe('toRuntimeSpec', () => {
   it('gives Docker’s defaults and the requested process', () => {
-    const spec = toRuntimeSpec({ args: ['/bin/sh', '-c', 'true'], env: [PATH], cwd: '/w', user: root }, { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] }) as {
+    const spec = toRuntimeSpec(
+      { args: ['/bin/sh', '-c', 'true'], env: [PATH], cwd: '/w', user: root },
+      { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] },
+    ) as {
       process: { capabilities: { bounding: string[] }; noNewPrivileges: boolean; cwd: string };
       linux: { namespaces: Array<{ type: string }>; maskedPaths: string[] };
       mounts: Array<{ destination: string }>;
     };
     expect(spec.process.capabilities.bounding).toEqual(DEFAULT_CAPABILITIES);
     // Capability numbers of the default set, as a bitmask: BuildKit's 00000000a80425fb.
-    const numbers: Record<string, number> = { CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_FSETID: 4, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7, CAP_SETPCAP: 8, CAP_NET_BIND_SERVICE: 10, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18, CAP_MKNOD: 27, CAP_AUDIT_WRITE: 29, CAP_SETFCAP: 31 };
+    const numbers: Record<string, number> = {
+      CAP_CHOWN: 0,
+      CAP_DAC_OVERRIDE: 1,
+      CAP_FOWNER: 3,
+      CAP_FSETID: 4,
+      CAP_KILL: 5,
+      CAP_SETGID: 6,
+      CAP_SETUID: 7,
+      CAP_SETPCAP: 8,
+      CAP_NET_BIND_SERVICE: 10,
+      CAP_NET_RAW: 13,
+      CAP_SYS_CHROOT: 18,
+      CAP_MKNOD: 27,
+      CAP_AUDIT_WRITE: 29,
+      CAP_SETFCAP: 31,
+    };
     expect(DEFAULT_CAPABILITIES.reduce((mask, c) => mask + 2 ** (numbers[c] ?? 99), 0).toString(16)).toBe('a80425fb');
     expect([spec.process.noNewPrivileges, spec.process.cwd]).toEqual([true, '/w']);
     expect(spec.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);
@@ -54,8 +72,19 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
     const runtime = new RuncRuntime(state);
     const chunks: string[] = [];
     const status = await runtime.run(
-      { args: ['/bin/sh', '-c', 'echo "uid=$(id -u) host=$(hostname)"; cat /etc/hosts | head -1; echo created > /made; ls /proc/self/ns | head -2'], env: [PATH], cwd: '/', user: root },
-      { rootfs: await snaps.prepare('run', 'base'), hostname: 'tsbuildsandbox', network: 'none', security: 'sandbox', output: (c) => chunks.push(c.toString()) },
+      {
+        args: ['/bin/sh', '-c', 'echo "uid=$(id -u) host=$(hostname)"; cat /etc/hosts | head -1; echo created > /made; ls /proc/self/ns | head -2'],
+        env: [PATH],
+        cwd: '/',
+        user: root,
+      },
+      {
+        rootfs: await snaps.prepare('run', 'base'),
+        hostname: 'tsbuildsandbox',
+        network: 'none',
+        security: 'sandbox',
+        output: (c) => chunks.push(c.toString()),
+      },
     );
     expect(status).toEqual({ exitCode: 0, tail: chunks.join('') });
     expect(chunks.join('')).toBe('uid=0 host=tsbuildsandbox\n127.0.0.1\tlocalhost tsbuildsandbox\ncgroup\nipc\n');
@@ -81,7 +110,14 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
     const started = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
     const run = new RuncRuntime(state).run(
       { args: ['/bin/sh', '-c', 'echo started; sleep 60'], env: [PATH], cwd: '/', user: root },
-      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox', signal: controller.signal, output: () => controller.abort(new Error('interrupted')) },
+      {
+        rootfs: await snaps.prepare('run', 'base'),
+        hostname: 'h',
+        network: 'none',
+        security: 'sandbox',
+        signal: controller.signal,
+        output: () => controller.abort(new Error('interrupted')),
+      },
     );
     void started;
     await expect(run).rejects.toThrow('interrupted');

@@ -12,17 +12,21 @@ describe('file locks', () => {
     const order: string[] = [];
     let inside = 0;
     let most = 0;
-    await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((name) => withFileLock(file, async () => {
-      most = Math.max(most, ++inside);
-      order.push(name);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      inside--;
-    })));
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((name) =>
+        withFileLock(file, async () => {
+          most = Math.max(most, ++inside);
+          order.push(name);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          inside--;
+        }),
+      ),
+    );
     expect([order.join(''), most]).toEqual(['abcdef', 1]);
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
-  it('releases after a failure, and another process\'s lock is respected until its owner is gone', async () => {
+  it("releases after a failure, and another process's lock is respected until its owner is gone", async () => {
     const file = path.join(tempDir(), 'index.json');
     await expect(withFileLock(file, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await withFileLock(file, async () => 'next')).toBe('next');

@@ -36,7 +36,7 @@ describe('runTool', () => {
   });
 
   it.each([
-    ['quotes, spaces and shell syntax', ["it's", 'a b', '$HOME', '`id`', '*', '"', '\\', '; rm -rf x'], "it's|a b|$HOME|`id`|*|\"|\\|; rm -rf x|"],
+    ['quotes, spaces and shell syntax', ["it's", 'a b', '$HOME', '`id`', '*', '"', '\\', '; rm -rf x'], 'it\'s|a b|$HOME|`id`|*|"|\\|; rm -rf x|'],
     ['a newline (run directly, the line protocol cannot carry it)', ['a\nb', 'c'], 'a\nb|c|'],
     ['an empty argument', ['', 'x'], '|x|'],
   ])('passes arguments with %s literally', async (_name, args, expected) => {
@@ -49,8 +49,12 @@ describe('runTool', () => {
   });
 
   it('keeps the outputs of many tools running at once apart', async () => {
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => runTool('sh', ['-c', `sleep 0.0$((${i} % 5)); echo out-${i}; echo err-${i} >&2; exit $((${i} % 3))`])));
-    expect(results.map((r) => `${r.code} ${r.stdout.toString().trim()} ${r.stderr.trim()}`)).toEqual(Array.from({ length: 40 }, (_, i) => `${i % 3} out-${i} err-${i}`));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => runTool('sh', ['-c', `sleep 0.0$((${i} % 5)); echo out-${i}; echo err-${i} >&2; exit $((${i} % 3))`])),
+    );
+    expect(results.map((r) => `${r.code} ${r.stdout.toString().trim()} ${r.stderr.trim()}`)).toEqual(
+      Array.from({ length: 40 }, (_, i) => `${i % 3} out-${i} err-${i}`),
+    );
   });
 
   it('reports a tool whose output files are gone as empty output with its status', async () => {
@@ -84,7 +88,10 @@ describe('runTool', () => {
       await runTool('true', []);
       process.stdout.write('ran\\n');
       setInterval(() => undefined, 1000);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise((resolve) => child.stdout.once('data', resolve));
     expect(readdirSync(tmp).filter((name) => name.startsWith('tsbuild-tools-')).length).toBe(1);
     child.kill('SIGKILL');

@@ -78,10 +78,14 @@ export function registerBuild(program: Command, cli: CliContext): void {
         labels: keyValues(flags.label, '--label'),
         signal: cli.signal,
       };
-      const registries = { registries: registriesFromFlags(globals), ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}) };
+      const registries = {
+        registries: registriesFromFlags(globals),
+        ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
+      };
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;
-        if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode)) throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, tty, plain, json or quiet' });
+        if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode))
+          throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, tty, plain, json or quiet' });
         // auto: the live view on a terminal, plain lines in CI and pipes (as BuildKit decides).
         const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
         const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : (tty ?? plainProgress());
@@ -107,11 +111,18 @@ export function registerBuild(program: Command, cli: CliContext): void {
           })
           .finally(() => tty?.finish(failed));
         for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-        if (mode !== 'quiet' && mode !== 'json') process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
+        if (mode !== 'quiet' && mode !== 'json')
+          process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
         if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, result.digest);
         if (flags.metadataFile) {
           const names = [...new Set(result.outputs.flatMap((o) => o.names))];
-          const metadata = { 'containerimage.digest': result.digest, 'containerimage.config.digest': result.config, 'image.name': names.join(','), 'tsbuild.outputs': result.outputs, 'tsbuild.steps': { ran: result.ran, cached: result.cached } };
+          const metadata = {
+            'containerimage.digest': result.digest,
+            'containerimage.config.digest': result.config,
+            'image.name': names.join(','),
+            'tsbuild.outputs': result.outputs,
+            'tsbuild.steps': { ran: result.ran, cached: result.cached },
+          };
           await writeNamed('--metadata-file', flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
         }
         process.stdout.write(`${result.digest}\n`);
@@ -148,8 +159,7 @@ async function readSecrets(specs: readonly string[]): Promise<Record<string, Buf
       secrets[id] = await readFile(src).catch((err: NodeJS.ErrnoException) => {
         throw new InvalidArgumentError(`invalid --secret "${spec}": cannot read ${src} (${err.code ?? err.message})`);
       });
-    }
-    else if (fields.env && process.env[fields.env] !== undefined) secrets[id] = Buffer.from(process.env[fields.env] ?? '');
+    } else if (fields.env && process.env[fields.env] !== undefined) secrets[id] = Buffer.from(process.env[fields.env] ?? '');
     else if (process.env[id] !== undefined) secrets[id] = Buffer.from(process.env[id] ?? '');
   }
   return secrets;

@@ -2,7 +2,18 @@
  * The local image store: `images`, `tag`, `rmi`, `inspect`, `history`, `save`, `load` and `push`.
  */
 import type { Command } from 'commander';
-import { ImageIndex, imageHistory, InvalidArgumentError, inspectImage, load, push, removeImage, saveImages, stateRoot, tagImage } from '../../index.js';
+import {
+  ImageIndex,
+  imageHistory,
+  InvalidArgumentError,
+  inspectImage,
+  load,
+  push,
+  removeImage,
+  saveImages,
+  stateRoot,
+  tagImage,
+} from '../../index.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
@@ -49,7 +60,7 @@ export function registerImages(program: Command, context: CliContext): void {
 
   program
     .command('inspect')
-    .description('print an image\'s manifest and config as JSON')
+    .description("print an image's manifest and config as JSON")
     .argument('<name>', 'a name or image id')
     .action(async (name: string, _flags: unknown, command: Command) => {
       process.stdout.write(`${JSON.stringify(await inspectImage(name, rootOf(command)), null, 2)}\n`);
@@ -64,7 +75,12 @@ export function registerImages(program: Command, context: CliContext): void {
       const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
       for (const entry of await imageHistory(name, rootOf(command))) {
         const by = entry.created_by ?? '';
-        rows.push([entry.created ? ago(entry.created) : '<missing>', flags.trunc && by.length > 45 ? `${by.slice(0, 44)}…` : by, formatBytes(entry.size), entry.comment ?? '']);
+        rows.push([
+          entry.created ? ago(entry.created) : '<missing>',
+          flags.trunc && by.length > 45 ? `${by.slice(0, 44)}…` : by,
+          formatBytes(entry.size),
+          entry.comment ?? '',
+        ]);
       }
       printTable(rows);
     });
@@ -76,7 +92,8 @@ export function registerImages(program: Command, context: CliContext): void {
     .requiredOption('-o, --output <file>', 'the tar file to write')
     .option('--format <format>', 'docker or oci', 'docker')
     .action(async (names: string[], flags: { output: string; format: string }, command: Command) => {
-      if (flags.format !== 'docker' && flags.format !== 'oci') throw new InvalidArgumentError(`unknown --format "${flags.format}"`, { hint: 'use docker or oci' });
+      if (flags.format !== 'docker' && flags.format !== 'oci')
+        throw new InvalidArgumentError(`unknown --format "${flags.format}"`, { hint: 'use docker or oci' });
       await saveImages(names, flags.output, flags.format, { ...rootOf(command), signal: context.signal });
     });
 
@@ -110,7 +127,13 @@ export function registerImages(program: Command, context: CliContext): void {
 
 function printTable(rows: string[][]): void {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd()}\n`);
+  for (const row of rows)
+    process.stdout.write(
+      `${row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3)))
+        .join('')
+        .trimEnd()}\n`,
+    );
 }
 
 /** `docker.io/library/busybox:1.36` → [`busybox`, `1.36`]. */
@@ -126,7 +149,14 @@ function splitName(name: string): [string, string] {
 
 function ago(iso: string): string {
   const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  const steps: Array<[number, string]> = [[31536000, 'year'], [2592000, 'month'], [604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute']];
+  const steps: Array<[number, string]> = [
+    [31536000, 'year'],
+    [2592000, 'month'],
+    [604800, 'week'],
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
   for (const [size, unit] of steps) {
     const n = Math.floor(seconds / size);
     if (n >= 1) return `${n} ${unit}${n > 1 ? 's' : ''} ago`;

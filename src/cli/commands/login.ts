@@ -20,11 +20,15 @@ export function registerLogin(program: Command, context: CliContext): void {
       if (flags.password && flags.passwordStdin) throw new InvalidArgumentError('--password and --password-stdin are mutually exclusive');
       const password = flags.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : flags.password;
       if (!flags.username || !password) throw new InvalidArgumentError('login needs --username and --password or --password-stdin');
-      const host = await login(server, { username: flags.username, password }, {
-        registries: registriesFromFlags(globals),
-        ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
-        signal: context.signal,
-      });
+      const host = await login(
+        server,
+        { username: flags.username, password },
+        {
+          registries: registriesFromFlags(globals),
+          ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
+          signal: context.signal,
+        },
+      );
       process.stderr.write(`Login Succeeded (${host})\n`);
     });
 

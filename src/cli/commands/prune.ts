@@ -12,14 +12,19 @@ export function registerPrune(program: Command): void {
     .description('show what the state directory holds')
     .action(async (_flags: unknown, command: Command) => {
       const u = await usage(command.optsWithGlobals<GlobalFlags>().root);
-      process.stdout.write(`blobs: ${u.blobs.count} (${formatBytes(u.blobs.bytes)})\nsnapshots: ${u.snapshots.count} (${formatBytes(u.snapshots.bytes)})\ncache records: ${u.cacheRecords}\n`);
+      process.stdout.write(
+        `blobs: ${u.blobs.count} (${formatBytes(u.blobs.bytes)})\nsnapshots: ${u.snapshots.count} (${formatBytes(u.snapshots.bytes)})\ncache records: ${u.cacheRecords}\n`,
+      );
     });
   program
     .command('prune')
     .description('remove what no image or cache record needs (--all: the build cache too)')
     .option('--all', 'also remove the build cache')
     .action(async (flags: { all?: boolean }, command: Command) => {
-      const r = await pruneState({ ...(command.optsWithGlobals<GlobalFlags>().root ? { root: command.optsWithGlobals<GlobalFlags>().root } : {}), all: flags.all === true });
+      const r = await pruneState({
+        ...(command.optsWithGlobals<GlobalFlags>().root ? { root: command.optsWithGlobals<GlobalFlags>().root } : {}),
+        all: flags.all === true,
+      });
       process.stdout.write(`removed ${r.cacheRecords} cache records, ${r.snapshots} snapshots, ${r.blobs} blobs (${formatBytes(r.bytes)})\n`);
     });
 }

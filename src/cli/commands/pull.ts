@@ -26,7 +26,9 @@ export function registerPull(program: Command, context: CliContext): void {
       });
       if (!flags.quiet) {
         const reused = result.layers - result.downloaded;
-        process.stderr.write(`${result.name}: ${result.layers} layers, ${result.downloaded} pulled (${formatBytes(result.downloadedBytes)}), ${reused} already stored\n`);
+        process.stderr.write(
+          `${result.name}: ${result.layers} layers, ${result.downloaded} pulled (${formatBytes(result.downloadedBytes)}), ${reused} already stored\n`,
+        );
       }
       process.stdout.write(`${result.digest}\n`);
     });

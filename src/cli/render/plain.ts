@@ -31,7 +31,10 @@ export function plainProgress(out: NodeJS.WritableStream = process.stderr): Prog
     emit(event: ProgressEvent | StepEvent): void {
       if (event.type === 'message') out.write(`${event.text}\n`);
       else if (event.type === 'bytes') {
-        if (event.done) out.write(`${event.label}: ${event.mounted ? 'mounted' : event.cached ? 'already exists' : `${event.push ? 'pushed' : 'pulled'} ${formatBytes(event.total)}`}\n`);
+        if (event.done)
+          out.write(
+            `${event.label}: ${event.mounted ? 'mounted' : event.cached ? 'already exists' : `${event.push ? 'pushed' : 'pulled'} ${formatBytes(event.total)}`}\n`,
+          );
       } else if (event.type === 'log') {
         const text = (partial.get(event.id) ?? '') + event.chunk;
         const lines = text.split('\n');

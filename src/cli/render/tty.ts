@@ -97,7 +97,11 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
       if (event.type === 'bytes') {
         if (event.done) {
           transfers.delete(event.id);
-          const what = event.mounted ? 'mounted' : event.cached ? 'already exists' : `${event.push ? 'pushed' : 'pulled'} ${formatBytes(event.total)}`;
+          const what = event.mounted
+            ? 'mounted'
+            : event.cached
+              ? 'already exists'
+              : `${event.push ? 'pushed' : 'pulled'} ${formatBytes(event.total)}`;
           return draw([` => ${event.label}: ${what}`]);
         }
         transfers.set(event.id, { label: event.label, current: event.current, total: event.total, push: event.push === true });
@@ -126,7 +130,8 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
       running.delete(event.id);
       if (event.status === 'done') done++;
       const elapsed = event.seconds !== undefined ? event.seconds * 1000 : now() - (step?.started ?? now());
-      const tail = event.status === 'error' && step ? [...step.log, ...(step.partial ? [step.partial] : [])].slice(-logLines).map((l) => ` => => # ${l}`) : [];
+      const tail =
+        event.status === 'error' && step ? [...step.log, ...(step.partial ? [step.partial] : [])].slice(-logLines).map((l) => ` => => # ${l}`) : [];
       draw([withTime(` => ${event.status === 'error' ? 'ERROR ' : ''}${event.name}`, elapsed), ...tail]);
     },
     finish(failed = false): void {
