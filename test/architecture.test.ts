@@ -36,7 +36,7 @@ const ALLOWED: Record<string, string[]> = {
   dockerfile: ['errors.ts'],
   image: ['errors.ts'],
   plan: ['dockerfile', 'image', 'errors.ts'],
-  content: ['digest', 'errors.ts'],
+  content: ['digest', 'util', 'errors.ts'],
   registry: ['digest', 'image', 'util', 'errors.ts'],
   images: ['image', 'util', 'errors.ts'],
   util: ['errors.ts'],

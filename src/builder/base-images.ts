@@ -12,6 +12,7 @@ import { DigestMismatchError } from '../digest/hashing.js';
 import { isNotFound } from '../errors.js';
 import type { Descriptor } from '../image/oci-types.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { ownerTag } from '../util/owner.js';
 
 /** The chainIDs of a list of diffIDs (OCI image-spec config.md). */
 export function chainIDs(diffIDs: readonly string[]): Digest[] {
@@ -21,6 +22,11 @@ export function chainIDs(diffIDs: readonly string[]): Digest[] {
     out.push(previous === undefined ? parseDigest(diffID) : digestOf(`${previous} ${diffID}`));
   }
   return out;
+}
+
+/** The committed snapshot holding a base image's layers up to the one with this chainID. */
+export function layerSnapshotName(chainID: Digest): string {
+  return `layer-${digestHex(chainID)}`;
 }
 
 /** Makes sure every layer has its snapshot; returns the top snapshot's name (undefined: no layers). */
@@ -34,13 +40,13 @@ export async function unpackLayers(
   const chain = chainIDs(diffIDs);
   let parent: string | undefined;
   for (const [i, layer] of layers.entries()) {
-    const name = `layer-${digestHex(chain[i] as Digest)}`;
+    const name = layerSnapshotName(chain[i] as Digest);
     const exists = await snapshotter.stat(name).then(
       () => true,
       (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),
     );
     if (!exists) {
-      const key = `unpack-${process.pid}-${randomBytes(8).toString('hex')}`;
+      const key = `unpack-${ownerTag()}-${randomBytes(8).toString('hex')}`;
       await snapshotter.prepare(key, parent);
       try {
         const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';

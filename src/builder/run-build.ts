@@ -23,6 +23,11 @@ import { ImageIndex } from '../images/image-index.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/oci-types.js';
 import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import { runExec } from '../ops/exec-op.js';
+import { randomBytes } from 'node:crypto';
+import { reclaimRoot } from '../maintenance.js';
+import { Lease } from '../util/lease.js';
+import type { SnapshotFrame } from '../ops/active-snapshot.js';
+import { ContextViews } from './context-views.js';
 import { runFileStep } from '../ops/file-op.js';
 import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
 import type { BuildPlan, PlannedStage, SourceLocation } from '../plan/types.js';
@@ -39,7 +44,7 @@ import { prepareStateRoot } from '../util/make-dirs.js';
 import { writeImage } from './assemble.js';
 import type { OutputSpec } from '../export/output-spec.js';
 import { checkOutputNames, IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
-import { unpackLayers } from './base-images.js';
+import { chainIDs, layerSnapshotName, unpackLayers } from './base-images.js';
 import { SourceViews } from './source-dirs.js';
 import { execKeyParts, fileKeyParts, type StepKeyParts } from './step-keys.js';
 
@@ -119,15 +124,37 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   await prepareStateRoot(root);
   const store = new LocalContentStore(root);
   const runtime = new RuncRuntime(root);
+  // What this build uses stays out of a concurrent prune's reach until it ends.
+  const lease = await Lease.take(root);
+  try {
+    return await buildWithLease(request, { root, store, runtime, lease, progress, dockerfilePath, dockerfileText, tags, targetPlatform });
+  } finally {
+    await lease.close();
+  }
+}
+
+interface BuildSetup {
+  root: string;
+  store: LocalContentStore;
+  runtime: RuncRuntime;
+  lease: Lease;
+  progress: ProgressSink;
+  dockerfilePath: string;
+  dockerfileText: string;
+  tags: string[];
+  targetPlatform: Platform;
+}
+
+async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise<BuildResult> {
+  const { root, store, runtime, lease, progress, dockerfilePath, dockerfileText, tags, targetPlatform } = setup;
   // The snapshotter is chosen (on a new root: a test mount) and what a killed run left is removed
   // while the base images are pulled: nothing before the stages needs it.
   const snapshotterReady = (async (): Promise<LayeredSnapshotter> => {
     const chosen = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
-    await runtime.cleanupStale();
-    await chosen.removeStale();
+    await reclaimRoot(root, chosen, store);
     return chosen;
   })();
-  const planned = planWithBases(request, dockerfileText, dockerfilePath, targetPlatform, root, store, progress);
+  const planned = planWithBases(request, dockerfileText, dockerfilePath, targetPlatform, root, store, lease, progress);
   // Both settle before build() does, so a failed pull never leaves the test mount behind it.
   await Promise.allSettled([planned, snapshotterReady]);
   const { plan, bases } = await planned;
@@ -136,7 +163,8 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const context = await loadBuildContext(request.context, dockerfilePath);
   const checksums = await ChecksumCache.for(root, request.context).load();
   const cache = new CacheIndex(root);
-  const views = new SourceViews(snapshotter);
+  const views = new SourceViews(snapshotter, root);
+  const contextViews = new ContextViews(context, root);
   const epoch = sourceDateEpoch(request.buildArgs);
   let ran = 0;
   let cached = 0;
@@ -151,7 +179,10 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
     let top = imageTops.get(ref);
     if (!top) {
       const base = bases.get(ref) as BaseImage;
-      top = unpackLayers(base.layers, base.config.rootfs.diff_ids, store, snapshotter, request.signal);
+      const diffIDs = base.config.rootfs.diff_ids;
+      top = lease
+        .add({ snapshots: chainIDs(diffIDs).map(layerSnapshotName) })
+        .then(() => unpackLayers(base.layers, diffIDs, store, snapshotter, request.signal));
       imageTops.set(ref, top);
     }
     return top;
@@ -201,10 +232,10 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
             progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
           } else {
             const solving = (async (): Promise<CacheRecord> => {
-              let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store);
+              let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store, lease);
               const fromImport = imported.get(key);
               if (!hit && !skipCache && fromImport) {
-                hit = await slot(() => restoreStep(key, fromImport, parent, snapshotter, store, request.signal));
+                hit = await slot(() => restoreStep(key, fromImport, parent, { snapshotter, root }, store, request.signal));
                 await cache.put(key, hit);
               }
               if (hit) {
@@ -217,8 +248,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
                 const reason = skipCache ? '--no-cache' : missReason(await cache.lastParts(location), current);
                 progress.emit({ type: 'step', id: step.id, name: step.name, status: 'started', reason });
                 const started = Date.now();
-                const name = `step-${digestHex(key).slice(0, 32)}${skipCache ? `-${Date.now()}` : ''}`;
-                await snapshotter.remove(name).catch(() => undefined);
+                const name = stepSnapshotName(key);
                 const layer =
                   step.kind === 'exec'
                     ? await runExec(step, parent, name, {
@@ -226,7 +256,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
                         runtime,
                         store,
                         root,
-                        contextDir: context.root,
+                        contextSource: (source) => contextViews.pathFor(source, signal),
                         sourceDir,
                         ...(request.secrets ? { secrets: request.secrets } : {}),
                         ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
@@ -235,6 +265,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
                       })
                     : await runFileStep(step, parent, name, {
                         snapshotter,
+                        root,
                         store,
                         context,
                         sourceDir,
@@ -298,7 +329,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
     const digest = parseDigest(outputs.find((o) => o.digest !== undefined)?.digest ?? image.manifest.digest);
     return { digest, outputs, config: image.config, tags, plan, ran, cached };
   } finally {
-    await views.close();
+    await Promise.all([views.close(), contextViews.close()]);
     await checksums.save();
   }
 }
@@ -311,6 +342,7 @@ async function planWithBases(
   targetPlatform: Platform,
   root: string,
   store: LocalContentStore,
+  lease: Lease,
   progress: ProgressSink,
 ): Promise<{ plan: BuildPlan; bases: Map<string, BaseImage> }> {
   const df = parseDockerfile(dockerfileText, { file: path.relative(process.cwd(), dockerfilePath) || dockerfilePath });
@@ -329,12 +361,15 @@ async function planWithBases(
     if (bases.has(ref)) return;
     // Like docker: a base already in the local store is used as is unless --pull.
     const local = request.pull ? undefined : await images.get(formatReference(parseReference(ref)));
+    if (local) await lease.add({ blobs: [local.manifest.digest, local.config] });
     const stored = local && local.platform === platform && (await store.info(parseDigest(local.manifest.digest))) ? local : undefined;
     const digests = stored
       ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
       : await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });
+    await lease.add({ blobs: [digests.digest, digests.config] });
     const manifest = JSON.parse((await store.readBytes(digests.digest)).toString()) as Manifest;
     const config = JSON.parse((await store.readBytes(digests.config)).toString()) as ImageConfig;
+    await lease.add({ blobs: manifest.layers.map((l) => l.digest) });
     bases.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
   };
   const first = planBuild(df, planOptions);
@@ -394,18 +429,18 @@ async function restoreStep(
   key: Digest,
   imported: ImportedStep,
   parent: string | undefined,
-  snapshotter: LayeredSnapshotter,
+  frame: SnapshotFrame,
   store: LocalContentStore,
   signal?: AbortSignal,
 ): Promise<CacheRecord> {
+  const { snapshotter } = frame;
   const { step } = imported;
   const descriptor = step.layer.descriptor;
   const expected = { digest: parseDigest(descriptor.digest), size: descriptor.size };
   if ((await store.info(expected.digest))?.size !== descriptor.size)
     await store.ingest(await imported.open(signal), expected, signal ? { signal } : {});
-  const name = `step-${digestHex(key).slice(0, 32)}`;
-  await snapshotter.remove(name).catch(() => undefined);
-  await withActiveSnapshot(snapshotter, parent, 'restore', async ({ key: active }) => {
+  const name = stepSnapshotName(key);
+  await withActiveSnapshot(frame, parent, 'restore', async ({ key: active }) => {
     const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
     const diffID = await applyLayer(await store.reader(parseDigest(descriptor.digest)), await snapshotter.upperDir(active), {
       mode,
@@ -417,13 +452,24 @@ async function restoreStep(
   return { snapshot: name, layer: step.layer, created: step.created };
 }
 
-/** A cache record is usable only while its snapshot and layer blob exist. */
+/**
+ * The snapshot name of a step's result: its cache key and a random part, so that builds making the
+ * same step at once never collide (the cache index then points at one of them; prune reclaims the
+ * other once nothing uses it).
+ */
+function stepSnapshotName(key: Digest): string {
+  return `step-${digestHex(key).slice(0, 32)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A cache record is usable only while its snapshot and layer blob exist (leased first, then checked). */
 async function validRecord(
   record: CacheRecord | undefined,
   snapshotter: LayeredSnapshotter,
   store: LocalContentStore,
+  lease: Lease,
 ): Promise<CacheRecord | undefined> {
   if (!record) return undefined;
+  await lease.add({ snapshots: [record.snapshot], blobs: [record.layer.descriptor.digest] });
   const snapshot = await snapshotter.stat(record.snapshot).then(
     () => true,
     (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),

@@ -5,11 +5,12 @@
  * read-write bind gets a throwaway overlay on top).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { directSource, mountAll, unmountAll } from '../runtime/mount.js';
+import { directSource, mountAll, removeTree, unmountAll } from '../runtime/mount.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { ownerTag } from '../util/owner.js';
+import { makeScratch } from '../util/scratch.js';
 
 export class SourceViews {
   private readonly views = new Map<string, Promise<string>>();
@@ -18,7 +19,10 @@ export class SourceViews {
   private dir: string | undefined;
   private count = 0;
 
-  constructor(private readonly snapshotter: LayeredSnapshotter) {}
+  constructor(
+    private readonly snapshotter: LayeredSnapshotter,
+    private readonly root: string,
+  ) {}
 
   /** A directory showing the committed snapshot `name` (an empty one for none). */
   async dirFor(name: string | undefined): Promise<string> {
@@ -35,12 +39,12 @@ export class SourceViews {
   private dirReady: Promise<string> | undefined;
 
   private async mount(name: string | undefined, slot: number): Promise<string> {
-    this.dirReady ??= mkdtemp(path.join(os.tmpdir(), 'tsbuild-views-'));
+    this.dirReady ??= makeScratch(this.root, 'views');
     this.dir = await this.dirReady;
     const target = path.join(this.dir, String(slot));
     await mkdir(target);
     if (name === undefined) return target;
-    const key = `view-${process.pid}-${randomBytes(8).toString('hex')}`;
+    const key = `view-${ownerTag()}-${randomBytes(8).toString('hex')}`;
     this.keys.push(key);
     const mounts = await this.snapshotter.view(key, name);
     // A one-layer view is that layer's directory: read in place, nothing to mount.
@@ -56,6 +60,6 @@ export class SourceViews {
     await Promise.all([...this.views.values()].map((view) => view.catch(() => undefined)));
     await unmountAll(this.mounted).catch(() => undefined);
     for (const key of this.keys) await this.snapshotter.remove(key).catch(() => undefined);
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await removeTree(this.dir);
   }
 }

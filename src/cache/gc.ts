@@ -1,7 +1,8 @@
 /**
  * Disk usage and garbage collection of the state root. What is kept: blobs that a named image
  * needs (its manifest, config, layers), and with `all: false` every cache record whose snapshot
- * and layer still exist with those. `all: true` drops the build cache too. Snapshots are removed
+ * and layer still exist with those. `all: true` drops the build cache too. Whatever running builds
+ * hold (their leases, `util/lease.ts`) is kept and counted as skipped. Snapshots are removed
  * children first and never while something builds on them (active snapshots of live processes
  * are not touched), so nothing in use disappears.
  */
@@ -26,6 +27,8 @@ export interface PruneResult {
   snapshots: number;
   blobs: number;
   bytes: number;
+  /** What running builds hold, left in place. */
+  skipped: { snapshots: number; blobs: number };
 }
 
 /** What the state root holds. */
@@ -41,17 +44,28 @@ export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSn
   return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
 }
 
-/** Removes what nothing needs; `all` also removes the build cache. */
+/** What `prune` keeps for running builds, from their leases (`util/lease.ts`). */
+export interface PruneLeases {
+  blobs: ReadonlySet<string>;
+  snapshots: ReadonlySet<string>;
+  /** Anything made at or after this time (ms since the epoch) is kept. */
+  since: number | undefined;
+}
+
+/**
+ * Removes what nothing needs; `all` also removes the build cache. What running builds hold
+ * (`leases`) is skipped and counted, never an error. The caller holds the GC lock.
+ */
 export async function prune(
   store: LocalContentStore,
   snapshotter: LayeredSnapshotter,
   cache: CacheIndex,
   imageManifests: readonly string[],
-  options: { all?: boolean } = {},
+  options: { all?: boolean; leases?: PruneLeases } = {},
 ): Promise<PruneResult> {
-  const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0 };
-  await snapshotter.removeStale();
-  await store.cleanIngest();
+  const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { snapshots: 0, blobs: 0 } };
+  const leases = options.leases ?? { blobs: new Set<string>(), snapshots: new Set<string>(), since: undefined };
+  const isNew = (time: number | undefined): boolean => leases.since !== undefined && time !== undefined && time >= leases.since;
   const keepBlobs = new Set<string>();
   for (const digest of imageManifests) {
     keepBlobs.add(digest);
@@ -76,24 +90,42 @@ export async function prune(
       keepBlobs.add(record.layer.descriptor.digest);
     }
   }
-  // Keep the parents of kept snapshots; remove the rest, children before parents.
+  // Keep the parents of kept and leased snapshots; remove the rest, children before parents.
   const snapshots = await snapshotter.list();
   const byKey = new Map(snapshots.map((s) => [s.key, s]));
+  const leased = new Set<string>();
+  for (const s of snapshots) if (leases.snapshots.has(s.key) || (s.kind === 'committed' && isNew(Date.parse(s.created)))) leased.add(s.key);
+  for (const key of [...leased]) for (let p = byKey.get(key)?.parent; p !== undefined; p = byKey.get(p)?.parent) leased.add(p);
   for (const key of [...keepSnapshots]) for (let p = byKey.get(key)?.parent; p !== undefined; p = byKey.get(p)?.parent) keepSnapshots.add(p);
+  const skippedSnapshots = new Set<string>();
   let removed = true;
   while (removed) {
     removed = false;
-    for (const s of await snapshotter.list()) {
-      if (s.kind !== 'committed' || keepSnapshots.has(s.key)) continue;
-      const hasChild = (await snapshotter.list()).some((c) => c.parent === s.key);
-      if (hasChild) continue;
-      await snapshotter.remove(s.key);
-      result.snapshots++;
-      removed = true;
+    const current = await snapshotter.list();
+    for (const s of current) {
+      if (s.kind !== 'committed' || keepSnapshots.has(s.key) || skippedSnapshots.has(s.key)) continue;
+      if (leased.has(s.key) || current.some((c) => c.parent === s.key)) {
+        // Held by a running build, or something (an active snapshot of one) is built on it.
+        if (leased.has(s.key)) skippedSnapshots.add(s.key);
+        continue;
+      }
+      const gone = await snapshotter.remove(s.key).then(
+        () => true,
+        () => false,
+      );
+      if (gone) {
+        result.snapshots++;
+        removed = true;
+      } else skippedSnapshots.add(s.key);
     }
   }
+  result.skipped.snapshots = skippedSnapshots.size;
   for await (const blob of store.walk()) {
     if (keepBlobs.has(blob.digest)) continue;
+    if (leases.blobs.has(blob.digest) || isNew(blob.updated)) {
+      result.skipped.blobs++;
+      continue;
+    }
     await store.delete(blob.digest);
     result.blobs++;
     result.bytes += blob.size;

@@ -4,8 +4,9 @@
  * Crash safety: bytes go to a private ingest file, which is fsynced, verified, and only then renamed
  * into place (rename is atomic), so a blob path holds either nothing or the whole, correct blob.
  * Several processes may write the same blob at once: each has its own ingest file and the renames
- * are equivalent. Ingest files left by a killed process are garbage, never blobs; `cleanIngest`
- * removes old ones.
+ * are equivalent. Ingest files are named after their writer (`w-<owner>-<random>`, `util/owner.ts`):
+ * those a killed process left are garbage, never blobs, and `cleanIngest` removes them (and any
+ * file without an owner once it is a day old).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -16,6 +17,7 @@ import type { Readable } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
 import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
+import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -39,7 +41,8 @@ export class LocalContentStore implements ContentStore {
 
   async info(digest: Digest): Promise<BlobInfo | undefined> {
     try {
-      return { digest, size: (await stat(this.blobPath(digest))).size };
+      const stats = await stat(this.blobPath(digest));
+      return { digest, size: stats.size, updated: stats.mtimeMs };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -66,7 +69,7 @@ export class LocalContentStore implements ContentStore {
 
   async writer(options: { signal?: AbortSignal } = {}): Promise<ContentWriter> {
     await mkdir(this.ingestDir, { recursive: true });
-    const ingest = path.join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const ingest = path.join(this.ingestDir, `w-${ownerTag()}-${randomBytes(8).toString('hex')}`);
     const hashing = new HashingStream();
     const file = createWriteStream(ingest, { flags: 'wx', mode: 0o644 });
     const written = pipeline(hashing, file, options.signal ? { signal: options.signal } : {});
@@ -138,14 +141,22 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  /** Removes ingest files older than `olderThanMs` (writers that died). Returns how many. */
+  /**
+   * Removes the ingest files of writers that no longer run, and files without an owner older than
+   * `olderThanMs`. Returns how many.
+   */
   async cleanIngest(olderThanMs = STALE_INGEST_MS): Promise<number> {
     let removed = 0;
     const names = await readdir(this.ingestDir).catch(() => [] as string[]);
     for (const name of names) {
       const file = path.join(this.ingestDir, name);
-      const info = await stat(file).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs >= olderThanMs) {
+      const owner = ownerIn(name);
+      let stale = owner !== undefined && !ownerAlive(owner);
+      if (owner === undefined) {
+        const info = await stat(file).catch(() => undefined);
+        stale = info !== undefined && Date.now() - info.mtimeMs >= olderThanMs;
+      }
+      if (stale) {
         await unlink(file).catch(() => undefined);
         removed++;
       }

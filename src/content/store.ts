@@ -10,6 +10,8 @@ import type { Digest } from '../digest/digest.js';
 export interface BlobInfo {
   digest: Digest;
   size: number;
+  /** When the blob was last written, in milliseconds since the epoch (where the store knows). */
+  updated?: number;
 }
 
 /** What a blob must be: its digest, and its size when known. */

@@ -4,8 +4,10 @@
  * - a directory with `trusted.overlay.opaque=y` hides the lower directory's contents;
  * - anything else is an add, or a modify when a lower layer has the path — unless it is a copy-up
  *   that changed nothing (same type, mode, owner, size, mtime, link target and bytes), which is
- *   dropped (BuildKit #2480);
- * - mount stubs the runtime created for its own mount points are dropped.
+ *   dropped (BuildKit #2480).
+ * A path is looked up in the lower layers one component at a time, never through a symlink: a lower
+ * layer where a parent is a file or a symlink (the upper layer replaced it with a directory) does
+ * not have the path, and the lookup never reads outside the layer directories.
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -18,8 +20,6 @@ export interface OverlayDiffInput {
   upper: string;
   /** The lower layers' directories, nearest first. */
   lowers: readonly string[];
-  /** Paths (relative) created only as mount points by the runtime: dropped when empty and new. */
-  mountStubs?: readonly string[];
   /** The upper dir's extended attributes, when the caller has read them already (see `xattrsUnder`). */
   xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
   signal?: AbortSignal;
@@ -28,7 +28,6 @@ export interface OverlayDiffInput {
 /** The changes recorded in `upper`, sorted parents first. */
 export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]> {
   const opaque = opaqueDirs(input.xattrs ?? (await xattrsUnder(input.upper, '^trusted\\.overlay\\.opaque$')));
-  const stubs = new Set(input.mountStubs ?? []);
   const changes: Change[] = [];
   const slicer = new TimeSlicer(input.signal);
   const walk = async (rel: string): Promise<void> => {
@@ -42,7 +41,6 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
         continue;
       }
       const lower = lowerStat(input.lowers, child);
-      if (stubs.has(child) && !lower && (stat.isDirectory() ? readdirSync(abs).length === 0 : stat.size === 0)) continue;
       const isOpaque = stat.isDirectory() && opaque.has(abs);
       if (!lower) changes.push({ kind: 'add', path: child, ...(isOpaque ? { opaque: true } : {}) });
       else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path)))
@@ -58,14 +56,23 @@ function opaqueDirs(attrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>): Se
   return new Set([...attrs].filter(([, a]) => a.get('trusted.overlay.opaque')?.toString() === 'y').map(([file]) => file));
 }
 
-/** The path in the nearest lower layer that has it (stopping at a whiteout). */
+/**
+ * The path in the nearest lower layer that has it. A whiteout ends the search (deleted), and so does
+ * a layer where a parent of the path is not a directory (replaced there: nothing below shows).
+ */
 function lowerStat(lowers: readonly string[], rel: string): { stat: Stats; path: string } | undefined {
+  const parts = rel.split('/');
   for (const lower of lowers) {
-    const abs = path.join(lower, rel);
-    const stat = lstatSync(abs, { throwIfNoEntry: false });
-    if (!stat) continue;
-    if (stat.isCharacterDevice() && stat.rdev === 0) return undefined;
-    return { stat, path: abs };
+    let abs = lower;
+    let found: Stats | undefined;
+    for (const [i, part] of parts.entries()) {
+      abs = path.join(abs, part);
+      found = lstatSync(abs, { throwIfNoEntry: false });
+      if (!found) break;
+      if (found.isCharacterDevice() && found.rdev === 0) return undefined;
+      if (i < parts.length - 1 && !found.isDirectory()) return undefined;
+    }
+    if (found) return { stat: found, path: abs };
   }
   return undefined;
 }

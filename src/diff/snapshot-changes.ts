@@ -17,17 +17,10 @@ import { doubleWalkChanges } from './walk-changes.js';
 
 type Xattrs = ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
 
-export async function snapshotChanges(
-  snapshotter: LayeredSnapshotter,
-  key: string,
-  mountStubs: readonly string[] = [],
-  xattrs?: Xattrs,
-  signal?: AbortSignal,
-): Promise<Change[]> {
+export async function snapshotChanges(snapshotter: LayeredSnapshotter, key: string, xattrs?: Xattrs, signal?: AbortSignal): Promise<Change[]> {
   const upper = await snapshotter.upperDir(key);
   const lowers = await snapshotter.lowerDirs(key);
-  if (snapshotter.kind === 'overlay')
-    return upperdirChanges({ upper, lowers, mountStubs, ...(xattrs ? { xattrs } : {}), ...(signal ? { signal } : {}) });
+  if (snapshotter.kind === 'overlay') return upperdirChanges({ upper, lowers, ...(xattrs ? { xattrs } : {}), ...(signal ? { signal } : {}) });
   const empty = lowers[0] === undefined ? await mkdtemp(path.join(os.tmpdir(), 'tsbuild-empty-')) : undefined;
   try {
     return await doubleWalkChanges(lowers[0] ?? (empty as string), upper);
@@ -36,10 +29,7 @@ export async function snapshotChanges(
   }
 }
 
-export interface SnapshotLayerOptions extends WriteLayerOptions {
-  /** Paths the runtime created only as mount points (see `upperdirChanges`). */
-  mountStubs?: readonly string[];
-}
+export type SnapshotLayerOptions = WriteLayerOptions;
 
 /** The layer of active snapshot `key`'s changes, written to `store`. */
 export async function snapshotLayer(
@@ -50,6 +40,6 @@ export async function snapshotLayer(
 ): Promise<LayerResult> {
   const upper = await snapshotter.upperDir(key);
   const xattrs = await xattrsUnder(upper).catch(() => new Map<string, Map<string, Buffer>>());
-  const changes = await snapshotChanges(snapshotter, key, options.mountStubs ?? [], xattrs, options.signal);
+  const changes = await snapshotChanges(snapshotter, key, xattrs, options.signal);
   return writeLayer(changes, upper, store, { ...options, xattrs });
 }

@@ -1,14 +1,15 @@
 /**
  * The frame every step that changes files runs in: a fresh active snapshot on the parent and a
- * scratch directory; the snapshot is removed if the work fails, the scratch directory always.
- * Keys carry the process id so a later tsbuild can remove what a killed one left (`removeStale`).
+ * scratch directory in the state root; the snapshot is removed if the work fails, the scratch
+ * directory always. Keys and scratch names carry the owner tag (`util/owner.ts`), so a later
+ * tsbuild can reclaim what a killed one left (`removeStale`, `runtime/reclaim.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { removeTree } from '../runtime/mount.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 import type { Mount } from '../snapshot/snapshotter.js';
+import { ownerTag } from '../util/owner.js';
+import { makeScratch } from '../util/scratch.js';
 
 /** What the work gets: the active key, its mounts, and a private scratch directory. */
 export interface ActiveSnapshot {
@@ -17,21 +18,27 @@ export interface ActiveSnapshot {
   scratch: string;
 }
 
+/** Where the frame lives: the snapshotter, and the state root whose `tmp/` holds scratch dirs. */
+export interface SnapshotFrame {
+  snapshotter: LayeredSnapshotter;
+  root: string;
+}
+
 export async function withActiveSnapshot<T>(
-  snapshotter: LayeredSnapshotter,
+  frame: SnapshotFrame,
   parent: string | undefined,
   kind: string,
   work: (active: ActiveSnapshot) => Promise<T>,
 ): Promise<T> {
-  const key = `${kind}-${process.pid}-${randomBytes(8).toString('hex')}`;
-  const scratch = await mkdtemp(path.join(os.tmpdir(), `tsbuild-${kind}-`));
+  const key = `${kind}-${ownerTag()}-${randomBytes(8).toString('hex')}`;
+  const scratch = await makeScratch(frame.root, kind);
   try {
-    const mounts = await snapshotter.prepare(key, parent);
+    const mounts = await frame.snapshotter.prepare(key, parent);
     return await work({ key, mounts, scratch });
   } catch (err) {
-    await snapshotter.remove(key).catch(() => undefined);
+    await frame.snapshotter.remove(key).catch(() => undefined);
     throw err;
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await removeTree(scratch);
   }
 }

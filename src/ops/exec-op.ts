@@ -1,9 +1,17 @@
 /**
  * RUN: prepare a writable snapshot on the parent, run the step's process in it with runc, turn what
  * changed into a layer and commit the snapshot. The container sees the step's RUN mounts; the mount
- * points the runtime had to create are removed again, so they never reach the layer.
+ * points the runtime had to create for them (and for /etc/hosts and /etc/resolv.conf) are removed
+ * again when they are still empty, as BuildKit does, so they never reach the layer; /dev, /proc and
+ * /sys stay, as in BuildKit's layers.
+ *
+ * Every path taken from the Dockerfile or from an image is resolved inside its own root
+ * (`fileops/resolve.ts`): mount sources inside the stage, image or context they come from, the
+ * working directory and the mount stubs inside the step's rootfs. A symlink made by an earlier step
+ * therefore never leads a bind, a cache seed, a mkdir or a removal onto the host. Binds are not
+ * recursive: nothing mounted below a source is ever exposed.
  */
-import { chmod, chown, lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, readdir, readFile, rmdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -11,6 +19,8 @@ import type { ContentStore } from '../content/store.js';
 import type { LayerResult } from '../diff/differ.js';
 import { snapshotLayer } from '../diff/snapshot-changes.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
+import { ensureDir } from '../fileops/copy.js';
+import { resolveInRoot, resolveParts } from '../fileops/resolve.js';
 import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
 import { withMounted } from '../runtime/mount.js';
@@ -23,6 +33,8 @@ import type { LayeredSnapshotter } from '../snapshot/layered.js';
 
 const run = promisify(execFile);
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Binds of files and directories that are not the container's own: one mount, never its submounts. */
+const READ_ONLY_BIND = ['bind', 'ro'];
 
 /** What running a RUN step needs from the build. */
 export interface ExecContext {
@@ -31,9 +43,12 @@ export interface ExecContext {
   store: ContentStore;
   /** The state root (cache mounts live under `<root>/cache`). */
   root: string;
-  /** The build context directory, for bind mounts without `from`. */
-  contextDir?: string;
-  /** Directories of other stages or images, for `--mount from=`. */
+  /**
+   * The host path showing `source` (a path in the build context, resolved inside it), for binds
+   * without `from`: the context as `.dockerignore` filters it (`builder/context-views.ts`).
+   */
+  contextSource?: (source: string) => Promise<string>;
+  /** Root directories of other stages or images, for `--mount from=`. */
   sourceDir?: (from: Exclude<Extract<PlanMount, { type: 'bind' }>['from'], { kind: 'context' }>) => Promise<string>;
   /** Secret values by id (`--secret id=…`). */
   secrets?: Readonly<Record<string, Buffer>>;
@@ -46,11 +61,11 @@ export interface ExecContext {
 
 /** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
 export async function runExec(step: ExecStep, parent: string | undefined, name: string, ctx: ExecContext): Promise<LayerResult> {
-  return withActiveSnapshot(ctx.snapshotter, parent, 'exec', async ({ key, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'exec', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     // The rootfs is mounted once: prepared here, then handed to runc as it is.
-    const { status, prepared } = await withMounted(mounts, rootfs, async (dir) => {
+    const status = await withMounted(mounts, rootfs, async (dir) => {
       const prepared = await prepareRootfs(step, dir);
       const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
       const status = await withLocks(locks, () =>
@@ -67,13 +82,11 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
           },
         ),
       ).finally(() => Promise.all(held.map((release) => release())));
-      return { status, prepared };
+      await removeStubs(dir, prepared.stubs);
+      return status;
     });
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-    const upper = await ctx.snapshotter.upperDir(key);
-    const stubs = await removeStubs(upper, prepared.missing);
     const layer = await snapshotLayer(ctx.snapshotter, key, ctx.store, {
-      mountStubs: stubs,
       ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
@@ -88,46 +101,65 @@ function withPath(env: readonly string[]): string[] {
 }
 
 /**
- * With the rootfs mounted: resolve the user, create the working directory, and note which mount
- * points do not exist yet (the runtime will create them; they must not reach the layer).
+ * With the rootfs mounted: resolve the user, create the working directory (inside the rootfs,
+ * root's, 0755, as BuildKit does), and note the mount points that do not exist yet, with their
+ * missing parents, deepest first (the runtime will create them; `removeStubs` takes them away).
  */
-async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: ReturnType<typeof resolveUser>; missing: string[] }> {
-  const read = (file: string): Promise<string> => readFile(path.join(rootfs, file), 'utf8').catch(() => '');
+async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: ReturnType<typeof resolveUser>; stubs: string[] }> {
+  const read = async (file: string): Promise<string> => readFile(await resolveInRoot(rootfs, file), 'utf8').catch(() => '');
   const user = resolveUser(step.user, await read('etc/passwd'), await read('etc/group'));
-  const points = [
-    'proc',
-    'dev',
-    'sys',
-    'etc/hosts',
-    'etc/resolv.conf',
-    'etc/hostname',
-    ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target.replace(/^\/+/, '')] : [])),
-  ];
-  const missing: string[] = [];
+  const points = ['etc/resolv.conf', 'etc/hosts', ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target] : []))];
+  const stubs: string[] = [];
   for (const point of points) {
-    const parts = point.split('/');
-    for (let i = 1; i <= parts.length; i++) {
-      const partial = parts.slice(0, i).join('/');
-      if (!missing.includes(partial) && !(await lstat(path.join(rootfs, partial)).catch(() => undefined))) missing.push(partial);
+    const parts = await resolveParts(rootfs, point);
+    for (let n = parts.length; n > 0; n--) {
+      const rel = parts.slice(0, n).join('/');
+      if (await exists(path.join(rootfs, rel))) break;
+      if (!stubs.includes(rel)) stubs.push(rel);
     }
   }
-  await mkdir(path.join(rootfs, step.cwd), { recursive: true });
-  return { user, missing };
+  await ensureDir(rootfs, step.cwd, {}).catch((err: unknown) => {
+    throw new InvalidArgumentError(`failed to create working directory ${step.cwd}: ${(err as Error).message}`);
+  });
+  return { user, stubs };
 }
 
-/** Removes the mount points the runtime created (empty, and new in this run); returns them. */
-async function removeStubs(upper: string, missing: readonly string[]): Promise<string[]> {
-  const removed: string[] = [];
-  for (const stub of [...missing].sort().reverse()) {
-    const abs = path.join(upper, stub);
-    const stat = await lstat(abs).catch(() => undefined);
-    if (!stat) continue;
-    if (stat.isDirectory() && (await readdir(abs)).length === 0) await rmdir(abs);
-    else if (stat.isFile() && stat.size === 0) await rm(abs);
-    else continue;
-    removed.push(stub);
+/**
+ * Removes the mount points the runtime created that are still empty (a directory without entries,
+ * a file without bytes), deepest first, keeping their parents' times (BuildKit's
+ * `MountStubsCleaner`). A stub whose path now passes through a symlink (the step replaced a parent)
+ * is left alone: removing through it could reach outside the rootfs.
+ */
+async function removeStubs(rootfs: string, stubs: readonly string[]): Promise<void> {
+  for (const rel of stubs) {
+    if (!(await plainPath(rootfs, rel))) continue;
+    const abs = path.join(rootfs, rel);
+    const info = await lstat(abs).catch(() => undefined);
+    if (!info) continue;
+    const empty = info.isDirectory() ? (await readdir(abs)).length === 0 : info.isFile() && info.size === 0;
+    if (!empty) continue;
+    const parent = path.dirname(abs);
+    const times = await stat(parent);
+    await (info.isDirectory() ? rmdir(abs) : unlink(abs));
+    await utimes(parent, times.atime, times.mtime);
   }
-  return removed;
+}
+
+/** True when every parent of `rel` inside `root` is a real directory (no symlink on the way). */
+async function plainPath(root: string, rel: string): Promise<boolean> {
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const info = await lstat(path.join(root, ...parts.slice(0, i))).catch(() => undefined);
+    if (!info?.isDirectory()) return false;
+  }
+  return true;
+}
+
+function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The container mounts and extra environment of the step's RUN --mount flags. */
@@ -144,7 +176,7 @@ async function runMounts(
   for (const [i, file] of step.files.entries()) {
     const source = path.join(scratch, `script-${i}`);
     await writeFile(source, file.content, { mode: file.mode });
-    containerMounts.push({ destination: file.path, type: 'bind', source, options: ['rbind', 'ro'] });
+    containerMounts.push({ destination: file.path, type: 'bind', source, options: READ_ONLY_BIND });
   }
   for (const [i, m] of step.mounts.entries()) {
     switch (m.type) {
@@ -171,31 +203,19 @@ async function runMounts(
         await mkdir(dir, { recursive: true });
         if (fresh) {
           // A new cache starts as a copy of `from`'s `source` when given, else empty.
-          if (m.from && m.from.kind !== 'context') await copyTree(path.join(await stageDir(ctx, m.from), path.normalize(`/${m.source}`)), dir);
+          if (m.from && m.from.kind !== 'context') await copyTree(await resolveInRoot(await stageDir(ctx, m.from), m.source), dir);
           await chown(dir, m.uid, m.gid);
           await chmod(dir, m.mode);
         }
-        containerMounts.push({ destination: m.target, type: 'bind', source: dir, options: ['rbind', m.readonly ? 'ro' : 'rw'] });
+        containerMounts.push({ destination: m.target, type: 'bind', source: dir, options: m.readonly ? READ_ONLY_BIND : ['bind', 'rw'] });
         break;
       }
       case 'bind': {
-        const base = m.from.kind === 'context' ? contextDir(ctx) : await stageDir(ctx, m.from);
-        const source = path.join(base, path.normalize(`/${m.source}`));
-        if (!(await lstat(source).catch(() => undefined))) throw new NotFoundError(`mount source ${m.source} not found`);
-        if (m.readonly) {
-          containerMounts.push({ destination: m.target, type: 'bind', source, options: ['rbind', 'ro'] });
-        } else {
-          // Writes to a read-write bind are discarded: an overlay with a throwaway upper dir.
-          const upper = path.join(scratch, `bind-${i}`);
-          await mkdir(path.join(upper, 'upper'), { recursive: true });
-          await mkdir(path.join(upper, 'work'));
-          containerMounts.push({
-            destination: m.target,
-            type: 'overlay',
-            source: 'overlay',
-            options: [`lowerdir=${source}`, `upperdir=${path.join(upper, 'upper')}`, `workdir=${path.join(upper, 'work')}`],
-          });
-        }
+        const source = m.from.kind === 'context' ? await contextSource(ctx, m.source) : await resolveInRoot(await stageDir(ctx, m.from), m.source);
+        const info = await stat(source).catch(() => undefined);
+        if (!info) throw new NotFoundError(`mount source ${m.source} not found`);
+        if (m.readonly) containerMounts.push({ destination: m.target, type: 'bind', source, options: READ_ONLY_BIND });
+        else containerMounts.push(await discardedWrites(m.target, source, info.isDirectory(), path.join(scratch, `bind-${i}`)));
         break;
       }
       case 'secret': {
@@ -209,7 +229,7 @@ async function runMounts(
           const file = path.join(scratch, `secret-${i}`);
           await writeFile(file, value, { mode: m.mode });
           await chown(file, m.uid, m.gid);
-          containerMounts.push({ destination: m.target, type: 'bind', source: file, options: ['rbind', 'ro'] });
+          containerMounts.push({ destination: m.target, type: 'bind', source: file, options: READ_ONLY_BIND });
         }
         break;
       }
@@ -218,7 +238,7 @@ async function runMounts(
           if (m.required) throw new NotFoundError(`ssh agent ${m.id}: not found`, { hint: 'pass --ssh default with SSH_AUTH_SOCK set' });
           break;
         }
-        containerMounts.push({ destination: m.target, type: 'bind', source: ctx.sshAgent, options: ['rbind'] });
+        containerMounts.push({ destination: m.target, type: 'bind', source: ctx.sshAgent, options: ['bind'] });
         env.push(`SSH_AUTH_SOCK=${m.target}`);
         break;
       }
@@ -242,9 +262,31 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-function contextDir(ctx: ExecContext): string {
-  if (!ctx.contextDir) throw new InvalidArgumentError('RUN --mount=type=bind needs a build context');
-  return ctx.contextDir;
+/**
+ * A read-write bind, whose writes are discarded: a directory gets an overlay with a throwaway upper
+ * dir (its lower named through a link in `work`, so no character of the source path can break the
+ * overlay's options); a file is copied and the copy bound.
+ */
+async function discardedWrites(target: string, source: string, directory: boolean, work: string): Promise<ContainerMount> {
+  await mkdir(work);
+  if (!directory) {
+    const copy = path.join(work, 'file');
+    await copyFile(source, copy);
+    return { destination: target, type: 'bind', source: copy, options: ['bind', 'rw'] };
+  }
+  for (const d of ['upper', 'work']) await mkdir(path.join(work, d));
+  await symlink(source, path.join(work, 'lower'));
+  return {
+    destination: target,
+    type: 'overlay',
+    source: 'overlay',
+    options: [`lowerdir=${path.join(work, 'lower')}`, `upperdir=${path.join(work, 'upper')}`, `workdir=${path.join(work, 'work')}`],
+  };
+}
+
+async function contextSource(ctx: ExecContext, source: string): Promise<string> {
+  if (!ctx.contextSource) throw new InvalidArgumentError('RUN --mount=type=bind needs a build context');
+  return ctx.contextSource(source);
 }
 
 async function stageDir(ctx: ExecContext, from: Parameters<NonNullable<ExecContext['sourceDir']>>[0]): Promise<string> {

@@ -30,6 +30,8 @@ import { withActiveSnapshot } from './active-snapshot.js';
 /** What a file step needs from the build. */
 export interface FileContext {
   snapshotter: LayeredSnapshotter;
+  /** The state root (scratch directories live in its `tmp/`). */
+  root: string;
   store: ContentStore;
   context?: BuildContext;
   /** Directories of other stages or images, for `--from`. */
@@ -42,7 +44,7 @@ export interface FileContext {
 export async function runFileStep(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   if (step.link && step.action !== 'mkdir' && step.chmod === undefined) return runLinked(step, parent, name, ctx);
   const tree = sourceTree(step, ctx);
-  return withActiveSnapshot(ctx.snapshotter, parent, 'file', async ({ key, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
@@ -55,7 +57,7 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
 /** `--link`: the files go into an empty tree (its own layer), then onto the parent. */
 async function runLinked(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   const tree = sourceTree(step, ctx);
-  const layer = await withActiveSnapshot(ctx.snapshotter, undefined, 'link', async ({ key, mounts, scratch }) => {
+  const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key, mounts, scratch }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
@@ -63,7 +65,7 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
     await ctx.snapshotter.remove(key);
     return result;
   });
-  return withActiveSnapshot(ctx.snapshotter, parent, 'file', async ({ key }) => {
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key }) => {
     const mode = ctx.snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
     await applyLayer(await ctx.store.reader(layer.descriptor.digest as Digest), await ctx.snapshotter.upperDir(key), { mode });
     await ctx.snapshotter.commit(name, key);

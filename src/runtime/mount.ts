@@ -3,7 +3,8 @@
  * tsbuild runs tools for filesystem work (with `util/native.ts`): `mount` and `umount` from
  * util-linux, through `util/tool-runner.ts`.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { TsbuildError } from '../errors.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
 
@@ -19,7 +20,8 @@ export async function mountAll(mounts: readonly Mount[], target: string): Promis
       if (m.type === 'overlay') {
         await sh('mount', ['-t', 'overlay', m.source, '-o', m.options.join(','), target]);
       } else {
-        await sh('mount', ['--rbind', m.source, target]);
+        // Not recursive: a snapshot's directory shows only its own files, never a mount below it.
+        await sh('mount', ['--bind', m.source, target]);
         if (m.options.includes('ro')) await sh('mount', ['-o', 'remount,bind,ro', target]);
       }
       done.push(i);
@@ -68,6 +70,21 @@ export async function withMounted<T>(mounts: readonly Mount[], target: string, f
 export function directSource(mounts: readonly Mount[]): string | undefined {
   const [only, ...rest] = mounts;
   return only?.type === 'bind' && rest.length === 0 ? only.source : undefined;
+}
+
+/**
+ * Removes the directory `dir` with everything in it, after unmounting whatever is mounted at or
+ * below it (deepest first). A tree that still has a mount after that is not removed (removing it
+ * would delete the mounted files, a snapshot's or the host's): that is an error.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  const points = await mountsUnder(dir);
+  if (points.length > 0) {
+    await unmountAll(points.sort((a, b) => b.length - a.length)).catch(() => undefined);
+    const left = await mountsUnder(dir);
+    if (left.length > 0) throw new TsbuildError('unavailable', `cannot remove ${dir}: ${left[0]} is still mounted`);
+  }
+  await rm(dir, { recursive: true, force: true });
 }
 
 /** Mount points at or below `prefix`, from /proc/self/mountinfo (for cleanup and tests). */

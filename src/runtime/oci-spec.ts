@@ -1,8 +1,8 @@
 /**
  * The OCI runtime spec (`config.json`) for one RUN, as a pure function: Docker's default
  * capabilities, masked and read-only paths, namespaces, rlimits, no new privileges, and the standard
- * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, plus /etc/hosts, /etc/resolv.conf and
- * /etc/hostname from files the runner writes).
+ * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, plus /etc/hosts and /etc/resolv.conf
+ * from files the runner writes; like BuildKit, no /etc/hostname).
  */
 
 /** Who runs the process. */

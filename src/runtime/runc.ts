@@ -3,17 +3,19 @@
  * (`<root>/runc/bundles/<id>`) with its config.json, a rootfs mount point and the generated /etc
  * files; runc keeps its state under `<root>/runc/state`. Output streams to the caller as it comes
  * and the last 4 KiB are kept for error messages. Abort (Ctrl-C) kills the container; whatever
- * happens, the container, the rootfs mount and the bundle are removed. `cleanupStale` removes what
- * a crashed tsbuild left behind.
+ * happens, the container, the rootfs mount and the bundle are removed. Container ids name their
+ * owner (`tsbuild-<owner>-<random>`, `util/owner.ts`): `cleanupStale` removes only what a tsbuild
+ * that no longer runs left behind, never another build's running step.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../errors.js';
+import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { Mount } from '../snapshot/snapshotter.js';
-import { mountAll, mountsUnder, unmount } from './mount.js';
+import { mountAll, removeTree } from './mount.js';
 import { toRuntimeSpec, type ContainerMount, type ProcessSpec, type RuntimeSpecOptions } from './oci-spec.js';
 
 const run = promisify(execFile);
@@ -52,7 +54,7 @@ export class RuncRuntime {
 
   /** Runs `process` to completion and reports how it ended. */
   async run(process: ProcessSpec, options: RunOptions): Promise<ExitStatus> {
-    const id = `tsbuild-${randomBytes(8).toString('hex')}`;
+    const id = `tsbuild-${ownerTag()}-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.bundles, id);
     const rootfs = typeof options.rootfs === 'string' ? options.rootfs : path.join(bundle, 'rootfs');
     await mkdir(bundle, { recursive: true });
@@ -76,11 +78,19 @@ export class RuncRuntime {
     }
   }
 
-  /** Removes containers, mounts and bundles left by a tsbuild that died. Returns how many. */
-  async cleanupStale(): Promise<number> {
-    const names = await readdir(this.bundles).catch(() => [] as string[]);
-    for (const id of names) await this.remove(id, path.join(this.bundles, id));
-    return names.length;
+  /**
+   * Removes the containers, mounts and bundles of tsbuild processes that no longer run (a kill or a
+   * crash); a container still running for a dead owner is killed first. Returns their ids. What a
+   * live process owns, or a name without an owner, is left alone.
+   */
+  async cleanupStale(): Promise<string[]> {
+    const ids = new Set([...(await readdir(this.bundles).catch(() => [] as string[])), ...(await readdir(this.state).catch(() => [] as string[]))]);
+    const stale = [...ids].filter((id) => {
+      const owner = ownerIn(id);
+      return owner !== undefined && !ownerAlive(owner);
+    });
+    for (const id of stale) await this.remove(id, path.join(this.bundles, id));
+    return stale;
   }
 
   private async runContainer(id: string, bundle: string, options: RunOptions): Promise<ExitStatus> {
@@ -121,21 +131,19 @@ export class RuncRuntime {
     const files: Array<[string, string]> = [
       ['hosts', hosts],
       ['resolv.conf', resolv],
-      ['hostname', `${hostname}\n`],
     ];
     const mounts: ContainerMount[] = [];
     for (const [name, content] of files) {
       const source = path.join(bundle, name);
       await writeFile(source, content, { mode: 0o644 });
-      mounts.push({ destination: `/etc/${name}`, type: 'bind', source, options: ['rbind', 'ro'] });
+      mounts.push({ destination: `/etc/${name}`, type: 'bind', source, options: ['bind', 'ro'] });
     }
     return mounts;
   }
 
   private async remove(id: string, bundle: string, container = true): Promise<void> {
     if (container) await run(this.binary, ['--root', this.state, 'delete', '--force', id]).catch(() => undefined);
-    for (const point of (await mountsUnder(bundle)).reverse()) await unmount(point).catch(() => undefined);
-    await rm(bundle, { recursive: true, force: true });
+    await removeTree(bundle);
   }
 }
 

@@ -10,6 +10,7 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../erro
 import type { LayeredSnapshotter } from './layered.js';
 import { SnapshotMetadata, type SnapshotRecord } from './metadata.js';
 import type { Mount, SnapshotInfo } from './snapshotter.js';
+import { ownerAlive, ownerIn } from '../util/owner.js';
 
 export type Records = Record<string, SnapshotRecord>;
 
@@ -66,11 +67,15 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
   }
 
   /**
-   * Removes active snapshots and views whose key names a process (`<kind>-<pid>-…`) that is no
-   * longer running: what a crashed or killed tsbuild left behind. Returns their keys.
+   * Removes active snapshots and views whose key names an owner (`<kind>-<owner>-…`, see
+   * `util/owner.ts`) that is no longer running: what a crashed or killed tsbuild left behind.
+   * Returns their keys.
    */
   async removeStale(): Promise<string[]> {
-    const stale = Object.values(await this.metadata.read()).filter((r) => r.kind !== 'committed' && !alive(/^[a-z]+-(\d+)-/.exec(r.key)?.[1]));
+    const stale = Object.values(await this.metadata.read()).filter((r) => {
+      const owner = ownerIn(r.key);
+      return r.kind !== 'committed' && owner !== undefined && !ownerAlive(owner);
+    });
     for (const record of stale) await this.remove(record.key).catch(() => undefined);
     return stale.map((r) => r.key);
   }
@@ -120,17 +125,6 @@ export function getRecord(records: Records, key: string): SnapshotRecord {
   const record = records[key];
   if (!record) throw new NotFoundError(`snapshot ${key} not found`);
   return record;
-}
-
-/** True unless `pid` is given and no such process runs (no pid: not ours to judge). */
-function alive(pid: string | undefined): boolean {
-  if (pid === undefined) return true;
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 function info(record: SnapshotRecord): SnapshotInfo {

@@ -3,9 +3,10 @@
  * files are and what it sits on, so changes can be found; and the choice between overlay and the
  * copying fallback.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Snapshotter } from './snapshotter.js';
+import { makeScratch } from '../util/scratch.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
 
 /** A snapshotter whose snapshots are directories on this machine. */
@@ -25,7 +26,8 @@ export interface LayeredSnapshotter extends Snapshotter {
 /** True when an overlay mount works under `root` (the kernel has it and the filesystem allows it). */
 export async function overlaySupported(root: string): Promise<boolean> {
   await mkdir(root, { recursive: true });
-  const dir = await mkdtemp(path.join(root, '.overlay-check-'));
+  // A scratch directory (named after this process), so a probe killed while mounted is reclaimed.
+  const dir = await makeScratch(root, 'overlaycheck');
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(path.join(dir, d));
     if (

@@ -1,12 +1,21 @@
 /**
- * A cross-process lock on a file path: `O_CREAT|O_EXCL` on `<path>.lock` holding the owner's pid.
- * Node has no flock(2); an exclusive create is atomic on local filesystems. A lock whose owner is
- * no longer alive is taken over, so a killed process never blocks the next one. Within one process,
- * `withFileLock` callers queue on a promise chain first, so a waiter gets the lock the moment it is
- * released instead of polling for it (parallel stages update the same metadata files).
+ * A cross-process lock on a file path: `<path>.lock`, holding the owner's tag (`util/owner.ts`:
+ * pid and start time). Node has no flock(2). The lock file is written in full under a private name
+ * first and then hard-linked into place (link(2) fails if the name exists, atomically), so a lock
+ * file never exists empty or half-written: a full disk or a kill while writing leaves only the
+ * private file, which is removed. A lock whose owner is no longer alive is taken over, so a killed
+ * process never blocks the next one; an unreadable or empty lock (written by an older tsbuild)
+ * counts as abandoned once it is a few seconds old. Within one process, `withFileLock` callers
+ * queue on a promise chain first, so a waiter gets the lock the moment it is released instead of
+ * polling for it (parallel stages update the same metadata files).
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { TsbuildError } from '../errors.js';
+import { ownerAlive, ownerTag } from './owner.js';
+
+/** A lock file without a readable owner is abandoned after this long. */
+const UNREADABLE_LOCK_MS = 5_000;
 
 /** Releases a lock. */
 export type Release = () => Promise<void>;
@@ -14,19 +23,27 @@ export type Release = () => Promise<void>;
 /** Takes the lock for `file` if it is free right now; undefined when another process holds it. */
 export async function tryLock(file: string): Promise<Release | undefined> {
   const lock = `${file}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => unlink(lock).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (!(await ownerIsGone(lock))) return undefined;
-      await unlink(lock).catch(() => undefined);
+  const tag = ownerTag();
+  const staged = `${lock}.${tag}.${randomBytes(4).toString('hex')}`;
+  await writeFile(staged, tag, { flag: 'wx' }).catch(async (err: unknown) => {
+    await unlink(staged).catch(() => undefined);
+    throw err;
+  });
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(staged, lock);
+        return () => unlink(lock).catch(() => undefined);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!(await ownerIsGone(lock))) return undefined;
+        await unlink(lock).catch(() => undefined);
+      }
     }
+    return undefined;
+  } finally {
+    await unlink(staged).catch(() => undefined);
   }
-  return undefined;
 }
 
 /** Waits (up to `timeoutMs`) for the lock for `file`. */
@@ -67,12 +84,12 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeou
 }
 
 async function ownerIsGone(lock: string): Promise<boolean> {
-  const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
-  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  const owner = (await readFile(lock, 'utf8').catch(() => undefined))?.trim();
+  if (owner === undefined) return false; // released meanwhile: the next attempt will tell
+  if (/^\d+(\.\d+)?$/.test(owner)) return !ownerAlive(owner);
+  const age = await stat(lock).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
+  return age > UNREADABLE_LOCK_MS;
 }

@@ -26,10 +26,10 @@ describe('LocalContentStore', () => {
     expect(await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST, size: HELLO.length })).toEqual({ digest: HELLO_DIGEST, size: 21 });
     expect(existsSync(path.join(root, 'blobs', 'sha256', HELLO_DIGEST.slice(7)))).toBe(true);
     expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
-    expect(await store.info(HELLO_DIGEST)).toEqual({ digest: HELLO_DIGEST, size: 21 });
+    expect(await store.info(HELLO_DIGEST)).toMatchObject({ digest: HELLO_DIGEST, size: 21 });
     const all = [];
     for await (const info of store.walk()) all.push(info);
-    expect(all).toEqual([{ digest: HELLO_DIGEST, size: 21 }]);
+    expect(all.map(({ digest, size }) => ({ digest, size }))).toEqual([{ digest: HELLO_DIGEST, size: 21 }]);
     expect(readdirSync(path.join(root, 'ingest'))).toEqual([]);
   });
 

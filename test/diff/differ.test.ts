@@ -58,10 +58,9 @@ describe.skipIf(!isRoot)('overlay differ', () => {
       execFileSync('chown', ['0:0', path.join(mnt, 'etc', 'group')]); // copy-up that changes nothing
       writeFileSync(path.join(mnt, 'h1'), 'linked');
       linkSync(path.join(mnt, 'h1'), path.join(mnt, 'h2'));
-      mkdirSync(path.join(mnt, 'proc')); // a mount stub, as runc leaves them
     });
     const upper = await snaps.upperDir('run');
-    const changes = await upperdirChanges({ upper, lowers: await snaps.lowerDirs('run'), mountStubs: ['proc'] });
+    const changes = await upperdirChanges({ upper, lowers: await snaps.lowerDirs('run') });
     expect(changes).toEqual([
       { kind: 'delete', path: 'bin/cat' },
       { kind: 'modify', path: 'data', opaque: true },
@@ -121,6 +120,49 @@ describe.skipIf(!isRoot)('overlay differ', () => {
       'add h2',
       'modify tmp',
       'add tmp/new.txt',
+    ]);
+  });
+});
+
+describe.skipIf(!isRoot)('overlay differ: a lower path whose parent changed type', () => {
+  it('file→dir, symlink→dir and dir→file: adds and deletes, no ENOTDIR, nothing read through a lower symlink', async () => {
+    const root = tempDir();
+    const snaps = new OverlaySnapshotter(root);
+    // The host canary: a directory outside the layers that a lower symlink points at. If the lookup
+    // followed the symlink, `hostlink/same` would compare equal to it and be dropped as a no-op copy-up.
+    const canary = path.join(tempDir(), 'host');
+    mkdirSync(canary);
+    writeFileSync(path.join(canary, 'same'), 'same');
+    const base = await makeLayer([
+      { name: 'f', data: Buffer.from('file') },
+      { name: 'hostlink', type: 'symlink', linkname: canary },
+      { name: 'd/', type: 'directory' },
+      { name: 'd/x', data: Buffer.from('x') },
+    ]);
+    await snaps.prepare('base-extract');
+    await applyLayer(Readable.from([base.gz]), await snaps.upperDir('base-extract'), { mode: 'overlay' });
+    await snaps.commit('base', 'base-extract');
+    const mnt = path.join(tempDir(), 'rootfs');
+    mkdirSync(mnt);
+    await withMounted(await snaps.prepare('run', 'base'), mnt, async () => {
+      rmSync(path.join(mnt, 'f'));
+      mkdirSync(path.join(mnt, 'f'));
+      writeFileSync(path.join(mnt, 'f', 'x'), 'x');
+      rmSync(path.join(mnt, 'hostlink'));
+      mkdirSync(path.join(mnt, 'hostlink'));
+      writeFileSync(path.join(mnt, 'hostlink', 'same'), 'same');
+      execFileSync('touch', ['-r', path.join(canary, 'same'), path.join(mnt, 'hostlink', 'same')]);
+      execFileSync('chmod', ['--reference', path.join(canary, 'same'), path.join(mnt, 'hostlink', 'same')]);
+      rmSync(path.join(mnt, 'd'), { recursive: true });
+      writeFileSync(path.join(mnt, 'd'), 'now a file');
+    });
+    const changes = await upperdirChanges({ upper: await snaps.upperDir('run'), lowers: await snaps.lowerDirs('run') });
+    expect(changes).toEqual([
+      { kind: 'modify', path: 'd' },
+      { kind: 'modify', path: 'f', opaque: true },
+      { kind: 'add', path: 'f/x' },
+      { kind: 'modify', path: 'hostlink', opaque: true },
+      { kind: 'add', path: 'hostlink/same' },
     ]);
   });
 });

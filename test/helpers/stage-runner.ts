@@ -57,7 +57,7 @@ export async function runStage(
     const name = `step-${randomBytes(4).toString('hex')}`;
     if (step.kind === 'exec')
       layers.push(await runExec(step, last, name, { snapshotter: snaps, runtime, store, root, output: (c) => (output += c.toString()) }));
-    else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, store, ...(context ? { context } : {}) }));
+    else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, root, store, ...(context ? { context } : {}) }));
     last = name;
   }
   const listing = async (under: string): Promise<string[]> => {

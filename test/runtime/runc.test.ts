@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { applyLayer } from '../../src/diff/applier.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
+import { ownerTag } from '../../src/util/owner.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec } from '../../src/runtime/oci-spec.js';
 import { RuncRuntime } from '../../src/runtime/runc.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
@@ -136,12 +137,21 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
     expect(chunks.join('')).toBe('1001\n1002\n1002 10\n');
   });
 
-  it('cleans up what a crashed run left behind', async () => {
+  it("cleans up what a dead tsbuild left behind, and leaves a live one's bundle alone", async () => {
     const { state, snaps } = await busyboxBase();
-    const bundle = path.join(state, 'runc', 'bundles', 'tsbuild-stale');
-    mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
-    execFileSync('mount', ['--bind', await snaps.upperDir('base'), path.join(bundle, 'rootfs')]);
-    expect(await new RuncRuntime(state).cleanupStale()).toBe(1);
-    expect([existsSync(bundle), await mountsUnder(state)]).toEqual([false, []]);
+    const bundles = path.join(state, 'runc', 'bundles');
+    // Pid 2147483646 runs nowhere: its bundle is stale. This process's own tag is alive.
+    const stale = path.join(bundles, 'tsbuild-2147483646.1-stale');
+    const live = path.join(bundles, `tsbuild-${ownerTag()}-live`);
+    for (const bundle of [stale, live]) {
+      mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+      execFileSync('mount', ['--bind', await snaps.upperDir('base'), path.join(bundle, 'rootfs')]);
+    }
+    try {
+      expect(await new RuncRuntime(state).cleanupStale()).toEqual(['tsbuild-2147483646.1-stale']);
+      expect([existsSync(stale), existsSync(live), await mountsUnder(state)]).toEqual([false, true, [path.join(live, 'rootfs')]]);
+    } finally {
+      execFileSync('umount', [path.join(live, 'rootfs')]);
+    }
   });
 });

@@ -1,7 +1,10 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tryLock, withFileLock } from '../../src/util/file-lock.js';
+import { ownerTag } from '../../src/util/owner.js';
+import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs('tsbuild-lock-');
@@ -37,5 +40,44 @@ describe('file locks', () => {
     expect(release).toBeTypeOf('function');
     await release?.();
     expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+});
+
+describe('file locks left by accidents', () => {
+  it('an empty lock file (an older tsbuild killed while writing it) is taken over once it is a few seconds old', async () => {
+    const file = path.join(tempDir(), 'images.json');
+    writeFileSync(`${file}.lock`, '');
+    expect(await tryLock(file)).toBeUndefined(); // just written: maybe being written right now
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${file}.lock`, old, old);
+    const release = await tryLock(file);
+    expect(release).toBeTypeOf('function');
+    expect(readFileSync(`${file}.lock`, 'utf8')).toBe(ownerTag());
+    await release?.();
+  });
+
+  it('a lock whose pid now belongs to another process (another start time) is taken over', async () => {
+    const file = path.join(tempDir(), 'index.json');
+    writeFileSync(`${file}.lock`, `${process.pid}.1`); // this pid, but not this process's start time
+    const release = await tryLock(file);
+    expect(release).toBeTypeOf('function');
+    await release?.();
+  });
+
+  it.skipIf(!isRoot)('a full disk fails the lock with ENOSPC and leaves no lock file; the next try after space is freed works', async () => {
+    const dir = tempDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    try {
+      writeFileSync(path.join(dir, 'filler'), Buffer.alloc(64 * 1024));
+      const file = path.join(dir, 'metadata.json');
+      await expect(tryLock(file)).rejects.toThrow('ENOSPC');
+      expect(readdirSync(dir)).toEqual(['filler']);
+      unlinkSync(path.join(dir, 'filler'));
+      const release = await tryLock(file);
+      expect(readdirSync(dir)).toEqual(['metadata.json.lock']);
+      await release?.();
+    } finally {
+      execFileSync('umount', [dir]);
+    }
   });
 });

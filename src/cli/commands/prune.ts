@@ -25,6 +25,8 @@ export function registerPrune(program: Command): void {
         ...(command.optsWithGlobals<GlobalFlags>().root ? { root: command.optsWithGlobals<GlobalFlags>().root } : {}),
         all: flags.all === true,
       });
-      process.stdout.write(`removed ${r.cacheRecords} cache records, ${r.snapshots} snapshots, ${r.blobs} blobs (${formatBytes(r.bytes)})\n`);
+      const held = r.skipped.snapshots + r.skipped.blobs;
+      const kept = held > 0 ? `; kept ${r.skipped.snapshots} snapshots and ${r.skipped.blobs} blobs that running builds use` : '';
+      process.stdout.write(`removed ${r.cacheRecords} cache records, ${r.snapshots} snapshots, ${r.blobs} blobs (${formatBytes(r.bytes)})${kept}\n`);
     });
 }

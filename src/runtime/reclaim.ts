@@ -1,0 +1,39 @@
+/**
+ * Reclaiming what killed tsbuild processes left in a state root: their runc containers (killed
+ * and deleted), then their scratch directories under `<root>/tmp` (whatever is mounted below them
+ * unmounted first, deepest first, so removing a directory never deletes the files of a snapshot
+ * mounted there). Only names whose owner tag (`util/owner.ts`) names a process that is gone are
+ * touched: what a live build holds is never reclaimed. The snapshots and ingest files of dead
+ * owners are the snapshotter's and the content store's to remove (`removeStale`, `cleanIngest`).
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ownerAlive, ownerIn } from '../util/owner.js';
+import { scratchRoot } from '../util/scratch.js';
+import { removeTree } from './mount.js';
+import type { RuncRuntime } from './runc.js';
+
+/** What was reclaimed. */
+export interface Reclaimed {
+  /** runc container ids deleted. */
+  containers: string[];
+  /** Scratch directories removed (names under `<root>/tmp`). */
+  scratch: string[];
+}
+
+export async function reclaimStale(root: string, runtime: RuncRuntime): Promise<Reclaimed> {
+  const containers = await runtime.cleanupStale();
+  const base = scratchRoot(root);
+  const scratch: string[] = [];
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    const owner = ownerIn(name);
+    if (owner === undefined || ownerAlive(owner)) continue;
+    // A mount that cannot be removed now stays, with its directory, for the next run to try again.
+    const removed = await removeTree(path.join(base, name)).then(
+      () => true,
+      () => false,
+    );
+    if (removed) scratch.push(name);
+  }
+  return { containers, scratch };
+}

@@ -1,0 +1,118 @@
+/**
+ * Leases: what a running build (or pull) holds in the state root, so that a `prune` running at the
+ * same time leaves it alone (containerd's leases, kept as files). A lease is a file
+ * `<root>/leases/lease-<owner>-<random>` (`util/owner.ts`): a first line with the time it was
+ * taken, then one line per blob digest or snapshot name the holder uses. It ends when the holder
+ * closes it, or when the holder's process is gone, whatever killed it.
+ *
+ * Two rules protect what a holder uses:
+ * - Anything made after the oldest live lease was taken (a blob's mtime, a snapshot's creation
+ *   time) is kept: a holder's new blobs and snapshots need no entry, and there is no window between
+ *   writing a blob and recording it.
+ * - Older things a holder starts to use (a cached step, a base image already stored) are added to
+ *   the lease *before* the holder checks they exist. Adding takes the root's GC lock, which `prune`
+ *   holds from reading the leases to its last deletion: so a thing is either seen by prune as
+ *   leased, or deleted before the holder looks for it (and the holder then makes it again).
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { withFileLock } from './file-lock.js';
+import { ownerAlive, ownerIn, ownerTag } from './owner.js';
+
+/** What a lease holds. */
+export interface LeaseItems {
+  blobs?: readonly string[];
+  snapshots?: readonly string[];
+}
+
+/** What all live leases hold together, and since when new things are protected. */
+export interface LiveLeases {
+  blobs: Set<string>;
+  snapshots: Set<string>;
+  /** Milliseconds since the epoch: anything newer is kept; undefined when no lease is live. */
+  since: number | undefined;
+}
+
+/** Filesystem times are not finer than this everywhere; new things are protected this much earlier. */
+const CLOCK_SLACK_MS = 2_000;
+
+function leaseDir(root: string): string {
+  return path.join(root, 'leases');
+}
+
+/** Runs `fn` holding the root's GC lock (prune's mark and sweep; lease additions). */
+export function withGcLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(path.join(root, 'gc'), fn, 10 * 60 * 1000);
+}
+
+/** A lease held by this process. */
+export class Lease {
+  private closed = false;
+
+  private constructor(
+    private readonly root: string,
+    private readonly file: string,
+  ) {}
+
+  /** Takes a new lease on `root`. */
+  static async take(root: string): Promise<Lease> {
+    const dir = leaseDir(root);
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, `lease-${ownerTag()}-${randomBytes(6).toString('hex')}`);
+    await writeFile(file, `${JSON.stringify({ created: Date.now() })}\n`, { flag: 'wx' });
+    return new Lease(root, file);
+  }
+
+  /** Adds things already stored to the lease; check that they exist only after this resolves. */
+  async add(items: LeaseItems): Promise<void> {
+    if (this.closed) return;
+    const lines = [...(items.blobs ?? []).map((b) => `blob ${b}`), ...(items.snapshots ?? []).map((s) => `snapshot ${s}`)];
+    if (lines.length === 0) return;
+    await withGcLock(this.root, () => appendFile(this.file, `${lines.join('\n')}\n`));
+  }
+
+  /** Ends the lease. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await rm(this.file, { force: true });
+  }
+}
+
+/**
+ * The live leases of `root`, read under the GC lock by the caller; the files of holders that are
+ * gone are removed on the way.
+ */
+export async function liveLeases(root: string): Promise<LiveLeases> {
+  const live: LiveLeases = { blobs: new Set(), snapshots: new Set(), since: undefined };
+  const dir = leaseDir(root);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const owner = ownerIn(name);
+    if (owner === undefined) continue;
+    const file = path.join(dir, name);
+    if (!ownerAlive(owner)) {
+      await rm(file, { force: true });
+      continue;
+    }
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const [header = '', ...lines] = text.split('\n');
+    const created = Number(parseHeader(header).created);
+    // A lease whose header is not written yet is brand new: everything from now on is protected.
+    const start = Number.isFinite(created) ? created : Date.now();
+    live.since = Math.min(live.since ?? start, start - CLOCK_SLACK_MS);
+    for (const line of lines) {
+      if (line.startsWith('blob ')) live.blobs.add(line.slice(5));
+      else if (line.startsWith('snapshot ')) live.snapshots.add(line.slice(9));
+    }
+  }
+  return live;
+}
+
+function parseHeader(line: string): { created?: unknown } {
+  try {
+    return JSON.parse(line) as { created?: unknown };
+  } catch {
+    return {};
+  }
+}

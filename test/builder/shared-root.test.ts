@@ -1,0 +1,122 @@
+/**
+ * Several tsbuild processes on one state root (issue 24): builds of the same Dockerfile running at
+ * once all succeed (no snapshot name collides, no build removes another's running container), a
+ * `prune` run in the middle of them exits 0 and takes nothing they use, and the store verifies
+ * afterwards: every blob matches its digest and every named image has all its blobs.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { build } from '../../src/builder/run-build.js';
+import { LocalContentStore } from '../../src/content/local-store.js';
+import { parseDigest } from '../../src/digest/digest.js';
+import { ImageIndex } from '../../src/images/image-index.js';
+import type { Manifest } from '../../src/image/oci-types.js';
+import { mountsUnder } from '../../src/runtime/mount.js';
+import { testRequest } from '../helpers/build.js';
+import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
+import { isRoot } from '../helpers/root.js';
+import { projectRoot } from '../helpers/shared.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs('tsbuild-shared-root-');
+const busybox = useBusyboxRegistry(isRoot && registryAvailable);
+
+/** Runs the CLI without waiting; resolves with its exit status and stderr. */
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Every blob's bytes hash to its name; every named image has its manifest, config and layers. */
+async function verifyStore(root: string): Promise<{ blobs: number; bad: string[]; missing: string[] }> {
+  const dir = path.join(root, 'blobs', 'sha256');
+  const bad = readdirSync(dir).filter(
+    (hex) =>
+      createHash('sha256')
+        .update(readFileSync(path.join(dir, hex)))
+        .digest('hex') !== hex,
+  );
+  const store = new LocalContentStore(root);
+  const missing: string[] = [];
+  for (const image of await new ImageIndex(root).list()) {
+    const manifest = JSON.parse((await store.readBytes(parseDigest(image.manifest.digest))).toString()) as Manifest;
+    for (const digest of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) {
+      if (!(await store.info(parseDigest(digest)))) missing.push(`${image.name}: ${digest}`);
+    }
+  }
+  return { blobs: readdirSync(dir).length, bad, missing };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function context(lines: string[]): string {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'Dockerfile'), [`FROM ${busybox.registry().host}/busybox:1`, ...lines].join('\n'));
+  return dir;
+}
+
+describe.skipIf(!isRoot || !registryAvailable)('one state root, several tsbuild processes', () => {
+  it('three builds of one Dockerfile at once, with a prune --all between them: all succeed, the store verifies', async () => {
+    const root = tempDir();
+    // The second RUN waits until the test creates `go` in the context (bound live: no .dockerignore),
+    // so prune runs while all three builds hold a finished first step and a running second one.
+    const ctx = context([
+      'RUN echo one > /one',
+      "RUN --mount=type=bind,target=/ctx sh -c 'while [ ! -e /ctx/go ]; do busybox sleep 0.1; done; echo two > /two'",
+      'RUN echo three > /three',
+    ]);
+    const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    const builds = [1, 2, 3].map((n) => run(['--root', root, 'build', '-q', '-t', `app:${n}`, ctx], env));
+    const containers = (): number =>
+      spawnSync('runc', ['--root', path.join(root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean).length;
+    let prune: Awaited<ReturnType<typeof run>>;
+    try {
+      await waitFor(() => containers() === 3);
+      prune = await run(['--root', root, 'prune', '--all'], env);
+    } finally {
+      // Whatever happened, the builds may finish (a test never leaves them waiting).
+      writeFileSync(path.join(ctx, 'go'), '');
+    }
+    const results = await Promise.all(builds);
+    expect(results.map((r) => [r.status, r.stderr.includes('error')])).toEqual([
+      [0, false],
+      [0, false],
+      [0, false],
+    ]);
+    expect(prune!.status).toBe(0);
+    expect(prune!.stdout).toMatch(
+      /^removed \d+ cache records, \d+ snapshots, \d+ blobs \(.*\); kept [1-9]\d* snapshots and [1-9]\d* blobs that running builds use\n$/,
+    );
+    const verified = await verifyStore(root);
+    expect([verified.bad, verified.missing]).toEqual([[], []]);
+    expect(await mountsUnder(root)).toEqual([]);
+    expect(readdirSync(path.join(root, 'tmp'))).toEqual([]);
+    expect(readdirSync(path.join(root, 'leases'))).toEqual([]);
+  }, 90_000);
+
+  it('two builds in one process making the same steps both commit (the snapshot names never collide)', async () => {
+    const root = tempDir();
+    const ctx = context(['RUN echo same > /same']);
+    const request = testRequest({ context: ctx, root }, tempDir, { noCache: true });
+    const [a, b] = await Promise.all([build(request), build({ ...request, tags: ['app:2'] })]);
+    expect([a.ran, b.ran]).toEqual([1, 1]);
+    expect((await verifyStore(root)).missing).toEqual([]);
+  });
+});
