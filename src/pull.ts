@@ -21,6 +21,7 @@ import type { RegistryHostsConfig } from './registry/hosts.js';
 import { formatReference, parseReference } from './registry/reference.js';
 import { resolveImage, type ResolvedImage } from './registry/remote-image.js';
 import { hostPlatform, registryHosts, stateRoot } from './settings.js';
+import { Lease } from './util/lease.js';
 import { prepareStateRoot } from './util/make-dirs.js';
 
 /** What to pull and where from. */
@@ -70,17 +71,35 @@ export async function resolveRemoteImage(reference: string, options: PullOptions
 
 /** Pulls `reference` into the store under the state root. */
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
+  const root = stateRoot(options.root);
+  await prepareStateRoot(root);
+  // What the pull finds already stored stays out of a concurrent prune's reach until it is named.
+  const lease = await Lease.take(root);
+  try {
+    return await pullLeased(reference, options, root, lease);
+  } finally {
+    await lease.close();
+  }
+}
+
+async function pullLeased(reference: string, options: PullOptions, root: string, lease: Lease): Promise<PullResult> {
   const progress = options.progress ?? nullSink;
   const ref = parseReference(reference);
   const name = formatReference(ref);
   const platform = options.platform ? parsePlatform(options.platform) : hostPlatform();
   const client = await clientFor(options);
-  const root = stateRoot(options.root);
-  await prepareStateRoot(root);
   const store = new LocalContentStore(root);
   const local = async (digest: Digest): Promise<Buffer | undefined> => ((await store.info(digest)) ? store.readBytes(digest) : undefined);
   const image = await resolveImage(client, ref, platform, options.signal, local);
   progress.emit({ type: 'message', text: `${name}: resolved to ${image.manifest.digest} (${formatPlatform(image.platform)})` });
+  await lease.add({
+    blobs: [
+      ...(image.index ? [image.index.digest] : []),
+      image.manifest.digest,
+      image.config.digest,
+      ...image.parsedManifest.layers.map((l) => l.digest),
+    ],
+  });
 
   // The index, manifest and config are stored while the layers download: the image record written
   // last is what makes any of them part of an image.
