@@ -11,7 +11,7 @@
  */
 import type { LayerCompression } from '../archive/compression.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
-import { parseFieldList } from '../util/field-list.js';
+import { csvRecord, parseFieldList } from '../util/field-list.js';
 
 /** What image outputs share. */
 export interface ImageOutputOptions {
@@ -41,10 +41,24 @@ const IMAGE_KEYS = new Set(['name', 'oci-mediatypes', 'rewrite-timestamp', 'comp
 const COMPRESSIONS: readonly string[] = ['gzip', 'zstd', 'uncompressed'];
 const LEVELS: Record<LayerCompression, [number, number]> = { gzip: [0, 9], zstd: [1, 19], uncompressed: [0, 0] };
 
-/** Parses one `--output` value. A bare path means `type=local,dest=PATH`, as in buildx. */
+/**
+ * Parses one `--output` value, as buildx does: a value that is one CSV field and does not start
+ * with `type=` is a path (`type=local,dest=PATH`); anything else is `KEY=VALUE` fields (keys in
+ * any case), where an empty field or one without `=` is an error. Unlike buildx, a lone
+ * `KEY=VALUE` other than `type=` (`-o dest=out`) is refused rather than taken as a directory named
+ * `dest=out`, and unknown keys are refused rather than ignored: nothing is ever written where the
+ * user did not mean to name a destination.
+ */
 export function parseOutput(spec: string): OutputSpec {
-  if (!spec.includes('=')) return { type: 'local', dest: spec };
-  const fields = parseFieldList(spec, '--output');
+  const record = csvRecord(spec, '--output');
+  if (record.length === 1 && record[0] === spec && !spec.toLowerCase().startsWith('type=')) {
+    if (spec.includes('='))
+      throw new InvalidArgumentError(`invalid --output "${spec}": missing type=`, { hint: `for a directory write type=local,${spec}` });
+    if (spec.trim() === '') throw new InvalidArgumentError('invalid --output "": empty', { hint: 'give a directory or type=…,dest=…' });
+    if (spec === '-') throw new UnsupportedError('--output "-": writing to stdout is not supported; give a file name');
+    return { type: 'local', dest: spec };
+  }
+  const fields = parseFieldList(spec, '--output', true).map(([k, v]): [string, string] => [k.toLowerCase(), v]);
   const get = (key: string): string | undefined => [...fields].reverse().find(([k]) => k === key)?.[1];
   const type = get('type');
   if (!type)
