@@ -2,16 +2,15 @@
  * The library façade: from a context directory and options to results. For now it goes as far as the
  * plan (`loadPlan`); pulling, running and exporting build on it in later modules.
  */
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDockerfile } from './dockerfile/parse.js';
-import { InvalidArgumentError, NotFoundError } from './errors.js';
 import { parsePlatform } from './image/platform.js';
 import { imageBases, planBuild, type PlanOptions } from './plan/plan.js';
 import { resolveRemoteImage, type PullOptions } from './pull.js';
 import { hostPlatform } from './settings.js';
 import type { ContainerConfig } from './image/oci-types.js';
 import type { BuildPlan } from './plan/types.js';
+import { readDockerfile } from './context/dockerfile-file.js';
 
 /** What to plan: the same inputs `tsbuild build` takes. */
 export interface PlanRequest {
@@ -61,26 +60,6 @@ export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
     }),
   );
   return planBuild(df, { ...options, baseImages, baseDigests });
-}
-
-/** Finds and reads the Dockerfile: `-f` as given, else `Dockerfile`, else lowercase `dockerfile`. */
-async function readDockerfile(context: string, dockerfile: string | undefined, signal?: AbortSignal): Promise<{ file: string; text: string }> {
-  const contextStat = await stat(context).catch(() => undefined);
-  if (!contextStat?.isDirectory()) throw new NotFoundError(`build context "${context}" is not a directory`);
-  const candidates = dockerfile !== undefined ? [dockerfile] : [path.join(context, 'Dockerfile'), path.join(context, 'dockerfile')];
-  for (const file of candidates) {
-    try {
-      return { file, text: await readFile(file, { encoding: 'utf8', ...(signal ? { signal } : {}) }) };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue;
-      if (code === 'EISDIR') throw new InvalidArgumentError(`Dockerfile "${file}" is a directory`);
-      throw err;
-    }
-  }
-  throw new NotFoundError(`failed to read Dockerfile: ${candidates[0]} does not exist`, {
-    hint: dockerfile === undefined ? `add a Dockerfile to ${context} or name one with -f` : undefined,
-  });
 }
 
 /** A path as the user would write it: relative to the working directory when inside it. */

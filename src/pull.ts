@@ -123,7 +123,7 @@ async function pullLeased(reference: string, options: PullOptions, root: string,
       }),
     ),
   ]).catch(async (err: unknown) => {
-    await storingSmall.catch(() => undefined);
+    await storingSmall.catch(() => undefined); // settled before the layer error is reported
     throw err;
   });
 

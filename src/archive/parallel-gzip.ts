@@ -91,7 +91,7 @@ class ParallelGzip extends Transform {
     const options: zlib.ZlibOptions = { level: this.level, chunkSize, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
     if (this.dictionary) options.dictionary = this.dictionary;
     const pending = deflateRaw(block, options);
-    pending.catch(() => undefined);
+    pending.catch(() => undefined); // awaited in order when written out; this keeps an early failure from being unhandled
     this.pending.push(pending);
     // The next block may refer back into this one: copy its tail (the block itself is released).
     this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));

@@ -58,7 +58,7 @@ export async function unpackLayers(
         if (diffID !== diffIDs[i]) throw new DigestMismatchError(diffIDs[i] ?? '', diffID, `layer ${layer.digest} (diffID)`);
         await snapshotter.commit(name, key);
       } catch (err) {
-        await snapshotter.remove(key).catch(() => undefined);
+        await snapshotter.remove(key).catch(() => undefined); // the unpack error (or another unpacker's success) decides
         // Another build may have unpacked the same layer meanwhile; that is as good.
         if (
           !(await snapshotter.stat(name).then(

@@ -37,7 +37,7 @@ export class ContextViews {
 
   /** Removes the filtered copy, if one was made. */
   async close(): Promise<void> {
-    await this.tree?.catch(() => undefined);
+    await this.tree?.catch(() => undefined); // a failed copy failed its step; only cleanup is left
     if (this.made) await removeTree(this.made);
   }
 }

@@ -5,7 +5,6 @@
  * config and history become an image in the content store, named in the local image store.
  */
 import os from 'node:os';
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
@@ -17,7 +16,7 @@ import { LocalContentStore } from '../content/local-store.js';
 import { loadBuildContext } from '../context/build-context.js';
 import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
-import { InvalidArgumentError, isNotFound, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, isNotFound } from '../errors.js';
 import { ChecksumCache } from '../fileops/checksum.js';
 import { ImageIndex } from '../images/image-index.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/oci-types.js';
@@ -47,6 +46,7 @@ import { checkOutputNames, IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult }
 import { chainIDs, layerSnapshotName, unpackLayers } from './base-images.js';
 import { SourceViews } from './source-dirs.js';
 import { execKeyParts, fileKeyParts, type StepKeyParts } from './step-keys.js';
+import { readDockerfile } from '../context/dockerfile-file.js';
 
 /** What to build. */
 export interface BuildRequest {
@@ -114,8 +114,7 @@ interface BaseImage {
 
 export async function build(request: BuildRequest): Promise<BuildResult> {
   const progress = request.progress ?? nullSink;
-  const dockerfilePath = request.dockerfile ?? path.join(request.context, 'Dockerfile');
-  const dockerfileText = await readInputs(request.context, dockerfilePath);
+  const { file: dockerfilePath, text: dockerfileText } = await readDockerfile(request.context, request.dockerfile, request.signal);
   // Names and the platform are checked before anything runs (docker refuses a bad -t up front too).
   const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
   checkOutputNames(request.outputs ?? [], tags);
@@ -381,25 +380,6 @@ async function planWithBases(
     baseDigests: Object.fromEntries([...bases].map(([ref, b]) => [ref, b.manifest.digest])),
   });
   return { plan, bases };
-}
-
-/** Checks the context is a directory and reads the Dockerfile, before any state is touched. */
-async function readInputs(context: string, dockerfile: string): Promise<string> {
-  const contextStat = await stat(context).catch(() => undefined);
-  if (!contextStat) throw new NotFoundError(`unable to prepare context: path "${context}" not found`);
-  if (!contextStat.isDirectory())
-    throw new InvalidArgumentError(`unable to prepare context: "${context}" is not a directory`, {
-      hint: 'contexts are directories (tar and URL contexts are not supported)',
-    });
-  try {
-    return await readFile(dockerfile, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw new NotFoundError(`failed to read dockerfile: open ${dockerfile}: no such file or directory`, { hint: 'give its path with -f' });
-    if (code === 'EISDIR') throw new InvalidArgumentError(`failed to read dockerfile: ${dockerfile} is a directory`);
-    throw err;
-  }
 }
 
 /** Where a stage begins: nothing, another stage's result, or an image's unpacked layers. */

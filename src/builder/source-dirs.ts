@@ -57,9 +57,11 @@ export class SourceViews {
 
   /** Unmounts every view and removes the views' snapshots and directories. */
   async close(): Promise<void> {
+    // A view that failed to mount failed the step that asked for it; only cleanup is left here.
     await Promise.all([...this.views.values()].map((view) => view.catch(() => undefined)));
+    // removeTree below unmounts what this left, or fails saying what is still mounted.
     await unmountAll(this.mounted).catch(() => undefined);
-    for (const key of this.keys) await this.snapshotter.remove(key).catch(() => undefined);
     if (this.dir) await removeTree(this.dir);
+    for (const key of this.keys) await this.snapshotter.remove(key);
   }
 }

@@ -3,12 +3,13 @@
  * One small JSON file per key under `<root>/cache-index/`, written atomically; a record is only
  * trusted when its snapshot and layer blob still exist (the caller checks).
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
+import { namesIn, readTextIfExists } from '../util/absent.js';
 
 /** What a cached step left. */
 export interface CacheRecord {
@@ -45,13 +46,13 @@ export class CacheIndex {
   }
 
   async get(key: Digest): Promise<CacheRecord | undefined> {
-    const text = await readFile(path.join(this.dir, `${digestHex(key)}.json`), 'utf8').catch(() => undefined);
+    const text = await readTextIfExists(path.join(this.dir, `${digestHex(key)}.json`));
     return text === undefined ? undefined : (JSON.parse(text) as CacheRecord);
   }
 
   /** The key parts last seen for a step location (a file name derived from it). */
   async lastParts(location: string): Promise<KeyPartsRecord | undefined> {
-    const text = await readFile(this.locationFile(location), 'utf8').catch(() => undefined);
+    const text = await readTextIfExists(this.locationFile(location));
     return text === undefined ? undefined : (JSON.parse(text) as KeyPartsRecord);
   }
 
@@ -66,11 +67,11 @@ export class CacheIndex {
 
   /** Every record, with its key file. */
   async entries(): Promise<Array<{ file: string; record: CacheRecord }>> {
-    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const names = await namesIn(this.dir);
     const out: Array<{ file: string; record: CacheRecord }> = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const file = path.join(this.dir, name);
-      const text = await readFile(file, 'utf8').catch(() => undefined);
+      const text = await readTextIfExists(file);
       if (text !== undefined) out.push({ file, record: JSON.parse(text) as CacheRecord });
     }
     return out;

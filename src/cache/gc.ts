@@ -40,7 +40,7 @@ export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSn
     blobBytes += blob.size;
   }
   const snapshots = await snapshotter.list();
-  const bytes = snapshots.length === 0 ? 0 : Number((await run('du', ['-sb', snapshotter.dir]).catch(() => ({ stdout: '0' }))).stdout.split('\t')[0]);
+  const bytes = snapshots.length === 0 ? 0 : Number((await run('du', ['-sb', snapshotter.dir])).stdout.split('\t')[0]);
   return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
 }
 

@@ -3,13 +3,14 @@
  * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
  * importing it restores a step by unpacking its layer instead of running the step.
  */
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
 import type { LocalContentStore } from '../content/local-store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
 import type { CacheRecord } from './cache-index.js';
+import { readTextIfExists } from '../util/absent.js';
 
 /** What an exported step is: its layer and when it was made. */
 export type ExportedStep = Pick<CacheRecord, 'layer' | 'created'>;
@@ -34,7 +35,7 @@ export async function exportCache(dir: string, steps: ReadonlyMap<string, Export
 
 /** The steps of a cache directory (empty when there is none). */
 export async function loadCache(dir: string): Promise<Map<string, ExportedStep>> {
-  const text = await readFile(path.join(dir, 'cache.json'), 'utf8').catch(() => undefined);
+  const text = await readTextIfExists(path.join(dir, 'cache.json'));
   return new Map(Object.entries(text === undefined ? {} : (JSON.parse(text) as CacheFile).steps));
 }
 

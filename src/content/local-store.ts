@@ -19,6 +19,7 @@ import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/h
 import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
+import { namesIn, statIfExists, unlessAbsent } from '../util/absent.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /** Ingest files untouched for this long belong to a dead writer. */
@@ -78,7 +79,7 @@ export class LocalContentStore implements ContentStore {
     const abort = async (): Promise<void> => {
       done = true;
       hashing.destroy();
-      await written.catch(() => undefined);
+      await written.catch(() => undefined); // aborting: the write's failure is no longer news
       await rm(ingest, { force: true });
     };
     const commit = async (expected?: Expected): Promise<BlobInfo> => {
@@ -147,17 +148,17 @@ export class LocalContentStore implements ContentStore {
    */
   async cleanIngest(olderThanMs = STALE_INGEST_MS): Promise<number> {
     let removed = 0;
-    const names = await readdir(this.ingestDir).catch(() => [] as string[]);
+    const names = await namesIn(this.ingestDir);
     for (const name of names) {
       const file = path.join(this.ingestDir, name);
       const owner = ownerIn(name);
       let stale = owner !== undefined && !ownerAlive(owner);
       if (owner === undefined) {
-        const info = await stat(file).catch(() => undefined);
+        const info = await statIfExists(file);
         stale = info !== undefined && Date.now() - info.mtimeMs >= olderThanMs;
       }
       if (stale) {
-        await unlink(file).catch(() => undefined);
+        await unlessAbsent(unlink(file));
         removed++;
       }
     }

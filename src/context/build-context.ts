@@ -4,10 +4,11 @@
  * the context root. Ignored files do not exist for COPY; the Dockerfile and the ignore file are
  * read by the builder even when ignored.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { parseDockerignore, type IgnoreMatcher } from './dockerignore.js';
+import { readTextIfExists } from '../util/absent.js';
 
 /** A loaded build context. */
 export interface BuildContext {
@@ -28,7 +29,7 @@ export interface ContextEntry {
 export async function loadBuildContext(root: string, dockerfile?: string): Promise<BuildContext> {
   const candidates = [...(dockerfile ? [`${dockerfile}.dockerignore`] : []), path.join(root, '.dockerignore')];
   for (const file of candidates) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const text = await readTextIfExists(file);
     if (text !== undefined) return { root, ignore: parseDockerignore(text, path.basename(file)), ignoreFile: file };
   }
   return { root };

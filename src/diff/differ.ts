@@ -35,12 +35,12 @@ export async function writeLayer(
   store: ContentStore,
   options: WriteLayerOptions = {},
 ): Promise<LayerResult> {
-  const xattrs = options.xattrs ?? (await xattrsUnder(root).catch(() => new Map<string, Map<string, Buffer>>()));
+  const xattrs = options.xattrs ?? (await xattrsUnder(root));
   const tar = new TarWriter();
   const diffID = new HashingStream();
   const writer = await store.writer(options.signal ? { signal: options.signal } : {});
   const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
-  flowing.catch(() => undefined);
+  flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
     await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
     tar.finish();

@@ -39,7 +39,7 @@ export async function snapshotLayer(
   options: SnapshotLayerOptions = {},
 ): Promise<LayerResult> {
   const upper = await snapshotter.upperDir(key);
-  const xattrs = await xattrsUnder(upper).catch(() => new Map<string, Map<string, Buffer>>());
+  const xattrs = await xattrsUnder(upper);
   const changes = await snapshotChanges(snapshotter, key, xattrs, options.signal);
   return writeLayer(changes, upper, store, { ...options, xattrs });
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
 import { Readable } from 'node:stream';
@@ -17,6 +17,7 @@ import { digestHex, parseDigest } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { acquireLock, type Release } from '../util/file-lock.js';
+import { statIfExists } from '../util/absent.js';
 
 /** A layout being written. */
 export interface LayoutWriter {
@@ -56,7 +57,7 @@ class DirectoryLayout implements LayoutWriter {
 
   async addBlob(descriptor: Descriptor, store: ContentStore): Promise<void> {
     const target = path.join(this.dir, blobPath(descriptor.digest));
-    const existing = await stat(target).catch(() => undefined);
+    const existing = await statIfExists(target);
     if (existing?.size === descriptor.size) return;
     const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     try {
@@ -149,7 +150,7 @@ class TarLayout implements LayoutWriter {
 
   async abort(): Promise<void> {
     this.tar.destroy();
-    await this.flowing.catch(() => undefined);
+    await this.flowing.catch(() => undefined); // the writer's own error was reported where it happened
     await rm(this.temp, { force: true });
   }
 

@@ -8,7 +8,6 @@
  *   only the manifest differs;
  * - conversions are remembered in `<root>/recompressed.json`, so exporting again is a lookup.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +18,7 @@ import { DigestMismatchError, HashingStream } from '../digest/hashing.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { StoredImage } from './stored-image.js';
+import { readTextIfExists } from '../util/absent.js';
 
 /** What an output asks for. */
 export interface CompressionChoice {
@@ -42,7 +42,7 @@ type Conversions = Record<string, { digest: string; size: number }>;
 /** `image` with its layers in the chosen compression; `image` itself when none needs converting. */
 export async function recompressImage(image: StoredImage, choice: CompressionChoice, ctx: RecompressContext): Promise<StoredImage> {
   const file = path.join(ctx.root, 'recompressed.json');
-  const known = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Conversions;
+  const known = JSON.parse((await readTextIfExists(file)) ?? '{}') as Conversions;
   let changed = false;
   const layers: Descriptor[] = [];
   for (const [i, layer] of image.manifest.layers.entries()) {

@@ -41,9 +41,9 @@ export async function writeRootfsTar(image: StoredImage, store: ContentStore, de
     await writeRootfsDir(image, store, tree, signal);
     const tar = new TarWriter();
     const flowing = pipeline(tar.stream, createWriteStream(temp), signal ? { signal } : {});
-    flowing.catch(() => undefined);
+    flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
     try {
-      const xattrs = await xattrsUnder(tree).catch(() => new Map<string, Map<string, Buffer>>());
+      const xattrs = await xattrsUnder(tree);
       await writeChanges(tar, await doubleWalkChanges(empty, tree), tree, xattrs);
       tar.finish();
     } catch (err) {

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import type { Digest } from '../digest/digest.js';
 import { expandSource, type SourceTree } from './sources.js';
+import { readTextIfExists } from '../util/absent.js';
 
 interface CacheEntry {
   size: number;
@@ -45,7 +46,7 @@ export class ChecksumCache {
 
   async load(): Promise<this> {
     if (!this.file) return this;
-    const text = await readFile(this.file, 'utf8').catch(() => undefined);
+    const text = await readTextIfExists(this.file);
     if (text) this.entries = new Map(Object.entries(JSON.parse(text) as Record<string, CacheEntry>));
     return this;
   }

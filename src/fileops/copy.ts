@@ -34,7 +34,7 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { chmod, copyFile, lchown, lstat, mkdir } from 'node:fs/promises';
+import { chmod, copyFile, lchown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -43,6 +43,7 @@ import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import { modeFor, type ModeChange } from './ownership.js';
 import { resolveParts } from './resolve.js';
 import type { MatchedSource, SourceTree } from './sources.js';
+import { lstatIfExists } from '../util/absent.js';
 
 /** How entries are owned and moded. */
 export interface CopyOptions {
@@ -81,7 +82,7 @@ export async function copyInto(
     if (options.exclude?.excludes(match.name)) continue;
     const destParts = await resolveParts(rootfs, base);
     const destAbs = path.join(rootfs, ...destParts);
-    const destStat = await lstat(destAbs).catch(() => undefined);
+    const destStat = await lstatIfExists(destAbs);
     let target: string;
     if (base.endsWith('/') || destStat?.isDirectory()) {
       target = path.join(await ensureDir(rootfs, base, options), match.name);
@@ -102,7 +103,7 @@ export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyO
   let current = rootfs;
   for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
-    const stat = await lstat(current).catch(() => undefined);
+    const stat = await lstatIfExists(current);
     if (stat?.isDirectory()) continue;
     if (stat) throw new InvalidArgumentError(`cannot copy to non-directory: /${parts.slice(0, i + 1).join('/')}`);
     await mkdir(current);

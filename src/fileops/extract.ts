@@ -19,6 +19,7 @@ import { writeEntry } from '../archive/write-entry.js';
 import { TsbuildError } from '../errors.js';
 import { ensureDir } from './copy.js';
 import { resolveParts } from './resolve.js';
+import { lstatIfExists } from '../util/absent.js';
 
 /** The compression of a file, from its first bytes. */
 export async function sniffCompression(file: string): Promise<Compression> {
@@ -100,7 +101,7 @@ export async function extractArchive(
         rootfs,
         ...(await resolveParts(rootfs, path.posix.join(destRel, cleanLinkTarget(header.name, header.linkname ?? '')))),
       );
-      const stat = await lstat(source).catch(() => undefined);
+      const stat = await lstatIfExists(source);
       if (!stat || stat.isDirectory())
         throw new PathEscapeError(header.name, `its hard link target "${header.linkname}" does not exist in the destination`);
       linkSource = source;

@@ -4,9 +4,10 @@
  * COPY sources (the context or a stage) and destinations (the image rootfs): nothing on the host
  * outside the root is ever read or written through a symlink.
  */
-import { lstat, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { TsbuildError } from '../errors.js';
+import { lstatIfExists } from '../util/absent.js';
 
 const MAX_LINKS = 255;
 
@@ -33,7 +34,7 @@ export async function resolveParts(root: string, p: string, followFinal = true):
   while (todo.length > 0) {
     const [next, ...rest] = todo as [string, ...string[]];
     const candidate = [...done, next];
-    const stat = await lstat(path.join(root, ...candidate)).catch(() => undefined);
+    const stat = await lstatIfExists(path.join(root, ...candidate));
     if (!stat) return [...candidate, ...rest];
     if (stat.isSymbolicLink() && (rest.length > 0 || followFinal)) {
       if (++hops > MAX_LINKS) throw new TsbuildError('invalid-argument', `too many levels of symbolic links resolving ${p}`);

@@ -4,12 +4,12 @@
  * symlink on the way including the final one is followed inside the root, wildcards match segment
  * by segment, a wildcard matching nothing is skipped, a missing literal path fails.
  */
-import { lstat, readdir, stat as statFollow } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError } from '../errors.js';
 import { hasWildcard, segmentMatcher, unescapeSegment } from './glob.js';
 import { resolveParts, rootParts } from './resolve.js';
+import { lstatIfExists, namesIn, statIfExists } from '../util/absent.js';
 
 /** A filesystem to copy from. */
 export interface SourceTree {
@@ -50,7 +50,7 @@ export async function expandSource(tree: SourceTree, source: string): Promise<Ma
     const last = index === parts.length - 1;
     const dirReal = await resolveParts(tree.root, dirParts.join('/'));
     const names = hasWildcard(segment)
-      ? (await readdir(path.join(tree.root, ...dirReal)).catch(() => [] as string[])).sort().filter((n) => segmentMatcher(segment).test(n))
+      ? (await namesIn(path.join(tree.root, ...dirReal))).sort().filter((n) => segmentMatcher(segment).test(n))
       : [unescapeSegment(segment)];
     for (const name of names) {
       const child = [...dirParts, name];
@@ -59,7 +59,7 @@ export async function expandSource(tree: SourceTree, source: string): Promise<Ma
         if (found) results.push(found);
       } else {
         const real = await resolveParts(tree.root, child.join('/'));
-        const info = await statFollow(path.join(tree.root, ...real)).catch(() => undefined);
+        const info = await statIfExists(path.join(tree.root, ...real));
         if (info?.isDirectory() && (tree.includes?.(real.join('/')) ?? true)) await walk(child, index + 1);
       }
     }
@@ -71,7 +71,7 @@ export async function expandSource(tree: SourceTree, source: string): Promise<Ma
 async function resolveMatch(tree: SourceTree, matched: string): Promise<MatchedSource | undefined> {
   const realParts = await resolveParts(tree.root, matched);
   const real = realParts.join('/');
-  const stat = await lstat(path.join(tree.root, ...realParts)).catch(() => undefined);
+  const stat = await lstatIfExists(path.join(tree.root, ...realParts));
   if (!stat) return undefined;
   if (real !== '' && !(tree.includes?.(real) ?? true) && !(stat.isDirectory() && tree.includes)) return undefined;
   return { matched, name: path.posix.basename(matched) || path.basename(tree.root), real, stat };

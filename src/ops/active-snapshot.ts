@@ -36,6 +36,8 @@ export async function withActiveSnapshot<T>(
     const mounts = await frame.snapshotter.prepare(key, parent);
     return await work({ key, mounts, scratch });
   } catch (err) {
+    // The work's error is the one to report; a snapshot that cannot go now is named after this
+    // process and removed by the next tsbuild's `removeStale`.
     await frame.snapshotter.remove(key).catch(() => undefined);
     throw err;
   } finally {

@@ -11,7 +11,7 @@
  * therefore never leads a bind, a cache seed, a mkdir or a removal onto the host. Binds are not
  * recursive: nothing mounted below a source is ever exposed.
  */
-import { chmod, chown, copyFile, lstat, mkdir, readdir, readFile, rmdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, readdir, rmdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -30,6 +30,8 @@ import { resolveUser } from '../runtime/user.js';
 import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { withActiveSnapshot } from './active-snapshot.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { lstatIfExists, statIfExists } from '../util/absent.js';
+import { readTextIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -106,7 +108,7 @@ function withPath(env: readonly string[]): string[] {
  * missing parents, deepest first (the runtime will create them; `removeStubs` takes them away).
  */
 async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: ReturnType<typeof resolveUser>; stubs: string[] }> {
-  const read = async (file: string): Promise<string> => readFile(await resolveInRoot(rootfs, file), 'utf8').catch(() => '');
+  const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(rootfs, file))) ?? '';
   const user = resolveUser(step.user, await read('etc/passwd'), await read('etc/group'));
   const points = ['etc/resolv.conf', 'etc/hosts', ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target] : []))];
   const stubs: string[] = [];
@@ -134,7 +136,7 @@ async function removeStubs(rootfs: string, stubs: readonly string[]): Promise<vo
   for (const rel of stubs) {
     if (!(await plainPath(rootfs, rel))) continue;
     const abs = path.join(rootfs, rel);
-    const info = await lstat(abs).catch(() => undefined);
+    const info = await lstatIfExists(abs);
     if (!info) continue;
     const empty = info.isDirectory() ? (await readdir(abs)).length === 0 : info.isFile() && info.size === 0;
     if (!empty) continue;
@@ -149,7 +151,7 @@ async function removeStubs(rootfs: string, stubs: readonly string[]): Promise<vo
 async function plainPath(root: string, rel: string): Promise<boolean> {
   const parts = rel.split('/');
   for (let i = 1; i < parts.length; i++) {
-    const info = await lstat(path.join(root, ...parts.slice(0, i))).catch(() => undefined);
+    const info = await lstatIfExists(path.join(root, ...parts.slice(0, i)));
     if (!info?.isDirectory()) return false;
   }
   return true;
@@ -199,7 +201,7 @@ async function runMounts(
           if (release) held.push(release);
           else dir = path.join(scratch, `cache-${i}`);
         }
-        const fresh = !(await lstat(dir).catch(() => undefined));
+        const fresh = !(await lstatIfExists(dir));
         await mkdir(dir, { recursive: true });
         if (fresh) {
           // A new cache starts as a copy of `from`'s `source` when given, else empty.
@@ -212,7 +214,7 @@ async function runMounts(
       }
       case 'bind': {
         const source = m.from.kind === 'context' ? await contextSource(ctx, m.source) : await resolveInRoot(await stageDir(ctx, m.from), m.source);
-        const info = await stat(source).catch(() => undefined);
+        const info = await statIfExists(source);
         if (!info) throw new NotFoundError(`mount source ${m.source} not found`);
         if (m.readonly) containerMounts.push({ destination: m.target, type: 'bind', source, options: READ_ONLY_BIND });
         else containerMounts.push(await discardedWrites(m.target, source, info.isDirectory(), path.join(scratch, `bind-${i}`)));

@@ -19,13 +19,14 @@ import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
 import { extractArchive } from '../fileops/extract.js';
 import { parseChmod, resolveChown } from '../fileops/ownership.js';
 import { checkoutGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
-import { rootParts } from '../fileops/resolve.js';
+import { resolveInRoot, rootParts } from '../fileops/resolve.js';
 import { expandSource, type SourceTree } from '../fileops/sources.js';
 import type { FileStep, SourceLocation } from '../plan/types.js';
 import { withMounted } from '../runtime/mount.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 import { splitEnv } from '../plan/scope.js';
 import { withActiveSnapshot } from './active-snapshot.js';
+import { readTextIfExists } from '../util/absent.js';
 
 /** What a file step needs from the build. */
 export interface FileContext {
@@ -87,13 +88,14 @@ async function layerOf(key: string, ctx: FileContext): Promise<LayerResult> {
 function sourceTree(step: FileStep, ctx: FileContext): Promise<SourceTree> | undefined {
   if (step.action === 'mkdir' || !step.sources.some((source) => sourceKind(source) === 'local')) return undefined;
   const tree = treeFor(step.from, ctx);
-  tree.catch(() => undefined);
+  tree.catch(() => undefined); // observed (and reported) where the tree is used
   return tree;
 }
 
 /** Writes what the step asks for into the mounted `rootfs`; `tree` is `sourceTree`'s. */
 async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: FileContext, tree: Promise<SourceTree> | undefined): Promise<void> {
-  const read = (file: string): Promise<string> => readFile(path.join(rootfs, file), 'utf8').catch(() => '');
+  // Inside the rootfs: an image's /etc/passwd may be a symlink, which must not lead to the host's.
+  const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(rootfs, file))) ?? '';
   const chown =
     step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
   if (step.action === 'mkdir') {

@@ -98,6 +98,7 @@ export class DockerCredentials implements CredentialSource {
       erased =
         (await runHelper(helper, 'erase', serverKey(host))
           .then(() => true)
+          // A helper that has nothing for the host fails: that is "nothing erased", not an error.
           .catch(() => false)) || erased;
     const auths = { ...(config.auths ?? {}) };
     for (const key of Object.keys(auths)) {

@@ -27,6 +27,7 @@ export async function mountAll(mounts: readonly Mount[], target: string): Promis
       done.push(i);
     }
   } catch (err) {
+    // Undo what was mounted; the mount error is the one to report.
     for (const _ of done) await unmount(target).catch(() => undefined);
     throw err;
   }
@@ -44,6 +45,7 @@ export async function unmount(target: string): Promise<void> {
 export async function unmountAll(targets: readonly string[]): Promise<void> {
   if (targets.length === 0) return;
   if ((await runTool('umount', ['-R', ...targets])).code !== 0) {
+    // Without the mount table, try each target again (lazily): better than leaving one mounted.
     const left = new Set(await mountPoints().catch(() => [...targets]));
     for (const target of targets) if (left.has(target)) await sh('umount', ['-R', '-l', target]);
   }
@@ -80,6 +82,7 @@ export function directSource(mounts: readonly Mount[]): string | undefined {
 export async function removeTree(dir: string): Promise<void> {
   const points = await mountsUnder(dir);
   if (points.length > 0) {
+    // Whatever could not be unmounted is found and reported just below.
     await unmountAll(points.sort((a, b) => b.length - a.length)).catch(() => undefined);
     const left = await mountsUnder(dir);
     if (left.length > 0) throw new TsbuildError('unavailable', `cannot remove ${dir}: ${left[0]} is still mounted`);

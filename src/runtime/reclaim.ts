@@ -6,12 +6,12 @@
  * touched: what a live build holds is never reclaimed. The snapshots and ingest files of dead
  * owners are the snapshotter's and the content store's to remove (`removeStale`, `cleanIngest`).
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ownerAlive, ownerIn } from '../util/owner.js';
 import { scratchRoot } from '../util/scratch.js';
 import { removeTree } from './mount.js';
 import type { RuncRuntime } from './runc.js';
+import { namesIn } from '../util/absent.js';
 
 /** What was reclaimed. */
 export interface Reclaimed {
@@ -25,7 +25,7 @@ export async function reclaimStale(root: string, runtime: RuncRuntime): Promise<
   const containers = await runtime.cleanupStale();
   const base = scratchRoot(root);
   const scratch: string[] = [];
-  for (const name of await readdir(base).catch(() => [] as string[])) {
+  for (const name of await namesIn(base)) {
     const owner = ownerIn(name);
     if (owner === undefined || ownerAlive(owner)) continue;
     // A mount that cannot be removed now stays, with its directory, for the next run to try again.

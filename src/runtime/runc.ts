@@ -9,7 +9,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../errors.js';
@@ -17,6 +17,7 @@ import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 import { mountAll, removeTree } from './mount.js';
 import { toRuntimeSpec, type ContainerMount, type ProcessSpec, type RuntimeSpecOptions } from './oci-spec.js';
+import { namesIn, readTextIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const TAIL_BYTES = 4096;
@@ -84,7 +85,7 @@ export class RuncRuntime {
    * live process owns, or a name without an owner, is left alone.
    */
   async cleanupStale(): Promise<string[]> {
-    const ids = new Set([...(await readdir(this.bundles).catch(() => [] as string[])), ...(await readdir(this.state).catch(() => [] as string[]))]);
+    const ids = new Set([...(await namesIn(this.bundles)), ...(await namesIn(this.state))]);
     const stale = [...ids].filter((id) => {
       const owner = ownerIn(id);
       return owner !== undefined && !ownerAlive(owner);
@@ -105,6 +106,7 @@ export class RuncRuntime {
     child.stdout.on('data', collect('stdout'));
     child.stderr.on('data', collect('stderr'));
     const onAbort = (): void => {
+      // When runc cannot kill the container (not started yet), killing `runc run` itself stops it.
       void run(this.binary, ['--root', this.state, 'kill', id, 'KILL']).catch(() => child.kill('SIGKILL'));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -127,7 +129,7 @@ export class RuncRuntime {
 
   private async writeEtcFiles(bundle: string, hostname: string, network: RunOptions['network']): Promise<ContainerMount[]> {
     const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
-    const resolv = network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const resolv = network === 'none' ? '' : ((await readTextIfExists('/etc/resolv.conf')) ?? '');
     const files: Array<[string, string]> = [
       ['hosts', hosts],
       ['resolv.conf', resolv],
@@ -142,6 +144,8 @@ export class RuncRuntime {
   }
 
   private async remove(id: string, bundle: string, container = true): Promise<void> {
+    // Usually `runc run` has deleted it already ("does not exist"); a container that really cannot
+    // be deleted is named after this process and found again by the next `reclaimStale`.
     if (container) await run(this.binary, ['--root', this.state, 'delete', '--force', id]).catch(() => undefined);
     await removeTree(bundle);
   }
@@ -149,7 +153,7 @@ export class RuncRuntime {
 
 /** The host's hard limit on open files (a container cannot be given more), capped at Docker's 1048576. */
 async function maxOpenFiles(): Promise<number> {
-  const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const limits = (await readTextIfExists('/proc/self/limits')) ?? '';
   const hard = Number(/^Max open files\s+\S+\s+(\d+)/m.exec(limits)?.[1]);
   return Number.isFinite(hard) && hard > 0 ? Math.min(hard, 1048576) : 1048576;
 }

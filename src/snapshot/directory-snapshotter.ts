@@ -76,6 +76,7 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
       const owner = ownerIn(r.key);
       return r.kind !== 'committed' && owner !== undefined && !ownerAlive(owner);
     });
+    // One that cannot be removed now (still mounted by a process that hangs on) stays for the next run.
     for (const record of stale) await this.remove(record.key).catch(() => undefined);
     return stale.map((r) => r.key);
   }

@@ -3,16 +3,17 @@
  * saying so once (through `notice`). The choice is probed once (a test mount) and recorded in the
  * root (`snapshotter`), so later builds skip the probe and a root never mixes the two kinds.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CopyingSnapshotter } from './copying.js';
 import { overlaySupported, type LayeredSnapshotter } from './layered.js';
 import { OverlaySnapshotter } from './overlay.js';
+import { readTextIfExists } from '../util/absent.js';
 
 export async function selectSnapshotter(root: string, notice: (message: string) => void = () => undefined): Promise<LayeredSnapshotter> {
   const record = path.join(root, 'snapshotter');
-  const recorded = (await readFile(record, 'utf8').catch(() => '')).trim();
+  const recorded = ((await readTextIfExists(record)) ?? '').trim();
   const kind = recorded === 'overlay' || recorded === 'copying' ? recorded : (await overlaySupported(root)) ? 'overlay' : 'copying';
   if (kind !== recorded) {
     await mkdir(root, { recursive: true });

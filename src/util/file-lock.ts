@@ -10,9 +10,10 @@
  * polling for it (parallel stages update the same metadata files).
  */
 import { randomBytes } from 'node:crypto';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, stat, unlink, writeFile } from 'node:fs/promises';
 import { TsbuildError } from '../errors.js';
 import { ownerAlive, ownerTag } from './owner.js';
+import { readTextIfExists, unlessAbsent } from './absent.js';
 
 /** A lock file without a readable owner is abandoned after this long. */
 const UNREADABLE_LOCK_MS = 5_000;
@@ -26,23 +27,24 @@ export async function tryLock(file: string): Promise<Release | undefined> {
   const tag = ownerTag();
   const staged = `${lock}.${tag}.${randomBytes(4).toString('hex')}`;
   await writeFile(staged, tag, { flag: 'wx' }).catch(async (err: unknown) => {
-    await unlink(staged).catch(() => undefined);
+    // The write's own error (ENOSPC, EACCES) is what the caller needs; the half-written file goes.
+    await unlessAbsent(unlink(staged));
     throw err;
   });
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await link(staged, lock);
-        return () => unlink(lock).catch(() => undefined);
+        return async () => void (await unlessAbsent(unlink(lock)));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         if (!(await ownerIsGone(lock))) return undefined;
-        await unlink(lock).catch(() => undefined);
+        await unlessAbsent(unlink(lock)); // another process may have taken it over first
       }
     }
     return undefined;
   } finally {
-    await unlink(staged).catch(() => undefined);
+    await unlessAbsent(unlink(staged));
   }
 }
 
@@ -84,7 +86,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeou
 }
 
 async function ownerIsGone(lock: string): Promise<boolean> {
-  const owner = (await readFile(lock, 'utf8').catch(() => undefined))?.trim();
+  const owner = (await readTextIfExists(lock))?.trim();
   if (owner === undefined) return false; // released meanwhile: the next attempt will tell
   if (/^\d+(\.\d+)?$/.test(owner)) return !ownerAlive(owner);
   const age = await stat(lock).then(

@@ -15,10 +15,11 @@
  *   leased, or deleted before the holder looks for it (and the holder then makes it again).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withFileLock } from './file-lock.js';
 import { ownerAlive, ownerIn, ownerTag } from './owner.js';
+import { namesIn, readTextIfExists } from './absent.js';
 
 /** What a lease holds. */
 export interface LeaseItems {
@@ -86,7 +87,7 @@ export class Lease {
 export async function liveLeases(root: string): Promise<LiveLeases> {
   const live: LiveLeases = { blobs: new Set(), snapshots: new Set(), since: undefined };
   const dir = leaseDir(root);
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
+  for (const name of await namesIn(dir)) {
     const owner = ownerIn(name);
     if (owner === undefined) continue;
     const file = path.join(dir, name);
@@ -94,7 +95,7 @@ export async function liveLeases(root: string): Promise<LiveLeases> {
       await rm(file, { force: true });
       continue;
     }
-    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const text = await readTextIfExists(file);
     if (text === undefined) continue;
     const [header = '', ...lines] = text.split('\n');
     const created = Number(parseHeader(header).created);

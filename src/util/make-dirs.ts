@@ -4,14 +4,15 @@
  * EACCES): this walks up to the nearest existing directory and creates each missing one in turn,
  * so any failure is reported once.
  */
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { lstatIfExists } from './absent.js';
 
 export async function makeDirs(dir: string): Promise<void> {
   const missing: string[] = [];
   for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    const stat = await lstat(current).catch(() => undefined);
+    const stat = await lstatIfExists(current);
     if (stat) break;
     missing.unshift(current);
     if (path.dirname(current) === current) break;

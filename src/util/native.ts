@@ -4,7 +4,7 @@
  * from attr, run through `tool-runner.ts`), kept in one place so the cost and the dependency are visible.
  */
 import { TsbuildError } from '../errors.js';
-import { runTool, runToolChecked } from './tool-runner.js';
+import { missingTool, runTool, runToolChecked } from './tool-runner.js';
 
 /** Creates a character or block device, or a FIFO. An overlay whiteout is a character device 0/0. */
 export async function mknod(file: string, type: 'c' | 'b' | 'p', major = 0, minor = 0): Promise<void> {
@@ -24,7 +24,9 @@ export async function xattrsUnder(dir: string, pattern = '.'): Promise<Map<strin
   const { code, stdout, stderr } = await runTool('getfattr', ['-R', '-h', '-d', '-e', 'hex', '-m', pattern, '--absolute-names', dir]);
   // getfattr exits non-zero when some files have no attributes but still prints the rest; a
   // missing getfattr must not pass for a tree without attributes.
-  if (code === 127) throw new TsbuildError('unavailable', `getfattr failed: ${stderr.trim()}`, { hint: 'install attr (apt-get install attr)' });
+  if (code === 127) throw missingTool('getfattr');
+  // Exit 1 with output is "some files have no attributes"; without output it is a real failure.
+  if (code !== 0 && stdout.length === 0 && stderr.trim() !== '') throw new TsbuildError('unavailable', `getfattr failed: ${stderr.trim()}`);
   const out = stdout.toString('latin1');
   const result = new Map<string, Map<string, Buffer>>();
   let current: Map<string, Buffer> | undefined;

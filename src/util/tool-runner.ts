@@ -169,6 +169,29 @@ export function runTool(program: string, args: readonly string[]): Promise<ToolR
 /** `runTool`, but a non-zero status throws "`label` failed: its stderr"; resolves to its stdout. */
 export async function runToolChecked(program: string, args: readonly string[], label = program): Promise<Buffer> {
   const { code, stdout, stderr } = await runTool(program, args);
+  if (code === 127) throw missingTool(program);
   if (code !== 0) throw new TsbuildError('unavailable', `${label} failed: ${stderr.trim() || `exit status ${code}`}`);
   return stdout;
+}
+
+/** The Debian package that brings each tool tsbuild runs. */
+const PACKAGES: Record<string, string> = {
+  mount: 'mount',
+  umount: 'mount',
+  getfattr: 'attr',
+  setfattr: 'attr',
+  mknod: 'coreutils',
+  cp: 'coreutils',
+  du: 'coreutils',
+  runc: 'runc',
+  zstd: 'zstd',
+  git: 'git',
+};
+
+/** The error for a tool that is not on PATH: a missing tool is never taken for an empty result. */
+export function missingTool(program: string): TsbuildError {
+  const pkg = PACKAGES[program];
+  return new TsbuildError('unavailable', `${program} is not installed (not found on PATH)`, {
+    hint: pkg ? `install it: apt-get install ${pkg}` : `install ${program}`,
+  });
 }

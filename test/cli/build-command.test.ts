@@ -35,7 +35,7 @@ describe('tsbuild build', () => {
   });
 
   it.each([
-    [['build', '--print-plan', '/nonexistent/context'], 'error: build context "/nonexistent/context" is not a directory\n'],
+    [['build', '--print-plan', '/nonexistent/context'], 'error: unable to prepare context: path "/nonexistent/context" not found\n'],
     [['build', '--print-plan=yaml', '.'], 'error: unknown --print-plan format "yaml"\nuse --print-plan or --print-plan=json\n'],
   ])('%j fails with one clear line', (args, stderr) => {
     const result = tsbuild(args);
@@ -47,7 +47,7 @@ describe('tsbuild build', () => {
     const result = tsbuild(['build', '--print-plan', dir]);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
-      `error: failed to read Dockerfile: ${path.join(dir, 'Dockerfile')} does not exist\nadd a Dockerfile to ${dir} or name one with -f\n`,
+      `error: failed to read dockerfile: open ${path.join(dir, 'Dockerfile')}: no such file or directory\ngive its path with -f\n`,
     );
   });
 

@@ -1,0 +1,38 @@
+/**
+ * Finding and reading the Dockerfile of a build, the one way both `build` and `--print-plan` do it:
+ * the context must be a directory; the Dockerfile is `-f`'s path when given, else `Dockerfile` in
+ * the context, else the lowercase `dockerfile` (as BuildKit falls back). Errors use BuildKit's
+ * wording.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { statIfExists } from '../util/absent.js';
+
+/** The Dockerfile that was read: its path and text. */
+export interface DockerfileSource {
+  file: string;
+  text: string;
+}
+
+export async function readDockerfile(context: string, dockerfile?: string, signal?: AbortSignal): Promise<DockerfileSource> {
+  const contextStat = await statIfExists(context);
+  if (!contextStat) throw new NotFoundError(`unable to prepare context: path "${context}" not found`);
+  if (!contextStat.isDirectory()) {
+    throw new InvalidArgumentError(`unable to prepare context: "${context}" is not a directory`, {
+      hint: 'contexts are directories (tar and URL contexts are not supported)',
+    });
+  }
+  const candidates = dockerfile !== undefined ? [dockerfile] : [path.join(context, 'Dockerfile'), path.join(context, 'dockerfile')];
+  for (const file of candidates) {
+    try {
+      return { file, text: await readFile(file, { encoding: 'utf8', ...(signal ? { signal } : {}) }) };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      if (code === 'EISDIR') throw new InvalidArgumentError(`failed to read dockerfile: ${file} is a directory`);
+      throw err;
+    }
+  }
+  throw new NotFoundError(`failed to read dockerfile: open ${candidates[0]}: no such file or directory`, { hint: 'give its path with -f' });
+}

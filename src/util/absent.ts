@@ -1,0 +1,44 @@
+/**
+ * Reading what may not be there. A path that does not exist (ENOENT), or whose parent is not a
+ * directory (ENOTDIR), is *absent*: these helpers answer `undefined` (or an empty list) for it and
+ * let every other error through. Catching all errors into "absent" would turn a permission problem,
+ * a symlink loop or a full disk into a wrong answer, silently.
+ */
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+
+/** True for the errors that mean "nothing at this path". */
+export function isAbsent(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** `promise`'s value, or undefined when it failed because a path is absent. */
+export async function unlessAbsent<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw err;
+  }
+}
+
+/** `lstat`, or undefined when nothing is there. */
+export function lstatIfExists(file: string): Promise<Stats | undefined> {
+  return unlessAbsent(lstat(file));
+}
+
+/** `stat` (following symlinks), or undefined when nothing is there. */
+export function statIfExists(file: string): Promise<Stats | undefined> {
+  return unlessAbsent(stat(file));
+}
+
+/** A file's text, or undefined when it does not exist. */
+export function readTextIfExists(file: string): Promise<string | undefined> {
+  return unlessAbsent(readFile(file, 'utf8'));
+}
+
+/** A directory's entry names, or none when it does not exist. */
+export async function namesIn(dir: string): Promise<string[]> {
+  return (await unlessAbsent(readdir(dir))) ?? [];
+}
