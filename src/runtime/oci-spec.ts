@@ -3,8 +3,11 @@
  * capabilities, masked and read-only paths, namespaces, rlimits, no new privileges, and the standard
  * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, plus /etc/hosts, /etc/resolv.conf and
  * /etc/hostname from files the runner writes), and Docker's default seccomp filter (seccomp.ts).
+ * The exception to purity: `--security=insecure` grants the capabilities tsbuild holds, read once
+ * from /proc (capabilities.ts).
  */
 import { platformOf, type Platform } from '../image/platform.js';
+import { heldCapabilities } from './capabilities.js';
 import { seccompProfile } from './seccomp.js';
 
 /** Who runs the process. */
@@ -60,7 +63,7 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability, for `--security=insecure`. */
+/** Every capability: `--security=insecure` where /proc cannot tell which tsbuild holds. */
 const ALL_CAPABILITIES = [
   ...DEFAULT_CAPABILITIES,
   'CAP_DAC_READ_SEARCH',
@@ -113,7 +116,7 @@ const HOST_PLATFORM = platformOf(process.platform, process.arch);
 /** The config.json object. */
 export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions): Record<string, unknown> {
   const insecure = options.security === 'insecure';
-  const caps = insecure ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES;
+  const caps = insecure ? heldCapabilities(ALL_CAPABILITIES) : DEFAULT_CAPABILITIES;
   const architecture = (options.platform ?? HOST_PLATFORM).architecture;
   const seccomp = insecure ? undefined : seccompProfile({ capabilities: caps, architecture, hostArchitecture: HOST_PLATFORM.architecture });
   const namespaces = [

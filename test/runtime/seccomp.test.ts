@@ -247,7 +247,7 @@ const PROBES = [
   'socket-vsock',
 ];
 
-/** What the probes see under the filter (Docker's profile). */
+/** What the probes see under the filter (Docker's profile), and with no filter where the host cannot change the answer. */
 const SANDBOXED: Record<string, string> = {
   getpid: 'ok',
   keyctl: 'EPERM',
@@ -263,6 +263,16 @@ const SANDBOXED: Record<string, string> = {
   'socket-inet': 'ok',
   'socket-alg': 'EPERM',
   'socket-vsock': 'EPERM',
+};
+const UNFILTERED: Record<string, string> = {
+  getpid: 'ok',
+  keyctl: 'ok',
+  clone3: 'EINVAL', // the kernel's answer to an empty clone_args
+  clone: 'ok',
+  'clone-newuser': 'ok',
+  'unshare-newuser': 'ok',
+  'personality-norandom': 'ok',
+  kcmp: 'ok',
 };
 const lines = (results: Record<string, string>): string =>
   Object.entries(results)
@@ -300,7 +310,7 @@ describe.skipIf(!isRoot || !gccAvailable)('the filter in a real runc container',
     const chunks: string[] = [];
     const status = await new RuncRuntime(state).run(
       {
-        args: ['/bin/sh', '-c', `/bin/busybox grep Seccomp /proc/self/status; /probe ${probes.join(' ')}`],
+        args: ['/bin/sh', '-c', `/bin/busybox grep -E '^(CapEff|Seccomp)' /proc/self/status; /probe ${probes.join(' ')}`],
         env: [],
         cwd: '/',
         user: { uid: 0, gid: 0, additionalGids: [0] },
@@ -319,7 +329,13 @@ describe.skipIf(!isRoot || !gccAvailable)('the filter in a real runc container',
   }
 
   it('filters a sandboxed RUN: Docker’s blocked calls fail, allowed ones work', async () => {
-    expect(await runProbes('sandbox', PROBES)).toBe(`Seccomp:\t2\nSeccomp_filters:\t1\n${lines(SANDBOXED)}`);
+    // Docker's default capabilities, the filter, and the probes' answers.
+    expect(await runProbes('sandbox', PROBES)).toBe(`CapEff:\t00000000a80425fb\nSeccomp:\t2\nSeccomp_filters:\t1\n${lines(SANDBOXED)}`);
+  });
+
+  it('gives --security=insecure no filter and the capabilities tsbuild holds: the same calls reach the kernel', async () => {
+    const held = /^CapEff:.*$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[0];
+    expect(await runProbes('insecure', Object.keys(UNFILTERED))).toBe(`${held}\nSeccomp:\t0\nSeccomp_filters:\t0\n${lines(UNFILTERED)}`);
   });
 });
 
