@@ -247,7 +247,7 @@ const PROBES = [
   'socket-vsock',
 ];
 
-/** What the probes see under the filter (Docker's profile), and with no filter where the host cannot change the answer. */
+/** What the probes see under the filter (Docker's profile). */
 const SANDBOXED: Record<string, string> = {
   getpid: 'ok',
   keyctl: 'EPERM',
@@ -264,6 +264,7 @@ const SANDBOXED: Record<string, string> = {
   'socket-alg': 'EPERM',
   'socket-vsock': 'EPERM',
 };
+/** What they see with no filter: the probes whose answer does not depend on the host's kernel modules. */
 const UNFILTERED: Record<string, string> = {
   getpid: 'ok',
   keyctl: 'ok',
