@@ -8,6 +8,7 @@ import { benchBuild } from './build.mjs';
 import { benchDiffer } from './differ.mjs';
 import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
+import { benchSeccomp } from './seccomp.mjs';
 
 const machine = {
   cpus: os.cpus().length,
@@ -30,6 +31,11 @@ console.log(
 if (process.getuid?.() !== 0) {
   console.error('bench: the scenarios need root (overlay mounts, runc); skipping');
 } else {
+  const sc = await benchSeccomp();
+  results.push(sc);
+  console.log(
+    `${sc.scenario} (${sc.runs} runs): wall ${sc.withFilter.wallMedianMs.toFixed(0)} ms with the filter, ${sc.withoutFilter.wallMedianMs.toFixed(0)} ms without; CPU ${sc.withFilter.cpuMeanMs.toFixed(0)} ms and ${sc.withoutFilter.cpuMeanMs.toFixed(0)} ms`,
+  );
   const b = await benchBuild();
   results.push(b);
   console.log(`${b.scenario} (medians of ${b.runs}; ratio = peer / tsbuild command):`);

@@ -46,7 +46,7 @@ const ALLOWED: Record<string, string[]> = {
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'image', 'util', 'errors.ts'],
-  runtime: ['snapshot', 'util', 'errors.ts'],
+  runtime: ['snapshot', 'image', 'util', 'errors.ts'],
   ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   'settings.ts': ['registry', 'image'],

@@ -2,8 +2,14 @@
  * The OCI runtime spec (`config.json`) for one RUN, as a pure function: Docker's default
  * capabilities, masked and read-only paths, namespaces, rlimits, no new privileges, and the standard
  * mounts (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, plus /etc/hosts and /etc/resolv.conf
- * from files the runner writes; like BuildKit, no /etc/hostname).
+ * from files the runner writes; like BuildKit, no /etc/hostname), and Docker's default seccomp
+ * filter (seccomp.ts).
+ * The exception to purity: `--security=insecure` grants the capabilities tsbuild holds, read once
+ * from /proc (capabilities.ts).
  */
+import { platformOf, type Platform } from '../image/platform.js';
+import { heldCapabilities } from './capabilities.js';
+import { seccompProfile } from './seccomp.js';
 
 /** Who runs the process. */
 export interface ProcessUser {
@@ -36,6 +42,8 @@ export interface RuntimeSpecOptions {
   mounts: ContainerMount[];
   /** RLIMIT_NOFILE for the process; Docker's 1048576 unless the host allows less. */
   maxOpenFiles?: number;
+  /** The step's target platform, whose system call ABIs the seccomp filter names; default: the host's. */
+  platform?: Platform;
 }
 
 /** Docker's default capability set (bounding set 0x00000000a80425fb). */
@@ -56,7 +64,7 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability, for `--security=insecure`. */
+/** Every capability: `--security=insecure` where /proc cannot tell which tsbuild holds. */
 const ALL_CAPABILITIES = [
   ...DEFAULT_CAPABILITIES,
   'CAP_DAC_READ_SEARCH',
@@ -103,10 +111,15 @@ export const MASKED_PATHS = [
 /** Paths Docker makes read-only. */
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
+/** The machine's platform, whose system calls the kernel sees (also under an emulator). */
+const HOST_PLATFORM = platformOf(process.platform, process.arch);
+
 /** The config.json object. */
 export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions): Record<string, unknown> {
   const insecure = options.security === 'insecure';
-  const caps = insecure ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES;
+  const caps = insecure ? heldCapabilities(ALL_CAPABILITIES) : DEFAULT_CAPABILITIES;
+  const architecture = (options.platform ?? HOST_PLATFORM).architecture;
+  const seccomp = insecure ? undefined : seccompProfile({ capabilities: caps, architecture, hostArchitecture: HOST_PLATFORM.architecture });
   const namespaces = [
     { type: 'pid' },
     { type: 'ipc' },
@@ -147,6 +160,7 @@ export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions)
       maskedPaths: insecure ? [] : MASKED_PATHS,
       readonlyPaths: insecure ? [] : READONLY_PATHS,
       resources: { devices: [{ allow: insecure, access: 'rwm' }] },
+      ...(seccomp ? { seccomp } : {}),
     },
   };
 }

@@ -19,7 +19,7 @@ const busybox = useBusyboxRegistry(isRoot && registryAvailable);
 function pathWithout(hidden: string): string {
   const dir = tempDir();
   for (const from of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(from);
     } catch {

@@ -3,6 +3,9 @@
  * roots and socket under a temp dir, no bridge and no iptables, so nothing leaves loopback. Builds go
  * through Debian's client `/usr/bin/docker` with `DOCKER_BUILDKIT=1` and `--network=none`.
  * `stop()` ends the daemon (and the containerd it started) and removes everything.
+ *
+ * `modernDockerHost()` gives instead the shared current engine (Docker Engine 28 + buildx) that
+ * `../shared/tools/modern-buildkit.sh` runs, for comparisons with today's BuildKit.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isRoot } from './root.js';
+import { sharedPath } from './shared.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -77,4 +81,22 @@ export async function startDockerd(options: { mirror?: string } = {}): Promise<T
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { docker, stop };
+}
+
+const MODERN_BUILDKIT = sharedPath('tools', 'modern-buildkit.sh');
+
+/** Current BuildKit (Docker Engine 28 + buildx) can be started: root, the shared script and a docker CLI. */
+export const modernBuildKitAvailable =
+  isRoot && existsSync(MODERN_BUILDKIT) && (process.env.PATH ?? '').split(':').some((dir) => existsSync(path.join(dir, 'docker')));
+
+/**
+ * The DOCKER_HOST of the shared engine that `../shared/tools/modern-buildkit.sh` starts (or finds
+ * running: the call is idempotent). Other developers use the same engine, so tests give their
+ * builds local outputs and leave no images in it; the engine is never stopped here.
+ */
+export async function modernDockerHost(): Promise<string> {
+  const { stdout } = await execFileAsync(MODERN_BUILDKIT, [], { timeout: 600_000 });
+  const host = /^export DOCKER_HOST=(\S+)$/m.exec(stdout)?.[1];
+  if (!host) throw new Error(`modern-buildkit.sh printed no DOCKER_HOST: ${stdout}`);
+  return host;
 }
