@@ -10,8 +10,9 @@ import { DigestMismatchError, verifyingStream } from '../digest/hashing.js';
 import { TsbuildError } from '../errors.js';
 import { INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../image/oci-types.js';
 import type { CredentialSource } from './credentials.js';
-import { RegistryHosts, type Endpoint } from './hosts.js';
+import { RegistryHosts, type Endpoint, type NetworkSettings } from './hosts.js';
 import { familiarName, repositoryName, type Reference } from './reference.js';
+import { isTransientNetworkError } from './network-errors.js';
 import { registryError } from './registry-error.js';
 import { RegistryTransport, type TransportOptions } from './transport.js';
 
@@ -47,7 +48,7 @@ export class RegistryClient {
   transport(endpoint: Endpoint): RegistryTransport {
     let transport = this.transports.get(endpoint.base);
     if (!transport) {
-      transport = new RegistryTransport(endpoint.base, endpoint.host, this.options);
+      transport = new RegistryTransport(endpoint.base, endpoint.host, { ...transportSettings(this.hosts.network), ...this.options });
       this.transports.set(endpoint.base, transport);
     }
     return transport;
@@ -69,18 +70,25 @@ export class RegistryClient {
         headers: { Accept: MANIFEST_ACCEPT },
         ...(signal ? { signal } : {}),
       };
-      const response = await transport.fetch(request);
-      if (!response.ok) {
-        const body = await response.text();
-        throw registryError(
-          response,
-          body,
-          { method: 'GET', url: response.url || `${transport.base}${request.path}` },
-          about,
-          hintFor(response.status, ref),
-        );
+      // A manifest is small and read whole; a body cut off is fetched again, like a reset before it.
+      let response: Response;
+      let bytes: Buffer;
+      for (let attempt = 0; ; attempt++) {
+        response = await transport.fetch(request);
+        if (!response.ok) {
+          const body = await response.text();
+          throw registryError(response, body, { method: 'GET', url: transport.url(request.path) }, about, hintFor(response.status, ref));
+        }
+        try {
+          bytes = await readLimited(response, MAX_MANIFEST_BYTES, about);
+          break;
+        } catch (err) {
+          if (err instanceof TsbuildError || signal?.aborted) throw err;
+          if (!isTransientNetworkError(err) || attempt >= transport.policy.retries)
+            throw transport.networkFailure(request, err, attempt + 1, `the manifest of ${about}`);
+          await transport.backoff(attempt, signal);
+        }
       }
-      const bytes = await readLimited(response, MAX_MANIFEST_BYTES, about);
       const digest = digestOf(bytes);
       if (isDigest(reference) && digest !== reference) throw new DigestMismatchError(reference, digest, `manifest of ${repositoryName(ref)}`);
       const announced = response.headers.get('docker-content-digest');
@@ -129,6 +137,20 @@ export class RegistryClient {
     }
     throw firstError;
   }
+}
+
+/** The transport options the configured network settings (seconds) give. */
+export function transportSettings(network: NetworkSettings): TransportOptions {
+  const ms = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : Math.round(seconds * 1000));
+  const settings: TransportOptions = {};
+  const connect = ms(network.connectTimeout);
+  const idle = ms(network.idleTimeout);
+  const backoff = ms(network.backoff);
+  if (connect !== undefined) settings.connectTimeoutMs = connect;
+  if (idle !== undefined) settings.idleTimeoutMs = idle;
+  if (backoff !== undefined) settings.backoffMs = backoff;
+  if (network.retries !== undefined) settings.retries = network.retries;
+  return settings;
 }
 
 function hintFor(status: number, ref: Reference): string | undefined {
