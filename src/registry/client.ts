@@ -4,11 +4,11 @@
  * for or announced, blobs through a verifying stream against their descriptor.
  */
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { digestOf, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, verifyingStream } from '../digest/hashing.js';
 import { TsbuildError } from '../errors.js';
 import { INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../image/oci-types.js';
+import { resumableBody } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
 import { RegistryHosts, type Endpoint, type NetworkSettings } from './hosts.js';
 import { familiarName, repositoryName, type Reference } from './reference.js';
@@ -101,21 +101,31 @@ export class RegistryClient {
 
   /**
    * A stream of the blob `digest` that fails unless exactly `size` bytes hashing to `digest` arrive.
+   * A connection that breaks mid-body is resumed with a range request (`blob-download.ts`).
    */
   async getBlob(ref: Reference, digest: Digest, size: number | undefined, signal?: AbortSignal): Promise<Readable> {
+    const about = `blob ${digest} of ${repositoryName(ref)}`;
     return this.fromEndpoints(ref, async (transport) => {
-      const path = `/v2/${ref.path}/blobs/${digest}`;
-      const response = await transport.fetch({
-        method: 'GET',
-        path,
-        scope: { repository: ref.path, actions: ['pull'] },
+      const request = {
+        method: 'GET' as const,
+        path: `/v2/${ref.path}/blobs/${digest}`,
+        scope: { repository: ref.path, actions: ['pull' as const] },
+        ...(signal ? { signal } : {}),
+      };
+      const refused = async (response: Response): Promise<Error> =>
+        registryError(response, await response.text(), { method: 'GET', url: transport.url(request.path) }, about);
+      const first = await transport.fetch(request);
+      if (first.status !== 200 || !first.body) throw await refused(first);
+      const body = resumableBody({
+        first,
+        ...(size === undefined ? {} : { size }),
+        reopen: (offset) => transport.fetch(offset > 0 ? { ...request, headers: { Range: `bytes=${offset}-` } } : request),
+        retries: transport.policy.retries,
+        backoff: (attempt) => transport.backoff(attempt, signal),
+        failure: (err, attempts) => transport.networkFailure(request, err, attempts, about),
+        refused,
         ...(signal ? { signal } : {}),
       });
-      if (!response.ok || !response.body) {
-        const body = await response.text();
-        throw registryError(response, body, { method: 'GET', url: `${transport.base}${path}` }, `blob ${digest} of ${repositoryName(ref)}`);
-      }
-      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
       const verify = verifyingStream(digest, size, `blob from ${repositoryName(ref)}`);
       body.on('error', (err) => verify.destroy(err));
       return body.pipe(verify);

@@ -15,6 +15,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { bodyStream } from './body-stream.js';
 import { HttpTimeoutError } from './network-errors.js';
 
 export interface HttpInit {
@@ -125,7 +126,7 @@ function toResponse(message: http.IncomingMessage, method: string): Response {
   const status = message.statusCode ?? 0;
   const hasBody = method !== 'HEAD' && !NO_BODY.has(status);
   if (!hasBody) message.resume();
-  return new Response(hasBody ? (Readable.toWeb(message) as ReadableStream<Uint8Array>) : null, {
+  return new Response(hasBody ? bodyStream(message) : null, {
     status,
     statusText: message.statusMessage ?? '',
     headers,
