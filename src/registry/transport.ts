@@ -1,7 +1,8 @@
 /**
  * HTTP to one registry endpoint, with the distribution spec's auth dance, time limits and retries:
  * - a 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` gets a token from the realm
- *   (`token-service.ts`, with Basic credentials when there are any) and is sent again; tokens are reused per scope until they expire; `Basic` challenges are answered with
+ *   (`token-service.ts`: Basic credentials, or an identity token's OAuth2 exchange) and is sent
+ *   again; tokens are reused per scope until they expire; `Basic` challenges are answered with
  *   the stored username and password;
  * - every request has a connect timeout and an idle timeout (`http.ts`); defaults are BuildKit's
  *   and containerd's 30 s dial timeout, and 60 s of silence;
@@ -76,6 +77,8 @@ export class RegistryTransport {
   private readonly tokens = new Map<string, Token>();
   private basic = false;
   private credentials: Promise<Credentials | undefined> | undefined;
+  /** The refresh token to exchange next: the identity token, until a token service rotates it. */
+  private refreshToken: string | undefined;
   private readonly userAgent: string;
 
   /**
@@ -171,7 +174,10 @@ export class RegistryTransport {
   }
 
   private async creds(): Promise<Credentials | undefined> {
-    this.credentials ??= this.options.credentials?.get(this.host) ?? Promise.resolve(undefined);
+    this.credentials ??= (this.options.credentials?.get(this.host) ?? Promise.resolve(undefined)).then((creds) => {
+      this.refreshToken = creds?.identityToken;
+      return creds;
+    });
     return this.credentials;
   }
 
@@ -192,6 +198,7 @@ export class RegistryTransport {
    */
   private async answer(challenge: Challenge, request: RegistryRequest, sentAuth: boolean): Promise<boolean> {
     if (challenge.scheme === 'basic') {
+      // An identity token is for token services only; it is never a registry password.
       if ((this.basic && sentAuth) || !(await this.creds())?.password) return false;
       this.basic = true;
       return true;
@@ -209,10 +216,12 @@ export class RegistryTransport {
       ...(challenge.params.service ? { service: challenge.params.service } : {}),
       scopes,
       ...(creds ? { credentials: creds } : {}),
+      ...(this.refreshToken ? { refreshToken: this.refreshToken } : {}),
       userAgent: this.userAgent,
       timeouts: this.timeouts,
       ...(request.signal ? { signal: request.signal } : {}),
     });
+    if (issued.refreshToken) this.refreshToken = issued.refreshToken;
     const lifetime = Math.max(issued.lifetime, 10) * 1000;
     // Renew a little early so a token never expires between check and use.
     this.tokens.set(scopeKey(request), { value: issued.value, expires: Date.now() + lifetime - 5000 });

@@ -193,6 +193,36 @@ describe('DockerCredentials', () => {
     expect(await creds.get('other.example')).toBeUndefined();
   });
 
+  it.each([
+    [
+      'az acr login: a placeholder user and the token',
+      { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64'), identitytoken: 'tok' },
+      { username: '00000000-0000-0000-0000-000000000000', password: '', identityToken: 'tok' },
+    ],
+    ['the token alone', { identitytoken: 'tok' }, { username: '', password: '', identityToken: 'tok' }],
+    ['an empty token is none', { auth: Buffer.from('u:p').toString('base64'), identitytoken: '' }, { username: 'u', password: 'p' }],
+  ])('reads identity tokens from auths: %s', async (_name, entry, expected) => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example': entry } }));
+    expect(await new DockerCredentials(dir).get('registry.example')).toEqual(expected);
+  });
+
+  it('takes a helper secret under the user <token> as an identity token', async () => {
+    const dir = tempDir();
+    const bin = tempDir();
+    const file = path.join(bin, 'docker-credential-acr');
+    writeFileSync(file, `#!/bin/sh\nread server\necho '{"ServerURL":"'$server'","Username":"<token>","Secret":"refresh-me"}'\n`);
+    chmodSync(file, 0o755);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credHelpers: { 'x.azurecr.io': 'acr' } }));
+    const previous = process.env.PATH;
+    process.env.PATH = `${bin}:${previous}`;
+    try {
+      expect(await new DockerCredentials(dir).get('x.azurecr.io')).toEqual({ username: '', password: '', identityToken: 'refresh-me' });
+    } finally {
+      process.env.PATH = previous;
+    }
+  });
+
   it('asks credsStore and credHelpers programs (docker-credential-*)', async () => {
     const dir = tempDir();
     const bin = tempDir();
