@@ -3,6 +3,7 @@
  * challenge), then keep them where the docker CLI keeps them, so both tools share logins.
  */
 import { InvalidArgumentError } from './errors.js';
+import { transportSettings } from './registry/client.js';
 import { DockerCredentials, type Credentials } from './registry/credentials.js';
 import type { RegistryHostsConfig } from './registry/hosts.js';
 import { DOCKER_HUB } from './registry/reference.js';
@@ -31,7 +32,11 @@ export async function login(server: string | undefined, credentials: Credentials
   if (!credentials.username || !credentials.password) throw new InvalidArgumentError('login needs a username and a password');
   const hosts = await registryHosts(options.registries ?? {}, ...(options.registriesConfig ? [options.registriesConfig] : []));
   const endpoint = hosts.endpoint(host);
-  const transport = new RegistryTransport(endpoint.base, host, { credentials: { get: async () => credentials }, retries: 1 });
+  const transport = new RegistryTransport(endpoint.base, host, {
+    ...transportSettings(hosts.network),
+    credentials: { get: async () => credentials },
+    retries: 1,
+  });
   const response = await transport.fetch({ method: 'GET', path: '/v2/', ...(options.signal ? { signal: options.signal } : {}) });
   const body = await response.text();
   if (!response.ok) throw registryError(response, body, { method: 'GET', url: `${endpoint.base}/v2/` }, `user ${credentials.username} at ${host}`);

@@ -7,8 +7,6 @@ import { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { LocalContentStore } from './content/local-store.js';
 import { parseDigest, type Digest } from './digest/digest.js';
-import { DigestMismatchError } from './digest/hashing.js';
-import { TsbuildError } from './errors.js';
 import { ImageIndex, type ImageRecord } from './images/image-index.js';
 import type { Descriptor } from './image/oci-types.js';
 import { formatPlatform, parsePlatform } from './image/platform.js';
@@ -135,28 +133,16 @@ async function pullLeased(reference: string, options: PullOptions, root: string,
       progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true, cached: true });
       return 0;
     }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const body = await client.getBlob(ref, digest, layer.size, options.signal);
-        await store.ingest(
-          counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })),
-          { digest, size: layer.size },
-          withSignal(options.signal),
-        );
-        progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true });
-        return layer.size;
-      } catch (err) {
-        // A dropped connection mid-body is worth another try; a wrong digest or an abort is not.
-        if (
-          attempt >= 2 ||
-          err instanceof DigestMismatchError ||
-          options.signal?.aborted ||
-          (err instanceof TsbuildError && err.code !== 'unavailable')
-        ) {
-          throw err;
-        }
-      }
-    }
+    // The client resumes a download whose connection breaks (a range request from where it
+    // stopped); what it gives up on, or content that does not match, fails the pull.
+    const body = await client.getBlob(ref, digest, layer.size, options.signal);
+    await store.ingest(
+      counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })),
+      { digest, size: layer.size },
+      withSignal(options.signal),
+    );
+    progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true });
+    return layer.size;
   }
 
   const record: ImageRecord = {

@@ -13,13 +13,13 @@ import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cach
 import type { CacheSpec } from '../cache/cache-spec.js';
 import type { LocalContentStore } from '../content/local-store.js';
 import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
-import { InvalidArgumentError, isNotFound } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
 import type { ProgressSink } from '../progress/events.js';
 import { clientFor, type PullOptions } from '../pull.js';
 import { pushImage } from '../push.js';
-import { manifestReference, parseReference } from '../registry/reference.js';
+import { manifestReference, parseReference, type Reference } from '../registry/reference.js';
 
 export const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -42,10 +42,15 @@ export interface TransferOptions extends Pick<PullOptions, 'registries' | 'regis
   signal?: AbortSignal;
 }
 
-/** The steps a cache holds (none when a registry has no cache there yet, as on a first build). */
+/**
+ * The steps a cache holds. A registry cache that cannot be read (the registry unreachable, no
+ * cache there yet, something there that is not a cache) is, as in BuildKit, a warning and no
+ * steps: the build runs without it rather than failing. Only an abort, and a malformed reference
+ * (the user's flag), stop the build.
+ */
 export async function importCache(spec: CacheSpec, options: TransferOptions): Promise<Map<string, ImportedStep>> {
-  const imported = new Map<string, ImportedStep>();
   if (spec.type === 'local') {
+    const imported = new Map<string, ImportedStep>();
     const steps = await loadCache(spec.dir);
     if (steps.size === 0) options.progress?.emit({ type: 'message', text: `no build cache in ${spec.dir} yet` });
     for (const [key, step] of steps)
@@ -53,29 +58,43 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
     return imported;
   }
   const ref = parseReference(spec.ref);
-  const client = await clientFor(options);
-  const fetched = await client
-    .getManifest(ref, manifestReference(ref), options.signal)
-    .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-  if (!fetched) {
-    options.progress?.emit({ type: 'message', text: `no build cache at ${spec.ref} yet` });
-    return imported;
+  try {
+    return await importFromRegistry(spec.ref, ref, options);
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const cause = err instanceof Error ? err.message : String(err);
+    options.progress?.emit({ type: 'message', text: `warning: cannot import the build cache from ${spec.ref}: ${cause}; building without it` });
+    return new Map();
   }
-  const manifest = JSON.parse(fetched.bytes.toString('utf8')) as Manifest;
+}
+
+async function importFromRegistry(name: string, ref: Reference, options: TransferOptions): Promise<Map<string, ImportedStep>> {
+  const client = await clientFor(options);
+  const fetched = await client.getManifest(ref, manifestReference(ref), options.signal);
+  const manifest = parseJson<Manifest>(fetched.bytes, `the manifest at ${name}`);
   if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE)
-    throw new InvalidArgumentError(`${spec.ref} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
+    throw new InvalidArgumentError(`${name} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
   // The step list is read whole: refuse one a registry claims is huge rather than buffer it.
   if (manifest.config.size > MAX_CONFIG_BYTES)
-    throw new InvalidArgumentError(`the build cache config at ${spec.ref} is ${manifest.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
+    throw new InvalidArgumentError(`the build cache config at ${name} is ${manifest.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   const chunks: Buffer[] = [];
   for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal))
     chunks.push(chunk as Buffer);
-  const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CacheConfig;
-  for (const [key, step] of Object.entries(config.steps)) {
+  const config = parseJson<CacheConfig>(Buffer.concat(chunks), `the build cache config at ${name}`);
+  const imported = new Map<string, ImportedStep>();
+  for (const [key, step] of Object.entries(config.steps ?? {})) {
     const layer = step.layer.descriptor;
     imported.set(key, { step, open: (signal) => client.getBlob(ref, parseDigest(layer.digest), layer.size, signal) });
   }
   return imported;
+}
+
+function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw new InvalidArgumentError(`${what} is not JSON`);
+  }
 }
 
 /** Writes `steps` to the cache `spec` names. */

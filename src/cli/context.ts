@@ -19,7 +19,7 @@ export interface GlobalFlags {
 export function addGlobalFlags(program: Command): Command {
   return program
     .option('--root <dir>', 'state directory (default: $TSBUILD_ROOT, /var/lib/tsbuild as root, else ~/.local/share/tsbuild)')
-    .option('--registries-config <file>', 'registry mirrors and insecure registries (JSON)')
+    .option('--registries-config <file>', 'registry mirrors, insecure registries, timeouts and retries (JSON)')
     .option('--registry-mirror <host=url>', 'pull HOST through the mirror URL (repeatable)', collect, [])
     .option('--insecure-registry <host>', 'use plain HTTP for HOST (repeatable)', collect, [])
     .option('--debug', 'print stack traces with errors');

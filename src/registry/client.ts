@@ -4,14 +4,15 @@
  * for or announced, blobs through a verifying stream against their descriptor.
  */
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { digestOf, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, verifyingStream } from '../digest/hashing.js';
 import { TsbuildError } from '../errors.js';
 import { INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../image/oci-types.js';
+import { resumableBody } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
-import { RegistryHosts, type Endpoint } from './hosts.js';
+import { RegistryHosts, type Endpoint, type NetworkSettings } from './hosts.js';
 import { familiarName, repositoryName, type Reference } from './reference.js';
+import { isTransientNetworkError } from './network-errors.js';
 import { registryError } from './registry-error.js';
 import { RegistryTransport, type TransportOptions } from './transport.js';
 
@@ -47,7 +48,7 @@ export class RegistryClient {
   transport(endpoint: Endpoint): RegistryTransport {
     let transport = this.transports.get(endpoint.base);
     if (!transport) {
-      transport = new RegistryTransport(endpoint.base, endpoint.host, this.options);
+      transport = new RegistryTransport(endpoint.base, endpoint.host, { ...transportSettings(this.hosts.network), ...this.options });
       this.transports.set(endpoint.base, transport);
     }
     return transport;
@@ -69,18 +70,25 @@ export class RegistryClient {
         headers: { Accept: MANIFEST_ACCEPT },
         ...(signal ? { signal } : {}),
       };
-      const response = await transport.fetch(request);
-      if (!response.ok) {
-        const body = await response.text();
-        throw registryError(
-          response,
-          body,
-          { method: 'GET', url: response.url || `${transport.base}${request.path}` },
-          about,
-          hintFor(response.status, ref),
-        );
+      // A manifest is small and read whole; a body cut off is fetched again, like a reset before it.
+      let response: Response;
+      let bytes: Buffer;
+      for (let attempt = 0; ; attempt++) {
+        response = await transport.fetch(request);
+        if (!response.ok) {
+          const body = await response.text();
+          throw registryError(response, body, { method: 'GET', url: transport.url(request.path) }, about, hintFor(response.status, ref));
+        }
+        try {
+          bytes = await readLimited(response, MAX_MANIFEST_BYTES, about);
+          break;
+        } catch (err) {
+          if (err instanceof TsbuildError || signal?.aborted) throw err;
+          if (!isTransientNetworkError(err) || attempt >= transport.policy.retries)
+            throw transport.networkFailure(request, err, attempt + 1, `the manifest of ${about}`);
+          await transport.backoff(attempt, signal);
+        }
       }
-      const bytes = await readLimited(response, MAX_MANIFEST_BYTES, about);
       const digest = digestOf(bytes);
       if (isDigest(reference) && digest !== reference) throw new DigestMismatchError(reference, digest, `manifest of ${repositoryName(ref)}`);
       const announced = response.headers.get('docker-content-digest');
@@ -93,21 +101,31 @@ export class RegistryClient {
 
   /**
    * A stream of the blob `digest` that fails unless exactly `size` bytes hashing to `digest` arrive.
+   * A connection that breaks mid-body is resumed with a range request (`blob-download.ts`).
    */
   async getBlob(ref: Reference, digest: Digest, size: number | undefined, signal?: AbortSignal): Promise<Readable> {
+    const about = `blob ${digest} of ${repositoryName(ref)}`;
     return this.fromEndpoints(ref, async (transport) => {
-      const path = `/v2/${ref.path}/blobs/${digest}`;
-      const response = await transport.fetch({
-        method: 'GET',
-        path,
-        scope: { repository: ref.path, actions: ['pull'] },
+      const request = {
+        method: 'GET' as const,
+        path: `/v2/${ref.path}/blobs/${digest}`,
+        scope: { repository: ref.path, actions: ['pull' as const] },
+        ...(signal ? { signal } : {}),
+      };
+      const refused = async (response: Response): Promise<Error> =>
+        registryError(response, await response.text(), { method: 'GET', url: transport.url(request.path) }, about);
+      const first = await transport.fetch(request);
+      if (first.status !== 200 || !first.body) throw await refused(first);
+      const body = resumableBody({
+        first,
+        ...(size === undefined ? {} : { size }),
+        reopen: (offset) => transport.fetch(offset > 0 ? { ...request, headers: { Range: `bytes=${offset}-` } } : request),
+        retries: transport.policy.retries,
+        backoff: (attempt) => transport.backoff(attempt, signal),
+        failure: (err, attempts) => transport.networkFailure(request, err, attempts, about),
+        refused,
         ...(signal ? { signal } : {}),
       });
-      if (!response.ok || !response.body) {
-        const body = await response.text();
-        throw registryError(response, body, { method: 'GET', url: `${transport.base}${path}` }, `blob ${digest} of ${repositoryName(ref)}`);
-      }
-      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
       const verify = verifyingStream(digest, size, `blob from ${repositoryName(ref)}`);
       body.on('error', (err) => verify.destroy(err));
       return body.pipe(verify);
@@ -129,6 +147,20 @@ export class RegistryClient {
     }
     throw firstError;
   }
+}
+
+/** The transport options the configured network settings (seconds) give. */
+export function transportSettings(network: NetworkSettings): TransportOptions {
+  const ms = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : Math.round(seconds * 1000));
+  const settings: TransportOptions = {};
+  const connect = ms(network.connectTimeout);
+  const idle = ms(network.idleTimeout);
+  const backoff = ms(network.backoff);
+  if (connect !== undefined) settings.connectTimeoutMs = connect;
+  if (idle !== undefined) settings.idleTimeoutMs = idle;
+  if (backoff !== undefined) settings.backoffMs = backoff;
+  if (network.retries !== undefined) settings.retries = network.retries;
+  return settings;
 }
 
 function hintFor(status: number, ref: Reference): string | undefined {

@@ -11,16 +11,24 @@ import path from 'node:path';
 import { InvalidArgumentError, TsbuildError } from '../errors.js';
 import { DOCKER_HUB } from './reference.js';
 
-/** A username and password (or token) for one registry. */
+/** A username and password for one registry, or an identity token (an OAuth2 refresh token). */
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * `identitytoken` from config.json, or the secret of a helper whose username is `<token>`:
+   * exchanged for registry tokens (`token-service.ts`), never sent as a password to the registry.
+   */
+  identityToken?: string;
 }
 
 /** Looks credentials up by registry host. */
 export interface CredentialSource {
   get(host: string): Promise<Credentials | undefined>;
 }
+
+/** The username with which credential helpers mark their secret as an identity token (docker's convention). */
+const IDENTITY_TOKEN_USERNAME = '<token>';
 
 /** Docker Hub is stored under its legacy v1 URL. */
 const HUB_KEY = 'https://index.docker.io/v1/';
@@ -64,13 +72,11 @@ export class DockerCredentials implements CredentialSource {
     for (const key of Object.keys(config.auths ?? {})) {
       if (hostOfKey(key) !== host) continue;
       const entry = config.auths?.[key] ?? {};
-      if (entry.identitytoken) return { username: '<token>', password: entry.identitytoken };
-      if (entry.username && entry.password) return { username: entry.username, password: entry.password };
-      if (entry.auth) {
-        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-      }
+      const basic = basicOf(entry);
+      // `az acr login` writes a placeholder user (`auth` of "00000000-…:") beside the token.
+      if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '')
+        return { username: basic?.username ?? '', password: basic?.password ?? '', identityToken: entry.identitytoken };
+      if (basic?.username && basic.password) return basic;
     }
     return undefined;
   }
@@ -117,6 +123,15 @@ export class DockerCredentials implements CredentialSource {
   }
 }
 
+/** The username and password of an `auths` entry: its own fields, else its base64 `auth`. */
+function basicOf(entry: { auth?: string; username?: string; password?: string }): Credentials | undefined {
+  if (entry.username && entry.password) return { username: entry.username, password: entry.password };
+  if (typeof entry.auth !== 'string' || entry.auth === '') return undefined;
+  const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : undefined;
+}
+
 /** The key docker stores a host under. */
 function serverKey(host: string): string {
   return host === DOCKER_HUB ? HUB_KEY : host;
@@ -136,9 +151,15 @@ async function helperGet(helper: string, server: string): Promise<Credentials | 
     if (err instanceof TsbuildError && /not found/i.test(err.message)) return undefined;
     throw err;
   }
-  const parsed = JSON.parse(output) as { Username?: string; Secret?: string };
-  if (!parsed.Secret) return undefined;
-  return { username: parsed.Username ?? '', password: parsed.Secret };
+  let parsed: { Username?: unknown; Secret?: unknown };
+  try {
+    parsed = JSON.parse(output) as typeof parsed;
+  } catch {
+    throw new TsbuildError('unavailable', `credential helper docker-credential-${helper} answered with something that is not JSON`);
+  }
+  if (typeof parsed.Secret !== 'string' || parsed.Secret === '') return undefined;
+  if (parsed.Username === IDENTITY_TOKEN_USERNAME) return { username: '', password: '', identityToken: parsed.Secret };
+  return { username: typeof parsed.Username === 'string' ? parsed.Username : '', password: parsed.Secret };
 }
 
 /** Runs `docker-credential-<helper> <action>` with `input` on stdin; resolves to its stdout. */

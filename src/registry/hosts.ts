@@ -1,7 +1,8 @@
 /**
  * Where a registry answers: scheme, mirrors and plain-HTTP registries. Docker's rules: `localhost`,
  * `127.0.0.0/8` and `::1` speak plain HTTP; registries listed as insecure too; everything else
- * HTTPS. Mirrors (pull only) are tried in order before the registry itself.
+ * HTTPS. Mirrors (pull only) are tried in order before the registry itself. The same settings
+ * carry how patient requests are (timeouts, retries), so one file configures both.
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
@@ -13,6 +14,20 @@ export interface RegistryHostsConfig {
   mirrors?: Record<string, string[]>;
   /** Hosts (`host:port`) reached over plain HTTP. */
   insecure?: string[];
+  /** Time limits and retries for every registry request; unset fields keep their defaults. */
+  network?: NetworkSettings;
+}
+
+/** How patient registry requests are, in seconds (fractions allowed; a timeout of 0 waits forever). */
+export interface NetworkSettings {
+  /** For a connection (TCP and TLS) to be established; default 30. */
+  connectTimeout?: number;
+  /** For the next byte once connected (the response, each piece of a body); default 60. */
+  idleTimeout?: number;
+  /** Retries of a request that failed transiently; default 4. */
+  retries?: number;
+  /** The first retry's backoff; each further one doubles it (with jitter); default 0.2. */
+  backoff?: number;
 }
 
 /** One place to send requests for a registry. */
@@ -28,8 +43,12 @@ export interface Endpoint {
 export class RegistryHosts {
   private readonly mirrors: Map<string, string[]>;
   private readonly insecure: Set<string>;
+  /** The network settings, as configured. */
+  readonly network: NetworkSettings;
 
   constructor(config: RegistryHostsConfig = {}) {
+    checkNetwork(config.network, 'registry settings');
+    this.network = { ...(config.network ?? {}) };
     this.mirrors = new Map(Object.entries(config.mirrors ?? {}).map(([host, urls]) => [normalizeHost(host), urls.map(checkMirrorUrl)]));
     this.insecure = new Set((config.insecure ?? []).map(normalizeHost));
   }
@@ -77,18 +96,35 @@ export async function loadRegistryHostsConfig(file: string): Promise<RegistryHos
   if (!okMirrors || !okInsecure) {
     throw new InvalidArgumentError(`registries config ${file}: expected {"mirrors": {"host": ["url", ...]}, "insecure": ["host:port", ...]}`);
   }
+  checkNetwork(config.network, `registries config ${file}`);
   return config;
 }
 
-/** Merges configs; later ones add mirrors (in front) and insecure hosts. */
+const NETWORK_FIELDS = ['connectTimeout', 'idleTimeout', 'retries', 'backoff'] as const;
+
+/** Refuses network settings that are not non-negative numbers (and whole for `retries`). */
+export function checkNetwork(network: unknown, where: string): void {
+  if (network === undefined) return;
+  const expected = `${where}: expected "network": {"connectTimeout": seconds, "idleTimeout": seconds, "retries": count, "backoff": seconds}`;
+  if (typeof network !== 'object' || network === null || Array.isArray(network)) throw new InvalidArgumentError(expected);
+  for (const [key, value] of Object.entries(network)) {
+    const known = (NETWORK_FIELDS as readonly string[]).includes(key);
+    const valid = typeof value === 'number' && Number.isFinite(value) && value >= 0 && (key !== 'retries' || Number.isInteger(value));
+    if (!known || !valid) throw new InvalidArgumentError(`${expected}; "${key}" is ${JSON.stringify(value)}`);
+  }
+}
+
+/** Merges configs; later ones add mirrors (in front) and insecure hosts, and override network settings. */
 export function mergeHostsConfig(...configs: RegistryHostsConfig[]): RegistryHostsConfig {
   const mirrors: Record<string, string[]> = {};
   const insecure: string[] = [];
+  let network: NetworkSettings = {};
   for (const config of configs) {
     for (const [host, urls] of Object.entries(config.mirrors ?? {})) mirrors[host] = [...urls, ...(mirrors[host] ?? [])];
     insecure.push(...(config.insecure ?? []));
+    network = { ...network, ...(config.network ?? {}) };
   }
-  return { mirrors, insecure };
+  return { mirrors, insecure, network };
 }
 
 function normalizeHost(host: string): string {

@@ -2,6 +2,9 @@
  * `fetch` for registry traffic, over `node:http`/`node:https`. Node's global fetch parses HTTP with
  * llhttp compiled to WebAssembly: compiling it costs every registry command CPU at start, and on
  * exit Node waits 60–90 ms for V8's background recompilation of it. `node:http` parses natively.
+ * Optional timeouts bound each wait: for the connection (TCP and TLS), and for silence on it
+ * (before the response, and between body bytes); the loser is destroyed with an
+ * `HttpTimeoutError`, so a registry that accepts and then says nothing cannot hang a build.
  * The result is a standard `Response` (its body a web stream over the socket), redirects are
  * followed as fetch follows them (`Authorization` dropped when the origin changes, 303 and a
  * redirected POST become GET), and network failures reject as fetch's do: a `TypeError` whose
@@ -9,8 +12,11 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { bodyStream } from './body-stream.js';
+import { HttpTimeoutError } from './network-errors.js';
 
 export interface HttpInit {
   method?: string;
@@ -18,6 +24,15 @@ export interface HttpInit {
   /** Bytes, text, or a stream sent as it is read (never replayed on a redirect). */
   body?: Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
   signal?: AbortSignal;
+  timeouts?: HttpTimeouts;
+}
+
+/** Limits on waiting, in ms; absent or 0: wait as long as the peer keeps the connection. */
+export interface HttpTimeouts {
+  /** For a new connection to be established (TCP connect and, for https, the TLS handshake). */
+  connectMs?: number;
+  /** For the next byte once connected: the response headers, then each piece of the body. */
+  idleMs?: number;
 }
 
 const MAX_REDIRECTS = 20;
@@ -33,7 +48,7 @@ export async function httpFetch(input: string | URL, init: HttpInit = {}): Promi
   let headers = { ...(init.headers ?? {}) };
   let body = init.body;
   for (let redirects = 0; ; redirects++) {
-    const response = await send(url, method, headers, body, init.signal);
+    const response = await send(url, method, headers, body, init.signal, init.timeouts ?? {});
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (!REDIRECTS.has(status) || location === undefined) return toResponse(response, method);
@@ -59,17 +74,34 @@ function send(
   headers: Record<string, string>,
   body: HttpInit['body'],
   signal: AbortSignal | undefined,
+  timeouts: HttpTimeouts,
 ): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:')
       return reject(new TypeError(`fetch failed`, { cause: new Error(`unsupported protocol ${url.protocol}`) }));
+    let response: http.IncomingMessage | undefined;
     const request = (secure ? https : http).request(
       url,
       { method, headers, agent: secure ? agents.https : agents.http, ...(signal ? { signal } : {}) },
-      resolve,
+      (message) => {
+        response = message;
+        resolve(message);
+      },
     );
     request.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    const { connectMs, idleMs } = timeouts;
+    if (connectMs) request.once('socket', (socket) => limitConnect(request, socket, secure, connectMs));
+    if (idleMs) {
+      // Node arms the socket's inactivity timer once it is connected, resets it on every read and
+      // write, and stops delivering it to this request when the response has ended (the agent
+      // disarms it for the pool). Silence before the response fails the request; during the body,
+      // the body stream, which is where its reader waits.
+      request.setTimeout(idleMs, () => {
+        if (response) response.destroy(new HttpTimeoutError('body', idleMs));
+        else request.destroy(new HttpTimeoutError('response', idleMs));
+      });
+    }
     if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
       request.end(body);
       return;
@@ -79,13 +111,22 @@ function send(
   });
 }
 
+/** Fails `request` unless its new socket connects (and finishes TLS) within `ms`. */
+function limitConnect(request: http.ClientRequest, socket: Socket, secure: boolean, ms: number): void {
+  if (!socket.connecting) return; // a kept-alive connection, reused
+  const timer = setTimeout(() => request.destroy(new HttpTimeoutError('connect', ms)), ms);
+  const done = (): void => clearTimeout(timer);
+  socket.once(secure ? 'secureConnect' : 'connect', done);
+  socket.once('close', done);
+}
+
 function toResponse(message: http.IncomingMessage, method: string): Response {
   const headers = new Headers();
   for (let i = 0; i + 1 < message.rawHeaders.length; i += 2) headers.append(message.rawHeaders[i] as string, message.rawHeaders[i + 1] as string);
   const status = message.statusCode ?? 0;
   const hasBody = method !== 'HEAD' && !NO_BODY.has(status);
   if (!hasBody) message.resume();
-  return new Response(hasBody ? (Readable.toWeb(message) as ReadableStream<Uint8Array>) : null, {
+  return new Response(hasBody ? bodyStream(message) : null, {
     status,
     statusText: message.statusMessage ?? '',
     headers,

@@ -1,7 +1,8 @@
 /**
- * Errors from a registry: which registry and repository, the request, the HTTP status and the OCI
- * error codes, in one line: `unauthorized: authentication required for localhost:5000/app (GET
- * /v2/app/manifests/1.0 → 401)`.
+ * Errors from a registry: which registry and repository, the request (method and URL without its
+ * query, where signed storage URLs keep secrets), the HTTP status and the OCI error codes, in one
+ * line: `unauthorized: authentication required for localhost:5000/app (GET
+ * http://localhost:5000/v2/app/manifests/1.0 → 401)`; after retries, how many attempts were made.
  */
 import { TsbuildError, type ErrorCode } from '../errors.js';
 
@@ -29,6 +30,14 @@ function categoryOf(status: number): ErrorCode {
   if (status === 404) return 'not-found';
   if (status === 401 || status === 403 || status === 400) return 'invalid-argument';
   return 'unavailable';
+}
+
+/** Attempts made for responses that are the last of several (the transport notes them). */
+const attempts = new WeakMap<object, number>();
+
+/** Records that `response` is what the last of `count` attempts got. */
+export function noteAttempts(response: object, count: number): void {
+  attempts.set(response, count);
 }
 
 /** The URL without credentials or query (tokens travel in queries on some registries). */
@@ -60,7 +69,7 @@ export function parseErrorBody(body: string): OciErrorEntry[] {
  * unknown`), its message, what it was about, and the request.
  */
 export function registryError(
-  response: { status: number; statusText?: string },
+  response: { status: number; statusText?: string } & object,
   body: string,
   request: { method: string; url: string },
   about: string,
@@ -70,13 +79,15 @@ export function registryError(
   const first = entries[0];
   const code = first ? first.code.toLowerCase().replace(/_/g, ' ') : statusWords(response.status);
   const detail = first?.message && first.message.toLowerCase() !== code ? first.message : '';
-  const path = new URL(request.url).pathname;
-  // "unauthorized: authentication required for X"; a 404 without more to say: "X not found".
+  // "unauthorized: authentication required for X"; a 404 without more to say: "X not found";
+  // anything else without words: "service unavailable for X".
   // A body-less answer (HEAD) still says what it means: the registry's own words for 401 and 403.
   const implied: Record<number, string> = { 401: 'authentication required', 403: 'requested access to the resource is denied' };
   const said = detail || (first ? '' : (implied[response.status] ?? ''));
-  const what = said ? `${said} for ${about}` : response.status === 404 ? `${about} not found` : `for ${about}`;
-  const message = `${code}: ${what} (${request.method} ${path} → ${response.status})`;
+  const what = said ? `: ${said} for ${about}` : response.status === 404 ? `: ${about} not found` : ` for ${about}`;
+  const count = attempts.get(response);
+  const tries = count && count > 1 ? `, ${count} attempts` : '';
+  const message = `${code}${what} (${request.method} ${redactUrl(request.url)} → ${response.status}${tries})`;
   return new RegistryError(
     message,
     response.status,

@@ -1,17 +1,24 @@
 /**
- * HTTP to one registry endpoint, with the distribution spec's auth dance and retries:
- * - a 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` fetches a token from the realm
- *   (with Basic credentials when there are any) and retries; tokens are reused per scope until they
- *   expire; `Basic` challenges are answered with the stored credentials;
- * - 429 and 5xx responses, and connections dropped before a response, are retried with exponential
- *   backoff (honouring `Retry-After`) for idempotent requests;
+ * HTTP to one registry endpoint, with the distribution spec's auth dance, time limits and retries:
+ * - a 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` gets a token from the realm
+ *   (`token-service.ts`: Basic credentials, or an identity token's OAuth2 exchange) and is sent
+ *   again; tokens are reused per scope until they expire; `Basic` challenges are answered with
+ *   the stored username and password;
+ * - every request has a connect timeout and an idle timeout (`http.ts`); defaults are BuildKit's
+ *   and containerd's 30 s dial timeout, and 60 s of silence;
+ * - 429 and 5xx answers, resets and timeouts are retried (`retry-policy.ts`) where the request
+ *   can be repeated; when the retries run out, the last answer is returned (marked with the
+ *   number of attempts, which `registryError` reports) or the network failure thrown as one line;
  * - redirects are followed, dropping `Authorization` when leaving the origin (blob storage gets
  *   no registry credentials); requests go through `http.ts`, fetch's semantics over `node:http`.
  */
 import { TsbuildError } from '../errors.js';
-import { httpFetch, type HttpInit } from './http.js';
+import { httpFetch, type HttpInit, type HttpTimeouts } from './http.js';
 import type { CredentialSource, Credentials } from './credentials.js';
-import { redactUrl, registryError } from './registry-error.js';
+import { describeNetworkError, isTransientNetworkError } from './network-errors.js';
+import { noteAttempts, redactUrl } from './registry-error.js';
+import { backoffDelay, canRepeat, DEFAULT_RETRY_POLICY, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from './retry-policy.js';
+import { fetchToken } from './token-service.js';
 
 /** A request to the registry. */
 export interface RegistryRequest {
@@ -37,12 +44,21 @@ export interface RepositoryScope {
 /** Transport settings. */
 export interface TransportOptions {
   credentials?: CredentialSource;
-  /** How many times to retry a failed idempotent request (default 4). */
+  /** How many times to retry a failed request that can be repeated (default 4). */
   retries?: number;
-  /** First backoff delay in ms (doubles each retry; default 200). */
+  /** Base backoff in ms: retry n waits between half and all of `backoffMs * 2^n` (default 200). */
   backoffMs?: number;
+  /** The longest computed backoff (default 10 s; a `Retry-After` may ask for up to 60 s). */
+  maxBackoffMs?: number;
+  /** For a connection to be established, TCP and TLS (default 30 s, as BuildKit and containerd). */
+  connectTimeoutMs?: number;
+  /** For the next byte from the registry: the response, then each piece of a body (default 60 s). */
+  idleTimeoutMs?: number;
   userAgent?: string;
 }
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 interface Challenge {
   scheme: 'bearer' | 'basic';
@@ -54,17 +70,15 @@ interface Token {
   expires: number;
 }
 
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT']);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
-
 /** HTTP to one registry endpoint. */
 export class RegistryTransport {
+  readonly policy: RetryPolicy;
+  readonly timeouts: Required<HttpTimeouts>;
   private readonly tokens = new Map<string, Token>();
   private basic = false;
   private credentials: Promise<Credentials | undefined> | undefined;
-  private readonly retries: number;
-  private readonly backoffMs: number;
+  /** The refresh token to exchange next: the identity token, until a token service rotates it. */
+  private refreshToken: string | undefined;
   private readonly userAgent: string;
 
   /**
@@ -76,17 +90,30 @@ export class RegistryTransport {
     readonly host: string,
     private readonly options: TransportOptions = {},
   ) {
-    this.retries = options.retries ?? 4;
-    this.backoffMs = options.backoffMs ?? 200;
+    this.policy = {
+      retries: options.retries ?? DEFAULT_RETRY_POLICY.retries,
+      backoffMs: options.backoffMs ?? DEFAULT_RETRY_POLICY.backoffMs,
+      maxBackoffMs: options.maxBackoffMs ?? DEFAULT_RETRY_POLICY.maxBackoffMs,
+    };
+    this.timeouts = {
+      connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      idleMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    };
     this.userAgent = options.userAgent ?? 'tsbuild/0.1';
+  }
+
+  /** The absolute URL of `path`. */
+  url(path: string): string {
+    return path.startsWith('http') ? path : `${this.base}${path}`;
   }
 
   /** Sends `request`, answering auth challenges and retrying transient failures. */
   async fetch(request: RegistryRequest): Promise<Response> {
+    const url = this.url(request.path);
+    const repeatable = canRepeat(request.method, request.body);
     let attempt = 0;
     let challenged = false;
     for (;;) {
-      const url = request.path.startsWith('http') ? request.path : `${this.base}${request.path}`;
       let response: Response;
       let auth: Record<string, string>;
       try {
@@ -94,20 +121,18 @@ export class RegistryTransport {
         response = await httpFetch(url, {
           method: request.method,
           headers: { 'User-Agent': this.userAgent, ...auth, ...(request.headers ?? {}) },
+          timeouts: this.timeouts,
           ...(request.body === undefined ? {} : { body: request.body }),
           ...(request.signal ? { signal: request.signal } : {}),
         });
       } catch (err) {
         if (request.signal?.aborted) throw request.signal.reason ?? err;
-        if (attempt < this.retries && IDEMPOTENT.has(request.method) && isTransient(err)) {
-          await sleep(this.delay(attempt++), request.signal);
+        if (err instanceof TsbuildError) throw err;
+        if (repeatable && isTransientNetworkError(err) && attempt < this.policy.retries) {
+          await this.backoff(attempt++, request.signal);
           continue;
         }
-        throw new TsbuildError(
-          'unavailable',
-          `cannot reach registry ${this.host} (${request.method} ${redactUrl(url)}): ${describeNetworkError(err)}`,
-          { cause: err },
-        );
+        throw this.networkFailure(request, err, attempt + 1);
       }
       if (response.status === 401 && !challenged) {
         const challenge = parseChallenge(response.headers.get('www-authenticate'));
@@ -117,23 +142,42 @@ export class RegistryTransport {
           continue;
         }
       }
-      if (RETRYABLE_STATUS.has(response.status) && attempt < this.retries && IDEMPOTENT.has(request.method) && request.body === undefined) {
-        const retryAfter = Number(response.headers.get('retry-after'));
-        await response.body?.cancel();
-        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 10_000) : this.delay(attempt), request.signal);
-        attempt++;
-        continue;
+      if (isRetryableStatus(response.status) && repeatable) {
+        if (attempt < this.policy.retries) {
+          const wait = retryAfterMs(response.headers.get('retry-after')) ?? backoffDelay(this.policy, attempt);
+          await response.body?.cancel();
+          await sleep(wait, request.signal);
+          attempt++;
+          continue;
+        }
+        noteAttempts(response, attempt + 1);
       }
       return response;
     }
   }
 
-  private delay(attempt: number): number {
-    return this.backoffMs * 2 ** attempt;
+  /** Waits before retry number `attempt` (0-based). */
+  backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+    return sleep(backoffDelay(this.policy, attempt), signal);
+  }
+
+  /**
+   * The one-line error for a request that failed below HTTP: before its response (`cannot reach
+   * registry H (GET url): ECONNRESET (…)`), or while reading the body of `what`.
+   */
+  networkFailure(request: Pick<RegistryRequest, 'method' | 'path'>, err: unknown, attempts: number, what?: string): TsbuildError {
+    const where = `registry ${this.host} (${request.method} ${redactUrl(this.url(request.path))})`;
+    const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+    return new TsbuildError('unavailable', `${what ? `cannot read ${what} from` : 'cannot reach'} ${where}: ${describeNetworkError(err)}${tries}`, {
+      cause: err,
+    });
   }
 
   private async creds(): Promise<Credentials | undefined> {
-    this.credentials ??= this.options.credentials?.get(this.host) ?? Promise.resolve(undefined);
+    this.credentials ??= (this.options.credentials?.get(this.host) ?? Promise.resolve(undefined)).then((creds) => {
+      this.refreshToken = creds?.identityToken;
+      return creds;
+    });
     return this.credentials;
   }
 
@@ -142,7 +186,7 @@ export class RegistryTransport {
     if (token && token.expires > Date.now()) return { Authorization: `Bearer ${token.value}` };
     if (this.basic) {
       const creds = await this.creds();
-      if (creds) return { Authorization: basicAuth(creds) };
+      if (creds?.password) return { Authorization: basicAuth(creds) };
     }
     return {};
   }
@@ -154,47 +198,33 @@ export class RegistryTransport {
    */
   private async answer(challenge: Challenge, request: RegistryRequest, sentAuth: boolean): Promise<boolean> {
     if (challenge.scheme === 'basic') {
-      if ((this.basic && sentAuth) || !(await this.creds())) return false;
+      // An identity token is for token services only; it is never a registry password.
+      if ((this.basic && sentAuth) || !(await this.creds())?.password) return false;
       this.basic = true;
       return true;
     }
     const realm = challenge.params.realm;
     if (!realm) return false;
-    const url = new URL(realm);
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const scopes = request.scope
       ? [request.scope, ...(request.scope.also ?? [])].map((s) => `repository:${s.repository}:${s.actions.join(',')}`)
       : [];
     if (scopes.length === 0 && challenge.params.scope) scopes.push(challenge.params.scope);
-    for (const s of scopes) url.searchParams.append('scope', s);
-    const scope = scopes.join(' ');
     const creds = await this.creds();
-    const response = await httpFetch(url, {
-      headers: { 'User-Agent': this.userAgent, ...(creds ? { Authorization: basicAuth(creds) } : {}) },
+    const issued = await fetchToken({
+      host: this.host,
+      realm,
+      ...(challenge.params.service ? { service: challenge.params.service } : {}),
+      scopes,
+      ...(creds ? { credentials: creds } : {}),
+      ...(this.refreshToken ? { refreshToken: this.refreshToken } : {}),
+      userAgent: this.userAgent,
+      timeouts: this.timeouts,
       ...(request.signal ? { signal: request.signal } : {}),
-    }).catch((err: unknown) => {
-      throw new TsbuildError(
-        'unavailable',
-        `cannot reach the token service of ${this.host} (${redactUrl(url.toString())}): ${describeNetworkError(err)}`,
-        { cause: err },
-      );
     });
-    const body = await response.text();
-    if (!response.ok) {
-      throw registryError(
-        response,
-        body,
-        { method: 'GET', url: url.toString() },
-        `a token for ${this.host}${scope ? ` (${scope})` : ''}`,
-        creds ? undefined : `log in with: tsbuild login ${this.host}`,
-      );
-    }
-    const parsed = JSON.parse(body) as { token?: string; access_token?: string; expires_in?: number };
-    const value = parsed.token ?? parsed.access_token;
-    if (!value) throw new TsbuildError('unavailable', `the token service of ${this.host} returned no token`);
-    const lifetime = Math.max(parsed.expires_in ?? 60, 10) * 1000;
+    if (issued.refreshToken) this.refreshToken = issued.refreshToken;
+    const lifetime = Math.max(issued.lifetime, 10) * 1000;
     // Renew a little early so a token never expires between check and use.
-    this.tokens.set(scopeKey(request), { value, expires: Date.now() + lifetime - 5000 });
+    this.tokens.set(scopeKey(request), { value: issued.value, expires: Date.now() + lifetime - 5000 });
     return true;
   }
 }
@@ -219,29 +249,4 @@ export function parseChallenge(header: string | null): Challenge | undefined {
     params[(m[1] ?? '').toLowerCase()] = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1');
   }
   return { scheme, params };
-}
-
-function isTransient(err: unknown): boolean {
-  const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
-  return code !== undefined && RETRYABLE_ERRORS.has(code);
-}
-
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ? `${cause.code}${cause.message ? ` (${cause.message})` : ''}` : (err as Error).message;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }

@@ -357,7 +357,9 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
         progress,
       }),
     );
-    expect(messages).toContain(`no build cache at ${host}/cache/app:max yet`);
+    expect(messages).toContain(
+      `warning: cannot import the build cache from ${host}/cache/app:max: manifest unknown: tag max of ${host}/cache/app not found (GET http://${host}/v2/cache/app/manifests/max → 404); building without it`,
+    );
     await build(request(p, { cacheTo: parseCacheSpec(`type=registry,ref=${host}/cache/app:min,mode=min`, 'to') }));
     const layersAt = async (tag: string): Promise<number> =>
       (
@@ -377,9 +379,11 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
       request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:min`, mode: 'max' }] }),
     );
     expect([partial.ran, partial.cached, partial.digest]).toEqual([3, 1, first.digest]);
-    await expect(build(request(fresh, { cacheFrom: [{ type: 'registry', ref: `${host}/busybox:1`, mode: 'max' }] }))).rejects.toThrow(
-      `${host}/busybox:1 is not a tsbuild build cache (config type application/vnd.oci.image.config.v1+json)`,
+    // An image that is not a cache: a warning (tested through the CLI in cache-import.test.ts), the steps run.
+    const notCache = await build(
+      request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/busybox:1`, mode: 'max' }] }),
     );
+    expect([notCache.ran, notCache.cached]).toEqual([4, 0]);
   });
 
   it('fails on a failing RUN with its exit code, leaving no mount or active snapshot', async () => {

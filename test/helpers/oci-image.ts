@@ -73,8 +73,15 @@ export async function busyboxLayer(): Promise<{ gz: Buffer; diffId: string }> {
 /**
  * Writes an OCI layout at `dir` with one image per platform (the same busybox layer plus a small
  * per-platform layer), tagged `tag`. One platform: the tag names the manifest. Several: an index.
+ * `payload` goes into the per-platform layer as `/payload.bin` (random bytes make it as large).
  */
-export async function writeBusyboxLayout(dir: string, tag: string, platforms: string[], mediaTypes: 'oci' | 'docker' = 'oci'): Promise<LayoutImage> {
+export async function writeBusyboxLayout(
+  dir: string,
+  tag: string,
+  platforms: string[],
+  mediaTypes: 'oci' | 'docker' = 'oci',
+  options: { payload?: Buffer } = {},
+): Promise<LayoutImage> {
   const blobs = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const put = (data: Buffer | string): { digest: string; size: number } => {
@@ -105,6 +112,7 @@ export async function writeBusyboxLayout(dir: string, tag: string, platforms: st
     const marker = await makeLayer([
       { name: 'etc/', type: 'directory' },
       { name: 'etc/platform', data: Buffer.from(`${platform}\n`) },
+      ...(options.payload ? [{ name: 'payload.bin', data: options.payload }] : []),
     ]);
     const markerBlob = put(marker.gz);
     const config = JSON.stringify({

@@ -2,7 +2,9 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpFetch } from '../../src/registry/http.js';
+import { HttpTimeoutError } from '../../src/registry/network-errors.js';
 import { freePort } from '../helpers/ports.js';
+import { startUnacceptingListener } from '../helpers/unaccepting-listener.js';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -119,5 +121,73 @@ describe('httpFetch', () => {
       (e: unknown) => e,
     )) as TypeError & { cause: NodeJS.ErrnoException };
     expect([err instanceof TypeError, err.message, err.cause.code]).toEqual([true, 'fetch failed', 'ECONNREFUSED']);
+  });
+});
+
+describe('httpFetch timeouts', () => {
+  /** What a request that timed out rejects with (before the response) or errors its body with (after). */
+  async function failure(pending: Promise<unknown>): Promise<{ phase: string; message: string; code: string }> {
+    const err = (await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { cause?: HttpTimeoutError };
+    const timeout = err instanceof HttpTimeoutError ? err : err.cause;
+    expect(timeout).toBeInstanceOf(HttpTimeoutError);
+    return { phase: timeout?.phase ?? '', message: timeout?.message ?? '', code: timeout?.code ?? '' };
+  }
+
+  it('gives up on a connection that is never established', async () => {
+    const listener = await startUnacceptingListener();
+    try {
+      const started = Date.now();
+      const result = await failure(httpFetch(`http://${listener.host}/v2/`, { timeouts: { connectMs: 200, idleMs: 5000 } }));
+      expect(result).toEqual({ phase: 'connect', message: 'timed out connecting (no connection within 0.2 s)', code: 'ETIMEDOUT' });
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await listener.stop();
+    }
+  });
+
+  it('gives up on a server that accepts and never answers', async () => {
+    const { base } = await server(() => undefined);
+    const result = await failure(httpFetch(`${base}/v2/`, { timeouts: { connectMs: 5000, idleMs: 200 } }));
+    expect(result).toEqual({ phase: 'response', message: 'timed out waiting for the response (nothing received for 0.2 s)', code: 'ETIMEDOUT' });
+  });
+
+  it('errors the body of a response that stops in the middle', async () => {
+    const { base } = await server((_req, res) => {
+      res.writeHead(200, { 'Content-Length': '10' });
+      res.write('12345');
+    });
+    const response = await httpFetch(`${base}/blob`, { timeouts: { idleMs: 200 } });
+    expect(response.status).toBe(200);
+    expect(await failure(response.text())).toEqual({
+      phase: 'body',
+      message: 'timed out reading the body (nothing received for 0.2 s)',
+      code: 'ETIMEDOUT',
+    });
+  });
+
+  it('lets a slow body through as long as bytes keep coming, and reuses the connection after', async () => {
+    const connections = new Set<unknown>();
+    const { base } = await server((req, res) => {
+      connections.add(req.socket);
+      if (req.url !== '/slow') return void res.writeHead(200).end('quick');
+      res.writeHead(200, { 'Content-Length': '8' });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(String(sent));
+        if (++sent === 8) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+    });
+    const timeouts = { connectMs: 1000, idleMs: 250 };
+    expect(await (await httpFetch(`${base}/slow`, { timeouts })).text()).toBe('01234567');
+    // Idle in the pool for longer than the idle timeout: the kept-alive connection must survive it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await (await httpFetch(`${base}/quick`, { timeouts })).text()).toBe('quick');
+    expect(connections.size).toBe(1);
   });
 });

@@ -125,7 +125,7 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     const err = await pull(`${registry.host}/busybox:nope`, options()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).message).toBe(
-      `manifest unknown: tag nope of ${registry.host}/busybox not found (GET /v2/busybox/manifests/nope → 404)`,
+      `manifest unknown: tag nope of ${registry.host}/busybox not found (GET http://${registry.host}/v2/busybox/manifests/nope → 404)`,
     );
     expect((err as RegistryError).codes).toEqual(['MANIFEST_UNKNOWN']);
   });
@@ -230,7 +230,7 @@ describe.skipIf(!registryAvailable)('pull with Basic auth (htpasswd)', () => {
   it('fails without credentials, saying how to log in', async () => {
     const err = await pull(`${registry.host}/private:1`, options()).catch((e: unknown) => e);
     expect((err as RegistryError).message).toBe(
-      `unauthorized: authentication required for tag 1 of ${registry.host}/private (GET /v2/private/manifests/1 → 401)`,
+      `unauthorized: authentication required for tag 1 of ${registry.host}/private (GET http://${registry.host}/v2/private/manifests/1 → 401)`,
     );
     expect((err as RegistryError).hint).toBe(`log in with: tsbuild login ${registry.host}`);
   });
@@ -244,7 +244,9 @@ describe.skipIf(!registryAvailable)('pull with Basic auth (htpasswd)', () => {
     const env = { DOCKER_CONFIG: tempDir(), TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json' };
     const bad = tsbuild(['login', registry.host, '-u', USER.user, '-p', 'wrong'], { env });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toBe(`error: unauthorized: authentication required for user tester at ${registry.host} (GET /v2/ → 401)\n`);
+    expect(bad.stderr).toBe(
+      `error: unauthorized: authentication required for user tester at ${registry.host} (GET http://${registry.host}/v2/ → 401)\n`,
+    );
     const good = tsbuild(['login', registry.host, '-u', USER.user, '-p', USER.password], { env });
     expect([good.status, good.stderr]).toEqual([0, `Login Succeeded (${registry.host})\n`]);
     const config = JSON.parse(readFileSync(path.join(env.DOCKER_CONFIG, 'config.json'), 'utf8'));
@@ -270,7 +272,7 @@ describe.skipIf(!registryAvailable)('pull with Bearer tokens', () => {
 
   it('fails anonymously with the registry’s error', async () => {
     await expect(pull(`${registry.host}/secure:1`, options())).rejects.toThrow(
-      `unauthorized: authentication required for tag 1 of ${registry.host}/secure (GET /v2/secure/manifests/1 → 401)`,
+      `unauthorized: authentication required for tag 1 of ${registry.host}/secure (GET http://${registry.host}/v2/secure/manifests/1 → 401)`,
     );
   });
 
@@ -302,6 +304,29 @@ describe('registries config file', () => {
     writeFileSync(file, '{"mirrors": {"docker.io": "not-a-list"}}');
     await expect(loadRegistryHostsConfig(file)).rejects.toThrow(
       `registries config ${file}: expected {"mirrors": {"host": ["url", ...]}, "insecure": ["host:port", ...]}`,
+    );
+  });
+
+  it('reads network settings (seconds) that library options override field by field, into transport options (ms)', async () => {
+    const { loadRegistryHostsConfig, mergeHostsConfig, RegistryHosts } = await import('../../src/registry/hosts.js');
+    const { transportSettings } = await import('../../src/registry/client.js');
+    const file = path.join(tempDir(), 'registries.json');
+    writeFileSync(file, JSON.stringify({ network: { connectTimeout: 5, idleTimeout: 120, retries: 2 } }));
+    const hosts = new RegistryHosts(mergeHostsConfig(await loadRegistryHostsConfig(file), { network: { idleTimeout: 0.5, backoff: 0.05 } }));
+    expect(transportSettings(hosts.network)).toEqual({ connectTimeoutMs: 5000, idleTimeoutMs: 500, retries: 2, backoffMs: 50 });
+  });
+
+  it.each([
+    ['{"network": {"idleTimeout": -1}}', '"idleTimeout" is -1'],
+    ['{"network": {"retries": 1.5}}', '"retries" is 1.5'],
+    ['{"network": {"timeout": 3}}', '"timeout" is 3'],
+    ['{"network": {"connectTimeout": "30s"}}', '"connectTimeout" is "30s"'],
+  ])('refuses the network settings %s', async (text, what) => {
+    const { loadRegistryHostsConfig } = await import('../../src/registry/hosts.js');
+    const file = path.join(tempDir(), 'registries.json');
+    writeFileSync(file, text);
+    await expect(loadRegistryHostsConfig(file)).rejects.toThrow(
+      `registries config ${file}: expected "network": {"connectTimeout": seconds, "idleTimeout": seconds, "retries": count, "backoff": seconds}; ${what}`,
     );
   });
 });

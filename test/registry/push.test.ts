@@ -139,7 +139,7 @@ describe.skipIf(!ready)('push to a registry', () => {
         (e: unknown) => e as TsbuildError,
       );
       expect(err?.describe()).toBe(
-        `denied: requested access to the resource is denied for an upload to 127.0.0.1:${port}/team/app (POST /v2/team/app/blobs/uploads/ → 403)\nlog in with: tsbuild login 127.0.0.1:${port}`,
+        `denied: requested access to the resource is denied for an upload to 127.0.0.1:${port}/team/app (POST http://127.0.0.1:${port}/v2/team/app/blobs/uploads/ → 403)\nlog in with: tsbuild login 127.0.0.1:${port}`,
       );
     } finally {
       await new Promise((resolve) => front.close(resolve));
@@ -205,7 +205,7 @@ describe.skipIf(!ready)('push with authentication', () => {
     expect(cli.status).toBe(1);
     expect(cli.stderr).toMatch(
       new RegExp(
-        `^error: unauthorized: authentication required for blob sha256:[0-9a-f]{64} of ${basic.host}/app \\(HEAD /v2/app/blobs/sha256:[0-9a-f]{64} → 401\\)\\nlog in with: tsbuild login ${basic.host}\\n$`,
+        `^error: unauthorized: authentication required for blob sha256:[0-9a-f]{64} of ${basic.host}/app \\(HEAD http://${basic.host}/v2/app/blobs/sha256:[0-9a-f]{64} → 401\\)\\nlog in with: tsbuild login ${basic.host}\\n$`,
       ),
     );
     await login(basic.host, { username: user.user, password: user.password }, { dockerConfig, registriesConfig: '/nonexistent/registries.json' });

@@ -1,8 +1,11 @@
 import http from 'node:http';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DockerCredentials } from '../../src/registry/credentials.js';
+import { registryError } from '../../src/registry/registry-error.js';
+import { backoffDelay, retryAfterMs } from '../../src/registry/retry-policy.js';
 import { parseChallenge, RegistryTransport } from '../../src/registry/transport.js';
 import { freePort } from '../helpers/ports.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -67,6 +70,34 @@ describe('RegistryTransport retries', () => {
     );
   });
 
+  it('retries a request that got no answer within the idle timeout, like a reset', async () => {
+    const server = await scripted([() => undefined, ok]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 1, idleTimeoutMs: 200 });
+    const response = await transport.fetch({ method: 'GET', path: '/v2/' });
+    expect([response.status, await response.text(), server.hits()]).toEqual([200, 'fine', 2]);
+  });
+
+  it.each([
+    ['a POST', { method: 'POST' as const }],
+    ['a PUT whose body was streamed', { method: 'PUT' as const, body: Readable.from([Buffer.from('once')]) }],
+  ])('does not repeat %s after a timeout: one line with the registry, request and what timed out', async (_name, request) => {
+    const server = await scripted([() => undefined, ok]);
+    const transport = new RegistryTransport(server.base, 'reg.example', { backoffMs: 1, idleTimeoutMs: 200 });
+    await expect(transport.fetch({ ...request, path: '/v2/x/blobs/uploads/?_state=secret' })).rejects.toMatchObject({
+      message: `cannot reach registry reg.example (${request.method} ${server.base}/v2/x/blobs/uploads/): timed out waiting for the response (nothing received for 0.2 s)`,
+    });
+    expect(server.hits()).toBe(1);
+  });
+
+  it('counts the attempts into the error for a 5xx that outlasts the retries', async () => {
+    const server = await scripted([(res) => res.writeHead(503).end()]);
+    const transport = new RegistryTransport(server.base, 'test', { backoffMs: 1, retries: 2 });
+    const response = await transport.fetch({ method: 'GET', path: '/v2/x/manifests/1' });
+    expect(registryError(response, '', { method: 'GET', url: `${server.base}/v2/x/manifests/1` }, 'tag 1 of test/x').message).toBe(
+      `service unavailable for tag 1 of test/x (GET ${server.base}/v2/x/manifests/1 → 503, 3 attempts)`,
+    );
+  });
+
   it('stops waiting when aborted', async () => {
     const server = await scripted([(res) => res.writeHead(503).end()]);
     const transport = new RegistryTransport(server.base, 'test', { backoffMs: 60_000 });
@@ -101,6 +132,35 @@ describe('RegistryTransport redirects', () => {
   });
 });
 
+describe('retry policy', () => {
+  const policy = { retries: 4, backoffMs: 200, maxBackoffMs: 1000 };
+  it.each([
+    // attempt, random → wait: half the exponential step fixed, half jittered, the step capped.
+    [0, 0, 100],
+    [0, 1, 200],
+    [1, 0.5, 300],
+    [2, 0, 400],
+    [3, 1, 1000],
+    [6, 0, 500],
+  ])('retry %i with random %f waits %i ms', (attempt, random, wait) => {
+    expect(backoffDelay(policy, attempt, () => random)).toBe(wait);
+  });
+
+  const now = Date.parse('2025-01-01T00:00:00Z');
+  it.each([
+    ['2', 2000],
+    ['0', 0],
+    ['Wed, 01 Jan 2025 00:00:03 GMT', 3000],
+    ['Tue, 31 Dec 2024 23:00:00 GMT', 0],
+    ['600', 60_000],
+    ['soon', undefined],
+    ['', undefined],
+    [null, undefined],
+  ])('Retry-After %j waits %j ms', (header, wait) => {
+    expect(retryAfterMs(header, now)).toBe(wait);
+  });
+});
+
 describe('parseChallenge', () => {
   it.each([
     [
@@ -131,6 +191,36 @@ describe('DockerCredentials', () => {
     expect(await creds.get('docker.io')).toEqual({ username: 'hubuser', password: 'hubpass' });
     expect(await creds.get('registry.example:5000')).toEqual({ username: 'u', password: 'p' });
     expect(await creds.get('other.example')).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'az acr login: a placeholder user and the token',
+      { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64'), identitytoken: 'tok' },
+      { username: '00000000-0000-0000-0000-000000000000', password: '', identityToken: 'tok' },
+    ],
+    ['the token alone', { identitytoken: 'tok' }, { username: '', password: '', identityToken: 'tok' }],
+    ['an empty token is none', { auth: Buffer.from('u:p').toString('base64'), identitytoken: '' }, { username: 'u', password: 'p' }],
+  ])('reads identity tokens from auths: %s', async (_name, entry, expected) => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.example': entry } }));
+    expect(await new DockerCredentials(dir).get('registry.example')).toEqual(expected);
+  });
+
+  it('takes a helper secret under the user <token> as an identity token', async () => {
+    const dir = tempDir();
+    const bin = tempDir();
+    const file = path.join(bin, 'docker-credential-acr');
+    writeFileSync(file, `#!/bin/sh\nread server\necho '{"ServerURL":"'$server'","Username":"<token>","Secret":"refresh-me"}'\n`);
+    chmodSync(file, 0o755);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credHelpers: { 'x.azurecr.io': 'acr' } }));
+    const previous = process.env.PATH;
+    process.env.PATH = `${bin}:${previous}`;
+    try {
+      expect(await new DockerCredentials(dir).get('x.azurecr.io')).toEqual({ username: '', password: '', identityToken: 'refresh-me' });
+    } finally {
+      process.env.PATH = previous;
+    }
   });
 
   it('asks credsStore and credHelpers programs (docker-credential-*)', async () => {
