@@ -64,7 +64,7 @@ export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
 }
 
 /** Finds and reads the Dockerfile: `-f` as given, else `Dockerfile`, else lowercase `dockerfile`. */
-async function readDockerfile(context: string, dockerfile: string | undefined, signal?: AbortSignal): Promise<{ file: string; text: string }> {
+export async function readDockerfile(context: string, dockerfile: string | undefined, signal?: AbortSignal): Promise<{ file: string; text: string }> {
   const contextStat = await stat(context).catch(() => undefined);
   if (!contextStat?.isDirectory()) throw new NotFoundError(`build context "${context}" is not a directory`);
   const candidates = dockerfile !== undefined ? [dockerfile] : [path.join(context, 'Dockerfile'), path.join(context, 'dockerfile')];
