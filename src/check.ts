@@ -38,6 +38,11 @@ export interface CheckRequest extends PlanRequest {
   bases?: 'registry' | 'local';
   /** Check every stage rather than those the target needs (default: when no target is given). */
   allStages?: boolean;
+  /**
+   * Also plan the build, to report an error it would meet (default true; a build, which plans
+   * anyway, turns it off).
+   */
+  validate?: boolean;
 }
 
 /** The findings, with what is needed to print them as BuildKit does. */
@@ -84,7 +89,7 @@ export async function checkDockerfile(request: CheckRequest): Promise<CheckResul
     return { ...prepared.abort(err), dockerfile: df, file, source, unresolved };
   }
   const result = prepared.finish(baseImages);
-  const error = result.error ?? planError(df, request, buildPlatform, targetPlatform, baseImages);
+  const error = result.error ?? (request.validate === false ? undefined : planError(df, request, buildPlatform, targetPlatform, baseImages));
   return { ...result, ...(error ? { error } : {}), dockerfile: df, file, source, unresolved };
 }
 
