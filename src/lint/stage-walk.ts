@@ -77,7 +77,7 @@ export interface WalkOptions {
   baseImages: Readonly<Record<string, BaseImage>>;
   /** The stages to walk, ascending (all of them for `--call=check`, else those the target needs). */
   stages: readonly number[];
-  /** The stages the target needs: only their base images are checked, only their triggers run. */
+  /** The stages the target needs: only their base's ONBUILD triggers run (as in BuildKit). */
   reachable: ReadonlySet<number>;
 }
 
@@ -111,7 +111,7 @@ export function walkStages(df: Dockerfile, linter: Linter, options: WalkOptions)
   // Base images are resolved (and their platform checked) before any stage is walked.
   for (const i of options.stages) {
     const head = options.heads[i] as StageHead;
-    if (!options.reachable.has(i) || stageIndex(head.base, i) !== undefined || head.base.toLowerCase() === 'scratch') continue;
+    if (stageIndex(head.base, i) !== undefined || head.base.toLowerCase() === 'scratch') continue;
     checkBasePlatform(df, i, head, options, linter);
   }
   const states = new Map<number, StageState>();

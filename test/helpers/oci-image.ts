@@ -74,7 +74,14 @@ export async function busyboxLayer(): Promise<{ gz: Buffer; diffId: string }> {
  * Writes an OCI layout at `dir` with one image per platform (the same busybox layer plus a small
  * per-platform layer), tagged `tag`. One platform: the tag names the manifest. Several: an index.
  */
-export async function writeBusyboxLayout(dir: string, tag: string, platforms: string[], mediaTypes: 'oci' | 'docker' = 'oci'): Promise<LayoutImage> {
+export async function writeBusyboxLayout(
+  dir: string,
+  tag: string,
+  platforms: string[],
+  mediaTypes: 'oci' | 'docker' = 'oci',
+  /** Container config fields to set besides PATH, `Cmd` and `WorkingDir` (`Env` replaces PATH). */
+  containerConfig: Record<string, unknown> = {},
+): Promise<LayoutImage> {
   const blobs = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const put = (data: Buffer | string): { digest: string; size: number } => {
@@ -112,7 +119,7 @@ export async function writeBusyboxLayout(dir: string, tag: string, platforms: st
       architecture,
       os,
       ...(variant ? { variant } : {}),
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/' },
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/', ...containerConfig },
       rootfs: { type: 'layers', diff_ids: [base.diffId, marker.diffId] },
       history: [
         { created: '2024-01-01T00:00:00Z', created_by: 'busybox from Debian' },

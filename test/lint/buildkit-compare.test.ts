@@ -7,11 +7,17 @@
  *   eval "$(../shared/tools/modern-buildkit.sh)" && npx vitest run test/lint/buildkit-compare.test.ts
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDockerfile } from '../../src/check.js';
+import { formatCheckReport } from '../../src/lint/format.js';
 import { bareError, CALLS, lintFixtures, type Call, type Recorded } from '../helpers/lint-fixtures.js';
+import { writeBusyboxLayout } from '../helpers/oci-image.js';
+import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useTempDirs } from '../helpers/tmp.js';
 
 const execFileAsync = promisify(execFile);
 const update = process.env.UPDATE_LINT_FIXTURES === '1';
@@ -53,4 +59,61 @@ describe.skipIf(reason !== undefined)('fixtures/lint against current BuildKit', 
     },
     60_000,
   );
+});
+
+/**
+ * What base images bring cannot be a recorded fixture (the registry's port changes), so BuildKit
+ * and tsbuild check the same Dockerfile against the same local registry here: ENV names, SHELL,
+ * ONBUILD triggers and an image for another platform.
+ */
+describe.skipIf(reason !== undefined || !registryAvailable)('base images against current BuildKit', () => {
+  const tempDir = useTempDirs('tsbuild-lint-bases-');
+  let registry: TestRegistry | undefined;
+  let layouts: string | undefined;
+  beforeAll(async () => {
+    layouts = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-lint-layouts-'));
+    registry = await startRegistry();
+    await writeBusyboxLayout(path.join(layouts, 'env'), 'env', ['linux/amd64'], 'oci', {
+      Env: ['PATH=/bin', 'HOME=/root', 'APP_HOME=/srv/app'],
+      Shell: ['/bin/sh', '-e', '-c'],
+      OnBuild: ['ENV FROM_TRIGGER=$NOT_IN_THE_BASE', 'CMD echo from the trigger'],
+    });
+    await writeBusyboxLayout(path.join(layouts, 'arm64'), 'arm64', ['linux/arm64']);
+    await skopeoPush(path.join(layouts, 'env'), 'env', `${registry.host}/busybox:env`);
+    await skopeoPush(path.join(layouts, 'arm64'), 'arm64', `${registry.host}/busybox:arm64`);
+  }, 60_000);
+  afterAll(async () => {
+    await registry?.stop();
+    if (layouts) rmSync(layouts, { recursive: true, force: true });
+  });
+
+  it('reads ENV, SHELL and ONBUILD of the base and checks its platform as BuildKit does', async () => {
+    const host = registry?.host ?? '';
+    const context = tempDir();
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      [
+        `FROM ${host}/busybox:arm64 AS other`,
+        'ENV C=$APP_HOME',
+        // The default target: its base's ONBUILD triggers run (a stage no target needs runs none).
+        `FROM ${host}/busybox:env`,
+        'ENV A=$HOME B=$HOM',
+        'WORKDIR $APP_HOME',
+        'CMD echo with the base image shell',
+        '',
+      ].join('\n'),
+    );
+    const expected = await buildkit('check', ['--platform=linux/amd64'], context);
+    const result = await checkDockerfile({ context, platform: 'linux/amd64', root: tempDir() });
+    expect(result.unresolved).toEqual([]);
+    const ours = formatCheckReport(result.warnings, result.file, result.source, result.error !== undefined);
+    expect(ours).toBe(expected.stdout);
+    expect(result.warnings.map((w) => `${w.rule} ${w.location.start}: ${w.message}`)).toEqual([
+      `InvalidBaseImagePlatform 1: Base image ${host}/busybox:arm64 was pulled with platform "linux/arm64", expected "linux/amd64" for current build`,
+      "UndefinedVar 2: Usage of undefined variable '$APP_HOME'",
+      "UndefinedVar 3: Usage of undefined variable '$NOT_IN_THE_BASE'",
+      'MultipleInstructionsDisallowed 3: Multiple CMD instructions should not be used in the same stage because only the last one will be used',
+      "UndefinedVar 4: Usage of undefined variable '$HOM' (did you mean $HOME?)",
+    ]);
+  }, 60_000);
 });

@@ -72,6 +72,15 @@ describe('what base images bring', () => {
       ],
     },
     {
+      name: 'an image for another platform in a stage no target needs: checked, its triggers not run',
+      dockerfile: 'FROM busybox AS unused\nFROM scratch\n',
+      bases: image({ OnBuild: ['ENV A=$NOPE'] }, { os: 'linux', architecture: 'arm64' }),
+      options: { targetPlatform: amd64 },
+      expected: [
+        'InvalidBaseImagePlatform: Base image busybox was pulled with platform "linux/arm64", expected "linux/amd64" for current build (line 1)',
+      ],
+    },
+    {
       name: 'an image for the build platform, no platform asked for',
       dockerfile: 'FROM busybox\n',
       bases: image({}, amd64),
