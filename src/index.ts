@@ -47,3 +47,11 @@ export { readStoredImage, imageVariant, type StoredImage } from './export/stored
 export { push, pushImage, type PushOptions, type PushResult } from './push.js';
 export { load, type LoadOptions, type LoadedImage } from './load.js';
 export { findImage, localImage, tagImage, removeImage, inspectImage, imageHistory, saveImages, type LocalOptions } from './local-images.js';
+export { checkDockerfile, outlineDockerfile, dockerfileTargets, lintViolation, type CheckRequest, type CheckResult } from './check.js';
+export { lintDockerfile, prepareLint, checkConfig, CheckConfigError, type LintOptions, type LintResult, type PreparedLint } from './lint/lint.js';
+export { parseCheckOptions, type LintConfig } from './lint/config.js';
+export { ALL_RULES, type LintRule } from './lint/rules.js';
+export type { LintWarning, LintLocation } from './lint/linter.js';
+export { formatCheckReport, formatBuildWarnings, formatExcerpt } from './lint/format.js';
+export { buildOutline, formatOutline, type Outline, type OutlineArg, type OutlineMount } from './lint/outline.js';
+export { listTargets, formatTargets, type BuildTarget } from './lint/targets.js';

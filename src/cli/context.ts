@@ -39,4 +39,6 @@ export function registriesFromFlags(flags: GlobalFlags): RegistryHostsConfig {
 /** State shared by the commands of one run. */
 export interface CliContext {
   signal: AbortSignal;
+  /** A status for a command that succeeded but has something to report (`--call=check` findings). */
+  exitCode?: number;
 }

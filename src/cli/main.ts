@@ -39,10 +39,11 @@ export async function main(argv: string[]): Promise<number> {
   // `on`, not `once`: a second Ctrl-C must not kill the process while it cleans up.
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
-  const cli = program({ signal: controller.signal });
+  const context: CliContext = { signal: controller.signal };
+  const cli = program(context);
   try {
     await cli.parseAsync(argv.map(bareFlagValue));
-    return 0;
+    return context.exitCode ?? 0;
   } catch (err) {
     if (controller.signal.aborted) {
       process.stderr.write('interrupted\n');

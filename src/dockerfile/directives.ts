@@ -24,15 +24,22 @@ export interface Directives {
   /** The escape character: `\` unless `# escape=`` ` ``. */
   escape: string;
   syntax?: string;
+  /** The `# check=` value as written (`skip=JSONArgsRecommended;error=true`). */
   check?: string;
+  /** The line of `# check=`, to place an error in its value. */
+  checkLine?: number;
 }
 
 const KNOWN = new Set(['syntax', 'escape', 'check']);
 
-/** Reads and validates the directives of `text`; `file` and `lines` place errors. */
-export function readDirectives(text: string, file: string, lines: readonly string[]): Directives {
+/**
+ * Reads and validates the directives of `text`; `file` and `lines` place errors. Also returns the
+ * (1-based) lines they are on: comments there are directives, not descriptions.
+ */
+export function readDirectives(text: string, file: string, lines: readonly string[]): { directives: Directives; lines: Set<number> } {
   const found: Directives = { escape: '\\' };
-  if (!/^\uFEFF?[ \t]*#/.test(text)) return found;
+  const at = new Set<number>();
+  if (!/^\uFEFF?[ \t]*#/.test(text)) return { directives: found, lines: at };
   const seen = new Set<string>();
   for (const directive of directiveParser().parse(text).getDirectives()) {
     const name = directive.getName().toLowerCase();
@@ -47,6 +54,7 @@ export function readDirectives(text: string, file: string, lines: readonly strin
     };
     if (seen.has(name)) throw new DockerfileError(`only one ${name} parser directive can be used`, location);
     seen.add(name);
+    at.add(line);
     const value = directive.getValue();
     if (name === 'escape') {
       if (value !== '\\' && value !== '`') {
@@ -57,7 +65,8 @@ export function readDirectives(text: string, file: string, lines: readonly strin
       found.syntax = value;
     } else {
       found.check = value;
+      found.checkLine = line;
     }
   }
-  return found;
+  return { directives: found, lines: at };
 }

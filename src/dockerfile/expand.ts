@@ -20,6 +20,11 @@ export interface ExpandOptions {
   rawEscapes?: boolean;
   /** Leave `$NAME` of unset variables as written instead of expanding to empty. */
   skipUnset?: boolean;
+  /**
+   * Told of every variable the word reads and whether it was set (positional and special
+   * parameters included, which never are): the lint's UndefinedVar check listens here.
+   */
+  onReference?: (name: string, set: boolean) => void;
 }
 
 /** An expansion that cannot be performed: bad syntax, or `${VAR:?message}` on an unset variable. */
@@ -306,8 +311,9 @@ class WordLexer {
 
   /** Positional and special parameters are never set in a Dockerfile. */
   private get(name: string): string | undefined {
-    if (isDigit(name[0] ?? '') || SPECIAL_PARAMS.has(name)) return undefined;
-    return this.lookup(name);
+    const value = isDigit(name[0] ?? '') || SPECIAL_PARAMS.has(name) ? undefined : this.lookup(name);
+    this.options.onReference?.(name, value !== undefined);
+    return value;
   }
 }
 
@@ -357,7 +363,7 @@ function trimSuffix(value: string, pattern: string, longest: boolean): string {
  * `\$` and `\\` are unescaped and a backslash before a newline is dropped; quotes are ordinary
  * characters (BuildKit's testCopyHeredocSpecialSymbols).
  */
-export function expandHeredocBody(body: string, lookup: Lookup): string {
+export function expandHeredocBody(body: string, lookup: Lookup, options: ExpandOptions = {}): string {
   let out = '';
   for (let i = 0; i < body.length; i++) {
     const ch = body[i];
@@ -365,7 +371,7 @@ export function expandHeredocBody(body: string, lookup: Lookup): string {
       out += body[++i];
     } else if (ch === '$') {
       const end = variableEnd(body, i);
-      out += end > i + 1 ? expandWord(body.slice(i, end), lookup) : '$';
+      out += end > i + 1 ? expandWord(body.slice(i, end), lookup, options) : '$';
       i = end - 1;
     } else {
       out += ch;

@@ -11,6 +11,8 @@ export interface InstructionBase {
   range: SourceRange;
   /** The logical line as written, e.g. `COPY --from=build /out /out`. */
   original: string;
+  /** The keyword as written (`COPY`, `copy`): the casing checks read it. */
+  keyword: string;
 }
 
 /** A command line of RUN, CMD, ENTRYPOINT or HEALTHCHECK CMD. */
@@ -34,6 +36,8 @@ export interface RawMount {
 export interface KeyValue {
   key: string;
   value: string;
+  /** Written in the legacy `ENV KEY value` form, without `=`. */
+  legacy?: boolean;
 }
 
 /** One name of an ARG instruction, with its default when given. */
@@ -41,6 +45,8 @@ export interface ArgDeclaration {
   key: string;
   /** The default as written; undefined for `ARG NAME`. */
   value: string | undefined;
+  /** Its description: a comment line above the ARG reading `# NAME text`. */
+  description?: string;
 }
 
 /** A COPY or ADD source given as a here-document. */
@@ -57,6 +63,10 @@ export interface FromInstruction extends InstructionBase {
   image: string;
   /** The stage name, lowercased; undefined for an unnamed stage. */
   stageName?: string;
+  /** For `FROM image AS Name`: the `AS` keyword and the name as written. */
+  alias?: { keyword: string; name: string };
+  /** The stage's description: a comment line above the FROM reading `# name text`. */
+  description?: string;
   platform?: string;
 }
 

@@ -41,6 +41,11 @@ export interface Node {
   original: string;
   /** The physical lines the instruction spans, heredoc bodies included. */
   range: SourceRange;
+  /**
+   * The comment lines right above the instruction (BuildKit's `PrevComment`): text after `#`,
+   * trimmed; an empty `#` line starts the list again. Stage and ARG descriptions come from them.
+   */
+  comments: string[];
 }
 
 /** Reports a parse error; `needle` is text to put the caret under. */

@@ -15,7 +15,10 @@ import { argumentNodes, extractFlags, splitKeyword, type Fail, type Node } from 
 /** A non-fatal finding, reported to the user but never failing the parse. */
 export interface ParseWarning {
   message: string;
+  /** The instruction's first line. */
   line: number;
+  /** The last line of its continuation, where BuildKit places the NoEmptyContinuation check. */
+  endLine: number;
 }
 
 /** The line parser's result. */
@@ -41,8 +44,8 @@ export function parseNodes(text: string, file = 'Dockerfile'): NodeDocument {
       throw new DockerfileError('dockerfile line greater than max allowed size of 65535', locate(file, lines, lineRange(i + 1)));
     }
   });
-  const directives = readDirectives(text, file, lines);
-  const scanner = new LineScanner(file, raw, lines, directives.escape);
+  const { directives, lines: directiveLines } = readDirectives(text, file, lines);
+  const scanner = new LineScanner(file, raw, lines, directives.escape, directiveLines);
   const nodes = scanner.scan();
   if (nodes.length === 0) {
     throw new DockerfileError(`${file}: file with no instructions`, undefined, {
@@ -69,6 +72,8 @@ class LineScanner {
     private readonly raw: string[],
     private readonly lines: string[],
     private readonly escape: string,
+    /** Line numbers of the parser directives: comments, but never part of a description. */
+    private readonly directiveLines: ReadonlySet<number>,
   ) {
     const e = escape === '\\' ? '\\\\' : escape;
     // "x\" or a lone "\", then only spaces/tabs: the escape character joins the next line.
@@ -77,14 +82,22 @@ class LineScanner {
 
   scan(): Node[] {
     const nodes: Node[] = [];
+    let comments: string[] = [];
     while (this.index < this.lines.length) {
       const first = this.index;
       const line = this.lines[this.index++] ?? '';
-      if (isComment(line) || isBlank(line)) continue;
+      if (isComment(line)) {
+        // As BuildKit: the text after the line's first character, so an indented `  # x` keeps its `#`.
+        const text = line.slice(1).trim();
+        if (!this.directiveLines.has(first + 1)) comments = text === '' ? [] : [...comments, text];
+        continue;
+      }
+      if (isBlank(line)) continue;
       const logical = this.assemble(line.trimStart(), first);
       if (logical.trim() === '') continue;
       const range = lineRange(first + 1, this.index);
-      const node = this.buildNode(logical, range);
+      const node = this.buildNode(logical, range, comments);
+      comments = [];
       this.readHeredocs(node, range);
       node.range = { start: range.start, end: { line: this.index, column: 1 } };
       nodes.push(node);
@@ -108,7 +121,11 @@ class LineScanner {
       more = again;
     }
     if (blank) {
-      this.warnings.push({ message: 'empty continuation line found: the next release of the syntax may reject it', line: first + 1 });
+      this.warnings.push({
+        message: 'empty continuation line found: the next release of the syntax may reject it',
+        line: first + 1,
+        endLine: this.index,
+      });
     }
     return text;
   }
@@ -125,13 +142,13 @@ class LineScanner {
     };
   }
 
-  private buildNode(logical: string, range: SourceRange): Node {
+  private buildNode(logical: string, range: SourceRange, comments: string[]): Node {
     const { keyword: keywordText, rest: afterKeyword } = splitKeyword(logical);
     const keyword = keywordText.toLowerCase();
     const { flags, rest } = extractFlags(afterKeyword, this.escape);
-    const node: Node = { keyword, keywordText, flags, args: [], json: false, heredocs: [], original: logical.trim(), range };
+    const node: Node = { keyword, keywordText, flags, args: [], json: false, heredocs: [], original: logical.trim(), range, comments };
     if (keyword === 'onbuild') {
-      if (rest.trim() !== '') node.trigger = this.buildNode(rest, range);
+      if (rest.trim() !== '') node.trigger = this.buildNode(rest, range, []);
       return node;
     }
     const { args, json } = argumentNodes(keyword, rest, this.escape, this.fail(range));

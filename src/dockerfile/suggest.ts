@@ -3,8 +3,8 @@
  * edit distance, offered only when it is close enough to be a plausible typo.
  */
 
-/** Levenshtein distance between `a` and `b`. */
-export function editDistance(a: string, b: string): number {
+/** Levenshtein distance between `a` and `b` (strings, or arrays of characters). */
+export function editDistance(a: string | readonly string[], b: string | readonly string[]): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
@@ -43,4 +43,32 @@ export function closest(value: string, candidates: Iterable<string>): string | u
 export function didYouMean(value: string, candidates: Iterable<string>): string {
   const match = closest(value, candidates);
   return match === undefined ? '' : ` (did you mean ${match}?)`;
+}
+
+/**
+ * BuildKit's `suggest.Search` exactly, for messages that must read as BuildKit's do: the first
+ * option strictly closer than every earlier one, within 2 edits (counted in characters); none when
+ * an option equals the value (the value was not the mistake). Case-insensitive matching returns
+ * the option in the value's letter case when the value is all one case.
+ */
+export function searchSuggestion(value: string, options: Iterable<string>, caseSensitive: boolean): string | undefined {
+  const wanted = caseSensitive ? value : value.toLowerCase();
+  let match: string | undefined;
+  let best = 3;
+  for (const option of options) {
+    const candidate = caseSensitive ? option : option.toLowerCase();
+    if (candidate === wanted) return undefined;
+    const distance = editDistance(Array.from(wanted), Array.from(candidate));
+    if (distance < best) {
+      match = caseSensitive ? candidate : matchCase(candidate, value);
+      best = distance;
+    }
+  }
+  return match;
+}
+
+function matchCase(candidate: string, original: string): string {
+  if (original === original.toLowerCase()) return candidate.toLowerCase();
+  if (original === original.toUpperCase()) return candidate.toUpperCase();
+  return candidate;
 }

@@ -52,7 +52,7 @@ const MIN_HEALTH_DURATION = 1e6;
 
 /** Converts one node; `fail` throws a located error. */
 export function toInstruction(node: Node, fail: Fail): Instruction {
-  const base: InstructionBase = { range: node.range, original: node.original };
+  const base: InstructionBase = { range: node.range, original: node.original, keyword: node.keywordText };
   const upper = node.keyword.toUpperCase();
   const flags = (): FlagValues => parseFlags(upper, node.flags, FLAGS[node.keyword] ?? {}, fail);
   const exactlyOne = (): string => {
@@ -65,8 +65,16 @@ export function toInstruction(node: Node, fail: Fail): Instruction {
   };
 
   switch (node.keyword) {
-    case 'from':
-      return { ...base, kind: 'FROM', ...fromArgs(node.args, fail), ...optional('platform', flags().string('platform')) };
+    case 'from': {
+      const from = fromArgs(node.args, fail);
+      return {
+        ...base,
+        kind: 'FROM',
+        ...from,
+        ...optional('description', from.stageName === undefined ? undefined : description(node.comments, from.stageName)),
+        ...optional('platform', flags().string('platform')),
+      };
+    }
     case 'run': {
       const f = flags();
       const mounts = f.list('mount').map((text) => parseMountOptions(text, fail));
@@ -108,7 +116,8 @@ export function toInstruction(node: Node, fail: Fail): Instruction {
       const args = node.args.map((word) => {
         const eq = word.indexOf('=');
         if (eq === 0) fail('ARG names can not be blank', word);
-        return eq < 0 ? { key: word, value: undefined } : { key: word.slice(0, eq), value: word.slice(eq + 1) };
+        const key = eq < 0 ? word : word.slice(0, eq);
+        return { key, value: eq < 0 ? undefined : word.slice(eq + 1), ...optional('description', description(node.comments, key)) };
       });
       return { ...base, kind: 'ARG', args };
     }
@@ -143,14 +152,20 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-function fromArgs(args: string[], fail: Fail): { image: string; stageName?: string } {
+/** BuildKit's description rule: the first comment line that starts with `name ` gives the rest. */
+function description(comments: readonly string[], name: string): string | undefined {
+  for (const line of comments) if (line.startsWith(`${name} `)) return line.slice(name.length + 1);
+  return undefined;
+}
+
+function fromArgs(args: string[], fail: Fail): { image: string; stageName?: string; alias?: { keyword: string; name: string } } {
   if (args.length === 3 && (args[1] ?? '').toLowerCase() === 'as') {
     const written = args[2] ?? '';
     const stageName = written.toLowerCase();
     if (!VALID_STAGE_NAME.test(stageName)) {
       fail(`invalid name for build stage: "${written}", name can't start with a number or contain symbols`, written);
     }
-    return { image: args[0] ?? '', stageName };
+    return { image: args[0] ?? '', stageName, alias: { keyword: args[1] ?? '', name: written } };
   }
   if (args.length !== 1) fail('FROM requires either one or three arguments');
   return { image: args[0] ?? '' };
@@ -165,7 +180,7 @@ function keyValues(args: string[], upper: string, fail: Fail): KeyValue[] {
   for (let i = 0; i + 1 < args.length; i += 3) {
     const key = args[i] ?? '';
     if (key === '') fail(`${upper} names can not be blank`);
-    pairs.push({ key, value: args[i + 1] ?? '' });
+    pairs.push({ key, value: args[i + 1] ?? '', ...(args[i + 2] === '' ? { legacy: true } : {}) });
   }
   return pairs;
 }

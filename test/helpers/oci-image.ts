@@ -80,7 +80,8 @@ export async function writeBusyboxLayout(
   tag: string,
   platforms: string[],
   mediaTypes: 'oci' | 'docker' = 'oci',
-  options: { payload?: Buffer } = {},
+  /** `payload`: see above; `config`: container config fields to set besides PATH, `Cmd` and `WorkingDir` (`Env` replaces PATH). */
+  options: { payload?: Buffer; config?: Record<string, unknown> } = {},
 ): Promise<LayoutImage> {
   const blobs = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
@@ -120,7 +121,7 @@ export async function writeBusyboxLayout(
       architecture,
       os,
       ...(variant ? { variant } : {}),
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/' },
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/', ...options.config },
       rootfs: { type: 'layers', diff_ids: [base.diffId, marker.diffId] },
       history: [
         { created: '2024-01-01T00:00:00Z', created_by: 'busybox from Debian' },

@@ -4,11 +4,21 @@
  */
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
-import { build, buildOutputs, formatPlan, InvalidArgumentError, loadPlan, parseCacheSpec, type OutputResult } from '../../index.js';
+import {
+  build,
+  buildOutputs,
+  formatBuildWarnings,
+  formatPlan,
+  InvalidArgumentError,
+  loadPlan,
+  parseCacheSpec,
+  type OutputResult,
+} from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
+import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
 interface BuildFlags {
   file?: string;
@@ -35,6 +45,8 @@ interface BuildFlags {
   progress: string;
   quiet?: boolean;
   jobs?: string;
+  call: string;
+  check?: boolean;
 }
 
 /** Registers the build command on `program`. */
@@ -53,6 +65,12 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
     .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
+    .option(
+      '--call <method>',
+      "evaluate the build instead: check (BuildKit's Dockerfile checks), outline (its args and secrets), targets (its stages)",
+      'build',
+    )
+    .option('--check', 'shorthand for --call=check')
     .option('--resolve-bases', 'look base images up in their registries (config only) for the plan')
     .option('--no-cache', 'run every step again instead of using the cache')
     .option('--no-cache-filter <stage>', 'run the steps of this stage again (repeatable)', collect, [])
@@ -67,6 +85,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
+      const call = parseCall(flags.check ? 'check' : flags.call);
+      if (call.name !== 'build' && format !== undefined) throw new InvalidArgumentError('--call and --check cannot be combined with --print-plan');
       const globals = command.optsWithGlobals<GlobalFlags>();
       // What planning and building share: the Dockerfile, stage, platform, arguments, registries.
       const common = {
@@ -82,10 +102,18 @@ export function registerBuild(program: Command, cli: CliContext): void {
         registries: registriesFromFlags(globals),
         ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
       };
+      // What the checks need besides the plan's inputs: the store to find base images in.
+      const checkRequest = { ...common, registries, pull: flags.pull === true, ...(globals.root ? { root: globals.root } : {}) };
+      if (call.name !== 'build') return runCall(call, checkRequest, cli, globals.debug === true);
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;
         if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode))
           throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, tty, plain, json or quiet' });
+        // BuildKit lists the Dockerfile's findings when a build ends, except in quiet and JSON modes.
+        const showWarnings = mode !== 'quiet' && mode !== 'json';
+        // The build plans (and reports what is wrong) itself: the checks need not.
+        const checks = { ...checkRequest, allStages: false, validate: false };
+        const checked = await checkBeforeBuild(checks, showWarnings, globals.debug === true);
         // auto: the live view on a terminal, plain lines in CI and pipes (as BuildKit decides).
         const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
         const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : (tty ?? plainProgress());
@@ -110,9 +138,14 @@ export function registerBuild(program: Command, cli: CliContext): void {
             return r;
           })
           .finally(() => tty?.finish(failed));
-        for (const warning of result.plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-        if (mode !== 'quiet' && mode !== 'json')
-          process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
+        const final = await checkAfterBuild(checks, checked);
+        // The parser's warnings (empty continuation lines) are the check's NoEmptyContinuation findings.
+        const parserWarnings = final?.dockerfile.warnings.map((w) => `: ${w.message}`) ?? [];
+        for (const warning of result.plan.warnings) {
+          if (!parserWarnings.some((w) => warning.endsWith(w))) process.stderr.write(`warning: ${warning}\n`);
+        }
+        if (showWarnings) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
+        if (showWarnings && final) process.stderr.write(formatBuildWarnings(final.warnings, final.file, final.source, globals.debug === true));
         if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, result.digest);
         if (flags.metadataFile) {
           const names = [...new Set(result.outputs.flatMap((o) => o.names))];
