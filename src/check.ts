@@ -44,6 +44,8 @@ export interface CheckRequest extends PlanRequest {
    * anyway, turns it off).
    */
   validate?: boolean;
+  /** Told when the image index is damaged and set aside. */
+  warn?: (message: string) => void;
 }
 
 /** The findings, with what is needed to print them as BuildKit does. */
@@ -141,7 +143,7 @@ function checkArgConfig(buildArgs: Readonly<Record<string, string>>): LintConfig
 /** A base image's config and platform: from the local store unless `pull`, else the registry. */
 async function baseImage(ref: string, platform: Platform, request: CheckRequest): Promise<BaseImage | undefined> {
   if (!request.pull) {
-    const stored = await storedConfig(ref, platform, stateRoot(request.root));
+    const stored = await storedConfig(ref, platform, stateRoot(request.root), request.warn);
     if (stored) return stored;
   }
   if (request.bases === 'local') return undefined;
@@ -153,14 +155,14 @@ async function baseImage(ref: string, platform: Platform, request: CheckRequest)
   return asBaseImage(image.config.parsed);
 }
 
-async function storedConfig(ref: string, platform: Platform, root: string): Promise<BaseImage | undefined> {
+async function storedConfig(ref: string, platform: Platform, root: string, warn?: (message: string) => void): Promise<BaseImage | undefined> {
   let name: string;
   try {
     name = formatReference(parseReference(ref));
   } catch {
     return undefined;
   }
-  const record = await new ImageIndex(root).get(name).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  const record = await new ImageIndex(root, warn).get(name).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
   if (!record || !platformMatches(platform, parsePlatform(record.platform))) return undefined;
   const store = new LocalContentStore(root);
   const digest = parseDigest(record.config);

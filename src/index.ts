@@ -39,7 +39,7 @@ export type { ProgressEvent, ProgressSink } from './progress/events.js';
 export type { Descriptor, Manifest, Index } from './image/oci-types.js';
 export { build, type BuildRequest, type BuildResult } from './builder/run-build.js';
 export type { StepEvent } from './progress/events.js';
-export { usage, pruneState } from './maintenance.js';
+export { usage, pruneState, reclaimRoot, reclaimedCount, describeReclaimed, type ReclaimResult, type PruneStateResult } from './maintenance.js';
 export { parseCacheSpec, type CacheSpec, type CacheMode } from './cache/cache-spec.js';
 export { parseOutput, buildOutputs, parseAnnotation, type OutputSpec, type ImageOutputOptions } from './export/output-spec.js';
 export { writeOutputs, type OutputResult, type OutputContext } from './export/write-outputs.js';

@@ -18,6 +18,8 @@ import { readStoredImage } from './export/stored-image.js';
 import { ImageIndex } from './images/image-index.js';
 import { INDEX_TYPES, MediaType, type Descriptor, type ImageConfig, type Index } from './image/oci-types.js';
 import { hostPlatform, stateRoot } from './settings.js';
+import { reclaimRoot } from './maintenance.js';
+import { Lease } from './util/lease.js';
 import { prepareStateRoot } from './util/make-dirs.js';
 import { selectManifest } from './image/platform.js';
 import { formatReference, parseReference } from './registry/reference.js';
@@ -29,6 +31,8 @@ const BLOB = /^(?:\.\/)?blobs\/sha256\/([a-f0-9]{64})$/;
 export interface LoadOptions {
   root?: string;
   signal?: AbortSignal;
+  /** Told when a state file is damaged and set aside. */
+  warn?: (message: string) => void;
 }
 
 /** One loaded image. */
@@ -41,6 +45,18 @@ export interface LoadedImage {
 export async function load(file: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
   const root = stateRoot(options.root);
   await prepareStateRoot(root);
+  // Ingest files and leases a killed load (or build) left go first.
+  await reclaimRoot(root, options.warn ? { warn: options.warn } : {});
+  // The blobs stored here are new, so a lease keeps a concurrent prune off them until they are named.
+  const lease = await Lease.take(root);
+  try {
+    return await loadLeased(file, root, options);
+  } finally {
+    await lease.close();
+  }
+}
+
+async function loadLeased(file: string, root: string, options: LoadOptions): Promise<LoadedImage[]> {
   const store = new LocalContentStore(root);
   const signal = options.signal ? { signal: options.signal } : {};
   const metadata = new Map<string, Buffer>();
@@ -57,9 +73,9 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
       const digest = parseDigest(`sha256:${blob[1] ?? ''}`);
       // A blob already stored is skipped, but its bytes must still be read past in the stream.
       if ((await store.info(digest))?.size === header.size) await pipeline(body, new Writable({ write: (_chunk, _enc, done) => done() }));
-      else await store.ingest(body, { digest, size: header.size ?? 0 }, signal);
+      else await store.ingest(body, { digest, size: header.size ?? 0 }, { label: `${name} of ${file}`, ...signal });
     } else if (name.endsWith('.tar') || name.endsWith('layer.tar')) {
-      const writer = await store.writer(signal);
+      const writer = await store.writer({ label: `${name} of ${file}`, ...signal });
       let head: Buffer | undefined;
       const peek = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of source) {
@@ -70,8 +86,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
       try {
         await pipeline(body, peek, writer.stream, signal);
       } catch (err) {
-        await writer.abort();
-        throw err;
+        throw await writer.abort(err);
       }
       const info = await writer.commit();
       const compression = head === undefined ? 'none' : detectCompression(head);
@@ -84,7 +99,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
       metadata.set(name, Buffer.concat(parts));
     } else body.resume();
   }
-  const images = new ImageIndex(root);
+  const images = new ImageIndex(root, options.warn);
   const loaded: LoadedImage[] = [];
   const name = async (digest: string, names: string[]): Promise<void> => {
     const image = await readStoredImage(store, digest);

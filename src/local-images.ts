@@ -19,11 +19,13 @@ import { stateRoot } from './settings.js';
 export interface LocalOptions {
   root?: string;
   signal?: AbortSignal;
+  /** Told when the image index is damaged and set aside. */
+  warn?: (message: string) => void;
 }
 
 /** The record for `name`, or for an image id / id prefix. */
 export async function findImage(name: string, options: LocalOptions = {}): Promise<ImageRecord> {
-  const index = new ImageIndex(stateRoot(options.root));
+  const index = new ImageIndex(stateRoot(options.root), options.warn);
   const hex = name.replace(/^sha256:/, '');
   if (/^[a-f0-9]{4,64}$/.test(hex)) {
     const matches = (await index.list()).filter((r) => r.config.slice(7).startsWith(hex));
@@ -47,14 +49,15 @@ export async function localImage(name: string, options: LocalOptions = {}): Prom
 export async function tagImage(source: string, target: string, options: LocalOptions = {}): Promise<string> {
   const image = await localImage(source, options);
   const name = formatReference(parseReference(target));
-  await new ImageIndex(stateRoot(options.root)).put(imageRecord(name, image));
+  await new ImageIndex(stateRoot(options.root), options.warn).put(imageRecord(name, image));
   return name;
 }
 
 /** `rmi NAME`: removes the name; the blobs go at the next `prune`. */
 export async function removeImage(name: string, options: LocalOptions = {}): Promise<string> {
   const full = formatReference(parseReference(name));
-  if (!(await new ImageIndex(stateRoot(options.root)).remove(full))) throw new NotFoundError(`no image named ${full} in the local store`);
+  if (!(await new ImageIndex(stateRoot(options.root), options.warn).remove(full)))
+    throw new NotFoundError(`no image named ${full} in the local store`);
   return full;
 }
 

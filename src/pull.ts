@@ -6,12 +6,13 @@
 import { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { LocalContentStore } from './content/local-store.js';
+import { describeReclaimed, reclaimedCount, reclaimRoot } from './maintenance.js';
 import { parseDigest, type Digest } from './digest/digest.js';
 import { ImageIndex, type ImageRecord } from './images/image-index.js';
 import type { Descriptor } from './image/oci-types.js';
 import { formatPlatform, parsePlatform } from './image/platform.js';
 import { counted } from './progress/counted.js';
-import { nullSink, type ProgressSink } from './progress/events.js';
+import { nullSink, warningsTo, type ProgressSink } from './progress/events.js';
 import { BlobSources } from './images/blob-sources.js';
 import { RegistryClient } from './registry/client.js';
 import { DockerCredentials } from './registry/credentials.js';
@@ -71,6 +72,9 @@ export async function resolveRemoteImage(reference: string, options: PullOptions
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
   const root = stateRoot(options.root);
   await prepareStateRoot(root);
+  // Ingest files and leases a killed pull (or build) left go first.
+  const reclaimed = await reclaimRoot(root, { warn: warningsTo(options.progress ?? nullSink) });
+  if (reclaimedCount(reclaimed) > 0) options.progress?.emit({ type: 'message', text: describeReclaimed(reclaimed) });
   // What the pull finds already stored stays out of a concurrent prune's reach until it is named.
   const lease = await Lease.take(root);
   try {
@@ -103,7 +107,13 @@ async function pullLeased(reference: string, options: PullOptions, root: string,
   // last is what makes any of them part of an image.
   const small = [image.index, image.manifest, { digest: image.config.digest, bytes: image.config.bytes }].flatMap((b) => (b ? [b] : []));
   const storingSmall = Promise.all(
-    small.map((blob) => store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, withSignal(options.signal))),
+    small.map((blob) =>
+      store.ingest(
+        Readable.from([blob.bytes]),
+        { digest: blob.digest, size: blob.bytes.length },
+        { label: `blob ${blob.digest} of ${name}`, ...withSignal(options.signal) },
+      ),
+    ),
   );
 
   const queue = new PQueue({ concurrency: options.jobs ?? 3 });
@@ -139,7 +149,7 @@ async function pullLeased(reference: string, options: PullOptions, root: string,
     await store.ingest(
       counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })),
       { digest, size: layer.size },
-      withSignal(options.signal),
+      { label: `layer ${digest} of ${name}`, ...withSignal(options.signal) },
     );
     progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true });
     return layer.size;
@@ -155,8 +165,12 @@ async function pullLeased(reference: string, options: PullOptions, root: string,
     size: image.parsedManifest.layers.reduce((sum, l) => sum + l.size, 0),
     updated: new Date().toISOString(),
   };
-  await new ImageIndex(root).put(record);
-  await new BlobSources(root).add([image.config.digest, ...image.parsedManifest.layers.map((l) => l.digest)], ref.domain, ref.path);
+  await new ImageIndex(root, warningsTo(progress)).put(record);
+  await new BlobSources(root, warningsTo(progress)).add(
+    [image.config.digest, ...image.parsedManifest.layers.map((l) => l.digest)],
+    ref.domain,
+    ref.path,
+  );
   return {
     name,
     digest: image.manifest.digest,

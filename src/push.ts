@@ -12,7 +12,7 @@ import { imageBlobs, type StoredImage } from './export/stored-image.js';
 import { localImage } from './local-images.js';
 import { BlobSources } from './images/blob-sources.js';
 import { counted } from './progress/counted.js';
-import { nullSink } from './progress/events.js';
+import { nullSink, warningsTo } from './progress/events.js';
 import { clientFor, type PullOptions } from './pull.js';
 import { formatReference, manifestReference, parseReference } from './registry/reference.js';
 import { RepositoryWriter, type BlobOutcome } from './registry/repository-writer.js';
@@ -47,7 +47,7 @@ export async function pushImage(image: Pick<StoredImage, 'descriptor' | 'manifes
   const progress = options.progress ?? nullSink;
   const root = stateRoot(options.root);
   const store = new LocalContentStore(root);
-  const sources = new BlobSources(root);
+  const sources = new BlobSources(root, warningsTo(progress));
   const ref = parseReference(name);
   const writer = new RepositoryWriter(await clientFor(options), ref);
   const signal = options.signal ? { signal: options.signal } : {};

@@ -39,7 +39,7 @@ const ALLOWED: Record<string, string[]> = {
   lint: ['dockerfile', 'plan', 'image', 'registry', 'errors.ts'],
   content: ['digest', 'util', 'errors.ts'],
   registry: ['digest', 'image', 'util', 'errors.ts'],
-  images: ['image', 'util', 'errors.ts'],
+  images: ['image', 'digest', 'util', 'errors.ts'],
   util: ['errors.ts'],
   solve: ['digest', 'progress', 'errors.ts'],
   cache: ['solve', 'content', 'digest', 'image', 'snapshot', 'util', 'errors.ts'],

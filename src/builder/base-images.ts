@@ -10,7 +10,7 @@ import { applyLayer } from '../diff/applier.js';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError } from '../digest/hashing.js';
 import { isNotFound } from '../errors.js';
-import type { Descriptor } from '../image/oci-types.js';
+import type { Descriptor, Manifest } from '../image/oci-types.js';
 import type { LayeredSnapshotter } from '../snapshot/layered.js';
 import { ownerTag } from '../util/owner.js';
 
@@ -27,6 +27,19 @@ export function chainIDs(diffIDs: readonly string[]): Digest[] {
 /** The committed snapshot holding a base image's layers up to the one with this chainID. */
 export function layerSnapshotName(chainID: Digest): string {
   return `layer-${digestHex(chainID)}`;
+}
+
+/**
+ * True when the manifest `digest`, its config and every layer are stored: a base image used as
+ * stored. One that lost a blob (removed as damaged when read) is pulled again, which fetches only
+ * what is missing.
+ */
+export async function imageComplete(store: ContentStore, digest: Digest): Promise<boolean> {
+  if (!(await store.info(digest))) return false;
+  const manifest = JSON.parse((await store.readBytes(digest)).toString('utf8')) as Partial<Manifest>;
+  if (!manifest.config || !Array.isArray(manifest.layers)) return false;
+  for (const blob of [manifest.config, ...manifest.layers]) if (!(await store.info(parseDigest(blob.digest)))) return false;
+  return true;
 }
 
 /** Makes sure every layer has its snapshot; returns the top snapshot's name (undefined: no layers). */

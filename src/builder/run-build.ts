@@ -23,14 +23,14 @@ import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/o
 import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import { runExec } from '../ops/exec-op.js';
 import { randomBytes } from 'node:crypto';
-import { reclaimRoot } from '../maintenance.js';
+import { describeReclaimed, reclaimedCount, reclaimRoot } from '../maintenance.js';
 import { Lease } from '../util/lease.js';
 import type { SnapshotFrame } from '../ops/active-snapshot.js';
 import { ContextViews } from './context-views.js';
 import { runFileStep } from '../ops/file-op.js';
 import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
 import type { BuildPlan, PlannedStage, SourceLocation } from '../plan/types.js';
-import { nullSink, type ProgressSink } from '../progress/events.js';
+import { nullSink, warningsTo, type ProgressSink } from '../progress/events.js';
 import { pull, type PullOptions } from '../pull.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { RuncRuntime } from '../runtime/runc.js';
@@ -43,7 +43,7 @@ import { prepareStateRoot } from '../util/make-dirs.js';
 import { writeImage } from './assemble.js';
 import type { OutputSpec } from '../export/output-spec.js';
 import { checkOutputNames, IMAGE_STORE_OUTPUT, writeOutputs, type OutputResult } from '../export/write-outputs.js';
-import { chainIDs, layerSnapshotName, unpackLayers } from './base-images.js';
+import { chainIDs, imageComplete, layerSnapshotName, unpackLayers } from './base-images.js';
 import { SourceViews } from './source-dirs.js';
 import { execKeyParts, fileKeyParts, type StepKeyParts } from './step-keys.js';
 import { readDockerfile } from '../context/dockerfile-file.js';
@@ -149,8 +149,9 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
   // The snapshotter is chosen (on a new root: a test mount) and what a killed run left is removed
   // while the base images are pulled: nothing before the stages needs it.
   const snapshotterReady = (async (): Promise<LayeredSnapshotter> => {
-    const chosen = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
-    await reclaimRoot(root, chosen, store);
+    const chosen = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }), warningsTo(progress));
+    const reclaimed = await reclaimRoot(root, { snapshotter: chosen, warn: warningsTo(progress) });
+    if (reclaimedCount(reclaimed) > 0) progress.emit({ type: 'message', text: describeReclaimed(reclaimed) });
     return chosen;
   })();
   const planned = planWithBases(request, dockerfileText, dockerfilePath, targetPlatform, root, store, lease, progress);
@@ -160,8 +161,8 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
   const snapshotter = await snapshotterReady;
 
   const context = await loadBuildContext(request.context, dockerfilePath);
-  const checksums = await ChecksumCache.for(root, request.context).load();
-  const cache = new CacheIndex(root);
+  const checksums = await ChecksumCache.for(root, request.context, warningsTo(progress)).load();
+  const cache = new CacheIndex(root, warningsTo(progress));
   const views = new SourceViews(snapshotter, root);
   const contextViews = new ContextViews(context, root);
   const epoch = sourceDateEpoch(request.buildArgs);
@@ -355,13 +356,13 @@ async function planWithBases(
 
   // Pull what the stages start from, then plan with the base configs.
   const bases = new Map<string, BaseImage>();
-  const images = new ImageIndex(root);
+  const images = new ImageIndex(root, warningsTo(progress));
   const fetchBase = async (ref: string, platform: string): Promise<void> => {
     if (bases.has(ref)) return;
     // Like docker: a base already in the local store is used as is unless --pull.
     const local = request.pull ? undefined : await images.get(formatReference(parseReference(ref)));
     if (local) await lease.add({ blobs: [local.manifest.digest, local.config] });
-    const stored = local && local.platform === platform && (await store.info(parseDigest(local.manifest.digest))) ? local : undefined;
+    const stored = local && local.platform === platform && (await imageComplete(store, parseDigest(local.manifest.digest))) ? local : undefined;
     const digests = stored
       ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
       : await pull(ref, { root, platform, ...request.registries, ...(request.signal ? { signal: request.signal } : {}), progress });

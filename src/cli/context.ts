@@ -36,6 +36,11 @@ export function registriesFromFlags(flags: GlobalFlags): RegistryHostsConfig {
   return { mirrors, insecure: flags.insecureRegistry };
 }
 
+/** Prints a library warning (a damaged state file set aside, …) as one `warning:` line on stderr. */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
+}
+
 /** State shared by the commands of one run. */
 export interface CliContext {
   signal: AbortSignal;

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import { ImageIndex, type ImageRecord } from '../images/image-index.js';
 import { formatPlatform } from '../image/platform.js';
-import type { ProgressSink } from '../progress/events.js';
+import { nullSink, warningsTo, type ProgressSink } from '../progress/events.js';
 import { pushImage, type PushOptions } from '../push.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { writeDockerArchive } from './docker-archive.js';
@@ -95,6 +95,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
             root: ctx.root,
             store: ctx.store,
             baseLayers: ctx.baseLayers ?? new Set(),
+            warn: warningsTo(ctx.progress ?? nullSink),
             ...(signal ? { signal } : {}),
           },
         )
@@ -102,7 +103,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     const variant = await imageVariant(ctx.store, recompressed, output);
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
     if (output.type === 'image') {
-      for (const name of names) await new ImageIndex(ctx.root).put(imageRecord(name, variant));
+      for (const name of names) await new ImageIndex(ctx.root, warningsTo(ctx.progress ?? nullSink)).put(imageRecord(name, variant));
       if (output.push) {
         for (const name of names) {
           await pushImage(variant, name, {

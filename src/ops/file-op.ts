@@ -49,7 +49,7 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const layer = await layerOf(key, ctx);
+    const layer = await layerOf(step, key, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
@@ -62,7 +62,7 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const result = await layerOf(key, ctx);
+    const result = await layerOf(step, key, ctx);
     await ctx.snapshotter.remove(key);
     return result;
   });
@@ -74,8 +74,9 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
   });
 }
 
-async function layerOf(key: string, ctx: FileContext): Promise<LayerResult> {
+async function layerOf(step: FileStep, key: string, ctx: FileContext): Promise<LayerResult> {
   return snapshotLayer(ctx.snapshotter, key, ctx.store, {
+    label: `the layer of ${step.name}`,
     ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });

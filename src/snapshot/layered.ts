@@ -21,6 +21,8 @@ export interface LayeredSnapshotter extends Snapshotter {
   lowerDirs(key: string): Promise<string[]>;
   /** Removes active snapshots left by processes that no longer run; returns their keys. */
   removeStale(): Promise<string[]>;
+  /** Removes snapshot directories no record names (a kill between the two); returns their names. */
+  removeOrphans(): Promise<string[]>;
 }
 
 /** True when an overlay mount works under `root` (the kernel has it and the filesystem allows it). */

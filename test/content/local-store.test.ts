@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -44,11 +44,38 @@ describe('LocalContentStore', () => {
     expect(readdirSync(path.join(root, 'ingest'))).toEqual([]);
   });
 
-  it('fails a read when the bytes on disk were changed', async () => {
+  it.each([
+    { name: 'a changed byte', bytes: Buffer.from('hello, CONTENT store\n') },
+    { name: 'a flipped bit', bytes: Buffer.from(HELLO.map((b, i) => (i === 3 ? b ^ 1 : b))) },
+    { name: 'cut short', bytes: HELLO.subarray(0, 10) },
+    { name: 'emptied', bytes: Buffer.alloc(0) },
+  ])('a stored blob $name: the read fails in one line and the blob is removed, so the next pull stores it again', async ({ bytes }) => {
+    const store = new LocalContentStore(tempDir());
+    await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST });
+    writeFileSync(store.blobPath(HELLO_DIGEST), bytes);
+    const read = readAll(await store.reader(HELLO_DIGEST));
+    await expect(read).rejects.toMatchObject({
+      code: 'digest-mismatch',
+      message: `stored blob ${HELLO_DIGEST} is damaged (its bytes hash to ${digestOf(bytes)}): removed it; run again to pull or build it anew`,
+    });
+    expect(await store.info(HELLO_DIGEST)).toBeUndefined();
+    await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST, size: HELLO.length });
+    expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
+  });
+
+  it('a damaged blob replaced by a good copy while it was read is left in place', async () => {
     const store = new LocalContentStore(tempDir());
     await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST });
     writeFileSync(store.blobPath(HELLO_DIGEST), 'hello, CONTENT store\n');
-    await expect(readAll(await store.reader(HELLO_DIGEST))).rejects.toBeInstanceOf(DigestMismatchError);
+    const reader = await store.reader(HELLO_DIGEST);
+    // Another writer renames a good copy into place before the damage is found.
+    const good = `${store.blobPath(HELLO_DIGEST)}.good`;
+    writeFileSync(good, HELLO);
+    renameSync(good, store.blobPath(HELLO_DIGEST));
+    await expect(readAll(reader)).rejects.toThrow(
+      /^stored blob sha256:[0-9a-f]{64} is damaged \(its bytes hash to sha256:[0-9a-f]{64}\): it has been replaced since$/,
+    );
+    expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
   });
 
   it('lets several writers store the same blob at once', async () => {

@@ -14,21 +14,21 @@ import {
   stateRoot,
   tagImage,
 } from '../../index.js';
-import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import { registriesFromFlags, warnOnStderr, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
 /** Registers the image-store commands. */
 export function registerImages(program: Command, context: CliContext): void {
-  const rootOf = (command: Command): { root?: string } => {
+  const rootOf = (command: Command): { root?: string; warn: (message: string) => void } => {
     const root = command.optsWithGlobals<GlobalFlags>().root;
-    return root ? { root } : {};
+    return root ? { root, warn: warnOnStderr } : { warn: warnOnStderr };
   };
   program
     .command('images')
     .description('list the images in the local store')
     .option('-q, --quiet', 'print only image ids')
     .action(async (flags: { quiet?: boolean }, command: Command) => {
-      const images = await new ImageIndex(stateRoot(rootOf(command).root)).list();
+      const images = await new ImageIndex(stateRoot(rootOf(command).root), warnOnStderr).list();
       if (flags.quiet) {
         for (const image of images) process.stdout.write(`${image.config.slice(7, 19)}\n`);
         return;
