@@ -19,6 +19,7 @@ export {
   InternalError,
   isNotFound,
   isInvalidArgument,
+  hasCode,
   type ErrorCode,
 } from './errors.js';
 export { pull, resolveRemoteImage, clientFor, type PullOptions, type PullResult } from './pull.js';

@@ -79,8 +79,8 @@ export class LocalContentStore implements ContentStore {
     const same = now !== undefined && now.ino === opened.ino && now.mtimeMs === opened.mtimeMs;
     if (same) await unlessAbsent(unlink(file));
     const reason = err instanceof DigestMismatchError ? `its bytes hash to ${err.actual}` : err.message;
-    const outcome = same ? 'removed it; run again to pull or build it anew' : 'it has been replaced since';
-    return new TsbuildError('digest-mismatch', `stored blob ${digest} is damaged (${reason}): ${outcome}`, { cause: err });
+    const outcome = same ? ' and was removed; the next pull or build fetches or makes it again' : '; it has been replaced since';
+    return new TsbuildError('digest-mismatch', `stored blob ${digest} is damaged (${reason})${outcome}`, { cause: err });
   }
 
   async readBytes(digest: Digest, maxBytes = DEFAULT_MAX_BYTES): Promise<Buffer> {

@@ -56,7 +56,7 @@ describe('LocalContentStore', () => {
     const read = readAll(await store.reader(HELLO_DIGEST));
     await expect(read).rejects.toMatchObject({
       code: 'digest-mismatch',
-      message: `stored blob ${HELLO_DIGEST} is damaged (its bytes hash to ${digestOf(bytes)}): removed it; run again to pull or build it anew`,
+      message: `stored blob ${HELLO_DIGEST} is damaged (its bytes hash to ${digestOf(bytes)}) and was removed; the next pull or build fetches or makes it again`,
     });
     expect(await store.info(HELLO_DIGEST)).toBeUndefined();
     await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST, size: HELLO.length });
@@ -73,7 +73,7 @@ describe('LocalContentStore', () => {
     writeFileSync(good, HELLO);
     renameSync(good, store.blobPath(HELLO_DIGEST));
     await expect(readAll(reader)).rejects.toThrow(
-      /^stored blob sha256:[0-9a-f]{64} is damaged \(its bytes hash to sha256:[0-9a-f]{64}\): it has been replaced since$/,
+      /^stored blob sha256:[0-9a-f]{64} is damaged \(its bytes hash to sha256:[0-9a-f]{64}\); it has been replaced since$/,
     );
     expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
   });

@@ -28,6 +28,20 @@ export interface Leftovers {
   strayFiles: string[];
 }
 
+/** A root at rest: nothing left at all. */
+export const NOTHING_LEFT: Leftovers = {
+  mounts: [],
+  scratch: [],
+  containers: [],
+  bundles: [],
+  activeSnapshots: [],
+  orphanSnapshots: [],
+  danglingLinks: [],
+  ingest: [],
+  leases: [],
+  strayFiles: [],
+};
+
 const names = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 /** Mount points at or below `root` in this process's mount namespace (the CLI's too). */
