@@ -4,7 +4,7 @@
  * snapshots and a second build unpacks nothing.
  */
 import { randomBytes } from 'node:crypto';
-import type { ContentStore } from '../content/store.js';
+import { readFailure, type ContentStore } from '../content/store.js';
 import { layerCompression } from '../archive/compression.js';
 import { applyLayer } from '../diff/applier.js';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.js';
@@ -79,7 +79,7 @@ export async function unpackLayers(
             () => false,
           ))
         )
-          throw err;
+          throw await readFailure(store, parseDigest(layer.digest), err);
       }
     }
     parent = name;

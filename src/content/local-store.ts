@@ -15,7 +15,7 @@ import { createWriteStream, type Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
 import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
@@ -81,6 +81,10 @@ export class LocalContentStore implements ContentStore {
     const reason = err instanceof DigestMismatchError ? `its bytes hash to ${err.actual}` : err.message;
     const outcome = same ? ' and was removed; the next pull or build fetches or makes it again' : '; it has been replaced since';
     return new TsbuildError('digest-mismatch', `stored blob ${digest} is damaged (${reason})${outcome}`, { cause: err });
+  }
+
+  async verify(digest: Digest): Promise<void> {
+    await pipeline(await this.reader(digest), new Writable({ write: (_chunk, _encoding, done) => done() }));
   }
 
   async readBytes(digest: Digest, maxBytes = DEFAULT_MAX_BYTES): Promise<Buffer> {

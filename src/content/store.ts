@@ -51,8 +51,25 @@ export interface ContentStore {
   writer(options?: WriteOptions): Promise<ContentWriter>;
   /** Streams `source` into the store and commits it against `expected`. */
   ingest(source: Readable, expected: Expected, options?: WriteOptions): Promise<BlobInfo>;
+  /** Reads a stored blob whole and fails as `reader` does when it does not verify. */
+  verify(digest: Digest): Promise<void>;
   /** Removes a blob (no error when absent). */
   delete(digest: Digest): Promise<void>;
   /** Every stored blob. */
   walk(): AsyncIterable<BlobInfo>;
+}
+
+/**
+ * The error to report when using the stored blob `digest` failed with `err`. A damaged blob often
+ * breaks decompression before its digest is checked at the end: then the blob is verified, and its
+ * damage (the blob is removed, `LocalContentStore`) is the error rather than a zlib message.
+ */
+export async function readFailure(store: ContentStore, digest: Digest, err: unknown): Promise<unknown> {
+  if ((err as { code?: unknown }).code === 'digest-mismatch' || (err as { name?: unknown }).name === 'AbortError') return err;
+  try {
+    await store.verify(digest);
+  } catch (damage) {
+    if ((damage as { code?: unknown }).code === 'digest-mismatch') return damage;
+  }
+  return err;
 }

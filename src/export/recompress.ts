@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression, layerCompressor, layerDecompressor, layerMediaType, type LayerCompression } from '../archive/compression.js';
-import type { ContentStore } from '../content/store.js';
+import { readFailure, type ContentStore } from '../content/store.js';
 import { canonicalJson, digestOf, isDigest, parseDigest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream } from '../digest/hashing.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
@@ -114,6 +114,6 @@ async function convertLayer(
     const { digest, size } = await writer.commit();
     return { digest, size };
   } catch (err) {
-    throw await writer.abort(err);
+    throw await writer.abort(await readFailure(ctx.store, parseDigest(layer.digest), err));
   }
 }

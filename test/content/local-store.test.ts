@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
+import { readFailure } from '../../src/content/store.js';
 import { digestOf, parseDigest } from '../../src/digest/digest.js';
 import { DigestMismatchError } from '../../src/digest/hashing.js';
 import { projectRoot } from '../helpers/shared.js';
@@ -61,6 +64,31 @@ describe('LocalContentStore', () => {
     expect(await store.info(HELLO_DIGEST)).toBeUndefined();
     await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST, size: HELLO.length });
     expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
+  });
+
+  it('a damaged gzip blob that breaks decompression first is reported as damaged, not as a zlib error', async () => {
+    const store = new LocalContentStore(tempDir());
+    // Text, so the deflate data has codes a flipped bit breaks; large, so zlib fails long before the end.
+    const gz = gzipSync(Buffer.from(Array.from({ length: 400_000 }, (_, i) => `line ${i} ${(i * 7919) % 1000}\n`).join('')));
+    const digest = digestOf(gz);
+    await store.ingest(Readable.from([gz]), { digest });
+    const damaged = Buffer.from(gz);
+    damaged[20] = (damaged[20] ?? 0) ^ 0x01; // in the first block's code lengths: zlib fails at once
+    writeFileSync(store.blobPath(digest), damaged);
+    const failed = await pipeline(await store.reader(digest), createGunzip(), new Writable({ write: (_c, _e, done) => done() })).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((failed as NodeJS.ErrnoException).code).toBe('Z_DATA_ERROR');
+    await expect(readFailure(store, digest, failed)).resolves.toMatchObject({
+      code: 'digest-mismatch',
+      message: `stored blob ${digest} is damaged (its bytes hash to ${digestOf(damaged)}) and was removed; the next pull or build fetches or makes it again`,
+    });
+    expect(await store.info(digest)).toBeUndefined();
+    // A failure that is not the blob's (the blob verifies) stays what it was.
+    await store.ingest(Readable.from([gz]), { digest });
+    const other = new Error('the disk went away');
+    expect(await readFailure(store, digest, other)).toBe(other);
   });
 
   it('a damaged blob replaced by a good copy while it was read is left in place', async () => {
