@@ -2,11 +2,14 @@
  * Damaged state files do not stop builds: each kind of index file tsbuild keeps in its root is
  * damaged the way a crash or a bad disk damages it, and the next `tsbuild build` prints one warning
  * line naming the file (set aside as `<file>.corrupt-<time>`), exits 0, and makes the very same
- * image as before (SOURCE_DATE_EPOCH is set, so steps run again give the same layers).
+ * image as before (SOURCE_DATE_EPOCH is set, so steps run again give the same layers). A cache
+ * record whose layer or snapshot is gone is a plain miss.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CacheRecord } from '../../src/cache/cache-index.js';
+import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { tsbuild } from '../helpers/cli.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
@@ -92,5 +95,33 @@ describe.skipIf(!isRoot || !registryAvailable)('a build over damaged state files
     expect(leftovers(root).orphanSnapshots).toEqual([]);
     const third = build();
     expect([third.status, third.stdout, third.stderr.includes('warning')]).toEqual([0, first.stdout, false]);
+  });
+});
+
+describe.skipIf(!isRoot || !registryAvailable)('a cache record whose layer or snapshot is gone', () => {
+  it.each([
+    {
+      name: 'its layer blob deleted',
+      remove: (root: string, record: CacheRecord): Promise<void> =>
+        Promise.resolve(rmSync(path.join(root, 'blobs', 'sha256', record.layer.descriptor.digest.slice(7)))),
+    },
+    {
+      name: 'its snapshot removed',
+      remove: (root: string, record: CacheRecord): Promise<void> => new OverlaySnapshotter(root).remove(record.snapshot),
+    },
+  ])('$name: a miss (the step runs again, saying why), no warning, the same image', async ({ remove }) => {
+    const root = tempDir();
+    const context = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo made > /made\n`);
+    const env = { SOURCE_DATE_EPOCH: '1700000000', TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    const build = () => tsbuild(['--root', root, 'build', '--progress=plain', '-t', 'app:1', context], { env, timeout: 60_000 });
+    const first = build();
+    expect(first.status).toBe(0);
+    const [file] = find(root, /^cache-index\/[0-9a-f]{64}\.json$/);
+    await remove(root, JSON.parse(readFileSync(path.join(root, file ?? ''), 'utf8')) as CacheRecord);
+    const second = build();
+    expect([second.status, second.stdout, second.stderr.includes('warning')]).toEqual([0, first.stdout, false]);
+    expect(second.stderr).toMatch(/^#\d+ \[stage-0 2\/2\] RUN echo made > \/made \(cache miss: its cached result was removed\)$/m);
+    expect(second.stderr).toMatch(/^1 steps run, 0 cached/m);
   });
 });

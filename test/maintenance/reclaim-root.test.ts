@@ -107,22 +107,28 @@ describe('reclaimRoot', () => {
       const result = await reclaimRoot(root);
       return { ms: Number(process.hrtime.bigint() - started) / 1e6, result };
     };
+    const median = async (root: string): Promise<number> => {
+      const runs: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const { ms, result } = await time(root);
+        expect(result).toEqual(NOTHING);
+        runs.push(ms);
+      }
+      return runs.sort((x, y) => x - y)[2] ?? 0;
+    };
+    const empty = await median(newRoot());
     const root = newRoot();
     // A root in use: live snapshots, cache records and a live lease, none of it stale.
     await leave(root, LIVE, 100);
     for (let i = 0; i < 2000; i++) writeFileSync(path.join(root, 'cache-index', `${i.toString(16).padStart(64, '0')}.json`), '{}');
-    const idle: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const { ms, result } = await time(root);
-      expect(result).toEqual(NOTHING);
-      idle.push(ms);
-    }
+    const busy = await median(root);
     await leave(root, DEAD, 100);
     leaveOrphans(root, 100);
-    const busy = await time(root);
-    expect(busy.result).toEqual({ containers: 100, scratch: 100, snapshots: 100, orphans: 100, ingest: 100, leases: 100, temporary: 200 });
-    const median = idle.sort((x, y) => x - y)[2] ?? 0;
-    console.log(`reclaimRoot: nothing to reclaim ${median.toFixed(1)} ms (median of 5); 100 dead entries of each kind ${busy.ms.toFixed(0)} ms`);
-    expect(median).toBeLessThan(50);
+    const stale = await time(root);
+    expect(stale.result).toEqual({ containers: 100, scratch: 100, snapshots: 100, orphans: 100, ingest: 100, leases: 100, temporary: 200 });
+    console.log(
+      `reclaimRoot (medians of 5): an empty root ${empty.toFixed(1)} ms; a busy root, nothing stale ${busy.toFixed(1)} ms; 100 dead entries of each kind ${stale.ms.toFixed(0)} ms`,
+    );
+    expect([empty, busy].every((ms) => ms < 50)).toBe(true);
   });
 });
