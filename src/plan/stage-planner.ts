@@ -368,7 +368,7 @@ export function runArgs(command: CommandLine, shell: string[]): { args: string[]
   return { args: [...shell, line], files: [] };
 }
 
-function healthConfig(ins: HealthcheckInstruction): ContainerConfig['Healthcheck'] {
+function healthConfig(ins: HealthcheckInstruction): NonNullable<ContainerConfig['Healthcheck']> {
   const health: NonNullable<ContainerConfig['Healthcheck']> = { Test: [...ins.test] };
   if (ins.interval) health.Interval = ins.interval;
   if (ins.timeout) health.Timeout = ins.timeout;
