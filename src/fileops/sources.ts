@@ -14,10 +14,11 @@ import { resolveParts, rootParts } from './resolve.js';
 /** A filesystem to copy from. */
 export interface SourceTree {
   root: string;
-  /** False for paths that are not part of it (ignored context files). */
-  includes?: (rel: string) => boolean;
-  /** True when excluded directories may hold re-included paths (`!` patterns exist). */
-  reincludes?: boolean;
+  /**
+   * False for paths that are not part of it: ignored context files, and excluded directories that
+   * hold nothing re-included (see `contextTree`). Absent: everything under the root is.
+   */
+  contains?: (rel: string) => boolean;
 }
 
 /** One matched source. */
@@ -60,7 +61,7 @@ export async function expandSource(tree: SourceTree, source: string): Promise<Ma
       } else {
         const real = await resolveParts(tree.root, child.join('/'));
         const info = await statFollow(path.join(tree.root, ...real)).catch(() => undefined);
-        if (info?.isDirectory() && (tree.includes?.(real.join('/')) ?? true)) await walk(child, index + 1);
+        if (info?.isDirectory() && (tree.contains?.(real.join('/')) ?? true)) await walk(child, index + 1);
       }
     }
   };
@@ -73,6 +74,6 @@ async function resolveMatch(tree: SourceTree, matched: string): Promise<MatchedS
   const real = realParts.join('/');
   const stat = await lstat(path.join(tree.root, ...realParts)).catch(() => undefined);
   if (!stat) return undefined;
-  if (real !== '' && !(tree.includes?.(real) ?? true) && !(stat.isDirectory() && tree.includes)) return undefined;
+  if (real !== '' && !(tree.contains?.(real) ?? true)) return undefined;
   return { matched, name: path.posix.basename(matched) || path.basename(tree.root), real, stat };
 }

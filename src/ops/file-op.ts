@@ -116,7 +116,9 @@ async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: F
     else await addLocal(await (tree as Promise<SourceTree>), source, step, rootfs, options);
   }
   if (step.inline.length > 0) await addInline(step, rootfs, scratch, options);
-  if (step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
+  // With --parents the destination exists even when a wildcard matched nothing; otherwise, as in
+  // BuildKit, a COPY whose sources all matched nothing creates nothing.
+  if (step.parents && step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
 }
 
 async function treeFor(from: SourceLocation, ctx: FileContext): Promise<SourceTree> {

@@ -153,6 +153,11 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
     expect(await run.listing('out')).toEqual(['c dir 755 0:0', 'c/d dir 755 0:0', 'c/d/e file:1 644 0:0']);
   });
 
+  it('creates no destination when every source is a wildcard matching nothing (BuildKit creates none)', async () => {
+    const run = await stage('FROM base\nCOPY nomatch* /x/\nCOPY keep nomatch* /y/\n', contextWith({ keep: 'k' }));
+    expect((await run.listing('')).filter((line) => /^[xy][ /]/.test(line))).toEqual(['y dir 755 0:0', 'y/keep file:1 644 0:0']);
+  });
+
   it('WORKDIR creates its directory owned by the current USER', async () => {
     const run = await stage('FROM base\nUSER nobody\nWORKDIR /home/nobody/app\n');
     expect(await run.listing('home')).toEqual(['nobody dir 755 65534:65534', 'nobody/app dir 755 65534:65534']);
