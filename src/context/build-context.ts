@@ -41,9 +41,9 @@ export async function loadBuildContext(root: string, dockerfile?: string): Promi
  * included does not exist at all: `COPY . /app/` does not create it and `COPY dir /x/` is "not
  * found". Answers for directories are remembered, so nested excluded directories are walked once.
  */
-export function contextTree(ctx: BuildContext): { root: string; contains?: (rel: string) => boolean } {
+export function contextTree(ctx: BuildContext): { root: string; contains?: (rel: string) => boolean; untimedRoot: true } {
   const ignore = ctx.ignore;
-  if (!ignore) return { root: ctx.root };
+  if (!ignore) return { root: ctx.root, untimedRoot: true };
   const exceptions = exceptionPrefixes(ignore);
   const holds = new Map<string, boolean>();
   const holdsIncluded = (dir: string): boolean => {
@@ -60,7 +60,7 @@ export function contextTree(ctx: BuildContext): { root: string; contains?: (rel:
     return known;
   };
   const contains = (rel: string): boolean => !ignore.excludes(rel) || (isDirectory(path.join(ctx.root, rel)) && holdsIncluded(rel));
-  return { root: ctx.root, contains };
+  return { root: ctx.root, contains, untimedRoot: true };
 }
 
 function isDirectory(abs: string): boolean {

@@ -78,8 +78,9 @@ export async function copyInto(
       const target = await ensureDir(rootfs, options.parents ? path.posix.join(base, path.posix.basename(kept)) : base, options);
       await copyChildren(tree, match.real, '', target, options, links, slicer);
       // BuildKit (fsutil) gives the destination directory the source directory's times, not its
-      // mode or owner, whether it existed or not: the last directory source wins.
-      await utimes(target, match.stat.atime, match.stat.mtime);
+      // mode or owner, whether it existed or not: the last directory source wins. A context's root
+      // has no times of its own there (see `SourceTree.untimedRoot`): the directory keeps the copy's.
+      if (!(match.real === '' && tree.untimedRoot)) await utimes(target, match.stat.atime, match.stat.mtime);
       continue;
     }
     // `--exclude` filters what is below a source, never a matched source itself (as BuildKit).

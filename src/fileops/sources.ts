@@ -19,6 +19,12 @@ export interface SourceTree {
    * hold nothing re-included (see `contextTree`). Absent: everything under the root is.
    */
   contains?: (rel: string) => boolean;
+  /**
+   * True when the root directory's own times are not part of the tree: a build context, which
+   * BuildKit copies into a directory of its own before COPY reads it (`COPY . /app/` gives `/app`
+   * the time of the copy, not the context directory's).
+   */
+  untimedRoot?: boolean;
 }
 
 /** One matched source. */

@@ -144,6 +144,12 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
       ['existing', '755', '2002-01-01T00:00:00.000Z'],
       ['new', '755', '2001-01-01T00:00:00.000Z'],
     ]);
+    // The context's own root is the exception: BuildKit reads a copy of the context, whose root has
+    // the time of that copy, so `COPY . /app/` leaves /app with the time of the build.
+    utimesSync(ctx, new Date('2003-01-01Z'), new Date('2003-01-01Z'));
+    const context = contextTree(await loadBuildContext(ctx));
+    await copyInto(context, await expandSource(context, '.'), rootfs, '/app/', { keepOwners: false });
+    expect(lstatSync(path.join(rootfs, 'app')).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('follows source symlinks (also through parents and chains) and keeps symlinks inside directories', async () => {
