@@ -141,6 +141,11 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
     ]);
   });
 
+  it('COPY --link into a directory the base has keeps its mode in the layer (BuildKit: /tmp stays 1777)', async () => {
+    const run = await stage('FROM base\nRUN mkdir -m 1777 /shared\nCOPY --link app /shared/\n', contextWith({ app: 'binary' }));
+    expect((await run.listing('')).filter((line) => line.startsWith('shared'))).toEqual(['shared dir 1777 0:0', 'shared/app file:6 644 0:0']);
+  });
+
   it('COPY --parents keeps source paths, and only the part after a /./ pivot', async () => {
     const ctx = contextWith({ 'foo1/foo2/bar': '1', 'foo1/foo2/baz': '2', 'test/a/b/c/d/e': '3' });
     const run = await stage('FROM base\nWORKDIR /test\nCOPY --parents foo1/foo2/ba* .\nCOPY --parents test/a/b/./c/d /out/\n', ctx);
