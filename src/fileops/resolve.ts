@@ -7,6 +7,7 @@
  */
 import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
+import { linkTargetInRoot } from '../archive/safe-path.js';
 import { TsbuildError } from '../errors.js';
 
 const MAX_LINKS = 255;
@@ -54,10 +55,9 @@ async function resolve(root: string, p: string, followFinal: boolean, refuseEsca
     if (stat.isSymbolicLink() && (rest.length > 0 || followFinal)) {
       if (++hops > MAX_LINKS) throw new TsbuildError('invalid-argument', `too many levels of symbolic links resolving ${p}`);
       const target = await readlink(path.join(root, ...candidate));
+      const next = linkTargetInRoot(done, target, followedAbsolute || !refuseEscape) ?? refuseEscape?.(candidate.join('/')) ?? [];
       if (target.startsWith('/')) followedAbsolute = true;
-      else if (refuseEscape && !followedAbsolute && climbsAbove(done.length, target)) refuseEscape(candidate.join('/'));
-      const base = target.startsWith('/') ? [] : done;
-      todo = [...rootParts([...base, target].join('/')), ...rest];
+      todo = [...next, ...rest];
       done.length = 0;
       continue;
     }
@@ -65,17 +65,6 @@ async function resolve(root: string, p: string, followFinal: boolean, refuseEsca
     todo = rest;
   }
   return done;
-}
-
-/** True when the relative `target` of a link `depth` directories below the root climbs above it. */
-function climbsAbove(depth: number, target: string): boolean {
-  let level = depth;
-  for (const part of target.split('/')) {
-    if (part === '..') level--;
-    else if (part !== '' && part !== '.') level++;
-    if (level < 0) return true;
-  }
-  return false;
 }
 
 /** The absolute host path of `p` resolved inside `root`. */

@@ -3,8 +3,9 @@
  * per case, each with a directory under `fixtures/dockerfiles/compare/` and, where files are
  * better made than stored (archives, a thousand files, a deep tree), a `prepare` step. The
  * fixtures every case shares: a local registry holding two bases (`BASE`: busybox with the usual
- * top-level directories and an empty WorkingDir, like real images; `BARE`: busybox alone) and an
- * HTTP server for `ADD <url>`. Dockerfiles name their base `${BASE}` (a global ARG).
+ * top-level directories and an empty WorkingDir, like real images; `BARE`: busybox alone;
+ * `LINKED`: layers written through symlinks) and an HTTP server for `ADD <url>`. Dockerfiles name
+ * their base `${BASE}` (a global ARG).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,8 +23,8 @@ export const CONTEXT_TIME = new Date('2020-02-02T02:02:02Z');
 export const INPUTS_BEFORE = Date.parse('2023-01-01T00:00:00Z') / 1000;
 
 export interface CompareFixtures {
-  /** `BASE` and `BARE` image references, passed to every build. */
-  buildArgs: { BASE: string; BARE: string };
+  /** `BASE`, `BARE` and `LINKED` image references, passed to every build. */
+  buildArgs: { BASE: string; BARE: string; LINKED: string };
   /** Base URL of the HTTP server (`/file.txt`, `/t.tar.gz`). */
   url: string;
   stop(): Promise<void>;
@@ -101,6 +102,20 @@ export async function startCompareFixtures(): Promise<CompareFixtures> {
       WorkingDir: '',
     });
     await skopeoPush(path.join(layouts, 'base'), '1', `${registry.host}/base:1`);
+    // Layers that write through symlinks: this layer's own (lib -> usr/lib, then lib/x.so) and a
+    // lower layer's (lib64 -> /usr/lib64, then lib64/y.so in the next layer).
+    const own = await makeLayer([
+      ...['dev/', 'proc/', 'sys/'].map((name) => ({ name, type: 'directory' as const })),
+      { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+      { name: 'usr/', type: 'directory' },
+      { name: 'usr/lib/', type: 'directory' },
+      { name: 'lib/x.so', data: Buffer.from('x\n') },
+      { name: 'lib64', type: 'symlink', linkname: '/usr/lib64' },
+      { name: 'usr/lib64/', type: 'directory' },
+    ]);
+    const upper = await makeLayer([{ name: 'lib64/y.so', data: Buffer.from('y\n') }]);
+    writeImageLayout(path.join(layouts, 'linked'), '1', [await busyboxLayer(), own, upper], { Env: ['PATH=/bin'], WorkingDir: '/' });
+    await skopeoPush(path.join(layouts, 'linked'), '1', `${registry.host}/linked:1`);
   } catch (err) {
     await registry.stop();
     await served.stop();
@@ -109,7 +124,7 @@ export async function startCompareFixtures(): Promise<CompareFixtures> {
     rmSync(layouts, { recursive: true, force: true });
   }
   return {
-    buildArgs: { BASE: `${registry.host}/base:1`, BARE: `${registry.host}/bare:1` },
+    buildArgs: { BASE: `${registry.host}/base:1`, BARE: `${registry.host}/bare:1`, LINKED: `${registry.host}/linked:1` },
     url: served.url,
     stop: async () => {
       await served.stop();
@@ -306,6 +321,10 @@ export const COMPARE_CASES: CompareCase[] = [
       ];
       writeFileSync(path.join(context, 'rootfs.tar.gz'), (await makeLayer(entries)).gz);
     },
+  },
+  {
+    name: 'base-layer-symlinks',
+    covers: 'a base whose layers write through symlinks: the layer’s own are followed, a lower layer’s is hidden by a directory',
   },
   {
     name: 'add-url',
