@@ -1,8 +1,8 @@
 /**
  * COPY, ADD and WORKDIR's directory: prepare a snapshot on the parent, write the files into its
  * mounted rootfs (no container), turn the change into a layer, commit. `--link` copies into an
- * empty tree instead, so its layer does not depend on the parent; that layer is then unpacked on
- * top of the parent to continue the stage.
+ * empty tree instead, so its layer does not follow the parent's symlinks nor read its files; that
+ * layer is then unpacked on top of the parent to continue the stage.
  */
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { expandHeredocBody, lookupIn } from '../dockerfile/expand.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
 import { extractArchive } from '../fileops/extract.js';
+import { adoptExistingDirs } from '../fileops/link-dirs.js';
 import { parseChmod, resolveChown } from '../fileops/ownership.js';
 import { checkoutGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
 import { resolveInRoot, rootParts } from '../fileops/resolve.js';
@@ -55,18 +56,28 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
   });
 }
 
-/** `--link`: the files go into an empty tree (its own layer), then onto the parent. */
+/**
+ * `--link`: the files go into an empty tree (its own layer), then onto the parent. Directories the
+ * parent already has keep its mode and owner in that layer (`adoptExistingDirs`), as in BuildKit;
+ * the layer then depends on the parent, which every step's cache key includes anyway.
+ */
 async function runLinked(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   const tree = sourceTree(step, ctx);
-  const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key, mounts, scratch }) => {
-    const rootfs = path.join(scratch, 'rootfs');
-    await mkdir(rootfs);
-    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const result = await layerOf(key, ctx);
-    await ctx.snapshotter.remove(key);
-    return result;
-  });
-  return withActiveSnapshot(ctx, parent, 'file', async ({ key }) => {
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts: parentMounts }) => {
+    const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key: linkKey, mounts, scratch }) => {
+      const rootfs = path.join(scratch, 'rootfs');
+      await mkdir(rootfs);
+      await withMounted(mounts, rootfs, async (dir) => {
+        await applyStep(step, dir, scratch, ctx, tree);
+        if (parent === undefined) return;
+        const below = path.join(scratch, 'parent');
+        await mkdir(below);
+        await withMounted(parentMounts, below, async (parentDir) => adoptExistingDirs(dir, parentDir));
+      });
+      const result = await layerOf(linkKey, ctx);
+      await ctx.snapshotter.remove(linkKey);
+      return result;
+    });
     const mode = ctx.snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
     await applyLayer(await ctx.store.reader(layer.descriptor.digest as Digest), await ctx.snapshotter.upperDir(key), { mode });
     await ctx.snapshotter.commit(name, key);
@@ -120,7 +131,9 @@ async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: F
     else await addLocal(await (tree as Promise<SourceTree>), source, step, rootfs, options);
   }
   if (step.inline.length > 0) await addInline(step, rootfs, scratch, options);
-  if (step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
+  // With --parents the destination exists even when a wildcard matched nothing; otherwise, as in
+  // BuildKit, a COPY whose sources all matched nothing creates nothing.
+  if (step.parents && step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
 }
 
 async function treeFor(from: SourceLocation, ctx: FileContext): Promise<SourceTree> {
