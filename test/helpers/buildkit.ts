@@ -37,21 +37,28 @@ export interface ReferenceBuilder {
 const script = sharedPath('tools', 'modern-buildkit.sh');
 
 /**
+ * The reference engine's `DOCKER_HOST`, started by the script when needed, or why it cannot run here
+ * (not root, no script, or the engine would not start).
+ */
+export function referenceHost(): { host?: string; reason?: string } {
+  if (!isRoot) return { reason: 'needs root' };
+  if (!existsSync(script)) return { reason: `${script} is missing` };
+  try {
+    const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    const match = /export DOCKER_HOST=(\S+)/.exec(out);
+    return match?.[1] ? { host: match[1] } : { reason: `${script} printed no DOCKER_HOST` };
+  } catch (err) {
+    return { reason: `${script} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}` };
+  }
+}
+
+/**
  * The reference builder, or undefined where it cannot run here (not root, no script, no docker
  * CLI, or the engine would not start); `reason` then says why.
  */
 export function referenceBuilder(): { builder?: ReferenceBuilder; reason?: string } {
-  if (!isRoot) return { reason: 'needs root' };
-  if (!existsSync(script)) return { reason: `${script} is missing` };
-  let host: string;
-  try {
-    const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
-    const match = /export DOCKER_HOST=(\S+)/.exec(out);
-    if (!match?.[1]) return { reason: `${script} printed no DOCKER_HOST` };
-    host = match[1];
-  } catch (err) {
-    return { reason: `${script} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}` };
-  }
+  const { host, reason } = referenceHost();
+  if (!host) return { reason: reason ?? 'no reference engine' };
   const env = { ...process.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '1', BUILDX_NO_DEFAULT_ATTESTATIONS: '1' };
   const docker = async (args: string[], options: { cwd?: string } = {}): Promise<string> => {
     try {
