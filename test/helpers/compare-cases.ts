@@ -14,6 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxLayer, makeLayer, writeBusyboxLayout, writeImageLayout } from './oci-image.js';
+import { layerTransitionsDockerfile } from './layer-transitions.js';
 import { skopeoPush, startRegistry } from './registry.js';
 
 /** The time every context file carries, so copies of it have a time both builders must keep. */
@@ -363,6 +364,12 @@ export const COMPARE_CASES: CompareCase[] = [
   {
     name: 'metadata-only',
     covers: 'changes to metadata only: chmod, chown, touch of base files; deletions (whiteouts) and a directory replaced (opaque)',
+  },
+  {
+    name: 'layer-transitions',
+    covers:
+      'generated RUN layers turning 10 paths into files, directories, empty directories, symlinks to files and to directories, or nothing, in every order (issue 23), and changes below a replaced directory',
+    prepare: (context) => writeFileSync(path.join(context, 'Dockerfile'), layerTransitionsDockerfile()),
   },
   {
     name: 'many-files',
