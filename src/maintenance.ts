@@ -9,9 +9,9 @@ import { diskUsage, prune, type PruneResult, type Usage } from './cache/gc.js';
 import { LocalContentStore } from './content/local-store.js';
 import { ImageIndex } from './images/image-index.js';
 import { reclaimStale } from './runtime/reclaim.js';
-import { RuncRuntime } from './runtime/runc.js';
+import { RuncExecutor } from './runtime/runc.js';
 import { stateRoot } from './settings.js';
-import type { LayeredSnapshotter } from './snapshot/layered.js';
+import type { ManagedSnapshotter } from './snapshot/snapshotter.js';
 import { selectSnapshotter } from './snapshot/select.js';
 import { liveLeases, withGcLock } from './util/lease.js';
 import { prepareStateRoot } from './util/make-dirs.js';
@@ -25,9 +25,9 @@ export interface ReclaimResult {
 }
 
 /** Removes what processes that no longer run left in the root; never touches a live one's. */
-export async function reclaimRoot(root: string, snapshotter: LayeredSnapshotter, store: LocalContentStore): Promise<ReclaimResult> {
+export async function reclaimRoot(root: string, snapshotter: ManagedSnapshotter, store: LocalContentStore): Promise<ReclaimResult> {
   // Containers and mounts first: a dead build's overlay, still mounted, holds its snapshot's dirs.
-  const { containers, scratch } = await reclaimStale(root, new RuncRuntime(root));
+  const { containers, scratch } = await reclaimStale(root, new RuncExecutor(root));
   const snapshots = await snapshotter.removeStale();
   const ingest = await store.cleanIngest();
   return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, ingest };

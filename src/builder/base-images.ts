@@ -4,14 +4,12 @@
  * snapshots and a second build unpacks nothing.
  */
 import { randomBytes } from 'node:crypto';
-import type { ContentStore } from '../content/store.js';
-import { layerCompression } from '../archive/compression.js';
-import { applyLayer } from '../diff/applier.js';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError } from '../digest/hashing.js';
 import { isNotFound } from '../errors.js';
 import type { Descriptor } from '../image/oci-types.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { Applier } from '../diff/applier.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { ownerTag } from '../util/owner.js';
 
 /** The chainIDs of a list of diffIDs (OCI image-spec config.md). */
@@ -33,8 +31,8 @@ export function layerSnapshotName(chainID: Digest): string {
 export async function unpackLayers(
   layers: readonly Descriptor[],
   diffIDs: readonly string[],
-  store: ContentStore,
-  snapshotter: LayeredSnapshotter,
+  snapshotter: Snapshotter,
+  applier: Applier,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   const chain = chainIDs(diffIDs);
@@ -47,14 +45,9 @@ export async function unpackLayers(
     );
     if (!exists) {
       const key = `unpack-${ownerTag()}-${randomBytes(8).toString('hex')}`;
-      await snapshotter.prepare(key, parent);
+      const mounts = await snapshotter.prepare(key, parent);
       try {
-        const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-        const diffID = await applyLayer(await store.reader(parseDigest(layer.digest), signal ? { signal } : {}), await snapshotter.upperDir(key), {
-          mode,
-          compression: layerCompression(layer.mediaType),
-          ...(signal ? { signal } : {}),
-        });
+        const diffID = await applier.apply(layer, mounts, signal ? { signal } : {});
         if (diffID !== diffIDs[i]) throw new DigestMismatchError(diffIDs[i] ?? '', diffID, `layer ${layer.digest} (diffID)`);
         await snapshotter.commit(name, key);
       } catch (err) {

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { CacheIndex, missReason, type CacheRecord } from '../cache/cache-index.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import { exportCacheTo, importCache, type ImportedStep } from './cache-transfer.js';
-import { applyLayer } from '../diff/applier.js';
 import { DigestMismatchError } from '../digest/hashing.js';
 import { withActiveSnapshot } from '../ops/active-snapshot.js';
 import { LocalContentStore } from '../content/local-store.js';
@@ -33,10 +32,13 @@ import type { BuildPlan, PlannedStage, SourceLocation } from '../plan/types.js';
 import { nullSink, type ProgressSink } from '../progress/events.js';
 import { pull, type PullOptions } from '../pull.js';
 import { formatReference, parseReference } from '../registry/reference.js';
-import { RuncRuntime } from '../runtime/runc.js';
+import { RuncExecutor } from '../runtime/runc.js';
 import { hostPlatform, stateRoot } from '../settings.js';
 import { selectSnapshotter } from '../snapshot/select.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { ManagedSnapshotter, Snapshotter } from '../snapshot/snapshotter.js';
+import { MountDiffer } from '../diff/differ.js';
+import { StoreApplier, type Applier } from '../diff/applier.js';
+import type { ContentStore } from '../content/store.js';
 import { cacheKey } from '../solve/cache-key.js';
 import { solve } from '../solve/solver.js';
 import { prepareStateRoot } from '../util/make-dirs.js';
@@ -122,7 +124,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const root = stateRoot(request.root);
   await prepareStateRoot(root);
   const store = new LocalContentStore(root);
-  const runtime = new RuncRuntime(root);
+  const runtime = new RuncExecutor(root);
   // What this build uses stays out of a concurrent prune's reach until it ends.
   const lease = await Lease.take(root);
   try {
@@ -135,7 +137,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
 interface BuildSetup {
   root: string;
   store: LocalContentStore;
-  runtime: RuncRuntime;
+  runtime: RuncExecutor;
   lease: Lease;
   progress: ProgressSink;
   dockerfilePath: string;
@@ -148,7 +150,7 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
   const { root, store, runtime, lease, progress, dockerfilePath, dockerfileText, tags, targetPlatform } = setup;
   // The snapshotter is chosen (on a new root: a test mount) and what a killed run left is removed
   // while the base images are pulled: nothing before the stages needs it.
-  const snapshotterReady = (async (): Promise<LayeredSnapshotter> => {
+  const snapshotterReady = (async (): Promise<ManagedSnapshotter> => {
     const chosen = await selectSnapshotter(root, (text) => progress.emit({ type: 'message', text }));
     await reclaimRoot(root, chosen, store);
     return chosen;
@@ -163,6 +165,8 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
   const checksums = await ChecksumCache.for(root, request.context).load();
   const cache = new CacheIndex(root);
   const views = new SourceViews(snapshotter, root);
+  const differ = new MountDiffer(store, root);
+  const applier = new StoreApplier(store);
   const contextViews = new ContextViews(context, root);
   const epoch = sourceDateEpoch(request.buildArgs);
   let ran = 0;
@@ -181,7 +185,7 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
       const diffIDs = base.config.rootfs.diff_ids;
       top = lease
         .add({ snapshots: chainIDs(diffIDs).map(layerSnapshotName) })
-        .then(() => unpackLayers(base.layers, diffIDs, store, snapshotter, request.signal));
+        .then(() => unpackLayers(base.layers, diffIDs, snapshotter, applier, request.signal));
       imageTops.set(ref, top);
     }
     return top;
@@ -234,7 +238,7 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
               let hit = skipCache ? undefined : await validRecord(await cache.get(key), snapshotter, store, lease);
               const fromImport = imported.get(key);
               if (!hit && !skipCache && fromImport) {
-                hit = await slot(() => restoreStep(key, fromImport, parent, { snapshotter, root }, store, request.signal));
+                hit = await slot(() => restoreStep(key, fromImport, parent, { snapshotter, root }, store, applier, request.signal));
                 await cache.put(key, hit);
               }
               if (hit) {
@@ -252,8 +256,8 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
                   step.kind === 'exec'
                     ? await runExec(step, parent, name, {
                         snapshotter,
-                        runtime,
-                        store,
+                        executor: runtime,
+                        differ,
                         root,
                         contextSource: (source) => contextViews.pathFor(source, signal),
                         sourceDir,
@@ -264,8 +268,9 @@ async function buildWithLease(request: BuildRequest, setup: BuildSetup): Promise
                       })
                     : await runFileStep(step, parent, name, {
                         snapshotter,
+                        differ,
+                        applier,
                         root,
-                        store,
                         context,
                         sourceDir,
                         ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
@@ -410,7 +415,8 @@ async function restoreStep(
   imported: ImportedStep,
   parent: string | undefined,
   frame: SnapshotFrame,
-  store: LocalContentStore,
+  store: ContentStore,
+  applier: Applier,
   signal?: AbortSignal,
 ): Promise<CacheRecord> {
   const { snapshotter } = frame;
@@ -420,12 +426,8 @@ async function restoreStep(
   if ((await store.info(expected.digest))?.size !== descriptor.size)
     await store.ingest(await imported.open(signal), expected, signal ? { signal } : {});
   const name = stepSnapshotName(key);
-  await withActiveSnapshot(frame, parent, 'restore', async ({ key: active }) => {
-    const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-    const diffID = await applyLayer(await store.reader(parseDigest(descriptor.digest)), await snapshotter.upperDir(active), {
-      mode,
-      ...(signal ? { signal } : {}),
-    });
+  await withActiveSnapshot(frame, parent, 'restore', async ({ key: active, mounts }) => {
+    const diffID = await applier.apply(descriptor, mounts, signal ? { signal } : {});
     if (diffID !== step.layer.diffID) throw new DigestMismatchError(step.layer.diffID, diffID, `imported layer ${descriptor.digest} (diffID)`);
     await snapshotter.commit(name, active);
   });
@@ -444,8 +446,8 @@ function stepSnapshotName(key: Digest): string {
 /** A cache record is usable only while its snapshot and layer blob exist (leased first, then checked). */
 async function validRecord(
   record: CacheRecord | undefined,
-  snapshotter: LayeredSnapshotter,
-  store: LocalContentStore,
+  snapshotter: Snapshotter,
+  store: ContentStore,
   lease: Lease,
 ): Promise<CacheRecord | undefined> {
   if (!record) return undefined;

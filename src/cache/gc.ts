@@ -6,15 +6,11 @@
  * children first and never while something builds on them (active snapshots of live processes
  * are not touched), so nothing in use disappears.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import type { LocalContentStore } from '../content/local-store.js';
+import type { ContentStore } from '../content/store.js';
 import { parseDigest } from '../digest/digest.js';
 import type { Manifest } from '../image/oci-types.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import type { CacheIndex } from './cache-index.js';
-
-const run = promisify(execFile);
 
 export interface Usage {
   blobs: { count: number; bytes: number };
@@ -32,7 +28,7 @@ export interface PruneResult {
 }
 
 /** What the state root holds. */
-export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSnapshotter, cache: CacheIndex): Promise<Usage> {
+export async function diskUsage(store: ContentStore, snapshotter: ManagedSnapshotter, cache: CacheIndex): Promise<Usage> {
   let blobs = 0;
   let blobBytes = 0;
   for await (const blob of store.walk()) {
@@ -40,7 +36,7 @@ export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSn
     blobBytes += blob.size;
   }
   const snapshots = await snapshotter.list();
-  const bytes = snapshots.length === 0 ? 0 : Number((await run('du', ['-sb', snapshotter.dir])).stdout.split('\t')[0]);
+  const bytes = await snapshotter.diskUsage();
   return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
 }
 
@@ -57,8 +53,8 @@ export interface PruneLeases {
  * (`leases`) is skipped and counted, never an error. The caller holds the GC lock.
  */
 export async function prune(
-  store: LocalContentStore,
-  snapshotter: LayeredSnapshotter,
+  store: ContentStore,
+  snapshotter: ManagedSnapshotter,
   cache: CacheIndex,
   imageManifests: readonly string[],
   options: { all?: boolean; leases?: PruneLeases } = {},

@@ -25,6 +25,28 @@ import { HashingStream } from '../digest/hashing.js';
 import type { Digest } from '../digest/digest.js';
 import { writeEntry } from '../archive/write-entry.js';
 import { mknod, setXattr } from '../util/native.js';
+import type { ContentStore } from '../content/store.js';
+import type { Descriptor } from '../image/oci-types.js';
+import { layerCompression } from '../archive/compression.js';
+import { writeTarget } from '../snapshot/mount-data.js';
+import type { Mount } from '../snapshot/snapshotter.js';
+
+/** The applier contract (containerd's `Applier`): a stored layer unpacked onto a writable snapshot's mounts. */
+export interface Applier {
+  /** Unpacks `layer` into the snapshot `mounts` show; resolves to its diffID. */
+  apply(layer: Descriptor, mounts: readonly Mount[], options?: { signal?: AbortSignal }): Promise<Digest>;
+}
+
+/** Applies layers from a content store, in overlay mode onto an overlay's upper dir, plainly onto a whole tree. */
+export class StoreApplier implements Applier {
+  constructor(private readonly store: ContentStore) {}
+
+  async apply(layer: Descriptor, mounts: readonly Mount[], options: { signal?: AbortSignal } = {}): Promise<Digest> {
+    const target = writeTarget(mounts);
+    const source = await this.store.reader(layer.digest as Digest, options);
+    return applyLayer(source, target.dir, { mode: target.mode, compression: layerCompression(layer.mediaType), ...options });
+  }
+}
 
 export interface ApplyOptions {
   mode: 'overlay' | 'plain';

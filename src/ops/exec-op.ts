@@ -15,9 +15,8 @@ import { chmod, chown, copyFile, lstat, mkdir, readdir, rmdir, stat, symlink, un
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import type { ContentStore } from '../content/store.js';
-import type { LayerResult } from '../diff/differ.js';
-import { snapshotLayer } from '../diff/snapshot-changes.js';
+import type { Differ } from '../diff/differ.js';
+import type { LayerResult } from '../diff/layer-writer.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { ensureDir } from '../fileops/copy.js';
 import { resolveInRoot, resolveParts } from '../fileops/resolve.js';
@@ -25,11 +24,11 @@ import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
 import { withMounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
-import type { RuncRuntime } from '../runtime/runc.js';
+import type { Executor } from '../runtime/executor.js';
 import { resolveUser } from '../runtime/user.js';
 import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { withActiveSnapshot } from './active-snapshot.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { lstatIfExists, statIfExists } from '../util/absent.js';
 import { readTextIfExists } from '../util/absent.js';
 
@@ -40,9 +39,9 @@ const READ_ONLY_BIND = ['bind', 'ro'];
 
 /** What running a RUN step needs from the build. */
 export interface ExecContext {
-  snapshotter: LayeredSnapshotter;
-  runtime: RuncRuntime;
-  store: ContentStore;
+  snapshotter: Snapshotter;
+  executor: Executor;
+  differ: Differ;
   /** The state root (cache mounts live under `<root>/cache`). */
   root: string;
   /**
@@ -63,7 +62,7 @@ export interface ExecContext {
 
 /** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
 export async function runExec(step: ExecStep, parent: string | undefined, name: string, ctx: ExecContext): Promise<LayerResult> {
-  return withActiveSnapshot(ctx, parent, 'exec', async ({ key, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'exec', async ({ key, mounts, scratch, parentMounts }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     // The rootfs is mounted once: prepared here, then handed to runc as it is.
@@ -71,7 +70,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
       const prepared = await prepareRootfs(step, dir);
       const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
       const status = await withLocks(locks, () =>
-        ctx.runtime.run(
+        ctx.executor.run(
           { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
           {
             rootfs: dir,
@@ -88,7 +87,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
       return status;
     });
     if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-    const layer = await snapshotLayer(ctx.snapshotter, key, ctx.store, {
+    const layer = await ctx.differ.diff(mounts, parentMounts, {
       ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });

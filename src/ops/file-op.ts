@@ -8,11 +8,7 @@ import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contextTree, type BuildContext } from '../context/build-context.js';
 import { parseDockerignore } from '../context/dockerignore.js';
-import type { ContentStore } from '../content/store.js';
-import { applyLayer } from '../diff/applier.js';
-import type { LayerResult } from '../diff/differ.js';
-import { snapshotLayer } from '../diff/snapshot-changes.js';
-import type { Digest } from '../digest/digest.js';
+import type { LayerResult } from '../diff/layer-writer.js';
 import { expandHeredocBody, lookupIn } from '../dockerfile/expand.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
@@ -24,17 +20,20 @@ import { resolveInRoot, rootParts } from '../fileops/resolve.js';
 import { expandSource, type SourceTree } from '../fileops/sources.js';
 import type { FileStep, SourceLocation } from '../plan/types.js';
 import { withMounted } from '../runtime/mount.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { Mount, Snapshotter } from '../snapshot/snapshotter.js';
+import type { Applier } from '../diff/applier.js';
+import type { Differ } from '../diff/differ.js';
 import { splitEnv } from '../plan/scope.js';
 import { withActiveSnapshot } from './active-snapshot.js';
 import { readTextIfExists } from '../util/absent.js';
 
 /** What a file step needs from the build. */
 export interface FileContext {
-  snapshotter: LayeredSnapshotter;
+  snapshotter: Snapshotter;
+  differ: Differ;
+  applier: Applier;
   /** The state root (scratch directories live in its `tmp/`). */
   root: string;
-  store: ContentStore;
   context?: BuildContext;
   /** Directories of other stages or images, for `--from`. */
   sourceDir?: (from: Exclude<SourceLocation, { kind: 'context' }>) => Promise<string>;
@@ -46,11 +45,11 @@ export interface FileContext {
 export async function runFileStep(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   if (step.link && step.action !== 'mkdir' && step.chmod === undefined) return runLinked(step, parent, name, ctx);
   const tree = sourceTree(step, ctx);
-  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch, parentMounts }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const layer = await layerOf(key, ctx);
+    const layer = await layerOf(mounts, parentMounts, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
@@ -63,8 +62,8 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
  */
 async function runLinked(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   const tree = sourceTree(step, ctx);
-  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts: parentMounts }) => {
-    const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key: linkKey, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts: activeMounts, parentMounts }) => {
+    const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key: linkKey, mounts, scratch, parentMounts: none }) => {
       const rootfs = path.join(scratch, 'rootfs');
       await mkdir(rootfs);
       await withMounted(mounts, rootfs, async (dir) => {
@@ -72,21 +71,20 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
         if (parent === undefined) return;
         const below = path.join(scratch, 'parent');
         await mkdir(below);
-        await withMounted(parentMounts, below, async (parentDir) => adoptExistingDirs(dir, parentDir));
+        await withMounted(await parentMounts(), below, async (parentDir) => adoptExistingDirs(dir, parentDir));
       });
-      const result = await layerOf(linkKey, ctx);
+      const result = await layerOf(mounts, none, ctx);
       await ctx.snapshotter.remove(linkKey);
       return result;
     });
-    const mode = ctx.snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-    await applyLayer(await ctx.store.reader(layer.descriptor.digest as Digest), await ctx.snapshotter.upperDir(key), { mode });
+    await ctx.applier.apply(layer.descriptor, activeMounts, ctx.signal ? { signal: ctx.signal } : {});
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
 }
 
-async function layerOf(key: string, ctx: FileContext): Promise<LayerResult> {
-  return snapshotLayer(ctx.snapshotter, key, ctx.store, {
+async function layerOf(mounts: Mount[], parentMounts: () => Promise<Mount[]>, ctx: FileContext): Promise<LayerResult> {
+  return ctx.differ.diff(mounts, parentMounts, {
     ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ownerAlive, ownerIn } from '../util/owner.js';
 import { scratchRoot } from '../util/scratch.js';
 import { removeTree } from './mount.js';
-import type { RuncRuntime } from './runc.js';
+import type { RuncExecutor } from './runc.js';
 import { namesIn } from '../util/absent.js';
 
 /** What was reclaimed. */
@@ -21,7 +21,7 @@ export interface Reclaimed {
   scratch: string[];
 }
 
-export async function reclaimStale(root: string, runtime: RuncRuntime): Promise<Reclaimed> {
+export async function reclaimStale(root: string, runtime: RuncExecutor): Promise<Reclaimed> {
   const containers = await runtime.cleanupStale();
   const base = scratchRoot(root);
   const scratch: string[] = [];

@@ -14,34 +14,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { TsbuildError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
-import type { Mount } from '../snapshot/snapshotter.js';
 import { mountAll, removeTree } from './mount.js';
-import { toRuntimeSpec, type ContainerMount, type ProcessSpec, type RuntimeSpecOptions } from './oci-spec.js';
+import type { ExecOptions, Executor, ExitStatus } from './executor.js';
+import { toRuntimeSpec, type ContainerMount, type ProcessSpec } from './oci-spec.js';
 import { namesIn, readTextIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const TAIL_BYTES = 4096;
 
-/** How a process ended. */
-export interface ExitStatus {
-  exitCode: number;
-  /** The signal that killed it, if any (`SIGKILL`). */
-  signal?: string;
-  /** The last bytes of stdout and stderr together. */
-  tail: string;
-}
-
-export interface RunOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts'> {
-  /** The snapshot mounts that form the root filesystem, or a directory already showing it. */
-  rootfs: Mount[] | string;
-  mounts?: ContainerMount[];
-  /** Receives output chunks as they arrive. */
-  output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
-  signal?: AbortSignal;
-}
-
 /** runc, driven through its command line. */
-export class RuncRuntime {
+export class RuncExecutor implements Executor {
   private readonly state: string;
   private readonly bundles: string;
 
@@ -54,7 +36,7 @@ export class RuncRuntime {
   }
 
   /** Runs `process` to completion and reports how it ended. */
-  async run(process: ProcessSpec, options: RunOptions): Promise<ExitStatus> {
+  async run(process: ProcessSpec, options: ExecOptions): Promise<ExitStatus> {
     const id = `tsbuild-${ownerTag()}-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.bundles, id);
     const rootfs = typeof options.rootfs === 'string' ? options.rootfs : path.join(bundle, 'rootfs');
@@ -94,7 +76,7 @@ export class RuncRuntime {
     return stale;
   }
 
-  private async runContainer(id: string, bundle: string, options: RunOptions): Promise<ExitStatus> {
+  private async runContainer(id: string, bundle: string, options: ExecOptions): Promise<ExitStatus> {
     const child = spawn(this.binary, ['--root', this.state, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = Buffer.alloc(0);
     const collect =
@@ -127,7 +109,7 @@ export class RuncRuntime {
     }
   }
 
-  private async writeEtcFiles(bundle: string, hostname: string, network: RunOptions['network']): Promise<ContainerMount[]> {
+  private async writeEtcFiles(bundle: string, hostname: string, network: ExecOptions['network']): Promise<ContainerMount[]> {
     const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
     const resolv = network === 'none' ? '' : ((await readTextIfExists('/etc/resolv.conf')) ?? '');
     const files: Array<[string, string]> = [

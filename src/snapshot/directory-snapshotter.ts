@@ -7,19 +7,27 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { LayeredSnapshotter } from './layered.js';
 import { SnapshotMetadata, type SnapshotRecord } from './metadata.js';
-import type { Mount, SnapshotInfo } from './snapshotter.js';
+import type { ManagedSnapshotter, Mount, SnapshotInfo } from './snapshotter.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ownerAlive, ownerIn } from '../util/owner.js';
 
 export type Records = Record<string, SnapshotRecord>;
 
-export abstract class DirectorySnapshotter implements LayeredSnapshotter {
+export abstract class DirectorySnapshotter implements ManagedSnapshotter {
   abstract readonly kind: 'overlay' | 'copying';
   protected readonly metadata: SnapshotMetadata;
 
   constructor(readonly dir: string) {
     this.metadata = new SnapshotMetadata(dir);
+  }
+
+  /** Bytes under the snapshotter's directory (`du`: hard links and sparse files counted once, as on disk). */
+  async diskUsage(): Promise<number> {
+    if ((await this.list()).length === 0) return 0;
+    const { stdout } = await promisify(execFile)('du', ['-sb', this.dir]);
+    return Number(stdout.split('\t')[0]);
   }
 
   /** Fills a new snapshot's directory (called under the metadata lock). */
@@ -29,6 +37,7 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
   /** Work to do when a snapshot is committed or removed. */
   protected async afterCommit(_record: SnapshotRecord): Promise<void> {}
   protected async afterRemove(_record: SnapshotRecord): Promise<void> {}
+  /** What the snapshot sits on: its parents' directories, nearest first (for tests; callers use the mounts). */
   abstract lowerDirs(key: string): Promise<string[]>;
 
   prepare(key: string, parent?: string): Promise<Mount[]> {
@@ -89,6 +98,7 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
     return Object.values(await this.metadata.read()).map(info);
   }
 
+  /** The directory holding the snapshot's own files (for tests; callers use the mounts). */
   async upperDir(key: string): Promise<string> {
     return this.fsOf(getRecord(await this.metadata.read(), key));
   }

@@ -7,11 +7,12 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CopyingSnapshotter } from './copying.js';
-import { overlaySupported, type LayeredSnapshotter } from './layered.js';
+import { overlaySupported } from './overlay-probe.js';
+import type { ManagedSnapshotter } from './snapshotter.js';
 import { OverlaySnapshotter } from './overlay.js';
 import { readTextIfExists } from '../util/absent.js';
 
-export async function selectSnapshotter(root: string, notice: (message: string) => void = () => undefined): Promise<LayeredSnapshotter> {
+export async function selectSnapshotter(root: string, notice: (message: string) => void = () => undefined): Promise<ManagedSnapshotter> {
   const record = path.join(root, 'snapshotter');
   const recorded = ((await readTextIfExists(record)) ?? '').trim();
   const kind = recorded === 'overlay' || recorded === 'copying' ? recorded : (await overlaySupported(root)) ? 'overlay' : 'copying';

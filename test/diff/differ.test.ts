@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
-import { writeLayer } from '../../src/diff/differ.js';
+import { writeLayer } from '../../src/diff/layer-writer.js';
 import { upperdirChanges } from '../../src/diff/overlay-changes.js';
 import { doubleWalkChanges } from '../../src/diff/walk-changes.js';
 import type { Digest } from '../../src/digest/digest.js';

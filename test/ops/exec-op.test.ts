@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
-import type { LayerResult } from '../../src/diff/differ.js';
+import type { LayerResult } from '../../src/diff/layer-writer.js';
 import type { Digest } from '../../src/digest/digest.js';
 import { runExec } from '../../src/ops/exec-op.js';
 import { resolveInRoot } from '../../src/fileops/resolve.js';
@@ -20,10 +20,11 @@ import { planBuild } from '../../src/plan/plan.js';
 import type { ExecStep } from '../../src/plan/types.js';
 import { ExecError } from '../../src/runtime/exec-error.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
+import { MountDiffer } from '../../src/diff/differ.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { CopyingSnapshotter } from '../../src/snapshot/copying.js';
-import type { LayeredSnapshotter } from '../../src/snapshot/layered.js';
+import type { DirectorySnapshotter } from '../../src/snapshot/directory-snapshotter.js';
 import { selectSnapshotter } from '../../src/snapshot/select.js';
 import { busyboxLayer, makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
@@ -36,7 +37,7 @@ const tempDir = useTempDirs('tsbuild-exec-');
 interface Built {
   root: string;
   store: LocalContentStore;
-  snaps: LayeredSnapshotter;
+  snaps: DirectorySnapshotter;
   layers: LayerResult[];
   output: string;
   base: Array<{ gz: Buffer; diffId: string }>;
@@ -59,7 +60,7 @@ async function build(
 ): Promise<Built> {
   const root = options.root ?? tempDir();
   const store = new LocalContentStore(root);
-  const snaps: LayeredSnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
+  const snaps: DirectorySnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
   const base = [
     await busyboxLayer(),
     await makeLayer([
@@ -83,7 +84,7 @@ async function build(
     baseImages: { base: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } },
     ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
   });
-  const runtime = new RuncRuntime(root);
+  const runtime = new RuncExecutor(root);
   const layers: LayerResult[] = [];
   let output = '';
   const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
@@ -92,8 +93,8 @@ async function build(
     layers.push(
       await runExec(step, parent, name, {
         snapshotter: snaps,
-        runtime,
-        store,
+        executor: runtime,
+        differ: new MountDiffer(store, root),
         root,
         ...(options.contextDir ? { contextSource: (source: string) => resolveInRoot(options.contextDir as string, source) } : {}),
         ...(options.secrets ? { secrets: options.secrets } : {}),

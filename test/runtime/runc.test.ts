@@ -7,7 +7,7 @@ import { applyLayer } from '../../src/diff/applier.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { ownerTag } from '../../src/util/owner.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec } from '../../src/runtime/oci-spec.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { busyboxLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
@@ -67,10 +67,10 @@ describe('toRuntimeSpec', () => {
   });
 });
 
-describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
+describe.skipIf(!isRoot)('RuncExecutor (real runc)', () => {
   it('runs a process over an overlay snapshot, streaming output, and leaves nothing behind', async () => {
     const { state, snaps } = await busyboxBase();
-    const runtime = new RuncRuntime(state);
+    const runtime = new RuncExecutor(state);
     const chunks: string[] = [];
     const status = await runtime.run(
       {
@@ -97,7 +97,7 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
 
   it('reports the exit code and the tail of the output of a failing process', async () => {
     const { state, snaps } = await busyboxBase();
-    const status = await new RuncRuntime(state).run(
+    const status = await new RuncExecutor(state).run(
       // stdout and stderr are two pipes: the pause lets the first line arrive first, as it would in a log.
       { args: ['/bin/sh', '-c', 'echo first; sleep 0.2; echo "it broke" >&2; exit 3'], env: [PATH], cwd: '/', user: root },
       { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox' },
@@ -109,7 +109,7 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
     const { state, snaps } = await busyboxBase();
     const controller = new AbortController();
     const started = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
-    const run = new RuncRuntime(state).run(
+    const run = new RuncExecutor(state).run(
       { args: ['/bin/sh', '-c', 'echo started; sleep 60'], env: [PATH], cwd: '/', user: root },
       {
         rootfs: await snaps.prepare('run', 'base'),
@@ -130,7 +130,7 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
   it('runs as a non-root user with supplementary groups', async () => {
     const { state, snaps } = await busyboxBase();
     const chunks: string[] = [];
-    await new RuncRuntime(state).run(
+    await new RuncExecutor(state).run(
       { args: ['/bin/sh', '-c', 'id -u; id -g; id -G'], env: [PATH], cwd: '/', user: { uid: 1001, gid: 1002, additionalGids: [1002, 10] } },
       { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox', output: (c) => chunks.push(c.toString()) },
     );
@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
       execFileSync('mount', ['--bind', await snaps.upperDir('base'), path.join(bundle, 'rootfs')]);
     }
     try {
-      expect(await new RuncRuntime(state).cleanupStale()).toEqual(['tsbuild-2147483646.1-stale']);
+      expect(await new RuncExecutor(state).cleanupStale()).toEqual(['tsbuild-2147483646.1-stale']);
       expect([existsSync(stale), existsSync(live), await mountsUnder(state)]).toEqual([false, true, [path.join(live, 'rootfs')]]);
     } finally {
       execFileSync('umount', [path.join(live, 'rootfs')]);

@@ -14,7 +14,7 @@ import { build } from '../../src/builder/run-build.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { parseOutput } from '../../src/export/output-spec.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec, type RuntimeSpecOptions } from '../../src/runtime/oci-spec.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
 import { seccompProfile, type SeccompProfile } from '../../src/runtime/seccomp.js';
 import { SYSCALL_TABLE } from '../../src/runtime/seccomp-table.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
@@ -309,7 +309,7 @@ describe.skipIf(!isRoot || !gccAvailable)('the filter in a real runc container',
     await applyLayer(Readable.from([(await busyboxLayer()).gz]), await snaps.upperDir('x'), { mode: 'overlay' });
     await snaps.commit('base', 'x');
     const chunks: string[] = [];
-    const status = await new RuncRuntime(state).run(
+    const status = await new RuncExecutor(state).run(
       {
         args: ['/bin/sh', '-c', `/bin/busybox grep -E '^(CapEff|Seccomp)' /proc/self/status; /probe ${probes.join(' ')}`],
         env: [],

@@ -1,27 +1,11 @@
 /**
- * What the build needs from a snapshotter beyond the containerd contract: where a snapshot's own
- * files are and what it sits on, so changes can be found; and the choice between overlay and the
- * copying fallback.
+ * Whether overlayfs works under a state root: a test mount, made once per root (`select.ts`
+ * records the answer).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Snapshotter } from './snapshotter.js';
 import { makeScratch } from '../util/scratch.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
-
-/** A snapshotter whose snapshots are directories on this machine. */
-export interface LayeredSnapshotter extends Snapshotter {
-  /** `overlay`: upper dirs hold only changes; `copying`: every snapshot is a whole tree. */
-  readonly kind: 'overlay' | 'copying';
-  /** The directory all its snapshots live in. */
-  readonly dir: string;
-  /** The directory holding the snapshot's own files. */
-  upperDir(key: string): Promise<string>;
-  /** What it sits on: the lower layers (overlay, nearest first) or the parent's whole tree (copying). */
-  lowerDirs(key: string): Promise<string[]>;
-  /** Removes active snapshots left by processes that no longer run; returns their keys. */
-  removeStale(): Promise<string[]>;
-}
 
 /** True when an overlay mount works under `root` (the kernel has it and the filesystem allows it). */
 export async function overlaySupported(root: string): Promise<boolean> {
