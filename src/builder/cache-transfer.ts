@@ -11,14 +11,14 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cache/local-export.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
-import type { LocalContentStore } from '../content/local-store.js';
 import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
 import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
 import type { ProgressSink } from '../progress/events.js';
-import { clientFor, type PullOptions } from '../pull.js';
-import { pushImage } from '../push.js';
+import { registryClient, type RegistryOptions } from '../registry/configured-client.js';
+import { pushImage } from '../registry/push-image.js';
+import type { StateRoot } from '../state/state-root.js';
 import { manifestReference, parseReference, type Reference } from '../registry/reference.js';
 
 export const CACHE_CONFIG_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
@@ -35,9 +35,8 @@ interface CacheConfig {
   steps: Record<string, ExportedStep>;
 }
 
-export interface TransferOptions extends Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'> {
-  root: string;
-  store: LocalContentStore;
+export interface TransferOptions extends RegistryOptions {
+  root: StateRoot;
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -69,7 +68,7 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
 }
 
 async function importFromRegistry(name: string, ref: Reference, options: TransferOptions): Promise<Map<string, ImportedStep>> {
-  const client = await clientFor(options);
+  const client = await registryClient(options);
   const fetched = await client.getManifest(ref, manifestReference(ref), options.signal);
   const manifest = parseJson<Manifest>(fetched.bytes, `the manifest at ${name}`);
   if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE)
@@ -100,12 +99,12 @@ function parseJson<T>(bytes: Buffer, what: string): T {
 /** Writes `steps` to the cache `spec` names. */
 export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
   if (spec.type === 'local') {
-    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.store));
+    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.root.store));
     return;
   }
   const configBytes = Buffer.from(canonicalJson({ version: 1, steps: Object.fromEntries(steps) } satisfies CacheConfig));
   const configDigest = digestOf(configBytes);
-  await options.store.ingest(Readable.from([configBytes]), { digest: configDigest, size: configBytes.length });
+  await options.root.store.ingest(Readable.from([configBytes]), { digest: configDigest, size: configBytes.length });
   const layers = new Map<string, Descriptor>();
   for (const step of steps.values()) layers.set(step.layer.descriptor.digest, step.layer.descriptor);
   const manifest: Manifest = {
@@ -116,6 +115,10 @@ export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, 
   };
   const bytes = Buffer.from(canonicalJson(manifest));
   const digest = digestOf(bytes);
-  await options.store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
-  await pushImage({ descriptor: { mediaType: MediaType.OciManifest, digest, size: bytes.length }, manifest }, spec.ref, options);
+  await options.root.store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
+  const where = { store: options.root.store, client: await registryClient(options), sources: options.root.blobSources };
+  await pushImage({ descriptor: { mediaType: MediaType.OciManifest, digest, size: bytes.length }, manifest }, spec.ref, where, {
+    ...(options.progress ? { progress: options.progress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
+import type { RememberedParts } from '../solve/step-resolver.js';
 import { namesIn, readTextIfExists } from '../util/absent.js';
 
 /** What a cached step left. */
@@ -19,12 +20,7 @@ export interface CacheRecord {
 }
 
 /** The parts a step's key was made of, remembered by the step's place in the Dockerfile. */
-export interface KeyPartsRecord {
-  definition: string;
-  parent: string;
-  inputs: string[];
-  content: string[];
-}
+export type KeyPartsRecord = RememberedParts;
 
 /** Why a step missed the cache, compared with the last build of the same step. */
 export function missReason(previous: KeyPartsRecord | undefined, current: KeyPartsRecord): string {

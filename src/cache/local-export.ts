@@ -3,14 +3,16 @@
  * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
  * importing it restores a step by unpacking its layer instead of running the step.
  */
-import { copyFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
-import type { LocalContentStore } from '../content/local-store.js';
+import type { ContentStore } from '../content/store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
 import type { CacheRecord } from './cache-index.js';
-import { readTextIfExists } from '../util/absent.js';
+import { readTextIfExists, statIfExists } from '../util/absent.js';
 
 /** What an exported step is: its layer and when it was made. */
 export type ExportedStep = Pick<CacheRecord, 'layer' | 'created'>;
@@ -21,12 +23,18 @@ interface CacheFile {
 }
 
 /** Adds `steps` (by key) and their layer blobs to the cache directory `dir`. */
-export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: LocalContentStore): Promise<void> {
+export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: ContentStore): Promise<void> {
   await makeDirs(path.join(dir, 'blobs', 'sha256'));
   const existing = await loadCache(dir);
   for (const [key, step] of steps) {
     const digest = parseDigest(step.layer.descriptor.digest);
-    await copyFile(store.blobPath(digest), path.join(dir, 'blobs', 'sha256', digestHex(digest)));
+    const target = path.join(dir, 'blobs', 'sha256', digestHex(digest));
+    // A blob already exported (same digest, same size) is the same bytes; others are streamed in
+    // under a temporary name and renamed, so a reader never sees half a blob.
+    if ((await statIfExists(target))?.size !== step.layer.descriptor.size) {
+      await pipeline(await store.reader(digest), createWriteStream(`${target}.tmp`));
+      await rename(`${target}.tmp`, target);
+    }
     existing.set(key, step);
   }
   const file = path.join(dir, 'cache.json');

@@ -12,7 +12,7 @@ import { cpSync, lstatSync, lutimesSync, mkdtempSync, readdirSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../src/builder/run-build.js';
+import { build } from '../../src/verbs/build.js';
 import { parseOutput } from '../../src/export/output-spec.js';
 import { referenceBuilder } from '../helpers/buildkit.js';
 import {
@@ -89,7 +89,8 @@ describe.skipIf(!ready).concurrent(`tsbuild and BuildKit (${reference.builder?.v
         buildArgs,
         outputs: [parseOutput(`type=oci,dest=${ours}`)],
         secrets: Object.fromEntries(Object.entries(secrets).map(([id, file]) => [id, readFileSync(file)])),
-        registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig: path.join(work, 'docker-config') },
+        registriesConfig: '/nonexistent/registries.json',
+        dockerConfig: path.join(work, 'docker-config'),
       });
       const tag = `tsbuild-compare-${process.pid}-${c.name}:1`;
       tags.push(tag);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDockerfile } from '../../src/check.js';
+import { checkDockerfile } from '../../src/verbs/check.js';
 import { formatCheckReport } from '../../src/lint/format.js';
 import { bareError, CALLS, lintFixtures, type Call, type Recorded } from '../helpers/lint-fixtures.js';
 import { writeBusyboxLayout } from '../helpers/oci-image.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../src/builder/run-build.js';
+import { build } from '../../src/verbs/build.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { parseOutput } from '../../src/export/output-spec.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec, type RuntimeSpecOptions } from '../../src/runtime/oci-spec.js';

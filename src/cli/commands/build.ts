@@ -103,7 +103,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
       };
       // What the checks need besides the plan's inputs: the store to find base images in.
-      const checkRequest = { ...common, registries, pull: flags.pull === true, ...(globals.root ? { root: globals.root } : {}) };
+      const checkRequest = { ...common, ...registries, pull: flags.pull === true, ...(globals.root ? { root: globals.root } : {}) };
       if (call.name !== 'build') return runCall(call, checkRequest, cli, globals.debug === true);
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;
@@ -130,7 +130,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
           cacheFrom: flags.cacheFrom.map((spec) => parseCacheSpec(spec, 'from')),
           secrets: await readSecrets(flags.secret),
           ...(globals.root ? { root: globals.root } : {}),
-          registries,
+          ...registries,
           ...(progress ? { progress } : {}),
         })
           .then((r) => {
@@ -161,7 +161,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         process.stdout.write(`${result.digest}\n`);
         return;
       }
-      const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, registries } : {}) });
+      const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
       process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });

@@ -2,18 +2,7 @@
  * The local image store: `images`, `tag`, `rmi`, `inspect`, `history`, `save`, `load` and `push`.
  */
 import type { Command } from 'commander';
-import {
-  ImageIndex,
-  imageHistory,
-  InvalidArgumentError,
-  inspectImage,
-  load,
-  push,
-  removeImage,
-  saveImages,
-  stateRoot,
-  tagImage,
-} from '../../index.js';
+import { imageHistory, listImages, InvalidArgumentError, inspectImage, load, push, removeImage, saveImages, tagImage } from '../../index.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
@@ -28,7 +17,7 @@ export function registerImages(program: Command, context: CliContext): void {
     .description('list the images in the local store')
     .option('-q, --quiet', 'print only image ids')
     .action(async (flags: { quiet?: boolean }, command: Command) => {
-      const images = await new ImageIndex(stateRoot(rootOf(command).root)).list();
+      const images = await listImages(rootOf(command));
       if (flags.quiet) {
         for (const image of images) process.stdout.write(`${image.config.slice(7, 19)}\n`);
         return;

@@ -11,7 +11,8 @@ export function registerPrune(program: Command): void {
     .command('du')
     .description('show what the state directory holds')
     .action(async (_flags: unknown, command: Command) => {
-      const u = await usage(command.optsWithGlobals<GlobalFlags>().root);
+      const root = command.optsWithGlobals<GlobalFlags>().root;
+      const u = await usage(root ? { root } : {});
       process.stdout.write(
         `blobs: ${u.blobs.count} (${formatBytes(u.blobs.bytes)})\nsnapshots: ${u.snapshots.count} (${formatBytes(u.snapshots.bytes)})\ncache records: ${u.cacheRecords}\n`,
       );

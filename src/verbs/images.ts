@@ -3,58 +3,66 @@
  * normalised like docker's (`app` → `docker.io/library/app:latest`); an image can also be named by
  * its id (config digest, or a unique prefix of its hex) as `docker` allows.
  */
-import { LocalContentStore } from './content/local-store.js';
-import { InvalidArgumentError, NotFoundError } from './errors.js';
-import { writingTo } from './util/destination.js';
-import { writeDockerArchive } from './export/docker-archive.js';
-import { openLayout } from './export/layout-writer.js';
-import { writeOciLayout } from './export/oci-layout.js';
-import { imageRecord } from './export/write-outputs.js';
-import { readStoredImage, type StoredImage } from './export/stored-image.js';
-import { ImageIndex, type ImageRecord } from './images/image-index.js';
-import type { HistoryEntry } from './image/oci-types.js';
-import { formatReference, parseReference } from './registry/reference.js';
-import { stateRoot } from './settings.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { writingTo } from '../util/destination.js';
+import { writeDockerArchive } from '../export/docker-archive.js';
+import { openLayout } from '../export/layout-writer.js';
+import { writeOciLayout } from '../export/oci-layout.js';
+import { imageRecord } from '../images/image-record.js';
+import { readStoredImage, type StoredImage } from '../export/stored-image.js';
+import { type ImageRecord } from '../images/image-index.js';
+import type { HistoryEntry } from '../image/oci-types.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import { StateRoot } from '../state/state-root.js';
+import type { CommonOptions } from './options.js';
 
-export interface LocalOptions {
-  root?: string;
-  signal?: AbortSignal;
+/** Options of the verbs on local images. */
+export type LocalOptions = Pick<CommonOptions, 'root' | 'signal'>;
+
+/** `images`: every named image of the local store. */
+export async function listImages(options: LocalOptions = {}): Promise<ImageRecord[]> {
+  return (await StateRoot.open(options.root)).images.list();
 }
 
 /** The record for `name`, or for an image id / id prefix. */
 export async function findImage(name: string, options: LocalOptions = {}): Promise<ImageRecord> {
-  const index = new ImageIndex(stateRoot(options.root));
+  return findIn(await StateRoot.open(options.root), name);
+}
+
+async function findIn(root: StateRoot, name: string): Promise<ImageRecord> {
   const hex = name.replace(/^sha256:/, '');
   if (/^[a-f0-9]{4,64}$/.test(hex)) {
-    const matches = (await index.list()).filter((r) => r.config.slice(7).startsWith(hex));
+    const matches = (await root.images.list()).filter((r) => r.config.slice(7).startsWith(hex));
     const ids = new Set(matches.map((r) => r.config));
     if (ids.size === 1 && matches[0]) return matches[0];
     if (ids.size > 1) throw new InvalidArgumentError(`image id prefix ${hex} is ambiguous (${ids.size} images)`);
   }
   const full = formatReference(parseReference(name));
-  const record = await index.get(full);
+  const record = await root.images.get(full);
   if (!record) throw new NotFoundError(`no image named ${full} in the local store`, { hint: 'see tsbuild images' });
   return record;
 }
 
 /** The stored image behind a name or id. */
 export async function localImage(name: string, options: LocalOptions = {}): Promise<StoredImage> {
-  const record = await findImage(name, options);
-  return readStoredImage(new LocalContentStore(stateRoot(options.root)), record.manifest.digest);
+  const root = await StateRoot.open(options.root);
+  return readStoredImage(root.store, (await findIn(root, name)).manifest.digest);
 }
 
 /** `tag SOURCE TARGET`: a second name for the same image. */
 export async function tagImage(source: string, target: string, options: LocalOptions = {}): Promise<string> {
-  const image = await localImage(source, options);
+  const root = await StateRoot.open(options.root);
+  const image = await readStoredImage(root.store, (await findIn(root, source)).manifest.digest);
   const name = formatReference(parseReference(target));
-  await new ImageIndex(stateRoot(options.root)).put(imageRecord(name, image));
+  await root.images.put(imageRecord(name, image));
   return name;
 }
 
 /** `rmi NAME`: removes the name; the blobs go at the next `prune`. */
 export async function removeImage(name: string, options: LocalOptions = {}): Promise<string> {
+  const root = await StateRoot.open(options.root);
   const full = formatReference(parseReference(name));
-  if (!(await new ImageIndex(stateRoot(options.root)).remove(full))) throw new NotFoundError(`no image named ${full} in the local store`);
+  if (!(await root.images.remove(full))) throw new NotFoundError(`no image named ${full} in the local store`);
   return full;
 }
 
@@ -63,8 +71,9 @@ export async function inspectImage(
   name: string,
   options: LocalOptions = {},
 ): Promise<{ name: string; digest: string; manifest: StoredImage['manifest']; config: StoredImage['config'] }> {
-  const record = await findImage(name, options);
-  const image = await readStoredImage(new LocalContentStore(stateRoot(options.root)), record.manifest.digest);
+  const root = await StateRoot.open(options.root);
+  const record = await findIn(root, name);
+  const image = await readStoredImage(root.store, record.manifest.digest);
   return { name: record.name, digest: image.descriptor.digest, manifest: image.manifest, config: image.config };
 }
 
@@ -79,14 +88,14 @@ export async function imageHistory(name: string, options: LocalOptions = {}): Pr
 /** `save NAME… -o FILE`: an OCI layout tar (`format: 'oci'`) or a docker archive. */
 export async function saveImages(names: readonly string[], dest: string, format: 'oci' | 'docker', options: LocalOptions = {}): Promise<void> {
   if (names.length === 0) throw new InvalidArgumentError('save needs at least one image name');
-  const store = new LocalContentStore(stateRoot(options.root));
-  const records = await Promise.all(names.map((n) => findImage(n, options)));
+  const root = await StateRoot.open(options.root);
+  const records = await Promise.all(names.map((n) => findIn(root, n)));
   await writingTo('the archive', dest, async () => {
     const layout = await openLayout(dest, true, options.signal);
     try {
       for (const record of records) {
-        const image = await readStoredImage(store, record.manifest.digest);
-        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, [record.name], store);
+        const image = await readStoredImage(root.store, record.manifest.digest);
+        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, [record.name], root.store);
       }
       await layout.commit();
     } catch (err) {

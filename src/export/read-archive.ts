@@ -1,47 +1,43 @@
 /**
- * `load`: images from an archive into the local store — an OCI layout tar (what `type=oci` and
- * `skopeo copy … oci-archive:` write) or a docker archive (`docker save`, both the current
- * OCI-based form and the legacy one with `<id>/layer.tar`). The archive is read once, as a stream:
- * blobs go straight into the content store, verified against the digest their path names; the small
- * JSON files are kept to name the images at the end.
+ * Reading image archives into a content store — an OCI layout tar (what `type=oci` and `skopeo copy
+ * … oci-archive:` write) or a docker archive (`docker save`, both the current OCI-based form and the
+ * legacy one with `<id>/layer.tar`), the media `oci-layout.ts` and `docker-archive.ts` write. The
+ * archive is read once, as a stream: blobs go straight into the content store, verified against the
+ * digest their path names; the small JSON files are kept to name the images at the end.
  */
 import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { detectCompression, layerMediaType } from './archive/compression.js';
-import { readTar } from './archive/tar.js';
-import { LocalContentStore } from './content/local-store.js';
-import { canonicalJson, digestOf, parseDigest, type Digest } from './digest/digest.js';
-import { InvalidArgumentError, UnsupportedError } from './errors.js';
-import { imageRecord } from './export/write-outputs.js';
-import { readStoredImage } from './export/stored-image.js';
-import { ImageIndex } from './images/image-index.js';
-import { INDEX_TYPES, MediaType, type Descriptor, type ImageConfig, type Index } from './image/oci-types.js';
-import { hostPlatform, stateRoot } from './settings.js';
-import { prepareStateRoot } from './util/make-dirs.js';
-import { selectManifest } from './image/platform.js';
-import { formatReference, parseReference } from './registry/reference.js';
+import { detectCompression, layerMediaType } from '../archive/compression.js';
+import { readTar } from '../archive/tar.js';
+import type { ContentStore } from '../content/store.js';
+import { canonicalJson, digestOf, parseDigest, type Digest } from '../digest/digest.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors.js';
+import { readStoredImage } from './stored-image.js';
+import { INDEX_TYPES, MediaType, type Descriptor, type ImageConfig, type Index } from '../image/oci-types.js';
+import { selectManifest, type Platform } from '../image/platform.js';
+import { formatReference, parseReference } from '../registry/reference.js';
 
 /** Small files of an archive kept in memory (index.json, manifest.json, legacy configs). */
 const MAX_METADATA = 4 * 1024 * 1024;
 const BLOB = /^(?:\.\/)?blobs\/sha256\/([a-f0-9]{64})$/;
 
-export interface LoadOptions {
-  root?: string;
-  signal?: AbortSignal;
-}
-
-/** One loaded image. */
+/** One image read from an archive: its manifest digest and the names the archive gives it. */
 export interface LoadedImage {
   digest: string;
   names: string[];
 }
 
-/** Loads the archive at `file`; resolves to the images found, with their names. */
-export async function load(file: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
-  const root = stateRoot(options.root);
-  await prepareStateRoot(root);
-  const store = new LocalContentStore(root);
+/**
+ * Reads the archive at `file` into `store`; resolves to the images found, with their names. An index
+ * of several platforms gives the manifest for `platform`.
+ */
+export async function readArchive(
+  file: string,
+  store: ContentStore,
+  platform: Platform,
+  options: { signal?: AbortSignal } = {},
+): Promise<LoadedImage[]> {
   const signal = options.signal ? { signal: options.signal } : {};
   const metadata = new Map<string, Buffer>();
   /** Legacy archives name layers by path: path → digest of the stored file. */
@@ -84,13 +80,8 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
       metadata.set(name, Buffer.concat(parts));
     } else body.resume();
   }
-  const images = new ImageIndex(root);
   const loaded: LoadedImage[] = [];
-  const name = async (digest: string, names: string[]): Promise<void> => {
-    const image = await readStoredImage(store, digest);
-    for (const n of names) await images.put(imageRecord(n, image));
-    loaded.push({ digest, names });
-  };
+  const name = (digest: string, names: string[]): void => void loaded.push({ digest, names });
   const dockerManifest = metadata.get('manifest.json');
   const entries = dockerManifest ? (JSON.parse(dockerManifest.toString('utf8')) as ArchiveEntry[]) : [];
   const tagsOf = (entry: ArchiveEntry): string[] => (entry.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
@@ -101,7 +92,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
     const index = JSON.parse(indexBytes.toString('utf8')) as Index;
     const names = new Map<string, string[]>();
     for (const entry of index.manifests) {
-      const descriptor = INDEX_TYPES.includes(entry.mediaType) ? await platformManifest(entry, store) : entry;
+      const descriptor = INDEX_TYPES.includes(entry.mediaType) ? await platformManifest(entry, store, platform) : entry;
       const list = names.get(descriptor.digest) ?? [];
       names.set(descriptor.digest, list);
       const annotated = entry.annotations?.['io.containerd.image.name'];
@@ -110,12 +101,12 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
     for (const [digest, list] of names) {
       const config = (await readStoredImage(store, digest)).manifest.config.digest;
       const tags = list.length > 0 ? [] : entries.filter((e) => BLOB.exec(e.Config)?.[1] === config.slice(7)).flatMap(tagsOf);
-      await name(digest, [...new Set([...list, ...tags])]);
+      name(digest, [...new Set([...list, ...tags])]);
     }
     return loaded;
   }
   if (!dockerManifest) throw new InvalidArgumentError(`${file} is neither an OCI layout nor a docker archive (no index.json or manifest.json)`);
-  for (const entry of entries) await name(await manifestFor(entry, store, metadata, byPath), tagsOf(entry));
+  for (const entry of entries) name(await manifestFor(entry, store, metadata, byPath), tagsOf(entry));
   return loaded;
 }
 
@@ -129,7 +120,7 @@ interface ArchiveEntry {
 /** An OCI manifest made for a legacy docker archive entry (config and layers by path). */
 async function manifestFor(
   entry: ArchiveEntry,
-  store: LocalContentStore,
+  store: ContentStore,
   metadata: ReadonlyMap<string, Buffer>,
   byPath: ReadonlyMap<string, { digest: Digest; size: number; compression: 'none' | 'gzip' | 'zstd' }>,
 ): Promise<string> {
@@ -163,9 +154,9 @@ async function manifestFor(
   return digest;
 }
 
-async function platformManifest(entry: Descriptor, store: LocalContentStore): Promise<Descriptor> {
+async function platformManifest(entry: Descriptor, store: ContentStore, platform: Platform): Promise<Descriptor> {
   const index = JSON.parse((await store.readBytes(parseDigest(entry.digest))).toString('utf8')) as Index;
-  const chosen = selectManifest(index.manifests, hostPlatform());
+  const chosen = selectManifest(index.manifests, platform);
   if (!chosen) throw new UnsupportedError(`no manifest for this platform in index ${entry.digest}`);
   return chosen;
 }

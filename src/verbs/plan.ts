@@ -3,17 +3,18 @@
  * plan (`loadPlan`); pulling, running and exporting build on it in later modules.
  */
 import path from 'node:path';
-import { parseDockerfile } from './dockerfile/parse.js';
-import { parsePlatform } from './image/platform.js';
-import { imageBases, planBuild, type PlanOptions } from './plan/plan.js';
-import { resolveRemoteImage, type PullOptions } from './pull.js';
-import { hostPlatform } from './settings.js';
-import type { ContainerConfig } from './image/oci-types.js';
-import type { BuildPlan } from './plan/types.js';
-import { readDockerfile } from './context/dockerfile-file.js';
+import { parseDockerfile } from '../dockerfile/parse.js';
+import { parsePlatform } from '../image/platform.js';
+import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
+import { resolveRemoteImage } from './pull.js';
+import { registryOptions, type CommonOptions, type RegistryOptions } from './options.js';
+import { hostPlatform } from '../state/host-platform.js';
+import type { ContainerConfig } from '../image/oci-types.js';
+import type { BuildPlan } from '../plan/types.js';
+import { readDockerfile } from '../context/dockerfile-file.js';
 
 /** What to plan: the same inputs `tsbuild build` takes. */
-export interface PlanRequest {
+export interface PlanRequest extends RegistryOptions, Pick<CommonOptions, 'root' | 'signal'> {
   /** The build context directory. */
   context: string;
   /** The Dockerfile path; `<context>/Dockerfile` (or `dockerfile`) when absent. */
@@ -31,9 +32,6 @@ export interface PlanRequest {
    * knows what they bring: inherited ENV, CMD, ONBUILD triggers and the pinned digest.
    */
   resolveBaseImages?: boolean;
-  /** Registry settings for resolving base images. */
-  registries?: Pick<PullOptions, 'registries' | 'registriesConfig' | 'dockerConfig'>;
-  signal?: AbortSignal;
 }
 
 /** Reads the Dockerfile named by `request` and plans the build. */
@@ -54,7 +52,7 @@ export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
   const baseDigests: Record<string, string> = {};
   await Promise.all(
     imageBases(plan).map(async ({ ref, platform }) => {
-      const image = await resolveRemoteImage(ref, { ...request.registries, platform, ...(request.signal ? { signal: request.signal } : {}) });
+      const image = await resolveRemoteImage(ref, { ...registryOptions(request), platform, ...(request.signal ? { signal: request.signal } : {}) });
       baseImages[ref] = image.config.parsed.config ?? {};
       baseDigests[ref] = image.manifest.digest;
     }),

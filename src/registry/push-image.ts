@@ -1,28 +1,29 @@
 /**
- * `push`: copy an image from the content store to a registry, the way go-containerregistry's
- * remote write does: every blob is checked with HEAD and skipped when present, mounted from
- * another repository of the same registry when one is known to hold it, else uploaded; blobs go
- * in parallel (bounded), the manifest last, so a reader never sees a manifest whose blobs are
- * missing.
+ * Pushing an image held in a content store to a registry, the way go-containerregistry's remote
+ * write does: every blob is checked with HEAD and skipped when present, mounted from another
+ * repository of the same registry when one is known to hold it (`blob-sources.ts`), else uploaded;
+ * blobs go in parallel (bounded), the manifest last, so a reader never sees a manifest whose blobs
+ * are missing.
  */
 import PQueue from 'p-queue';
-import { LocalContentStore } from './content/local-store.js';
-import { parseDigest, type Digest } from './digest/digest.js';
-import { imageBlobs, type StoredImage } from './export/stored-image.js';
-import { localImage } from './local-images.js';
-import { BlobSources } from './images/blob-sources.js';
-import { counted } from './progress/counted.js';
-import { nullSink } from './progress/events.js';
-import { clientFor, type PullOptions } from './pull.js';
-import { formatReference, manifestReference, parseReference } from './registry/reference.js';
-import { RepositoryWriter, type BlobOutcome } from './registry/repository-writer.js';
-import { stateRoot } from './settings.js';
+import type { ContentStore } from '../content/store.js';
+import { parseDigest, type Digest } from '../digest/digest.js';
+import type { Descriptor, Manifest } from '../image/oci-types.js';
+import { counted } from '../progress/counted.js';
+import { nullSink, type ProgressSink } from '../progress/events.js';
+import type { BlobSources } from './blob-sources.js';
+import type { RegistryClient } from './client.js';
+import { formatReference, manifestReference, parseReference } from './reference.js';
+import { RepositoryWriter, type BlobOutcome } from './repository-writer.js';
 
-export interface PushOptions extends Pick<PullOptions, 'root' | 'registries' | 'registriesConfig' | 'dockerConfig' | 'signal' | 'progress'> {
+/** How to push. */
+export interface PushImageOptions {
   /** Parallel blob uploads (default 3). */
   jobs?: number;
   /** Upload every blob in PATCH chunks of this many bytes (default: monolithic, chunked on refusal). */
   chunkSize?: number;
+  signal?: AbortSignal;
+  progress?: ProgressSink;
 }
 
 /** What a push did. */
@@ -36,25 +37,28 @@ export interface PushResult {
   uploadedBytes: number;
 }
 
-/** Pushes the local image named `name` (`tsbuild push NAME`). */
-export async function push(name: string, options: PushOptions = {}): Promise<PushResult> {
-  const full = formatReference(parseReference(name));
-  return pushImage(await localImage(full, options.root ? { root: options.root } : {}), full, options);
+/** What is pushed: the manifest's descriptor and the manifest (its bytes and blobs are in the store). */
+export interface PushedImage {
+  descriptor: Descriptor;
+  manifest: Manifest;
 }
 
-/** Pushes `image` (manifest and blobs in the store under the state root) as `name`. */
-export async function pushImage(image: Pick<StoredImage, 'descriptor' | 'manifest'>, name: string, options: PushOptions = {}): Promise<PushResult> {
+/** Pushes `image` from `store` to the registry as `name`. */
+export async function pushImage(
+  image: PushedImage,
+  name: string,
+  where: { store: ContentStore; client: RegistryClient; sources: BlobSources },
+  options: PushImageOptions = {},
+): Promise<PushResult> {
   const progress = options.progress ?? nullSink;
-  const root = stateRoot(options.root);
-  const store = new LocalContentStore(root);
-  const sources = new BlobSources(root);
+  const { store, sources } = where;
   const ref = parseReference(name);
-  const writer = new RepositoryWriter(await clientFor(options), ref);
+  const writer = new RepositoryWriter(where.client, ref);
   const signal = options.signal ? { signal: options.signal } : {};
   const counts: Record<BlobOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 };
   let uploadedBytes = 0;
   const queue = new PQueue({ concurrency: options.jobs ?? 3 });
-  const blobs = imageBlobs(image);
+  const blobs = [image.manifest.config, ...image.manifest.layers];
   await Promise.all(
     blobs.map((blob) =>
       queue.add(async () => {

@@ -6,25 +6,25 @@
  * asked for manifests and configs only.
  */
 import path from 'node:path';
-import type { PlanRequest } from './build.js';
-import { readDockerfile } from './context/dockerfile-file.js';
-import { LocalContentStore } from './content/local-store.js';
-import { parseDigest } from './digest/digest.js';
-import { DockerfileError } from './dockerfile/errors.js';
-import { parseDockerfile, type Dockerfile } from './dockerfile/parse.js';
-import { InvalidArgumentError, TsbuildError, isNotFound } from './errors.js';
-import type { ImageConfig } from './image/oci-types.js';
-import { formatPlatform, parsePlatform, platformMatches, type Platform } from './image/platform.js';
-import { ImageIndex } from './images/image-index.js';
-import { CheckOptionError, parseCheckOptions, type LintConfig } from './lint/config.js';
-import { CheckConfigError, prepareLint, type LintResult } from './lint/lint.js';
-import { buildOutline, type Outline } from './lint/outline.js';
-import { listTargets, type BuildTarget } from './lint/targets.js';
-import type { BaseImage } from './lint/stage-walk.js';
-import { planBuild } from './plan/plan.js';
+import type { PlanRequest } from './plan.js';
+import { registryOptions } from './options.js';
+import { readDockerfile } from '../context/dockerfile-file.js';
+import { parseDigest } from '../digest/digest.js';
+import { DockerfileError } from '../dockerfile/errors.js';
+import { parseDockerfile, type Dockerfile } from '../dockerfile/parse.js';
+import { InvalidArgumentError, TsbuildError, isNotFound } from '../errors.js';
+import type { ImageConfig } from '../image/oci-types.js';
+import { formatPlatform, parsePlatform, platformMatches, type Platform } from '../image/platform.js';
+import { CheckOptionError, parseCheckOptions, type LintConfig } from '../lint/config.js';
+import { CheckConfigError, prepareLint, type LintResult } from '../lint/lint.js';
+import { buildOutline, type Outline } from '../lint/outline.js';
+import { listTargets, type BuildTarget } from '../lint/targets.js';
+import type { BaseImage } from '../lint/stage-walk.js';
+import { planBuild } from '../plan/plan.js';
 import { resolveRemoteImage } from './pull.js';
-import { formatReference, parseReference } from './registry/reference.js';
-import { hostPlatform, stateRoot } from './settings.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import { hostPlatform } from '../state/host-platform.js';
+import { StateRoot } from '../state/state-root.js';
 
 /** What to check: the inputs of a build. */
 export interface CheckRequest extends PlanRequest {
@@ -141,28 +141,28 @@ function checkArgConfig(buildArgs: Readonly<Record<string, string>>): LintConfig
 /** A base image's config and platform: from the local store unless `pull`, else the registry. */
 async function baseImage(ref: string, platform: Platform, request: CheckRequest): Promise<BaseImage | undefined> {
   if (!request.pull) {
-    const stored = await storedConfig(ref, platform, stateRoot(request.root));
+    const stored = await storedConfig(ref, platform, StateRoot.existing(request.root));
     if (stored) return stored;
   }
   if (request.bases === 'local') return undefined;
   const image = await resolveRemoteImage(ref, {
-    ...request.registries,
+    ...registryOptions(request),
     platform: formatPlatform(platform),
     ...(request.signal ? { signal: request.signal } : {}),
   });
   return asBaseImage(image.config.parsed);
 }
 
-async function storedConfig(ref: string, platform: Platform, root: string): Promise<BaseImage | undefined> {
+async function storedConfig(ref: string, platform: Platform, root: StateRoot): Promise<BaseImage | undefined> {
   let name: string;
   try {
     name = formatReference(parseReference(ref));
   } catch {
     return undefined;
   }
-  const record = await new ImageIndex(root).get(name).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  const record = await root.images.get(name).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
   if (!record || !platformMatches(platform, parsePlatform(record.platform))) return undefined;
-  const store = new LocalContentStore(root);
+  const store = root.store;
   const digest = parseDigest(record.config);
   if (!(await store.info(digest))) return undefined;
   return asBaseImage(JSON.parse((await store.readBytes(digest)).toString()) as ImageConfig);

@@ -2,20 +2,16 @@
  * `login` / `logout`: check credentials against a registry (answering its Basic or Bearer
  * challenge), then keep them where the docker CLI keeps them, so both tools share logins.
  */
-import { InvalidArgumentError } from './errors.js';
-import { transportSettings } from './registry/client.js';
-import { DockerCredentials, type Credentials } from './registry/credentials.js';
-import type { RegistryHostsConfig } from './registry/hosts.js';
-import { DOCKER_HUB } from './registry/reference.js';
-import { registryError } from './registry/registry-error.js';
-import { RegistryTransport } from './registry/transport.js';
-import { registryHosts } from './settings.js';
+import { InvalidArgumentError } from '../errors.js';
+import { transportSettings } from '../registry/client.js';
+import { DockerCredentials, type Credentials } from '../registry/credentials.js';
+import { DOCKER_HUB } from '../registry/reference.js';
+import { registryError } from '../registry/registry-error.js';
+import { RegistryTransport } from '../registry/transport.js';
+import { registryHosts, type RegistryOptions } from '../registry/configured-client.js';
 
-/** Options shared by login and logout. */
-export interface LoginOptions {
-  dockerConfig?: string;
-  registries?: RegistryHostsConfig;
-  registriesConfig?: string;
+/** Options of login (logout needs only `dockerConfig`). */
+export interface LoginOptions extends RegistryOptions {
   signal?: AbortSignal;
 }
 
@@ -30,7 +26,7 @@ export function loginHost(server: string | undefined): string {
 export async function login(server: string | undefined, credentials: Credentials, options: LoginOptions = {}): Promise<string> {
   const host = loginHost(server);
   if (!credentials.username || !credentials.password) throw new InvalidArgumentError('login needs a username and a password');
-  const hosts = await registryHosts(options.registries ?? {}, ...(options.registriesConfig ? [options.registriesConfig] : []));
+  const hosts = await registryHosts(options);
   const endpoint = hosts.endpoint(host);
   const transport = new RegistryTransport(endpoint.base, host, {
     ...transportSettings(hosts.network),
