@@ -48,6 +48,7 @@ const ALLOWED: Record<string, string[]> = {
   snapshot: ['util', 'errors.ts'],
   archive: ['digest', 'image', 'util', 'errors.ts'],
   runtime: ['snapshot', 'image', 'util', 'errors.ts'],
+  network: ['util', 'errors.ts'],
   ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   'settings.ts': ['registry', 'image'],
