@@ -15,10 +15,10 @@
  */
 import { InternalError } from '../errors.js';
 import { readTextIfExists } from '../util/absent.js';
-import { createNamespaceFile, removeNamespaceFile, type NamespaceFile } from './namespace-file.js';
+import { makeIsolatedNamespace, type IsolatedNamespace } from './isolated-namespace.js';
 import type { NetworkMode, NetworkProvider, StepNetwork } from './network.js';
 import { stepResolvConf } from './resolv-conf.js';
-import { startSlirp, type SlirpOptions } from './slirp.js';
+import type { SlirpOptions } from './slirp.js';
 
 export interface NetworkProviderOptions {
   /** The state root; namespaces go to its `tmp/` (`util/scratch.ts`). Unused by `host`. */
@@ -36,6 +36,8 @@ export function createNetworkProvider(mode: NetworkMode, options: NetworkProvide
 
 class Provider implements NetworkProvider {
   private readonly held = new Set<StepNetwork>();
+  /** The next step's namespace, made while the current step runs. */
+  private spare: Promise<IsolatedNamespace> | undefined;
   private closed = false;
 
   constructor(
@@ -45,44 +47,57 @@ class Provider implements NetworkProvider {
 
   async prepare(signal?: AbortSignal): Promise<StepNetwork> {
     signal?.throwIfAborted();
-    if (this.closed) throw new InternalError(`the ${this.mode} network provider is closed`);
+    this.throwIfClosed();
     const resolvConf = stepResolvConf(this.mode, await readTextIfExists(this.options.hostResolvConf ?? '/etc/resolv.conf'));
     if (this.mode === 'host') return { namespacePath: undefined, resolvConf, release: () => Promise.resolve() };
-    const ns = await createNamespaceFile(this.options.root, this.mode === 'none');
-    let teardown = (): Promise<void> => removeNamespaceFile(ns);
-    try {
+    const spare = this.spare;
+    this.spare = undefined;
+    // A spare that could not be made is made again, for this step: its error is this step's.
+    const ns = (await spare?.catch(() => undefined)) ?? (await this.make(signal));
+    if (signal?.aborted || this.closed) {
+      await ns.teardown();
       signal?.throwIfAborted();
-      if (this.mode === 'default') {
-        const slirp = await startSlirp(ns, this.options.slirp, signal);
-        // The kernel takes 15–40 ms to remove slirp4netns's tap device as it exits; the
-        // namespace file is unmounted meanwhile.
-        teardown = async () => {
-          const [stopped, removed] = await Promise.allSettled([slirp.stop(), removeNamespaceFile(ns)]);
-          for (const result of [stopped, removed]) if (result.status === 'rejected') throw result.reason;
-        };
-      }
-    } catch (err) {
-      await teardown().catch(() => undefined);
-      throw err;
+      this.throwIfClosed();
     }
-    return this.track(ns, resolvConf, teardown);
+    this.makeSpare();
+    return this.track(ns, resolvConf);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const errors: unknown[] = [];
+    const spare = await this.spare?.catch(() => undefined);
+    this.spare = undefined;
+    await spare?.teardown().catch((err: unknown) => errors.push(err));
     for (const step of [...this.held]) await step.release().catch((err: unknown) => errors.push(err));
     if (errors.length > 0) throw errors[0];
   }
 
-  /** A step network whose release runs `teardown` once, however often it is called. */
-  private track(ns: NamespaceFile, resolvConf: string, teardown: () => Promise<void>): StepNetwork {
+  private make(signal?: AbortSignal): Promise<IsolatedNamespace> {
+    return makeIsolatedNamespace(this.mode === 'none' ? 'none' : 'default', this.options.root, this.options.slirp, signal);
+  }
+
+  /** Starts making the next step's namespace, unless one is on its way or the build is over. */
+  private makeSpare(): void {
+    if (this.spare !== undefined || this.closed) return;
+    const spare = this.make();
+    // Its failure is seen (and reported) by the step that would have used it.
+    spare.catch(() => undefined);
+    this.spare = spare;
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new InternalError(`the ${this.mode} network provider is closed`);
+  }
+
+  /** A step network whose release tears the namespace down once, however often it is called. */
+  private track(ns: IsolatedNamespace, resolvConf: string): StepNetwork {
     let released: Promise<void> | undefined;
     const step: StepNetwork = {
       namespacePath: ns.path,
       resolvConf,
       release: () => {
-        released ??= teardown().finally(() => this.held.delete(step));
+        released ??= ns.teardown().finally(() => this.held.delete(step));
         return released;
       },
     };

@@ -28,35 +28,46 @@ function interfacesOf(namespace: string): string[] {
 
 describe.skipIf(!isRoot)('network namespace lifecycle', () => {
   it.each([
-    ['none', ['lo']],
-    ['default', ['lo', 'eth0']],
+    ['none', ['lo'], 0],
+    ['default', ['lo', 'eth0'], 1],
   ] as const)(
-    '%s: each step gets its own namespace file in a scratch dir named with the owner tag; release removes it all',
-    async (mode, interfaces) => {
+    '%s: a fresh namespace per step, in a scratch dir named with the owner tag, the next one made while a step runs; release and close remove it all',
+    async (mode, interfaces, helpers) => {
       const root = tempDir();
       const provider = createNetworkProvider(mode, { root });
-      const step = await provider.prepare();
-      const namespace = step.namespacePath as string;
+      const first = await provider.prepare();
+      const namespace = first.namespacePath as string;
       expect(path.relative(root, namespace)).toMatch(new RegExp(`^tmp/netns-${process.pid}\\.\\d+-[0-9a-f]{12}/ns$`));
       expect(interfacesOf(namespace)).toEqual(interfaces);
-      expect((await leftovers(root)).mounts).toEqual([namespace]);
-      expect((await leftovers(root)).processes.length).toBe(mode === 'default' ? 1 : 0);
-      await step.release();
-      await step.release();
-      expect(await leftovers(root)).toEqual(NOTHING_LEFT);
+      // The spare for the next step: a second namespace (and helper) appears without a prepare.
+      const spareReady = async (): Promise<boolean> => {
+        const left = await leftovers(root);
+        return left.mounts.length === 2 && left.processes.length === 2 * helpers;
+      };
+      expect(await until(spareReady)).toBe(true);
+      const spare = (await leftovers(root)).mounts.find((m) => m !== namespace);
+      const second = await provider.prepare();
+      expect(second.namespacePath).toBe(spare);
+      expect(interfacesOf(spare as string)).toEqual(interfaces);
+      await first.release();
+      await first.release();
+      expect((await leftovers(root)).mounts).not.toContain(namespace);
       await provider.close();
+      expect(await leftovers(root)).toEqual(NOTHING_LEFT);
     },
   );
 
-  it('close releases what the steps did not', async () => {
+  it('close releases what the steps did not, and the spare', async () => {
     const root = tempDir();
     const provider = createNetworkProvider('default', { root });
     const steps = [await provider.prepare(), await provider.prepare(), await provider.prepare()];
     await steps[0]?.release();
-    expect((await leftovers(root)).processes.length).toBe(2);
+    // Two steps held, one spare.
+    expect(await until(async () => (await leftovers(root)).processes.length === 3)).toBe(true);
     await provider.close();
     expect(await leftovers(root)).toEqual(NOTHING_LEFT);
     await expect(provider.prepare()).rejects.toThrow('the default network provider is closed');
+    expect(await leftovers(root)).toEqual(NOTHING_LEFT);
   });
 
   it('an abort while slirp4netns starts kills it and leaves nothing', async () => {
@@ -101,19 +112,33 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
       process.stdout.write(JSON.stringify([a.namespacePath, b.namespacePath]) + '\\n');
       setInterval(() => undefined, 1000);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
-    const namespaces = JSON.parse(line) as string[];
-    const slirp = processesNaming(path.join(root, 'tmp')).filter((p) => p.includes('slirp4netns'));
-    expect(slirp.length).toBe(1);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-    // The exit descriptor's other end died with its owner.
-    expect(await until(() => processesNaming(root).length === 0)).toBe(true);
-    // The namespace files stay mounted until a tsbuild reclaims them.
-    expect((await leftovers(root)).mounts.sort()).toEqual([...namespaces].sort());
-    const reclaimed = await reclaimStale(root, new RuncRuntime(root));
-    expect(reclaimed.scratch.sort()).toEqual(namespaces.map((ns) => path.basename(path.dirname(ns))).sort());
-    expect(await leftovers(root)).toEqual(NOTHING_LEFT);
-    expect(namespaces.some((ns) => existsSync(ns))).toBe(false);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const line = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+      const namespaces = JSON.parse(line) as string[];
+      // The step's slirp4netns, and the spare's if it is ready already.
+      const slirp = processesNaming(path.join(root, 'tmp')).filter((p) => p.includes('slirp4netns'));
+      expect(slirp.length).toBeGreaterThanOrEqual(1);
+      child.kill('SIGKILL');
+      await exited;
+      // The exit descriptor's other end died with its owner.
+      expect(await until(() => processesNaming(root).length === 0)).toBe(true);
+      // The namespace files stay mounted until a tsbuild reclaims them: the steps' and the spares'
+      // the providers had made by then (a spare may have been on its way when the kill came).
+      const mounted = (await leftovers(root)).mounts;
+      expect(mounted).toEqual(expect.arrayContaining(namespaces));
+      expect(mounted.length).toBeLessThanOrEqual(4);
+      const reclaimed = await reclaimStale(root, new RuncRuntime(root));
+      const scratchOf = (ns: string): string => path.basename(path.dirname(ns));
+      expect(reclaimed.scratch).toEqual(expect.arrayContaining(mounted.map(scratchOf)));
+      expect(await leftovers(root)).toEqual(NOTHING_LEFT);
+      expect(namespaces.some((ns) => existsSync(ns))).toBe(false);
+    } finally {
+      // Whatever failed above, nothing stays for the next test (or the temp dir removal).
+      child.kill('SIGKILL');
+      await exited;
+      await until(() => processesNaming(root).length === 0);
+      await reclaimStale(root, new RuncRuntime(root));
+    }
   });
 });

@@ -129,6 +129,11 @@ describe.skipIf(!isRoot)('RUN network namespaces (real runc, slirp4netns)', () =
     const [first, second] = [await defaults.prepare(), await defaults.prepare()];
     const server = new AbortController();
     const serving = containers.run(first, 'exec busybox httpd -f -p 8080 -h /etc', server.signal);
+    // Stopped even when an expectation fails, before the provider closes.
+    cleanups.push(async () => {
+      server.abort();
+      await serving;
+    });
     // Another container in the first step's namespace reaches the server: it is listening.
     const group = 'root:x:0:\nwheel:x:10:root\nnogroup:x:65534:\n'; // test/helpers/oci-image.ts
     expect(await until(async () => (await containers.run(first, fetchScript(['http://127.0.0.1:8080/group']))).output === group, 10_000)).toBe(true);
@@ -146,8 +151,6 @@ describe.skipIf(!isRoot)('RUN network namespaces (real runc, slirp4netns)', () =
       ].join(''),
     });
     expect(first.namespacePath).not.toBe(second.namespacePath);
-    server.abort();
-    await serving;
   });
 
   it('none: only lo, and it is up', async () => {
