@@ -229,7 +229,10 @@ export async function benchNetwork() {
       await pastaNs?.release();
     }
     const throughput = Object.fromEntries(
-      Object.entries(seconds).map(([name, xs]) => [name, { medianSeconds: median(xs), medianMBps: DOWNLOAD_BYTES / 1e6 / median(xs) }]),
+      Object.entries(seconds).map(([name, xs]) => [
+        name,
+        { medianSeconds: median(xs), minSeconds: Math.min(...xs), maxSeconds: Math.max(...xs), medianMBps: DOWNLOAD_BYTES / 1e6 / median(xs) },
+      ]),
     );
     return {
       scenario: 'network: RUN namespaces',
@@ -268,7 +271,9 @@ export function formatNetwork(r) {
   const d = r.download100MB;
   const cells = Object.entries(d)
     .filter(([k]) => k !== 'from')
-    .map(([k, v]) => `${k} ${v.medianSeconds.toFixed(3)} s = ${v.medianMBps.toFixed(0)} MB/s`);
+    .map(
+      ([k, v]) => `${k} ${v.medianSeconds.toFixed(3)} s = ${v.medianMBps.toFixed(0)} MB/s (${v.minSeconds.toFixed(3)}–${v.maxSeconds.toFixed(3)} s)`,
+    );
   lines.push(`  100 MB from ${d.from}: ${cells.join(', ')}`);
   return lines.join('\n');
 }

@@ -5,13 +5,16 @@
  * - `none`: a fresh namespace per step with only `lo`, up.
  * - `default`: a fresh namespace per step behind its own slirp4netns (`slirp.ts`), so a step
  *   reaches the outside world but neither the host's loopback nor another step: nothing forwards
- *   into a namespace, and each has its own 127.0.0.1. Setting one up costs about as much as
- *   starting a process, against the hundreds of milliseconds a runc container takes (numbers in
- *   docs/run.md, "Network"), so no namespace is shared between steps.
+ *   into a namespace, and each has its own 127.0.0.1.
+ *
+ * Making a `default` namespace takes 15–40 ms, a third of a `RUN true` (docs/run.md, "Network").
+ * Sharing one between steps would let parallel steps talk over 127.0.0.1 and let an insecure
+ * step change the network of the next, so instead each provider makes the next step's namespace
+ * while the current step runs (one spare) and `prepare()` hands it out at once.
  *
  * Every namespace lives in a scratch directory of the state root named with the owner tag
- * (`namespace-file.ts`); the provider tracks what it handed out, so `close()` at the end of a
- * build releases what a failed step's caller did not.
+ * (`namespace-file.ts`); the provider tracks what it handed out and what it is making, so
+ * `close()` at the end of a build leaves nothing, whatever the steps' callers released.
  */
 import { InternalError } from '../errors.js';
 import { readTextIfExists } from '../util/absent.js';
@@ -36,6 +39,8 @@ export function createNetworkProvider(mode: NetworkMode, options: NetworkProvide
 
 class Provider implements NetworkProvider {
   private readonly held = new Set<StepNetwork>();
+  /** Namespaces on their way to a step (`obtain`), which `close()` waits for. */
+  private readonly obtaining = new Set<Promise<unknown>>();
   /** The next step's namespace, made while the current step runs. */
   private spare: Promise<IsolatedNamespace> | undefined;
   private closed = false;
@@ -50,6 +55,31 @@ class Provider implements NetworkProvider {
     this.throwIfClosed();
     const resolvConf = stepResolvConf(this.mode, await readTextIfExists(this.options.hostResolvConf ?? '/etc/resolv.conf'));
     if (this.mode === 'host') return { namespacePath: undefined, resolvConf, release: () => Promise.resolve() };
+    const obtaining = this.obtain(signal);
+    this.obtaining.add(obtaining);
+    let ns: IsolatedNamespace;
+    try {
+      ns = await obtaining;
+    } finally {
+      this.obtaining.delete(obtaining);
+    }
+    this.makeSpare();
+    return this.track(ns, resolvConf);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const errors: unknown[] = [];
+    await Promise.allSettled([...this.obtaining]);
+    const spare = await this.spare?.catch(() => undefined);
+    this.spare = undefined;
+    await spare?.teardown().catch((err: unknown) => errors.push(err));
+    for (const step of [...this.held]) await step.release().catch((err: unknown) => errors.push(err));
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /** The spare, or a namespace made now; torn down again if the step was aborted or the build ended. */
+  private async obtain(signal: AbortSignal | undefined): Promise<IsolatedNamespace> {
     const spare = this.spare;
     this.spare = undefined;
     // A spare that could not be made is made again, for this step: its error is this step's.
@@ -59,18 +89,7 @@ class Provider implements NetworkProvider {
       signal?.throwIfAborted();
       this.throwIfClosed();
     }
-    this.makeSpare();
-    return this.track(ns, resolvConf);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    const errors: unknown[] = [];
-    const spare = await this.spare?.catch(() => undefined);
-    this.spare = undefined;
-    await spare?.teardown().catch((err: unknown) => errors.push(err));
-    for (const step of [...this.held]) await step.release().catch((err: unknown) => errors.push(err));
-    if (errors.length > 0) throw errors[0];
+    return ns;
   }
 
   private make(signal?: AbortSignal): Promise<IsolatedNamespace> {

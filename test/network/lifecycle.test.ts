@@ -70,6 +70,17 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
     expect(await leftovers(root)).toEqual(NOTHING_LEFT);
   });
 
+  it('close while a step’s namespace is being made: that step fails, and close leaves nothing', async () => {
+    const root = tempDir();
+    const provider = createNetworkProvider('default', { root, slirp: { command: ['sh', '-c', 'sleep 0.3; exec slirp4netns "$@"', 'slirp'] } });
+    const preparing = provider.prepare();
+    const failed = preparing.catch((err: unknown) => err);
+    expect(await until(() => processesNaming(root).length === 1)).toBe(true);
+    await provider.close();
+    expect(await leftovers(root)).toEqual(NOTHING_LEFT);
+    expect(String(await failed)).toBe('InternalError: the default network provider is closed');
+  });
+
   it('an abort while slirp4netns starts kills it and leaves nothing', async () => {
     const root = tempDir();
     const fifo = path.join(tempDir(), 'never-written');
