@@ -5,7 +5,10 @@
  *
  * - `host`: the host's file; with no nameserver at all, BuildKit's fallback (Google's 8.8.8.8 and
  *   8.8.4.4, and their IPv6 pair), since the resolver library would otherwise ask 127.0.0.1.
- * - `none`: empty; there is no network to ask.
+ * - `none`: what BuildKit writes for a namespace of its own (`TransformForLegacyNw`): the host's
+ *   file without loopback nameservers, the fallback when none is left. Nothing can be asked from
+ *   there, but a step sees the same file as under BuildKit (buildx 0.29 shows the host's
+ *   nameserver on `--network=none`).
  * - `default`: the step runs in its own namespace behind slirp4netns, where the host's loopback
  *   resolver (systemd-resolved's 127.0.0.53, a local dnsmasq) cannot be reached directly. Each such
  *   nameserver becomes slirp4netns's DNS forwarder (10.0.2.3), which asks the host's first
@@ -76,11 +79,10 @@ export function formatResolvConf(conf: ResolvConf): string {
 
 /** The resolv.conf for a step in `mode`, from the host's file (undefined: the host has none). */
 export function stepResolvConf(mode: NetworkMode, hostText: string | undefined): string {
-  if (mode === 'none') return '';
   const host = parseResolvConf(hostText ?? '');
-  if (mode === 'host') {
-    const nameservers = host.nameservers.length > 0 ? host.nameservers : [...FALLBACK_IPV4, ...FALLBACK_IPV6];
-    return formatResolvConf({ ...host, nameservers });
+  if (mode !== 'default') {
+    const nameservers = mode === 'host' ? host.nameservers : host.nameservers.filter((address) => !isLoopback(address));
+    return formatResolvConf({ ...host, nameservers: nameservers.length > 0 ? nameservers : [...FALLBACK_IPV4, ...FALLBACK_IPV6] });
   }
   const nameservers: string[] = [];
   for (const address of host.nameservers) {
@@ -100,7 +102,7 @@ function canonicalAddress(text: string): string | undefined {
   return zone === undefined ? canonical : `${canonical}%${zone}`;
 }
 
-/** 127.0.0.0/8, ::1, and IPv4 loopback addresses written in IPv6 (`::ffff:127.0.0.1`). */
+/** 127.0.0.0/8, ::1, and IPv4 loopback addresses written in IPv6 (`::ffff:127.0.0.1`), as Go's `IsLoopback`. */
 function isLoopback(address: string): boolean {
   const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/i.exec(address);
   if (v4) return v4[1] === '127';

@@ -76,7 +76,15 @@ describe('stepResolvConf', () => {
       'nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions ndots:0\n',
     ],
     ['default: no file: BuildKit’s IPv4 fallback', 'default', undefined, 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n'],
-    ['none: nothing to ask', 'none', REGULAR, ''],
+    ['none: a regular resolver (BuildKit TestNetModeNotHostWithoutLocalDNS)', 'none', REGULAR, REGULAR],
+    ['none: loopback resolvers go, BuildKit’s fallback (TestNetModeNotHostWithLocalDNS)', 'none', LOCAL_DNS, `${BUILDKIT_DEFAULT}options ndots:0\n`],
+    ['none: no file (BuildKit TestResolvConfNotExist)', 'none', undefined, BUILDKIT_DEFAULT],
+    [
+      'none: IPv6 resolvers are kept, loopback ones of either family go',
+      'none',
+      'nameserver ::1\nnameserver 2001:db8::53\nnameserver 127.0.0.53\n',
+      'nameserver 2001:db8::53\n',
+    ],
   ] as const)('%s', (_name, mode, host, expected) => {
     expect(stepResolvConf(mode, host)).toBe(expected);
   });
