@@ -65,9 +65,11 @@ describe.skipIf(!isRoot)('RUN network namespaces (real runc, slirp4netns)', () =
     const primary = primaryAddress();
     const loopbackPort = await serve('127.0.0.1', 'loopback-only\n');
     const wildcardPort = await serve('0.0.0.0', 'wildcard\n');
+    const loopback6Port = await serve('::1', 'loopback6-only\n');
     const cases: Array<[url: string, onDefault: string, onHost: string]> = [
       // The namespace's own 127.0.0.1, where nothing listens.
       [`http://127.0.0.1:${loopbackPort}/`, `wget: can't connect to remote host (127.0.0.1): Connection refused\n(failed)\n`, 'loopback-only\n'],
+      [`http://[::1]:${loopback6Port}/`, `wget: can't connect to remote host: Connection refused\n(failed)\n`, 'loopback6-only\n'],
       // slirp4netns would map the gateway to the host's 127.0.0.1; --disable-host-loopback refuses.
       [`http://10.0.2.2:${loopbackPort}/`, `wget: can't connect to remote host (10.0.2.2): Network is unreachable\n(failed)\n`, ''],
       [`http://10.0.2.2:${wildcardPort}/`, `wget: can't connect to remote host (10.0.2.2): Network is unreachable\n(failed)\n`, ''],
