@@ -8,6 +8,7 @@ import { benchBuild } from './build.mjs';
 import { benchDiffer } from './differ.mjs';
 import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
+import { benchNetwork, formatNetwork } from './network.mjs';
 import { benchSeccomp } from './seccomp.mjs';
 
 const machine = {
@@ -36,6 +37,9 @@ if (process.getuid?.() !== 0) {
   console.log(
     `${sc.scenario} (${sc.runs} runs): wall ${sc.withFilter.wallMedianMs.toFixed(0)} ms with the filter, ${sc.withoutFilter.wallMedianMs.toFixed(0)} ms without; CPU ${sc.withFilter.cpuMeanMs.toFixed(0)} ms and ${sc.withoutFilter.cpuMeanMs.toFixed(0)} ms`,
   );
+  const net = await benchNetwork();
+  results.push(net);
+  console.log(formatNetwork(net));
   const b = await benchBuild();
   results.push(b);
   console.log(`${b.scenario} (medians of ${b.runs}; ratio = peer / tsbuild command):`);

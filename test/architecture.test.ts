@@ -72,6 +72,7 @@ const ALLOWED: Record<string, string[]> = {
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],
   snapshot: ['util', 'errors.ts'],
   runtime: ['snapshot', 'image', 'util', 'errors.ts'],
+  network: ['util', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   cache: ['solve', 'content', 'digest', 'image', 'snapshot', 'util', 'errors.ts'],
   ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
