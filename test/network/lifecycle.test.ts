@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../src/errors.js';
 import { createNetworkProvider } from '../../src/network/providers.js';
 import { reclaimStale } from '../../src/runtime/reclaim.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
 import { leftovers, NOTHING_LEFT, processesNaming, until } from '../helpers/netns-leftovers.js';
 import { isRoot } from '../helpers/root.js';
 import { projectRoot } from '../helpers/shared.js';
@@ -139,7 +139,7 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
       const mounted = (await leftovers(root)).mounts;
       expect(mounted).toEqual(expect.arrayContaining(namespaces));
       expect(mounted.length).toBeLessThanOrEqual(4);
-      const reclaimed = await reclaimStale(root, new RuncRuntime(root));
+      const reclaimed = await reclaimStale(root, new RuncExecutor(root));
       const scratchOf = (ns: string): string => path.basename(path.dirname(ns));
       expect(reclaimed.scratch).toEqual(expect.arrayContaining(mounted.map(scratchOf)));
       expect(await leftovers(root)).toEqual(NOTHING_LEFT);
@@ -149,7 +149,7 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
       child.kill('SIGKILL');
       await exited;
       await until(() => processesNaming(root).length === 0);
-      await reclaimStale(root, new RuncRuntime(root));
+      await reclaimStale(root, new RuncExecutor(root));
     }
   });
 });
