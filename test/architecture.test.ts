@@ -75,11 +75,12 @@ const ALLOWED: Record<string, string[]> = {
   network: ['util', 'errors.ts'],
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   cache: ['solve', 'content', 'digest', 'image', 'snapshot', 'util', 'errors.ts'],
-  ops: ['plan', 'runtime', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
+  ops: ['plan', 'runtime', 'network', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
   state: ['cache', 'content', 'digest', 'image', 'images', 'progress', 'registry', 'runtime', 'snapshot', 'util', 'errors.ts'],
   export: ['archive', 'content', 'diff', 'digest', 'image', 'images', 'registry', 'progress', 'state', 'util', 'errors.ts'],
   builder: [
     'archive',
+    'network',
     'cache',
     'content',
     'context',

@@ -3,7 +3,11 @@ import type { CacheSpec } from '../cache/cache-spec.js';
 import type { Digest } from '../digest/digest.js';
 import type { OutputResult } from '../export/write-outputs.js';
 import type { OutputSpec } from '../export/output-spec.js';
+import type { NetworkMode } from '../network/network.js';
 import type { BuildPlan } from '../plan/types.js';
+import type { HostEntry } from '../runtime/executor.js';
+import type { Ulimit } from '../runtime/oci-spec.js';
+import type { Entitlement } from './entitlements.js';
 import type { RegistryOptions } from '../registry/configured-client.js';
 import type { CommonOptions } from '../state/common-options.js';
 
@@ -34,6 +38,20 @@ export interface BuildRequest extends CommonOptions, RegistryOptions {
   cacheFrom?: Array<CacheSpec | string>;
   /** Secret values by id (`--secret`), for `RUN --mount=type=secret`. */
   secrets?: Record<string, Buffer>;
+  /**
+   * The network RUN steps get unless they name one (`--network`): `default`, a namespace of the
+   * step's own with a route to the outside world and none to the host; `none`, only loopback;
+   * `host`, the host's own (which grants `network.host`).
+   */
+  network?: NetworkMode;
+  /** Entitlements granted to the build (`--allow`): `network.host`, `security.insecure`. */
+  allow?: Entitlement[];
+  /** Extra /etc/hosts entries of every RUN (`--add-host NAME=IP`). */
+  addHosts?: HostEntry[];
+  /** The size of /dev/shm in bytes (`--shm-size`). */
+  shmSize?: number;
+  /** Resource limits of every RUN (`--ulimit nofile=1024:2048`). */
+  ulimits?: Ulimit[];
   /**
    * Steps run at once across stages (default: twice the CPU count, at least 4). Steps mostly wait
    * on their processes and disks rather than use a core each; BuildKit does not bound them at all.

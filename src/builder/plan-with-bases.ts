@@ -3,9 +3,9 @@
  * from (and read with `COPY --from` / `RUN --mount from=`); they are fetched (`base-images.ts`); the
  * final plan is made with their configs (inherited ENV, WORKDIR, ONBUILD triggers) and digests.
  */
-import path from 'node:path';
 import type { Dockerfile } from '../dockerfile/parse.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
+import { displayPath } from '../context/dockerfile-file.js';
 import { formatPlatform, type Platform } from '../image/platform.js';
 import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
 import type { BuildPlan } from '../plan/types.js';
@@ -23,7 +23,7 @@ export interface PlanInputs {
 }
 
 export async function planWithBases(inputs: PlanInputs, bases: BaseImages): Promise<BuildPlan> {
-  const df: Dockerfile = parseDockerfile(inputs.text, { file: path.relative(process.cwd(), inputs.file) || inputs.file });
+  const df: Dockerfile = parseDockerfile(inputs.text, { file: displayPath(inputs.file) });
   const options: PlanOptions = {
     buildPlatform: inputs.buildPlatform,
     targetPlatform: inputs.targetPlatform,

@@ -11,14 +11,17 @@ import path from 'node:path';
 import type { CacheRecord } from '../cache/cache-index.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import { loadBuildContext } from '../context/build-context.js';
-import { readDockerfile } from '../context/dockerfile-file.js';
+import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
 import { StoreApplier } from '../diff/applier.js';
 import { MountDiffer } from '../diff/differ.js';
 import { parseDigest } from '../digest/digest.js';
 import { checkOutputNames, IMAGE_STORE_OUTPUT, writeOutputs } from '../export/write-outputs.js';
 import { ChecksumCache } from '../fileops/checksum.js';
 import { parsePlatform } from '../image/platform.js';
-import type { PlannedStage } from '../plan/types.js';
+import type { BuildPlan, PlannedStage } from '../plan/types.js';
+import type { NetworkMode, NetworkProvider } from '../network/network.js';
+import { createNetworkProvider } from '../network/providers.js';
+import { checkEntitlements, effectiveNetwork } from './entitlements.js';
 import { nullSink } from '../progress/events.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { solve } from '../solve/solver.js';
@@ -94,8 +97,15 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   );
   // Both settle before the build does, so a failed pull never leaves the test mount behind it.
   await Promise.allSettled([planned, snapshotterReady]);
-  const plan = await planned;
+  const plan = withNetworks(await planned, request.network);
   const snapshotter = await snapshotterReady;
+  checkEntitlements(plan, displayPath(dockerfile.file), request.network, request.allow ?? []);
+  const networks = new Map<NetworkMode, NetworkProvider>();
+  const networkFor = (mode: NetworkMode): NetworkProvider => {
+    let provider = networks.get(mode);
+    if (!provider) networks.set(mode, (provider = createNetworkProvider(mode, { root: root.path })));
+    return provider;
+  };
 
   const context = await loadBuildContext(request.context, dockerfile.file);
   const checksums = await ChecksumCache.for(root.path, request.context).load();
@@ -136,6 +146,12 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
           differ,
           root: root.path,
           contextSource: (source: string) => contextViews.pathFor(source, request.signal),
+          networks: networkFor,
+          sandbox: {
+            ...(request.addHosts ? { extraHosts: request.addHosts } : {}),
+            ...(request.shmSize === undefined ? {} : { shmSize: request.shmSize }),
+            ...(request.ulimits ? { ulimits: request.ulimits } : {}),
+          },
           ...(request.secrets ? { secrets: request.secrets } : {}),
           ...epochOption,
         },
@@ -178,9 +194,21 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
     const digest = parseDigest(outputs.find((o) => o.digest !== undefined)?.digest ?? image.manifest.digest);
     return { digest, outputs, config: image.config, tags, plan, ran: resolver.ran, cached: resolver.cached };
   } finally {
-    await Promise.all([views.close(), contextViews.close()]);
+    await Promise.all([views.close(), contextViews.close(), ...[...networks.values()].map((n) => n.close())]);
     await checksums.save();
   }
+}
+
+/** The plan with every RUN's network as it runs: its own `--network`, else the build's. */
+function withNetworks(plan: BuildPlan, network: NetworkMode | undefined): BuildPlan {
+  if (network === undefined || network === 'default') return plan;
+  return {
+    ...plan,
+    stages: plan.stages.map((stage) => ({
+      ...stage,
+      steps: stage.steps.map((step) => (step.kind === 'exec' ? { ...step, network: effectiveNetwork(step, network) } : step)),
+    })),
+  };
 }
 
 /** A cache spec; a bare string is a local cache directory. */

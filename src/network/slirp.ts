@@ -15,12 +15,20 @@
  * (`--enable-sandbox`: an empty root with only /etc and /run, capabilities dropped;
  * `--enable-seccomp`: a system call filter). Its output goes to `slirp.log` beside the namespace
  * file, where a failure's cause is read from.
+ *
+ * The sandbox needs a mount namespace of its own that shares nothing with the host's. It unshares
+ * one, pivots into an empty root and detaches the old root with everything below it; run from the
+ * host's namespace as root, its copy of every shared mount (Docker's data root, `/` itself on a
+ * systemd host) is a peer of the host's, and that detach unmounts the host's mounts below them
+ * (a concurrent `docker build` then fails with "stat /bin/sh: no such file or directory"). So it
+ * starts under `unshare --mount --propagation private`, whose copies propagate nothing back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { TsbuildError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
 import type { NamespaceFile } from './namespace-file.js';
 
 /** The interface slirp4netns creates in the namespace. */
@@ -50,6 +58,11 @@ export async function startSlirp(ns: NamespaceFile, options: SlirpOptions = {}, 
   signal?.throwIfAborted();
   const [program = 'slirp4netns', ...prefix] = options.command ?? ['slirp4netns'];
   const args = [
+    // A private mount namespace for the sandbox (see above); unshare execs the program in it.
+    '--mount',
+    '--propagation=private',
+    '--',
+    program,
     ...prefix,
     '--configure',
     `--mtu=${SLIRP_MTU}`,
@@ -66,7 +79,7 @@ export async function startSlirp(ns: NamespaceFile, options: SlirpOptions = {}, 
   const log = openSync(logFile, 'w', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(program, args, { stdio: ['ignore', log, log, 'pipe', 'pipe'], detached: true });
+    child = spawn('unshare', args, { stdio: ['ignore', log, log, 'pipe', 'pipe'], detached: true });
   } finally {
     closeSync(log);
   }
@@ -104,15 +117,20 @@ function whenReady({ child, program }: Running, logFile: string, signal: AbortSi
     const onAbort = (): void => finish({ reason: signal?.reason });
     const onData = (): void => finish(undefined);
     const onError = (err: NodeJS.ErrnoException): void =>
-      fail(
-        err.code === 'ENOENT'
-          ? new TsbuildError('unavailable', `${program} is not installed (not found on PATH)`, {
-              hint: 'RUN --network=default needs it: apt-get install slirp4netns',
-            })
-          : new TsbuildError('unavailable', `cannot run ${program}: ${err.message}`),
-      );
-    const onExit = (code: number | null, killedBy: NodeJS.Signals | null): void =>
-      fail(new TsbuildError('unavailable', `${program} failed to set up the network namespace (${exitText(code, killedBy)}): ${lastLine(logFile)}`));
+      fail(err.code === 'ENOENT' ? missingTool('unshare') : new TsbuildError('unavailable', `cannot run unshare: ${err.message}`));
+    const onExit = (code: number | null, killedBy: NodeJS.Signals | null): void => {
+      const last = lastLine(logFile);
+      // unshare's own words when it cannot exec the program (exit status 127).
+      if (code === 127 && /^unshare: failed to execute .*No such file or directory$/.test(last)) {
+        fail(
+          new TsbuildError('unavailable', `${program} is not installed (not found on PATH)`, {
+            hint: 'RUN --network=default needs it: apt-get install slirp4netns',
+          }),
+        );
+        return;
+      }
+      fail(new TsbuildError('unavailable', `${program} failed to set up the network namespace (${exitText(code, killedBy)}): ${last}`));
+    };
     const fail = (reason: TsbuildError): void => finish({ reason });
     function finish(outcome: { reason: unknown } | undefined): void {
       clearTimeout(timer);

@@ -24,7 +24,8 @@ import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
 import { withMounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
-import type { Executor } from '../runtime/executor.js';
+import type { ExecOptions, Executor } from '../runtime/executor.js';
+import type { NetworkMode, NetworkProvider } from '../network/network.js';
 import { resolveUser } from '../runtime/user.js';
 import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { withActiveSnapshot } from './active-snapshot.js';
@@ -55,6 +56,10 @@ export interface ExecContext {
   secrets?: Readonly<Record<string, Buffer>>;
   /** The SSH agent socket to forward (`SSH_AUTH_SOCK`). */
   sshAgent?: string;
+  /** The build's network providers, by mode (`network/providers.ts`): each step gets its namespace from one. */
+  networks: (mode: NetworkMode) => NetworkProvider;
+  /** `--add-host`, `--shm-size` and `--ulimit`: the same for every RUN of the build. */
+  sandbox?: Pick<ExecOptions, 'extraHosts' | 'shmSize' | 'ulimits'>;
   sourceDateEpoch?: number;
   output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
@@ -66,33 +71,44 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     // The rootfs is mounted once: prepared here, then handed to runc as it is.
-    const status = await withMounted(mounts, rootfs, async (dir) => {
-      const prepared = await prepareRootfs(step, dir);
-      const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
-      const status = await withLocks(locks, () =>
-        ctx.executor.run(
-          { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
-          {
-            rootfs: dir,
-            mounts: containerMounts,
-            hostname: 'buildkitsandbox',
-            network: step.network,
-            security: step.security,
-            ...(ctx.output ? { output: ctx.output } : {}),
-            ...(ctx.signal ? { signal: ctx.signal } : {}),
-          },
-        ),
-      ).finally(() => Promise.all(held.map((release) => release())));
-      await removeStubs(dir, prepared.stubs);
-      return status;
-    });
-    if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-    const layer = await ctx.differ.diff(mounts, parentMounts, {
-      ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
-    await ctx.snapshotter.commit(name, key);
-    return layer;
+    let released: Promise<void> | undefined;
+    try {
+      const status = await withMounted(mounts, rootfs, async (dir) => {
+        const prepared = await prepareRootfs(step, dir);
+        const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
+        const network = await ctx.networks(step.network).prepare(ctx.signal);
+        const status = await withLocks(locks, () =>
+          ctx.executor.run(
+            { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
+            {
+              rootfs: dir,
+              mounts: containerMounts,
+              hostname: 'buildkitsandbox',
+              network,
+              security: step.security,
+              ...ctx.sandbox,
+              ...(ctx.output ? { output: ctx.output } : {}),
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
+            },
+          ),
+        ).finally(() => {
+          // The namespace goes as soon as the process has ended (20–40 ms), while the layer is written.
+          released = network.release();
+          return Promise.all(held.map((release) => release()));
+        });
+        await removeStubs(dir, prepared.stubs);
+        return status;
+      });
+      if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
+      const layer = await ctx.differ.diff(mounts, parentMounts, {
+        ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      await ctx.snapshotter.commit(name, key);
+      return layer;
+    } finally {
+      await released;
+    }
   });
 }
 

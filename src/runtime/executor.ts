@@ -15,8 +15,25 @@ export interface ExitStatus {
   tail: string;
 }
 
+/** The network a process runs in (`network/network.ts` prepares one per step). */
+export interface ProcessNetwork {
+  /** The namespace file to join; undefined: the host's own namespace. */
+  readonly namespacePath: string | undefined;
+  /** What /etc/resolv.conf says in the container. */
+  readonly resolvConf: string;
+}
+
+/** An `/etc/hosts` line of the container's besides localhost (`--add-host`). */
+export interface HostEntry {
+  name: string;
+  address: string;
+}
+
 /** Where and how the process runs. */
-export interface ExecOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts'> {
+export interface ExecOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts' | 'networkNamespace'> {
+  network: ProcessNetwork;
+  /** Extra /etc/hosts entries. */
+  extraHosts?: readonly HostEntry[];
   /** The snapshot mounts that form the root filesystem, or a directory already showing it. */
   rootfs: Mount[] | string;
   mounts?: ContainerMount[];

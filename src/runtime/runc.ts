@@ -44,12 +44,18 @@ export class RuncExecutor implements Executor {
     await mkdir(this.state, { recursive: true });
     let exited = false;
     try {
-      const etc = await this.writeEtcFiles(bundle, options.hostname, options.network);
+      const etc = await this.writeEtcFiles(bundle, options);
       if (typeof options.rootfs !== 'string') {
         await mkdir(rootfs);
         await mountAll(options.rootfs, rootfs);
       }
-      const spec = toRuntimeSpec(process, { ...options, rootfs, mounts: [...etc, ...(options.mounts ?? [])], maxOpenFiles: await maxOpenFiles() });
+      const spec = toRuntimeSpec(process, {
+        ...options,
+        rootfs,
+        networkNamespace: options.network.namespacePath,
+        mounts: [...etc, ...(options.mounts ?? [])],
+        maxOpenFiles: await maxOpenFiles(),
+      });
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
       const status = await this.runContainer(id, bundle, options);
       exited = true;
@@ -109,12 +115,13 @@ export class RuncExecutor implements Executor {
     }
   }
 
-  private async writeEtcFiles(bundle: string, hostname: string, network: ExecOptions['network']): Promise<ContainerMount[]> {
-    const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
-    const resolv = network === 'none' ? '' : ((await readTextIfExists('/etc/resolv.conf')) ?? '');
+  /** /etc/hosts (localhost, then the `--add-host` entries, as BuildKit writes it) and /etc/resolv.conf. */
+  private async writeEtcFiles(bundle: string, options: ExecOptions): Promise<ContainerMount[]> {
+    const extra = (options.extraHosts ?? []).map((h) => `${h.address}\t${h.name}\n`).join('');
+    const hosts = `127.0.0.1\tlocalhost ${options.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extra}`;
     const files: Array<[string, string]> = [
       ['hosts', hosts],
-      ['resolv.conf', resolv],
+      ['resolv.conf', options.network.resolvConf],
     ];
     const mounts: ContainerMount[] = [];
     for (const [name, content] of files) {

@@ -2,7 +2,6 @@
  * The library façade: from a context directory and options to results. For now it goes as far as the
  * plan (`loadPlan`); pulling, running and exporting build on it in later modules.
  */
-import path from 'node:path';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { parsePlatform } from '../image/platform.js';
 import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
@@ -11,7 +10,7 @@ import { registryOptions, type CommonOptions, type RegistryOptions } from './opt
 import { hostPlatform } from '../state/host-platform.js';
 import type { ContainerConfig } from '../image/oci-types.js';
 import type { BuildPlan } from '../plan/types.js';
-import { readDockerfile } from '../context/dockerfile-file.js';
+import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
 
 /** What to plan: the same inputs `tsbuild build` takes. */
 export interface PlanRequest extends RegistryOptions, Pick<CommonOptions, 'root' | 'signal'> {
@@ -58,10 +57,4 @@ export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
     }),
   );
   return planBuild(df, { ...options, baseImages, baseDigests });
-}
-
-/** A path as the user would write it: relative to the working directory when inside it. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

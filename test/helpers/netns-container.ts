@@ -42,15 +42,13 @@ export class NetnsContainers {
       {
         rootfs: await this.busybox(),
         hostname: 'netns-test',
-        // `host`: no network entry; the step's own is added below.
-        network: 'host',
+        networkNamespace: network.namespacePath,
         security: 'sandbox',
         maxOpenFiles: hardOpenFileLimit(),
         mounts: [{ destination: '/etc/resolv.conf', type: 'bind', source: resolv, options: ['bind', 'ro'] }],
       },
     ) as { root: { readonly: boolean }; linux: { namespaces: Array<{ type: string; path?: string }> } };
     spec.root.readonly = true;
-    if (network.namespacePath !== undefined) spec.linux.namespaces.push({ type: 'network', path: network.namespacePath });
     await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec));
     const runcRoot = path.join(this.state, 'runc-state');
     try {

@@ -18,6 +18,7 @@ import { withMounted } from '../../src/runtime/mount.js';
 import { RuncExecutor } from '../../src/runtime/runc.js';
 import { StoreApplier } from '../../src/diff/applier.js';
 import { MountDiffer } from '../../src/diff/differ.js';
+import { testNetworks } from './networks.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { busyboxLayer } from './oci-image.js';
 import { treeListing } from './umoci.js';
@@ -56,13 +57,27 @@ export async function runStage(
   let last = 'base';
   let output = '';
   const layers: LayerResult[] = [];
-  for (const step of plan.stages.at(-1)?.steps ?? []) {
-    if (step.kind !== 'exec' && step.kind !== 'file') continue;
-    const name = `step-${randomBytes(4).toString('hex')}`;
-    if (step.kind === 'exec')
-      layers.push(await runExec(step, last, name, { snapshotter: snaps, executor, differ, root, output: (c) => (output += c.toString()) }));
-    else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, differ, applier, root, ...(context ? { context } : {}) }));
-    last = name;
+  const nets = testNetworks(root);
+  try {
+    for (const step of plan.stages.at(-1)?.steps ?? []) {
+      if (step.kind !== 'exec' && step.kind !== 'file') continue;
+      const name = `step-${randomBytes(4).toString('hex')}`;
+      if (step.kind === 'exec')
+        layers.push(
+          await runExec(step, last, name, {
+            snapshotter: snaps,
+            executor,
+            differ,
+            root,
+            networks: nets.networks,
+            output: (c) => (output += c.toString()),
+          }),
+        );
+      else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, differ, applier, root, ...(context ? { context } : {}) }));
+      last = name;
+    }
+  } finally {
+    await nets.close();
   }
   const listing = async (under: string): Promise<string[]> => {
     const mnt = path.join(options.scratch(), 'view');

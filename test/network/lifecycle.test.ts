@@ -3,7 +3,7 @@
  * that fails or is missing, and tsbuild itself SIGKILLed (then the next tsbuild's reclaim).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TsbuildError } from '../../src/errors.js';
@@ -24,6 +24,14 @@ function interfacesOf(namespace: string): string[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => /^\d+: ([^:@]+)/.exec(line)?.[1] ?? line);
+}
+
+/** The mount points at or below `dir`, from the host's mount table. */
+function mountsBelow(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((target) => target === dir || target.startsWith(`${dir}/`));
 }
 
 describe.skipIf(!isRoot)('network namespace lifecycle', () => {
@@ -56,6 +64,28 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
       expect(await leftovers(root)).toEqual(NOTHING_LEFT);
     },
   );
+
+  it('slirp4netns’s sandbox unmounts nothing of the host’s: a mount below a shared mount stays', async () => {
+    // Docker's data root is such a mount, with its builds' overlays below it.
+    const shared = tempDir();
+    const child = path.join(shared, 'child');
+    execFileSync('mount', ['-t', 'tmpfs', 'tsbuild-shared', shared]);
+    try {
+      execFileSync('mount', ['--make-shared', shared]);
+      mkdirSync(child);
+      execFileSync('mount', ['-t', 'tmpfs', 'tsbuild-child', child]);
+      const root = tempDir();
+      const provider = createNetworkProvider('default', { root });
+      const step = await provider.prepare();
+      // The step's slirp4netns and the spare's have both set up their sandboxes.
+      expect(await until(async () => (await leftovers(root)).processes.length === 2)).toBe(true);
+      await step.release();
+      await provider.close();
+      expect(mountsBelow(shared)).toEqual([shared, child]);
+    } finally {
+      execFileSync('umount', ['--recursive', '--lazy', shared]);
+    }
+  });
 
   it('close releases what the steps did not, and the spare', async () => {
     const root = tempDir();

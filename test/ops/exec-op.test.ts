@@ -22,6 +22,7 @@ import { ExecError } from '../../src/runtime/exec-error.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { RuncExecutor } from '../../src/runtime/runc.js';
 import { MountDiffer } from '../../src/diff/differ.js';
+import { testNetworks } from '../helpers/networks.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { CopyingSnapshotter } from '../../src/snapshot/copying.js';
 import type { DirectorySnapshotter } from '../../src/snapshot/directory-snapshotter.js';
@@ -88,26 +89,32 @@ async function build(
   const layers: LayerResult[] = [];
   let output = '';
   const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
-  for (const [i, step] of steps.entries()) {
-    const name = `step-${i}-${randomBytes(4).toString('hex')}`;
-    layers.push(
-      await runExec(step, parent, name, {
-        snapshotter: snaps,
-        executor: runtime,
-        differ: new MountDiffer(store, root),
-        root,
-        ...(options.contextDir ? { contextSource: (source: string) => resolveInRoot(options.contextDir as string, source) } : {}),
-        ...(options.secrets ? { secrets: options.secrets } : {}),
-        ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
-        ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        output: (chunk) => {
-          output += chunk.toString();
-          options.onOutput?.();
-        },
-      }),
-    );
-    parent = name;
+  const nets = testNetworks(root);
+  try {
+    for (const [i, step] of steps.entries()) {
+      const name = `step-${i}-${randomBytes(4).toString('hex')}`;
+      layers.push(
+        await runExec(step, parent, name, {
+          snapshotter: snaps,
+          executor: runtime,
+          differ: new MountDiffer(store, root),
+          networks: nets.networks,
+          root,
+          ...(options.contextDir ? { contextSource: (source: string) => resolveInRoot(options.contextDir as string, source) } : {}),
+          ...(options.secrets ? { secrets: options.secrets } : {}),
+          ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+          ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          output: (chunk) => {
+            output += chunk.toString();
+            options.onOutput?.();
+          },
+        }),
+      );
+      parent = name;
+    }
+  } finally {
+    await nets.close();
   }
   return { root, store, snaps, layers, output, base };
 }

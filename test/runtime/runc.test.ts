@@ -36,7 +36,7 @@ describe('toRuntimeSpec', () => {
   it('gives Docker’s defaults and the requested process', () => {
     const spec = toRuntimeSpec(
       { args: ['/bin/sh', '-c', 'true'], env: [PATH], cwd: '/w', user: root },
-      { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] },
+      { rootfs: '/r', hostname: 'h', networkNamespace: '/run/netns/x', security: 'sandbox', mounts: [] },
     ) as {
       process: { capabilities: { bounding: string[] }; noNewPrivileges: boolean; cwd: string };
       linux: { namespaces: Array<{ type: string }>; maskedPaths: string[] };

@@ -210,7 +210,7 @@ describe('seccompProfile', () => {
 });
 
 describe('toRuntimeSpec and seccomp', () => {
-  const options: RuntimeSpecOptions = { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] };
+  const options: RuntimeSpecOptions = { rootfs: '/r', hostname: 'h', networkNamespace: undefined, security: 'sandbox', mounts: [] };
   const proc = { args: ['/bin/true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] } };
   const linux = (spec: Record<string, unknown>): Record<string, unknown> => spec.linux as Record<string, unknown>;
 
@@ -230,6 +230,9 @@ describe('toRuntimeSpec and seccomp', () => {
 });
 
 /** Every probe of fixtures/seccomp/probe.c. */
+/** The host's network: the probes make no connection that leaves the container. */
+const HOST_NETWORK = { namespacePath: undefined, resolvConf: '' };
+
 const PROBES = [
   'getpid',
   'keyctl',
@@ -319,7 +322,7 @@ describe.skipIf(!isRoot || !gccAvailable)('the filter in a real runc container',
       {
         rootfs: await snaps.prepare('run', 'base'),
         hostname: 'h',
-        network: 'none',
+        network: HOST_NETWORK,
         security,
         mounts: [{ destination: '/probe', type: 'bind', source: path.join(probeDir, 'probe'), options: ['rbind', 'ro'] }],
         output: (c) => chunks.push(c.toString()),

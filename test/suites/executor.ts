@@ -17,6 +17,8 @@ import { useTempDirs } from '../helpers/tmp.js';
 
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ROOT = { uid: 0, gid: 0, additionalGids: [0, 10] };
+/** These processes open no connection: the host's namespace serves (`test/network/` covers the others). */
+const NO_NETWORK_NEEDED = { namespacePath: undefined, resolvConf: '' };
 
 export function executorSuite(name: string, make: (state: string) => Executor, leftovers: (state: string) => Promise<unknown[]>): void {
   const tempDir = useTempDirs('tsbuild-execsuite-');
@@ -45,7 +47,7 @@ export function executorSuite(name: string, make: (state: string) => Executor, l
         {
           rootfs: await snaps.prepare('run', 'base'),
           hostname: 'tsbuildsandbox',
-          network: 'none',
+          network: NO_NETWORK_NEEDED,
           security: 'sandbox',
           output: (c) => chunks.push(c.toString()),
         },
@@ -59,7 +61,7 @@ export function executorSuite(name: string, make: (state: string) => Executor, l
     it('reports the exit code, or the signal, and the tail of the output', async () => {
       const { state, snaps } = await busyboxBase();
       const executor = make(state);
-      const options = { hostname: 'h', network: 'none' as const, security: 'sandbox' as const };
+      const options = { hostname: 'h', network: NO_NETWORK_NEEDED, security: 'sandbox' as const };
       // stdout and stderr are two pipes: the pause lets the first line arrive first, as it would in a log.
       const failed = await executor.run(
         { args: ['/bin/sh', '-c', 'echo first; sleep 0.2; echo "it broke" >&2; exit 3'], env: [PATH], cwd: '/', user: ROOT },
@@ -83,7 +85,13 @@ export function executorSuite(name: string, make: (state: string) => Executor, l
       const chunks: string[] = [];
       await make(state).run(
         { args: ['/bin/sh', '-c', 'id -u; id -g; id -G'], env: [PATH], cwd: '/', user: { uid: 1001, gid: 1002, additionalGids: [1002, 10] } },
-        { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox', output: (c) => chunks.push(c.toString()) },
+        {
+          rootfs: await snaps.prepare('run', 'base'),
+          hostname: 'h',
+          network: NO_NETWORK_NEEDED,
+          security: 'sandbox',
+          output: (c) => chunks.push(c.toString()),
+        },
       );
       expect(chunks.join('')).toBe('1001\n1002\n1002 10\n');
     });
@@ -96,7 +104,7 @@ export function executorSuite(name: string, make: (state: string) => Executor, l
         {
           rootfs: await snaps.prepare('run', 'base'),
           hostname: 'h',
-          network: 'none',
+          network: NO_NETWORK_NEEDED,
           security: 'sandbox',
           signal: controller.signal,
           output: () => controller.abort(new Error('interrupted')),
