@@ -55,10 +55,17 @@ export {
   InvalidArgumentError,
   NotFoundError,
   AlreadyExistsError,
+  PermissionDeniedError,
+  FailedPreconditionError,
+  IntegrityError,
+  UnavailableError,
+  CancelledError,
   UnsupportedError,
   InternalError,
+  hasCode,
   isNotFound,
   isInvalidArgument,
+  isCancelled,
   type ErrorCode,
 } from './errors.js';
 export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';

@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
-import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
+import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
 import { namesIn, statIfExists, unlessAbsent } from '../util/absent.js';
@@ -83,7 +83,7 @@ export class LocalContentStore implements ContentStore {
       await rm(ingest, { force: true });
     };
     const commit = async (expected?: Expected): Promise<BlobInfo> => {
-      if (done) throw new TsbuildError('internal', 'content writer used after commit or abort');
+      if (done) throw new InternalError('content writer used after commit or abort');
       done = true;
       try {
         hashing.end();
@@ -91,7 +91,7 @@ export class LocalContentStore implements ContentStore {
         const { digest, size } = hashing.digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size) {
-          throw new TsbuildError('digest-mismatch', `blob ${digest} has ${size} bytes, expected ${expected.size}`);
+          throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         }
         await fsyncFile(ingest);
         await mkdir(this.blobs, { recursive: true });

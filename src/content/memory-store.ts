@@ -7,7 +7,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
-import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
+import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -54,14 +54,14 @@ export class MemoryContentStore implements ContentStore {
         await written.catch(() => undefined); // aborting: the write's failure is no longer news
       },
       commit: async (expected?: Expected) => {
-        if (done) throw new TsbuildError('internal', 'content writer used after commit or abort');
+        if (done) throw new InternalError('content writer used after commit or abort');
         done = true;
         hashing.end();
         await written;
         const { digest, size } = hashing.digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size)
-          throw new TsbuildError('digest-mismatch', `blob ${digest} has ${size} bytes, expected ${expected.size}`);
+          throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         this.blobs.set(digest, { bytes: Buffer.concat(chunks), updated: Date.now() });
         return { digest, size };
       },

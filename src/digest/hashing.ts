@@ -4,7 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { TsbuildError } from '../errors.js';
+import { IntegrityError, TsbuildError } from '../errors.js';
 import type { Digest } from './digest.js';
 
 /** A blob whose bytes did not hash to the digest it was fetched or stored under. */
@@ -59,7 +59,7 @@ export function verifyingStream(expected: Digest, size: number | undefined, what
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
       if (size !== undefined && seen > size) {
-        callback(new TsbuildError('digest-mismatch', `${what} ${expected} is larger than its declared size ${size}`));
+        callback(new IntegrityError(`${what} ${expected} is larger than its declared size ${size}`));
         return;
       }
       hash.update(chunk);
@@ -68,7 +68,7 @@ export function verifyingStream(expected: Digest, size: number | undefined, what
     flush(callback) {
       const actual = `sha256:${hash.digest('hex')}`;
       if (size !== undefined && seen !== size) {
-        callback(new TsbuildError('digest-mismatch', `${what} ${expected} has ${seen} bytes, expected ${size}`));
+        callback(new IntegrityError(`${what} ${expected} has ${seen} bytes, expected ${size}`));
       } else if (actual !== expected) {
         callback(new DigestMismatchError(expected, actual, what));
       } else {

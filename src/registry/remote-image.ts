@@ -4,7 +4,7 @@
  * verified manifest and config bytes, the layer descriptors).
  */
 import { parseDigest, type Digest } from '../digest/digest.js';
-import { NotFoundError, TsbuildError } from '../errors.js';
+import { NotFoundError, UnsupportedError } from '../errors.js';
 import { formatPlatform, selectManifest, type Platform } from '../image/platform.js';
 import { INDEX_TYPES, type Descriptor, type ImageConfig, type Index, type Manifest } from '../image/oci-types.js';
 import type { FetchedManifest, RegistryClient } from './client.js';
@@ -50,7 +50,7 @@ export async function resolveImage(
       });
     }
     manifest = await client.getManifest(ref, parseDigest(entry.digest), signal);
-    if (INDEX_TYPES.includes(manifest.mediaType)) throw new TsbuildError('unsupported', `nested image indexes are not supported (${name})`);
+    if (INDEX_TYPES.includes(manifest.mediaType)) throw new UnsupportedError(`nested image indexes are not supported (${name})`);
   }
   const parsedManifest = JSON.parse(manifest.bytes.toString('utf8')) as Manifest;
   checkManifest(parsedManifest, name);
@@ -80,6 +80,6 @@ async function fetchSmallBlob(client: RegistryClient, ref: Reference, digest: Di
 function checkManifest(manifest: Manifest, name: string): void {
   const ok = (d: Descriptor | undefined): boolean => d !== undefined && typeof d.digest === 'string' && typeof d.size === 'number';
   if (!ok(manifest.config) || !Array.isArray(manifest.layers) || !manifest.layers.every(ok)) {
-    throw new TsbuildError('unsupported', `the manifest of ${name} is malformed: it needs a config and layer descriptors`);
+    throw new UnsupportedError(`the manifest of ${name} is malformed: it needs a config and layer descriptors`);
   }
 }

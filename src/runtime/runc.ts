@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import { mountAll, removeTree } from './mount.js';
 import type { ExecOptions, Executor, ExitStatus } from './executor.js';
@@ -101,7 +101,7 @@ export class RuncExecutor implements Executor {
     try {
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
         child.once('error', (err) =>
-          reject(new TsbuildError('unavailable', `cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
+          reject(new FailedPreconditionError(`cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
         );
         child.once('close', (c, s) => resolve([c, s]));
       });
