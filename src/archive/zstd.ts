@@ -13,8 +13,7 @@ export const ZSTD_DEFAULT_LEVEL = 3;
 
 /** A zstd compressor (levels 1–19; 20–22 are refused as needing `--ultra` memory). */
 export function zstdCompress(level = ZSTD_DEFAULT_LEVEL): Duplex {
-  if (!Number.isInteger(level) || level < 1 || level > 19)
-    throw new InvalidArgumentError(`zstd compression level ${level} is out of range (1-19)`);
+  if (!Number.isInteger(level) || level < 1 || level > 19) throw new InvalidArgumentError(`zstd compression level ${level} is out of range (1-19)`);
   return zstdProcess(['-q', '-c', '-T0', `-${level}`], 'compress');
 }
 

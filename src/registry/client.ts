@@ -187,8 +187,7 @@ function manifestMediaType(header: string | null, bytes: Buffer, about: string):
 
 async function readLimited(response: Response, max: number, about: string): Promise<Buffer> {
   const length = Number(response.headers.get('content-length'));
-  if (Number.isFinite(length) && length > max)
-    throw new UnsupportedError(`the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
+  if (Number.isFinite(length) && length > max) throw new UnsupportedError(`the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
   const bytes = Buffer.from(await response.arrayBuffer());
   if (bytes.length > max) throw new UnsupportedError(`the manifest of ${about} is over the ${max}-byte limit`);
   return bytes;

@@ -139,8 +139,7 @@ export class RepositoryWriter {
       location = this.location(response, location);
       offset += chunk.length;
     }
-    if (offset !== descriptor.size)
-      throw new InternalError(`blob ${descriptor.digest}: read ${offset} bytes, expected ${descriptor.size}`);
+    if (offset !== descriptor.size) throw new InternalError(`blob ${descriptor.digest}: read ${offset} bytes, expected ${descriptor.size}`);
     const url = withDigest(location, descriptor.digest);
     const response = await this.send({ method: 'PUT', path: url, ...this.push(), headers: { 'Content-Length': '0' }, ...opt(signal) });
     if (response.status !== 201) throw this.error(response, await response.text(), 'PUT', url, `blob ${descriptor.digest} of ${this.name}`);
@@ -159,8 +158,7 @@ export class RepositoryWriter {
   private location(response: Response, requested: string): string {
     const header = response.headers.get('location');
     if (!header)
-      throw new UnavailableError(`registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`,
-      );
+      throw new UnavailableError(`registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`);
     return new URL(header, this.transport.base).toString();
   }
 

@@ -106,7 +106,8 @@ async function send(request: TokenRequest, method: 'GET' | 'POST', form?: URLSea
     });
   } catch (err) {
     if (request.signal?.aborted) throw request.signal.reason ?? err;
-    throw new UnavailableError(`cannot reach the token service of ${request.host} (${method} ${redactUrl(url.toString())}): ${describeNetworkError(err)}`,
+    throw new UnavailableError(
+      `cannot reach the token service of ${request.host} (${method} ${redactUrl(url.toString())}): ${describeNetworkError(err)}`,
       { cause: err },
     );
   }

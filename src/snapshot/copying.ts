@@ -34,8 +34,7 @@ export class CopyingSnapshotter extends DirectorySnapshotter {
     try {
       await run('cp', ['-a', `${this.fsOf(parent)}/.`, this.fsOf(record)]);
     } catch (err) {
-      throw new UnavailableError(`copying snapshot ${parent.key} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
-      );
+      throw new UnavailableError(`copying snapshot ${parent.key} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
     }
   }
 
