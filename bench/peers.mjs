@@ -1,54 +1,68 @@
-// The peers tsbuild is measured beside, where installed: BuildKit (Debian's docker.io: a private
-// dockerd with its own data root, no bridge, no iptables; Debian's client with DOCKER_BUILDKIT=1
-// and --network=none) and buildah (its own storage root, --layers so it caches steps). Each
-// builder is driven as a command, the way users run it, and timed as a whole.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// The peers tsbuild is measured beside, where installed: current BuildKit (Docker Engine 28 with
+// its built-in BuildKit and the buildx plugin, the engine ../shared/tools/modern-buildkit.sh starts
+// on a private socket; `docker buildx build --load --network=none`) and buildah (its own storage
+// root, --layers so it caches steps). Each builder is driven as a command, the way users run it,
+// and timed as a whole.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const script = fileURLToPath(new URL('../../shared/tools/modern-buildkit.sh', import.meta.url));
 
-/** A private dockerd; undefined when docker.io is not installed. */
+/**
+ * Current BuildKit; undefined when the engine cannot be started here (not root, no script, no
+ * docker CLI). The engine is shared with other work on the machine, so nothing global is pruned:
+ * `reset()` removes only the images this bench named, and the next build runs with --no-cache
+ * (cold steps; base blobs BuildKit already holds are not fetched again).
+ */
 export async function startBuildKit() {
-  if (!existsSync('/usr/sbin/dockerd') || !existsSync('/usr/bin/docker')) return undefined;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-dockerd-'));
-  const socket = path.join(dir, 'docker.sock');
-  const child = spawn(
-    '/usr/sbin/dockerd',
-    [
-      '--data-root',
-      path.join(dir, 'data'),
-      '--exec-root',
-      path.join(dir, 'exec'),
-      '--pidfile',
-      path.join(dir, 'pid'),
-      '-H',
-      `unix://${socket}`,
-      '--bridge=none',
-      '--iptables=false',
-      '--ip6tables=false',
-    ],
-    { stdio: 'ignore' },
-  );
-  const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '1', DOCKER_CONFIG: path.join(dir, 'client') };
-  const docker = (args, opts = {}) => execFileSync('/usr/bin/docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
-  for (let i = 0; i < 300 && spawnSync('/usr/bin/docker', ['info'], { env, stdio: 'ignore' }).status !== 0; i++) await sleep(100);
-  const version = docker(['version', '--format', '{{.Server.Version}}']).trim();
+  if (process.getuid?.() !== 0 || !existsSync(script)) return undefined;
+  const started = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const host = /export DOCKER_HOST=(\S+)/.exec(started.stdout ?? '')?.[1];
+  if (started.status !== 0 || !host) {
+    console.error(`bench: current BuildKit not available: ${(started.stderr ?? '').trim().split('\n').pop()}`);
+    return undefined;
+  }
+  const env = { ...process.env, DOCKER_HOST: host, BUILDX_NO_DEFAULT_ATTESTATIONS: '1' };
+  const docker = (args) => execFileSync('docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+  const engine = docker(['version', '--format', '{{.Server.Version}}']).trim();
+  const buildx = docker(['buildx', 'version']).trim().split(' ')[1];
+  const named = new Set();
+  let cold = true;
+  // Local names carry this process's id: other work on the shared engine may use the same ones.
+  const own = (tag) => (tag.includes('/') ? tag : `tsbuild-bench-${process.pid}-${tag}`);
   return {
-    name: `BuildKit (Docker ${version})`,
-    build: (context, tag, args = []) => docker(['build', '--network=none', '-q', '-t', tag, ...args, context]),
-    pull: (ref) => docker(['pull', '-q', ref]),
+    name: `BuildKit (Docker ${engine}, buildx ${buildx})`,
+    build: (context, tag, args = []) => {
+      named.add(own(tag));
+      const out = docker([
+        'buildx',
+        'build',
+        '--load',
+        '--network=none',
+        '--provenance=false',
+        '-q',
+        ...(cold ? ['--no-cache'] : []),
+        '-t',
+        own(tag),
+        ...args,
+        context,
+      ]);
+      cold = false;
+      return out;
+    },
+    pull: (ref) => (named.add(ref), docker(['pull', '-q', ref])),
     push: (ref) => docker(['push', '-q', ref]),
-    /** Forgets every image and cache record, for a cold build. */
+    /** Forgets this bench's images; the next build runs every step. */
     reset: () => {
-      spawnSync('/usr/bin/docker', ['image', 'prune', '-af'], { env, stdio: 'ignore' });
-      spawnSync('/usr/bin/docker', ['builder', 'prune', '-af'], { env, stdio: 'ignore' });
+      if (named.size > 0) spawnSync('docker', ['rmi', '--force', ...named], { env, stdio: 'ignore' });
+      named.clear();
+      cold = true;
     },
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
+      if (named.size > 0) spawnSync('docker', ['rmi', '--force', ...named], { env, stdio: 'ignore' });
     },
   };
 }

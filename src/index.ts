@@ -1,58 +1,76 @@
 /**
- * tsbuild's public API. Import from `tsbuild`; everything else is internal and may change.
+ * tsbuild's public API: the verbs, their options and results (and the helpers that make and print
+ * them), and the errors they throw. The building blocks underneath are subpath exports:
+ * `tsbuild/dockerfile`, `tsbuild/plan`, `tsbuild/lint`, `tsbuild/registry` and `tsbuild/storage`.
  */
-export { loadPlan, type PlanRequest } from './build.js';
-export { parseDockerfile, type Dockerfile, type Stage } from './dockerfile/parse.js';
-export type { Instruction, StageInstruction } from './dockerfile/instructions.js';
-export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';
-export { expandWord, expandWords, ExpansionError, type Lookup } from './dockerfile/expand.js';
-export { planBuild, imageBases, type PlanOptions } from './plan/plan.js';
+export { build, type BuildRequest, type BuildResult } from './verbs/build.js';
+export { loadPlan, type PlanRequest } from './verbs/plan.js';
+export { checkDockerfile, outlineDockerfile, dockerfileTargets, lintViolation, type CheckRequest, type CheckResult } from './verbs/check.js';
+export { pull, resolveRemoteImage, type PullOptions, type PullResult } from './verbs/pull.js';
+export { push, type PushOptions, type PushResult } from './verbs/push.js';
+export { load, type LoadOptions, type LoadedImage } from './verbs/load.js';
+export {
+  listImages,
+  findImage,
+  localImage,
+  tagImage,
+  removeImage,
+  inspectImage,
+  imageHistory,
+  saveImages,
+  type LocalOptions,
+} from './verbs/images.js';
+export { login, logout, loginHost, type LoginOptions } from './verbs/login.js';
+export { usage, pruneState, type PruneStateResult } from './verbs/maintenance.js';
+export type { ReclaimResult } from './state/reclaim-root.js';
+export type { CommonOptions, RegistryOptions } from './verbs/options.js';
+export type { Usage, PruneResult } from './cache/gc.js';
+export type { ImageRecord } from './images/image-index.js';
+export type { StoredImage } from './export/stored-image.js';
+export type { RegistryHostsConfig } from './registry/hosts.js';
+export type { Credentials } from './registry/credentials.js';
+export type { ProgressEvent, ProgressSink, StepEvent } from './progress/events.js';
+export type { Platform } from './image/platform.js';
+export type { Digest } from './digest/digest.js';
+export type { BuildPlan } from './plan/types.js';
+
+// Making options, and printing results.
+export { parseOutput, buildOutputs, parseAnnotation, type OutputSpec, type ImageOutputOptions } from './export/output-spec.js';
+export type { OutputResult } from './export/write-outputs.js';
+export { parseCacheSpec, type CacheSpec, type CacheMode } from './cache/cache-spec.js';
+export { parseNetworkMode, parseEntitlements, parseHostEntry, parseByteSize, parseUlimit } from './builder/sandbox-options.js';
+export type { Entitlement } from './builder/entitlements.js';
+export type { NetworkMode } from './network/network.js';
+export type { HostEntry } from './runtime/executor.js';
+export type { Ulimit } from './runtime/oci-spec.js';
 export { formatPlan } from './plan/format.js';
-export { parsePlatform, formatPlatform, type Platform } from './image/platform.js';
-export type * from './plan/types.js';
-export type { ContainerConfig, HistoryEntry, ImageConfig } from './image/oci-types.js';
+export { formatCheckReport, formatBuildWarnings } from './lint/format.js';
+export { formatOutline } from './lint/outline.js';
+export { formatTargets } from './lint/targets.js';
+export { stateRootPath } from './state/state-root.js';
+export { registriesConfigPath } from './registry/configured-client.js';
+
+// Errors.
 export {
   TsbuildError,
   InvalidArgumentError,
   NotFoundError,
+  AlreadyExistsError,
+  PermissionDeniedError,
+  FailedPreconditionError,
+  IntegrityError,
+  UnavailableError,
+  CancelledError,
   UnsupportedError,
   InternalError,
+  hasCode,
   isNotFound,
   isInvalidArgument,
-  hasCode,
+  isCancelled,
   type ErrorCode,
 } from './errors.js';
-export { pull, resolveRemoteImage, clientFor, type PullOptions, type PullResult } from './pull.js';
-export { login, logout, loginHost, type LoginOptions } from './login.js';
-export { stateRoot, registriesConfigPath, hostPlatform } from './settings.js';
-export { ImageIndex, type ImageRecord } from './images/image-index.js';
-export { LocalContentStore } from './content/local-store.js';
-export type { ContentStore, BlobInfo } from './content/store.js';
-export { parseDigest, digestOf, type Digest } from './digest/digest.js';
-export { DigestMismatchError } from './digest/hashing.js';
-export { parseReference, formatReference, familiarName, type Reference } from './registry/reference.js';
-export { RegistryClient } from './registry/client.js';
+export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';
+export { ExecError } from './runtime/exec-error.js';
 export { RegistryError } from './registry/registry-error.js';
-export { RegistryHosts, type RegistryHostsConfig } from './registry/hosts.js';
-export { DockerCredentials, type Credentials } from './registry/credentials.js';
-export { resolveImage, type ResolvedImage } from './registry/remote-image.js';
-export type { ProgressEvent, ProgressSink } from './progress/events.js';
-export type { Descriptor, Manifest, Index } from './image/oci-types.js';
-export { build, type BuildRequest, type BuildResult } from './builder/run-build.js';
-export type { StepEvent } from './progress/events.js';
-export { usage, pruneState, reclaimRoot, reclaimedCount, describeReclaimed, type ReclaimResult, type PruneStateResult } from './maintenance.js';
-export { parseCacheSpec, type CacheSpec, type CacheMode } from './cache/cache-spec.js';
-export { parseOutput, buildOutputs, parseAnnotation, type OutputSpec, type ImageOutputOptions } from './export/output-spec.js';
-export { writeOutputs, type OutputResult, type OutputContext } from './export/write-outputs.js';
-export { readStoredImage, imageVariant, type StoredImage } from './export/stored-image.js';
-export { push, pushImage, type PushOptions, type PushResult } from './push.js';
-export { load, type LoadOptions, type LoadedImage } from './load.js';
-export { findImage, localImage, tagImage, removeImage, inspectImage, imageHistory, saveImages, type LocalOptions } from './local-images.js';
-export { checkDockerfile, outlineDockerfile, dockerfileTargets, lintViolation, type CheckRequest, type CheckResult } from './check.js';
-export { lintDockerfile, prepareLint, checkConfig, CheckConfigError, type LintOptions, type LintResult, type PreparedLint } from './lint/lint.js';
-export { parseCheckOptions, type LintConfig } from './lint/config.js';
-export { ALL_RULES, type LintRule } from './lint/rules.js';
-export type { LintWarning, LintLocation } from './lint/linter.js';
-export { formatCheckReport, formatBuildWarnings, formatExcerpt } from './lint/format.js';
-export { buildOutline, formatOutline, type Outline, type OutlineArg, type OutlineMount } from './lint/outline.js';
-export { listTargets, formatTargets, type BuildTarget } from './lint/targets.js';
+export { DigestMismatchError } from './digest/hashing.js';
+export { CheckConfigError } from './lint/lint.js';

@@ -1,18 +1,100 @@
 /**
- * Base images as snapshots: each layer is unpacked once into a committed snapshot named by its
- * chainID (`layer-<hex>`), on top of the previous layer's, so images sharing layers share
- * snapshots and a second build unpacks nothing.
+ * The images a build starts from (`FROM`, `COPY --from=<image>`, `RUN --mount from=<image>`): taken
+ * from the local store as docker does unless `--pull`, else pulled; held by the build's lease; and
+ * unpacked as snapshots, each layer once into a committed snapshot named by its chainID
+ * (`layer-<hex>`) on top of the previous layer's, so images sharing layers share snapshots and a
+ * second build unpacks nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { readFailure, type ContentStore } from '../content/store.js';
-import { layerCompression } from '../archive/compression.js';
-import { applyLayer } from '../diff/applier.js';
+import type { ContentStore } from '../content/store.js';
+import { parseDocument } from '../image/documents.js';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError } from '../digest/hashing.js';
-import { isNotFound } from '../errors.js';
-import type { Descriptor, Manifest } from '../image/oci-types.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import { InternalError, isNotFound } from '../errors.js';
+import type { Descriptor, ImageConfig, Manifest } from '../image/oci-types.js';
+import { parsePlatform } from '../image/platform.js';
+import type { ProgressSink } from '../progress/events.js';
+import type { RegistryOptions } from '../registry/configured-client.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import { pullInto } from '../state/pull-into.js';
+import type { StateRoot } from '../state/state-root.js';
+import type { Lease } from '../util/lease.js';
+import type { Applier } from '../diff/applier.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { ownerTag } from '../util/owner.js';
+
+/** A base image: its manifest's descriptor, config and layers. */
+export interface BaseImage {
+  manifest: Descriptor;
+  config: ImageConfig;
+  layers: Descriptor[];
+}
+
+/** The base images of one build. */
+export class BaseImages {
+  private readonly images = new Map<string, BaseImage>();
+  private readonly tops = new Map<string, Promise<string | undefined>>();
+
+  constructor(
+    private readonly root: StateRoot,
+    private readonly lease: Lease,
+    private readonly options: RegistryOptions & { pull?: boolean; signal?: AbortSignal; progress?: ProgressSink },
+  ) {}
+
+  /** Makes sure `ref` is stored for `platform` (once per build). */
+  async fetch(ref: string, platform: string): Promise<void> {
+    if (this.images.has(ref)) return;
+    const { root, lease, options } = this;
+    // Like docker: a base already in the local store is used as is unless --pull. Leased before it
+    // is looked at, so a concurrent prune cannot take it in between.
+    const local = options.pull ? undefined : await root.images.get(formatReference(parseReference(ref)));
+    if (local) await lease.add({ blobs: [local.manifest.digest, local.config] });
+    // One that lost a blob (removed as damaged when read) is pulled again, which fetches only what is missing.
+    const stored = local && local.platform === platform && (await imageComplete(root.store, parseDigest(local.manifest.digest))) ? local : undefined;
+    const digests = stored
+      ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
+      : await pullInto(root, ref, parsePlatform(platform), options);
+    await lease.add({ blobs: [digests.digest, digests.config] });
+    const manifest = JSON.parse((await root.store.readBytes(digests.digest)).toString()) as Manifest;
+    const config = JSON.parse((await root.store.readBytes(digests.config)).toString()) as ImageConfig;
+    await lease.add({ blobs: manifest.layers.map((l) => l.digest) });
+    this.images.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
+  }
+
+  /** A fetched image. */
+  get(ref: string): BaseImage {
+    const image = this.images.get(ref);
+    if (!image) throw new InternalError(`base image ${ref} was not fetched`);
+    return image;
+  }
+
+  /** Every fetched image by reference. */
+  all(): ReadonlyMap<string, BaseImage> {
+    return this.images;
+  }
+
+  /** The committed snapshot of the image's top layer (undefined: no layers), unpacked once per build. */
+  top(ref: string, snapshotter: Snapshotter, applier: Applier): Promise<string | undefined> {
+    let top = this.tops.get(ref);
+    if (!top) {
+      const { layers, config } = this.get(ref);
+      const diffIDs = config.rootfs.diff_ids;
+      top = this.lease
+        .add({ snapshots: chainIDs(diffIDs).map(layerSnapshotName) })
+        .then(() => unpackLayers(layers, diffIDs, snapshotter, applier, this.options.signal));
+      this.tops.set(ref, top);
+    }
+    return top;
+  }
+}
+
+/** True when the manifest `digest`, its config and every layer are stored. */
+export async function imageComplete(store: ContentStore, digest: Digest): Promise<boolean> {
+  if (!(await store.info(digest))) return false;
+  const manifest = parseDocument('manifest', await store.readBytes(digest), `stored manifest ${digest}`);
+  for (const blob of [manifest.config, ...manifest.layers]) if (!(await store.info(parseDigest(blob.digest)))) return false;
+  return true;
+}
 
 /** The chainIDs of a list of diffIDs (OCI image-spec config.md). */
 export function chainIDs(diffIDs: readonly string[]): Digest[] {
@@ -29,25 +111,12 @@ export function layerSnapshotName(chainID: Digest): string {
   return `layer-${digestHex(chainID)}`;
 }
 
-/**
- * True when the manifest `digest`, its config and every layer are stored: a base image used as
- * stored. One that lost a blob (removed as damaged when read) is pulled again, which fetches only
- * what is missing.
- */
-export async function imageComplete(store: ContentStore, digest: Digest): Promise<boolean> {
-  if (!(await store.info(digest))) return false;
-  const manifest = JSON.parse((await store.readBytes(digest)).toString('utf8')) as Partial<Manifest>;
-  if (!manifest.config || !Array.isArray(manifest.layers)) return false;
-  for (const blob of [manifest.config, ...manifest.layers]) if (!(await store.info(parseDigest(blob.digest)))) return false;
-  return true;
-}
-
 /** Makes sure every layer has its snapshot; returns the top snapshot's name (undefined: no layers). */
 export async function unpackLayers(
   layers: readonly Descriptor[],
   diffIDs: readonly string[],
-  store: ContentStore,
-  snapshotter: LayeredSnapshotter,
+  snapshotter: Snapshotter,
+  applier: Applier,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   const chain = chainIDs(diffIDs);
@@ -60,14 +129,9 @@ export async function unpackLayers(
     );
     if (!exists) {
       const key = `unpack-${ownerTag()}-${randomBytes(8).toString('hex')}`;
-      await snapshotter.prepare(key, parent);
+      const mounts = await snapshotter.prepare(key, parent);
       try {
-        const mode = snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-        const diffID = await applyLayer(await store.reader(parseDigest(layer.digest), signal ? { signal } : {}), await snapshotter.upperDir(key), {
-          mode,
-          compression: layerCompression(layer.mediaType),
-          ...(signal ? { signal } : {}),
-        });
+        const diffID = await applier.apply(layer, mounts, signal ? { signal } : {});
         if (diffID !== diffIDs[i]) throw new DigestMismatchError(diffIDs[i] ?? '', diffID, `layer ${layer.digest} (diffID)`);
         await snapshotter.commit(name, key);
       } catch (err) {
@@ -79,7 +143,7 @@ export async function unpackLayers(
             () => false,
           ))
         )
-          throw await readFailure(store, parseDigest(layer.digest), err);
+          throw err;
       }
     }
     parent = name;

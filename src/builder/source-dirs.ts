@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { directSource, mountAll, removeTree, unmountAll } from '../runtime/mount.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { ownerTag } from '../util/owner.js';
 import { makeScratch } from '../util/scratch.js';
 
@@ -20,7 +20,7 @@ export class SourceViews {
   private count = 0;
 
   constructor(
-    private readonly snapshotter: LayeredSnapshotter,
+    private readonly snapshotter: Snapshotter,
     private readonly root: string,
   ) {}
 

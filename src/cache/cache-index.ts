@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf, isDigest } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
+import type { RememberedParts } from '../solve/step-resolver.js';
 import { namesIn } from '../util/absent.js';
 import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
@@ -22,12 +23,7 @@ export interface CacheRecord {
 }
 
 /** The parts a step's key was made of, remembered by the step's place in the Dockerfile. */
-export interface KeyPartsRecord {
-  definition: string;
-  parent: string;
-  inputs: string[];
-  content: string[];
-}
+export type KeyPartsRecord = RememberedParts;
 
 /** Why a step missed the cache, compared with the last build of the same step. */
 export function missReason(previous: KeyPartsRecord | undefined, current: KeyPartsRecord): string {
@@ -43,9 +39,9 @@ const canonical = (list: readonly string[]): string => JSON.stringify(list);
 
 const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
 
-/** A record as `put` writes it. */
-function isCacheRecord(value: unknown): value is CacheRecord {
-  if (!isObject(value) || typeof value.snapshot !== 'string' || typeof value.created !== 'string' || !isObject(value.layer)) return false;
+/** A step's layer and time as tsbuild writes them (in a cache record, in an exported cache). */
+export function isStepResult(value: unknown): value is Pick<CacheRecord, 'layer' | 'created'> {
+  if (!isObject(value) || typeof value.created !== 'string' || !isObject(value.layer)) return false;
   const { descriptor, diffID } = value.layer;
   return (
     typeof diffID === 'string' &&
@@ -56,6 +52,11 @@ function isCacheRecord(value: unknown): value is CacheRecord {
     isDigest(descriptor.digest) &&
     typeof descriptor.size === 'number'
   );
+}
+
+/** A record as `put` writes it. */
+function isCacheRecord(value: unknown): value is CacheRecord {
+  return isStepResult(value) && typeof (value as { snapshot?: unknown }).snapshot === 'string';
 }
 
 function isKeyParts(value: unknown): value is KeyPartsRecord {

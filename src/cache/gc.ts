@@ -7,16 +7,13 @@
  * are not touched), so nothing in use disappears. A named image's manifest that no longer
  * verifies is removed (a re-pull or rebuild brings it back) and counted, never a failure.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import type { LocalContentStore } from '../content/local-store.js';
+import type { ContentStore } from '../content/store.js';
 import { isDigest, parseDigest } from '../digest/digest.js';
 import { hasCode } from '../errors.js';
 import type { Manifest } from '../image/oci-types.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import type { CacheIndex } from './cache-index.js';
 
-const run = promisify(execFile);
 /** Larger blobs are layers, not manifests: not read whole. */
 const MAX_MANIFEST = 4 * 1024 * 1024;
 
@@ -38,7 +35,7 @@ export interface PruneResult {
 }
 
 /** What the state root holds. */
-export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSnapshotter, cache: CacheIndex): Promise<Usage> {
+export async function diskUsage(store: ContentStore, snapshotter: ManagedSnapshotter, cache: CacheIndex): Promise<Usage> {
   let blobs = 0;
   let blobBytes = 0;
   for await (const blob of store.walk()) {
@@ -46,12 +43,12 @@ export async function diskUsage(store: LocalContentStore, snapshotter: LayeredSn
     blobBytes += blob.size;
   }
   const snapshots = await snapshotter.list();
-  const bytes = snapshots.length === 0 ? 0 : Number((await run('du', ['-sb', snapshotter.dir])).stdout.split('\t')[0]);
+  const bytes = await snapshotter.diskUsage();
   return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
 }
 
 /** The manifest stored as `digest`; undefined when it is not stored or is not a manifest. */
-async function readManifest(store: LocalContentStore, digest: string): Promise<Pick<Manifest, 'config' | 'layers'> | undefined> {
+async function readManifest(store: ContentStore, digest: string): Promise<Pick<Manifest, 'config' | 'layers'> | undefined> {
   if (!isDigest(digest)) return undefined;
   const info = await store.info(digest);
   if (!info || info.size > MAX_MANIFEST) return undefined;
@@ -83,8 +80,8 @@ export interface PruneLeases {
  * (`leases`) is skipped and counted, never an error. The caller holds the GC lock.
  */
 export async function prune(
-  store: LocalContentStore,
-  snapshotter: LayeredSnapshotter,
+  store: ContentStore,
+  snapshotter: ManagedSnapshotter,
   cache: CacheIndex,
   imageManifests: readonly string[],
   options: { all?: boolean; leases?: PruneLeases; keep?: readonly string[] } = {},

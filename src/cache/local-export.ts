@@ -1,16 +1,21 @@
 /**
  * Cache export and import of `type=local`: a directory with the layer blobs of the exported steps
  * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
- * importing it restores a step by unpacking its layer instead of running the step.
+ * importing it restores a step by unpacking its layer instead of running the step. A `cache.json`
+ * that cannot be read is set aside with a warning: an import goes without it, an export starts a new
+ * one.
  */
-import { copyFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
-import type { LocalContentStore } from '../content/local-store.js';
+import type { ContentStore } from '../content/store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
-import type { CacheRecord } from './cache-index.js';
-import { readTextIfExists } from '../util/absent.js';
+import { isStepResult, type CacheRecord } from './cache-index.js';
+import { statIfExists } from '../util/absent.js';
+import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** What an exported step is: its layer and when it was made. */
 export type ExportedStep = Pick<CacheRecord, 'layer' | 'created'>;
@@ -21,22 +26,36 @@ interface CacheFile {
 }
 
 /** Adds `steps` (by key) and their layer blobs to the cache directory `dir`. */
-export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: LocalContentStore): Promise<void> {
+export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: ContentStore, warn?: Warn): Promise<void> {
   await makeDirs(path.join(dir, 'blobs', 'sha256'));
-  const existing = await loadCache(dir);
+  const existing = await loadCache(dir, warn);
   for (const [key, step] of steps) {
     const digest = parseDigest(step.layer.descriptor.digest);
-    await copyFile(store.blobPath(digest), path.join(dir, 'blobs', 'sha256', digestHex(digest)));
+    const target = path.join(dir, 'blobs', 'sha256', digestHex(digest));
+    // A blob already exported (same digest, same size) is the same bytes; others are streamed in
+    // under a temporary name and renamed, so a reader never sees half a blob.
+    if ((await statIfExists(target))?.size !== step.layer.descriptor.size) {
+      await pipeline(await store.reader(digest), createWriteStream(`${target}.tmp`));
+      await rename(`${target}.tmp`, target);
+    }
     existing.set(key, step);
   }
   const file = path.join(dir, 'cache.json');
   await writeFileAtomic(file, JSON.stringify({ version: 1, steps: Object.fromEntries(existing) } satisfies CacheFile));
 }
 
-/** The steps of a cache directory (empty when there is none). */
-export async function loadCache(dir: string): Promise<Map<string, ExportedStep>> {
-  const text = await readTextIfExists(path.join(dir, 'cache.json'));
-  return new Map(Object.entries(text === undefined ? {} : (JSON.parse(text) as CacheFile).steps));
+function isCacheFile(value: unknown): value is CacheFile {
+  return isObject(value) && value.version === 1 && isObject(value.steps) && Object.values(value.steps).every(isStepResult);
+}
+
+/** The steps of a cache directory (empty when there is none, or when its index is damaged). */
+export async function loadCache(dir: string, warn: Warn = ignoreWarnings): Promise<Map<string, ExportedStep>> {
+  const file = await readJsonOrSetAside(path.join(dir, 'cache.json'), isCacheFile, {
+    what: 'the build cache index',
+    consequence: 'its steps are not used',
+    warn,
+  });
+  return new Map(Object.entries(file?.steps ?? {}));
 }
 
 /** The path of an exported layer blob. */

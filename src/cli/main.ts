@@ -4,7 +4,7 @@
  * "please report" line with exit status 2. `--debug` adds stack traces.
  */
 import { Command, CommanderError } from 'commander';
-import { TsbuildError } from '../index.js';
+import { CancelledError, TsbuildError } from '../index.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerLogin } from './commands/login.js';
@@ -35,7 +35,7 @@ function program(context: CliContext): Command {
 export async function main(argv: string[]): Promise<number> {
   // Ctrl-C aborts the running operation, which removes what it had half-written, then we exit 130.
   const controller = new AbortController();
-  const onInterrupt = (): void => controller.abort(new TsbuildError('unavailable', 'interrupted'));
+  const onInterrupt = (): void => controller.abort(new CancelledError('interrupted'));
   // `on`, not `once`: a second Ctrl-C must not kill the process while it cleans up.
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);

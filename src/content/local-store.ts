@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
-import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
+import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, WriteOptions } from './store.js';
 import { namesIn, statIfExists, unlessAbsent } from '../util/absent.js';
@@ -73,14 +73,14 @@ export class LocalContentStore implements ContentStore {
    * pull or build fetches or makes it again instead of finding it present; the error says so.
    * Only the file that was read goes: a writer may have renamed a good copy into place meanwhile.
    */
-  private async damaged(digest: Digest, opened: Stats, err: TsbuildError): Promise<Error> {
+  private async damaged(digest: Digest, opened: Stats, err: Error): Promise<Error> {
     const file = this.blobPath(digest);
     const now = await statIfExists(file);
     const same = now !== undefined && now.ino === opened.ino && now.mtimeMs === opened.mtimeMs;
     if (same) await unlessAbsent(unlink(file));
     const reason = err instanceof DigestMismatchError ? `its bytes hash to ${err.actual}` : err.message;
     const outcome = same ? ' and was removed; the next pull or build fetches or makes it again' : '; it has been replaced since';
-    return new TsbuildError('digest-mismatch', `stored blob ${digest} is damaged (${reason})${outcome}`, { cause: err });
+    return new IntegrityError(`stored blob ${digest} is damaged (${reason})${outcome}`, { cause: err });
   }
 
   async verify(digest: Digest): Promise<void> {
@@ -116,7 +116,7 @@ export class LocalContentStore implements ContentStore {
       return failure(isDiskFull(writeError) ? writeError : cause);
     };
     const commit = async (expected?: Expected): Promise<BlobInfo> => {
-      if (done) throw new TsbuildError('internal', 'content writer used after commit or abort');
+      if (done) throw new InternalError('content writer used after commit or abort');
       done = true;
       try {
         hashing.end();
@@ -124,7 +124,7 @@ export class LocalContentStore implements ContentStore {
         const { digest, size } = hashing.digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size) {
-          throw new TsbuildError('digest-mismatch', `blob ${digest} has ${size} bytes, expected ${expected.size}`);
+          throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         }
         await fsyncFile(ingest);
         await mkdir(this.blobs, { recursive: true });

@@ -5,7 +5,7 @@
  * read by the builder even when ignored.
  */
 import { lstat, readdir } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parseDockerignore, type IgnoreMatcher } from './dockerignore.js';
 import { readTextIfExists } from '../util/absent.js';
@@ -35,9 +35,37 @@ export async function loadBuildContext(root: string, dockerfile?: string): Promi
   return { root };
 }
 
-/** The context as a tree to copy from. */
-export function contextTree(ctx: BuildContext): { root: string; includes: (rel: string) => boolean; reincludes: boolean } {
-  return { root: ctx.root, includes: (rel) => isIncluded(ctx, rel), reincludes: ctx.ignore?.hasExclusions ?? false };
+/**
+ * The context as a tree to copy from. `contains(rel)` says whether an entry exists in the context
+ * as BuildKit transfers it: an included entry, or an excluded directory that holds an included one
+ * (a `!` exception re-includes something inside it). An excluded directory holding nothing
+ * included does not exist at all: `COPY . /app/` does not create it and `COPY dir /x/` is "not
+ * found". Answers for directories are remembered, so nested excluded directories are walked once.
+ */
+export function contextTree(ctx: BuildContext): { root: string; contains?: (rel: string) => boolean; untimedRoot: true } {
+  const ignore = ctx.ignore;
+  if (!ignore) return { root: ctx.root, untimedRoot: true };
+  const exceptions = exceptionPrefixes(ignore);
+  const holds = new Map<string, boolean>();
+  const holdsIncluded = (dir: string): boolean => {
+    let known = holds.get(dir);
+    if (known === undefined) {
+      known =
+        mayReinclude(dir, exceptions) &&
+        readdirSync(path.join(ctx.root, dir)).some((name) => {
+          const child = `${dir}/${name}`;
+          return !ignore.excludes(child) || (isDirectory(path.join(ctx.root, child)) && holdsIncluded(child));
+        });
+      holds.set(dir, known);
+    }
+    return known;
+  };
+  const contains = (rel: string): boolean => !ignore.excludes(rel) || (isDirectory(path.join(ctx.root, rel)) && holdsIncluded(rel));
+  return { root: ctx.root, contains, untimedRoot: true };
+}
+
+function isDirectory(abs: string): boolean {
+  return lstatSync(abs, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 /** True when `rel` is part of the context (not excluded by the ignore rules). */

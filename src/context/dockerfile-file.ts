@@ -15,6 +15,12 @@ export interface DockerfileSource {
   text: string;
 }
 
+/** A path as the user would write it in a message: relative to the working directory when inside it. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
 export async function readDockerfile(context: string, dockerfile?: string, signal?: AbortSignal): Promise<DockerfileSource> {
   const contextStat = await statIfExists(context);
   if (!contextStat) throw new NotFoundError(`unable to prepare context: path "${context}" not found`);

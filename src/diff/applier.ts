@@ -5,19 +5,52 @@
  *   `trusted.overlay.opaque` xattr);
  * - `plain`: the directory is a whole root filesystem (copying snapshotter): whiteouts delete.
  * Owners, modes, times, hard links, symlinks, devices and xattrs are kept. Entries that would land
- * outside the directory, or be written through a symlink, are refused.
+ * outside the directory are refused.
+ *
+ * Symlinks on an entry's way are treated as Docker Engine 28.5 applies layers (go-archive into the
+ * layer's own directory, checked with its BuildKit): a symlink this same layer made is followed
+ * inside the root (`lib -> usr/lib` then `lib/x.so` writes `usr/lib/x.so`; an absolute target starts
+ * again at the root, a relative one climbing out is refused); a lower layer's symlink is not seen
+ * at all, so the entry's parent is a directory of this layer that hides it (overlay shows exactly
+ * that; in plain mode the symlink is replaced by a directory).
  */
-import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, utimesSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { layerDecompressor, type LayerCompression } from '../archive/compression.js';
-import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
+import { cleanEntryName, cleanLinkTarget, linkTargetInRoot, PathEscapeError } from '../archive/safe-path.js';
 import { readTar, type TarHeader } from '../archive/tar.js';
 import { whiteoutOf } from '../archive/whiteout.js';
 import { HashingStream } from '../digest/hashing.js';
 import type { Digest } from '../digest/digest.js';
 import { writeEntry } from '../archive/write-entry.js';
 import { mknod, setXattr } from '../util/native.js';
+import { readFailure, type ContentStore } from '../content/store.js';
+import type { Descriptor } from '../image/oci-types.js';
+import { layerCompression } from '../archive/compression.js';
+import { writeTarget } from '../snapshot/mount-data.js';
+import type { Mount } from '../snapshot/snapshotter.js';
+
+/** The applier contract (containerd's `Applier`): a stored layer unpacked onto a writable snapshot's mounts. */
+export interface Applier {
+  /** Unpacks `layer` into the snapshot `mounts` show; resolves to its diffID. */
+  apply(layer: Descriptor, mounts: readonly Mount[], options?: { signal?: AbortSignal }): Promise<Digest>;
+}
+
+/** Applies layers from a content store, in overlay mode onto an overlay's upper dir, plainly onto a whole tree. */
+export class StoreApplier implements Applier {
+  constructor(private readonly store: ContentStore) {}
+
+  async apply(layer: Descriptor, mounts: readonly Mount[], options: { signal?: AbortSignal } = {}): Promise<Digest> {
+    const target = writeTarget(mounts);
+    const digest = layer.digest as Digest;
+    const source = await this.store.reader(digest, options);
+    // A damaged blob usually breaks decompression before its digest is checked: named as damaged.
+    return applyLayer(source, target.dir, { mode: target.mode, compression: layerCompression(layer.mediaType), ...options }).catch(
+      async (err: unknown) => Promise.reject(await readFailure(this.store, digest, err)),
+    );
+  }
+}
 
 export interface ApplyOptions {
   mode: 'overlay' | 'plain';
@@ -43,7 +76,7 @@ export async function applyLayer(source: Readable, root: string, options: ApplyO
 
 async function unpack(tarStream: Readable, hashing: HashingStream, root: string, options: ApplyOptions): Promise<Digest> {
   const created = new Set<string>();
-  const dirs = new CheckedDirs();
+  const dirs = new LayerPaths();
   const dirTimes: Array<[string, Date]> = [];
   for await (const { header, body } of readTar(tarStream)) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -58,7 +91,7 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
       if (options.mode === 'overlay') await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
       else {
         for (const child of readdirSync(dir)) {
-          if (created.has(path.posix.join(white.dir, child))) continue;
+          if (created.has(path.join(dir, child))) continue;
           dirs.forget(path.join(dir, child));
           rmSync(path.join(dir, child), { recursive: true, force: true });
         }
@@ -81,7 +114,8 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
       existing: existing ?? null,
       ...(header.type === 'link' ? { linkSource: linkSourceFor(root, name, header, dirs) } : {}),
     });
-    created.add(name);
+    created.add(target);
+    if (header.type === 'symlink') dirs.addLink(target);
     if (header.type === 'directory') {
       dirs.add(target);
       dirTimes.push([target, header.mtime]);
@@ -93,12 +127,14 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
 }
 
 /**
- * Directories of this layer's tree known to be real directories (created or checked by this apply),
- * so each entry checks only the parents it has not seen: most layers hold thousands of entries in a
- * few hundred directories.
+ * What this apply knows about paths: directories known to be real directories (created or checked
+ * here), so each entry checks only the parents it has not seen (most layers hold thousands of
+ * entries in a few hundred directories); and the symlinks this layer wrote, the only ones an
+ * entry may go through.
  */
-class CheckedDirs {
+class LayerPaths {
   private readonly dirs = new Set<string>();
+  private readonly links = new Set<string>();
 
   has(dir: string): boolean {
     return this.dirs.has(dir);
@@ -108,6 +144,14 @@ class CheckedDirs {
     this.dirs.add(dir);
   }
 
+  addLink(link: string): void {
+    this.links.add(link);
+  }
+
+  ownLink(link: string): boolean {
+    return this.links.has(link);
+  }
+
   /** `target` is being replaced or deleted: it and everything under it must be checked again. */
   forget(target: string): void {
     const below = `${target}/`;
@@ -115,31 +159,50 @@ class CheckedDirs {
   }
 }
 
+const MAX_LINKS = 255;
+
 /**
- * The absolute path for `name` under `root`, with missing parents created and no symlink among
- * them (a symlink written earlier by the same archive must not redirect later entries), and what
- * is at that path now.
+ * The absolute path for `name` under `root` and what is at that path now, with missing parents
+ * created. A parent that is a symlink this layer wrote is followed inside the root (a relative one
+ * climbing out is refused); a lower layer's symlink is replaced by a directory, as this layer's
+ * own tree (an overlay upper directory) has one there.
  */
-function safeTarget(root: string, name: string, entry: string, isDir: boolean, dirs: CheckedDirs): { path: string; existing: Stats | undefined } {
-  const parts = name === '' ? [] : name.split('/');
-  let current = root;
-  let existing: Stats | undefined;
-  for (const [i, part] of parts.entries()) {
-    current = path.join(current, part);
-    const last = i === parts.length - 1;
-    if (!last && dirs.has(current)) continue;
-    const stat = lstatSync(current, { throwIfNoEntry: false });
-    if (stat?.isSymbolicLink() && !last)
-      throw new PathEscapeError(entry, `"${parts.slice(0, i + 1).join('/')}" is a symlink and would be written through`);
-    if (!stat && (!last || isDir)) mkdirSync(current, { mode: 0o755 });
-    if (!last && (!stat || stat.isDirectory())) dirs.add(current);
-    if (last) existing = stat;
+function safeTarget(root: string, name: string, entry: string, isDir: boolean, dirs: LayerPaths): { path: string; existing: Stats | undefined } {
+  let parts = name === '' ? [] : name.split('/');
+  let hops = 0;
+  let followedAbsolute = false;
+  walk: for (;;) {
+    let current = root;
+    let existing: Stats | undefined;
+    for (const [i, part] of parts.entries()) {
+      current = path.join(current, part);
+      const last = i === parts.length - 1;
+      if (!last && dirs.has(current)) continue;
+      let stat = lstatSync(current, { throwIfNoEntry: false });
+      if (stat?.isSymbolicLink() && !last) {
+        const link = parts.slice(0, i + 1).join('/');
+        if (dirs.ownLink(current)) {
+          if (++hops > MAX_LINKS) throw new PathEscapeError(entry, `too many levels of symbolic links at "${link}"`);
+          const target = readlinkSync(current);
+          const next = linkTargetInRoot(parts.slice(0, i), target, followedAbsolute);
+          if (!next) throw new PathEscapeError(entry, `the symlink "${link}" leads out of the root`);
+          followedAbsolute ||= target.startsWith('/');
+          parts = [...next, ...parts.slice(i + 1)];
+          continue walk;
+        }
+        rmSync(current);
+        stat = undefined;
+      }
+      if (!stat && (!last || isDir)) mkdirSync(current, { mode: 0o755 });
+      if (!last && (!stat || stat.isDirectory())) dirs.add(current);
+      if (last) existing = stat;
+    }
+    return { path: current, existing };
   }
-  return { path: current, existing };
 }
 
 /** Hard links must point at a file this layer already wrote, inside `root`. */
-function linkSourceFor(root: string, name: string, header: TarHeader, dirs: CheckedDirs): string {
+function linkSourceFor(root: string, name: string, header: TarHeader, dirs: LayerPaths): string {
   const source = cleanLinkTarget(name, header.linkname ?? '');
   const { path: from, existing } = safeTarget(root, source, name, false, dirs);
   if (!existing || existing.isDirectory()) throw new PathEscapeError(name, `its hard link target "${header.linkname}" is not a file in this layer`);

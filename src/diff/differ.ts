@@ -1,56 +1,67 @@
 /**
- * Writing changes as a layer in one streaming pass: tar (see `tar-changes.ts`) → sha256 (the
- * diffID) → gzip → the content store (which hashes again: the digest). The same change gives the
- * same digest.
+ * The differ contract (containerd's `Comparer`, BuildKit's differ): the layer of what an active
+ * snapshot changed over its parent, computed from their mounts and written to the content store.
+ * `MountDiffer` takes the fast path where the snapshot is an overlay (its upper dir holds exactly the
+ * changes; `overlay-changes.ts`) and walks both trees otherwise (`walk-changes.ts`). The upper dir's
+ * extended attributes are read once (one `getfattr`) for both the opaque markers and the layer.
  */
-import { pipeline } from 'node:stream/promises';
-import { parallelGzip } from '../archive/parallel-gzip.js';
-import { TarWriter } from '../archive/tar.js';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
-import type { Digest } from '../digest/digest.js';
-import { HashingStream } from '../digest/hashing.js';
-import { MediaType, type Descriptor } from '../image/oci-types.js';
-import type { Change } from './changes.js';
-import { writeChanges } from './tar-changes.js';
+import { InvalidArgumentError } from '../errors.js';
+import { removeTree, withMounted } from '../runtime/mount.js';
+import { bindSource, overlayParts } from '../snapshot/mount-data.js';
+import type { Mount } from '../snapshot/snapshotter.js';
 import { xattrsUnder } from '../util/native.js';
+import { makeScratch } from '../util/scratch.js';
+import { writeLayer, type LayerResult, type WriteLayerOptions } from './layer-writer.js';
+import { upperdirChanges } from './overlay-changes.js';
+import { doubleWalkChanges } from './walk-changes.js';
 
-/** A layer written to the content store. */
-export interface LayerResult {
-  descriptor: Descriptor;
-  diffID: Digest;
+export interface Differ {
+  /**
+   * The layer of what `upper` (an active snapshot's mounts) changed over `lower` (its parent's
+   * read-only mounts, none for a first layer), written to the content store. `lower` is asked for
+   * only when the differ needs it.
+   */
+  diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options?: WriteLayerOptions): Promise<LayerResult>;
 }
 
-export interface WriteLayerOptions {
-  /** Seconds since the epoch; newer file times are clamped to it. */
-  sourceDateEpoch?: number;
-  signal?: AbortSignal;
-  /** What the layer is, for errors (`the layer of [base 2/3] RUN make`). */
-  label?: string;
-  /** The tree's extended attributes, when the caller has read them already (see `xattrsUnder`). */
-  xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
-}
+/** A differ for overlay and whole-tree (bind) snapshots; scratch space under the state root `root`. */
+export class MountDiffer implements Differ {
+  constructor(
+    private readonly store: ContentStore,
+    private readonly root: string,
+  ) {}
 
-/** Writes `changes` (read from the tree at `root`) as a gzipped layer into `store`. */
-export async function writeLayer(
-  changes: readonly Change[],
-  root: string,
-  store: ContentStore,
-  options: WriteLayerOptions = {},
-): Promise<LayerResult> {
-  const xattrs = options.xattrs ?? (await xattrsUnder(root));
-  const tar = new TarWriter();
-  const diffID = new HashingStream();
-  const writer = await store.writer({ ...(options.signal ? { signal: options.signal } : {}), ...(options.label ? { label: options.label } : {}) });
-  const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
-  flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
-  try {
-    await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
-    tar.finish();
-    await flowing;
-    const { digest, size } = await writer.commit();
-    return { descriptor: { mediaType: MediaType.OciLayerGzip, digest, size }, diffID: diffID.digest.digest };
-  } catch (err) {
-    tar.destroy(err as Error);
-    throw await writer.abort(err);
+  async diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options: WriteLayerOptions = {}): Promise<LayerResult> {
+    const overlay = overlayParts(upper);
+    if (overlay?.upper !== undefined) {
+      const xattrs = await xattrsUnder(overlay.upper);
+      const changes = await upperdirChanges({
+        upper: overlay.upper,
+        lowers: overlay.lowers,
+        xattrs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      return writeLayer(changes, overlay.upper, this.store, { ...options, xattrs });
+    }
+    const tree = bindSource(upper);
+    if (tree === undefined) throw new InvalidArgumentError(`cannot diff ${JSON.stringify(upper)}: neither an overlay nor a bind mount`);
+    return this.withTree(await lower(), async (lowerTree) => writeLayer(await doubleWalkChanges(lowerTree, tree), tree, this.store, options));
+  }
+
+  /** Runs `fn` on a directory showing `mounts`: a bind's source, an empty directory, or a mount. */
+  private async withTree<T>(mounts: readonly Mount[], fn: (dir: string) => Promise<T>): Promise<T> {
+    const direct = bindSource(mounts);
+    if (direct !== undefined) return fn(direct);
+    const scratch = await makeScratch(this.root, 'diff');
+    try {
+      const dir = path.join(scratch, 'lower');
+      await mkdir(dir);
+      return mounts.length === 0 ? await fn(dir) : await withMounted(mounts, dir, fn);
+    } finally {
+      await removeTree(scratch);
+    }
   }
 }

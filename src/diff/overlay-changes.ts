@@ -79,7 +79,9 @@ function lowerStat(lowers: readonly string[], rel: string): { stat: Stats; path:
 
 async function sameEntry(a: Stats, aPath: string, b: Stats, bPath: string): Promise<boolean> {
   if ((a.mode & 0o170000) !== (b.mode & 0o170000) || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
-  if (a.isDirectory()) return true; // a copied-up directory is only a container for its children
+  // A copied-up directory whose time changed (an entry made and removed again, as the runtime's mount
+  // stubs are) is a change, as in BuildKit's layers; one whose time did not is only a container.
+  if (a.isDirectory()) return a.mtimeMs === b.mtimeMs;
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.rdev !== b.rdev) return false;
   if (a.isSymbolicLink()) return readlinkSync(aPath) === readlinkSync(bPath);
   if (a.isFile() && a.size <= SMALL_FILE) return readFileSync(aPath).equals(readFileSync(bPath));

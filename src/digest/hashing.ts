@@ -4,7 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { TsbuildError } from '../errors.js';
+import { IntegrityError, TsbuildError } from '../errors.js';
 import type { Digest } from './digest.js';
 
 /** A blob whose bytes did not hash to the digest it was fetched or stored under. */
@@ -66,7 +66,7 @@ export function verifyingStream(
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
       if (size !== undefined && seen > size) {
-        fail(new TsbuildError('digest-mismatch', `${what} ${expected} is larger than its declared size ${size}`), callback);
+        fail(new IntegrityError(`${what} ${expected} is larger than its declared size ${size}`), callback);
         return;
       }
       hash.update(chunk);
@@ -75,7 +75,7 @@ export function verifyingStream(
     flush(callback) {
       const actual = `sha256:${hash.digest('hex')}`;
       if (size !== undefined && seen !== size) {
-        fail(new TsbuildError('digest-mismatch', `${what} ${expected} has ${seen} bytes, expected ${size}`), callback);
+        fail(new IntegrityError(`${what} ${expected} has ${seen} bytes, expected ${size}`), callback);
       } else if (actual !== expected) {
         fail(new DigestMismatchError(expected, actual, what), callback);
       } else {

@@ -334,8 +334,9 @@ function globToRegExp(pattern: string, flags = 's'): RegExp {
   return new RegExp(source, flags.includes('u') ? flags : `${flags}u`);
 }
 
+/** `ch` as a literal in a `u` RegExp, outside a class: only syntax characters take a backslash there. */
 function escapeRegExp(ch: string): string {
-  return ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  return ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 function trimPrefix(value: string, pattern: string, longest: boolean): string {

@@ -5,6 +5,7 @@
  * `skopeo copy oci:DIR:TAG` and `umoci unpack --image DIR:TAG` find it. Writing a name again
  * replaces its entry; other entries (earlier builds into the same directory) are kept.
  */
+import { parseDocument } from '../image/documents.js';
 import type { ContentStore } from '../content/store.js';
 import { MediaType, type Descriptor, type Index } from '../image/oci-types.js';
 import { formatReference, parseReference } from '../registry/reference.js';
@@ -25,7 +26,9 @@ export async function writeOciLayout(layout: LayoutWriter, image: StoredImage, n
   await addImage(layout, image, store);
   await layout.writeFile('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
   const current = await layout.readFile('index.json');
-  const index: Index = current ? (JSON.parse(current.toString('utf8')) as Index) : { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  const index: Index = current
+    ? parseDocument('index', current, `${layout.location}: index.json`)
+    : { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
   const full = names.map((n) => formatReference(parseReference(n)));
   const { os, architecture, variant } = image.config;
   const descriptor: Descriptor = { ...image.descriptor, platform: { os, architecture, ...(variant ? { variant } : {}) } };

@@ -4,13 +4,13 @@
  * image store, push it, or write it as an OCI layout or docker archive; `local` and `tar` write its
  * root filesystem.
  */
-import type { LocalContentStore } from '../content/local-store.js';
 import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
-import { ImageIndex, type ImageRecord } from '../images/image-index.js';
-import { formatPlatform } from '../image/platform.js';
-import { nullSink, warningsTo, type ProgressSink } from '../progress/events.js';
-import { pushImage, type PushOptions } from '../push.js';
+import type { ProgressSink } from '../progress/events.js';
+import { imageRecord } from '../images/image-record.js';
+import { registryClient, type RegistryOptions } from '../registry/configured-client.js';
+import { pushImage } from '../registry/push-image.js';
+import type { StateRoot } from '../state/state-root.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { writeDockerArchive } from './docker-archive.js';
 import { openLayout } from './layout-writer.js';
@@ -21,9 +21,9 @@ import { recompressImage } from './recompress.js';
 import { imageVariant, type StoredImage } from './stored-image.js';
 
 /** What the outputs need besides the image. */
-export interface OutputContext extends Pick<PushOptions, 'registries' | 'registriesConfig' | 'dockerConfig'> {
-  root: string;
-  store: LocalContentStore;
+export interface OutputContext extends RegistryOptions {
+  /** The state root: its content store, image index and blob sources. */
+  root: StateRoot;
   /** The build's `-t` names (for outputs that name none of their own). */
   tags: readonly string[];
   /** SOURCE_DATE_EPOCH in seconds, when set. */
@@ -73,7 +73,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') {
       await writingTo(`the ${output.type} output`, output.dest, () =>
-        (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.store, output.dest, signal),
+        (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.root.store, output.dest, signal),
       );
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;
@@ -92,28 +92,22 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
             force: output.forceCompression ?? false,
           },
           {
-            root: ctx.root,
-            store: ctx.store,
+            root: ctx.root.path,
+            store: ctx.root.store,
             baseLayers: ctx.baseLayers ?? new Set(),
-            warn: warningsTo(ctx.progress ?? nullSink),
+            warn: ctx.root.warn,
             ...(signal ? { signal } : {}),
           },
         )
       : image;
-    const variant = await imageVariant(ctx.store, recompressed, output);
+    const variant = await imageVariant(ctx.root.store, recompressed, output);
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
     if (output.type === 'image') {
-      for (const name of names) await new ImageIndex(ctx.root, warningsTo(ctx.progress ?? nullSink)).put(imageRecord(name, variant));
+      for (const name of names) await ctx.root.images.put(imageRecord(name, variant));
       if (output.push) {
+        const where = { store: ctx.root.store, client: await registryClient(ctx), sources: ctx.root.blobSources };
         for (const name of names) {
-          await pushImage(variant, name, {
-            root: ctx.root,
-            ...(ctx.registries ? { registries: ctx.registries } : {}),
-            ...(ctx.registriesConfig ? { registriesConfig: ctx.registriesConfig } : {}),
-            ...(ctx.dockerConfig ? { dockerConfig: ctx.dockerConfig } : {}),
-            ...(ctx.progress ? { progress: ctx.progress } : {}),
-            ...(signal ? { signal } : {}),
-          });
+          await pushImage(variant, name, where, { ...(ctx.progress ? { progress: ctx.progress } : {}), ...(signal ? { signal } : {}) });
         }
       }
       results.push({ type: 'image', digest: variant.descriptor.digest, names, pushed: output.push });
@@ -122,7 +116,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     await writingTo(`the ${output.type} output`, output.dest, async () => {
       const layout = await openLayout(output.dest, output.tar, signal);
       try {
-        await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, ctx.store);
+        await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, ctx.root.store);
         await layout.commit();
       } catch (err) {
         await layout.abort();
@@ -132,19 +126,4 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     results.push({ type: output.type, dest: output.dest, digest: variant.descriptor.digest, names, pushed: false });
   }
   return results;
-}
-
-/** The image-store record naming `image`. */
-export function imageRecord(name: string, image: StoredImage): ImageRecord {
-  const { os, architecture, variant } = image.config;
-  return {
-    name,
-    target: image.descriptor,
-    manifest: image.descriptor,
-    config: image.manifest.config.digest,
-    ...(image.config.created ? { created: image.config.created } : {}),
-    platform: formatPlatform({ os, architecture, ...(variant ? { variant } : {}) }),
-    size: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
-    updated: new Date().toISOString(),
-  };
 }

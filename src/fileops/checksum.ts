@@ -147,19 +147,8 @@ async function entryLines(
   for (const name of readdirSync(abs).sort()) {
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    if (tree.includes && !tree.includes(childReal) && !(tree.reincludes && hasIncludedChild(tree, childReal))) continue;
+    if (tree.contains && !tree.contains(childReal)) continue;
     if (exclude?.excludes(childRel)) continue;
     await entryLines(tree, childReal, childRel, lstatSync(path.join(tree.root, childReal)), exclude, cache, slicer, emit);
   }
-}
-
-/** An excluded directory still counts when a `!` pattern re-includes something inside it. */
-function hasIncludedChild(tree: SourceTree, real: string): boolean {
-  const stat = lstatSync(path.join(tree.root, real), { throwIfNoEntry: false });
-  if (!stat?.isDirectory()) return false;
-  for (const name of readdirSync(path.join(tree.root, real))) {
-    const child = `${real}/${name}`;
-    if (tree.includes?.(child) || hasIncludedChild(tree, child)) return true;
-  }
-  return false;
 }

@@ -10,7 +10,8 @@
  *   what is there, a file never replaces a directory;
  * - owners: context files arrive as 0:0, stage files keep theirs, `--chown` overrides all;
  *   modes from the source unless `--chmod`; times from the source; hard links within one copy are
- *   kept; sockets become empty files; symlinks inside directories are copied as symlinks.
+ *   kept; sockets become empty files; symlinks inside directories are copied as symlinks;
+ * - a directory source's times go to the destination directory it is copied into.
  */
 import {
   chmodSync,
@@ -34,7 +35,7 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { chmod, copyFile, lchown, mkdir } from 'node:fs/promises';
+import { chmod, copyFile, lchown, mkdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -77,9 +78,13 @@ export async function copyInto(
     if (match.stat.isDirectory()) {
       const target = await ensureDir(rootfs, options.parents ? path.posix.join(base, path.posix.basename(kept)) : base, options);
       await copyChildren(tree, match.real, '', target, options, links, slicer);
+      // BuildKit (fsutil) gives the destination directory the source directory's times, not its
+      // mode or owner, whether it existed or not: the last directory source wins. A context's root
+      // has no times of its own there (see `SourceTree.untimedRoot`): the directory keeps the copy's.
+      if (!(match.real === '' && tree.untimedRoot)) await utimes(target, match.stat.atime, match.stat.mtime);
       continue;
     }
-    if (options.exclude?.excludes(match.name)) continue;
+    // `--exclude` filters what is below a source, never a matched source itself (as BuildKit).
     const destParts = await resolveParts(rootfs, base);
     const destAbs = path.join(rootfs, ...destParts);
     const destStat = await lstatIfExists(destAbs);
@@ -131,10 +136,9 @@ async function copyChildren(
     await slicer.pause();
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    if (tree.includes && !tree.includes(childReal) && !tree.reincludes) continue;
+    if (tree.contains && !tree.contains(childReal)) continue;
     if (options.exclude?.excludes(childRel)) continue;
     const stat = lstatSync(path.join(tree.root, childReal));
-    if (tree.includes && !tree.includes(childReal) && !stat.isDirectory()) continue;
     const childTarget = path.join(target, name);
     if (stat.isDirectory()) {
       const existing = lstatSync(childTarget, { throwIfNoEntry: false });

@@ -3,9 +3,9 @@
  * gzip, bzip2, xz, zstd or nothing (plain tar) and whose first tar header reads; the file name does
  * not matter, and anything else is copied as an ordinary file (ADD never "just gunzips").
  * Extraction unions with what exists, like `tar -x`: names are cleaned, entries escaping the
- * destination are refused, existing symlinks on the way are resolved inside the image root,
- * implied parents are created 0755, owners come from the headers unless `--chown`, directory
- * times are set last.
+ * destination are refused, symlinks on the way (the image's or the archive's own, like
+ * `lib -> usr/lib` then `lib/x`) are resolved inside the destination directory, implied parents
+ * are created 0755, owners come from the headers unless `--chown`, directory times are set last.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -16,9 +16,9 @@ import { detectCompression, gunzip, type Compression } from '../archive/compress
 import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
 import { readTar } from '../archive/tar.js';
 import { writeEntry } from '../archive/write-entry.js';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
 import { ensureDir } from './copy.js';
-import { resolveParts } from './resolve.js';
+import { resolveForExtraction } from './resolve.js';
 import { lstatIfExists } from '../util/absent.js';
 
 /** The compression of a file, from its first bytes. */
@@ -42,9 +42,9 @@ export function decompressed(file: string, compression: Compression): Readable {
   const out = new PassThrough();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.on('error', (err) => out.destroy(new TsbuildError('unavailable', `cannot run ${program}: ${err.message}`, { hint: `install ${program}` })));
+  child.on('error', (err) => out.destroy(new FailedPreconditionError(`cannot run ${program}: ${err.message}`, { hint: `install ${program}` })));
   child.on('close', (code) => {
-    if (code !== 0) out.destroy(new TsbuildError('invalid-argument', `${program} could not decompress ${path.basename(file)}: ${stderr.trim()}`));
+    if (code !== 0) out.destroy(new InvalidArgumentError(`${program} could not decompress ${path.basename(file)}: ${stderr.trim()}`));
   });
   child.stdout.pipe(out);
   return out;
@@ -71,11 +71,14 @@ export async function extractArchive(
   }
   if (first.done) return false;
   const destDir = await ensureDir(rootfs, dest, { ...(options.owner ? { chown: options.owner } : {}) });
-  const destRel = path.relative(rootfs, destDir);
+  // From here on the destination directory is the root, as BuildKit extracts (go-archive with the
+  // destination as its os.Root): symlinks met on the way, the archive's own or the image's, are
+  // followed inside it; an absolute target starts again at it; a relative one climbing out is refused.
+  const within = (entry: string, name: string): Promise<string[]> =>
+    resolveForExtraction(destDir, name, (link) => {
+      throw new PathEscapeError(entry, `the symlink "${link}" leads out of the destination`);
+    });
   const dirTimes: Array<[string, Date]> = [];
-  // Symlinks in the image are followed (inside the root); symlinks this archive made are not: an
-  // entry written through one would be the symlink-then-write escape.
-  const ownLinks = new Set<string>();
   let result: IteratorResult<(typeof first)['value']> = first;
   for (; !result.done; result = await entries.next()) {
     const { header, body } = result.value;
@@ -84,23 +87,13 @@ export async function extractArchive(
       body.resume();
       continue;
     }
-    const parts = name.split('/');
-    const through = parts.slice(0, -1).findIndex((_, i) => ownLinks.has(parts.slice(0, i + 1).join('/')));
-    if (through >= 0)
-      throw new PathEscapeError(
-        header.name,
-        `"${parts.slice(0, through + 1).join('/')}" is a symlink from this archive and would be written through`,
-      );
-    if (header.type === 'symlink') ownLinks.add(name);
-    const targetParts = await resolveParts(rootfs, path.posix.join(destRel, name), false);
-    await ensureDir(rootfs, `/${targetParts.slice(0, -1).join('/')}`, {});
-    const target = path.join(rootfs, ...targetParts);
+    const targetParts = await within(header.name, name);
+    // Parents the archive implies but does not list: 0755, root-owned (not --chown), as go-archive.
+    await ensureDir(destDir, `/${targetParts.slice(0, -1).join('/')}`, {});
+    const target = path.join(destDir, ...targetParts);
     let linkSource: string | undefined;
     if (header.type === 'link') {
-      const source = path.join(
-        rootfs,
-        ...(await resolveParts(rootfs, path.posix.join(destRel, cleanLinkTarget(header.name, header.linkname ?? '')))),
-      );
+      const source = path.join(destDir, ...(await within(header.name, cleanLinkTarget(header.name, header.linkname ?? ''))));
       const stat = await lstatIfExists(source);
       if (!stat || stat.isDirectory())
         throw new PathEscapeError(header.name, `its hard link target "${header.linkname}" does not exist in the destination`);

@@ -1,12 +1,14 @@
 /**
  * Resolving paths *inside* a root directory, the way a container sees them: symlinks are followed
  * with absolute targets taken relative to the root, and `..` never climbs above the root. Used for
- * COPY sources (the context or a stage) and destinations (the image rootfs): nothing on the host
- * outside the root is ever read or written through a symlink.
+ * COPY sources (the context or a stage), destinations (the image rootfs) and ADD's archive entries
+ * (the destination directory as root): nothing on the host outside the root is ever read or
+ * written through a symlink.
  */
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { TsbuildError } from '../errors.js';
+import { linkTargetInRoot } from '../archive/safe-path.js';
+import { InvalidArgumentError } from '../errors.js';
 import { lstatIfExists } from '../util/absent.js';
 
 const MAX_LINKS = 255;
@@ -28,19 +30,35 @@ export function rootParts(p: string): string[] {
  * appended as is), so the result can name something to create.
  */
 export async function resolveParts(root: string, p: string, followFinal = true): Promise<string[]> {
+  return resolve(root, p, followFinal, undefined);
+}
+
+/**
+ * Like `resolveParts` with `root` as an archive's extraction root, the way BuildKit extracts ADD
+ * archives (go-archive over Go's `os.Root`): absolute link targets start again at `root`, but a
+ * relative link climbing above `root` before any absolute link was followed is refused through
+ * `refuse(link)` (Go's "path escapes from parent"). The final component is never followed.
+ */
+export async function resolveForExtraction(root: string, p: string, refuse: (link: string) => never): Promise<string[]> {
+  return resolve(root, p, false, refuse);
+}
+
+async function resolve(root: string, p: string, followFinal: boolean, refuseEscape: ((link: string) => never) | undefined): Promise<string[]> {
   let todo = rootParts(p);
   const done: string[] = [];
   let hops = 0;
+  let followedAbsolute = false;
   while (todo.length > 0) {
     const [next, ...rest] = todo as [string, ...string[]];
     const candidate = [...done, next];
     const stat = await lstatIfExists(path.join(root, ...candidate));
     if (!stat) return [...candidate, ...rest];
     if (stat.isSymbolicLink() && (rest.length > 0 || followFinal)) {
-      if (++hops > MAX_LINKS) throw new TsbuildError('invalid-argument', `too many levels of symbolic links resolving ${p}`);
+      if (++hops > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links resolving ${p}`);
       const target = await readlink(path.join(root, ...candidate));
-      const base = target.startsWith('/') ? [] : done;
-      todo = [...rootParts([...base, target].join('/')), ...rest];
+      const next = linkTargetInRoot(done, target, followedAbsolute || !refuseEscape) ?? refuseEscape?.(candidate.join('/')) ?? [];
+      if (target.startsWith('/')) followedAbsolute = true;
+      todo = [...next, ...rest];
       done.length = 0;
       continue;
     }

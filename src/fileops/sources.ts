@@ -14,10 +14,17 @@ import { lstatIfExists, namesIn, statIfExists } from '../util/absent.js';
 /** A filesystem to copy from. */
 export interface SourceTree {
   root: string;
-  /** False for paths that are not part of it (ignored context files). */
-  includes?: (rel: string) => boolean;
-  /** True when excluded directories may hold re-included paths (`!` patterns exist). */
-  reincludes?: boolean;
+  /**
+   * False for paths that are not part of it: ignored context files, and excluded directories that
+   * hold nothing re-included (see `contextTree`). Absent: everything under the root is.
+   */
+  contains?: (rel: string) => boolean;
+  /**
+   * True when the root directory's own times are not part of the tree: a build context, which
+   * BuildKit copies into a directory of its own before COPY reads it (`COPY . /app/` gives `/app`
+   * the time of the copy, not the context directory's).
+   */
+  untimedRoot?: boolean;
 }
 
 /** One matched source. */
@@ -60,7 +67,7 @@ export async function expandSource(tree: SourceTree, source: string): Promise<Ma
       } else {
         const real = await resolveParts(tree.root, child.join('/'));
         const info = await statIfExists(path.join(tree.root, ...real));
-        if (info?.isDirectory() && (tree.includes?.(real.join('/')) ?? true)) await walk(child, index + 1);
+        if (info?.isDirectory() && (tree.contains?.(real.join('/')) ?? true)) await walk(child, index + 1);
       }
     }
   };
@@ -73,6 +80,6 @@ async function resolveMatch(tree: SourceTree, matched: string): Promise<MatchedS
   const real = realParts.join('/');
   const stat = await lstatIfExists(path.join(tree.root, ...realParts));
   if (!stat) return undefined;
-  if (real !== '' && !(tree.includes?.(real) ?? true) && !(stat.isDirectory() && tree.includes)) return undefined;
+  if (real !== '' && !(tree.contains?.(real) ?? true)) return undefined;
   return { matched, name: path.posix.basename(matched) || path.basename(tree.root), real, stat };
 }

@@ -1,26 +1,28 @@
 /**
  * The frame every step that changes files runs in: a fresh active snapshot on the parent and a
  * scratch directory in the state root; the snapshot is removed if the work fails, the scratch
- * directory always. Keys and scratch names carry the owner tag (`util/owner.ts`), so a later
- * tsbuild can reclaim what a killed one left (`removeStale`, `runtime/reclaim.ts`).
+ * directory always. The parent's read-only mounts (what a differ compares with) are made on first
+ * ask and removed with the frame. Keys and scratch names carry the owner tag (`util/owner.ts`), so a
+ * later tsbuild can reclaim what a killed one left (`removeStale`, `runtime/reclaim.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { removeTree } from '../runtime/mount.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
-import type { Mount } from '../snapshot/snapshotter.js';
+import type { Mount, Snapshotter } from '../snapshot/snapshotter.js';
 import { ownerTag } from '../util/owner.js';
 import { makeScratch } from '../util/scratch.js';
 
-/** What the work gets: the active key, its mounts, and a private scratch directory. */
+/** What the work gets: the active key, its mounts, a private scratch directory, the parent's mounts. */
 export interface ActiveSnapshot {
   key: string;
   mounts: Mount[];
   scratch: string;
+  /** The parent's mounts, read-only (none without a parent). */
+  parentMounts: () => Promise<Mount[]>;
 }
 
 /** Where the frame lives: the snapshotter, and the state root whose `tmp/` holds scratch dirs. */
 export interface SnapshotFrame {
-  snapshotter: LayeredSnapshotter;
+  snapshotter: Snapshotter;
   root: string;
 }
 
@@ -31,16 +33,28 @@ export async function withActiveSnapshot<T>(
   work: (active: ActiveSnapshot) => Promise<T>,
 ): Promise<T> {
   const key = `${kind}-${ownerTag()}-${randomBytes(8).toString('hex')}`;
+  const viewKey = `view-${ownerTag()}-${randomBytes(8).toString('hex')}`;
+  let view: Promise<Mount[]> | undefined;
+  const parentMounts = (): Promise<Mount[]> => {
+    view ??= parent === undefined ? Promise.resolve([]) : frame.snapshotter.view(viewKey, parent);
+    return view;
+  };
   const scratch = await makeScratch(frame.root, kind);
   try {
     const mounts = await frame.snapshotter.prepare(key, parent);
-    return await work({ key, mounts, scratch });
+    return await work({ key, mounts, scratch, parentMounts });
   } catch (err) {
     // The work's error is the one to report; a snapshot that cannot go now is named after this
     // process and removed by the next tsbuild's `removeStale`.
     await frame.snapshotter.remove(key).catch(() => undefined);
     throw err;
   } finally {
+    if (view && parent !== undefined) {
+      await view.then(
+        () => frame.snapshotter.remove(viewKey),
+        () => undefined, // no view was made
+      );
+    }
     await removeTree(scratch);
   }
 }

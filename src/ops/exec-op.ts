@@ -15,9 +15,8 @@ import { chmod, chown, copyFile, lstat, mkdir, readdir, rmdir, stat, symlink, un
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import type { ContentStore } from '../content/store.js';
-import type { LayerResult } from '../diff/differ.js';
-import { snapshotLayer } from '../diff/snapshot-changes.js';
+import type { Differ } from '../diff/differ.js';
+import type { LayerResult } from '../diff/layer-writer.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { ensureDir } from '../fileops/copy.js';
 import { resolveInRoot, resolveParts } from '../fileops/resolve.js';
@@ -25,11 +24,12 @@ import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
 import { withMounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
-import type { RuncRuntime } from '../runtime/runc.js';
+import type { ExecOptions, Executor } from '../runtime/executor.js';
+import type { NetworkMode, NetworkProvider } from '../network/network.js';
 import { resolveUser } from '../runtime/user.js';
 import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { withActiveSnapshot } from './active-snapshot.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { lstatIfExists, statIfExists } from '../util/absent.js';
 import { readTextIfExists } from '../util/absent.js';
 
@@ -40,9 +40,9 @@ const READ_ONLY_BIND = ['bind', 'ro'];
 
 /** What running a RUN step needs from the build. */
 export interface ExecContext {
-  snapshotter: LayeredSnapshotter;
-  runtime: RuncRuntime;
-  store: ContentStore;
+  snapshotter: Snapshotter;
+  executor: Executor;
+  differ: Differ;
   /** The state root (cache mounts live under `<root>/cache`). */
   root: string;
   /**
@@ -56,6 +56,10 @@ export interface ExecContext {
   secrets?: Readonly<Record<string, Buffer>>;
   /** The SSH agent socket to forward (`SSH_AUTH_SOCK`). */
   sshAgent?: string;
+  /** The build's network providers, by mode (`network/providers.ts`): each step gets its namespace from one. */
+  networks: (mode: NetworkMode) => NetworkProvider;
+  /** `--add-host`, `--shm-size` and `--ulimit`: the same for every RUN of the build. */
+  sandbox?: Pick<ExecOptions, 'extraHosts' | 'shmSize' | 'ulimits'>;
   sourceDateEpoch?: number;
   output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
@@ -63,38 +67,49 @@ export interface ExecContext {
 
 /** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
 export async function runExec(step: ExecStep, parent: string | undefined, name: string, ctx: ExecContext): Promise<LayerResult> {
-  return withActiveSnapshot(ctx, parent, 'exec', async ({ key, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'exec', async ({ key, mounts, scratch, parentMounts }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     // The rootfs is mounted once: prepared here, then handed to runc as it is.
-    const status = await withMounted(mounts, rootfs, async (dir) => {
-      const prepared = await prepareRootfs(step, dir);
-      const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
-      const status = await withLocks(locks, () =>
-        ctx.runtime.run(
-          { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
-          {
-            rootfs: dir,
-            mounts: containerMounts,
-            hostname: 'buildkitsandbox',
-            network: step.network,
-            security: step.security,
-            ...(ctx.output ? { output: ctx.output } : {}),
-            ...(ctx.signal ? { signal: ctx.signal } : {}),
-          },
-        ),
-      ).finally(() => Promise.all(held.map((release) => release())));
-      await removeStubs(dir, prepared.stubs);
-      return status;
-    });
-    if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-    const layer = await snapshotLayer(ctx.snapshotter, key, ctx.store, {
-      label: `the layer of ${step.name}`,
-      ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
-    await ctx.snapshotter.commit(name, key);
-    return layer;
+    let released: Promise<void> | undefined;
+    try {
+      const status = await withMounted(mounts, rootfs, async (dir) => {
+        const prepared = await prepareRootfs(step, dir);
+        const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
+        const network = await ctx.networks(step.network).prepare(ctx.signal);
+        const status = await withLocks(locks, () =>
+          ctx.executor.run(
+            { args: step.args, env: [...withPath(step.env), ...env, ...step.proxyEnv], cwd: step.cwd, user: prepared.user },
+            {
+              rootfs: dir,
+              mounts: containerMounts,
+              hostname: 'buildkitsandbox',
+              network,
+              security: step.security,
+              ...ctx.sandbox,
+              ...(ctx.output ? { output: ctx.output } : {}),
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
+            },
+          ),
+        ).finally(() => {
+          // The namespace goes as soon as the process has ended (20–40 ms), while the layer is written.
+          released = network.release();
+          return Promise.all(held.map((release) => release()));
+        });
+        await removeStubs(dir, prepared.stubs);
+        return status;
+      });
+      if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
+      const layer = await ctx.differ.diff(mounts, parentMounts, {
+        label: `the layer of ${step.name}`,
+        ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      await ctx.snapshotter.commit(name, key);
+      return layer;
+    } finally {
+      await released;
+    }
   });
 }
 

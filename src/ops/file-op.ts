@@ -1,39 +1,39 @@
 /**
  * COPY, ADD and WORKDIR's directory: prepare a snapshot on the parent, write the files into its
  * mounted rootfs (no container), turn the change into a layer, commit. `--link` copies into an
- * empty tree instead, so its layer does not depend on the parent; that layer is then unpacked on
- * top of the parent to continue the stage.
+ * empty tree instead, so its layer does not follow the parent's symlinks nor read its files; that
+ * layer is then unpacked on top of the parent to continue the stage.
  */
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contextTree, type BuildContext } from '../context/build-context.js';
 import { parseDockerignore } from '../context/dockerignore.js';
-import type { ContentStore } from '../content/store.js';
-import { applyLayer } from '../diff/applier.js';
-import type { LayerResult } from '../diff/differ.js';
-import { snapshotLayer } from '../diff/snapshot-changes.js';
-import type { Digest } from '../digest/digest.js';
+import type { LayerResult } from '../diff/layer-writer.js';
 import { expandHeredocBody, lookupIn } from '../dockerfile/expand.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
 import { extractArchive } from '../fileops/extract.js';
+import { adoptExistingDirs } from '../fileops/link-dirs.js';
 import { parseChmod, resolveChown } from '../fileops/ownership.js';
 import { checkoutGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
 import { resolveInRoot, rootParts } from '../fileops/resolve.js';
 import { expandSource, type SourceTree } from '../fileops/sources.js';
 import type { FileStep, SourceLocation } from '../plan/types.js';
 import { withMounted } from '../runtime/mount.js';
-import type { LayeredSnapshotter } from '../snapshot/layered.js';
+import type { Mount, Snapshotter } from '../snapshot/snapshotter.js';
+import type { Applier } from '../diff/applier.js';
+import type { Differ } from '../diff/differ.js';
 import { splitEnv } from '../plan/scope.js';
 import { withActiveSnapshot } from './active-snapshot.js';
 import { readTextIfExists } from '../util/absent.js';
 
 /** What a file step needs from the build. */
 export interface FileContext {
-  snapshotter: LayeredSnapshotter;
+  snapshotter: Snapshotter;
+  differ: Differ;
+  applier: Applier;
   /** The state root (scratch directories live in its `tmp/`). */
   root: string;
-  store: ContentStore;
   context?: BuildContext;
   /** Directories of other stages or images, for `--from`. */
   sourceDir?: (from: Exclude<SourceLocation, { kind: 'context' }>) => Promise<string>;
@@ -45,37 +45,46 @@ export interface FileContext {
 export async function runFileStep(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   if (step.link && step.action !== 'mkdir' && step.chmod === undefined) return runLinked(step, parent, name, ctx);
   const tree = sourceTree(step, ctx);
-  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch }) => {
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch, parentMounts }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const layer = await layerOf(step, key, ctx);
+    const layer = await layerOf(step, mounts, parentMounts, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
 }
 
-/** `--link`: the files go into an empty tree (its own layer), then onto the parent. */
+/**
+ * `--link`: the files go into an empty tree (its own layer), then onto the parent. Directories the
+ * parent already has keep its mode and owner in that layer (`adoptExistingDirs`), as in BuildKit;
+ * the layer then depends on the parent, which every step's cache key includes anyway.
+ */
 async function runLinked(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
   const tree = sourceTree(step, ctx);
-  const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key, mounts, scratch }) => {
-    const rootfs = path.join(scratch, 'rootfs');
-    await mkdir(rootfs);
-    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const result = await layerOf(step, key, ctx);
-    await ctx.snapshotter.remove(key);
-    return result;
-  });
-  return withActiveSnapshot(ctx, parent, 'file', async ({ key }) => {
-    const mode = ctx.snapshotter.kind === 'overlay' ? 'overlay' : 'plain';
-    await applyLayer(await ctx.store.reader(layer.descriptor.digest as Digest), await ctx.snapshotter.upperDir(key), { mode });
+  return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts: activeMounts, parentMounts }) => {
+    const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key: linkKey, mounts, scratch, parentMounts: none }) => {
+      const rootfs = path.join(scratch, 'rootfs');
+      await mkdir(rootfs);
+      await withMounted(mounts, rootfs, async (dir) => {
+        await applyStep(step, dir, scratch, ctx, tree);
+        if (parent === undefined) return;
+        const below = path.join(scratch, 'parent');
+        await mkdir(below);
+        await withMounted(await parentMounts(), below, async (parentDir) => adoptExistingDirs(dir, parentDir));
+      });
+      const result = await layerOf(step, mounts, none, ctx);
+      await ctx.snapshotter.remove(linkKey);
+      return result;
+    });
+    await ctx.applier.apply(layer.descriptor, activeMounts, ctx.signal ? { signal: ctx.signal } : {});
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
 }
 
-async function layerOf(step: FileStep, key: string, ctx: FileContext): Promise<LayerResult> {
-  return snapshotLayer(ctx.snapshotter, key, ctx.store, {
+async function layerOf(step: FileStep, mounts: Mount[], parentMounts: () => Promise<Mount[]>, ctx: FileContext): Promise<LayerResult> {
+  return ctx.differ.diff(mounts, parentMounts, {
     label: `the layer of ${step.name}`,
     ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -121,7 +130,9 @@ async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: F
     else await addLocal(await (tree as Promise<SourceTree>), source, step, rootfs, options);
   }
   if (step.inline.length > 0) await addInline(step, rootfs, scratch, options);
-  if (step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
+  // With --parents the destination exists even when a wildcard matched nothing; otherwise, as in
+  // BuildKit, a COPY whose sources all matched nothing creates nothing.
+  if (step.parents && step.sources.length > 0 && step.dest.endsWith('/')) await ensureDir(rootfs, step.dest, chown ? { chown } : {});
 }
 
 async function treeFor(from: SourceLocation, ctx: FileContext): Promise<SourceTree> {

@@ -18,6 +18,15 @@ export function setEnv(env: readonly string[], key: string, value: string): stri
   return at < 0 ? [...env, entry] : env.map((e, i) => (i === at ? entry : e));
 }
 
+/**
+ * The config of BuildKit's empty image, where a `FROM scratch` stage starts: WorkingDir `/` and the
+ * default PATH. A stage on an image starts from that image's config instead, WorkingDir as it is
+ * (an empty one stays empty until a WORKDIR), which is why no WorkingDir default is added later.
+ */
+export function scratchConfig(): ContainerConfig {
+  return { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' };
+}
+
 /** A copy of `config` with defaults a fresh stage gets: PATH in Env, no OnBuild triggers. */
 export function startConfig(base: ContainerConfig): ContainerConfig {
   const config: ContainerConfig = structuredClone(base);

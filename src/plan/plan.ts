@@ -12,7 +12,7 @@ import type { ArgInstruction, StageInstruction } from '../dockerfile/instruction
 import { parseTriggers, type Dockerfile, type Stage } from '../dockerfile/parse.js';
 import { didYouMean } from '../dockerfile/suggest.js';
 import type { ContainerConfig } from '../image/oci-types.js';
-import { startConfig } from './image-config.js';
+import { scratchConfig, startConfig } from './image-config.js';
 import { formatPlatform, parsePlatform, platformArgs, type Platform } from '../image/platform.js';
 import { ArgScope, argsForChild, isProxyArg, type InheritedArgs } from './scope.js';
 import { reachableStages, referencedSources, resolveFrom, stageDisplayName, type FailAt, type StageIndex } from './stage-graph.js';
@@ -94,7 +94,10 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   for (const i of reachableStages(target, needs)) {
     const head = heads[i] as StageHead;
     const parent = head.base.kind === 'stage' ? planned.get(head.base.index) : undefined;
-    const baseConfig = parent?.config ?? (head.base.kind === 'image' ? options.baseImages?.[head.base.ref] : undefined) ?? {};
+    const baseConfig =
+      head.base.kind === 'scratch'
+        ? scratchConfig()
+        : (parent?.config ?? (head.base.kind === 'image' ? options.baseImages?.[head.base.ref] : undefined) ?? {});
     const planner = new StagePlanner(
       {
         index: i,
@@ -244,7 +247,6 @@ function finishStage(
   const numbered = planner.steps.filter((s) => s.kind !== 'config' || s.instruction === 'WORKDIR');
   let n = 0;
   const steps = planner.steps.map((s) => (numbered.includes(s) ? { ...s, name: `[${name} ${++n}/${numbered.length}] ${s.name}` } : s));
-  const config = { ...planner.config, WorkingDir: planner.config.WorkingDir || '/' };
   return {
     index: head.stage.index,
     name,
@@ -253,7 +255,7 @@ function finishStage(
     platform: formatPlatform(head.platform),
     needs,
     steps,
-    config,
+    config: planner.config,
     ...(planner.author === undefined ? {} : { author: planner.author }),
     baseResolved:
       head.base.kind === 'scratch' || (head.base.kind === 'stage' ? (parent?.baseResolved ?? false) : baseImages?.[head.base.ref] !== undefined),

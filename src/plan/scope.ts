@@ -5,9 +5,9 @@
  * - a build-arg overrides an ARG's default, and the default is then never evaluated;
  * - `ARG NAME` with no value and no build-arg is declared but unset (absent from RUN's env);
  * - ENV values win over ARG values of the same name in expansion and in RUN's environment;
- * - a stage built FROM another stage inherits that stage's ARG values for expansion and RUN's
- *   environment (BuildKit keeps them in the LLB state's env), though not in its history prefix
- *   unless redeclared — checked against Docker's BuildKit.
+ * - a stage built FROM another stage inherits that stage's ARGs for expansion, RUN's environment
+ *   and RUN's history prefix (BuildKit carries the parent's build args into the child's dispatch
+ *   state; checked against Docker Engine 28.5's BuildKit).
  */
 import type { Lookup } from '../dockerfile/expand.js';
 
@@ -53,8 +53,8 @@ export class ArgScope {
   }
 }
 
-/** ARG values a stage inherits from the stage it is built FROM. */
-export type InheritedArgs = ReadonlyMap<string, string>;
+/** ARGs a stage inherits from the stage it is built FROM, in declaration order (undefined: declared, unset). */
+export type InheritedArgs = ReadonlyMap<string, string | undefined>;
 
 const NONE: InheritedArgs = new Map();
 
@@ -69,11 +69,24 @@ export function runEnvironment(env: readonly string[], args: ArgScope, inherited
   const names = new Set(env.map((e) => splitEnv(e)[0]));
   const own = args.entries().filter(([k]) => !names.has(k));
   for (const [k] of own) names.add(k);
-  const passed = [...inherited].filter(([k]) => !names.has(k));
+  const passed = [...inherited].filter((e): e is [string, string] => e[1] !== undefined && !names.has(e[0]));
   return [...env, ...[...own, ...passed].map(([k, v]) => `${k}=${v}`)];
 }
 
-/** The ARG values a child stage inherits: the parent's inherited ones, overridden by its own. */
+/** The ARGs a child stage inherits: the parent's inherited ones, overridden by its own. */
 export function argsForChild(args: ArgScope, inherited: InheritedArgs = NONE): InheritedArgs {
-  return new Map([...inherited, ...args.entries()]);
+  return new Map([...inherited, ...args.names().map((k): [string, string | undefined] => [k, args.get(k)])]);
+}
+
+/**
+ * The `|n k=v …` prefix of RUN's history text, as BuildKit's runCommandString writes it: every ARG
+ * the stage has (inherited ones first, each name once at its first position), valued from RUN's
+ * environment (so an ENV of the same name wins), else its own value, else empty (`UNSET=`).
+ */
+export function historyArgs(runEnv: readonly string[], args: ArgScope, inherited: InheritedArgs = NONE): string {
+  const env = new Map(runEnv.map(splitEnv));
+  const names = [...new Set([...inherited.keys(), ...args.names()])];
+  if (names.length === 0) return '';
+  const value = (k: string): string => env.get(k) ?? (args.has(k) ? args.get(k) : inherited.get(k)) ?? '';
+  return `|${names.length} ${names.map((k) => `${k}=${value(k)}`).join(' ')} `;
 }

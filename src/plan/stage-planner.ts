@@ -18,7 +18,7 @@ import { chompHeredoc } from '../dockerfile/to-instruction.js';
 import type { ContainerConfig, HistoryEntry } from '../image/oci-types.js';
 import { DEFAULT_SHELL, exposedPorts, isSignal, setEnv } from './image-config.js';
 import { resolveMount } from './mounts.js';
-import { ArgScope, isProxyArg, runEnvironment, stageLookup, type InheritedArgs } from './scope.js';
+import { ArgScope, historyArgs, isProxyArg, runEnvironment, stageLookup, type InheritedArgs } from './scope.js';
 import type { FailAt } from './stage-graph.js';
 import type { ExecStep, FileStep, Mount, PlanStep, SourceLocation } from './types.js';
 
@@ -262,12 +262,8 @@ export class StagePlanner {
     if (!['default', 'none', 'host'].includes(network)) this.ctx.failAt(ins, `unsupported network mode "${network}"`, '--network');
     const security = ins.security ?? 'sandbox';
     if (!['sandbox', 'insecure'].includes(security)) this.ctx.failAt(ins, `unsupported security mode "${security}"`, '--security');
-    // The history prefix lists the stage's ARGs with the values RUN sees (an inherited one included).
-    const argEntries = this.args.names().flatMap((k): Array<[string, string]> => {
-      const v = this.args.get(k) ?? this.ctx.inherited?.get(k);
-      return v === undefined ? [] : [[k, v]];
-    });
-    const prefix = argEntries.length > 0 ? `|${argEntries.length} ${argEntries.map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
+    const env = runEnvironment(this.config.Env ?? [], this.args, this.ctx.inherited);
+    const prefix = historyArgs(env, this.args, this.ctx.inherited);
     const proxyEnv = Object.entries(this.ctx.buildArgs)
       .filter(([k]) => isProxyArg(k))
       .flatMap(([k, v]) => (k === k.toUpperCase() ? [`${k}=${v}`] : [`${k}=${v}`, `${k.toUpperCase()}=${v}`]));
@@ -276,7 +272,7 @@ export class StagePlanner {
       kind: 'exec',
       name: ins.original,
       args,
-      env: runEnvironment(this.config.Env ?? [], this.args, this.ctx.inherited),
+      env,
       proxyEnv,
       cwd: this.workdir,
       user: this.config.User ?? '',
@@ -345,9 +341,11 @@ function stageNeeds(locations: SourceLocation[]): number[] {
 }
 
 /**
- * RUN's argv. A lone heredoc (`RUN <<EOF`) is the script: a `#!` body becomes an executable file,
- * any other body is run by SHELL. Heredocs mixed with other words go to the shell verbatim, bodies
- * and terminators included, so the shell itself handles the redirections.
+ * RUN's argv, as BuildKit's dispatchRun builds it. A lone heredoc (`RUN <<EOF`) is the script: a
+ * `#!` body becomes an executable file that SHELL is asked to run (`/bin/sh -c /dev/pipes/EOF`,
+ * also the history text), any other body is run by SHELL. Heredocs mixed with other words go to
+ * the shell verbatim: the line, then each body and its terminator after a newline, with no newline
+ * after the last terminator.
  */
 export function runArgs(command: CommandLine, shell: string[]): { args: string[]; files: ExecStep['files'] } {
   if (!command.shellForm) return { args: [...command.args], files: [] };
@@ -357,18 +355,18 @@ export function runArgs(command: CommandLine, shell: string[]): { args: string[]
     const body = only.chomp ? chompHeredoc(only.content) : only.content;
     if (body.startsWith('#!')) {
       const file = `/dev/pipes/${only.name}`;
-      return { args: [file], files: [{ path: file, content: body, mode: 0o755 }] };
+      return { args: [...shell, file], files: [{ path: file, content: body, mode: 0o755 }] };
     }
     return { args: [...shell, body], files: [] };
   }
   if (command.heredocs.length > 0) {
-    const script = `${line}\n${command.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`;
+    const script = `${line}${command.heredocs.map((h) => `\n${h.content}${h.name}`).join('')}`;
     return { args: [...shell, script], files: [] };
   }
   return { args: [...shell, line], files: [] };
 }
 
-function healthConfig(ins: HealthcheckInstruction): ContainerConfig['Healthcheck'] {
+function healthConfig(ins: HealthcheckInstruction): NonNullable<ContainerConfig['Healthcheck']> {
   const health: NonNullable<ContainerConfig['Healthcheck']> = { Test: [...ins.test] };
   if (ins.interval) health.Interval = ins.interval;
   if (ins.timeout) health.Timeout = ins.timeout;

@@ -34,12 +34,24 @@ export interface ContainerMount {
   options: string[];
 }
 
+/** A resource limit (`--ulimit nofile=1024:2048`): its `RLIMIT_*` name and values. */
+export interface Ulimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
 export interface RuntimeSpecOptions {
   rootfs: string;
   hostname: string;
-  network: 'default' | 'none' | 'host';
+  /** The network namespace file to join; undefined: the host's namespace. */
+  networkNamespace: string | undefined;
   security: 'sandbox' | 'insecure';
   mounts: ContainerMount[];
+  /** The size of /dev/shm in bytes (`--shm-size`); Docker's 64 MiB by default. */
+  shmSize?: number;
+  /** Resource limits (`--ulimit`) besides RLIMIT_NOFILE's default. */
+  ulimits?: readonly Ulimit[];
   /** RLIMIT_NOFILE for the process; Docker's 1048576 unless the host allows less. */
   maxOpenFiles?: number;
   /** The step's target platform, whose system call ABIs the seccomp filter names; default: the host's. */
@@ -125,7 +137,7 @@ export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions)
     { type: 'ipc' },
     { type: 'uts' },
     { type: 'mount' },
-    ...(options.network === 'none' ? [{ type: 'network' }] : []),
+    ...(options.networkNamespace === undefined ? [] : [{ type: 'network', path: options.networkNamespace }]),
   ];
   return {
     ociVersion: '1.0.2',
@@ -136,7 +148,7 @@ export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions)
       env: process.env,
       cwd: process.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: options.maxOpenFiles ?? 1048576, soft: options.maxOpenFiles ?? 1048576 }],
+      rlimits: rlimits(options),
       noNewPrivileges: !insecure,
     },
     root: { path: options.rootfs, readonly: false },
@@ -150,7 +162,12 @@ export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions)
         source: 'devpts',
         options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
       },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${Math.ceil((options.shmSize ?? 64 * 1024 * 1024) / 1024)}k`],
+      },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       ...options.mounts.map((m) => ({ destination: m.destination, type: m.type, source: m.source, options: m.options })),
@@ -165,7 +182,10 @@ export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions)
   };
 }
 
-/** The mount points the runtime itself creates in the rootfs when they are missing (stubs). */
-export function mountPoints(options: Pick<RuntimeSpecOptions, 'mounts'>): string[] {
-  return ['/proc', '/dev', '/sys', ...options.mounts.map((m) => m.destination)];
+/** RLIMIT_NOFILE as Docker sets it (within the host's hard limit), then the `--ulimit`s, which win. */
+function rlimits(options: RuntimeSpecOptions): Ulimit[] {
+  const nofile = options.maxOpenFiles ?? 1048576;
+  const limits = new Map<string, Ulimit>([['RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }]]);
+  for (const limit of options.ulimits ?? []) limits.set(limit.type, limit);
+  return [...limits.values()];
 }

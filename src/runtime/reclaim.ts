@@ -9,9 +9,9 @@
 import path from 'node:path';
 import { ownerAlive, ownerIn } from '../util/owner.js';
 import { scratchRoot } from '../util/scratch.js';
-import { mountsUnder, removeTree } from './mount.js';
 import { rm } from 'node:fs/promises';
-import type { RuncRuntime } from './runc.js';
+import { mountsUnder, removeTree } from './mount.js';
+import type { RuncExecutor } from './runc.js';
 import { namesIn } from '../util/absent.js';
 
 /** What was reclaimed. */
@@ -22,7 +22,7 @@ export interface Reclaimed {
   scratch: string[];
 }
 
-export async function reclaimStale(root: string, runtime: RuncRuntime): Promise<Reclaimed> {
+export async function reclaimStale(root: string, runtime: RuncExecutor): Promise<Reclaimed> {
   const containers = await runtime.cleanupStale();
   const base = scratchRoot(root);
   const scratch: string[] = [];
@@ -32,10 +32,9 @@ export async function reclaimStale(root: string, runtime: RuncRuntime): Promise<
     const owner = ownerIn(name);
     if (owner === undefined || ownerAlive(owner)) continue;
     const dir = path.join(base, name);
+    const hasMounts = mounted.some((point) => point === dir || point.startsWith(`${dir}/`));
     // A mount that cannot be removed now stays, with its directory, for the next run to try again.
-    const removed = await (
-      mounted.some((point) => point === dir || point.startsWith(`${dir}/`)) ? removeTree(dir) : rm(dir, { recursive: true, force: true })
-    ).then(
+    const removed = await (hasMounts ? removeTree(dir) : rm(dir, { recursive: true, force: true })).then(
       () => true,
       () => false,
     );

@@ -12,36 +12,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
-import type { Mount } from '../snapshot/snapshotter.js';
 import { mountAll, removeTree } from './mount.js';
-import { toRuntimeSpec, type ContainerMount, type ProcessSpec, type RuntimeSpecOptions } from './oci-spec.js';
+import type { ExecOptions, Executor, ExitStatus } from './executor.js';
+import { toRuntimeSpec, type ContainerMount, type ProcessSpec } from './oci-spec.js';
 import { namesIn, readTextIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const TAIL_BYTES = 4096;
 
-/** How a process ended. */
-export interface ExitStatus {
-  exitCode: number;
-  /** The signal that killed it, if any (`SIGKILL`). */
-  signal?: string;
-  /** The last bytes of stdout and stderr together. */
-  tail: string;
-}
-
-export interface RunOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts'> {
-  /** The snapshot mounts that form the root filesystem, or a directory already showing it. */
-  rootfs: Mount[] | string;
-  mounts?: ContainerMount[];
-  /** Receives output chunks as they arrive. */
-  output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
-  signal?: AbortSignal;
-}
-
 /** runc, driven through its command line. */
-export class RuncRuntime {
+export class RuncExecutor implements Executor {
   private readonly state: string;
   private readonly bundles: string;
 
@@ -54,7 +36,7 @@ export class RuncRuntime {
   }
 
   /** Runs `process` to completion and reports how it ended. */
-  async run(process: ProcessSpec, options: RunOptions): Promise<ExitStatus> {
+  async run(process: ProcessSpec, options: ExecOptions): Promise<ExitStatus> {
     const id = `tsbuild-${ownerTag()}-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.bundles, id);
     const rootfs = typeof options.rootfs === 'string' ? options.rootfs : path.join(bundle, 'rootfs');
@@ -62,12 +44,18 @@ export class RuncRuntime {
     await mkdir(this.state, { recursive: true });
     let exited = false;
     try {
-      const etc = await this.writeEtcFiles(bundle, options.hostname, options.network);
+      const etc = await this.writeEtcFiles(bundle, options);
       if (typeof options.rootfs !== 'string') {
         await mkdir(rootfs);
         await mountAll(options.rootfs, rootfs);
       }
-      const spec = toRuntimeSpec(process, { ...options, rootfs, mounts: [...etc, ...(options.mounts ?? [])], maxOpenFiles: await maxOpenFiles() });
+      const spec = toRuntimeSpec(process, {
+        ...options,
+        rootfs,
+        networkNamespace: options.network.namespacePath,
+        mounts: [...etc, ...(options.mounts ?? [])],
+        maxOpenFiles: await maxOpenFiles(),
+      });
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
       const status = await this.runContainer(id, bundle, options);
       exited = true;
@@ -96,7 +84,7 @@ export class RuncRuntime {
     return stale;
   }
 
-  private async runContainer(id: string, bundle: string, options: RunOptions): Promise<ExitStatus> {
+  private async runContainer(id: string, bundle: string, options: ExecOptions): Promise<ExitStatus> {
     const child = spawn(this.binary, ['--root', this.state, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = Buffer.alloc(0);
     const collect =
@@ -115,7 +103,7 @@ export class RuncRuntime {
     try {
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
         child.once('error', (err) =>
-          reject(new TsbuildError('unavailable', `cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
+          reject(new FailedPreconditionError(`cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
         );
         child.once('close', (c, s) => resolve([c, s]));
       });
@@ -129,12 +117,13 @@ export class RuncRuntime {
     }
   }
 
-  private async writeEtcFiles(bundle: string, hostname: string, network: RunOptions['network']): Promise<ContainerMount[]> {
-    const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
-    const resolv = network === 'none' ? '' : ((await readTextIfExists('/etc/resolv.conf')) ?? '');
+  /** /etc/hosts (localhost, then the `--add-host` entries, as BuildKit writes it) and /etc/resolv.conf. */
+  private async writeEtcFiles(bundle: string, options: ExecOptions): Promise<ContainerMount[]> {
+    const extra = (options.extraHosts ?? []).map((h) => `${h.address}\t${h.name}\n`).join('');
+    const hosts = `127.0.0.1\tlocalhost ${options.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extra}`;
     const files: Array<[string, string]> = [
       ['hosts', hosts],
-      ['resolv.conf', resolv],
+      ['resolv.conf', options.network.resolvConf],
     ];
     const mounts: ContainerMount[] = [];
     for (const [name, content] of files) {

@@ -7,16 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { LayeredSnapshotter } from './layered.js';
 import { SNAPSHOT_ID, SnapshotMetadata, type SnapshotRecord } from './metadata.js';
 import { ignoreWarnings, type Warn } from '../util/set-aside.js';
-import type { Mount, SnapshotInfo } from './snapshotter.js';
-import { ownerAlive, ownerIn } from '../util/owner.js';
 import { namesIn } from '../util/absent.js';
+import { removeDeadSiblings } from '../util/private-sibling.js';
+import type { ManagedSnapshotter, Mount, SnapshotInfo } from './snapshotter.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ownerAlive, ownerIn } from '../util/owner.js';
 
 export type Records = Record<string, SnapshotRecord>;
 
-export abstract class DirectorySnapshotter implements LayeredSnapshotter {
+export abstract class DirectorySnapshotter implements ManagedSnapshotter {
   abstract readonly kind: 'overlay' | 'copying';
   protected readonly metadata: SnapshotMetadata;
 
@@ -28,6 +30,13 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
     this.metadata = new SnapshotMetadata(dir, warn);
   }
 
+  /** Bytes under the snapshotter's directory (`du`: hard links and sparse files counted once, as on disk). */
+  async diskUsage(): Promise<number> {
+    if ((await this.list()).length === 0) return 0;
+    const { stdout } = await promisify(execFile)('du', ['-sb', this.dir]);
+    return Number(stdout.split('\t')[0]);
+  }
+
   /** Fills a new snapshot's directory (called under the metadata lock). */
   protected abstract populate(record: SnapshotRecord, parent: SnapshotRecord | undefined): Promise<void>;
   /** The mounts of a snapshot. */
@@ -35,6 +44,7 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
   /** Work to do when a snapshot is committed or removed. */
   protected async afterCommit(_record: SnapshotRecord): Promise<void> {}
   protected async afterRemove(_record: SnapshotRecord): Promise<void> {}
+  /** What the snapshot sits on: its parents' directories, nearest first (for tests; callers use the mounts). */
   abstract lowerDirs(key: string): Promise<string[]>;
 
   prepare(key: string, parent?: string): Promise<Mount[]> {
@@ -103,12 +113,13 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
   }
 
   /**
-   * Removes snapshot directories (and overlay links) that no record names: a kill between making a
-   * snapshot's directory and recording it, or between dropping a record and deleting its files.
-   * Checked under the metadata lock, which every create and remove holds while it changes either,
-   * so a directory being made right now is never taken. Returns the directory names.
+   * Removes what a kill left in the snapshotter's directory that no record names: a snapshot
+   * directory made but not yet recorded, or no longer recorded but not yet deleted (and overlay
+   * links alike), and the temporary and lock files of metadata writers that are gone. Checked under
+   * the metadata lock, which every create and remove holds while it changes either, so a directory
+   * being made right now is never taken. Returns how many entries went.
    */
-  async removeOrphans(): Promise<string[]> {
+  async removeOrphans(): Promise<number> {
     const orphans = async (): Promise<{ dirs: string[]; links: string[] }> => {
       const records = Object.values(await this.metadata.read());
       const ids = new Set(records.map((r) => r.id));
@@ -118,15 +129,16 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
         links: (await namesIn(path.join(this.dir, 'l'))).filter((n) => !links.has(n)),
       };
     };
+    const siblings = await removeDeadSiblings(this.dir);
     const seen = await orphans();
-    if (seen.dirs.length === 0 && seen.links.length === 0) return [];
+    if (seen.dirs.length === 0 && seen.links.length === 0) return siblings;
     const found = await this.metadata.locked(async () => {
       const current = await orphans();
       for (const link of current.links) await rm(path.join(this.dir, 'l', link), { force: true });
       for (const dir of current.dirs) await rm(path.join(this.dir, dir), { recursive: true, force: true });
       return current;
     });
-    return found.dirs;
+    return siblings + found.dirs.length;
   }
 
   async stat(key: string): Promise<SnapshotInfo> {
@@ -137,6 +149,7 @@ export abstract class DirectorySnapshotter implements LayeredSnapshotter {
     return Object.values(await this.metadata.read()).map(info);
   }
 
+  /** The directory holding the snapshot's own files (for tests; callers use the mounts). */
   async upperDir(key: string): Promise<string> {
     return this.fsOf(getRecord(await this.metadata.read(), key));
   }

@@ -20,7 +20,12 @@ export interface SnapshotInfo {
   created: string;
 }
 
-/** Creates, commits and removes snapshots. */
+/**
+ * Creates, commits and removes snapshots. Callers work with the mounts it returns, never with its
+ * directories: an applier writes where the mounts say (an overlay's upper dir, a bind's source), a
+ * differ reads the changes the same way (`mount-data.ts`), so another snapshotter drops in without
+ * touching them. `test/suites/snapshotter.ts` is the conformance suite every one runs.
+ */
 export interface Snapshotter {
   /** A writable snapshot on top of `parent` (a committed name), ready to mount. */
   prepare(key: string, parent?: string): Promise<Mount[]>;
@@ -36,4 +41,20 @@ export interface Snapshotter {
   stat(key: string): Promise<SnapshotInfo>;
   /** Every snapshot. */
   list(): Promise<SnapshotInfo[]>;
+}
+
+/** What the state root's housekeeping needs from a snapshotter besides the contract. */
+export interface ManagedSnapshotter extends Snapshotter {
+  /** Which implementation this is (`overlay`, `copying`, …), for `du` and messages. */
+  readonly kind: string;
+  /** Removes active snapshots and views of processes that no longer run; returns their keys. */
+  removeStale(): Promise<string[]>;
+  /**
+   * Removes what a process killed between two steps left that no record names (a directory made
+   * but not recorded, or unrecorded but not yet deleted; a metadata writer's temporary file);
+   * returns how many entries went.
+   */
+  removeOrphans(): Promise<number>;
+  /** Bytes the snapshots take on disk. */
+  diskUsage(): Promise<number>;
 }

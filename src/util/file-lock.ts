@@ -10,7 +10,7 @@
  * polling for it (parallel stages update the same metadata files).
  */
 import { link, stat, unlink, writeFile } from 'node:fs/promises';
-import { TsbuildError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import { ownerAlive, ownerTag } from './owner.js';
 import { privateSibling } from './private-sibling.js';
 import { readTextIfExists, unlessAbsent } from './absent.js';
@@ -55,7 +55,7 @@ export async function acquireLock(file: string, timeoutMs = 30_000): Promise<Rel
   for (;;) {
     const release = await tryLock(file);
     if (release) return release;
-    if (Date.now() > deadline) throw new TsbuildError('unavailable', `timed out waiting for the lock ${file}.lock (held by another tsbuild process)`);
+    if (Date.now() > deadline) throw new UnavailableError(`timed out waiting for the lock ${file}.lock (held by another tsbuild process)`);
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 100);
   }

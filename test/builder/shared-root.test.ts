@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { build } from '../../src/builder/run-build.js';
+import { build } from '../../src/verbs/build.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { parseDigest } from '../../src/digest/digest.js';
 import { ImageIndex } from '../../src/images/image-index.js';

@@ -1,5 +1,5 @@
 /**
- * Golden tests of `tsbuild build --print-plan` over fixtures/dockerfiles: each case directory holds a
+ * Golden tests of `tsbuild build --print-plan` over fixtures/dockerfiles (and compare/*): each case directory holds a
  * Dockerfile, variants.json (name → extra CLI arguments) and one golden output per variant.
  * Negative cases hold the exact stderr. UPDATE_GOLDENS=1 rewrites the goldens (review the diff).
  */
@@ -18,7 +18,8 @@ function golden(file: string, actual: string): void {
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
-const cases = readdirSync(root)
+// The comparison corpus (compare/<case>/) may hold plan goldens too.
+const cases = [...readdirSync(root), ...readdirSync(path.join(root, 'compare')).map((name) => `compare/${name}`)]
   .filter((name) => existsSync(path.join(root, name, 'variants.json')))
   .flatMap((name) => {
     const { variants } = JSON.parse(readFileSync(path.join(root, name, 'variants.json'), 'utf8')) as {

@@ -78,6 +78,10 @@ describe('pattern modifiers pinned by lex_test.go', () => {
     ['${FOO%%\\**\\*}', { FOO: 'a***yy*' }, 'a'],
     ['${FOO#?\\?}', { FOO: '???y' }, '?y'],
     ['${FOO#$BAR}', { FOO: 'xxyy', BAR: 'x' }, 'xyy'],
+    // A `-` in the pattern is literal (it once made an invalid `u` RegExp).
+    ['${FOO#prefix-}', { FOO: 'prefix-value-suffix' }, 'value-suffix'],
+    ['${FOO%-suffix}', { FOO: 'prefix-value-suffix' }, 'prefix-value'],
+    ['${FOO%%-*}', { FOO: 'a-b-c' }, 'a'],
     ['${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}', { FOO: '/foo*/*/*.txt', NEEDLE: '\\*/' }, '/foo.*/*.txt - /foo..*.txt'],
     ['${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}', { FOO: '/tmp/tmp/bar.txt', NEEDLE: '/tmp' }, '/tmp/bar.txt - /bar.txt'],
     ['${FOO//\\//\\/}', { FOO: '/tmp/foo.txt' }, '\\/tmp\\/foo.txt'],

@@ -13,8 +13,7 @@ import { TsbuildError } from '../../src/errors.js';
 import { parseOutput, type OutputSpec } from '../../src/export/output-spec.js';
 import { csvRecord } from '../../src/util/field-list.js';
 import { tsbuild } from '../helpers/cli.js';
-import { isRoot } from '../helpers/root.js';
-import { sharedPath } from '../helpers/shared.js';
+import { referenceHost } from '../helpers/buildkit.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs('tsbuild-output-fuzz-');
@@ -156,15 +155,8 @@ describe('--output specs through the CLI', () => {
   });
 });
 
-/** Current BuildKit's socket from `../shared/tools/modern-buildkit.sh` (which starts it if needed). */
-function modernBuildKit(): { host: string; reason: string } {
-  if (!isRoot) return { host: '', reason: ' (skipped: needs root)' };
-  const run = spawnSync('bash', [sharedPath('tools', 'modern-buildkit.sh')], { encoding: 'utf8', timeout: 600_000 });
-  const host = /export DOCKER_HOST=(\S+)/.exec(run.stdout ?? '')?.[1];
-  return host ? { host, reason: '' } : { host: '', reason: ` (skipped: modern-buildkit.sh: ${(run.stderr ?? '').trim().split('\n').at(-1)})` };
-}
-
-const buildkit = modernBuildKit();
+const reference = referenceHost();
+const buildkit = { host: reference.host ?? '', reason: reference.host ? '' : ` (skipped: ${reference.reason})` };
 describe.skipIf(buildkit.host === '')(`--output specs compared with current BuildKit${buildkit.reason}`, () => {
   it('buildx refuses and accepts the same specs, but for the differences listed', () => {
     const context = tempDir();

@@ -1,7 +1,21 @@
-import { chownSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { contextTree, loadBuildContext } from '../../src/context/build-context.js';
 import { parseDockerignore } from '../../src/context/dockerignore.js';
 import { copyInto, type CopyOptions } from '../../src/fileops/copy.js';
 import { parseChmod } from '../../src/fileops/ownership.js';
@@ -102,6 +116,40 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
       'g/b.go 644 0:0 "2"',
     ]);
     await expect(copy(ctx, ['notexist'], rootfs, '/x')).rejects.toThrow('"/notexist": not found');
+  });
+
+  // Both checked against Docker Engine 28.5's BuildKit (fsutil's copy): `--exclude=*.log *.log`
+  // still copies keep.log; `COPY a b /w/` leaves /w with b's times, not its mode.
+  it('--exclude filters below a source, never a matched source itself', async () => {
+    const ctx = make({ 'keep.log': 'k', 'dir/a.log': 'a', 'dir/b.txt': 'b' });
+    const rootfs = tempDir();
+    await copy(ctx, ['*.log', 'dir'], rootfs, '/w/', { exclude: parseDockerignore('*.log') });
+    expect(tree(rootfs)).toEqual(['w/ 755 0:0', 'w/b.txt 644 0:0 "b"', 'w/keep.log 644 0:0 "k"']);
+  });
+
+  it('gives the destination directory the times of each directory source, the last one winning', async () => {
+    const ctx = make({ 'a/f': 'f', 'b/g': 'g' });
+    chmodSync(path.join(ctx, 'b'), 0o700);
+    utimesSync(path.join(ctx, 'a'), new Date('2001-01-01Z'), new Date('2001-01-01Z'));
+    utimesSync(path.join(ctx, 'b'), new Date('2002-01-01Z'), new Date('2002-01-01Z'));
+    const rootfs = make({ 'existing/old': 'o' });
+    await copy(ctx, ['a', 'b'], rootfs, '/existing/');
+    await copy(ctx, ['a'], rootfs, '/new');
+    const times = ['existing', 'new'].map((d) => [
+      d,
+      (lstatSync(path.join(rootfs, d)).mode & 0o777).toString(8),
+      lstatSync(path.join(rootfs, d)).mtime.toISOString(),
+    ]);
+    expect(times).toEqual([
+      ['existing', '755', '2002-01-01T00:00:00.000Z'],
+      ['new', '755', '2001-01-01T00:00:00.000Z'],
+    ]);
+    // The context's own root is the exception: BuildKit reads a copy of the context, whose root has
+    // the time of that copy, so `COPY . /app/` leaves /app with the time of the build.
+    utimesSync(ctx, new Date('2003-01-01Z'), new Date('2003-01-01Z'));
+    const context = contextTree(await loadBuildContext(ctx));
+    await copyInto(context, await expandSource(context, '.'), rootfs, '/app/', { keepOwners: false });
+    expect(lstatSync(path.join(rootfs, 'app')).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('follows source symlinks (also through parents and chains) and keeps symlinks inside directories', async () => {
@@ -239,11 +287,58 @@ describe.skipIf(!isRoot)('COPY semantics (copy-add-semantics.md §3–§7)', () 
     expect(readdirSync(rootfs)).toEqual([]);
   });
 
+  // Issue 14 item 3. Each row was built by Docker Engine 28.5's BuildKit (`COPY <source> /app/`
+  // after `FROM scratch`): an excluded directory exists only when an exception re-includes
+  // something inside it, and then only with the parents of what is re-included.
+  const ignoreContext = {
+    keep: 'k',
+    'keep.log': 'k',
+    'secret/s': 's',
+    'build/out/o': 'o',
+    'build/keep.log': 'k2',
+    'build/keep/deep/f': 'k3',
+    'a/x/f': 'a',
+    'x/f': 'b',
+    'b/c/x/y/f': 'y',
+    'b/c/z': 'z',
+  };
+  it.each([
+    [
+      'secret, /build and !keep.log',
+      'secret\n/build\n!keep.log\n',
+      '.',
+      ['a/', 'a/x/', 'a/x/f', 'b/', 'b/c/', 'b/c/x/', 'b/c/x/y/', 'b/c/x/y/f', 'b/c/z', 'keep', 'keep.log', 'x/', 'x/f'],
+    ],
+    ['build and !build/keep', 'build\n!build/keep\n', 'build', ['keep/', 'keep/deep/', 'keep/deep/f']],
+    ['build and !build/keep/deep/f', 'build\n!build/keep/deep/f\n', 'build', ['keep/', 'keep/deep/', 'keep/deep/f']],
+    ['**/x and !a/x', '**/x\n!a/x\n', 'b', ['c/', 'c/z']],
+    ['* and !b/c/z', '*\n!b/c/z\n', '.', ['b/', 'b/c/', 'b/c/z']],
+    ['build/out and !build/out/nothing', 'build/out\n!build/out/nothing\n', 'build', ['keep/', 'keep/deep/', 'keep/deep/f', 'keep.log']],
+  ])('.dockerignore %s: COPY holds only what is included', async (_name, ignore, source, expected) => {
+    const ctx = make({ ...ignoreContext, '.dockerignore': ignore.replace(/\\n/g, '\n') });
+    const rootfs = tempDir();
+    const src = contextTree(await loadBuildContext(ctx));
+    await copyInto(src, await expandSource(src, source), rootfs, '/app/', { keepOwners: false });
+    const listed = tree(rootfs, 'app').map((line) => line.split(' ')[0]?.replace(/^app\//, ''));
+    expect(listed.filter((name) => name !== '.dockerignore')).toEqual(expected);
+  });
+
+  it.each([
+    ['nothing re-included', 'build\n!other\n', 'build', '"/build": not found'],
+    ['no exceptions', 'build\n', 'build', '"/build": not found'],
+    ['a wildcard matching only an empty excluded directory', 'build\n!other\n', 'buil*', undefined],
+  ])('an excluded directory with %s does not exist for COPY', async (_name, ignore, source, error) => {
+    const ctx = make({ ...ignoreContext, '.dockerignore': ignore.replace(/\\n/g, '\n') });
+    const src = contextTree(await loadBuildContext(ctx));
+    if (error) await expect(expandSource(src, source)).rejects.toThrow(error);
+    else expect(await expandSource(src, source)).toEqual([]);
+  });
+
   it('treats .dockerignore-excluded files as absent', async () => {
     const ctx = make({ keep: 'k', secret: 's', 'dir/secret': 's2', 'dir/ok': 'ok' });
     const ignore = parseDockerignore('secret\ndir/secret\n');
     const rootfs = tempDir();
-    const filter = { includes: (rel: string) => !ignore.excludes(rel) };
+    const filter = { contains: (rel: string) => !ignore.excludes(rel) };
     await copy(ctx, ['.'], rootfs, '/all/', {}, filter);
     await expect(copy(ctx, ['secret'], rootfs, '/s', {}, filter)).rejects.toThrow('"/secret": not found');
     expect(tree(rootfs)).toEqual(['all/ 755 0:0', 'all/dir/ 755 0:0', 'all/dir/ok 644 0:0 "ok"', 'all/keep 644 0:0 "k"']);

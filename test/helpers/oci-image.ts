@@ -157,3 +157,47 @@ export async function writeBusyboxLayout(
   );
   return { digest: top.digest, manifests };
 }
+
+/**
+ * Writes an OCI layout at `dir` holding one linux/amd64 image tagged `tag`, made of `layers` (from
+ * `makeLayer`) with `config` as its container config: for bases that differ from busybox's.
+ */
+export function writeImageLayout(
+  dir: string,
+  tag: string,
+  layers: Array<{ gz: Buffer; diffId: string }>,
+  config: Record<string, unknown>,
+): { digest: string } {
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (data: Buffer | string): { digest: string; size: number } => {
+    const digest = sha(data);
+    writeFileSync(path.join(blobs, digest.slice(7)), data);
+    return { digest, size: Buffer.byteLength(data) };
+  };
+  const imageConfig = JSON.stringify({
+    created: '2024-01-01T00:00:00Z',
+    architecture: 'amd64',
+    os: 'linux',
+    config,
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: layers.map((_, i) => ({ created: '2024-01-01T00:00:00Z', created_by: `layer ${i}` })),
+  });
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...put(imageConfig) },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(l.gz) })),
+  });
+  const top = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest) };
+  writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
+  );
+  return { digest: top.digest };
+}

@@ -9,13 +9,16 @@ import { Readable } from 'node:stream';
 import { loadBuildContext } from '../../src/context/build-context.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
-import type { LayerResult } from '../../src/diff/differ.js';
+import type { LayerResult } from '../../src/diff/layer-writer.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { runExec } from '../../src/ops/exec-op.js';
 import { runFileStep } from '../../src/ops/file-op.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { withMounted } from '../../src/runtime/mount.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
+import { StoreApplier } from '../../src/diff/applier.js';
+import { MountDiffer } from '../../src/diff/differ.js';
+import { testNetworks } from './networks.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { busyboxLayer } from './oci-image.js';
 import { treeListing } from './umoci.js';
@@ -48,17 +51,33 @@ export async function runStage(
     ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
   });
   const context = options.context ? await loadBuildContext(options.context) : undefined;
-  const runtime = new RuncRuntime(root);
+  const executor = new RuncExecutor(root);
+  const differ = new MountDiffer(store, root);
+  const applier = new StoreApplier(store);
   let last = 'base';
   let output = '';
   const layers: LayerResult[] = [];
-  for (const step of plan.stages.at(-1)?.steps ?? []) {
-    if (step.kind !== 'exec' && step.kind !== 'file') continue;
-    const name = `step-${randomBytes(4).toString('hex')}`;
-    if (step.kind === 'exec')
-      layers.push(await runExec(step, last, name, { snapshotter: snaps, runtime, store, root, output: (c) => (output += c.toString()) }));
-    else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, root, store, ...(context ? { context } : {}) }));
-    last = name;
+  const nets = testNetworks(root);
+  try {
+    for (const step of plan.stages.at(-1)?.steps ?? []) {
+      if (step.kind !== 'exec' && step.kind !== 'file') continue;
+      const name = `step-${randomBytes(4).toString('hex')}`;
+      if (step.kind === 'exec')
+        layers.push(
+          await runExec(step, last, name, {
+            snapshotter: snaps,
+            executor,
+            differ,
+            root,
+            networks: nets.networks,
+            output: (c) => (output += c.toString()),
+          }),
+        );
+      else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, differ, applier, root, ...(context ? { context } : {}) }));
+      last = name;
+    }
+  } finally {
+    await nets.close();
   }
   const listing = async (under: string): Promise<string[]> => {
     const mnt = path.join(options.scratch(), 'view');

@@ -12,19 +12,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDockerfile } from '../../src/check.js';
+import { checkDockerfile } from '../../src/verbs/check.js';
 import { formatCheckReport } from '../../src/lint/format.js';
 import { bareError, CALLS, lintFixtures, type Call, type Recorded } from '../helpers/lint-fixtures.js';
 import { writeBusyboxLayout } from '../helpers/oci-image.js';
 import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { referenceHost } from '../helpers/buildkit.js';
 
 const execFileAsync = promisify(execFile);
 const update = process.env.UPDATE_LINT_FIXTURES === '1';
 
-/** Why BuildKit cannot be asked, or undefined when it can. */
+/** Why BuildKit cannot be asked, or undefined when it can (its DOCKER_HOST is then set for `docker`). */
 function unavailable(): string | undefined {
-  if (!process.env.DOCKER_HOST) return 'DOCKER_HOST is not set (eval "$(../shared/tools/modern-buildkit.sh)" starts current BuildKit)';
+  const reference = referenceHost();
+  if (!reference.host) return reference.reason;
+  process.env.DOCKER_HOST = reference.host;
   const version = spawnSync('docker', ['buildx', 'version'], { encoding: 'utf8' });
   if (version.status !== 0) return `docker buildx is not usable: ${(version.stderr || version.error?.message || '').trim()}`;
   return undefined;

@@ -5,7 +5,7 @@
  * that must. Library calls, formatted as the command formats them (the CLI tests cover the command).
  */
 import { describe, expect, it } from 'vitest';
-import { checkDockerfile, dockerfileTargets, lintViolation, outlineDockerfile } from '../../src/check.js';
+import { checkDockerfile, dockerfileTargets, lintViolation, outlineDockerfile } from '../../src/verbs/check.js';
 import { formatCheckReport } from '../../src/lint/format.js';
 import { formatOutline } from '../../src/lint/outline.js';
 import { formatTargets } from '../../src/lint/targets.js';

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
-import type { LayerResult } from '../../src/diff/differ.js';
+import type { LayerResult } from '../../src/diff/layer-writer.js';
 import type { Digest } from '../../src/digest/digest.js';
 import { runExec } from '../../src/ops/exec-op.js';
 import { resolveInRoot } from '../../src/fileops/resolve.js';
@@ -20,10 +20,12 @@ import { planBuild } from '../../src/plan/plan.js';
 import type { ExecStep } from '../../src/plan/types.js';
 import { ExecError } from '../../src/runtime/exec-error.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
+import { MountDiffer } from '../../src/diff/differ.js';
+import { testNetworks } from '../helpers/networks.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { CopyingSnapshotter } from '../../src/snapshot/copying.js';
-import type { LayeredSnapshotter } from '../../src/snapshot/layered.js';
+import type { DirectorySnapshotter } from '../../src/snapshot/directory-snapshotter.js';
 import { selectSnapshotter } from '../../src/snapshot/select.js';
 import { busyboxLayer, makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
@@ -36,7 +38,7 @@ const tempDir = useTempDirs('tsbuild-exec-');
 interface Built {
   root: string;
   store: LocalContentStore;
-  snaps: LayeredSnapshotter;
+  snaps: DirectorySnapshotter;
   layers: LayerResult[];
   output: string;
   base: Array<{ gz: Buffer; diffId: string }>;
@@ -59,7 +61,7 @@ async function build(
 ): Promise<Built> {
   const root = options.root ?? tempDir();
   const store = new LocalContentStore(root);
-  const snaps: LayeredSnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
+  const snaps: DirectorySnapshotter = options.copying ? new CopyingSnapshotter(root) : new OverlaySnapshotter(root);
   const base = [
     await busyboxLayer(),
     await makeLayer([
@@ -83,30 +85,36 @@ async function build(
     baseImages: { base: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } },
     ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
   });
-  const runtime = new RuncRuntime(root);
+  const runtime = new RuncExecutor(root);
   const layers: LayerResult[] = [];
   let output = '';
   const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
-  for (const [i, step] of steps.entries()) {
-    const name = `step-${i}-${randomBytes(4).toString('hex')}`;
-    layers.push(
-      await runExec(step, parent, name, {
-        snapshotter: snaps,
-        runtime,
-        store,
-        root,
-        ...(options.contextDir ? { contextSource: (source: string) => resolveInRoot(options.contextDir as string, source) } : {}),
-        ...(options.secrets ? { secrets: options.secrets } : {}),
-        ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
-        ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        output: (chunk) => {
-          output += chunk.toString();
-          options.onOutput?.();
-        },
-      }),
-    );
-    parent = name;
+  const nets = testNetworks(root);
+  try {
+    for (const [i, step] of steps.entries()) {
+      const name = `step-${i}-${randomBytes(4).toString('hex')}`;
+      layers.push(
+        await runExec(step, parent, name, {
+          snapshotter: snaps,
+          executor: runtime,
+          differ: new MountDiffer(store, root),
+          networks: nets.networks,
+          root,
+          ...(options.contextDir ? { contextSource: (source: string) => resolveInRoot(options.contextDir as string, source) } : {}),
+          ...(options.secrets ? { secrets: options.secrets } : {}),
+          ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+          ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          output: (chunk) => {
+            output += chunk.toString();
+            options.onOutput?.();
+          },
+        }),
+      );
+      parent = name;
+    }
+  } finally {
+    await nets.close();
   }
   return { root, store, snaps, layers, output, base };
 }
@@ -117,8 +125,11 @@ async function expectClean(b: Built): Promise<void> {
   expect((await b.snaps.list()).filter((s) => s.kind !== 'committed')).toEqual([]);
 }
 
-/** What any RUN on the test base leaves: the runtime's mount points, which the base lacks (as in BuildKit). */
-const RUNTIME_DIRS = ['directory dev/', 'directory proc/', 'directory sys/'];
+/**
+ * What any RUN on the test base leaves, as in BuildKit: the runtime's mount points, which the base
+ * lacks, and /etc, whose time changed when the stubs for /etc/hosts and /etc/resolv.conf came and went.
+ */
+const RUNTIME_DIRS = ['directory dev/', 'directory etc/', 'directory proc/', 'directory sys/'];
 
 /** A RUN that creates, modifies, deletes, and replaces a directory. */
 const CHANGES =
@@ -269,7 +280,7 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     const first = await build(dockerfile, { root, contextDir: context, secrets });
     expect(first.output).toBe('size=1024k\n1\n1001 1002 751\nfrom the context\ns3cret s3cret\n400\n');
     expect(readFileSync(path.join(context, 'input.txt'), 'utf8')).toBe('from the context\n');
-    // Only the runtime's own mount points, which BuildKit keeps too (the base has no /dev, /proc, /sys).
+    // Only what the runtime's own mount points leave, which BuildKit's layers have too.
     expect(await layerEntries(first.store, (first.layers[0] as LayerResult).descriptor.digest)).toEqual(RUNTIME_DIRS);
     const second = await build(dockerfile, { root, contextDir: context, secrets });
     expect(second.output.split('\n')[1]).toBe('2');

@@ -117,9 +117,9 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
   it.each<[string, Array<Parameters<typeof makeLayer>[0][number]>]>([
     ['.. climbing out', [{ name: '../escape', data: Buffer.from('x') }]],
     [
-      'a symlink it made, then a write through it',
+      'a relative symlink it made leading out, then a write through it',
       [
-        { name: 'evil', type: 'symlink', linkname: '/etc' },
+        { name: 'evil', type: 'symlink', linkname: '../../../../../etc' },
         { name: 'evil/pwned', data: Buffer.from('x') },
       ],
     ],
@@ -141,6 +141,11 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
     ]);
   });
 
+  it('COPY --link into a directory the base has keeps its mode in the layer (BuildKit: /tmp stays 1777)', async () => {
+    const run = await stage('FROM base\nRUN mkdir -m 1777 /shared\nCOPY --link app /shared/\n', contextWith({ app: 'binary' }));
+    expect((await run.listing('')).filter((line) => line.startsWith('shared'))).toEqual(['shared dir 1777 0:0', 'shared/app file:6 644 0:0']);
+  });
+
   it('COPY --parents keeps source paths, and only the part after a /./ pivot', async () => {
     const ctx = contextWith({ 'foo1/foo2/bar': '1', 'foo1/foo2/baz': '2', 'test/a/b/c/d/e': '3' });
     const run = await stage('FROM base\nWORKDIR /test\nCOPY --parents foo1/foo2/ba* .\nCOPY --parents test/a/b/./c/d /out/\n', ctx);
@@ -151,6 +156,11 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
       'foo1/foo2/baz file:1 644 0:0',
     ]);
     expect(await run.listing('out')).toEqual(['c dir 755 0:0', 'c/d dir 755 0:0', 'c/d/e file:1 644 0:0']);
+  });
+
+  it('creates no destination when every source is a wildcard matching nothing (BuildKit creates none)', async () => {
+    const run = await stage('FROM base\nCOPY nomatch* /x/\nCOPY keep nomatch* /y/\n', contextWith({ keep: 'k' }));
+    expect((await run.listing('')).filter((line) => /^[xy][ /]/.test(line))).toEqual(['y dir 755 0:0', 'y/keep file:1 644 0:0']);
   });
 
   it('WORKDIR creates its directory owned by the current USER', async () => {

@@ -34,7 +34,8 @@ describe('ARG scope (features §2)', () => {
   });
 
   // Seen with Docker's BuildKit: ARG values live in the LLB state's env, which a child stage starts from.
-  it('a stage FROM another stage sees its ARG values in expansion and RUN, not in the ARG history', () => {
+  // Docker Engine 28.5's BuildKit (the comparison's basics-target and args-env cases).
+  it('a stage FROM another stage sees its ARGs in expansion, RUN and the RUN history prefix', () => {
     const p = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS child\nARG VERSION\nLABEL v=$VERSION\nRUN echo $VERSION\n', {
       target: 'child',
     });
@@ -47,7 +48,23 @@ describe('ARG scope (features §2)', () => {
     ]);
     expect(onlyRun(p).env).toEqual([DEFAULT_PATH_ENV, 'VERSION=1.0']);
     const other = plan('FROM busybox AS base\nARG VERSION=1.0\nFROM base AS other\nRUN true\n');
-    expect([onlyRun(other).env, onlyRun(other).history?.created_by]).toEqual([[DEFAULT_PATH_ENV, 'VERSION=1.0'], 'RUN /bin/sh -c true # buildkit']);
+    expect([onlyRun(other).env, onlyRun(other).history?.created_by]).toEqual([
+      [DEFAULT_PATH_ENV, 'VERSION=1.0'],
+      'RUN |1 VERSION=1.0 /bin/sh -c true # buildkit',
+    ]);
+  });
+
+  it.each([
+    ['an unset ARG as NAME=', 'ARG A=1 UNSET\nRUN true', 'RUN |2 A=1 UNSET= /bin/sh -c true # buildkit'],
+    ['an ENV of the same name winning', 'ARG A=1\nENV A=2\nRUN true', 'RUN |1 A=2 /bin/sh -c true # buildkit'],
+    [
+      'inherited ARGs first, a redeclared one at its first place',
+      'ARG B=2\nFROM base\nARG C=3 B\nRUN true',
+      'RUN |3 A=1 B=2 C=3 /bin/sh -c true # buildkit',
+    ],
+  ])('the RUN history prefix has %s', (_name, text, createdBy) => {
+    const dockerfile = text.startsWith('ARG B') ? `FROM busybox AS base\nARG A=1\n${text}\n` : `FROM busybox\n${text}\n`;
+    expect(onlyRun(plan(dockerfile)).history?.created_by).toBe(createdBy);
   });
 
   it('the build-arg wins over a redeclared global default', () => {

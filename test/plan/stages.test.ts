@@ -116,6 +116,21 @@ describe('image config', () => {
     expect(stage(p).baseResolved).toBe(true);
   });
 
+  // BuildKit's empty image (FROM scratch) has WorkingDir "/"; an image's own WorkingDir, empty
+  // included, is kept until a WORKDIR (issue 14 item 1; checked against Docker Engine 28.5).
+  it.each([
+    ['FROM scratch starts at /', 'FROM scratch\nENV A=1\n', {}, '/'],
+    ['an image with an empty WorkingDir keeps it empty', 'FROM base\nENV A=1\n', { base: { WorkingDir: '' } }, ''],
+    ['an image without WorkingDir adds none', 'FROM base\nENV A=1\n', { base: { Cmd: ['sh'] } }, undefined],
+    ['an image with WorkingDir keeps it', 'FROM base\nENV A=1\n', { base: { WorkingDir: '/srv' } }, '/srv'],
+    ['a relative WORKDIR on an empty one starts at /', 'FROM base\nWORKDIR app\n', { base: { WorkingDir: '' } }, '/app'],
+    ['a stage on a scratch stage inherits /', 'FROM scratch AS a\nFROM a\nENV A=1\n', {}, '/'],
+    ['a stage on an image stage inherits the empty one', 'FROM base AS a\nFROM a\nENV A=1\n', { base: { WorkingDir: '' } }, ''],
+    ['an unresolved image leaves it unknown', 'FROM elsewhere\nENV A=1\n', {}, undefined],
+  ])('WorkingDir: %s', (_name, text, baseImages, expected) => {
+    expect(stage(plan(text, { baseImages })).config.WorkingDir).toBe(expected);
+  });
+
   it('ENTRYPOINT clears an inherited CMD unless CMD was set in the same stage', () => {
     const base = { baseImages: { base: { Cmd: ['inherited'] } } };
     expect(stage(plan('FROM base\nENTRYPOINT ["/e"]\n', base)).config).toMatchObject({ Entrypoint: ['/e'], Cmd: null });

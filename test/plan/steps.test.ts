@@ -9,19 +9,21 @@ describe('RUN argv', () => {
     ['invalid JSON silently as shell form', 'RUN ["echo", "hello"]this is invalid', ['/bin/sh', '-c', '["echo", "hello"]this is invalid']],
     ['a lone heredoc as the script', 'RUN <<EOF\necho "i am" >> /dest; whoami\nEOF', ['/bin/sh', '-c', 'echo "i am" >> /dest; whoami\n']],
     ['a <<- heredoc with tabs stripped', 'RUN <<-EOF\n\techo a\n\t\techo b\n\tEOF', ['/bin/sh', '-c', 'echo a\necho b\n']],
-    ['heredocs with other words to the shell verbatim', 'RUN <<EOF sh > /out\necho $X\nEOF', ['/bin/sh', '-c', '<<EOF sh > /out\necho $X\nEOF\n']],
+    ['heredocs with other words to the shell verbatim', 'RUN <<EOF sh > /out\necho $X\nEOF', ['/bin/sh', '-c', '<<EOF sh > /out\necho $X\nEOF']],
     [
       'several heredocs with file descriptors',
       'RUN cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2',
-      ['/bin/sh', '-c', 'cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2\n'],
+      ['/bin/sh', '-c', 'cat /dev/fd/3 /dev/fd/4 3<<IN1 4<<IN2\na\nIN1\nb\nIN2'],
     ],
   ])('%s', (_name, run, args) => {
     expect(onlyRun(plan(`FROM busybox\n${run}\n`)).args).toEqual(args);
   });
 
-  it('runs a #! heredoc as an executable file', () => {
+  // As BuildKit: the shell runs the file (Docker Engine 28.5 records `/bin/sh -c /dev/pipes/EOF`).
+  it('runs a #! heredoc as an executable file, through SHELL', () => {
     const run = onlyRun(plan('FROM busybox\nRUN <<EOF\n#!/bin/awk -f\nBEGIN { print "x" }\nEOF\n'));
-    expect(run.args).toEqual(['/dev/pipes/EOF']);
+    expect(run.args).toEqual(['/bin/sh', '-c', '/dev/pipes/EOF']);
+    expect(run.history?.created_by).toBe('RUN /bin/sh -c /dev/pipes/EOF # buildkit');
     expect(run.files).toEqual([{ path: '/dev/pipes/EOF', content: '#!/bin/awk -f\nBEGIN { print "x" }\n', mode: 0o755 }]);
   });
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pull } from '../../src/pull.js';
+import { pull } from '../../src/verbs/pull.js';
 import { RegistryTransport } from '../../src/registry/transport.js';
 import { writeBusyboxLayout, type LayoutImage } from '../helpers/oci-image.js';
 import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';

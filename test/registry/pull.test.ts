@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { DigestMismatchError } from '../../src/digest/hashing.js';
 import { ImageIndex } from '../../src/images/image-index.js';
-import { pull, type PullOptions } from '../../src/pull.js';
+import { pull, type PullOptions } from '../../src/verbs/pull.js';
 import { RegistryError } from '../../src/registry/registry-error.js';
 import { tsbuild } from '../helpers/cli.js';
 import { writeBusyboxLayout, type LayoutImage } from '../helpers/oci-image.js';

@@ -10,11 +10,11 @@ import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../src/builder/run-build.js';
+import { build } from '../../src/verbs/build.js';
 import { buildOutputs } from '../../src/export/output-spec.js';
-import { login } from '../../src/login.js';
-import { pull } from '../../src/pull.js';
-import { push } from '../../src/push.js';
+import { login } from '../../src/verbs/login.js';
+import { pull } from '../../src/verbs/pull.js';
+import { push } from '../../src/verbs/push.js';
 import type { TsbuildError } from '../../src/errors.js';
 import { tsbuild } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
@@ -35,7 +35,7 @@ async function builtImage(name: string, content = 'app\n'): Promise<{ root: stri
   const dockerConfig = tempDir();
   writeFileSync(path.join(context, 'app.txt'), content);
   writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nCOPY app.txt /app/\nRUN echo ran > /ran.txt\n`);
-  const result = await build({ context, root, tags: [name], registries: { registriesConfig: '/nonexistent/registries.json', dockerConfig } });
+  const result = await build({ context, root, tags: [name], registriesConfig: '/nonexistent/registries.json', dockerConfig });
   return { root, digest: result.digest, dockerConfig };
 }
 
@@ -220,7 +220,7 @@ describe.skipIf(!ready)('push with authentication', () => {
     const dockerConfig = tempDir();
     writeFileSync(path.join(context, 'Dockerfile'), `FROM ${bearer.host}/base/busybox:1\nENV A=1\n`);
     const registries = { registriesConfig: '/nonexistent/registries.json', dockerConfig };
-    const built = await build({ context, root, tags: [name], registries });
+    const built = await build({ context, root, tags: [name], ...registries });
     const anonymous = push(name, { root, ...registries });
     await expect(anonymous).rejects.toThrow('authentication required');
     await login(bearer.host, { username: user.user, password: user.password }, registries);
@@ -238,7 +238,7 @@ describe.skipIf(!ready)('push with authentication', () => {
     const registries = { registriesConfig: '/nonexistent/registries.json', dockerConfig };
     await login(basic.host, { username: user.user, password: user.password }, registries);
     writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n');
-    const result = await build({ context, root, outputs: buildOutputs([`type=registry,name=${basic.host}/scratch:1`]), registries });
+    const result = await build({ context, root, outputs: buildOutputs([`type=registry,name=${basic.host}/scratch:1`]), ...registries });
     expect(result.outputs).toEqual([{ type: 'image', digest: result.digest, names: [`${basic.host}/scratch:1`], pushed: true }]);
     expect(await skopeoDigest(`${basic.host}/scratch:1`, `${user.user}:${user.password}`)).toBe(result.digest);
   });

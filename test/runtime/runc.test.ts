@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -7,11 +7,12 @@ import { applyLayer } from '../../src/diff/applier.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { ownerTag } from '../../src/util/owner.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec } from '../../src/runtime/oci-spec.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { busyboxLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { executorSuite } from '../suites/executor.js';
 
 const tempDir = useTempDirs('tsbuild-runc-');
 const root = { uid: 0, gid: 0, additionalGids: [0, 10] };
@@ -35,7 +36,7 @@ describe('toRuntimeSpec', () => {
   it('gives Docker’s defaults and the requested process', () => {
     const spec = toRuntimeSpec(
       { args: ['/bin/sh', '-c', 'true'], env: [PATH], cwd: '/w', user: root },
-      { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] },
+      { rootfs: '/r', hostname: 'h', networkNamespace: '/run/netns/x', security: 'sandbox', mounts: [] },
     ) as {
       process: { capabilities: { bounding: string[] }; noNewPrivileges: boolean; cwd: string };
       linux: { namespaces: Array<{ type: string }>; maskedPaths: string[] };
@@ -67,76 +68,17 @@ describe('toRuntimeSpec', () => {
   });
 });
 
-describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
-  it('runs a process over an overlay snapshot, streaming output, and leaves nothing behind', async () => {
-    const { state, snaps } = await busyboxBase();
-    const runtime = new RuncRuntime(state);
-    const chunks: string[] = [];
-    const status = await runtime.run(
-      {
-        args: ['/bin/sh', '-c', 'echo "uid=$(id -u) host=$(hostname)"; cat /etc/hosts | head -1; echo created > /made; ls /proc/self/ns | head -2'],
-        env: [PATH],
-        cwd: '/',
-        user: root,
-      },
-      {
-        rootfs: await snaps.prepare('run', 'base'),
-        hostname: 'tsbuildsandbox',
-        network: 'none',
-        security: 'sandbox',
-        output: (c) => chunks.push(c.toString()),
-      },
-    );
-    expect(status).toEqual({ exitCode: 0, tail: chunks.join('') });
-    expect(chunks.join('')).toBe('uid=0 host=tsbuildsandbox\n127.0.0.1\tlocalhost tsbuildsandbox\ncgroup\nipc\n');
-    expect(readFileSync(path.join(await snaps.upperDir('run'), 'made'), 'utf8')).toBe('created\n');
-    expect(runcContainers(state)).toBe('');
-    expect(readdirSync(path.join(state, 'runc', 'bundles'))).toEqual([]);
-    expect(await mountsUnder(state)).toEqual([]);
-  });
+executorSuite(
+  'RuncExecutor',
+  (state) => new RuncExecutor(state),
+  async (state) => [
+    ...runcContainers(state).split('\n').filter(Boolean),
+    ...readdirSync(path.join(state, 'runc', 'bundles')),
+    ...(await mountsUnder(state)),
+  ],
+);
 
-  it('reports the exit code and the tail of the output of a failing process', async () => {
-    const { state, snaps } = await busyboxBase();
-    const status = await new RuncRuntime(state).run(
-      // stdout and stderr are two pipes: the pause lets the first line arrive first, as it would in a log.
-      { args: ['/bin/sh', '-c', 'echo first; sleep 0.2; echo "it broke" >&2; exit 3'], env: [PATH], cwd: '/', user: root },
-      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox' },
-    );
-    expect(status).toEqual({ exitCode: 3, tail: 'first\nit broke\n' });
-  });
-
-  it('kills the container on abort and cleans up container, mounts and bundle', async () => {
-    const { state, snaps } = await busyboxBase();
-    const controller = new AbortController();
-    const started = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
-    const run = new RuncRuntime(state).run(
-      { args: ['/bin/sh', '-c', 'echo started; sleep 60'], env: [PATH], cwd: '/', user: root },
-      {
-        rootfs: await snaps.prepare('run', 'base'),
-        hostname: 'h',
-        network: 'none',
-        security: 'sandbox',
-        signal: controller.signal,
-        output: () => controller.abort(new Error('interrupted')),
-      },
-    );
-    void started;
-    await expect(run).rejects.toThrow('interrupted');
-    expect(runcContainers(state)).toBe('');
-    expect(readdirSync(path.join(state, 'runc', 'bundles'))).toEqual([]);
-    expect(await mountsUnder(state)).toEqual([]);
-  });
-
-  it('runs as a non-root user with supplementary groups', async () => {
-    const { state, snaps } = await busyboxBase();
-    const chunks: string[] = [];
-    await new RuncRuntime(state).run(
-      { args: ['/bin/sh', '-c', 'id -u; id -g; id -G'], env: [PATH], cwd: '/', user: { uid: 1001, gid: 1002, additionalGids: [1002, 10] } },
-      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: 'none', security: 'sandbox', output: (c) => chunks.push(c.toString()) },
-    );
-    expect(chunks.join('')).toBe('1001\n1002\n1002 10\n');
-  });
-
+describe.skipIf(!isRoot)('RuncExecutor (real runc)', () => {
   it("cleans up what a dead tsbuild left behind, and leaves a live one's bundle alone", async () => {
     const { state, snaps } = await busyboxBase();
     const bundles = path.join(state, 'runc', 'bundles');
@@ -148,7 +90,7 @@ describe.skipIf(!isRoot)('RuncRuntime (real runc)', () => {
       execFileSync('mount', ['--bind', await snaps.upperDir('base'), path.join(bundle, 'rootfs')]);
     }
     try {
-      expect(await new RuncRuntime(state).cleanupStale()).toEqual(['tsbuild-2147483646.1-stale']);
+      expect(await new RuncExecutor(state).cleanupStale()).toEqual(['tsbuild-2147483646.1-stale']);
       expect([existsSync(stale), existsSync(live), await mountsUnder(state)]).toEqual([false, true, [path.join(live, 'rootfs')]]);
     } finally {
       execFileSync('umount', [path.join(live, 'rootfs')]);

@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../src/builder/run-build.js';
+import { build } from '../../src/verbs/build.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { parseOutput } from '../../src/export/output-spec.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec, type RuntimeSpecOptions } from '../../src/runtime/oci-spec.js';
-import { RuncRuntime } from '../../src/runtime/runc.js';
+import { RuncExecutor } from '../../src/runtime/runc.js';
 import { seccompProfile, type SeccompProfile } from '../../src/runtime/seccomp.js';
 import { SYSCALL_TABLE } from '../../src/runtime/seccomp-table.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
@@ -210,7 +210,7 @@ describe('seccompProfile', () => {
 });
 
 describe('toRuntimeSpec and seccomp', () => {
-  const options: RuntimeSpecOptions = { rootfs: '/r', hostname: 'h', network: 'none', security: 'sandbox', mounts: [] };
+  const options: RuntimeSpecOptions = { rootfs: '/r', hostname: 'h', networkNamespace: undefined, security: 'sandbox', mounts: [] };
   const proc = { args: ['/bin/true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] } };
   const linux = (spec: Record<string, unknown>): Record<string, unknown> => spec.linux as Record<string, unknown>;
 
@@ -230,6 +230,9 @@ describe('toRuntimeSpec and seccomp', () => {
 });
 
 /** Every probe of fixtures/seccomp/probe.c. */
+/** The host's network: the probes make no connection that leaves the container. */
+const HOST_NETWORK = { namespacePath: undefined, resolvConf: '' };
+
 const PROBES = [
   'getpid',
   'keyctl',
@@ -309,7 +312,7 @@ describe.skipIf(!isRoot || !gccAvailable)('the filter in a real runc container',
     await applyLayer(Readable.from([(await busyboxLayer()).gz]), await snaps.upperDir('x'), { mode: 'overlay' });
     await snaps.commit('base', 'x');
     const chunks: string[] = [];
-    const status = await new RuncRuntime(state).run(
+    const status = await new RuncExecutor(state).run(
       {
         args: ['/bin/sh', '-c', `/bin/busybox grep -E '^(CapEff|Seccomp)' /proc/self/status; /probe ${probes.join(' ')}`],
         env: [],
@@ -319,7 +322,7 @@ describe.skipIf(!isRoot || !gccAvailable)('the filter in a real runc container',
       {
         rootfs: await snaps.prepare('run', 'base'),
         hostname: 'h',
-        network: 'none',
+        network: HOST_NETWORK,
         security,
         mounts: [{ destination: '/probe', type: 'bind', source: path.join(probeDir, 'probe'), options: ['rbind', 'ro'] }],
         output: (c) => chunks.push(c.toString()),

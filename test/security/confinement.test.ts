@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { build } from '../../src/builder/run-build.js';
+import { build } from '../../src/verbs/build.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { parseDigest } from '../../src/digest/digest.js';
 import type { Manifest } from '../../src/image/oci-types.js';

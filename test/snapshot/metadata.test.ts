@@ -50,7 +50,7 @@ describe('snapshot metadata after a kill', () => {
     await expect(snaps.remove('a')).rejects.toThrow('killed');
     expect(await snaps.list()).toEqual([]);
     expect(existsSync(dir)).toBe(true);
-    expect(await snaps.removeOrphans()).toEqual([path.basename(dir)]);
+    expect(await snaps.removeOrphans()).toBe(1);
     expect([existsSync(dir), readdirSync(path.join(root, 'snapshots', 'l'))]).toEqual([false, []]);
   });
 
@@ -61,10 +61,10 @@ describe('snapshot metadata after a kill', () => {
     const orphan = 'f'.repeat(24);
     mkdirSync(path.join(root, 'snapshots', orphan, 'fs'), { recursive: true });
     symlinkSync(path.join('..', orphan, 'fs'), path.join(root, 'snapshots', 'l', 'ORPHANLINK'));
-    expect(await snaps.removeOrphans()).toEqual([orphan]);
+    expect(await snaps.removeOrphans()).toBe(1);
     expect(snapshotDirs(root)).toEqual([path.basename(path.dirname(await snaps.upperDir('kept')))]);
     expect(readdirSync(path.join(root, 'snapshots', 'l'))).toHaveLength(1);
-    expect(await snaps.removeOrphans()).toEqual([]);
+    expect(await snaps.removeOrphans()).toBe(0);
   });
 });
 
@@ -128,7 +128,7 @@ describe('damaged snapshot metadata', () => {
       .filter(([key]) => !kept.includes(key))
       .map(([, id]) => id)
       .sort();
-    expect((await snaps.removeOrphans()).sort()).toEqual(gone);
+    expect(await snaps.removeOrphans()).toBe(gone.length);
     expect(snapshotDirs(root).sort()).toEqual(kept.map((k) => ids[k]).sort());
     // The store keeps working: a new snapshot on a kept one (or on nothing).
     await snaps.prepare('next', kept[0]);

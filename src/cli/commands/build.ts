@@ -12,11 +12,16 @@ import {
   InvalidArgumentError,
   loadPlan,
   parseCacheSpec,
+  parseNetworkMode,
+  parseEntitlements,
+  parseHostEntry,
+  parseByteSize,
+  parseUlimit,
   type OutputResult,
 } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
-import { registriesFromFlags, warnOnStderr, type CliContext, type GlobalFlags } from '../context.js';
+import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
@@ -47,6 +52,11 @@ interface BuildFlags {
   jobs?: string;
   call: string;
   check?: boolean;
+  network?: string;
+  allow: string[];
+  addHost: string[];
+  shmSize?: string;
+  ulimit: string[];
 }
 
 /** Registers the build command on `program`. */
@@ -78,6 +88,11 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=NAME:TAG[,mode=min|max]')
     .option('--cache-from <spec>', 'import a build cache: type=local,src=DIR or type=registry,ref=NAME:TAG (repeatable)', collect, [])
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
+    .option('--network <mode>', 'the network of RUN steps: default (own namespace, no host loopback), none, host')
+    .option('--allow <entitlement>', 'allow network.host or security.insecure for RUN steps that ask (repeatable)', collect, [])
+    .option('--add-host <name=ip>', 'an /etc/hosts entry for RUN steps (repeatable; name:ip too)', collect, [])
+    .option('--shm-size <bytes>', 'the size of /dev/shm in RUN steps (64m by default)')
+    .option('--ulimit <name=soft:hard>', 'a resource limit for RUN steps, e.g. nofile=1024:2048 (repeatable)', collect, [])
     .option('--iidfile <file>', 'write the image digest to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
@@ -103,7 +118,13 @@ export function registerBuild(program: Command, cli: CliContext): void {
         ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
       };
       // What the checks need besides the plan's inputs: the store to find base images in.
-      const checkRequest = { ...common, registries, pull: flags.pull === true, warn: warnOnStderr, ...(globals.root ? { root: globals.root } : {}) };
+      const checkRequest = {
+        ...common,
+        ...registries,
+        pull: flags.pull === true,
+        progress: messagesOnStderr,
+        ...(globals.root ? { root: globals.root } : {}),
+      };
       if (call.name !== 'build') return runCall(call, checkRequest, cli, globals.debug === true);
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;
@@ -129,8 +150,13 @@ export function registerBuild(program: Command, cli: CliContext): void {
           ...(flags.cacheTo ? { cacheTo: parseCacheSpec(flags.cacheTo, 'to') } : {}),
           cacheFrom: flags.cacheFrom.map((spec) => parseCacheSpec(spec, 'from')),
           secrets: await readSecrets(flags.secret),
+          ...(flags.network === undefined ? {} : { network: parseNetworkMode(flags.network) }),
+          allow: parseEntitlements(flags.allow),
+          addHosts: flags.addHost.map(parseHostEntry),
+          ...(flags.shmSize === undefined ? {} : { shmSize: parseByteSize(flags.shmSize, '--shm-size') }),
+          ulimits: flags.ulimit.map(parseUlimit),
           ...(globals.root ? { root: globals.root } : {}),
-          registries,
+          ...registries,
           ...(progress ? { progress } : {}),
         })
           .then((r) => {
@@ -161,7 +187,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         process.stdout.write(`${result.digest}\n`);
         return;
       }
-      const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, registries } : {}) });
+      const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
       process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });

@@ -91,6 +91,7 @@ export async function checkBeforeBuild(request: CheckRequest, printWarnings: boo
   // removed: the build then fetches it again, and this line is the only word of it.
   if (hasCode(local?.error, 'digest-mismatch')) process.stderr.write(`warning: ${local?.error?.message ?? ''}\n`);
   if (!local?.config.error) return local;
+  // A registry the check cannot reach leaves it with the stored bases; the build reports that registry itself.
   const full = local.unresolved.length > 0 ? await checkDockerfile(request).catch(() => local) : local;
   const violation = full.error ? undefined : lintViolation(full);
   if (violation) {
@@ -103,5 +104,6 @@ export async function checkBeforeBuild(request: CheckRequest, printWarnings: boo
 /** After a build: the findings, with the base images the build has now stored. */
 export async function checkAfterBuild(request: CheckRequest, before: CheckResult | undefined): Promise<CheckResult | undefined> {
   if (before && before.unresolved.length === 0) return before;
+  // The build has succeeded: a check that cannot run now only loses its list of findings.
   return checkDockerfile({ ...request, bases: 'local', pull: false }).catch(() => undefined);
 }

@@ -3,32 +3,33 @@
  */
 import type { Command } from 'commander';
 import {
-  ImageIndex,
   imageHistory,
+  listImages,
   InvalidArgumentError,
   inspectImage,
   load,
   push,
   removeImage,
   saveImages,
-  stateRoot,
   tagImage,
+  type ProgressSink,
 } from '../../index.js';
-import { registriesFromFlags, warnOnStderr, type CliContext, type GlobalFlags } from '../context.js';
+import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
 /** Registers the image-store commands. */
 export function registerImages(program: Command, context: CliContext): void {
-  const rootOf = (command: Command): { root?: string; warn: (message: string) => void } => {
+  // The state root, and stderr for what the store has to say (a damaged index set aside).
+  const rootOf = (command: Command): { root?: string; progress: ProgressSink } => {
     const root = command.optsWithGlobals<GlobalFlags>().root;
-    return root ? { root, warn: warnOnStderr } : { warn: warnOnStderr };
+    return { ...(root ? { root } : {}), progress: messagesOnStderr };
   };
   program
     .command('images')
     .description('list the images in the local store')
     .option('-q, --quiet', 'print only image ids')
     .action(async (flags: { quiet?: boolean }, command: Command) => {
-      const images = await new ImageIndex(stateRoot(rootOf(command).root), warnOnStderr).list();
+      const images = await listImages(rootOf(command));
       if (flags.quiet) {
         for (const image of images) process.stdout.write(`${image.config.slice(7, 19)}\n`);
         return;

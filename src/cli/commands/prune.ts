@@ -2,8 +2,8 @@
  * `tsbuild du` and `tsbuild prune [--all]`.
  */
 import type { Command } from 'commander';
-import { describeReclaimed, pruneState, reclaimedCount, usage } from '../../index.js';
-import { warnOnStderr, type GlobalFlags } from '../context.js';
+import { pruneState, usage } from '../../index.js';
+import { messagesOnStderr, type GlobalFlags } from '../context.js';
 import { formatBytes } from '../render/plain.js';
 
 export function registerPrune(program: Command): void {
@@ -11,7 +11,8 @@ export function registerPrune(program: Command): void {
     .command('du')
     .description('show what the state directory holds')
     .action(async (_flags: unknown, command: Command) => {
-      const u = await usage(command.optsWithGlobals<GlobalFlags>().root, { warn: warnOnStderr });
+      const root = command.optsWithGlobals<GlobalFlags>().root;
+      const u = await usage({ ...(root ? { root } : {}), progress: messagesOnStderr });
       process.stdout.write(
         `blobs: ${u.blobs.count} (${formatBytes(u.blobs.bytes)})\nsnapshots: ${u.snapshots.count} (${formatBytes(u.snapshots.bytes)})\ncache records: ${u.cacheRecords}\n`,
       );
@@ -24,9 +25,8 @@ export function registerPrune(program: Command): void {
       const r = await pruneState({
         ...(command.optsWithGlobals<GlobalFlags>().root ? { root: command.optsWithGlobals<GlobalFlags>().root } : {}),
         all: flags.all === true,
-        warn: warnOnStderr,
+        progress: messagesOnStderr,
       });
-      if (reclaimedCount(r.reclaimed) > 0) process.stderr.write(`${describeReclaimed(r.reclaimed)}\n`);
       const held = r.skipped.snapshots + r.skipped.blobs;
       const kept = held > 0 ? `; kept ${r.skipped.snapshots} snapshots and ${r.skipped.blobs} blobs that running builds use` : '';
       const corrupt = r.corrupt > 0 ? `; removed ${r.corrupt} damaged manifests (pull or build those images again)` : '';

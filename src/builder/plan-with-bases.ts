@@ -1,0 +1,55 @@
+/**
+ * Planning a build with its base images: a first plan names the images the target's stages start
+ * from (and read with `COPY --from` / `RUN --mount from=`); they are fetched (`base-images.ts`); the
+ * final plan is made with their configs (inherited ENV, WORKDIR, ONBUILD triggers) and digests.
+ */
+import type { Dockerfile } from '../dockerfile/parse.js';
+import { parseDockerfile } from '../dockerfile/parse.js';
+import { displayPath } from '../context/dockerfile-file.js';
+import { formatPlatform, type Platform } from '../image/platform.js';
+import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
+import type { BuildPlan } from '../plan/types.js';
+import type { BaseImages } from './base-images.js';
+
+export interface PlanInputs {
+  /** The Dockerfile's path (for messages) and text. */
+  file: string;
+  text: string;
+  buildPlatform: Platform;
+  targetPlatform: Platform;
+  target?: string;
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export async function planWithBases(inputs: PlanInputs, bases: BaseImages): Promise<BuildPlan> {
+  const df: Dockerfile = parseDockerfile(inputs.text, { file: displayPath(inputs.file) });
+  const options: PlanOptions = {
+    buildPlatform: inputs.buildPlatform,
+    targetPlatform: inputs.targetPlatform,
+    ...(inputs.target ? { target: inputs.target } : {}),
+    ...(inputs.buildArgs ? { buildArgs: inputs.buildArgs } : {}),
+    ...(inputs.labels ? { labels: inputs.labels } : {}),
+  };
+  const first = planBuild(df, options);
+  await Promise.all(imageBases(first).map(({ ref, platform }) => bases.fetch(ref, platform)));
+  for (const ref of imageSources(first)) await bases.fetch(ref, formatPlatform(inputs.targetPlatform));
+  const fetched = [...bases.all()];
+  return planBuild(df, {
+    ...options,
+    baseImages: Object.fromEntries(fetched.map(([ref, b]) => [ref, b.config.config ?? {}])),
+    baseDigests: Object.fromEntries(fetched.map(([ref, b]) => [ref, b.manifest.digest])),
+  });
+}
+
+/** Images read by `COPY --from=<image>` or `RUN --mount from=<image>`. */
+function imageSources(plan: BuildPlan): string[] {
+  const refs = new Set<string>();
+  for (const stage of plan.stages) {
+    for (const step of stage.steps) {
+      if (step.kind === 'file' && step.from.kind === 'image') refs.add(step.from.ref);
+      if (step.kind === 'exec') for (const m of step.mounts) if ('from' in m && m.from?.kind === 'image') refs.add(m.from.ref);
+    }
+  }
+  return [...refs];
+}

@@ -1,0 +1,107 @@
+/**
+ * One stage of a build, as one vertex of the solver: where it begins (nothing, another stage's
+ * result, or an image's unpacked layers), then each step in order — source and config steps add
+ * history, RUN and file steps are resolved against the cache (`solve/step-resolver.ts`) as ops
+ * (`step-ops.ts`). Another stage's result is awaited only where a step reads it, so the steps
+ * before run meanwhile.
+ */
+import type { CacheRecord } from '../cache/cache-index.js';
+import type { Applier } from '../diff/applier.js';
+import type { Descriptor, HistoryEntry } from '../image/oci-types.js';
+import type { PlannedStage, SourceLocation } from '../plan/types.js';
+import type { ProgressSink } from '../progress/events.js';
+import type { Snapshotter } from '../snapshot/snapshotter.js';
+import type { VertexRun } from '../solve/solver.js';
+import type { StepResolver } from '../solve/step-resolver.js';
+import type { BaseImages } from './base-images.js';
+import type { SourceViews } from './source-dirs.js';
+import { stepOp, type StepEnvironment } from './step-ops.js';
+
+/** What a finished stage hands on: its snapshot, key, layers and history. */
+export interface StageResult {
+  snapshot: string | undefined;
+  key: string;
+  layers: Array<{ descriptor: Descriptor; diffID: string }>;
+  history: HistoryEntry[];
+  created: string;
+  stage: PlannedStage;
+}
+
+/** What every stage of a build shares. */
+export interface StageEnvironment {
+  bases: BaseImages;
+  snapshotter: Snapshotter;
+  applier: Applier;
+  views: SourceViews;
+  resolver: StepResolver<CacheRecord>;
+  steps: StepEnvironment;
+  progress: ProgressSink;
+  /** The stable name of a step's place (Dockerfile, stage, step), for explaining misses. */
+  location: (stage: PlannedStage, stepId: string) => string;
+  /** Whether the stage's steps run even when cached (`--no-cache`, `--no-cache-filter`). */
+  skipCache: (stage: PlannedStage) => boolean;
+  /** Every step result the build used, by key (what `--cache-to` exports). */
+  used: Map<string, CacheRecord>;
+}
+
+export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>, env: StageEnvironment): Promise<StageResult> {
+  const stageOf = (index: number): Promise<StageResult> => run.need(String(index));
+  const keyOf = async (from: SourceLocation): Promise<string> =>
+    from.kind === 'stage' ? (await stageOf(from.index)).key : from.kind === 'image' ? env.bases.get(from.ref).manifest.digest : 'context';
+  const imageTop = (ref: string): Promise<string | undefined> => env.bases.top(ref, env.snapshotter, env.applier);
+  const sourceDir = async (from: Exclude<SourceLocation, { kind: 'context' }>): Promise<string> =>
+    env.views.dirFor(from.kind === 'stage' ? (await stageOf(from.index)).snapshot : await imageTop(from.ref));
+
+  let state = await startStage(stage, stageOf, env.bases, imageTop);
+  for (const step of stage.steps) {
+    if (step.kind === 'source') {
+      env.progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
+      continue;
+    }
+    if (step.kind === 'config') {
+      if (step.history) state = { ...state, history: [...state.history, { created: state.created, ...step.history }] };
+      continue;
+    }
+    const place = {
+      parent: state.snapshot,
+      keyOf,
+      sourceDir,
+      output: (chunk: Buffer) => env.progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
+      signal: run.signal,
+    };
+    const info = { id: step.id, name: step.name, location: env.location(stage, step.id), parentKey: state.key, skipCache: env.skipCache(stage) };
+    const { key, result } = await env.resolver.resolve(info, stepOp(step, place, env.steps), run.slot);
+    env.used.set(key, result);
+    state = {
+      ...state,
+      snapshot: result.snapshot,
+      key,
+      layers: [...state.layers, result.layer],
+      history: [...state.history, { created: result.created, ...step.history }],
+      created: result.created,
+    };
+  }
+  return state;
+}
+
+/** Where a stage begins: nothing, another stage's result, or an image's unpacked layers. */
+async function startStage(
+  stage: PlannedStage,
+  stageOf: (index: number) => Promise<StageResult>,
+  bases: BaseImages,
+  imageTop: (ref: string) => Promise<string | undefined>,
+): Promise<StageResult> {
+  if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
+  if (stage.base.kind === 'scratch')
+    return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
+  const base = bases.get(stage.base.ref);
+  const diffIDs = base.config.rootfs.diff_ids;
+  return {
+    snapshot: await imageTop(stage.base.ref),
+    key: base.manifest.digest,
+    layers: base.layers.map((descriptor, i) => ({ descriptor, diffID: diffIDs[i] ?? '' })),
+    history: base.config.history ?? [],
+    created: base.config.created ?? new Date(0).toISOString(),
+    stage,
+  };
+}

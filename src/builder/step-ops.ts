@@ -1,0 +1,100 @@
+/**
+ * The build's steps as ops (BuildKit's `Op`): each gives the parts of its cache key and runs itself.
+ * A RUN runs its process over a snapshot of its parent (`ops/exec-op.ts`); a COPY, ADD or WORKDIR
+ * writes files into one (`ops/file-op.ts`); either may instead be restored from an imported cache
+ * by unpacking the layer that cache holds for its key. The result is a cache record: the committed
+ * snapshot, the layer, and when it was made.
+ */
+import { randomBytes } from 'node:crypto';
+import type { CacheRecord } from '../cache/cache-index.js';
+import type { BuildContext } from '../context/build-context.js';
+import type { ContentStore } from '../content/store.js';
+import type { Applier } from '../diff/applier.js';
+import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
+import { DigestMismatchError } from '../digest/hashing.js';
+import type { ChecksumCache } from '../fileops/checksum.js';
+import { withActiveSnapshot, type SnapshotFrame } from '../ops/active-snapshot.js';
+import { runExec, type ExecContext } from '../ops/exec-op.js';
+import { runFileStep, type FileContext } from '../ops/file-op.js';
+import type { ExecStep, FileStep, SourceLocation } from '../plan/types.js';
+import type { StepKeyInputs, StepOp } from '../solve/step-resolver.js';
+import type { ImportedStep } from './cache-transfer.js';
+import { createdAt } from './source-date-epoch.js';
+import { execKeyParts, fileKeyParts } from './step-keys.js';
+
+/** What every step of a build shares. */
+export interface StepEnvironment {
+  context: BuildContext;
+  checksums: ChecksumCache;
+  /** SOURCE_DATE_EPOCH in seconds, when set. */
+  epoch: number | undefined;
+  /** What RUN steps run with (the stage's and step's parts are added). */
+  exec: Omit<ExecContext, 'output' | 'signal' | 'sourceDir'>;
+  /** What file steps run with. */
+  file: Omit<FileContext, 'signal' | 'sourceDir'>;
+  /** The content store and applier an imported step is restored with. */
+  store: ContentStore;
+  applier: Applier;
+  /** Steps of imported caches (`--cache-from`), by key. */
+  imported: ReadonlyMap<string, ImportedStep>;
+}
+
+/** What one step needs besides: its parent snapshot, what it reads (keys and trees), its output. */
+export interface StepPlace {
+  parent: string | undefined;
+  keyOf: (from: SourceLocation) => Promise<string>;
+  sourceDir: NonNullable<ExecContext['sourceDir']>;
+  output: (chunk: Buffer) => void;
+  signal: AbortSignal;
+}
+
+/** The op of a RUN or file step. */
+export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnvironment): StepOp<CacheRecord> {
+  return {
+    key: async (): Promise<StepKeyInputs> => {
+      const parts =
+        step.kind === 'exec' ? await execKeyParts(step, env.context, env.checksums) : await fileKeyParts(step, env.context, env.checksums);
+      // Layers made with SOURCE_DATE_EPOCH have clamped times: a different result, a different key.
+      const definition = env.epoch === undefined ? parts.definition : { step: parts.definition, sourceDateEpoch: env.epoch };
+      return { definition, inputs: await Promise.all(parts.reads.map(place.keyOf)), content: parts.content };
+    },
+    run: async (key: Digest): Promise<CacheRecord> => {
+      const name = stepSnapshotName(key);
+      const layer =
+        step.kind === 'exec'
+          ? await runExec(step, place.parent, name, { ...env.exec, sourceDir: place.sourceDir, output: place.output, signal: place.signal })
+          : await runFileStep(step, place.parent, name, { ...env.file, sourceDir: place.sourceDir, signal: place.signal });
+      return { snapshot: name, layer, created: createdAt(env.epoch) };
+    },
+    restorable: (key: Digest) => {
+      const imported = env.imported.get(key);
+      return imported ? () => restoreStep(key, imported, place, env) : undefined;
+    },
+  };
+}
+
+/**
+ * The snapshot name of a step's result: its cache key and a random part, so that builds making the
+ * same step at once never collide (the cache index then points at one of them; prune reclaims the
+ * other once nothing uses it).
+ */
+function stepSnapshotName(key: Digest): string {
+  return `step-${digestHex(key).slice(0, 32)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Restores an imported step: its layer into the store, unpacked onto the parent snapshot. */
+async function restoreStep(key: Digest, imported: ImportedStep, place: StepPlace, env: StepEnvironment): Promise<CacheRecord> {
+  const { step } = imported;
+  const descriptor = step.layer.descriptor;
+  const signal = { signal: place.signal };
+  const expected = { digest: parseDigest(descriptor.digest), size: descriptor.size };
+  if ((await env.store.info(expected.digest))?.size !== descriptor.size) await env.store.ingest(await imported.open(place.signal), expected, signal);
+  const name = stepSnapshotName(key);
+  const frame: SnapshotFrame = { snapshotter: env.file.snapshotter, root: env.file.root };
+  await withActiveSnapshot(frame, place.parent, 'restore', async ({ key: active, mounts }) => {
+    const diffID = await env.applier.apply(descriptor, mounts, signal);
+    if (diffID !== step.layer.diffID) throw new DigestMismatchError(step.layer.diffID, diffID, `imported layer ${descriptor.digest} (diffID)`);
+    await frame.snapshotter.commit(name, active);
+  });
+  return { snapshot: name, layer: step.layer, created: step.created };
+}

@@ -1,0 +1,56 @@
+/**
+ * Writing changes as a layer in one streaming pass: tar (see `tar-changes.ts`) → sha256 (the
+ * diffID) → gzip → the content store (which hashes again: the digest). The same change gives the
+ * same digest.
+ */
+import { pipeline } from 'node:stream/promises';
+import { parallelGzip } from '../archive/parallel-gzip.js';
+import { TarWriter } from '../archive/tar.js';
+import type { ContentStore } from '../content/store.js';
+import type { Digest } from '../digest/digest.js';
+import { HashingStream } from '../digest/hashing.js';
+import { MediaType, type Descriptor } from '../image/oci-types.js';
+import type { Change } from './changes.js';
+import { writeChanges } from './tar-changes.js';
+import { xattrsUnder } from '../util/native.js';
+
+/** A layer written to the content store. */
+export interface LayerResult {
+  descriptor: Descriptor;
+  diffID: Digest;
+}
+
+export interface WriteLayerOptions {
+  /** Seconds since the epoch; newer file times are clamped to it. */
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+  /** What the layer is, for errors (`the layer of [base 2/3] RUN make`). */
+  label?: string;
+  /** The tree's extended attributes, when the caller has read them already (see `xattrsUnder`). */
+  xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+}
+
+/** Writes `changes` (read from the tree at `root`) as a gzipped layer into `store`. */
+export async function writeLayer(
+  changes: readonly Change[],
+  root: string,
+  store: ContentStore,
+  options: WriteLayerOptions = {},
+): Promise<LayerResult> {
+  const xattrs = options.xattrs ?? (await xattrsUnder(root));
+  const tar = new TarWriter();
+  const diffID = new HashingStream();
+  const writer = await store.writer({ ...(options.signal ? { signal: options.signal } : {}), ...(options.label ? { label: options.label } : {}) });
+  const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
+  flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+  try {
+    await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
+    tar.finish();
+    await flowing;
+    const { digest, size } = await writer.commit();
+    return { descriptor: { mediaType: MediaType.OciLayerGzip, digest, size }, diffID: diffID.digest.digest };
+  } catch (err) {
+    tar.destroy(err as Error);
+    throw await writer.abort(err);
+  }
+}

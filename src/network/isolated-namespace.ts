@@ -1,0 +1,41 @@
+/**
+ * One namespace of the `none` or `default` mode with whatever keeps it working: for `none`, the
+ * namespace file alone (`lo` up); for `default`, also the slirp4netns attached to it. `teardown`
+ * undoes all of it; a failure or an abort while it is made leaves nothing behind.
+ */
+import { createNamespaceFile, removeNamespaceFile } from './namespace-file.js';
+import { startSlirp, type SlirpOptions } from './slirp.js';
+
+export interface IsolatedNamespace {
+  /** The namespace file for runc. */
+  readonly path: string;
+  /** Stops the helper and removes the namespace file and its directory. */
+  teardown(): Promise<void>;
+}
+
+export async function makeIsolatedNamespace(
+  mode: 'none' | 'default',
+  root: string,
+  slirpOptions: SlirpOptions | undefined,
+  signal?: AbortSignal,
+): Promise<IsolatedNamespace> {
+  signal?.throwIfAborted();
+  const ns = await createNamespaceFile(root, mode === 'none');
+  if (mode === 'none') return { path: ns.path, teardown: () => removeNamespaceFile(ns) };
+  try {
+    signal?.throwIfAborted();
+    const slirp = await startSlirp(ns, slirpOptions, signal);
+    return {
+      path: ns.path,
+      // The kernel takes 15–40 ms to remove slirp4netns's tap device as the process exits; the
+      // namespace file is unmounted meanwhile.
+      teardown: async () => {
+        const [stopped, removed] = await Promise.allSettled([slirp.stop(), removeNamespaceFile(ns)]);
+        for (const result of [stopped, removed]) if (result.status === 'rejected') throw result.reason;
+      },
+    };
+  } catch (err) {
+    await removeNamespaceFile(ns).catch(() => undefined);
+    throw err;
+  }
+}

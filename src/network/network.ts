@@ -1,0 +1,32 @@
+/**
+ * The network a RUN step sees, as a contract between the executor and the network layer. The
+ * executor asks a provider (one per build, of the step's `--network` mode) for a namespace before
+ * it starts runc, puts the namespace file into config.json and the resolv.conf text into the
+ * container, and releases it when the step ends. Everything a provider makes lives in the state
+ * root under names carrying the owner tag, so the reclaim of a killed build removes it.
+ */
+
+/** `RUN --network=…`: BuildKit's three modes. */
+export type NetworkMode = 'default' | 'none' | 'host';
+
+/** A network namespace prepared for one RUN step. */
+export interface StepNetwork {
+  /**
+   * The namespace file for runc's `linux.namespaces` entry `{ type: 'network', path }`;
+   * undefined: the host's own namespace (no network namespace entry at all).
+   */
+  readonly namespacePath: string | undefined;
+  /** What the step's /etc/resolv.conf must say. */
+  readonly resolvConf: string;
+  /** Releases what `prepare` made for this step; safe to call more than once. */
+  release(): Promise<void>;
+}
+
+/** Prepares namespaces of one mode. One instance per build; `close()` when the build ends. */
+export interface NetworkProvider {
+  readonly mode: NetworkMode;
+  /** A namespace for one step; rejects with the signal's reason when aborted. */
+  prepare(signal?: AbortSignal): Promise<StepNetwork>;
+  /** Releases every namespace this provider prepared that is still held. */
+  close(): Promise<void>;
+}

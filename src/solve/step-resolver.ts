@@ -1,0 +1,132 @@
+/**
+ * Resolving one step against the cache (BuildKit's edge resolution, cut down to a linear chain of
+ * steps): the step's op gives the parts of its cache key (its definition, the keys of what it reads,
+ * content checksums); with its parent's key they make the step's key. An identical step already
+ * being resolved (another stage, same key) is awaited instead of run again; a usable cached result
+ * is taken; else an imported one (`--cache-from`) is restored; else the op runs, in one of the
+ * solver's slots, and its result is recorded. Generic over the result: it knows no snapshots or
+ * layers, only ops and a cache (`test/solve/step-resolver.test.ts` drives it with fakes).
+ */
+import type { Digest } from '../digest/digest.js';
+import type { ProgressSink } from '../progress/events.js';
+import { cacheKey } from './cache-key.js';
+
+/** The parts of a step's key besides its parent. */
+export interface StepKeyInputs {
+  /** The op's definition: everything that changes its result, nothing that does not. */
+  definition: unknown;
+  /** The keys of the other stages or images it reads. */
+  inputs: string[];
+  /** Content checksums of what it reads from outside (build-context files). */
+  content: string[];
+}
+
+/** A step's op, as BuildKit's `Op` is: how it is keyed (reads only) and how it runs. */
+export interface StepOp<R> {
+  key(): Promise<StepKeyInputs>;
+  /** Makes the result; `key` names it. */
+  run(key: Digest): Promise<R>;
+  /**
+   * Where a result for `key` can be restored from instead of running (an imported cache): the work
+   * to restore it, or undefined when there is none.
+   */
+  restorable?(key: Digest): (() => Promise<R>) | undefined;
+}
+
+/** The key parts as remembered per step location, to explain the next miss. */
+export interface RememberedParts {
+  definition: string;
+  parent: string;
+  inputs: string[];
+  content: string[];
+}
+
+/** Where results live between builds. */
+export interface StepCache<R> {
+  /** A usable result for `key`, or undefined. */
+  get(key: Digest): Promise<R | undefined>;
+  put(key: Digest, result: R): Promise<void>;
+  /** Why a step at `location` with these parts missed, compared with its last build. */
+  missReason(location: string, parts: RememberedParts): Promise<string>;
+  remember(location: string, parts: RememberedParts): Promise<void>;
+}
+
+/** Which step is resolved, for progress and for explaining misses. */
+export interface StepInfo {
+  id: string;
+  name: string;
+  /** A stable name of the step's place (Dockerfile, stage, step), across builds. */
+  location: string;
+  /** The parent step's key (or the base image's). */
+  parentKey: string;
+  /** Run it even when cached (`--no-cache`, `--no-cache-filter`). */
+  skipCache: boolean;
+}
+
+export type Slot = <T>(task: () => Promise<T>) => Promise<T>;
+
+export class StepResolver<R> {
+  /** Steps run, and steps taken from the cache (or from another stage resolving the same key). */
+  ran = 0;
+  cached = 0;
+  private readonly inFlight = new Map<string, Promise<R>>();
+
+  constructor(
+    private readonly cache: StepCache<R>,
+    private readonly progress: ProgressSink,
+  ) {}
+
+  /** Resolves `op` to its key and result; `slot` bounds the work running at once. */
+  async resolve(info: StepInfo, op: StepOp<R>, slot: Slot): Promise<{ key: Digest; result: R }> {
+    const parts = await op.key();
+    const key = cacheKey({ definition: parts.definition, parent: info.parentKey, inputs: parts.inputs, content: parts.content });
+    const running = info.skipCache ? undefined : this.inFlight.get(key);
+    if (running) {
+      const result = await running;
+      this.hit(info);
+      return { key, result };
+    }
+    const remembered: RememberedParts = {
+      definition: cacheKey({ definition: parts.definition }),
+      parent: info.parentKey,
+      inputs: parts.inputs,
+      content: parts.content,
+    };
+    const resolving = this.resolveNew(info, op, key, remembered, slot);
+    if (!info.skipCache) this.inFlight.set(key, resolving);
+    return { key, result: await resolving };
+  }
+
+  private async resolveNew(info: StepInfo, op: StepOp<R>, key: Digest, parts: RememberedParts, slot: Slot): Promise<R> {
+    if (!info.skipCache) {
+      let cached = await this.cache.get(key);
+      const restore = cached === undefined ? op.restorable?.(key) : undefined;
+      // Restoring is work (a layer unpacked): it takes a slot like a run.
+      if (restore) {
+        cached = await slot(restore);
+        await this.cache.put(key, cached);
+      }
+      if (cached !== undefined) {
+        this.hit(info);
+        return cached;
+      }
+    }
+    // Only the work takes one of the slots; the checks above wait for nothing.
+    return slot(async () => {
+      const reason = info.skipCache ? '--no-cache' : await this.cache.missReason(info.location, parts);
+      this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'started', reason });
+      const started = Date.now();
+      const result = await op.run(key);
+      await this.cache.put(key, result);
+      await this.cache.remember(info.location, parts);
+      this.ran++;
+      this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'done', seconds: (Date.now() - started) / 1000 });
+      return result;
+    });
+  }
+
+  private hit(info: StepInfo): void {
+    this.cached++;
+    this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'cached' });
+  }
+}
