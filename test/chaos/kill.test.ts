@@ -9,7 +9,11 @@
  *
  * The Dockerfile has what a real one has: a base image pulled from a real registry behind the
  * test proxy (slowed, so kills land mid-pull too), COPY of 300 files, two RUN steps with cache
- * mounts, and a second stage starting from an image pulled anew in every round.
+ * mounts, and a second stage starting from an image pulled anew in every round. Every RUN has the
+ * default network, a namespace of its own behind slirp4netns (the first says so, and checks its
+ * interface is there): after each kill, the namespaces the dead build left mounted and any
+ * slirp4netns still serving them are counted, and once the next build has reclaimed, none may be
+ * left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +26,7 @@ import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
 import { projectRoot } from '../helpers/shared.js';
-import { countLeftovers, leftovers, NOTHING_LEFT, processesMentioning, verifyBlobs, type Leftovers } from '../helpers/state-root.js';
+import { countLeftovers, leftovers, mountsBelow, NOTHING_LEFT, processesMentioning, verifyBlobs, type Leftovers } from '../helpers/state-root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const KILLS = Number(process.env.CHAOS_KILLS ?? 15);
@@ -30,7 +34,8 @@ const SEED = Number(process.env.CHAOS_SEED ?? 16);
 /** Written into every RUN command, so the processes of a build's containers can be found. */
 const MARKER = `chaos-${randomBytes(4).toString('hex')}`;
 
-const tempDir = useTempDirs('tsbuild-chaos-kill-');
+// Removing a root that 18 builds filled takes a while on a busy machine.
+const tempDir = useTempDirs('tsbuild-chaos-kill-', 120_000);
 let layouts: string;
 let registry: TestRegistry;
 let proxy: TestProxy;
@@ -78,7 +83,7 @@ function writeContext(dir: string, round: number): void {
       'ARG ROUND=0',
       `FROM ${proxy.host}/busybox:1 AS base`,
       'COPY files/ /files/',
-      `RUN --mount=type=cache,target=/var/cache/one sh -c ': ${MARKER}; busybox cat /files/* | busybox md5sum > /sum; busybox cp /sum /var/cache/one/last'`,
+      `RUN --network=default --mount=type=cache,target=/var/cache/one sh -c ': ${MARKER}; busybox grep -q eth0: /proc/net/dev; busybox cat /files/* | busybox md5sum > /sum; busybox cp /sum /var/cache/one/last'`,
       `RUN --mount=type=cache,target=/var/cache/two,sharing=locked sh -c ': ${MARKER}; busybox sleep 0.3; busybox ls /files | busybox wc -l > /count'`,
       `FROM ${proxy.host}/round:\${ROUND}`,
       'COPY --from=base /sum /count /',
@@ -127,6 +132,14 @@ function startBuild(root: string, context: string, round: number, tmp: string): 
   return { child, done };
 }
 
+/** RUN namespaces still mounted below the root (`tmp/netns-<owner>-<random>/ns`), and slirp4netns processes serving the root. */
+function networkLeft(root: string): { namespaces: number; slirp: number } {
+  return {
+    namespaces: mountsBelow(root).filter((point) => /\/tmp\/netns-[^/]+\/ns$/.test(point)).length,
+    slirp: processesMentioning([root]).filter((p) => /^\d+ \S*slirp4netns /.test(p)).length,
+  };
+}
+
 /** The last step a killed build had started, from its plain progress (`#3 [base 2/4] RUN …`). */
 function lastStep(stderr: string): string {
   const steps = stderr.split('\n').filter((line) => /^#\d+ \[/.test(line));
@@ -153,6 +166,8 @@ describe.skipIf(!isRoot || !registryAvailable)('builds killed at random moments'
     const context = tempDir();
     const tmp = tempDir();
     const reclaimed: Record<string, number> = {};
+    /** What each round's completing build left of the network (after reclaiming the killed one's). */
+    const networkAfterRebuild: Array<{ round: number; namespaces: number; slirp: number }> = [];
     const complete = async (round: number, into = root): Promise<{ ms: number; digest: string }> => {
       writeContext(context, round);
       const started = Date.now();
@@ -166,7 +181,7 @@ describe.skipIf(!isRoot || !registryAvailable)('builds killed at random moments'
     const { ms: first } = await complete(0);
     const { ms: second } = await complete(KILLS + 2);
     const span = Math.max(first, second);
-    const kills: Array<{ round: number; afterMs: number; during: string; left: number }> = [];
+    const kills: Array<{ round: number; afterMs: number; during: string; left: number; namespaces: number; slirp: number }> = [];
     const left: Partial<Record<keyof Leftovers, number>> = {};
     for (let round = 1; round <= KILLS; round++) {
       writeContext(context, round);
@@ -182,11 +197,18 @@ describe.skipIf(!isRoot || !registryAvailable)('builds killed at random moments'
         afterMs,
         during: killed.signal === 'SIGKILL' ? lastStep(killed.stderr) : `finished (${killed.status})`,
         left: countLeftovers(found),
+        ...networkLeft(root),
       });
       await complete(round);
+      networkAfterRebuild.push({ round, ...networkLeft(root) });
     }
     const last = await complete(KILLS + 1);
     console.log(JSON.stringify({ seed: SEED, spanMs: span, lastBuildMs: last.ms, kills, leftAfterKills: left, reclaimed }, null, 2));
+
+    // The kills did strand RUN namespaces (else this run proves nothing about them), and each time
+    // the next build left none, nor a slirp4netns.
+    expect(kills.reduce((sum, k) => sum + k.namespaces, 0)).toBeGreaterThan(0);
+    expect(networkAfterRebuild.filter((n) => n.namespaces + n.slirp > 0)).toEqual([]);
 
     expect({ seed: SEED, ...leftovers(root) }).toEqual({ seed: SEED, ...NOTHING_LEFT });
     expect(readdirSync(tmp).filter((n) => n !== 'docker-config')).toEqual([]);

@@ -24,7 +24,10 @@ export interface Leftovers {
   danglingLinks: string[];
   ingest: string[];
   leases: string[];
-  /** Temporary files of atomic writes and staged or held lock files, anywhere but in blobs and snapshots. */
+  /**
+   * Temporary files of atomic writes (`<file>.tmp-<owner>-…`), staged or held lock files, and
+   * set-aside damaged files, anywhere but in blobs, snapshot trees and cache mounts.
+   */
   strayFiles: string[];
 }
 
@@ -101,7 +104,7 @@ export function leftovers(root: string): Leftovers {
     ),
     ingest: names(path.join(root, 'ingest')),
     leases: names(path.join(root, 'leases')),
-    strayFiles: filesBelow(root, (rel) => CONTENT_DIRS.test(rel)).filter((rel) => /\.tmp$|\.lock($|\.)/.test(rel)),
+    strayFiles: filesBelow(root, (rel) => CONTENT_DIRS.test(rel)).filter((rel) => /\.(tmp|lock)(-|\.|$)|\.corrupt-/.test(rel)),
   };
 }
 
