@@ -21,7 +21,8 @@ export {
   type LocalOptions,
 } from './verbs/images.js';
 export { login, logout, loginHost, type LoginOptions } from './verbs/login.js';
-export { usage, pruneState } from './verbs/maintenance.js';
+export { usage, pruneState, type PruneStateResult } from './verbs/maintenance.js';
+export type { ReclaimResult } from './state/reclaim-root.js';
 export type { CommonOptions, RegistryOptions } from './verbs/options.js';
 export type { Usage, PruneResult } from './cache/gc.js';
 export type { ImageRecord } from './images/image-index.js';

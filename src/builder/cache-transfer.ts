@@ -58,7 +58,7 @@ export interface TransferOptions extends RegistryOptions {
 export async function importCache(spec: CacheSpec, options: TransferOptions): Promise<Map<string, ImportedStep>> {
   if (spec.type === 'local') {
     const imported = new Map<string, ImportedStep>();
-    const steps = await loadCache(spec.dir);
+    const steps = await loadCache(spec.dir, options.root.warn);
     if (steps.size === 0) options.progress?.emit({ type: 'message', text: `no build cache in ${spec.dir} yet` });
     for (const [key, step] of steps)
       imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
@@ -99,7 +99,7 @@ async function importFromRegistry(name: string, ref: Reference, options: Transfe
 /** Writes `steps` to the cache `spec` names. */
 export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
   if (spec.type === 'local') {
-    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.root.store));
+    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.root.store, options.root.warn));
     return;
   }
   const configBytes = Buffer.from(canonicalJson({ version: 1, steps: Object.fromEntries(steps) } satisfies CacheConfig));

@@ -108,7 +108,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   };
 
   const context = await loadBuildContext(request.context, dockerfile.file);
-  const checksums = await ChecksumCache.for(root.path, request.context).load();
+  const checksums = await ChecksumCache.for(root.path, request.context, root.warn).load();
   const views = new SourceViews(snapshotter, root.path);
   const contextViews = new ContextViews(context, root.path);
   const differ = new MountDiffer(root.store, root.path);

@@ -64,6 +64,13 @@ function bareFlagValue(arg: string): string {
   return arg === '--print-plan' ? '--print-plan=text' : arg;
 }
 
+/** System errors that come from the machine's state rather than from tsbuild's logic. */
+const ENVIRONMENT_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+function isEnvironmentError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && ENVIRONMENT_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
+}
+
 function report(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // Commander has printed its own message (or help/version, which exit 0).
@@ -71,6 +78,13 @@ function report(err: unknown, debug: boolean): number {
   }
   if (err instanceof TsbuildError && err.code !== 'internal') {
     process.stderr.write(`error: ${err.describe()}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return EXIT_ERROR;
+  }
+  if (isEnvironmentError(err)) {
+    // The machine said no (a full disk, a read-only or failing filesystem, no file handles left):
+    // not a bug, and Node's message names the call and, where it has one, the path.
+    process.stderr.write(`error: ${err.message}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return EXIT_ERROR;
   }

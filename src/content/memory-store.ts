@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
 import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
+import type { BlobInfo, ContentStore, ContentWriter, Expected, WriteOptions } from './store.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -34,7 +34,7 @@ export class MemoryContentStore implements ContentStore {
     return Buffer.from(blob.bytes);
   }
 
-  async writer(options: { signal?: AbortSignal } = {}): Promise<ContentWriter> {
+  async writer(options: WriteOptions = {}): Promise<ContentWriter> {
     const hashing = new HashingStream();
     const chunks: Buffer[] = [];
     const sink = new Writable({
@@ -48,10 +48,11 @@ export class MemoryContentStore implements ContentStore {
     let done = false;
     return {
       stream: hashing,
-      abort: async () => {
+      abort: async (cause?: unknown) => {
         done = true;
         hashing.destroy();
         await written.catch(() => undefined); // aborting: the write's failure is no longer news
+        return cause; // memory never fills up the way a disk does: the caller's reason stands
       },
       commit: async (expected?: Expected) => {
         if (done) throw new InternalError('content writer used after commit or abort');
@@ -68,7 +69,7 @@ export class MemoryContentStore implements ContentStore {
     };
   }
 
-  async ingest(source: Readable, expected: Expected, options: { signal?: AbortSignal } = {}): Promise<BlobInfo> {
+  async ingest(source: Readable, expected: Expected, options: WriteOptions = {}): Promise<BlobInfo> {
     const existing = await this.info(expected.digest);
     if (existing && (expected.size === undefined || existing.size === expected.size)) {
       source.destroy();
@@ -78,10 +79,13 @@ export class MemoryContentStore implements ContentStore {
     try {
       await pipeline(source, new PassThrough(), writer.stream, { end: false, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
-      await writer.abort();
-      throw err;
+      throw await writer.abort(err);
     }
     return writer.commit(expected);
+  }
+
+  async verify(digest: Digest): Promise<void> {
+    await pipeline(await this.reader(digest), new Writable({ write: (_chunk, _encoding, done) => done() }));
   }
 
   async delete(digest: Digest): Promise<void> {

@@ -55,9 +55,9 @@ export async function readArchive(
       const digest = parseDigest(`sha256:${blob[1] ?? ''}`);
       // A blob already stored is skipped, but its bytes must still be read past in the stream.
       if ((await store.info(digest))?.size === header.size) await pipeline(body, new Writable({ write: (_chunk, _enc, done) => done() }));
-      else await store.ingest(body, { digest, size: header.size ?? 0 }, signal);
+      else await store.ingest(body, { digest, size: header.size ?? 0 }, { label: `${name} of ${file}`, ...signal });
     } else if (name.endsWith('.tar') || name.endsWith('layer.tar')) {
-      const writer = await store.writer(signal);
+      const writer = await store.writer({ label: `${name} of ${file}`, ...signal });
       let head: Buffer | undefined;
       const peek = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of source) {
@@ -68,8 +68,7 @@ export async function readArchive(
       try {
         await pipeline(body, peek, writer.stream, signal);
       } catch (err) {
-        await writer.abort();
-        throw err;
+        throw await writer.abort(err);
       }
       const info = await writer.commit();
       const compression = head === undefined ? 'none' : detectCompression(head);

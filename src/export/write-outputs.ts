@@ -95,6 +95,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
             root: ctx.root.path,
             store: ctx.root.store,
             baseLayers: ctx.baseLayers ?? new Set(),
+            warn: ctx.root.warn,
             ...(signal ? { signal } : {}),
           },
         )

@@ -73,12 +73,14 @@ export class RuncExecutor implements Executor {
    * live process owns, or a name without an owner, is left alone.
    */
   async cleanupStale(): Promise<string[]> {
-    const ids = new Set([...(await namesIn(this.bundles)), ...(await namesIn(this.state))]);
+    const created = new Set(await namesIn(this.state));
+    const ids = new Set([...(await namesIn(this.bundles)), ...created]);
     const stale = [...ids].filter((id) => {
       const owner = ownerIn(id);
       return owner !== undefined && !ownerAlive(owner);
     });
-    for (const id of stale) await this.remove(id, path.join(this.bundles, id));
+    // Only a container runc knows needs `runc delete` (a process start each); a bare bundle does not.
+    for (const id of stale) await this.remove(id, path.join(this.bundles, id), created.has(id));
     return stale;
   }
 

@@ -11,6 +11,7 @@ import { UnavailableError } from '../errors.js';
 import { DirectorySnapshotter, getRecord, type Records } from './directory-snapshotter.js';
 import type { SnapshotRecord } from './metadata.js';
 import type { Mount } from './snapshotter.js';
+import type { Warn } from '../util/set-aside.js';
 
 const run = promisify(execFile);
 
@@ -18,8 +19,8 @@ const run = promisify(execFile);
 export class CopyingSnapshotter extends DirectorySnapshotter {
   readonly kind = 'copying' as const;
 
-  constructor(root: string) {
-    super(path.join(root, 'snapshots-copy'));
+  constructor(root: string, warn?: Warn) {
+    super(path.join(root, 'snapshots-copy'), warn);
   }
 
   /** The parent's whole tree (the one thing to compare against), or none. */

@@ -17,16 +17,16 @@ import { StateRoot } from '../state/state-root.js';
 import type { CommonOptions } from './options.js';
 
 /** Options of the verbs on local images. */
-export type LocalOptions = Pick<CommonOptions, 'root' | 'signal'>;
+export type LocalOptions = Pick<CommonOptions, 'root' | 'signal' | 'progress'>;
 
 /** `images`: every named image of the local store. */
 export async function listImages(options: LocalOptions = {}): Promise<ImageRecord[]> {
-  return (await StateRoot.open(options.root)).images.list();
+  return (await StateRoot.open(options.root, options.progress)).images.list();
 }
 
 /** The record for `name`, or for an image id / id prefix. */
 export async function findImage(name: string, options: LocalOptions = {}): Promise<ImageRecord> {
-  return findIn(await StateRoot.open(options.root), name);
+  return findIn(await StateRoot.open(options.root, options.progress), name);
 }
 
 async function findIn(root: StateRoot, name: string): Promise<ImageRecord> {
@@ -45,13 +45,13 @@ async function findIn(root: StateRoot, name: string): Promise<ImageRecord> {
 
 /** The stored image behind a name or id. */
 export async function localImage(name: string, options: LocalOptions = {}): Promise<StoredImage> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   return readStoredImage(root.store, (await findIn(root, name)).manifest.digest);
 }
 
 /** `tag SOURCE TARGET`: a second name for the same image. */
 export async function tagImage(source: string, target: string, options: LocalOptions = {}): Promise<string> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const image = await readStoredImage(root.store, (await findIn(root, source)).manifest.digest);
   const name = formatReference(parseReference(target));
   await root.images.put(imageRecord(name, image));
@@ -60,7 +60,7 @@ export async function tagImage(source: string, target: string, options: LocalOpt
 
 /** `rmi NAME`: removes the name; the blobs go at the next `prune`. */
 export async function removeImage(name: string, options: LocalOptions = {}): Promise<string> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const full = formatReference(parseReference(name));
   if (!(await root.images.remove(full))) throw new NotFoundError(`no image named ${full} in the local store`);
   return full;
@@ -71,7 +71,7 @@ export async function inspectImage(
   name: string,
   options: LocalOptions = {},
 ): Promise<{ name: string; digest: string; manifest: StoredImage['manifest']; config: StoredImage['config'] }> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const record = await findIn(root, name);
   const image = await readStoredImage(root.store, record.manifest.digest);
   return { name: record.name, digest: image.descriptor.digest, manifest: image.manifest, config: image.config };
@@ -88,7 +88,7 @@ export async function imageHistory(name: string, options: LocalOptions = {}): Pr
 /** `save NAME… -o FILE`: an OCI layout tar (`format: 'oci'`) or a docker archive. */
 export async function saveImages(names: readonly string[], dest: string, format: 'oci' | 'docker', options: LocalOptions = {}): Promise<void> {
   if (names.length === 0) throw new InvalidArgumentError('save needs at least one image name');
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const records = await Promise.all(names.map((n) => findIn(root, n)));
   await writingTo('the archive', dest, async () => {
     const layout = await openLayout(dest, true, options.signal);

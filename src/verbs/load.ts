@@ -11,11 +11,13 @@ import type { CommonOptions } from './options.js';
 
 export type { LoadedImage } from '../export/read-archive.js';
 
-export type LoadOptions = Pick<CommonOptions, 'root' | 'signal'>;
+export type LoadOptions = Pick<CommonOptions, 'root' | 'signal' | 'progress'>;
 
 /** Loads the archive at `file`; resolves to the images found, with their names. */
 export async function load(file: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
+  // Ingest files, leases and the rest a killed load (or build) left go first.
+  await root.reclaim();
   // What the archive holds that the store has already stays out of a concurrent prune's reach.
   const lease = await root.lease();
   try {

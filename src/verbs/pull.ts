@@ -1,6 +1,7 @@
 /**
  * `pull`: copy an image from a registry into the local content store and name it in the image
- * index (`state/pull-into.ts`), and `resolveRemoteImage`, which only looks an image up.
+ * index (`state/pull-into.ts`), after reclaiming what killed tsbuild processes left; and
+ * `resolveRemoteImage`, which only looks an image up.
  */
 import { parsePlatform } from '../image/platform.js';
 import { hostPlatform } from '../state/host-platform.js';
@@ -23,7 +24,9 @@ export interface PullOptions extends CommonOptions, RegistryOptions {
 
 /** Pulls `reference` into the state root; resolves to what was pulled. */
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
+  // Ingest files, leases and the rest a killed pull (or build) left go first.
+  await root.reclaim();
   return pullInto(root, reference, options.platform ? parsePlatform(options.platform) : hostPlatform(), options);
 }
 

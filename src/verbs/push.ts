@@ -17,7 +17,7 @@ export interface PushOptions extends CommonOptions, RegistryOptions, Pick<PushIm
 /** Pushes the local image named `name` (`tsbuild push NAME`) to the registry the name names. */
 export async function push(name: string, options: PushOptions = {}): Promise<PushResult> {
   const full = formatReference(parseReference(name));
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const image = await readStoredImage(root.store, (await findImage(full, options)).manifest.digest);
   return pushImage(image, full, { store: root.store, client: await registryClient(options), sources: root.blobSources }, options);
 }

@@ -197,6 +197,8 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
       blobs: 2,
       bytes: expect.any(Number),
       skipped: { snapshots: 0, blobs: 0 },
+      corrupt: 0,
+      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0 },
     });
     const before = await usage({ root });
     expect([before.cacheRecords, before.snapshots.count]).toEqual([4, 4]);

@@ -21,7 +21,7 @@ import {
 } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
-import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
@@ -118,7 +118,13 @@ export function registerBuild(program: Command, cli: CliContext): void {
         ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
       };
       // What the checks need besides the plan's inputs: the store to find base images in.
-      const checkRequest = { ...common, ...registries, pull: flags.pull === true, ...(globals.root ? { root: globals.root } : {}) };
+      const checkRequest = {
+        ...common,
+        ...registries,
+        pull: flags.pull === true,
+        progress: messagesOnStderr,
+        ...(globals.root ? { root: globals.root } : {}),
+      };
       if (call.name !== 'build') return runCall(call, checkRequest, cli, globals.debug === true);
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;

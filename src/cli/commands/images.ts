@@ -2,15 +2,27 @@
  * The local image store: `images`, `tag`, `rmi`, `inspect`, `history`, `save`, `load` and `push`.
  */
 import type { Command } from 'commander';
-import { imageHistory, listImages, InvalidArgumentError, inspectImage, load, push, removeImage, saveImages, tagImage } from '../../index.js';
-import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import {
+  imageHistory,
+  listImages,
+  InvalidArgumentError,
+  inspectImage,
+  load,
+  push,
+  removeImage,
+  saveImages,
+  tagImage,
+  type ProgressSink,
+} from '../../index.js';
+import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
 /** Registers the image-store commands. */
 export function registerImages(program: Command, context: CliContext): void {
-  const rootOf = (command: Command): { root?: string } => {
+  // The state root, and stderr for what the store has to say (a damaged index set aside).
+  const rootOf = (command: Command): { root?: string; progress: ProgressSink } => {
     const root = command.optsWithGlobals<GlobalFlags>().root;
-    return root ? { root } : {};
+    return { ...(root ? { root } : {}), progress: messagesOnStderr };
   };
   program
     .command('images')
