@@ -9,6 +9,22 @@ import path from 'node:path';
 import type { Descriptor } from '../image/oci-types.js';
 import { withFileLock } from '../util/file-lock.js';
 
+/**
+ * The name of an image that has none (an untagged build, a nameless archive): docker lists such an
+ * image as `<none>:<none>`; here it is recorded under `<none>@<manifest digest>`, which no user
+ * reference can spell, so its id and digest reach it until it gets a name or is pruned.
+ */
+export function danglingName(manifestDigest: string): string {
+  return `${DANGLING}@${manifestDigest}`;
+}
+
+/** Whether a record is a dangling image's (see `danglingName`). */
+export function isDangling(record: Pick<ImageRecord, 'name'>): boolean {
+  return record.name.startsWith(`${DANGLING}@`);
+}
+
+const DANGLING = '<none>';
+
 /** One named image. */
 export interface ImageRecord {
   /** The canonical reference (`docker.io/library/busybox:1.36`). */
@@ -53,17 +69,40 @@ export class ImageIndex {
 
   /**
    * Adds or replaces the record for `record.name`. A record that says the same (all but its
-   * `updated` time) is left as it is, so a no-op rebuild writes nothing here.
+   * `updated` time) is left as it is, so a no-op rebuild writes nothing here. A named image is no
+   * longer dangling: its `<none>` record goes, as docker's does when an image is tagged.
    */
   async put(record: ImageRecord): Promise<void> {
-    const same = (a: ImageRecord | undefined): boolean =>
-      a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
-    if (same((await this.read()).images[record.name])) return;
+    const dangling = danglingName(record.manifest.digest);
+    const same = (index: IndexFile): boolean => {
+      const a = index.images[record.name];
+      const settled = isDangling(record) || index.images[dangling] === undefined;
+      return settled && a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
+    };
+    if (same(await this.read())) return;
     await mkdir(path.dirname(this.file), { recursive: true });
     await withFileLock(this.file, async () => {
       const current = await this.read();
-      if (same(current.images[record.name])) return;
-      await this.write({ ...current, images: { ...current.images, [record.name]: record } });
+      if (same(current)) return;
+      const images = { ...current.images, [record.name]: record };
+      if (!isDangling(record)) delete images[dangling];
+      await this.write({ ...current, images });
+    });
+  }
+
+  /**
+   * Records the image of `record` as dangling unless a record (named or dangling) already points to
+   * its manifest; a no-op rebuild of an untagged image writes nothing.
+   */
+  async putDangling(record: Omit<ImageRecord, 'name'>): Promise<void> {
+    const known = (index: IndexFile): boolean => Object.values(index.images).some((r) => r.manifest.digest === record.manifest.digest);
+    if (known(await this.read())) return;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    await withFileLock(this.file, async () => {
+      const current = await this.read();
+      if (known(current)) return;
+      const name = danglingName(record.manifest.digest);
+      await this.write({ ...current, images: { ...current.images, [name]: { ...record, name } } });
     });
   }
 
