@@ -60,6 +60,7 @@ export {
   isNotFound,
   isInvalidArgument,
   type ErrorCode,
+  type FailedStep,
 } from './errors.js';
 export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';
 export { ExecError } from './runtime/exec-error.js';
