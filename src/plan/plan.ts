@@ -124,6 +124,12 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   const unused = Object.keys(buildArgs).filter((k) => !consumed.has(k) && !isProxyArg(k) && !(k in builtinsInStages));
   const warnings = [
     ...df.warnings.map((w) => `${df.file}:${w.line}: ${w.message}`),
+    // BuildKit would fetch and run the named frontend image; tsbuild has one frontend, its own.
+    ...(df.directives.syntax === undefined
+      ? []
+      : [
+          `${df.file}:${df.directives.syntaxLine ?? 1}: # syntax=${df.directives.syntax} is not fetched: tsbuild parses with its own Dockerfile frontend`,
+        ]),
     ...(unused.length > 0 ? [`One or more build-args [${unused.join(' ')}] were not consumed`] : []),
   ];
   return {

@@ -23,6 +23,7 @@ import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
+import { checkAttestationFlag } from '../attestations.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
 interface BuildFlags {
@@ -57,6 +58,8 @@ interface BuildFlags {
   addHost: string[];
   shmSize?: string;
   ulimit: string[];
+  provenance?: string;
+  sbom?: string;
 }
 
 /** Registers the build command on `program`. */
@@ -93,6 +96,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--add-host <name=ip>', 'an /etc/hosts entry for RUN steps (repeatable; name:ip too)', collect, [])
     .option('--shm-size <bytes>', 'the size of /dev/shm in RUN steps (64m by default)')
     .option('--ulimit <name=soft:hard>', 'a resource limit for RUN steps, e.g. nofile=1024:2048 (repeatable)', collect, [])
+    .option('--provenance <value>', 'accepted as false only: tsbuild makes no provenance attestation')
+    .option('--sbom <value>', 'accepted as false only: tsbuild makes no SBOM attestation')
     .option('--iidfile <file>', 'write the image id (config digest) to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
@@ -100,6 +105,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
+      checkAttestationFlag('--provenance', flags.provenance);
+      checkAttestationFlag('--sbom', flags.sbom);
       const call = parseCall(flags.check ? 'check' : flags.call);
       if (call.name !== 'build' && format !== undefined) throw new InvalidArgumentError('--call and --check cannot be combined with --print-plan');
       const globals = command.optsWithGlobals<GlobalFlags>();
