@@ -39,10 +39,29 @@ export interface ErrorOptions {
   cause?: unknown;
 }
 
+/** The build step an error comes from, as BuildKit names it when a build fails. */
+export interface FailedStep {
+  /** The progress name: `[build 2/3] RUN make`. */
+  name: string;
+  /** The stage's name (`build`, or `stage-1` when it has none). */
+  stage: string;
+  /** The Dockerfile as BuildKit prints it (`Dockerfile`, or the `-f` path). */
+  file: string;
+  /** The instruction's first and last lines. */
+  line: number;
+  endLine: number;
+  /** BuildKit's excerpt: `Dockerfile:6`, then the lines around the step with it marked `>>>`. */
+  excerpt: string;
+  /** The step's last lines of output (a failed RUN's). */
+  output: string[];
+}
+
 /** Base class of every error tsbuild throws on purpose. */
 export class TsbuildError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** The build step that failed, set by the builder when the error comes from one. */
+  step: FailedStep | undefined;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

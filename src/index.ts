@@ -68,6 +68,7 @@ export {
   isInvalidArgument,
   isCancelled,
   type ErrorCode,
+  type FailedStep,
 } from './errors.js';
 export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';
 export { ExecError } from './runtime/exec-error.js';

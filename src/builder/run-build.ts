@@ -131,6 +131,8 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       resolver,
       progress,
       used,
+      // The name BuildKit prints: the -f path as given, else the file's name in the context.
+      dockerfile: { file: request.dockerfile ?? path.basename(dockerfile.file), source: dockerfile.text },
       location: (stage: PlannedStage, stepId: string) => `${dockerfilePath}#${stage.index}#${stepId}`,
       skipCache: (stage: PlannedStage) => request.noCache === true || noCacheFilter.has(stage.name),
       steps: {

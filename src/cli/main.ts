@@ -11,6 +11,7 @@ import { registerLogin } from './commands/login.js';
 import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
 import { addGlobalFlags, type CliContext } from './context.js';
+import { formatStepFailure } from './render/step-failure.js';
 
 const EXIT_ERROR = 1;
 const EXIT_BUG = 2;
@@ -77,7 +78,8 @@ function report(err: unknown, debug: boolean): number {
     return err.exitCode === 0 ? 0 : EXIT_ERROR;
   }
   if (err instanceof TsbuildError && err.code !== 'internal') {
-    process.stderr.write(`error: ${err.describe()}\n`);
+    // A failed build step is printed as buildx prints it: the step, its output, the Dockerfile lines.
+    process.stderr.write(err.step ? formatStepFailure(err.step, err.message, err.hint) : `error: ${err.describe()}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return EXIT_ERROR;
   }

@@ -104,6 +104,8 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
     if (output.type === 'image') {
       for (const name of names) await ctx.root.images.put(imageRecord(name, variant));
+      // An untagged build stays reachable by its id or digest, as a dangling image is in docker.
+      if (names.length === 0) await ctx.root.images.putDangling(imageRecord('', variant));
       if (output.push) {
         const where = { store: ctx.root.store, client: await registryClient(ctx), sources: ctx.root.blobSources };
         for (const name of names) {

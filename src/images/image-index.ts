@@ -16,6 +16,22 @@ import { namesIn, readTextIfExists } from '../util/absent.js';
 import { RecordFile } from '../util/record-file.js';
 import { ignoreWarnings, isObject, type Warn } from '../util/set-aside.js';
 
+/**
+ * The name of an image that has none (an untagged build, a nameless archive): docker lists such an
+ * image as `<none>:<none>`; here it is recorded under `<none>@<manifest digest>`, which no user
+ * reference can spell, so its id and digest reach it until it gets a name or is pruned.
+ */
+export function danglingName(manifestDigest: string): string {
+  return `${DANGLING}@${manifestDigest}`;
+}
+
+/** Whether a record is a dangling image's (see `danglingName`). */
+export function isDangling(record: Pick<ImageRecord, 'name'>): boolean {
+  return record.name.startsWith(`${DANGLING}@`);
+}
+
+const DANGLING = '<none>';
+
 /** One named image. */
 export interface ImageRecord {
   /** The canonical reference (`docker.io/library/busybox:1.36`). */
@@ -95,14 +111,36 @@ export class ImageIndex {
 
   /**
    * Adds or replaces the record for `record.name`. A record that says the same (all but its
-   * `updated` time) is left as it is, so a no-op rebuild writes nothing here.
+   * `updated` time) is left as it is, so a no-op rebuild writes nothing here. A named image is no
+   * longer dangling: its `<none>` record goes, as docker's does when an image is tagged.
    */
   async put(record: ImageRecord): Promise<void> {
-    const same = (a: ImageRecord | undefined): boolean =>
-      a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
-    if (same(await this.get(record.name))) return;
+    const dangling = danglingName(record.manifest.digest);
+    const same = (images: Readonly<Record<string, ImageRecord>>): boolean => {
+      const a = images[record.name];
+      const settled = isDangling(record) || images[dangling] === undefined;
+      return settled && a !== undefined && JSON.stringify({ ...a, updated: '' }) === JSON.stringify({ ...record, updated: '' });
+    };
+    if (same(await this.records.read())) return;
     await this.records.update((images) => {
-      if (!same(images[record.name])) images[record.name] = record;
+      if (same(images)) return;
+      images[record.name] = record;
+      if (!isDangling(record)) delete images[dangling];
+    });
+  }
+
+  /**
+   * Records the image of `record` as dangling unless a record (named or dangling) already points to
+   * its manifest; a no-op rebuild of an untagged image writes nothing.
+   */
+  async putDangling(record: Omit<ImageRecord, 'name'>): Promise<void> {
+    const known = (images: Readonly<Record<string, ImageRecord>>): boolean =>
+      Object.values(images).some((r) => r.manifest.digest === record.manifest.digest);
+    if (known(await this.records.read())) return;
+    await this.records.update((images) => {
+      if (known(images)) return;
+      const name = danglingName(record.manifest.digest);
+      images[name] = { ...record, name };
     });
   }
 

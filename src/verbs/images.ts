@@ -1,19 +1,20 @@
 /**
  * The local image store's commands: `tag`, `rmi`, `inspect`, `history` and `save`. Names are
  * normalised like docker's (`app` → `docker.io/library/app:latest`); an image can also be named by
- * its id (config digest, or a unique prefix of its hex) as `docker` allows.
+ * its id or manifest digest, or a unique prefix of either (`image-lookup.ts`).
  */
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import { writeDockerArchive } from '../export/docker-archive.js';
 import { openLayout } from '../export/layout-writer.js';
 import { writeOciLayout } from '../export/oci-layout.js';
 import { imageRecord } from '../images/image-record.js';
 import { readStoredImage, type StoredImage } from '../export/stored-image.js';
-import { type ImageRecord } from '../images/image-index.js';
+import { isDangling, type ImageRecord } from '../images/image-index.js';
 import type { HistoryEntry } from '../image/oci-types.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { StateRoot } from '../state/state-root.js';
+import { lookupImage } from './image-lookup.js';
 import type { CommonOptions } from './options.js';
 
 /** Options of the verbs on local images. */
@@ -30,17 +31,9 @@ export async function findImage(name: string, options: LocalOptions = {}): Promi
 }
 
 async function findIn(root: StateRoot, name: string): Promise<ImageRecord> {
-  const hex = name.replace(/^sha256:/, '');
-  if (/^[a-f0-9]{4,64}$/.test(hex)) {
-    const matches = (await root.images.list()).filter((r) => r.config.slice(7).startsWith(hex));
-    const ids = new Set(matches.map((r) => r.config));
-    if (ids.size === 1 && matches[0]) return matches[0];
-    if (ids.size > 1) throw new InvalidArgumentError(`image id prefix ${hex} is ambiguous (${ids.size} images)`);
-  }
-  const full = formatReference(parseReference(name));
-  const record = await root.images.get(full);
-  if (!record) throw new NotFoundError(`no image named ${full} in the local store`, { hint: 'see tsbuild images' });
-  return record;
+  const { records } = await lookupImage(root.images, name);
+  // A named record describes the image best; the dangling one only when it has no name.
+  return (records.find((r) => !isDangling(r)) ?? records[0]) as ImageRecord;
 }
 
 /** The stored image behind a name or id. */
@@ -58,12 +51,26 @@ export async function tagImage(source: string, target: string, options: LocalOpt
   return name;
 }
 
-/** `rmi NAME`: removes the name; the blobs go at the next `prune`. */
-export async function removeImage(name: string, options: LocalOptions = {}): Promise<string> {
+/**
+ * `rmi NAME|ID`: a name goes; an id removes the image's names when it has one (or with `force`, all
+ * of them), as `docker rmi` does. Resolves to what went (names, or the digest of a dangling image);
+ * the blobs go at the next `prune`.
+ */
+export async function removeImage(name: string, options: LocalOptions & { force?: boolean } = {}): Promise<string[]> {
   const root = await StateRoot.open(options.root, options.progress);
-  const full = formatReference(parseReference(name));
-  if (!(await root.images.remove(full))) throw new NotFoundError(`no image named ${full} in the local store`);
-  return full;
+  const { records, byId } = await lookupImage(root.images, name);
+  const names = records.filter((r) => !isDangling(r));
+  if (byId && names.length > 1 && !options.force) {
+    throw new InvalidArgumentError(
+      `unable to delete ${(records[0] as ImageRecord).config.slice(7, 19)} (must be forced): image is referenced by ${names.length} names`,
+      { hint: `remove the names (${names.map((r) => r.name).join(', ')}) one by one, or use rmi -f` },
+    );
+  }
+  const removed: string[] = [];
+  for (const record of records) {
+    if (await root.images.remove(record.name)) removed.push(isDangling(record) ? record.manifest.digest : record.name);
+  }
+  return removed;
 }
 
 /** `inspect NAME`: the record, manifest and config. */
@@ -95,7 +102,7 @@ export async function saveImages(names: readonly string[], dest: string, format:
     try {
       for (const record of records) {
         const image = await readStoredImage(root.store, record.manifest.digest);
-        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, [record.name], root.store);
+        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, isDangling(record) ? [] : [record.name], root.store);
       }
       await layout.commit();
     } catch (err) {

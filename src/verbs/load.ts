@@ -25,6 +25,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
     for (const { digest, names } of loaded) {
       const image = await readStoredImage(root.store, digest);
       for (const name of names) await root.images.put(imageRecord(name, image));
+      if (names.length === 0) await root.images.putDangling(imageRecord('', image));
     }
     return loaded;
   } finally {

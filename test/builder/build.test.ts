@@ -450,7 +450,7 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
       'cached [stage-1 2/2] COPY --from=build /out.txt /app/out.txt',
     ]);
     expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({
-      'containerimage.digest': first.stdout.trim(),
+      'containerimage.config.digest': first.stdout.trim(),
       'image.name': 'docker.io/library/app:1',
       'tsbuild.steps': { ran: 0, cached: 4 },
     });

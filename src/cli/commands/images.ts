@@ -45,7 +45,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('tag')
     .description('give a local image another name')
-    .argument('<source>', 'a name or image id')
+    .argument('<source>', 'a name, image id or digest (or a prefix of one)')
     .argument('<target>', 'the new name')
     .action(async (source: string, target: string, _flags: unknown, command: Command) => {
       await tagImage(source, target, rootOf(command));
@@ -53,16 +53,20 @@ export function registerImages(program: Command, context: CliContext): void {
 
   program
     .command('rmi')
-    .description('remove names from the local store (blobs go at the next prune)')
-    .argument('<names...>', 'image names')
-    .action(async (names: string[], _flags: unknown, command: Command) => {
-      for (const name of names) process.stdout.write(`Untagged: ${await removeImage(name, rootOf(command))}\n`);
+    .description('remove names (or, by id, an image) from the local store; blobs go at the next prune')
+    .argument('<names...>', 'image names, ids or digests')
+    .option('-f, --force', 'an id removes every name of its image')
+    .action(async (names: string[], flags: { force?: boolean }, command: Command) => {
+      for (const name of names) {
+        for (const gone of await removeImage(name, { ...rootOf(command), force: flags.force === true }))
+          process.stdout.write(gone.startsWith('sha256:') ? `Deleted: ${gone}\n` : `Untagged: ${gone}\n`);
+      }
     });
 
   program
     .command('inspect')
     .description("print an image's manifest and config as JSON")
-    .argument('<name>', 'a name or image id')
+    .argument('<name>', 'a name, image id or digest (or a prefix of one)')
     .action(async (name: string, _flags: unknown, command: Command) => {
       process.stdout.write(`${JSON.stringify(await inspectImage(name, rootOf(command)), null, 2)}\n`);
     });
@@ -70,7 +74,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('history')
     .description('show the history of an image, newest first')
-    .argument('<name>', 'a name or image id')
+    .argument('<name>', 'a name, image id or digest (or a prefix of one)')
     .option('--no-trunc', 'do not shorten CREATED BY')
     .action(async (name: string, flags: { trunc: boolean }, command: Command) => {
       const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
@@ -89,7 +93,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('save')
     .description('write images to a tar file: a docker archive (default) or an OCI layout')
-    .argument('<names...>', 'image names')
+    .argument('<names...>', 'image names, ids or digests')
     .requiredOption('-o, --output <file>', 'the tar file to write')
     .option('--format <format>', 'docker or oci', 'docker')
     .action(async (names: string[], flags: { output: string; format: string }, command: Command) => {
@@ -111,7 +115,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('push')
     .description('push a local image to its registry')
-    .argument('<name>', 'the image name (its registry and repository)')
+    .argument('<name>', 'the image name (its registry and repository), or the id of an image with one name')
     .option('-q, --quiet', 'print only the manifest digest')
     .action(async (name: string, flags: { quiet?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalFlags>();
