@@ -65,6 +65,8 @@ export class LocalContentStore implements ContentStore {
     const stream = handle.createReadStream(options.signal ? { signal: options.signal } : {});
     const verify = verifyingStream(digest, opened.size, 'stored blob', (err) => this.damaged(digest, opened, err));
     stream.on('error', (err) => verify.destroy(err));
+    // A consumer that stops early destroys `verify` only: the file (a FileHandle) closes with it.
+    verify.once('close', () => stream.destroy());
     return stream.pipe(verify);
   }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -107,6 +107,27 @@ describe('LocalContentStore', () => {
       /^stored blob sha256:[0-9a-f]{64} is damaged \(its bytes hash to sha256:[0-9a-f]{64}\); it has been replaced since$/,
     );
     expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
+  });
+
+  it('a reader its consumer stops early closes the blob file at once', async () => {
+    const store = new LocalContentStore(tempDir());
+    const bytes = Buffer.alloc(1024 * 1024, 7);
+    const digest = digestOf(bytes);
+    await store.ingest(Readable.from([bytes]), { digest });
+    const openBlobs = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).endsWith(digest.slice(7));
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const reader = await store.reader(digest);
+    await new Promise((resolve) => reader.once('data', resolve));
+    expect(openBlobs()).toBe(1);
+    reader.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(openBlobs()).toBe(0);
   });
 
   it('leaves nothing behind when a write is aborted', async () => {
