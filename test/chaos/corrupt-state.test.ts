@@ -121,7 +121,7 @@ describe.skipIf(!isRoot || !registryAvailable)('a cache record whose layer or sn
     await remove(root, JSON.parse(readFileSync(path.join(root, file ?? ''), 'utf8')) as CacheRecord);
     const second = build();
     expect([second.status, second.stdout, second.stderr.includes('warning')]).toEqual([0, first.stdout, false]);
-    expect(second.stderr).toMatch(/^#\d+ \[stage-0 2\/2\] RUN echo made > \/made \(cache miss: its cached result was removed\)$/m);
+    expect(second.stderr).toMatch(/^#\d+ \[2\/2\] RUN echo made > \/made \(cache miss: its cached result was removed\)$/m);
     expect(second.stderr).toMatch(/^1 steps run, 0 cached/m);
   });
 });

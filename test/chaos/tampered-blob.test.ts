@@ -6,7 +6,7 @@
  * the build run again repairs the store (pulls the base image's blob again, or runs the step that
  * made the layer again). Either way the image is the one made before, and every blob verifies.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tsbuild } from '../helpers/cli.js';
@@ -107,7 +107,18 @@ describe.skipIf(!isRoot || !registryAvailable)('a tampered blob in the store', (
 });
 
 /** The layer a build added on top of its base: the last layer of the manifest `digest` in the store. */
-function stepLayer(digest: string, root: string): string {
-  const manifest = JSON.parse(readFileSync(path.join(root, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as { layers: Array<{ digest: string }> };
-  return manifest.layers.at(-1)?.digest ?? '';
+/** The last layer of the stored manifest whose config is `id` (what `build -q` prints, as buildx does). */
+function stepLayer(id: string, root: string): string {
+  const dir = path.join(root, 'blobs', 'sha256');
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (statSync(file).size > 64 * 1024) continue;
+    try {
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { config?: { digest?: string }; layers?: Array<{ digest: string }> };
+      if (doc.config?.digest === id) return doc.layers?.at(-1)?.digest ?? '';
+    } catch {
+      // not JSON: a layer
+    }
+  }
+  return '';
 }
