@@ -26,6 +26,19 @@ export interface ImageRecord {
   size: number;
   /** When the record was written. */
   updated: string;
+  /**
+   * When `target` is an index: every platform stored locally (`manifest` and `config` above are
+   * one of them, the host's where it is there).
+   */
+  platforms?: PlatformImage[];
+}
+
+/** One platform's image of an index record. */
+export interface PlatformImage {
+  platform: string;
+  manifest: Descriptor;
+  config: string;
+  size: number;
 }
 
 interface IndexFile {
@@ -64,6 +77,20 @@ export class ImageIndex {
       const current = await this.read();
       if (same(current.images[record.name])) return;
       await this.write({ ...current, images: { ...current.images, [record.name]: record } });
+    });
+  }
+
+  /**
+   * Replaces the record for `name` with what `change` makes of the current one (undefined: none),
+   * under the lock, so two writers merging into one record (two platforms pulled at once) keep both.
+   */
+  async update(name: string, change: (current: ImageRecord | undefined) => ImageRecord): Promise<ImageRecord> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    return withFileLock(this.file, async () => {
+      const current = await this.read();
+      const record = change(current.images[name]);
+      await this.write({ ...current, images: { ...current.images, [name]: record } });
+      return record;
     });
   }
 

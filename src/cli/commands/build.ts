@@ -30,7 +30,7 @@ interface BuildFlags {
   target?: string;
   buildArg: string[];
   label: string[];
-  platform?: string;
+  platform: string[];
   tag: string[];
   output: string[];
   push?: boolean;
@@ -73,7 +73,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect, [])
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
-    .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
+    .option('--platform <os/arch>', 'the platform to build for (default: this machine); several (a,b or repeated) make an image index', collect, [])
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
     .option(
       '--call <method>',
@@ -108,7 +108,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
         context,
         ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
         ...(flags.target === undefined ? {} : { target: flags.target }),
-        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+        // Planning and the checks look at one platform, the first (as `buildx --call` does).
+        ...(flags.platform.length === 0 ? {} : { platform: (flags.platform[0] ?? '').split(',')[0] ?? '' }),
         buildArgs: keyValues(flags.buildArg, '--build-arg'),
         labels: keyValues(flags.label, '--label'),
         signal: cli.signal,
@@ -135,6 +136,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         let failed = true;
         const result = await build({
           ...common,
+          ...(flags.platform.length === 0 ? {} : { platform: flags.platform }),
           tags: flags.tag,
           ...(flags.jobs === undefined ? {} : { jobs: positiveInteger(flags.jobs, '--jobs') }),
           outputs: buildOutputs(flags.output, { push: flags.push === true, annotations: flags.annotation }),
@@ -172,6 +174,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
           const metadata = {
             'containerimage.digest': result.digest,
             'containerimage.config.digest': result.config,
+            ...(result.platforms.length > 1 ? { 'tsbuild.platforms': result.platforms } : {}),
             'image.name': names.join(','),
             'tsbuild.outputs': result.outputs,
             'tsbuild.steps': { ran: result.ran, cached: result.cached },
