@@ -23,9 +23,18 @@ import { useTempDirs } from '../helpers/tmp.js';
 import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { arm64Busybox } from '../helpers/busybox-arm64.js';
 
 const tempDir = useTempDirs('tsbuild-multiplat-');
 const enabled = isRoot && registryAvailable;
+/** Whether the kernel hands arm64 programs to QEMU (Debian's qemu-user-static registered, binfmt_misc mounted). */
+const emulated = (() => {
+  try {
+    return readFileSync('/proc/sys/fs/binfmt_misc/qemu-aarch64', 'utf8').startsWith('enabled');
+  } catch {
+    return false;
+  }
+})();
 
 let registry: TestRegistry | undefined;
 let layouts: string | undefined;
@@ -35,7 +44,12 @@ beforeAll(async () => {
   await writeBusyboxLayout(path.join(layouts, 'bb'), '1', ['linux/amd64', 'linux/arm64']);
   registry = await startRegistry();
   await skopeoPush(path.join(layouts, 'bb'), '1', `${registry.host}/busybox:1`, { all: true });
-}, 60_000);
+  if (!emulated) return;
+  // For RUN under QEMU: the arm64 image gets Debian's arm64 busybox.
+  const busybox = { 'linux/arm64': await arm64Busybox() };
+  await writeBusyboxLayout(path.join(layouts, 'native'), '1', ['linux/amd64', 'linux/arm64'], 'oci', { busybox });
+  await skopeoPush(path.join(layouts, 'native'), '1', `${registry.host}/native:1`, { all: true });
+}, 120_000);
 afterAll(async () => {
   await registry?.stop();
   if (layouts) rmSync(layouts, { recursive: true, force: true });
@@ -197,4 +211,35 @@ describe.skipIf(!enabled)('a build for linux/amd64 and linux/arm64', () => {
     );
     expect([existsSync(dest), existsSync(path.join(p.root, 'images.json'))]).toEqual([false, false]);
   });
+});
+
+describe.skipIf(!enabled)('RUN steps of a foreign platform', () => {
+  function foreign(image: string): { context: string; root: string } {
+    const context = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), [`FROM ${host()}/${image}:1`, 'RUN uname -m > /machine.txt'].join('\n'));
+    return { context, root: tempDir() };
+  }
+
+  it.skipIf(emulated)('stop the build before any step when the host cannot run them (no binfmt_misc handler here)', async () => {
+    const p = foreign('busybox');
+    const { sink, started } = startedSteps();
+    await expect(build(testRequest(p, tempDir, { platform: 'linux/amd64,linux/arm64', progress: sink }))).rejects.toThrow(
+      'cannot run linux/arm64 steps on this linux/amd64 machine: no binfmt_misc handler qemu-aarch64',
+    );
+    expect(started).toEqual([]);
+  });
+
+  it.skipIf(!emulated)(
+    'run under QEMU through binfmt_misc: uname -m says aarch64 on arm64 and x86_64 on amd64',
+    async () => {
+      const p = foreign('native');
+      const result = await build(testRequest(p, tempDir, { platform: 'linux/amd64,linux/arm64' }));
+      const store = new LocalContentStore(p.root);
+      const index = JSON.parse((await store.readBytes(result.digest)).toString()) as Index;
+      const machines = [];
+      for (const m of index.manifests) machines.push((await readImage(p.root, m.digest)).files('machine.txt'));
+      expect(machines).toEqual(['x86_64\n', 'aarch64\n']);
+    },
+    180_000,
+  );
 });
