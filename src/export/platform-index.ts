@@ -6,10 +6,11 @@
  */
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../content/store.js';
-import { canonicalJson, digestOf } from '../digest/digest.js';
+import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
+import { NotFoundError } from '../errors.js';
 import { MediaType, type Descriptor, type Index } from '../image/oci-types.js';
 import { formatPlatform } from '../image/platform.js';
-import type { StoredImage } from './stored-image.js';
+import { readStoredImage, type StoredImage } from './stored-image.js';
 
 /** An index in the content store with its images. */
 export interface StoredIndex {
@@ -41,4 +42,20 @@ export async function writeIndex(store: ContentStore, images: readonly StoredIma
   const digest = digestOf(bytes);
   await store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
   return { descriptor: { mediaType, digest, size: bytes.length }, index, images: [...images] };
+}
+
+/** Reads the index `descriptor` names and every image it lists (all must be stored: a built index). */
+export async function readStoredIndex(store: ContentStore, descriptor: Descriptor): Promise<StoredIndex> {
+  const index = JSON.parse((await store.readBytes(parseDigest(descriptor.digest))).toString('utf8')) as Index;
+  const images: StoredImage[] = [];
+  for (const m of index.manifests) {
+    if (!(await store.info(parseDigest(m.digest)))) {
+      const platform = m.platform ? formatPlatform(m.platform) : m.digest;
+      throw new NotFoundError(`the index ${descriptor.digest} lists ${platform}, which is not in the local store`, {
+        hint: 'pull it with --all-platforms, or push the platform images one by one',
+      });
+    }
+    images.push(await readStoredImage(store, m.digest));
+  }
+  return { descriptor, index, images };
 }

@@ -61,10 +61,15 @@ export function recordFor(record: ImageRecord, platform: string): PlatformImage 
 
 /**
  * A pulled platform merged into what the name held: when both came from the same index, the
- * record lists both platforms (the new one first); otherwise the pulled record replaces it.
+ * record lists both platforms (in the order pulled; a platform pulled again keeps its place);
+ * otherwise the pulled record replaces it.
  */
 export function mergePulled(current: ImageRecord | undefined, pulled: ImageRecord): ImageRecord {
   if (!current || current.target.digest !== pulled.target.digest || pulled.target.digest === pulled.manifest.digest) return pulled;
-  const others = recordPlatforms(current).filter((p) => p.platform !== pulled.platform);
-  return { ...pulled, platforms: [platformImage(pulled), ...others] };
+  const known = recordPlatforms(current);
+  const entry = platformImage(pulled);
+  const platforms = known.some((p) => p.platform === entry.platform)
+    ? known.map((p) => (p.platform === entry.platform ? entry : p))
+    : [...known, entry];
+  return { ...pulled, platforms };
 }

@@ -24,6 +24,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { arm64Busybox } from '../helpers/busybox-arm64.js';
+import { tsbuild } from '../helpers/cli.js';
 
 const tempDir = useTempDirs('tsbuild-multiplat-');
 const enabled = isRoot && registryAvailable;
@@ -242,4 +243,51 @@ describe.skipIf(!enabled)('RUN steps of a foreign platform', () => {
     },
     180_000,
   );
+});
+
+describe.skipIf(!enabled)('multi-platform images in the local store, from the command line', () => {
+  const env = (): NodeJS.ProcessEnv => ({ TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() });
+
+  it('pull --all-platforms stores both; images, inspect and history show the platforms', () => {
+    const root = tempDir();
+    const e = env();
+    const pulled = tsbuild(['--root', root, 'pull', '--all-platforms', `${host()}/busybox:1`], { env: e });
+    expect(pulled.status).toBe(0);
+    const indexDigest = pulled.stdout.trim();
+    expect(pulled.stderr).toMatch(/\(linux\/amd64\): 2 layers, 2 pulled .*\n.*\(linux\/arm64\): 2 layers, 1 pulled .*, 1 already stored\n$/);
+    const listing = tsbuild(['--root', root, 'images'], { env: e }).stdout.split('\n');
+    expect(listing[1]).toMatch(new RegExp(`^${host()}/busybox\\s+1\\s+.*\\s+linux/amd64,linux/arm64$`));
+    const inspected = JSON.parse(tsbuild(['--root', root, 'inspect', '--platform', 'linux/arm64', `${host()}/busybox:1`], { env: e }).stdout) as {
+      index: string;
+      config: ImageConfig;
+      platforms: Array<{ platform: string }>;
+    };
+    expect([inspected.index, inspected.config.architecture, inspected.platforms.map((p) => p.platform)]).toEqual([
+      indexDigest,
+      'arm64',
+      ['linux/amd64', 'linux/arm64'],
+    ]);
+    const history = tsbuild(['--root', root, 'history', '--platform', 'arm64', `${host()}/busybox:1`], { env: e });
+    expect(history.stderr).toBe(`${host()}/busybox:1: linux/arm64 of linux/amd64, linux/arm64 (choose with --platform)\n`);
+    expect(history.stdout).toContain('platform linux/arm64');
+    const missing = tsbuild(['--root', root, 'inspect', '--platform', 'linux/s390x', `${host()}/busybox:1`], { env: e });
+    expect([missing.status, missing.stderr]).toEqual([1, `error: ${host()}/busybox:1 has no linux/s390x image (it has linux/amd64, linux/arm64)\n`]);
+  });
+
+  it('builds with --platform a,b, then tag and push send the index', async () => {
+    const p = project();
+    const e = env();
+    const built = tsbuild(
+      ['--root', p.root, 'build', '--progress', 'quiet', '--platform', 'linux/amd64', '--platform', 'linux/arm64', '-t', 'app:1', p.context],
+      { env: e },
+    );
+    expect(built.status).toBe(0);
+    const digest = built.stdout.trim();
+    const name = `${host()}/tagged:2`;
+    expect(tsbuild(['--root', p.root, 'tag', 'app:1', name], { env: e }).status).toBe(0);
+    const pushed = tsbuild(['--root', p.root, 'push', '-q', name], { env: e });
+    expect([pushed.status, pushed.stdout]).toEqual([0, `${digest}\n`]);
+    const raw = JSON.parse(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${name}`)) as Index;
+    expect(raw.manifests.map((m) => m.platform?.architecture)).toEqual(['amd64', 'arm64']);
+  }, 120_000);
 });

@@ -16,12 +16,12 @@ function pulled(platform: string, n: number, target = INDEX): ImageRecord {
 }
 
 describe('mergePulled', () => {
-  it('lists both platforms of one index, the newest first, one entry per platform', () => {
+  it('lists both platforms of one index in the order pulled, one entry per platform', () => {
     const amd64 = pulled('linux/amd64', 1);
     const arm64 = mergePulled(amd64, pulled('linux/arm64', 2));
     expect(recordPlatforms(arm64).map((p) => [p.platform, p.manifest.digest])).toEqual([
-      ['linux/arm64', d(2).digest],
       ['linux/amd64', d(1).digest],
+      ['linux/arm64', d(2).digest],
     ]);
     expect(arm64.manifest).toEqual(d(2));
     const again = mergePulled(arm64, pulled('linux/amd64', 1));
