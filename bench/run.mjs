@@ -10,6 +10,7 @@ import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
 import { benchNetwork, formatNetwork } from './network.mjs';
 import { benchSeccomp } from './seccomp.mjs';
+import { benchMultiPlatform, formatMultiPlatform } from './multiplatform.mjs';
 
 const machine = {
   cpus: os.cpus().length,
@@ -50,6 +51,9 @@ if (process.getuid?.() !== 0) {
       `  ${name.padEnd(26)} cold ${t.cold.medianMs.toFixed(0)} ms${ratio('cold')}, no-op ${t.noop.medianMs.toFixed(0)} ms${ratio('noop')}, one file changed ${t.oneFileChanged.medianMs.toFixed(0)} ms${ratio('oneFileChanged')}`,
     );
   }
+  const mp = await benchMultiPlatform();
+  results.push(mp);
+  console.log(formatMultiPlatform(mp));
   const g = await benchRegistry();
   results.push(g);
   console.log(`${g.scenario} (medians of ${g.runs}; ratio = peer / tsbuild; the export RUN writes ${g.exportMiB} MiB):`);
