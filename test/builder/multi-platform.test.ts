@@ -186,6 +186,15 @@ describe.skipIf(!enabled)('a build for linux/amd64 and linux/arm64', () => {
     expect(arm.Architecture).toBe('arm64');
   }, 120_000);
 
+  it('exports the cache of every platform: a new state root importing it runs no step and gives the same index', async () => {
+    const p = project();
+    const cache = tempDir();
+    const first = await build(testRequest(p, tempDir, { platform: 'linux/amd64,linux/arm64', cacheTo: { type: 'local', dir: cache, mode: 'max' } }));
+    const fresh = tempDir();
+    const again = await build(testRequest({ context: p.context, root: fresh }, tempDir, { platform: 'linux/amd64,linux/arm64', cacheFrom: [cache] }));
+    expect([again.digest, again.ran, again.cached]).toEqual([first.digest, 0, 4]);
+  }, 120_000);
+
   it('writes a Docker manifest list with oci-mediatypes=false', async () => {
     const p = project();
     const layout = path.join(tempDir(), 'layout');
