@@ -23,7 +23,8 @@ export {
   type InspectedImage,
 } from './verbs/images.js';
 export { login, logout, loginHost, type LoginOptions } from './verbs/login.js';
-export { usage, pruneState } from './verbs/maintenance.js';
+export { usage, pruneState, type PruneStateResult } from './verbs/maintenance.js';
+export type { ReclaimResult } from './state/reclaim-root.js';
 export type { CommonOptions, RegistryOptions } from './verbs/options.js';
 export type { Usage, PruneResult } from './cache/gc.js';
 export type { ImageRecord } from './images/image-index.js';
@@ -57,11 +58,19 @@ export {
   InvalidArgumentError,
   NotFoundError,
   AlreadyExistsError,
+  PermissionDeniedError,
+  FailedPreconditionError,
+  IntegrityError,
+  UnavailableError,
+  CancelledError,
   UnsupportedError,
   InternalError,
+  hasCode,
   isNotFound,
   isInvalidArgument,
+  isCancelled,
   type ErrorCode,
+  type FailedStep,
 } from './errors.js';
 export { DockerfileError, type ErrorLocation, type SourcePosition, type SourceRange } from './dockerfile/errors.js';
 export { ExecError } from './runtime/exec-error.js';

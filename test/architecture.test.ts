@@ -66,7 +66,7 @@ const ALLOWED: Record<string, string[]> = {
   solve: ['digest', 'progress', 'errors.ts'],
   content: ['digest', 'util', 'errors.ts'],
   registry: ['content', 'digest', 'image', 'progress', 'util', 'errors.ts'],
-  images: ['image', 'util', 'errors.ts'],
+  images: ['image', 'digest', 'util', 'errors.ts'],
   archive: ['digest', 'image', 'util', 'errors.ts'],
   context: ['digest', 'util', 'errors.ts'],
   fileops: ['context', 'archive', 'digest', 'util', 'errors.ts'],

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { TsbuildError } from '../errors.js';
+import { InvalidArgumentError, TsbuildError } from '../errors.js';
 
 /** A tar entry header, as tsbuild uses it. */
 export interface TarHeader {
@@ -67,7 +67,7 @@ async function* withTarErrors<T>(entries: AsyncIterable<T>, what: string): Async
   } catch (err) {
     const message = (err as Error).message ?? '';
     if (err instanceof TsbuildError || !/^(Invalid tar header|Unexpected end of data)/.test(message)) throw err;
-    throw new TsbuildError('invalid-argument', `${what} is not a valid tar archive: ${message}`, { cause: err });
+    throw new InvalidArgumentError(`${what} is not a valid tar archive: ${message}`, { cause: err });
   }
 }
 

@@ -6,15 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
 
 /** zstd's default level, which BuildKit uses too. */
 export const ZSTD_DEFAULT_LEVEL = 3;
 
 /** A zstd compressor (levels 1–19; 20–22 are refused as needing `--ultra` memory). */
 export function zstdCompress(level = ZSTD_DEFAULT_LEVEL): Duplex {
-  if (!Number.isInteger(level) || level < 1 || level > 19)
-    throw new TsbuildError('invalid-argument', `zstd compression level ${level} is out of range (1-19)`);
+  if (!Number.isInteger(level) || level < 1 || level > 19) throw new InvalidArgumentError(`zstd compression level ${level} is out of range (1-19)`);
   return zstdProcess(['-q', '-c', '-T0', `-${level}`], 'compress');
 }
 
@@ -55,12 +54,12 @@ function zstdProcess(args: string[], what: string): Duplex {
   // A process that stops reading (it failed) makes writes fail with EPIPE; its exit status says why.
   child.stdin.on('error', () => undefined);
   child.once('error', (err) =>
-    duplex.destroy(new TsbuildError('unavailable', `cannot run zstd: ${err.message}`, { hint: 'install zstd (apt-get install zstd)' })),
+    duplex.destroy(new FailedPreconditionError(`cannot run zstd: ${err.message}`, { hint: 'install zstd (apt-get install zstd)' })),
   );
   child.once('close', (code, signal) => {
     if (code === 0) duplex.push(null);
     else if (!duplex.destroyed)
-      duplex.destroy(new TsbuildError('invalid-argument', `zstd could not ${what}: ${stderr.trim().split('\n').pop() || `exit ${code ?? signal}`}`));
+      duplex.destroy(new InvalidArgumentError(`zstd could not ${what}: ${stderr.trim().split('\n').pop() || `exit ${code ?? signal}`}`));
   });
   return duplex;
 }

@@ -7,6 +7,8 @@
  * second build unpacks nothing.
  */
 import { randomBytes } from 'node:crypto';
+import type { ContentStore } from '../content/store.js';
+import { parseDocument } from '../image/documents.js';
 import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError } from '../digest/hashing.js';
 import { InternalError, isNotFound } from '../errors.js';
@@ -63,7 +65,8 @@ export class BaseImages {
     const record = options.pull ? undefined : await root.images.get(formatReference(parseReference(ref)));
     const local = record ? recordFor(record, platform) : undefined;
     if (local) await lease.add({ blobs: [local.manifest.digest, local.config] });
-    const stored = local && (await root.store.info(parseDigest(local.manifest.digest))) ? local : undefined;
+    // One that lost a blob (removed as damaged when read) is pulled again, which fetches only what is missing.
+    const stored = local && (await imageComplete(root.store, parseDigest(local.manifest.digest))) ? local : undefined;
     const digests = stored
       ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
       : await pullInto(root, ref, parsePlatform(platform), options);
@@ -104,6 +107,14 @@ export class BaseImages {
 
 function imageKey(ref: string, platform: string): string {
   return `${ref} ${formatPlatform(parsePlatform(platform))}`;
+}
+
+/** True when the manifest `digest`, its config and every layer are stored. */
+export async function imageComplete(store: ContentStore, digest: Digest): Promise<boolean> {
+  if (!(await store.info(digest))) return false;
+  const manifest = parseDocument('manifest', await store.readBytes(digest), `stored manifest ${digest}`);
+  for (const blob of [manifest.config, ...manifest.layers]) if (!(await store.info(parseDigest(blob.digest)))) return false;
+  return true;
 }
 
 /** The chainIDs of a list of diffIDs (OCI image-spec config.md). */

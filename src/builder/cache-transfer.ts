@@ -7,6 +7,8 @@
  * `application/vnd.tsbuild.cache.config.v1+json`) maps cache keys to layers, its layers are those
  * layers, so the registry keeps them and a push skips or mounts what it already holds.
  */
+import * as z from 'zod';
+import { descriptorSchema, digestSchema, parseChecked, parseDocument } from '../image/documents.js';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cache/local-export.js';
@@ -35,6 +37,12 @@ interface CacheConfig {
   steps: Record<string, ExportedStep>;
 }
 
+/** The config a registry cache is read from: checked, since a registry's answer is untrusted. */
+const cacheConfig = z.looseObject({
+  version: z.literal(1),
+  steps: z.record(z.string(), z.looseObject({ layer: z.looseObject({ descriptor: descriptorSchema, diffID: digestSchema }), created: z.string() })),
+});
+
 export interface TransferOptions extends RegistryOptions {
   root: StateRoot;
   progress?: ProgressSink;
@@ -50,7 +58,7 @@ export interface TransferOptions extends RegistryOptions {
 export async function importCache(spec: CacheSpec, options: TransferOptions): Promise<Map<string, ImportedStep>> {
   if (spec.type === 'local') {
     const imported = new Map<string, ImportedStep>();
-    const steps = await loadCache(spec.dir);
+    const steps = await loadCache(spec.dir, options.root.warn);
     if (steps.size === 0) options.progress?.emit({ type: 'message', text: `no build cache in ${spec.dir} yet` });
     for (const [key, step] of steps)
       imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
@@ -70,16 +78,16 @@ export async function importCache(spec: CacheSpec, options: TransferOptions): Pr
 async function importFromRegistry(name: string, ref: Reference, options: TransferOptions): Promise<Map<string, ImportedStep>> {
   const client = await registryClient(options);
   const fetched = await client.getManifest(ref, manifestReference(ref), options.signal);
-  const manifest = parseJson<Manifest>(fetched.bytes, `the manifest at ${name}`);
-  if (manifest.config?.mediaType !== CACHE_CONFIG_TYPE)
-    throw new InvalidArgumentError(`${name} is not a tsbuild build cache (config type ${manifest.config?.mediaType ?? 'none'})`);
+  const manifest = parseDocument('manifest', fetched.bytes, `the manifest at ${name}`);
+  if (manifest.config.mediaType !== CACHE_CONFIG_TYPE)
+    throw new InvalidArgumentError(`${name} is not a tsbuild build cache (config type ${manifest.config.mediaType})`);
   // The step list is read whole: refuse one a registry claims is huge rather than buffer it.
   if (manifest.config.size > MAX_CONFIG_BYTES)
     throw new InvalidArgumentError(`the build cache config at ${name} is ${manifest.config.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   const chunks: Buffer[] = [];
   for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal))
     chunks.push(chunk as Buffer);
-  const config = parseJson<CacheConfig>(Buffer.concat(chunks), `the build cache config at ${name}`);
+  const config = parseChecked<typeof cacheConfig, CacheConfig>(cacheConfig, Buffer.concat(chunks), `the build cache config at ${name}`);
   const imported = new Map<string, ImportedStep>();
   for (const [key, step] of Object.entries(config.steps ?? {})) {
     const layer = step.layer.descriptor;
@@ -88,18 +96,10 @@ async function importFromRegistry(name: string, ref: Reference, options: Transfe
   return imported;
 }
 
-function parseJson<T>(bytes: Buffer, what: string): T {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch {
-    throw new InvalidArgumentError(`${what} is not JSON`);
-  }
-}
-
 /** Writes `steps` to the cache `spec` names. */
 export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
   if (spec.type === 'local') {
-    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.root.store));
+    await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.root.store, options.root.warn));
     return;
   }
   const configBytes = Buffer.from(canonicalJson({ version: 1, steps: Object.fromEntries(steps) } satisfies CacheConfig));

@@ -4,7 +4,7 @@
  * caller grants (`--allow`; the CLI's own `--network=host` grants `network.host`). Checked for the
  * whole plan before any step runs; the error names the Dockerfile line and the flag.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, PermissionDeniedError } from '../errors.js';
 import type { NetworkMode } from '../network/network.js';
 import type { BuildPlan, ExecStep } from '../plan/types.js';
 
@@ -35,7 +35,7 @@ export function checkEntitlements(plan: BuildPlan, file: string, network: Networ
         ...(step.security === 'insecure' ? (['security.insecure'] as const) : []),
       ];
       const missing = needs.find((e) => !granted.has(e));
-      if (missing) throw new InvalidArgumentError(`${file}:${step.line}: ${missing} is not allowed`, { hint: `grant it with --allow ${missing}` });
+      if (missing) throw new PermissionDeniedError(`${file}:${step.line}: ${missing} is not allowed`, { hint: `grant it with --allow ${missing}` });
     }
   }
 }

@@ -124,7 +124,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   };
 
   const context = await loadBuildContext(request.context, dockerfile.file);
-  const checksums = await ChecksumCache.for(root.path, request.context).load();
+  const checksums = await ChecksumCache.for(root.path, request.context, root.warn).load();
   const views = new SourceViews(snapshotter, root.path);
   const contextViews = new ContextViews(context, root.path);
   const differ = new MountDiffer(root.store, root.path);
@@ -147,6 +147,8 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       resolver,
       progress,
       used,
+      // The name BuildKit prints: the -f path as given, else the file's name in the context.
+      dockerfile: { file: request.dockerfile ?? path.basename(dockerfile.file), source: dockerfile.text },
       location: (stage: PlannedStage, stepId: string) => `${dockerfilePath}#${stage.index}#${stepId}`,
       skipCache: (stage: PlannedStage) => request.noCache === true || noCacheFilter.has(stage.name),
       steps: {

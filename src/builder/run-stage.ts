@@ -16,6 +16,7 @@ import type { VertexRun } from '../solve/solver.js';
 import type { StepResolver } from '../solve/step-resolver.js';
 import type { BaseImages } from './base-images.js';
 import type { SourceViews } from './source-dirs.js';
+import { withFailedStep, type DockerfileText } from './failed-step.js';
 import { stepOp, type StepEnvironment } from './step-ops.js';
 
 /** What a finished stage hands on: its snapshot, key, layers and history. */
@@ -43,6 +44,8 @@ export interface StageEnvironment {
   skipCache: (stage: PlannedStage) => boolean;
   /** Every step result the build used, by key (what `--cache-to` exports). */
   used: Map<string, CacheRecord>;
+  /** The Dockerfile, for naming the step a failure comes from. */
+  dockerfile: DockerfileText;
 }
 
 export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>, env: StageEnvironment): Promise<StageResult> {
@@ -78,7 +81,9 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
       platform,
     };
     const info = { id: step.id, name: step.name, location: env.location(stage, step.id), parentKey: state.key, skipCache: env.skipCache(stage) };
-    const { key, result } = await env.resolver.resolve(info, stepOp(step, place, env.steps), run.slot);
+    const { key, result } = await env.resolver.resolve(info, stepOp(step, place, env.steps), run.slot).catch((err: unknown) => {
+      throw withFailedStep(err, step, stage, env.dockerfile);
+    });
     env.used.set(key, result);
     state = {
       ...state,

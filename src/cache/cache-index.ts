@@ -1,16 +1,19 @@
 /**
  * The persistent cache index: cache key → the committed snapshot and the layer a step produced.
  * One small JSON file per key under `<root>/cache-index/`, written atomically; a record is only
- * trusted when its snapshot and layer blob still exist (the caller checks).
+ * trusted when its snapshot and layer blob still exist (the caller checks). A record that cannot
+ * be read (damaged JSON, a shape tsbuild does not write) is set aside with a warning and is a miss:
+ * the step runs again and writes a good one.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
-import { digestHex, digestOf } from '../digest/digest.js';
+import { digestHex, digestOf, isDigest } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
 import type { RememberedParts } from '../solve/step-resolver.js';
-import { namesIn, readTextIfExists } from '../util/absent.js';
+import { namesIn } from '../util/absent.js';
+import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** What a cached step left. */
 export interface CacheRecord {
@@ -34,22 +37,64 @@ export function missReason(previous: KeyPartsRecord | undefined, current: KeyPar
 
 const canonical = (list: readonly string[]): string => JSON.stringify(list);
 
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+/** A step's layer and time as tsbuild writes them (in a cache record, in an exported cache). */
+export function isStepResult(value: unknown): value is Pick<CacheRecord, 'layer' | 'created'> {
+  if (!isObject(value) || typeof value.created !== 'string' || !isObject(value.layer)) return false;
+  const { descriptor, diffID } = value.layer;
+  return (
+    typeof diffID === 'string' &&
+    isDigest(diffID) &&
+    isObject(descriptor) &&
+    typeof descriptor.mediaType === 'string' &&
+    typeof descriptor.digest === 'string' &&
+    isDigest(descriptor.digest) &&
+    typeof descriptor.size === 'number'
+  );
+}
+
+/** A record as `put` writes it. */
+function isCacheRecord(value: unknown): value is CacheRecord {
+  return isStepResult(value) && typeof (value as { snapshot?: unknown }).snapshot === 'string';
+}
+
+function isKeyParts(value: unknown): value is KeyPartsRecord {
+  return (
+    isObject(value) &&
+    typeof value.definition === 'string' &&
+    typeof value.parent === 'string' &&
+    isStringList(value.inputs) &&
+    isStringList(value.content)
+  );
+}
+
 export class CacheIndex {
   private readonly dir: string;
 
-  constructor(root: string) {
+  /** `warn`: told when a record is damaged and set aside. */
+  constructor(
+    root: string,
+    private readonly warn: Warn = ignoreWarnings,
+  ) {
     this.dir = path.join(root, 'cache-index');
   }
 
   async get(key: Digest): Promise<CacheRecord | undefined> {
-    const text = await readTextIfExists(path.join(this.dir, `${digestHex(key)}.json`));
-    return text === undefined ? undefined : (JSON.parse(text) as CacheRecord);
+    return this.readRecord(path.join(this.dir, `${digestHex(key)}.json`));
+  }
+
+  private readRecord(file: string): Promise<CacheRecord | undefined> {
+    return readJsonOrSetAside(file, isCacheRecord, { what: 'cache record', consequence: 'the step runs again', warn: this.warn });
   }
 
   /** The key parts last seen for a step location (a file name derived from it). */
   async lastParts(location: string): Promise<KeyPartsRecord | undefined> {
-    const text = await readTextIfExists(this.locationFile(location));
-    return text === undefined ? undefined : (JSON.parse(text) as KeyPartsRecord);
+    return readJsonOrSetAside(this.locationFile(location), isKeyParts, {
+      what: 'cache-miss record',
+      consequence: 'the reason for this miss is unknown',
+      warn: this.warn,
+    });
   }
 
   async rememberParts(location: string, parts: KeyPartsRecord): Promise<void> {
@@ -67,8 +112,8 @@ export class CacheIndex {
     const out: Array<{ file: string; record: CacheRecord }> = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const file = path.join(this.dir, name);
-      const text = await readTextIfExists(file);
-      if (text !== undefined) out.push({ file, record: JSON.parse(text) as CacheRecord });
+      const record = await this.readRecord(file);
+      if (record !== undefined) out.push({ file, record });
     }
     return out;
   }

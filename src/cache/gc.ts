@@ -4,13 +4,18 @@
  * and layer still exist with those. `all: true` drops the build cache too. Whatever running builds
  * hold (their leases, `util/lease.ts`) is kept and counted as skipped. Snapshots are removed
  * children first and never while something builds on them (active snapshots of live processes
- * are not touched), so nothing in use disappears.
+ * are not touched), so nothing in use disappears. A named image's manifest that no longer
+ * verifies is removed (a re-pull or rebuild brings it back) and counted, never a failure.
  */
 import type { ContentStore } from '../content/store.js';
-import { parseDigest } from '../digest/digest.js';
+import { isDigest, parseDigest } from '../digest/digest.js';
+import { hasCode } from '../errors.js';
 import type { Manifest } from '../image/oci-types.js';
 import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import type { CacheIndex } from './cache-index.js';
+
+/** Larger blobs are layers, not manifests: not read whole. */
+const MAX_MANIFEST = 4 * 1024 * 1024;
 
 export interface Usage {
   blobs: { count: number; bytes: number };
@@ -25,6 +30,8 @@ export interface PruneResult {
   bytes: number;
   /** What running builds hold, left in place. */
   skipped: { snapshots: number; blobs: number };
+  /** Manifests of named images whose bytes no longer matched their digest: removed. */
+  corrupt: number;
 }
 
 /** What the state root holds. */
@@ -38,6 +45,26 @@ export async function diskUsage(store: ContentStore, snapshotter: ManagedSnapsho
   const snapshots = await snapshotter.list();
   const bytes = await snapshotter.diskUsage();
   return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
+}
+
+/** The manifest stored as `digest`; undefined when it is not stored or is not a manifest. */
+async function readManifest(store: ContentStore, digest: string): Promise<Pick<Manifest, 'config' | 'layers'> | undefined> {
+  if (!isDigest(digest)) return undefined;
+  const info = await store.info(digest);
+  if (!info || info.size > MAX_MANIFEST) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse((await store.readBytes(digest)).toString('utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { config, layers } = value as Partial<Manifest>;
+  const isRef = (d: unknown): d is { digest: string } =>
+    typeof d === 'object' && d !== null && typeof (d as { digest?: unknown }).digest === 'string';
+  if (!isRef(config) || !Array.isArray(layers) || !layers.every(isRef)) return undefined;
+  return { config, layers };
 }
 
 /** What `prune` keeps for running builds, from their leases (`util/lease.ts`). */
@@ -57,17 +84,22 @@ export async function prune(
   snapshotter: ManagedSnapshotter,
   cache: CacheIndex,
   imageManifests: readonly string[],
-  options: { all?: boolean; leases?: PruneLeases } = {},
+  options: { all?: boolean; leases?: PruneLeases; keep?: readonly string[] } = {},
 ): Promise<PruneResult> {
-  const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { snapshots: 0, blobs: 0 } };
+  const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { snapshots: 0, blobs: 0 }, corrupt: 0 };
   const leases = options.leases ?? { blobs: new Set<string>(), snapshots: new Set<string>(), since: undefined };
   const isNew = (time: number | undefined): boolean => leases.since !== undefined && time !== undefined && time >= leases.since;
   const keepBlobs = new Set<string>();
-  for (const digest of imageManifests) {
+  // `keep` (what a set-aside image index names) may hold configs and indexes too: only what reads
+  // as a manifest has its config and layers kept with it.
+  for (const digest of [...imageManifests, ...(options.keep ?? [])]) {
     keepBlobs.add(digest);
-    const info = await store.info(parseDigest(digest));
-    if (!info) continue;
-    const manifest = JSON.parse((await store.readBytes(parseDigest(digest))).toString()) as Manifest;
+    const manifest = await readManifest(store, digest).catch((err: unknown) => {
+      if (!hasCode(err, 'digest-mismatch')) throw err;
+      result.corrupt++; // the store removed it
+      return undefined;
+    });
+    if (!manifest) continue;
     keepBlobs.add(manifest.config.digest);
     for (const layer of manifest.layers) keepBlobs.add(layer.digest);
   }

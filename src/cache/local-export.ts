@@ -1,7 +1,9 @@
 /**
  * Cache export and import of `type=local`: a directory with the layer blobs of the exported steps
  * (`blobs/sha256/<hex>`) and `cache.json` mapping cache keys to those layers. A fresh machine
- * importing it restores a step by unpacking its layer instead of running the step.
+ * importing it restores a step by unpacking its layer instead of running the step. A `cache.json`
+ * that cannot be read is set aside with a warning: an import goes without it, an export starts a new
+ * one.
  */
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
@@ -11,8 +13,9 @@ import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
 import type { ContentStore } from '../content/store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
-import type { CacheRecord } from './cache-index.js';
-import { readTextIfExists, statIfExists } from '../util/absent.js';
+import { isStepResult, type CacheRecord } from './cache-index.js';
+import { statIfExists } from '../util/absent.js';
+import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** What an exported step is: its layer and when it was made. */
 export type ExportedStep = Pick<CacheRecord, 'layer' | 'created'>;
@@ -23,9 +26,9 @@ interface CacheFile {
 }
 
 /** Adds `steps` (by key) and their layer blobs to the cache directory `dir`. */
-export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: ContentStore): Promise<void> {
+export async function exportCache(dir: string, steps: ReadonlyMap<string, ExportedStep>, store: ContentStore, warn?: Warn): Promise<void> {
   await makeDirs(path.join(dir, 'blobs', 'sha256'));
-  const existing = await loadCache(dir);
+  const existing = await loadCache(dir, warn);
   for (const [key, step] of steps) {
     const digest = parseDigest(step.layer.descriptor.digest);
     const target = path.join(dir, 'blobs', 'sha256', digestHex(digest));
@@ -41,10 +44,18 @@ export async function exportCache(dir: string, steps: ReadonlyMap<string, Export
   await writeFileAtomic(file, JSON.stringify({ version: 1, steps: Object.fromEntries(existing) } satisfies CacheFile));
 }
 
-/** The steps of a cache directory (empty when there is none). */
-export async function loadCache(dir: string): Promise<Map<string, ExportedStep>> {
-  const text = await readTextIfExists(path.join(dir, 'cache.json'));
-  return new Map(Object.entries(text === undefined ? {} : (JSON.parse(text) as CacheFile).steps));
+function isCacheFile(value: unknown): value is CacheFile {
+  return isObject(value) && value.version === 1 && isObject(value.steps) && Object.values(value.steps).every(isStepResult);
+}
+
+/** The steps of a cache directory (empty when there is none, or when its index is damaged). */
+export async function loadCache(dir: string, warn: Warn = ignoreWarnings): Promise<Map<string, ExportedStep>> {
+  const file = await readJsonOrSetAside(path.join(dir, 'cache.json'), isCacheFile, {
+    what: 'the build cache index',
+    consequence: 'its steps are not used',
+    warn,
+  });
+  return new Map(Object.entries(file?.steps ?? {}));
 }
 
 /** The path of an exported layer blob. */

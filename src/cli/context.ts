@@ -3,7 +3,7 @@
  * and the AbortSignal that Ctrl-C fires.
  */
 import type { Command } from 'commander';
-import type { RegistryHostsConfig } from '../index.js';
+import type { ProgressSink, RegistryHostsConfig } from '../index.js';
 import { collect } from './key-values.js';
 
 /** Global flags, as commander parses them. */
@@ -35,6 +35,16 @@ export function registriesFromFlags(flags: GlobalFlags): RegistryHostsConfig {
   }
   return { mirrors, insecure: flags.insecureRegistry };
 }
+
+/**
+ * The progress of a command without a progress display (`images`, `prune`, the checks before a
+ * build): its messages — a damaged state file set aside, what a reclaim removed — as lines on stderr.
+ */
+export const messagesOnStderr: ProgressSink = {
+  emit: (event) => {
+    if (event.type === 'message') process.stderr.write(`${event.text}\n`);
+  },
+};
 
 /** State shared by the commands of one run. */
 export interface CliContext {

@@ -4,13 +4,14 @@
  * "please report" line with exit status 2. `--debug` adds stack traces.
  */
 import { Command, CommanderError } from 'commander';
-import { TsbuildError } from '../index.js';
+import { CancelledError, TsbuildError } from '../index.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerLogin } from './commands/login.js';
 import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
 import { addGlobalFlags, type CliContext } from './context.js';
+import { formatStepFailure } from './render/step-failure.js';
 
 const EXIT_ERROR = 1;
 const EXIT_BUG = 2;
@@ -35,7 +36,7 @@ function program(context: CliContext): Command {
 export async function main(argv: string[]): Promise<number> {
   // Ctrl-C aborts the running operation, which removes what it had half-written, then we exit 130.
   const controller = new AbortController();
-  const onInterrupt = (): void => controller.abort(new TsbuildError('unavailable', 'interrupted'));
+  const onInterrupt = (): void => controller.abort(new CancelledError('interrupted'));
   // `on`, not `once`: a second Ctrl-C must not kill the process while it cleans up.
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
@@ -64,13 +65,28 @@ function bareFlagValue(arg: string): string {
   return arg === '--print-plan' ? '--print-plan=text' : arg;
 }
 
+/** System errors that come from the machine's state rather than from tsbuild's logic. */
+const ENVIRONMENT_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+function isEnvironmentError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && ENVIRONMENT_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
+}
+
 function report(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // Commander has printed its own message (or help/version, which exit 0).
     return err.exitCode === 0 ? 0 : EXIT_ERROR;
   }
   if (err instanceof TsbuildError && err.code !== 'internal') {
-    process.stderr.write(`error: ${err.describe()}\n`);
+    // A failed build step is printed as buildx prints it: the step, its output, the Dockerfile lines.
+    process.stderr.write(err.step ? formatStepFailure(err.step, err.message, err.hint) : `error: ${err.describe()}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return EXIT_ERROR;
+  }
+  if (isEnvironmentError(err)) {
+    // The machine said no (a full disk, a read-only or failing filesystem, no file handles left):
+    // not a bug, and Node's message names the call and, where it has one, the path.
+    process.stderr.write(`error: ${err.message}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return EXIT_ERROR;
   }

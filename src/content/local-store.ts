@@ -6,20 +6,23 @@
  * Several processes may write the same blob at once: each has its own ingest file and the renames
  * are equivalent. Ingest files are named after their writer (`w-<owner>-<random>`, `util/owner.ts`):
  * those a killed process left are garbage, never blobs, and `cleanIngest` removes them (and any
- * file without an owner once it is a day old).
+ * file without an owner once it is a day old). A full disk is one error naming what was being
+ * written (the writer's `label`) and leaves no ingest file. A stored blob that no longer verifies
+ * when read is removed (see `damaged`).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
-import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
+import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
-import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
+import type { BlobInfo, ContentStore, ContentWriter, Expected, WriteOptions } from './store.js';
 import { namesIn, statIfExists, unlessAbsent } from '../util/absent.js';
+import { diskFullError, isDiskFull } from '../util/disk-full.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /** Ingest files untouched for this long belong to a dead writer. */
@@ -51,12 +54,37 @@ export class LocalContentStore implements ContentStore {
   }
 
   async reader(digest: Digest, options: { signal?: AbortSignal } = {}): Promise<Readable> {
-    const info = await this.info(digest);
-    if (!info) throw new NotFoundError(`blob ${digest} not found in the content store`);
-    const file = createReadStream(this.blobPath(digest), options.signal ? { signal: options.signal } : {});
-    const verify = verifyingStream(digest, info.size, 'stored blob');
-    file.on('error', (err) => verify.destroy(err));
-    return file.pipe(verify);
+    const file = this.blobPath(digest);
+    // Opened first and identified by the open file, so a damaged copy is told from one renamed in later.
+    const handle = await unlessAbsent(open(file, 'r'));
+    if (!handle) throw new NotFoundError(`blob ${digest} not found in the content store`);
+    const opened = await handle.stat().catch(async (err: unknown) => {
+      await handle.close();
+      throw err;
+    });
+    const stream = handle.createReadStream(options.signal ? { signal: options.signal } : {});
+    const verify = verifyingStream(digest, opened.size, 'stored blob', (err) => this.damaged(digest, opened, err));
+    stream.on('error', (err) => verify.destroy(err));
+    return stream.pipe(verify);
+  }
+
+  /**
+   * A stored blob that does not verify (a flipped bit, a hand edit) is removed, so that the next
+   * pull or build fetches or makes it again instead of finding it present; the error says so.
+   * Only the file that was read goes: a writer may have renamed a good copy into place meanwhile.
+   */
+  private async damaged(digest: Digest, opened: Stats, err: Error): Promise<Error> {
+    const file = this.blobPath(digest);
+    const now = await statIfExists(file);
+    const same = now !== undefined && now.ino === opened.ino && now.mtimeMs === opened.mtimeMs;
+    if (same) await unlessAbsent(unlink(file));
+    const reason = err instanceof DigestMismatchError ? `its bytes hash to ${err.actual}` : err.message;
+    const outcome = same ? ' and was removed; the next pull or build fetches or makes it again' : '; it has been replaced since';
+    return new IntegrityError(`stored blob ${digest} is damaged (${reason})${outcome}`, { cause: err });
+  }
+
+  async verify(digest: Digest): Promise<void> {
+    await pipeline(await this.reader(digest), new Writable({ write: (_chunk, _encoding, done) => done() }));
   }
 
   async readBytes(digest: Digest, maxBytes = DEFAULT_MAX_BYTES): Promise<Buffer> {
@@ -68,22 +96,27 @@ export class LocalContentStore implements ContentStore {
     return Buffer.concat(chunks);
   }
 
-  async writer(options: { signal?: AbortSignal } = {}): Promise<ContentWriter> {
-    await mkdir(this.ingestDir, { recursive: true });
+  async writer(options: WriteOptions = {}): Promise<ContentWriter> {
+    const label = options.label ?? 'a blob';
+    const failure = (err: unknown): unknown => (isDiskFull(err) ? diskFullError(label, this.root, err) : err);
+    await mkdir(this.ingestDir, { recursive: true }).catch((err: unknown) => Promise.reject(failure(err)));
     const ingest = path.join(this.ingestDir, `w-${ownerTag()}-${randomBytes(8).toString('hex')}`);
     const hashing = new HashingStream();
     const file = createWriteStream(ingest, { flags: 'wx', mode: 0o644 });
     const written = pipeline(hashing, file, options.signal ? { signal: options.signal } : {});
-    written.catch(() => undefined); // observed in commit/abort
+    // The file's own error (a full disk) is what a caller's pipeline reports as a premature close.
+    let writeError: unknown;
+    written.catch((err: unknown) => (writeError ??= err));
     let done = false;
-    const abort = async (): Promise<void> => {
+    const abort = async (cause?: unknown): Promise<unknown> => {
       done = true;
       hashing.destroy();
       await written.catch(() => undefined); // aborting: the write's failure is no longer news
       await rm(ingest, { force: true });
+      return failure(isDiskFull(writeError) ? writeError : cause);
     };
     const commit = async (expected?: Expected): Promise<BlobInfo> => {
-      if (done) throw new TsbuildError('internal', 'content writer used after commit or abort');
+      if (done) throw new InternalError('content writer used after commit or abort');
       done = true;
       try {
         hashing.end();
@@ -91,7 +124,7 @@ export class LocalContentStore implements ContentStore {
         const { digest, size } = hashing.digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size) {
-          throw new TsbuildError('digest-mismatch', `blob ${digest} has ${size} bytes, expected ${expected.size}`);
+          throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         }
         await fsyncFile(ingest);
         await mkdir(this.blobs, { recursive: true });
@@ -100,24 +133,23 @@ export class LocalContentStore implements ContentStore {
         return { digest, size };
       } catch (err) {
         await rm(ingest, { force: true });
-        throw err;
+        throw failure(err);
       }
     };
     return { stream: hashing, commit, abort };
   }
 
-  async ingest(source: Readable, expected: Expected, options: { signal?: AbortSignal } = {}): Promise<BlobInfo> {
+  async ingest(source: Readable, expected: Expected, options: WriteOptions = {}): Promise<BlobInfo> {
     const existing = await this.info(expected.digest);
     if (existing && (expected.size === undefined || existing.size === expected.size)) {
       source.destroy();
       return existing;
     }
-    const writer = await this.writer(options);
+    const writer = await this.writer({ label: `blob ${expected.digest}`, ...options });
     try {
       await pipeline(source, writer.stream, { end: false, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
-      await writer.abort();
-      throw err;
+      throw await writer.abort(err);
     }
     return writer.commit(expected);
   }

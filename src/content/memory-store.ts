@@ -7,8 +7,8 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
-import { InvalidArgumentError, NotFoundError, TsbuildError } from '../errors.js';
-import type { BlobInfo, ContentStore, ContentWriter, Expected } from './store.js';
+import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { BlobInfo, ContentStore, ContentWriter, Expected, WriteOptions } from './store.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -34,7 +34,7 @@ export class MemoryContentStore implements ContentStore {
     return Buffer.from(blob.bytes);
   }
 
-  async writer(options: { signal?: AbortSignal } = {}): Promise<ContentWriter> {
+  async writer(options: WriteOptions = {}): Promise<ContentWriter> {
     const hashing = new HashingStream();
     const chunks: Buffer[] = [];
     const sink = new Writable({
@@ -48,27 +48,28 @@ export class MemoryContentStore implements ContentStore {
     let done = false;
     return {
       stream: hashing,
-      abort: async () => {
+      abort: async (cause?: unknown) => {
         done = true;
         hashing.destroy();
         await written.catch(() => undefined); // aborting: the write's failure is no longer news
+        return cause; // memory never fills up the way a disk does: the caller's reason stands
       },
       commit: async (expected?: Expected) => {
-        if (done) throw new TsbuildError('internal', 'content writer used after commit or abort');
+        if (done) throw new InternalError('content writer used after commit or abort');
         done = true;
         hashing.end();
         await written;
         const { digest, size } = hashing.digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size)
-          throw new TsbuildError('digest-mismatch', `blob ${digest} has ${size} bytes, expected ${expected.size}`);
+          throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         this.blobs.set(digest, { bytes: Buffer.concat(chunks), updated: Date.now() });
         return { digest, size };
       },
     };
   }
 
-  async ingest(source: Readable, expected: Expected, options: { signal?: AbortSignal } = {}): Promise<BlobInfo> {
+  async ingest(source: Readable, expected: Expected, options: WriteOptions = {}): Promise<BlobInfo> {
     const existing = await this.info(expected.digest);
     if (existing && (expected.size === undefined || existing.size === expected.size)) {
       source.destroy();
@@ -78,10 +79,13 @@ export class MemoryContentStore implements ContentStore {
     try {
       await pipeline(source, new PassThrough(), writer.stream, { end: false, ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
-      await writer.abort();
-      throw err;
+      throw await writer.abort(err);
     }
     return writer.commit(expected);
+  }
+
+  async verify(digest: Digest): Promise<void> {
+    await pipeline(await this.reader(digest), new Writable({ write: (_chunk, _encoding, done) => done() }));
   }
 
   async delete(digest: Digest): Promise<void> {

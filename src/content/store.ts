@@ -26,8 +26,17 @@ export interface ContentWriter {
   readonly stream: Writable;
   /** Finishes the write; verifies against `expected`; makes the blob visible. Idempotent for existing blobs. */
   commit(expected?: Expected): Promise<BlobInfo>;
-  /** Drops the write; nothing is stored. */
-  abort(): Promise<void>;
+  /**
+   * Drops the write; nothing is stored. Resolves to the error the caller should throw for `cause`
+   * (the reason it gives up): a full disk becomes one line naming what was being written.
+   */
+  abort(cause?: unknown): Promise<unknown>;
+}
+
+/** How a write is done, and what it is for (`layer sha256:… of busybox:1`, for errors). */
+export interface WriteOptions {
+  signal?: AbortSignal;
+  label?: string;
 }
 
 /** Content-addressed blob storage. */
@@ -39,11 +48,28 @@ export interface ContentStore {
   /** A small blob (JSON) read whole and verified; refuses blobs over `maxBytes`. */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /** Starts a write. */
-  writer(options?: { signal?: AbortSignal }): Promise<ContentWriter>;
+  writer(options?: WriteOptions): Promise<ContentWriter>;
   /** Streams `source` into the store and commits it against `expected`. */
-  ingest(source: Readable, expected: Expected, options?: { signal?: AbortSignal }): Promise<BlobInfo>;
+  ingest(source: Readable, expected: Expected, options?: WriteOptions): Promise<BlobInfo>;
+  /** Reads a stored blob whole and fails as `reader` does when it does not verify. */
+  verify(digest: Digest): Promise<void>;
   /** Removes a blob (no error when absent). */
   delete(digest: Digest): Promise<void>;
   /** Every stored blob. */
   walk(): AsyncIterable<BlobInfo>;
+}
+
+/**
+ * The error to report when using the stored blob `digest` failed with `err`. A damaged blob often
+ * breaks decompression before its digest is checked at the end: then the blob is verified, and its
+ * damage (the blob is removed, `LocalContentStore`) is the error rather than a zlib message.
+ */
+export async function readFailure(store: ContentStore, digest: Digest, err: unknown): Promise<unknown> {
+  if ((err as { code?: unknown }).code === 'digest-mismatch' || (err as { name?: unknown }).name === 'AbortError') return err;
+  try {
+    await store.verify(digest);
+  } catch (damage) {
+    if ((damage as { code?: unknown }).code === 'digest-mismatch') return damage;
+  }
+  return err;
 }

@@ -25,7 +25,7 @@ import { HashingStream } from '../digest/hashing.js';
 import type { Digest } from '../digest/digest.js';
 import { writeEntry } from '../archive/write-entry.js';
 import { mknod, setXattr } from '../util/native.js';
-import type { ContentStore } from '../content/store.js';
+import { readFailure, type ContentStore } from '../content/store.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { layerCompression } from '../archive/compression.js';
 import { writeTarget } from '../snapshot/mount-data.js';
@@ -43,8 +43,12 @@ export class StoreApplier implements Applier {
 
   async apply(layer: Descriptor, mounts: readonly Mount[], options: { signal?: AbortSignal } = {}): Promise<Digest> {
     const target = writeTarget(mounts);
-    const source = await this.store.reader(layer.digest as Digest, options);
-    return applyLayer(source, target.dir, { mode: target.mode, compression: layerCompression(layer.mediaType), ...options });
+    const digest = layer.digest as Digest;
+    const source = await this.store.reader(digest, options);
+    // A damaged blob usually breaks decompression before its digest is checked: named as damaged.
+    return applyLayer(source, target.dir, { mode: target.mode, compression: layerCompression(layer.mediaType), ...options }).catch(
+      async (err: unknown) => Promise.reject(await readFailure(this.store, digest, err)),
+    );
   }
 }
 

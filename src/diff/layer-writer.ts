@@ -24,6 +24,8 @@ export interface WriteLayerOptions {
   /** Seconds since the epoch; newer file times are clamped to it. */
   sourceDateEpoch?: number;
   signal?: AbortSignal;
+  /** What the layer is, for errors (`the layer of [base 2/3] RUN make`). */
+  label?: string;
   /** The tree's extended attributes, when the caller has read them already (see `xattrsUnder`). */
   xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
 }
@@ -38,7 +40,7 @@ export async function writeLayer(
   const xattrs = options.xattrs ?? (await xattrsUnder(root));
   const tar = new TarWriter();
   const diffID = new HashingStream();
-  const writer = await store.writer(options.signal ? { signal: options.signal } : {});
+  const writer = await store.writer({ ...(options.signal ? { signal: options.signal } : {}), ...(options.label ? { label: options.label } : {}) });
   const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
   flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
@@ -49,7 +51,6 @@ export async function writeLayer(
     return { descriptor: { mediaType: MediaType.OciLayerGzip, digest, size }, diffID: diffID.digest.digest };
   } catch (err) {
     tar.destroy(err as Error);
-    await writer.abort();
-    throw err;
+    throw await writer.abort(err);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { TsbuildError } from '../errors.js';
+import { IntegrityError, TsbuildError } from '../errors.js';
 import type { Digest } from './digest.js';
 
 /** A blob whose bytes did not hash to the digest it was fetched or stored under. */
@@ -50,16 +50,23 @@ export class HashingStream extends Transform {
 /**
  * A Transform that fails the stream when more than `size` bytes pass, or when what passed does not
  * hash to `expected` (checked at the end, before the stream finishes). Used at every trust boundary:
- * registry responses, store reads, OCI layouts.
+ * registry responses, store reads, OCI layouts. `onMismatch` may act on a mismatch (the content
+ * store removes the damaged blob) and gives the error the stream fails with.
  */
-export function verifyingStream(expected: Digest, size: number | undefined, what = 'blob'): Transform {
+export function verifyingStream(
+  expected: Digest,
+  size: number | undefined,
+  what = 'blob',
+  onMismatch: (err: TsbuildError) => Promise<Error> = (err) => Promise.resolve(err),
+): Transform {
   const hash = createHash('sha256');
   let seen = 0;
+  const fail = (err: TsbuildError, callback: TransformCallback): void => void onMismatch(err).then(callback, callback);
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
       if (size !== undefined && seen > size) {
-        callback(new TsbuildError('digest-mismatch', `${what} ${expected} is larger than its declared size ${size}`));
+        fail(new IntegrityError(`${what} ${expected} is larger than its declared size ${size}`), callback);
         return;
       }
       hash.update(chunk);
@@ -68,9 +75,9 @@ export function verifyingStream(expected: Digest, size: number | undefined, what
     flush(callback) {
       const actual = `sha256:${hash.digest('hex')}`;
       if (size !== undefined && seen !== size) {
-        callback(new TsbuildError('digest-mismatch', `${what} ${expected} has ${seen} bytes, expected ${size}`));
+        fail(new IntegrityError(`${what} ${expected} has ${seen} bytes, expected ${size}`), callback);
       } else if (actual !== expected) {
-        callback(new DigestMismatchError(expected, actual, what));
+        fail(new DigestMismatchError(expected, actual, what), callback);
       } else {
         callback();
       }

@@ -24,6 +24,8 @@ export interface Directives {
   /** The escape character: `\` unless `# escape=`` ` ``. */
   escape: string;
   syntax?: string;
+  /** The line of `# syntax=`, for the warning that tsbuild does not fetch that frontend. */
+  syntaxLine?: number;
   /** The `# check=` value as written (`skip=JSONArgsRecommended;error=true`). */
   check?: string;
   /** The line of `# check=`, to place an error in its value. */
@@ -63,6 +65,7 @@ export function readDirectives(text: string, file: string, lines: readonly strin
       found.escape = value;
     } else if (name === 'syntax') {
       found.syntax = value;
+      found.syntaxLine = line;
     } else {
       found.check = value;
       found.checkLine = line;

@@ -21,6 +21,8 @@ import { statIfExists } from '../util/absent.js';
 
 /** A layout being written. */
 export interface LayoutWriter {
+  /** The destination, for messages. */
+  readonly location: string;
   /** Adds the blob `descriptor` from the store (once; later calls for the same digest do nothing). */
   addBlob(descriptor: Descriptor, store: ContentStore): Promise<void>;
   /** The current content of a top-level file (`index.json`), if the destination has one. */
@@ -44,6 +46,10 @@ export async function openLayout(dest: string, tar: boolean, signal?: AbortSigna
 }
 
 class DirectoryLayout implements LayoutWriter {
+  get location(): string {
+    return this.dir;
+  }
+
   private constructor(
     private readonly dir: string,
     private readonly release: Release,
@@ -91,6 +97,10 @@ class DirectoryLayout implements LayoutWriter {
 }
 
 class TarLayout implements LayoutWriter {
+  get location(): string {
+    return this.dest;
+  }
+
   private readonly tar = new TarWriter();
   private readonly added = new Set<string>();
   /** Top-level files, written after the blobs so a later write can replace an earlier one. */

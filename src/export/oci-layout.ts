@@ -6,6 +6,7 @@
  * replaces its entry; other entries (earlier builds into the same directory) are kept. A
  * multi-platform image is named by its index, the platforms' manifests listed there.
  */
+import { parseDocument } from '../image/documents.js';
 import type { ContentStore } from '../content/store.js';
 import { MediaType, type Descriptor, type Index } from '../image/oci-types.js';
 import { formatReference, parseReference } from '../registry/reference.js';
@@ -43,7 +44,9 @@ export async function writeOciLayoutIndex(layout: LayoutWriter, stored: StoredIn
 async function nameInLayout(layout: LayoutWriter, descriptor: Descriptor, names: readonly string[]): Promise<void> {
   await layout.writeFile('oci-layout', '{"imageLayoutVersion":"1.0.0"}');
   const current = await layout.readFile('index.json');
-  const index: Index = current ? (JSON.parse(current.toString('utf8')) as Index) : { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+  const index: Index = current
+    ? parseDocument('index', current, `${layout.location}: index.json`)
+    : { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
   const full = names.map((n) => formatReference(parseReference(n)));
   const entries: Descriptor[] =
     full.length === 0 ? [descriptor] : full.map((name) => ({ ...descriptor, annotations: { [IMAGE_NAME]: name, ...refName(name) } }));

@@ -5,6 +5,8 @@
  * archive is read once, as a stream: blobs go straight into the content store, verified against the
  * digest their path names; the small JSON files are kept to name the images at the end.
  */
+import * as z from 'zod';
+import { parseChecked, parseDocument } from '../image/documents.js';
 import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +16,7 @@ import type { ContentStore } from '../content/store.js';
 import { canonicalJson, digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { readStoredImage } from './stored-image.js';
-import { INDEX_TYPES, MediaType, type Descriptor, type ImageConfig, type Index } from '../image/oci-types.js';
+import { INDEX_TYPES, MediaType, type Descriptor } from '../image/oci-types.js';
 import { selectManifest, type Platform } from '../image/platform.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 
@@ -53,9 +55,9 @@ export async function readArchive(
       const digest = parseDigest(`sha256:${blob[1] ?? ''}`);
       // A blob already stored is skipped, but its bytes must still be read past in the stream.
       if ((await store.info(digest))?.size === header.size) await pipeline(body, new Writable({ write: (_chunk, _enc, done) => done() }));
-      else await store.ingest(body, { digest, size: header.size ?? 0 }, signal);
+      else await store.ingest(body, { digest, size: header.size ?? 0 }, { label: `${name} of ${file}`, ...signal });
     } else if (name.endsWith('.tar') || name.endsWith('layer.tar')) {
-      const writer = await store.writer(signal);
+      const writer = await store.writer({ label: `${name} of ${file}`, ...signal });
       let head: Buffer | undefined;
       const peek = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of source) {
@@ -66,8 +68,7 @@ export async function readArchive(
       try {
         await pipeline(body, peek, writer.stream, signal);
       } catch (err) {
-        await writer.abort();
-        throw err;
+        throw await writer.abort(err);
       }
       const info = await writer.commit();
       const compression = head === undefined ? 'none' : detectCompression(head);
@@ -83,13 +84,13 @@ export async function readArchive(
   const loaded: LoadedImage[] = [];
   const name = (digest: string, names: string[]): void => void loaded.push({ digest, names });
   const dockerManifest = metadata.get('manifest.json');
-  const entries = dockerManifest ? (JSON.parse(dockerManifest.toString('utf8')) as ArchiveEntry[]) : [];
+  const entries = dockerManifest ? parseChecked(archiveManifest, dockerManifest, `${file}: manifest.json`) : [];
   const tagsOf = (entry: ArchiveEntry): string[] => (entry.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
   const indexBytes = metadata.get('index.json');
   if (indexBytes) {
     // An OCI layout (perhaps inside a current docker archive): its manifests as they are, one
     // result per image with the names its entries carry (or, without any, the archive's tags).
-    const index = JSON.parse(indexBytes.toString('utf8')) as Index;
+    const index = parseDocument('index', indexBytes, `${file}: index.json`);
     const names = new Map<string, string[]>();
     for (const entry of index.manifests) {
       const descriptor = INDEX_TYPES.includes(entry.mediaType) ? await platformManifest(entry, store, platform) : entry;
@@ -110,12 +111,9 @@ export async function readArchive(
   return loaded;
 }
 
-/** One entry of a docker archive's `manifest.json`. */
-interface ArchiveEntry {
-  Config: string;
-  RepoTags?: string[] | null;
-  Layers: string[];
-}
+/** A docker archive's `manifest.json`: one entry per image. */
+const archiveManifest = z.array(z.looseObject({ Config: z.string(), RepoTags: z.array(z.string()).nullish(), Layers: z.array(z.string()) }));
+type ArchiveEntry = z.infer<typeof archiveManifest>[number];
 
 /** An OCI manifest made for a legacy docker archive entry (config and layers by path). */
 async function manifestFor(
@@ -129,7 +127,7 @@ async function manifestFor(
   if (!configBytes) throw new InvalidArgumentError(`the archive has no ${entry.Config}`);
   const configDigest = digestOf(configBytes);
   await store.ingest(Readable.from([configBytes]), { digest: configDigest, size: configBytes.length });
-  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const config = parseDocument('image config', configBytes, `${entry.Config}`);
   const layers: Descriptor[] = [];
   for (const [i, layerPath] of entry.Layers.entries()) {
     const stored = byPath.get(layerPath);
@@ -155,7 +153,7 @@ async function manifestFor(
 }
 
 async function platformManifest(entry: Descriptor, store: ContentStore, platform: Platform): Promise<Descriptor> {
-  const index = JSON.parse((await store.readBytes(parseDigest(entry.digest))).toString('utf8')) as Index;
+  const index = parseDocument('index', await store.readBytes(parseDigest(entry.digest)), `index ${entry.digest}`);
   const chosen = selectManifest(index.manifests, platform);
   if (!chosen) throw new UnsupportedError(`no manifest for this platform in index ${entry.digest}`);
   return chosen;

@@ -6,19 +6,20 @@
  * - a conversion decompresses the stored blob and compresses it again into the content store,
  *   checking that the tar inside still has the config's diffID; so the config stays as it is and
  *   only the manifest differs;
- * - conversions are remembered in `<root>/recompressed.json`, so exporting again is a lookup.
+ * - conversions are remembered in `<root>/recompressed.json`, so exporting again is a lookup (a
+ *   damaged record is set aside with a warning, and the layers are converted again).
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression, layerCompressor, layerDecompressor, layerMediaType, type LayerCompression } from '../archive/compression.js';
-import type { ContentStore } from '../content/store.js';
-import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
+import { readFailure, type ContentStore } from '../content/store.js';
+import { canonicalJson, digestOf, isDigest, parseDigest } from '../digest/digest.js';
 import { DigestMismatchError, HashingStream } from '../digest/hashing.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { StoredImage } from './stored-image.js';
-import { readTextIfExists } from '../util/absent.js';
+import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** What an output asks for. */
 export interface CompressionChoice {
@@ -34,15 +35,29 @@ export interface RecompressContext {
   store: ContentStore;
   /** Digests of the layers that came with base images (kept unless `force`). */
   baseLayers: ReadonlySet<string>;
+  /** Told when the conversion record is damaged and set aside. */
+  warn?: Warn;
   signal?: AbortSignal;
 }
 
 type Conversions = Record<string, { digest: string; size: number }>;
 
+function isConversions(value: unknown): value is Conversions {
+  return (
+    isObject(value) &&
+    Object.values(value).every((c) => isObject(c) && typeof c.digest === 'string' && isDigest(c.digest) && typeof c.size === 'number')
+  );
+}
+
 /** `image` with its layers in the chosen compression; `image` itself when none needs converting. */
 export async function recompressImage(image: StoredImage, choice: CompressionChoice, ctx: RecompressContext): Promise<StoredImage> {
   const file = path.join(ctx.root, 'recompressed.json');
-  const known = JSON.parse((await readTextIfExists(file)) ?? '{}') as Conversions;
+  const known =
+    (await readJsonOrSetAside(file, isConversions, {
+      what: 'the conversion record',
+      consequence: 'layers are converted again',
+      warn: ctx.warn ?? ignoreWarnings,
+    })) ?? {};
   let changed = false;
   const layers: Descriptor[] = [];
   for (const [i, layer] of image.manifest.layers.entries()) {
@@ -82,7 +97,10 @@ async function convertLayer(
   ctx: RecompressContext,
 ): Promise<{ digest: string; size: number }> {
   const tar = new HashingStream();
-  const writer = await ctx.store.writer(ctx.signal ? { signal: ctx.signal } : {});
+  const writer = await ctx.store.writer({
+    label: `layer ${layer.digest} converted to ${choice.compression}`,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
   try {
     await pipeline(
       await ctx.store.reader(parseDigest(layer.digest), ctx.signal ? { signal: ctx.signal } : {}),
@@ -96,7 +114,6 @@ async function convertLayer(
     const { digest, size } = await writer.commit();
     return { digest, size };
   } catch (err) {
-    await writer.abort();
-    throw err;
+    throw await writer.abort(await readFailure(ctx.store, parseDigest(layer.digest), err));
   }
 }

@@ -12,7 +12,7 @@ import { makeDirs } from '../util/make-dirs.js';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../archive/compression.js';
 import { TarWriter } from '../archive/tar.js';
-import type { ContentStore } from '../content/store.js';
+import { readFailure, type ContentStore } from '../content/store.js';
 import { applyLayer } from '../diff/applier.js';
 import { writeChanges } from '../diff/tar-changes.js';
 import { doubleWalkChanges } from '../diff/walk-changes.js';
@@ -24,8 +24,11 @@ import type { StoredImage } from './stored-image.js';
 export async function writeRootfsDir(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
   await makeDirs(dest);
   for (const layer of image.manifest.layers) {
-    const source = await store.reader(parseDigest(layer.digest), signal ? { signal } : {});
-    await applyLayer(source, dest, { mode: 'plain', compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) });
+    const digest = parseDigest(layer.digest);
+    const source = await store.reader(digest, signal ? { signal } : {});
+    await applyLayer(source, dest, { mode: 'plain', compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) }).catch(
+      async (err: unknown) => Promise.reject(await readFailure(store, digest, err)),
+    );
   }
 }
 

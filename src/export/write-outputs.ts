@@ -119,10 +119,12 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
     const digest = (variant?.descriptor ?? (index as StoredIndex).descriptor).digest;
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
     if (output.type === 'image') {
-      for (const name of names) {
-        await ctx.root.images.put(
-          variant ? imageRecord(name, variant) : indexRecord(name, (index as StoredIndex).descriptor, variants, hostPlatform()),
-        );
+      const recordAs = (name: string) =>
+        variant ? imageRecord(name, variant) : indexRecord(name, (index as StoredIndex).descriptor, variants, hostPlatform());
+      for (const name of names) await ctx.root.images.put(recordAs(name));
+      // An untagged build stays reachable by its id or digest, as a dangling image is in docker.
+      if (names.length === 0) {
+        await ctx.root.images.putDangling(recordAs(''));
       }
       if (output.push) {
         const where = { store, client: await registryClient(ctx), sources: ctx.root.blobSources };
@@ -167,6 +169,7 @@ async function outputVariant(
           root: ctx.root.path,
           store: ctx.root.store,
           baseLayers: ctx.baseLayers ?? new Set(),
+          warn: ctx.root.warn,
           ...(signal ? { signal } : {}),
         },
       )

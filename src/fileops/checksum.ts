@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import type { Digest } from '../digest/digest.js';
 import { expandSource, type SourceTree } from './sources.js';
-import { readTextIfExists } from '../util/absent.js';
+import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 interface CacheEntry {
   size: number;
@@ -29,6 +29,22 @@ interface CacheEntry {
   digest: string;
 }
 
+function isEntries(value: unknown): value is Record<string, CacheEntry> {
+  return (
+    isObject(value) &&
+    Object.values(value).every(
+      (e) =>
+        isObject(e) &&
+        typeof e.size === 'number' &&
+        typeof e.mtime === 'number' &&
+        typeof e.ino === 'number' &&
+        typeof e.mode === 'number' &&
+        typeof e.digest === 'string' &&
+        /^[0-9a-f]{64}$/.test(e.digest),
+    )
+  );
+}
+
 /** The stat cache of one source tree, persisted under the state root. */
 export class ChecksumCache {
   private entries = new Map<string, CacheEntry>();
@@ -36,18 +52,27 @@ export class ChecksumCache {
   /** Files actually read (hashed) since construction: what a warm cache saves. */
   hashed = 0;
 
-  constructor(private readonly file?: string) {}
+  /** `warn`: told when the stored cache is damaged and set aside. */
+  constructor(
+    private readonly file?: string,
+    private readonly warn: Warn = ignoreWarnings,
+  ) {}
 
   /** A cache for the tree at `root`, stored under `stateRoot`. */
-  static for(stateRoot: string, root: string): ChecksumCache {
+  static for(stateRoot: string, root: string, warn?: Warn): ChecksumCache {
     const id = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32);
-    return new ChecksumCache(path.join(stateRoot, 'checksums', `${id}.json`));
+    return new ChecksumCache(path.join(stateRoot, 'checksums', `${id}.json`), warn);
   }
 
+  /** Reads the stored cache; a damaged one is set aside (every file is hashed again). */
   async load(): Promise<this> {
     if (!this.file) return this;
-    const text = await readTextIfExists(this.file);
-    if (text) this.entries = new Map(Object.entries(JSON.parse(text) as Record<string, CacheEntry>));
+    const stored = await readJsonOrSetAside(this.file, isEntries, {
+      what: 'checksum cache',
+      consequence: 'the context files are hashed again',
+      warn: this.warn,
+    });
+    if (stored) this.entries = new Map(Object.entries(stored));
     return this;
   }
 

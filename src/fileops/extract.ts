@@ -16,7 +16,7 @@ import { detectCompression, gunzip, type Compression } from '../archive/compress
 import { cleanEntryName, cleanLinkTarget, PathEscapeError } from '../archive/safe-path.js';
 import { readTar } from '../archive/tar.js';
 import { writeEntry } from '../archive/write-entry.js';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
 import { ensureDir } from './copy.js';
 import { resolveForExtraction } from './resolve.js';
 import { lstatIfExists } from '../util/absent.js';
@@ -42,9 +42,9 @@ export function decompressed(file: string, compression: Compression): Readable {
   const out = new PassThrough();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.on('error', (err) => out.destroy(new TsbuildError('unavailable', `cannot run ${program}: ${err.message}`, { hint: `install ${program}` })));
+  child.on('error', (err) => out.destroy(new FailedPreconditionError(`cannot run ${program}: ${err.message}`, { hint: `install ${program}` })));
   child.on('close', (code) => {
-    if (code !== 0) out.destroy(new TsbuildError('invalid-argument', `${program} could not decompress ${path.basename(file)}: ${stderr.trim()}`));
+    if (code !== 0) out.destroy(new InvalidArgumentError(`${program} could not decompress ${path.basename(file)}: ${stderr.trim()}`));
   });
   child.stdout.pipe(out);
   return out;

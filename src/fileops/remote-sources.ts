@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
-import { InvalidArgumentError, TsbuildError } from '../errors.js';
+import { InvalidArgumentError, UnavailableError } from '../errors.js';
 
 const run = promisify(execFile);
 
@@ -44,9 +44,9 @@ export async function fetchUrl(
     headers: { 'User-Agent': 'tsbuild/0.1 (compatible; buildkit/v0)' },
     ...(options.signal ? { signal: options.signal } : {}),
   }).catch((err: unknown) => {
-    throw new TsbuildError('unavailable', `ADD ${url}: ${(err as Error).message}`, { cause: err });
+    throw new UnavailableError(`ADD ${url}: ${(err as Error).message}`, { cause: err });
   });
-  if (!response.ok || !response.body) throw new TsbuildError('unavailable', `ADD ${url}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok || !response.body) throw new UnavailableError(`ADD ${url}: HTTP ${response.status} ${response.statusText}`);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
   const file = path.join(dir, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
   const hash = createHash('sha256');
@@ -99,7 +99,7 @@ export async function checkoutGit(git: GitSource, dir: string, checksum?: string
   const git_ = (args: string[], cwd?: string): Promise<{ stdout: string }> =>
     run('git', args, { ...(cwd ? { cwd } : {}), env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).catch(
       (err: { stderr?: string; message: string }) => {
-        throw new TsbuildError('unavailable', `git ${args[0]} ${git.remote} failed: ${(err.stderr ?? err.message).trim()}`);
+        throw new UnavailableError(`git ${args[0]} ${git.remote} failed: ${(err.stderr ?? err.message).trim()}`);
       },
     );
   await git_(['clone', '--quiet', '--no-checkout', git.remote, dir]);

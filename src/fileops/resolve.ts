@@ -8,7 +8,7 @@
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { linkTargetInRoot } from '../archive/safe-path.js';
-import { TsbuildError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { lstatIfExists } from '../util/absent.js';
 
 const MAX_LINKS = 255;
@@ -54,7 +54,7 @@ async function resolve(root: string, p: string, followFinal: boolean, refuseEsca
     const stat = await lstatIfExists(path.join(root, ...candidate));
     if (!stat) return [...candidate, ...rest];
     if (stat.isSymbolicLink() && (rest.length > 0 || followFinal)) {
-      if (++hops > MAX_LINKS) throw new TsbuildError('invalid-argument', `too many levels of symbolic links resolving ${p}`);
+      if (++hops > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links resolving ${p}`);
       const target = await readlink(path.join(root, ...candidate));
       const next = linkTargetInRoot(done, target, followedAbsolute || !refuseEscape) ?? refuseEscape?.(candidate.join('/')) ?? [];
       if (target.startsWith('/')) followedAbsolute = true;

@@ -1,40 +1,12 @@
 /**
  * Findings as text, byte for byte as `docker buildx build --call=check` prints them (stdout), and
- * as the short list a build prints when it ends (stderr). The source excerpt follows BuildKit's
- * `errdefs.Source.Print`: the offending lines marked `>>>`, up to two lines of context around a
- * one-line finding and one around a longer one.
+ * as the short list a build prints when it ends (stderr), each with its source excerpt
+ * (`dockerfile/excerpt.ts`).
  */
-import type { LintLocation, LintWarning } from './linter.js';
+import { formatExcerpt } from '../dockerfile/excerpt.js';
+import type { LintWarning } from './linter.js';
 
-const RULE = '--------------------';
-
-/** BuildKit's source excerpt of `location` in `source` (the Dockerfile's text), headed `file:line`. */
-export function formatExcerpt(file: string, source: string, location: LintLocation): string {
-  const lines = source.split('\n');
-  let start = location.start;
-  let end = Math.max(location.start, location.end);
-  if (start < 1 || start > lines.length) return '';
-  end = Math.min(end, lines.length);
-  const first = start;
-  // BuildKit's padding loop, kept as is: it decides how much context a finding gets.
-  const pad = start === end ? 4 : 2;
-  for (let p = 0; p < pad; p++) {
-    if (start > 1) {
-      start--;
-      p++;
-    }
-    if (end !== lines.length) {
-      end++;
-      p++;
-    }
-  }
-  let out = `${file}:${first}\n${RULE}\n`;
-  for (let n = start; n <= end; n++) {
-    const marker = n >= location.start && n <= Math.max(location.start, location.end) ? '>>>' : '   ';
-    out += ` ${String(n).padStart(3)} | ${marker} ${lines[n - 1] ?? ''}\n`;
-  }
-  return `${out}${RULE}\n`;
-}
+export { formatExcerpt };
 
 /** The report of `--call=check`: the count, then each finding with its rule, URL and excerpt. */
 export function formatCheckReport(warnings: readonly LintWarning[], file: string, source: string, failed: boolean): string {

@@ -11,7 +11,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, UnavailableError } from '../errors.js';
 import { makeScratch } from '../util/scratch.js';
 import { missingTool, runTool } from '../util/tool-runner.js';
 
@@ -40,7 +40,7 @@ export async function createNamespaceFile(root: string, loopbackUp: boolean): Pr
       // unshare's own failures begin with "unshare:"; anything else is the command's (ip's).
       const missingIp = /exec(?:ute)? ip\b.*No such file/i.test(stderr);
       if (missingIp) throw missingTool('ip');
-      throw new TsbuildError('unavailable', `cannot create a network namespace: ${stderr.trim() || `exit status ${code}`}`, {
+      throw new FailedPreconditionError(`cannot create a network namespace: ${stderr.trim() || `exit status ${code}`}`, {
         hint: 'RUN namespaces need root (CAP_SYS_ADMIN) and util-linux’s unshare',
       });
     }
@@ -60,7 +60,7 @@ export async function removeNamespaceFile(ns: NamespaceFile): Promise<void> {
   // "not mounted" (never bound, or unmounted already) is what removal wants; anything else stays
   // for the reclaim, which retries, rather than deleting the directory with a mount below it.
   if (code !== 0 && !/not mounted|no mount point|No such file/i.test(stderr)) {
-    throw new TsbuildError('unavailable', `cannot unmount network namespace ${ns.path}: ${stderr.trim() || `exit status ${code}`}`);
+    throw new UnavailableError(`cannot unmount network namespace ${ns.path}: ${stderr.trim() || `exit status ${code}`}`);
   }
   await rm(ns.dir, { recursive: true, force: true });
 }

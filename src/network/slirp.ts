@@ -27,7 +27,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, TsbuildError, UnavailableError } from '../errors.js';
 import { missingTool } from '../util/tool-runner.js';
 import type { NamespaceFile } from './namespace-file.js';
 
@@ -111,25 +111,25 @@ function whenReady({ child, program }: Running, logFile: string, signal: AbortSi
   return new Promise((resolve) => {
     const ready = child.stdio[4] as Readable;
     const timer = setTimeout(
-      () => fail(new TsbuildError('unavailable', `${program} did not configure the network namespace within ${READY_TIMEOUT_MS / 1000} s`)),
+      () => fail(new UnavailableError(`${program} did not configure the network namespace within ${READY_TIMEOUT_MS / 1000} s`)),
       READY_TIMEOUT_MS,
     );
     const onAbort = (): void => finish({ reason: signal?.reason });
     const onData = (): void => finish(undefined);
     const onError = (err: NodeJS.ErrnoException): void =>
-      fail(err.code === 'ENOENT' ? missingTool('unshare') : new TsbuildError('unavailable', `cannot run unshare: ${err.message}`));
+      fail(err.code === 'ENOENT' ? missingTool('unshare') : new FailedPreconditionError(`cannot run unshare: ${err.message}`));
     const onExit = (code: number | null, killedBy: NodeJS.Signals | null): void => {
       const last = lastLine(logFile);
       // unshare's own words when it cannot exec the program (exit status 127).
       if (code === 127 && /^unshare: failed to execute .*No such file or directory$/.test(last)) {
         fail(
-          new TsbuildError('unavailable', `${program} is not installed (not found on PATH)`, {
+          new FailedPreconditionError(`${program} is not installed (not found on PATH)`, {
             hint: 'RUN --network=default needs it: apt-get install slirp4netns',
           }),
         );
         return;
       }
-      fail(new TsbuildError('unavailable', `${program} failed to set up the network namespace (${exitText(code, killedBy)}): ${last}`));
+      fail(new UnavailableError(`${program} failed to set up the network namespace (${exitText(code, killedBy)}): ${last}`));
     };
     const fail = (reason: TsbuildError): void => finish({ reason });
     function finish(outcome: { reason: unknown } | undefined): void {

@@ -104,6 +104,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
       });
       if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
       const layer = await ctx.differ.diff(mounts, parentMounts, {
+        label: `the layer of ${step.name}`,
         ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });

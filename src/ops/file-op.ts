@@ -49,7 +49,7 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
-    const layer = await layerOf(mounts, parentMounts, ctx);
+    const layer = await layerOf(step, mounts, parentMounts, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
@@ -73,7 +73,7 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
         await mkdir(below);
         await withMounted(await parentMounts(), below, async (parentDir) => adoptExistingDirs(dir, parentDir));
       });
-      const result = await layerOf(mounts, none, ctx);
+      const result = await layerOf(step, mounts, none, ctx);
       await ctx.snapshotter.remove(linkKey);
       return result;
     });
@@ -83,8 +83,9 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
   });
 }
 
-async function layerOf(mounts: Mount[], parentMounts: () => Promise<Mount[]>, ctx: FileContext): Promise<LayerResult> {
+async function layerOf(step: FileStep, mounts: Mount[], parentMounts: () => Promise<Mount[]>, ctx: FileContext): Promise<LayerResult> {
   return ctx.differ.diff(mounts, parentMounts, {
+    label: `the layer of ${step.name}`,
     ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });

@@ -117,13 +117,19 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
     for (const ins of head.stage.instructions) planner.apply(ins);
     if (i === target && options.labels && Object.keys(options.labels).length > 0)
       planner.config = { ...planner.config, Labels: { ...(planner.config.Labels ?? {}), ...options.labels } };
-    planned.set(i, finishStage(head, planner, needs[i] ?? [], parent, options.baseImages));
+    planned.set(i, finishStage(head, planner, needs[i] ?? [], parent, options.baseImages, df.stages.length > 1));
     childArgs.set(i, argsForChild(planner.args, head.base.kind === 'stage' ? childArgs.get(head.base.index) : undefined));
   }
 
   const unused = Object.keys(buildArgs).filter((k) => !consumed.has(k) && !isProxyArg(k) && !(k in builtinsInStages));
   const warnings = [
     ...df.warnings.map((w) => `${df.file}:${w.line}: ${w.message}`),
+    // BuildKit would fetch and run the named frontend image; tsbuild has one frontend, its own.
+    ...(df.directives.syntax === undefined
+      ? []
+      : [
+          `${df.file}:${df.directives.syntaxLine ?? 1}: # syntax=${df.directives.syntax} is not fetched: tsbuild parses with its own Dockerfile frontend`,
+        ]),
     ...(unused.length > 0 ? [`One or more build-args [${unused.join(' ')}] were not consumed`] : []),
   ];
   return {
@@ -242,11 +248,14 @@ function finishStage(
   needs: number[],
   parent: PlannedStage | undefined,
   baseImages: PlanOptions['baseImages'],
+  multiStage: boolean,
 ): PlannedStage {
   const name = stageDisplayName(head.stage);
   const numbered = planner.steps.filter((s) => s.kind !== 'config' || s.instruction === 'WORKDIR');
+  // BuildKit names the stage in a step's name unless it is the only one and has no name: `[2/4] RUN …`.
+  const prefix = multiStage || head.stage.name !== undefined ? `${name} ` : '';
   let n = 0;
-  const steps = planner.steps.map((s) => (numbered.includes(s) ? { ...s, name: `[${name} ${++n}/${numbered.length}] ${s.name}` } : s));
+  const steps = planner.steps.map((s) => (numbered.includes(s) ? { ...s, name: `[${prefix}${++n}/${numbered.length}] ${s.name}` } : s));
   return {
     index: head.stage.index,
     name,

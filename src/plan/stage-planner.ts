@@ -63,7 +63,13 @@ export class StagePlanner {
 
   /** Applies one instruction. */
   apply(ins: StageInstruction, onbuild = false): void {
-    const step = { id: `${this.ctx.index}.${this.steps.length}`, line: ins.range.start.line, ...(onbuild ? { onbuild } : {}) };
+    const { start, end } = ins.range;
+    const step = {
+      id: `${this.ctx.index}.${this.steps.length}`,
+      line: start.line,
+      ...(end.line > start.line ? { endLine: end.line } : {}),
+      ...(onbuild ? { onbuild } : {}),
+    };
     const config = (created: string | undefined, emptyLayer = true): void =>
       this.push({
         ...step,
@@ -244,7 +250,7 @@ export class StagePlanner {
     return command.shellForm ? [...this.shell, command.args[0] ?? ''] : [...command.args];
   }
 
-  private run(ins: RunInstruction, step: { id: string; line: number }): ExecStep {
+  private run(ins: RunInstruction, step: { id: string; line: number; endLine?: number }): ExecStep {
     const { args, files } = runArgs(ins.command, this.shell);
     let sshCount = 0;
     const mounts: Mount[] = ins.mounts.map((raw) => {
@@ -285,7 +291,7 @@ export class StagePlanner {
     };
   }
 
-  private file(ins: CopyInstruction | AddInstruction, step: { id: string; line: number }): FileStep {
+  private file(ins: CopyInstruction | AddInstruction, step: { id: string; line: number; endLine?: number }): FileStep {
     const word = (text: string): string => this.expand(ins, text);
     const sources = ins.sources.map(word);
     const dest = this.resolvePath(word(ins.dest), true);

@@ -38,6 +38,8 @@ export interface StepBase {
   name: string;
   /** The Dockerfile line the step comes from. */
   line: number;
+  /** Its last line, when the instruction spans several (continuations, heredocs). */
+  endLine?: number;
   /** True when the step comes from an ONBUILD trigger of the base. */
   onbuild?: boolean;
   /** The image history entry this step adds (none for ONBUILD, as in BuildKit). */

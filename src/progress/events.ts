@@ -20,6 +20,11 @@ export interface ProgressSink {
 /** A sink that drops everything. */
 export const nullSink: ProgressSink = { emit: () => undefined };
 
+/** Warnings (a damaged state file set aside, …) as `warning: …` messages on `sink`. */
+export function warningsTo(sink: ProgressSink): (message: string) => void {
+  return (message) => sink.emit({ type: 'message', text: `warning: ${message}` });
+}
+
 /** A build step's lifecycle, and its output. */
 export type StepEvent =
   | { type: 'step'; id: string; name: string; status: 'started' | 'cached' | 'done' | 'error'; seconds?: number; reason?: string }

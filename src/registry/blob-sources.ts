@@ -1,20 +1,30 @@
 /**
  * Where blobs are known to live in registries (containerd's `distribution.source` labels): each
  * blob digest → the `domain/repository` names it was pulled from or pushed to. A push looks here
- * for a repository of the same registry to mount a blob from instead of uploading it.
+ * for a repository of the same registry to mount a blob from instead of uploading it. A damaged
+ * file is set aside with a warning: pushes then upload what they would have mounted.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { withFileLock } from '../util/file-lock.js';
+import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** Keeps at most this many repositories per blob (the most recent). */
 const MAX_SOURCES = 8;
 
+function isSources(value: unknown): value is Record<string, string[]> {
+  return isObject(value) && Object.values(value).every((list) => Array.isArray(list) && list.every((s) => typeof s === 'string'));
+}
+
 export class BlobSources {
   private readonly file: string;
 
-  constructor(root: string) {
+  /** `warn`: told when the file is damaged and set aside. */
+  constructor(
+    root: string,
+    private readonly warn: Warn = ignoreWarnings,
+  ) {
     this.file = path.join(root, 'blob-sources.json');
   }
 
@@ -36,7 +46,11 @@ export class BlobSources {
   }
 
   private async read(): Promise<Record<string, string[]>> {
-    const text = await readFile(this.file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? '{}' : Promise.reject(err)));
-    return JSON.parse(text) as Record<string, string[]>;
+    const stored = await readJsonOrSetAside(this.file, isSources, {
+      what: 'the blob sources record',
+      consequence: 'pushes upload what they could have mounted from another repository',
+      warn: this.warn,
+    });
+    return stored ?? {};
   }
 }

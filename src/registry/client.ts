@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { digestOf, isDigest, type Digest } from '../digest/digest.js';
 import { DigestMismatchError, verifyingStream } from '../digest/hashing.js';
-import { TsbuildError } from '../errors.js';
+import { TsbuildError, UnsupportedError } from '../errors.js';
 import { INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../image/oci-types.js';
 import { resumableBody } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
@@ -177,19 +177,18 @@ function manifestMediaType(header: string | null, bytes: Buffer, about: string):
   try {
     doc = JSON.parse(bytes.toString('utf8')) as typeof doc;
   } catch {
-    throw new TsbuildError('unsupported', `the manifest of ${about} is not JSON`);
+    throw new UnsupportedError(`the manifest of ${about} is not JSON`);
   }
   if (typeof doc.mediaType === 'string' && (MANIFEST_TYPES.includes(doc.mediaType) || INDEX_TYPES.includes(doc.mediaType))) return doc.mediaType;
   if (Array.isArray(doc.manifests)) return MediaType.OciIndex;
   if (doc.config !== undefined) return MediaType.OciManifest;
-  throw new TsbuildError('unsupported', `unsupported manifest type "${fromHeader ?? 'unknown'}" for ${about}`);
+  throw new UnsupportedError(`unsupported manifest type "${fromHeader ?? 'unknown'}" for ${about}`);
 }
 
 async function readLimited(response: Response, max: number, about: string): Promise<Buffer> {
   const length = Number(response.headers.get('content-length'));
-  if (Number.isFinite(length) && length > max)
-    throw new TsbuildError('unsupported', `the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
+  if (Number.isFinite(length) && length > max) throw new UnsupportedError(`the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
   const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > max) throw new TsbuildError('unsupported', `the manifest of ${about} is over the ${max}-byte limit`);
+  if (bytes.length > max) throw new UnsupportedError(`the manifest of ${about} is over the ${max}-byte limit`);
   return bytes;
 }

@@ -8,7 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError, TsbuildError } from '../errors.js';
+import { FailedPreconditionError, InvalidArgumentError, TsbuildError, UnavailableError } from '../errors.js';
 import { DOCKER_HUB } from './reference.js';
 
 /** A username and password for one registry, or an identity token (an OAuth2 refresh token). */
@@ -155,7 +155,7 @@ async function helperGet(helper: string, server: string): Promise<Credentials | 
   try {
     parsed = JSON.parse(output) as typeof parsed;
   } catch {
-    throw new TsbuildError('unavailable', `credential helper docker-credential-${helper} answered with something that is not JSON`);
+    throw new UnavailableError(`credential helper docker-credential-${helper} answered with something that is not JSON`);
   }
   if (typeof parsed.Secret !== 'string' || parsed.Secret === '') return undefined;
   if (parsed.Username === IDENTITY_TOKEN_USERNAME) return { username: '', password: '', identityToken: parsed.Secret };
@@ -171,10 +171,10 @@ function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: str
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => reject(new TsbuildError('unavailable', `credential helper ${program} could not be run: ${err.message}`)));
+    child.on('error', (err) => reject(new FailedPreconditionError(`credential helper ${program} could not be run: ${err.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new TsbuildError('unavailable', `credential helper ${program} ${action} failed: ${(stdout || stderr).trim()}`));
+      else reject(new UnavailableError(`credential helper ${program} ${action} failed: ${(stdout || stderr).trim()}`));
     });
     child.stdin.end(input);
   });

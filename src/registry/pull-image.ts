@@ -47,6 +47,7 @@ export async function pullImage(
   const { store, client } = where;
   const progress = options.progress ?? nullSink;
   const signal = options.signal ? { signal: options.signal } : {};
+  const name = formatReference(ref);
   const local = async (digest: Digest): Promise<Buffer | undefined> => ((await store.info(digest)) ? store.readBytes(digest) : undefined);
   const image = await resolveImage(client, ref, platform, options.signal, local);
   progress.emit({ type: 'message', text: `${formatReference(ref)}: resolved to ${image.manifest.digest} (${formatPlatform(image.platform)})` });
@@ -59,7 +60,13 @@ export async function pullImage(
 
   const small = [image.index, image.manifest, { digest: image.config.digest, bytes: image.config.bytes }].flatMap((b) => (b ? [b] : []));
   const storingSmall = Promise.all(
-    small.map((blob) => store.ingest(Readable.from([blob.bytes]), { digest: blob.digest, size: blob.bytes.length }, signal)),
+    small.map((blob) =>
+      store.ingest(
+        Readable.from([blob.bytes]),
+        { digest: blob.digest, size: blob.bytes.length },
+        { label: `blob ${blob.digest} of ${name}`, ...signal },
+      ),
+    ),
   );
 
   const fetchLayer = async (layer: Descriptor): Promise<number> => {
@@ -76,7 +83,8 @@ export async function pullImage(
     await store.ingest(
       counted(body, (current) => progress.emit({ type: 'bytes', id: digest, label, current, total: layer.size })),
       { digest, size: layer.size },
-      signal,
+      // What a full disk's one line names.
+      { label: `layer ${digest} of ${name}`, ...signal },
     );
     progress.emit({ type: 'bytes', id: digest, label, current: layer.size, total: layer.size, done: true });
     return layer.size;

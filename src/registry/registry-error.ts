@@ -28,7 +28,8 @@ export class RegistryError extends TsbuildError {
 
 function categoryOf(status: number): ErrorCode {
   if (status === 404) return 'not-found';
-  if (status === 401 || status === 403 || status === 400) return 'invalid-argument';
+  if (status === 401 || status === 403) return 'permission-denied';
+  if (status === 400) return 'invalid-argument';
   return 'unavailable';
 }
 

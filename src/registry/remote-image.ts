@@ -3,10 +3,11 @@
  * index or manifest list) → config. What the planner needs (the config) and what a pull stores (the
  * verified manifest and config bytes, the layer descriptors).
  */
+import { parseDocument } from '../image/documents.js';
 import { parseDigest, type Digest } from '../digest/digest.js';
-import { NotFoundError, TsbuildError } from '../errors.js';
+import { NotFoundError, UnsupportedError } from '../errors.js';
 import { formatPlatform, selectManifest, type Platform } from '../image/platform.js';
-import { INDEX_TYPES, type Descriptor, type ImageConfig, type Index, type Manifest } from '../image/oci-types.js';
+import { INDEX_TYPES, type ImageConfig, type Manifest } from '../image/oci-types.js';
 import type { FetchedManifest, RegistryClient } from './client.js';
 import { formatReference, manifestReference, type Reference } from './reference.js';
 
@@ -41,7 +42,7 @@ export async function resolveImage(
   let manifest = top;
   if (INDEX_TYPES.includes(top.mediaType)) {
     index = top;
-    const parsed = JSON.parse(top.bytes.toString('utf8')) as Index;
+    const parsed = parseDocument('index', top.bytes, `the index of ${name}`);
     const entry = selectManifest(parsed.manifests ?? [], platform);
     if (!entry) {
       const available = (parsed.manifests ?? []).flatMap((m) => (m.platform ? [formatPlatform(m.platform)] : [])).join(', ');
@@ -50,13 +51,12 @@ export async function resolveImage(
       });
     }
     manifest = await client.getManifest(ref, parseDigest(entry.digest), signal);
-    if (INDEX_TYPES.includes(manifest.mediaType)) throw new TsbuildError('unsupported', `nested image indexes are not supported (${name})`);
+    if (INDEX_TYPES.includes(manifest.mediaType)) throw new UnsupportedError(`nested image indexes are not supported (${name})`);
   }
-  const parsedManifest = JSON.parse(manifest.bytes.toString('utf8')) as Manifest;
-  checkManifest(parsedManifest, name);
+  const parsedManifest = parseDocument('manifest', manifest.bytes, `the manifest of ${name}`);
   const configDigest = parseDigest(parsedManifest.config.digest);
   const bytes = (await local?.(configDigest)) ?? (await fetchSmallBlob(client, ref, configDigest, parsedManifest.config.size, signal));
-  const parsed = JSON.parse(bytes.toString('utf8')) as ImageConfig;
+  const parsed = parseDocument('image config', bytes, `the image config of ${name}`);
   return {
     ref,
     ...(index ? { index } : {}),
@@ -75,11 +75,4 @@ async function fetchSmallBlob(client: RegistryClient, ref: Reference, digest: Di
   const chunks: Buffer[] = [];
   for await (const chunk of await client.getBlob(ref, digest, size, signal)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function checkManifest(manifest: Manifest, name: string): void {
-  const ok = (d: Descriptor | undefined): boolean => d !== undefined && typeof d.digest === 'string' && typeof d.size === 'number';
-  if (!ok(manifest.config) || !Array.isArray(manifest.layers) || !manifest.layers.every(ok)) {
-    throw new TsbuildError('unsupported', `the manifest of ${name} is malformed: it needs a config and layer descriptors`);
-  }
 }

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { digestOf, type Digest } from '../digest/digest.js';
 import { DigestMismatchError } from '../digest/hashing.js';
-import { TsbuildError } from '../errors.js';
+import { InternalError, UnavailableError } from '../errors.js';
 import type { Descriptor } from '../image/oci-types.js';
 import type { RegistryClient } from './client.js';
 import { repositoryName, type Reference } from './reference.js';
@@ -139,8 +139,7 @@ export class RepositoryWriter {
       location = this.location(response, location);
       offset += chunk.length;
     }
-    if (offset !== descriptor.size)
-      throw new TsbuildError('internal', `blob ${descriptor.digest}: read ${offset} bytes, expected ${descriptor.size}`);
+    if (offset !== descriptor.size) throw new InternalError(`blob ${descriptor.digest}: read ${offset} bytes, expected ${descriptor.size}`);
     const url = withDigest(location, descriptor.digest);
     const response = await this.send({ method: 'PUT', path: url, ...this.push(), headers: { 'Content-Length': '0' }, ...opt(signal) });
     if (response.status !== 201) throw this.error(response, await response.text(), 'PUT', url, `blob ${descriptor.digest} of ${this.name}`);
@@ -159,10 +158,7 @@ export class RepositoryWriter {
   private location(response: Response, requested: string): string {
     const header = response.headers.get('location');
     if (!header)
-      throw new TsbuildError(
-        'unavailable',
-        `registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`,
-      );
+      throw new UnavailableError(`registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`);
     return new URL(header, this.transport.base).toString();
   }
 

@@ -10,7 +10,7 @@
  *   GET instead, the identity token as Basic password, as containerd and BuildKit fall back.
  * A POST answer may carry a new refresh token; the caller uses it for the next exchange.
  */
-import { TsbuildError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import type { Credentials } from './credentials.js';
 import { httpFetch, type HttpTimeouts } from './http.js';
 import { describeNetworkError } from './network-errors.js';
@@ -80,10 +80,10 @@ function tokenUrl(request: TokenRequest, method: 'GET' | 'POST'): URL {
   try {
     url = new URL(request.realm);
   } catch {
-    throw new TsbuildError('unavailable', `the registry ${request.host} named an invalid token service: "${request.realm}"`);
+    throw new UnavailableError(`the registry ${request.host} named an invalid token service: "${request.realm}"`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new TsbuildError('unavailable', `the registry ${request.host} named a token service that is not http(s): ${redactUrl(url.toString())}`);
+    throw new UnavailableError(`the registry ${request.host} named a token service that is not http(s): ${redactUrl(url.toString())}`);
   if (method === 'GET') {
     if (request.service) url.searchParams.set('service', request.service);
     for (const scope of request.scopes) url.searchParams.append('scope', scope);
@@ -106,8 +106,7 @@ async function send(request: TokenRequest, method: 'GET' | 'POST', form?: URLSea
     });
   } catch (err) {
     if (request.signal?.aborted) throw request.signal.reason ?? err;
-    throw new TsbuildError(
-      'unavailable',
+    throw new UnavailableError(
       `cannot reach the token service of ${request.host} (${method} ${redactUrl(url.toString())}): ${describeNetworkError(err)}`,
       { cause: err },
     );
@@ -125,10 +124,10 @@ function parseToken(request: TokenRequest, body: string): IssuedToken {
   try {
     parsed = JSON.parse(body) as typeof parsed;
   } catch {
-    throw new TsbuildError('unavailable', `the token service of ${request.host} answered with something that is not JSON`);
+    throw new UnavailableError(`the token service of ${request.host} answered with something that is not JSON`);
   }
   const value = typeof parsed.access_token === 'string' && parsed.access_token !== '' ? parsed.access_token : parsed.token;
-  if (typeof value !== 'string' || value === '') throw new TsbuildError('unavailable', `the token service of ${request.host} returned no token`);
+  if (typeof value !== 'string' || value === '') throw new UnavailableError(`the token service of ${request.host} returned no token`);
   const lifetime = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 60;
   const rotated = typeof parsed.refresh_token === 'string' && parsed.refresh_token !== '' ? parsed.refresh_token : undefined;
   return { value, lifetime, ...(rotated ? { refreshToken: rotated } : {}) };

@@ -12,7 +12,7 @@
  * - redirects are followed, dropping `Authorization` when leaving the origin (blob storage gets
  *   no registry credentials); requests go through `http.ts`, fetch's semantics over `node:http`.
  */
-import { TsbuildError } from '../errors.js';
+import { TsbuildError, UnavailableError } from '../errors.js';
 import { httpFetch, type HttpInit, type HttpTimeouts } from './http.js';
 import type { CredentialSource, Credentials } from './credentials.js';
 import { describeNetworkError, isTransientNetworkError } from './network-errors.js';
@@ -168,7 +168,7 @@ export class RegistryTransport {
   networkFailure(request: Pick<RegistryRequest, 'method' | 'path'>, err: unknown, attempts: number, what?: string): TsbuildError {
     const where = `registry ${this.host} (${request.method} ${redactUrl(this.url(request.path))})`;
     const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
-    return new TsbuildError('unavailable', `${what ? `cannot read ${what} from` : 'cannot reach'} ${where}: ${describeNetworkError(err)}${tries}`, {
+    return new UnavailableError(`${what ? `cannot read ${what} from` : 'cannot reach'} ${where}: ${describeNetworkError(err)}${tries}`, {
       cause: err,
     });
   }

@@ -12,7 +12,7 @@ export class ExecError extends TsbuildError {
     readonly tail: string,
   ) {
     const how = signal ? `killed by ${signal}` : `exit code: ${exitCode}`;
-    super('invalid-argument', `process "${args.join(' ')}" did not complete successfully: ${how}`);
+    super('command-failed', `process "${args.join(' ')}" did not complete successfully: ${how}`);
   }
 
   /** The message and the last lines of output, indented. */

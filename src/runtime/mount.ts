@@ -4,7 +4,7 @@
  * util-linux, through `util/tool-runner.ts`.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { TsbuildError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
 
@@ -85,7 +85,7 @@ export async function removeTree(dir: string): Promise<void> {
     // Whatever could not be unmounted is found and reported just below.
     await unmountAll(points.sort((a, b) => b.length - a.length)).catch(() => undefined);
     const left = await mountsUnder(dir);
-    if (left.length > 0) throw new TsbuildError('unavailable', `cannot remove ${dir}: ${left[0]} is still mounted`);
+    if (left.length > 0) throw new UnavailableError(`cannot remove ${dir}: ${left[0]} is still mounted`);
   }
   await rm(dir, { recursive: true, force: true });
 }

@@ -9,7 +9,8 @@
 import path from 'node:path';
 import { ownerAlive, ownerIn } from '../util/owner.js';
 import { scratchRoot } from '../util/scratch.js';
-import { removeTree } from './mount.js';
+import { rm } from 'node:fs/promises';
+import { mountsUnder, removeTree } from './mount.js';
 import type { RuncExecutor } from './runc.js';
 import { namesIn } from '../util/absent.js';
 
@@ -25,11 +26,15 @@ export async function reclaimStale(root: string, runtime: RuncExecutor): Promise
   const containers = await runtime.cleanupStale();
   const base = scratchRoot(root);
   const scratch: string[] = [];
+  // The mount table is read once: most stale directories have nothing mounted below them.
+  const mounted = await mountsUnder(base);
   for (const name of await namesIn(base)) {
     const owner = ownerIn(name);
     if (owner === undefined || ownerAlive(owner)) continue;
+    const dir = path.join(base, name);
+    const hasMounts = mounted.some((point) => point === dir || point.startsWith(`${dir}/`));
     // A mount that cannot be removed now stays, with its directory, for the next run to try again.
-    const removed = await removeTree(path.join(base, name)).then(
+    const removed = await (hasMounts ? removeTree(dir) : rm(dir, { recursive: true, force: true })).then(
       () => true,
       () => false,
     );

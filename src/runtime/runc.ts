@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import { mountAll, removeTree } from './mount.js';
 import type { ExecOptions, Executor, ExitStatus } from './executor.js';
@@ -73,12 +73,14 @@ export class RuncExecutor implements Executor {
    * live process owns, or a name without an owner, is left alone.
    */
   async cleanupStale(): Promise<string[]> {
-    const ids = new Set([...(await namesIn(this.bundles)), ...(await namesIn(this.state))]);
+    const created = new Set(await namesIn(this.state));
+    const ids = new Set([...(await namesIn(this.bundles)), ...created]);
     const stale = [...ids].filter((id) => {
       const owner = ownerIn(id);
       return owner !== undefined && !ownerAlive(owner);
     });
-    for (const id of stale) await this.remove(id, path.join(this.bundles, id));
+    // Only a container runc knows needs `runc delete` (a process start each); a bare bundle does not.
+    for (const id of stale) await this.remove(id, path.join(this.bundles, id), created.has(id));
     return stale;
   }
 
@@ -101,7 +103,7 @@ export class RuncExecutor implements Executor {
     try {
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
         child.once('error', (err) =>
-          reject(new TsbuildError('unavailable', `cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
+          reject(new FailedPreconditionError(`cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
         );
         child.once('close', (c, s) => resolve([c, s]));
       });

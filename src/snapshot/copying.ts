@@ -7,10 +7,11 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TsbuildError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import { DirectorySnapshotter, getRecord, type Records } from './directory-snapshotter.js';
 import type { SnapshotRecord } from './metadata.js';
 import type { Mount } from './snapshotter.js';
+import type { Warn } from '../util/set-aside.js';
 
 const run = promisify(execFile);
 
@@ -18,8 +19,8 @@ const run = promisify(execFile);
 export class CopyingSnapshotter extends DirectorySnapshotter {
   readonly kind = 'copying' as const;
 
-  constructor(root: string) {
-    super(path.join(root, 'snapshots-copy'));
+  constructor(root: string, warn?: Warn) {
+    super(path.join(root, 'snapshots-copy'), warn);
   }
 
   /** The parent's whole tree (the one thing to compare against), or none. */
@@ -34,10 +35,7 @@ export class CopyingSnapshotter extends DirectorySnapshotter {
     try {
       await run('cp', ['-a', `${this.fsOf(parent)}/.`, this.fsOf(record)]);
     } catch (err) {
-      throw new TsbuildError(
-        'unavailable',
-        `copying snapshot ${parent.key} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
-      );
+      throw new UnavailableError(`copying snapshot ${parent.key} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
     }
   }
 

@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { SnapshotMetadata, type SnapshotRecord } from './metadata.js';
+import { SNAPSHOT_ID, SnapshotMetadata, type SnapshotRecord } from './metadata.js';
+import { ignoreWarnings, type Warn } from '../util/set-aside.js';
+import { namesIn } from '../util/absent.js';
+import { removeDeadSiblings } from '../util/private-sibling.js';
 import type { ManagedSnapshotter, Mount, SnapshotInfo } from './snapshotter.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -19,8 +22,12 @@ export abstract class DirectorySnapshotter implements ManagedSnapshotter {
   abstract readonly kind: 'overlay' | 'copying';
   protected readonly metadata: SnapshotMetadata;
 
-  constructor(readonly dir: string) {
-    this.metadata = new SnapshotMetadata(dir);
+  /** `warn`: told when the metadata file is damaged and set aside. */
+  constructor(
+    readonly dir: string,
+    warn: Warn = ignoreWarnings,
+  ) {
+    this.metadata = new SnapshotMetadata(dir, warn);
   }
 
   /** Bytes under the snapshotter's directory (`du`: hard links and sparse files counted once, as on disk). */
@@ -65,14 +72,22 @@ export abstract class DirectorySnapshotter implements ManagedSnapshotter {
   }
 
   async remove(key: string): Promise<void> {
-    await this.metadata.update(async (records) => {
-      const record = getRecord(records, key);
+    // The record goes first, then the files: a kill in between leaves an orphan directory, which
+    // `removeOrphans` reclaims, never a record naming a half-deleted tree.
+    const record = await this.metadata.update((records) => {
+      const found = getRecord(records, key);
       const child = Object.values(records).find((r) => r.parent === key);
       if (child) throw new InvalidArgumentError(`cannot remove snapshot ${key}: ${child.key} is built on it`);
       delete records[key];
-      await this.afterRemove(record);
-      await rm(path.join(this.dir, record.id), { recursive: true, force: true });
+      return found;
     });
+    await this.discard(record);
+  }
+
+  /** Removes what a record no longer names: its directory (and the overlay's link to it). */
+  private async discard(record: SnapshotRecord): Promise<void> {
+    await this.afterRemove(record);
+    await rm(path.join(this.dir, record.id), { recursive: true, force: true });
   }
 
   /**
@@ -81,13 +96,49 @@ export abstract class DirectorySnapshotter implements ManagedSnapshotter {
    * Returns their keys.
    */
   async removeStale(): Promise<string[]> {
-    const stale = Object.values(await this.metadata.read()).filter((r) => {
+    const isStale = (r: SnapshotRecord): boolean => {
       const owner = ownerIn(r.key);
       return r.kind !== 'committed' && owner !== undefined && !ownerAlive(owner);
+    };
+    // Nothing to do (the usual case) costs one read and no lock.
+    if (!Object.values(await this.metadata.read()).some(isStale)) return [];
+    const stale = await this.metadata.update((records) => {
+      // Nothing is built on an active snapshot or a view, so each can go on its own.
+      const found = Object.values(records).filter(isStale);
+      for (const record of found) delete records[record.key];
+      return found;
     });
-    // One that cannot be removed now (still mounted by a process that hangs on) stays for the next run.
-    for (const record of stale) await this.remove(record.key).catch(() => undefined);
+    for (const record of stale) await this.discard(record);
     return stale.map((r) => r.key);
+  }
+
+  /**
+   * Removes what a kill left in the snapshotter's directory that no record names: a snapshot
+   * directory made but not yet recorded, or no longer recorded but not yet deleted (and overlay
+   * links alike), and the temporary and lock files of metadata writers that are gone. Checked under
+   * the metadata lock, which every create and remove holds while it changes either, so a directory
+   * being made right now is never taken. Returns how many entries went.
+   */
+  async removeOrphans(): Promise<number> {
+    const orphans = async (): Promise<{ dirs: string[]; links: string[] }> => {
+      const records = Object.values(await this.metadata.read());
+      const ids = new Set(records.map((r) => r.id));
+      const links = new Set(records.flatMap((r) => (r.link ? [r.link] : [])));
+      return {
+        dirs: (await namesIn(this.dir)).filter((n) => SNAPSHOT_ID.test(n) && !ids.has(n)),
+        links: (await namesIn(path.join(this.dir, 'l'))).filter((n) => !links.has(n)),
+      };
+    };
+    const siblings = await removeDeadSiblings(this.dir);
+    const seen = await orphans();
+    if (seen.dirs.length === 0 && seen.links.length === 0) return siblings;
+    const found = await this.metadata.locked(async () => {
+      const current = await orphans();
+      for (const link of current.links) await rm(path.join(this.dir, 'l', link), { force: true });
+      for (const dir of current.dirs) await rm(path.join(this.dir, dir), { recursive: true, force: true });
+      return current;
+    });
+    return siblings + found.dirs.length;
   }
 
   async stat(key: string): Promise<SnapshotInfo> {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { DirectorySnapshotter, getRecord, type Records } from './directory-snapshotter.js';
 import type { SnapshotRecord } from './metadata.js';
 import type { Mount } from './snapshotter.js';
+import type { Warn } from '../util/set-aside.js';
 
 const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -18,8 +19,8 @@ const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 export class OverlaySnapshotter extends DirectorySnapshotter {
   readonly kind = 'overlay' as const;
 
-  constructor(root: string) {
-    super(path.join(root, 'snapshots'));
+  constructor(root: string, warn?: Warn) {
+    super(path.join(root, 'snapshots'), warn);
   }
 
   /** The directories of `key`'s parents, nearest first (what the overlay stacks below it). */

@@ -2,6 +2,7 @@
  * Picks the snapshotter for a state root: overlay where it mounts, the copying fallback otherwise,
  * saying so once (through `notice`). The choice is probed once (a test mount) and recorded in the
  * root (`snapshotter`), so later builds skip the probe and a root never mixes the two kinds.
+ * `warn` hears of a damaged metadata file (set aside, `snapshot/metadata.ts`).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,16 +12,35 @@ import { overlaySupported } from './overlay-probe.js';
 import type { ManagedSnapshotter } from './snapshotter.js';
 import { OverlaySnapshotter } from './overlay.js';
 import { readTextIfExists } from '../util/absent.js';
+import type { Warn } from '../util/set-aside.js';
 
-export async function selectSnapshotter(root: string, notice: (message: string) => void = () => undefined): Promise<ManagedSnapshotter> {
-  const record = path.join(root, 'snapshotter');
-  const recorded = ((await readTextIfExists(record)) ?? '').trim();
-  const kind = recorded === 'overlay' || recorded === 'copying' ? recorded : (await overlaySupported(root)) ? 'overlay' : 'copying';
+type Kind = 'overlay' | 'copying';
+
+async function recordedKind(root: string): Promise<{ kind: Kind | undefined; recorded: string }> {
+  const recorded = ((await readTextIfExists(path.join(root, 'snapshotter'))) ?? '').trim();
+  return { kind: recorded === 'overlay' || recorded === 'copying' ? recorded : undefined, recorded };
+}
+
+function snapshotterOf(kind: Kind, root: string, warn: Warn | undefined): ManagedSnapshotter {
+  return kind === 'overlay' ? new OverlaySnapshotter(root, warn) : new CopyingSnapshotter(root, warn);
+}
+
+/**
+ * The snapshotter a root has used, without probing: undefined on a root where no build has chosen
+ * one yet (it then holds no snapshots). For commands that only clean up (a pull's reclaim).
+ */
+export async function recordedSnapshotter(root: string, warn?: Warn): Promise<ManagedSnapshotter | undefined> {
+  const { kind } = await recordedKind(root);
+  return kind === undefined ? undefined : snapshotterOf(kind, root, warn);
+}
+
+export async function selectSnapshotter(root: string, notice: (message: string) => void = () => undefined, warn?: Warn): Promise<ManagedSnapshotter> {
+  const { kind: known, recorded } = await recordedKind(root);
+  const kind = known ?? ((await overlaySupported(root)) ? 'overlay' : 'copying');
   if (kind !== recorded) {
     await mkdir(root, { recursive: true });
-    await writeFileAtomic(record, `${kind}\n`);
+    await writeFileAtomic(path.join(root, 'snapshotter'), `${kind}\n`);
   }
-  if (kind === 'overlay') return new OverlaySnapshotter(root);
-  notice(`overlayfs is not available under ${root}: using the copying snapshotter (slower, more disk)`);
-  return new CopyingSnapshotter(root);
+  if (kind === 'copying') notice(`overlayfs is not available under ${root}: using the copying snapshotter (slower, more disk)`);
+  return snapshotterOf(kind, root, warn);
 }

@@ -49,6 +49,12 @@ export interface ManagedSnapshotter extends Snapshotter {
   readonly kind: string;
   /** Removes active snapshots and views of processes that no longer run; returns their keys. */
   removeStale(): Promise<string[]>;
+  /**
+   * Removes what a process killed between two steps left that no record names (a directory made
+   * but not recorded, or unrecorded but not yet deleted; a metadata writer's temporary file);
+   * returns how many entries went.
+   */
+  removeOrphans(): Promise<number>;
   /** Bytes the snapshots take on disk. */
   diskUsage(): Promise<number>;
 }

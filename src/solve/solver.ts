@@ -8,6 +8,7 @@
  * of Dockerfiles, snapshots or caches.
  */
 import PQueue from 'p-queue';
+import { InternalError } from '../errors.js';
 
 /** A vertex: its id and the ids it may need. */
 export interface Vertex {
@@ -32,7 +33,7 @@ export async function solve<R>(
   options: { concurrency?: number; signal?: AbortSignal } = {},
 ): Promise<Map<string, R>> {
   const byId = new Map(vertices.map((v) => [v.id, v]));
-  for (const v of vertices) for (const d of v.deps) if (!byId.has(d)) throw new Error(`vertex ${v.id} depends on unknown vertex ${d}`);
+  for (const v of vertices) for (const d of v.deps) if (!byId.has(d)) throw new InternalError(`vertex ${v.id} depends on unknown vertex ${d}`);
   checkAcyclic(byId);
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);
@@ -62,7 +63,7 @@ export async function solve<R>(
   const started = new Map<string, Promise<R>>();
   for (const vertex of vertices) {
     const need = async (id: string): Promise<R> => {
-      if (!vertex.deps.includes(id)) throw new Error(`vertex ${vertex.id} needs ${id}, which it does not depend on`);
+      if (!vertex.deps.includes(id)) throw new InternalError(`vertex ${vertex.id} needs ${id}, which it does not depend on`);
       const result = await (started.get(id) as Promise<R>);
       controller.signal.throwIfAborted();
       return result;
@@ -91,7 +92,7 @@ function checkAcyclic(byId: ReadonlyMap<string, Vertex>): void {
   const done = new Set<string>();
   const visit = (id: string, path: readonly string[]): void => {
     if (done.has(id)) return;
-    if (path.includes(id)) throw new Error(`dependency cycle: ${[...path, id].join(' -> ')}`);
+    if (path.includes(id)) throw new InternalError(`dependency cycle: ${[...path, id].join(' -> ')}`);
     for (const d of (byId.get(id) as Vertex).deps) visit(d, [...path, id]);
     done.add(id);
   };

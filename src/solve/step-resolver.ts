@@ -116,7 +116,12 @@ export class StepResolver<R> {
       const reason = info.skipCache ? '--no-cache' : await this.cache.missReason(info.location, parts);
       this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'started', reason });
       const started = Date.now();
-      const result = await op.run(key);
+      const result = await op.run(key).catch((err: unknown) => {
+        // Every failed step says so (BuildKit's `ERROR [x/y] …`), even when another fails first.
+        const reason = err instanceof Error ? err.message : String(err);
+        this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'error', seconds: (Date.now() - started) / 1000, reason });
+        throw err;
+      });
       await this.cache.put(key, result);
       await this.cache.remember(info.location, parts);
       this.ran++;

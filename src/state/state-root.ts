@@ -2,8 +2,10 @@
  * The composition root: one state root, opened once per command, holding the stores every verb
  * works with — content, image index, cache index, blob sources — and, on first use, the snapshotter
  * (a test mount picks overlay or the copying fallback) and the executor. `reclaim` removes what
- * killed tsbuild processes left; `lease` protects what a running command uses from a concurrent
- * prune (`util/lease.ts`).
+ * killed tsbuild processes left (`reclaim-root.ts`); `lease` protects what a running command uses
+ * from a concurrent prune (`util/lease.ts`). A state file found damaged (JSON cut short, a shape
+ * tsbuild never writes) is set aside with a warning on the command's progress, never a crash
+ * (`util/set-aside.ts`).
  *
  * Where the root is: `--root` / `$TSBUILD_ROOT`, else `/var/lib/tsbuild` for root and
  * `$XDG_DATA_HOME/tsbuild` (`~/.local/share/tsbuild`) for anyone else.
@@ -13,13 +15,17 @@ import path from 'node:path';
 import { CacheIndex } from '../cache/cache-index.js';
 import { LocalContentStore } from '../content/local-store.js';
 import { ImageIndex } from '../images/image-index.js';
+import { nullSink, warningsTo, type ProgressSink } from '../progress/events.js';
 import { BlobSources } from '../registry/blob-sources.js';
-import { reclaimStale } from '../runtime/reclaim.js';
 import { RuncExecutor } from '../runtime/runc.js';
-import { selectSnapshotter } from '../snapshot/select.js';
+import { recordedSnapshotter, selectSnapshotter } from '../snapshot/select.js';
 import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import { Lease, liveLeases, withGcLock, type LiveLeases } from '../util/lease.js';
 import { prepareStateRoot } from '../util/make-dirs.js';
+import type { Warn } from '../util/set-aside.js';
+import { describeReclaimed, reclaimedCount, reclaimRoot, type ReclaimResult } from './reclaim-root.js';
+
+export type { ReclaimResult } from './reclaim-root.js';
 
 /** The state root's path: the one given, else the environment's, else the user's default. */
 export function stateRootPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -29,27 +35,25 @@ export function stateRootPath(explicit?: string, env: NodeJS.ProcessEnv = proces
   return path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'tsbuild');
 }
 
-/** What reclaiming found and removed. */
-export interface ReclaimResult {
-  containers: number;
-  scratch: number;
-  snapshots: number;
-  ingest: number;
-}
-
 export class StateRoot {
   readonly store: LocalContentStore;
   readonly images: ImageIndex;
   readonly cache: CacheIndex;
   readonly blobSources: BlobSources;
   readonly executor: RuncExecutor;
+  /** Where damaged state files are reported (`warning: …` messages on the command's progress). */
+  readonly warn: Warn;
   private snapshotterReady: Promise<ManagedSnapshotter> | undefined;
 
-  private constructor(readonly path: string) {
+  private constructor(
+    readonly path: string,
+    private readonly progress: ProgressSink,
+  ) {
+    this.warn = warningsTo(progress);
     this.store = new LocalContentStore(path);
-    this.images = new ImageIndex(path);
-    this.cache = new CacheIndex(path);
-    this.blobSources = new BlobSources(path);
+    this.images = new ImageIndex(path, this.warn);
+    this.cache = new CacheIndex(path, this.warn);
+    this.blobSources = new BlobSources(path, this.warn);
     this.executor = new RuncExecutor(path);
   }
 
@@ -57,30 +61,39 @@ export class StateRoot {
    * The state root at `stateRootPath(root)` for reading only: nothing is created (`--call=check`
    * looks for stored base images without making a root).
    */
-  static existing(root?: string): StateRoot {
-    return new StateRoot(stateRootPath(root));
+  static existing(root?: string, progress: ProgressSink = nullSink): StateRoot {
+    return new StateRoot(stateRootPath(root), progress);
   }
 
-  /** Opens (and creates, failing in one line if it cannot) the state root at `stateRootPath(root)`. */
-  static async open(root?: string): Promise<StateRoot> {
+  /**
+   * Opens (and creates, failing in one line if it cannot) the state root at `stateRootPath(root)`;
+   * `progress` hears of damaged state files and of what a reclaim removed.
+   */
+  static async open(root?: string, progress: ProgressSink = nullSink): Promise<StateRoot> {
     const dir = stateRootPath(root);
     await prepareStateRoot(dir);
-    return new StateRoot(dir);
+    return new StateRoot(dir, progress);
   }
 
   /** The snapshotter of this root (chosen once; `notice` hears about a fallback). */
   snapshotter(notice?: (message: string) => void): Promise<ManagedSnapshotter> {
-    this.snapshotterReady ??= selectSnapshotter(this.path, notice);
+    this.snapshotterReady ??= selectSnapshotter(this.path, notice, this.warn);
     return this.snapshotterReady;
   }
 
-  /** Removes what processes that no longer run left in the root; never touches a live one's. */
+  /**
+   * Removes what processes that no longer run left in the root; never touches a live one's. A
+   * command that has not chosen the snapshotter (a pull) uses the one the root records, without
+   * the test mount. What was removed is said in one progress message.
+   */
   async reclaim(): Promise<ReclaimResult> {
-    // Containers and mounts first: a dead build's overlay, still mounted, holds its snapshot's dirs.
-    const { containers, scratch } = await reclaimStale(this.path, this.executor);
-    const snapshots = await (await this.snapshotter()).removeStale();
-    const ingest = await this.store.cleanIngest();
-    return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, ingest };
+    const reclaimed = await reclaimRoot(this.path, {
+      executor: this.executor,
+      store: this.store,
+      snapshotter: () => this.snapshotterReady ?? recordedSnapshotter(this.path, this.warn),
+    });
+    if (reclaimedCount(reclaimed) > 0) this.progress.emit({ type: 'message', text: describeReclaimed(reclaimed) });
+    return reclaimed;
   }
 
   /** A new lease on this root, for the caller to close. */

@@ -2,17 +2,17 @@
  * A cross-process lock on a file path: `<path>.lock`, holding the owner's tag (`util/owner.ts`:
  * pid and start time). Node has no flock(2). The lock file is written in full under a private name
  * first and then hard-linked into place (link(2) fails if the name exists, atomically), so a lock
- * file never exists empty or half-written: a full disk or a kill while writing leaves only the
- * private file, which is removed. A lock whose owner is no longer alive is taken over, so a killed
+ * file never exists empty or half-written: a full disk while writing leaves only the private file,
+ * which is removed (a kill leaves it for the next tsbuild to reclaim: `util/private-sibling.ts`). A lock whose owner is no longer alive is taken over, so a killed
  * process never blocks the next one; an unreadable or empty lock (written by an older tsbuild)
  * counts as abandoned once it is a few seconds old. Within one process, `withFileLock` callers
  * queue on a promise chain first, so a waiter gets the lock the moment it is released instead of
  * polling for it (parallel stages update the same metadata files).
  */
-import { randomBytes } from 'node:crypto';
 import { link, stat, unlink, writeFile } from 'node:fs/promises';
-import { TsbuildError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import { ownerAlive, ownerTag } from './owner.js';
+import { privateSibling } from './private-sibling.js';
 import { readTextIfExists, unlessAbsent } from './absent.js';
 
 /** A lock file without a readable owner is abandoned after this long. */
@@ -25,7 +25,7 @@ export type Release = () => Promise<void>;
 export async function tryLock(file: string): Promise<Release | undefined> {
   const lock = `${file}.lock`;
   const tag = ownerTag();
-  const staged = `${lock}.${tag}.${randomBytes(4).toString('hex')}`;
+  const staged = privateSibling(file, 'lock');
   await writeFile(staged, tag, { flag: 'wx' }).catch(async (err: unknown) => {
     // The write's own error (ENOSPC, EACCES) is what the caller needs; the half-written file goes.
     await unlessAbsent(unlink(staged));
@@ -55,7 +55,7 @@ export async function acquireLock(file: string, timeoutMs = 30_000): Promise<Rel
   for (;;) {
     const release = await tryLock(file);
     if (release) return release;
-    if (Date.now() > deadline) throw new TsbuildError('unavailable', `timed out waiting for the lock ${file}.lock (held by another tsbuild process)`);
+    if (Date.now() > deadline) throw new UnavailableError(`timed out waiting for the lock ${file}.lock (held by another tsbuild process)`);
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 100);
   }

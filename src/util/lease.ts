@@ -87,15 +87,11 @@ export class Lease {
 export async function liveLeases(root: string): Promise<LiveLeases> {
   const live: LiveLeases = { blobs: new Set(), snapshots: new Set(), since: undefined };
   const dir = leaseDir(root);
+  await removeDeadLeases(root);
   for (const name of await namesIn(dir)) {
     const owner = ownerIn(name);
-    if (owner === undefined) continue;
-    const file = path.join(dir, name);
-    if (!ownerAlive(owner)) {
-      await rm(file, { force: true });
-      continue;
-    }
-    const text = await readTextIfExists(file);
+    if (owner === undefined || !ownerAlive(owner)) continue;
+    const text = await readTextIfExists(path.join(dir, name));
     if (text === undefined) continue;
     const [header = '', ...lines] = text.split('\n');
     const created = Number(parseHeader(header).created);
@@ -108,6 +104,19 @@ export async function liveLeases(root: string): Promise<LiveLeases> {
     }
   }
   return live;
+}
+
+/** Removes the lease files of holders that no longer run (a killed build's); returns how many. */
+export async function removeDeadLeases(root: string): Promise<number> {
+  const dir = leaseDir(root);
+  let removed = 0;
+  for (const name of await namesIn(dir)) {
+    const owner = ownerIn(name);
+    if (owner === undefined || ownerAlive(owner)) continue;
+    await rm(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 function parseHeader(line: string): { created?: unknown } {

@@ -3,7 +3,7 @@
  * extended attributes. The diff side's only tools (`mknod` from coreutils, `getfattr` and `setfattr`
  * from attr, run through `tool-runner.ts`), kept in one place so the cost and the dependency are visible.
  */
-import { TsbuildError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import { missingTool, runTool, runToolChecked } from './tool-runner.js';
 
 /** Creates a character or block device, or a FIFO. An overlay whiteout is a character device 0/0. */
@@ -26,7 +26,7 @@ export async function xattrsUnder(dir: string, pattern = '.'): Promise<Map<strin
   // missing getfattr must not pass for a tree without attributes.
   if (code === 127) throw missingTool('getfattr');
   // Exit 1 with output is "some files have no attributes"; without output it is a real failure.
-  if (code !== 0 && stdout.length === 0 && stderr.trim() !== '') throw new TsbuildError('unavailable', `getfattr failed: ${stderr.trim()}`);
+  if (code !== 0 && stdout.length === 0 && stderr.trim() !== '') throw new UnavailableError(`getfattr failed: ${stderr.trim()}`);
   const out = stdout.toString('latin1');
   const result = new Map<string, Map<string, Buffer>>();
   let current: Map<string, Buffer> | undefined;

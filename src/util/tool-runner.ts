@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, TsbuildError, UnavailableError } from '../errors.js';
 
 export interface ToolResult {
   /** The exit status (127: the tool was not found). */
@@ -170,7 +170,7 @@ export function runTool(program: string, args: readonly string[]): Promise<ToolR
 export async function runToolChecked(program: string, args: readonly string[], label = program): Promise<Buffer> {
   const { code, stdout, stderr } = await runTool(program, args);
   if (code === 127) throw missingTool(program);
-  if (code !== 0) throw new TsbuildError('unavailable', `${label} failed: ${stderr.trim() || `exit status ${code}`}`);
+  if (code !== 0) throw new UnavailableError(`${label} failed: ${stderr.trim() || `exit status ${code}`}`);
   return stdout;
 }
 
@@ -191,7 +191,7 @@ const PACKAGES: Record<string, string> = {
 /** The error for a tool that is not on PATH: a missing tool is never taken for an empty result. */
 export function missingTool(program: string): TsbuildError {
   const pkg = PACKAGES[program];
-  return new TsbuildError('unavailable', `${program} is not installed (not found on PATH)`, {
+  return new FailedPreconditionError(`${program} is not installed (not found on PATH)`, {
     hint: pkg ? `install it: apt-get install ${pkg}` : `install ${program}`,
   });
 }

@@ -6,5 +6,5 @@ import { StateRoot } from '../state/state-root.js';
 export type { BuildRequest, BuildResult } from '../builder/build-request.js';
 
 export async function build(request: BuildRequest): Promise<BuildResult> {
-  return runBuild(() => StateRoot.open(request.root), request);
+  return runBuild(() => StateRoot.open(request.root, request.progress), request);
 }

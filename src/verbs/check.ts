@@ -25,6 +25,7 @@ import { resolveRemoteImage } from './pull.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { hostPlatform } from '../state/host-platform.js';
 import { StateRoot } from '../state/state-root.js';
+import type { ProgressSink } from '../progress/events.js';
 
 /** What to check: the inputs of a build. */
 export interface CheckRequest extends PlanRequest {
@@ -44,6 +45,8 @@ export interface CheckRequest extends PlanRequest {
    * anyway, turns it off).
    */
   validate?: boolean;
+  /** Hears (as `warning:` messages) of a damaged image index, set aside when the store is read. */
+  progress?: ProgressSink;
 }
 
 /** The findings, with what is needed to print them as BuildKit does. */
@@ -141,7 +144,7 @@ function checkArgConfig(buildArgs: Readonly<Record<string, string>>): LintConfig
 /** A base image's config and platform: from the local store unless `pull`, else the registry. */
 async function baseImage(ref: string, platform: Platform, request: CheckRequest): Promise<BaseImage | undefined> {
   if (!request.pull) {
-    const stored = await storedConfig(ref, platform, StateRoot.existing(request.root));
+    const stored = await storedConfig(ref, platform, StateRoot.existing(request.root, request.progress));
     if (stored) return stored;
   }
   if (request.bases === 'local') return undefined;

@@ -1,8 +1,8 @@
 /**
  * The local image store's commands: `tag`, `rmi`, `inspect`, `history` and `save`. Names are
  * normalised like docker's (`app` → `docker.io/library/app:latest`); an image can also be named by
- * its id (config digest, or a unique prefix of its hex) as `docker` allows. A multi-platform image
- * shows one platform at a time (`--platform`; default the host's) and lists them all in `inspect`.
+ * its id or manifest digest, or a unique prefix of either (`image-lookup.ts`). A multi-platform
+ * image shows one platform at a time (`--platform`; default the host's) and lists them all in `inspect`.
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
@@ -12,37 +12,30 @@ import { writeOciLayout } from '../export/oci-layout.js';
 import { imageRecord, recordFor, recordPlatforms } from '../images/image-record.js';
 import { formatPlatform, parsePlatform } from '../image/platform.js';
 import { readStoredImage, type StoredImage } from '../export/stored-image.js';
-import { type ImageRecord } from '../images/image-index.js';
+import { isDangling, type ImageRecord } from '../images/image-index.js';
 import type { HistoryEntry } from '../image/oci-types.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { StateRoot } from '../state/state-root.js';
+import { lookupImage } from './image-lookup.js';
 import type { CommonOptions } from './options.js';
 
 /** Options of the verbs on local images. */
-export type LocalOptions = Pick<CommonOptions, 'root' | 'signal'>;
+export type LocalOptions = Pick<CommonOptions, 'root' | 'signal' | 'progress'>;
 
 /** `images`: every named image of the local store. */
 export async function listImages(options: LocalOptions = {}): Promise<ImageRecord[]> {
-  return (await StateRoot.open(options.root)).images.list();
+  return (await StateRoot.open(options.root, options.progress)).images.list();
 }
 
 /** The record for `name`, or for an image id / id prefix. */
 export async function findImage(name: string, options: LocalOptions = {}): Promise<ImageRecord> {
-  return findIn(await StateRoot.open(options.root), name);
+  return findIn(await StateRoot.open(options.root, options.progress), name);
 }
 
 async function findIn(root: StateRoot, name: string): Promise<ImageRecord> {
-  const hex = name.replace(/^sha256:/, '');
-  if (/^[a-f0-9]{4,64}$/.test(hex)) {
-    const matches = (await root.images.list()).filter((r) => r.config.slice(7).startsWith(hex));
-    const ids = new Set(matches.map((r) => r.config));
-    if (ids.size === 1 && matches[0]) return matches[0];
-    if (ids.size > 1) throw new InvalidArgumentError(`image id prefix ${hex} is ambiguous (${ids.size} images)`);
-  }
-  const full = formatReference(parseReference(name));
-  const record = await root.images.get(full);
-  if (!record) throw new NotFoundError(`no image named ${full} in the local store`, { hint: 'see tsbuild images' });
-  return record;
+  const { records } = await lookupImage(root.images, name);
+  // A named record describes the image best; the dangling one only when it has no name.
+  return (records.find((r) => !isDangling(r)) ?? records[0]) as ImageRecord;
 }
 
 /** Options of the verbs that read one platform's image of a name. */
@@ -64,13 +57,13 @@ function manifestOf(record: ImageRecord, platform: string | undefined): string {
 
 /** The stored image behind a name or id. */
 export async function localImage(name: string, options: PlatformOptions = {}): Promise<StoredImage> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   return readStoredImage(root.store, manifestOf(await findIn(root, name), options.platform));
 }
 
 /** `tag SOURCE TARGET`: a second name for the same image. */
 export async function tagImage(source: string, target: string, options: LocalOptions = {}): Promise<string> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const record = await findIn(root, source);
   const name = formatReference(parseReference(target));
   // A multi-platform record is named again as it is (its index and platforms).
@@ -79,12 +72,26 @@ export async function tagImage(source: string, target: string, options: LocalOpt
   return name;
 }
 
-/** `rmi NAME`: removes the name; the blobs go at the next `prune`. */
-export async function removeImage(name: string, options: LocalOptions = {}): Promise<string> {
-  const root = await StateRoot.open(options.root);
-  const full = formatReference(parseReference(name));
-  if (!(await root.images.remove(full))) throw new NotFoundError(`no image named ${full} in the local store`);
-  return full;
+/**
+ * `rmi NAME|ID`: a name goes; an id removes the image's names when it has one (or with `force`, all
+ * of them), as `docker rmi` does. Resolves to what went (names, or the digest of a dangling image);
+ * the blobs go at the next `prune`.
+ */
+export async function removeImage(name: string, options: LocalOptions & { force?: boolean } = {}): Promise<string[]> {
+  const root = await StateRoot.open(options.root, options.progress);
+  const { records, byId } = await lookupImage(root.images, name);
+  const names = records.filter((r) => !isDangling(r));
+  if (byId && names.length > 1 && !options.force) {
+    throw new InvalidArgumentError(
+      `unable to delete ${(records[0] as ImageRecord).config.slice(7, 19)} (must be forced): image is referenced by ${names.length} names`,
+      { hint: `remove the names (${names.map((r) => r.name).join(', ')}) one by one, or use rmi -f` },
+    );
+  }
+  const removed: string[] = [];
+  for (const record of records) {
+    if (await root.images.remove(record.name)) removed.push(isDangling(record) ? record.manifest.digest : record.name);
+  }
+  return removed;
 }
 
 /** What `inspect` shows. */
@@ -101,7 +108,7 @@ export interface InspectedImage {
 
 /** `inspect NAME`: the record, manifest and config (of `platform`, for a multi-platform image). */
 export async function inspectImage(name: string, options: PlatformOptions = {}): Promise<InspectedImage> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const record = await findIn(root, name);
   const image = await readStoredImage(root.store, manifestOf(record, options.platform));
   const platforms = record.platforms?.map((p) => ({ platform: p.platform, digest: p.manifest.digest }));
@@ -125,14 +132,14 @@ export async function imageHistory(name: string, options: PlatformOptions = {}):
 /** `save NAME… -o FILE`: an OCI layout tar (`format: 'oci'`) or a docker archive. */
 export async function saveImages(names: readonly string[], dest: string, format: 'oci' | 'docker', options: LocalOptions = {}): Promise<void> {
   if (names.length === 0) throw new InvalidArgumentError('save needs at least one image name');
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
   const records = await Promise.all(names.map((n) => findIn(root, n)));
   await writingTo('the archive', dest, async () => {
     const layout = await openLayout(dest, true, options.signal);
     try {
       for (const record of records) {
         const image = await readStoredImage(root.store, record.manifest.digest);
-        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, [record.name], root.store);
+        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, isDangling(record) ? [] : [record.name], root.store);
       }
       await layout.commit();
     } catch (err) {

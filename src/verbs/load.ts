@@ -11,11 +11,13 @@ import type { CommonOptions } from './options.js';
 
 export type { LoadedImage } from '../export/read-archive.js';
 
-export type LoadOptions = Pick<CommonOptions, 'root' | 'signal'>;
+export type LoadOptions = Pick<CommonOptions, 'root' | 'signal' | 'progress'>;
 
 /** Loads the archive at `file`; resolves to the images found, with their names. */
 export async function load(file: string, options: LoadOptions = {}): Promise<LoadedImage[]> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
+  // Ingest files, leases and the rest a killed load (or build) left go first.
+  await root.reclaim();
   // What the archive holds that the store has already stays out of a concurrent prune's reach.
   const lease = await root.lease();
   try {
@@ -23,6 +25,7 @@ export async function load(file: string, options: LoadOptions = {}): Promise<Loa
     for (const { digest, names } of loaded) {
       const image = await readStoredImage(root.store, digest);
       for (const name of names) await root.images.put(imageRecord(name, image));
+      if (names.length === 0) await root.images.putDangling(imageRecord('', image));
     }
     return loaded;
   } finally {

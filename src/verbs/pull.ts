@@ -1,6 +1,7 @@
 /**
  * `pull`: copy an image from a registry into the local content store and name it in the image
- * index (`state/pull-into.ts`), one platform or all an index lists (merged into one record), and
+ * index (`state/pull-into.ts`), one platform or all an index lists (merged into one record), after
+ * reclaiming what killed tsbuild processes left; and
  * `resolveRemoteImage`, which only looks an image up.
  */
 import { Readable } from 'node:stream';
@@ -27,7 +28,9 @@ export interface PullOptions extends CommonOptions, RegistryOptions {
 
 /** Pulls `reference` into the state root; resolves to what was pulled. */
 export async function pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
+  // Ingest files, leases and the rest a killed pull (or build) left go first.
+  await root.reclaim();
   return pullInto(root, reference, options.platform ? parsePlatform(options.platform) : hostPlatform(), options);
 }
 
@@ -45,7 +48,8 @@ export interface PullAllResult {
  * Entries without a real platform (BuildKit's attestation manifests, `unknown/unknown`) are skipped.
  */
 export async function pullAllPlatforms(reference: string, options: Omit<PullOptions, 'platform'> = {}): Promise<PullAllResult> {
-  const root = await StateRoot.open(options.root);
+  const root = await StateRoot.open(options.root, options.progress);
+  await root.reclaim();
   const ref = parseReference(reference);
   const index = await (await registryClient(options)).getManifest(ref, manifestReference(ref), options.signal);
   if (!INDEX_TYPES.includes(index.mediaType)) {

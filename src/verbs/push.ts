@@ -8,22 +8,34 @@ import { readStoredImage } from '../export/stored-image.js';
 import { pushIndex } from '../registry/push-index.js';
 import { registryClient } from '../registry/configured-client.js';
 import { pushImage, type PushImageOptions, type PushResult } from '../registry/push-image.js';
-import { formatReference, parseReference } from '../registry/reference.js';
 import { StateRoot } from '../state/state-root.js';
-import { findImage } from './images.js';
+import { InvalidArgumentError } from '../errors.js';
+import { isDangling } from '../images/image-index.js';
+import { lookupImage } from './image-lookup.js';
 import type { CommonOptions, RegistryOptions } from './options.js';
 
 export type { PushResult } from '../registry/push-image.js';
 
 export interface PushOptions extends CommonOptions, RegistryOptions, Pick<PushImageOptions, 'jobs' | 'chunkSize'> {}
 
-/** Pushes the local image named `name` (`tsbuild push NAME`) to the registry the name names. */
+/**
+ * Pushes the local image named `name` (`tsbuild push NAME`) to the registry the name names. An id
+ * or digest (`push sha256:…`) pushes the image under its one name; one with several names or none
+ * cannot say where to go.
+ */
 export async function push(name: string, options: PushOptions = {}): Promise<PushResult> {
-  const full = formatReference(parseReference(name));
-  const root = await StateRoot.open(options.root);
-  const record = await findImage(full, options);
+  const root = await StateRoot.open(options.root, options.progress);
+  const { records, byId } = await lookupImage(root.images, name);
+  const named = records.filter((r) => !isDangling(r));
+  const record = named[0];
+  if (!record || (byId && named.length > 1)) {
+    const known = named.length > 1 ? ` (it has ${named.length}: ${named.map((r) => r.name).join(', ')})` : ' (it has none)';
+    throw new InvalidArgumentError(`cannot push ${name}: the image needs exactly one name to push to${known}`, {
+      hint: 'push by name, after tsbuild tag ID NAME if needed',
+    });
+  }
   const where = { store: root.store, client: await registryClient(options), sources: root.blobSources };
   // A multi-platform image goes as it was built: every platform, then its index.
-  if (record.platforms) return pushIndex(await readStoredIndex(root.store, record.target), full, where, options);
-  return pushImage(await readStoredImage(root.store, record.manifest.digest), full, where, options);
+  if (record.platforms) return pushIndex(await readStoredIndex(root.store, record.target), record.name, where, options);
+  return pushImage(await readStoredImage(root.store, record.manifest.digest), record.name, where, options);
 }

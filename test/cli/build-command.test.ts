@@ -15,7 +15,7 @@ describe('tsbuild build', () => {
     writeFileSync(path.join(dir, 'dockerfile'), 'FROM scratch\nCOPY a /a\n');
     const result = tsbuild(['--print-plan=json', dir]);
     expect(result.status, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout).stages[0].steps[0].name).toBe('[stage-0 1/1] COPY a /a');
+    expect(JSON.parse(result.stdout).stages[0].steps[0].name).toBe('[1/1] COPY a /a');
   });
 
   it('takes a bare --build-arg from the environment and -f from anywhere', () => {

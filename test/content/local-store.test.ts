@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
+import { readFailure } from '../../src/content/store.js';
 import { digestOf, parseDigest } from '../../src/digest/digest.js';
 import { DigestMismatchError } from '../../src/digest/hashing.js';
 import { projectRoot } from '../helpers/shared.js';
@@ -47,11 +50,63 @@ describe('LocalContentStore', () => {
     expect(readdirSync(path.join(root, 'ingest'))).toEqual([]);
   });
 
-  it('fails a read when the bytes on disk were changed', async () => {
+  it.each([
+    { name: 'a changed byte', bytes: Buffer.from('hello, CONTENT store\n') },
+    { name: 'a flipped bit', bytes: Buffer.from(HELLO.map((b, i) => (i === 3 ? b ^ 1 : b))) },
+    { name: 'cut short', bytes: HELLO.subarray(0, 10) },
+    { name: 'emptied', bytes: Buffer.alloc(0) },
+  ])('a stored blob $name: the read fails in one line and the blob is removed, so the next pull stores it again', async ({ bytes }) => {
+    const store = new LocalContentStore(tempDir());
+    await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST });
+    writeFileSync(store.blobPath(HELLO_DIGEST), bytes);
+    const read = readAll(await store.reader(HELLO_DIGEST));
+    await expect(read).rejects.toMatchObject({
+      code: 'digest-mismatch',
+      message: `stored blob ${HELLO_DIGEST} is damaged (its bytes hash to ${digestOf(bytes)}) and was removed; the next pull or build fetches or makes it again`,
+    });
+    expect(await store.info(HELLO_DIGEST)).toBeUndefined();
+    await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST, size: HELLO.length });
+    expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
+  });
+
+  it('a damaged gzip blob that breaks decompression first is reported as damaged, not as a zlib error', async () => {
+    const store = new LocalContentStore(tempDir());
+    // Text, so the deflate data has codes a flipped bit breaks; large, so zlib fails long before the end.
+    const gz = gzipSync(Buffer.from(Array.from({ length: 400_000 }, (_, i) => `line ${i} ${(i * 7919) % 1000}\n`).join('')));
+    const digest = digestOf(gz);
+    await store.ingest(Readable.from([gz]), { digest });
+    const damaged = Buffer.from(gz);
+    damaged[20] = (damaged[20] ?? 0) ^ 0x01; // in the first block's code lengths: zlib fails at once
+    writeFileSync(store.blobPath(digest), damaged);
+    const failed = await pipeline(await store.reader(digest), createGunzip(), new Writable({ write: (_c, _e, done) => done() })).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((failed as NodeJS.ErrnoException).code).toBe('Z_DATA_ERROR');
+    await expect(readFailure(store, digest, failed)).resolves.toMatchObject({
+      code: 'digest-mismatch',
+      message: `stored blob ${digest} is damaged (its bytes hash to ${digestOf(damaged)}) and was removed; the next pull or build fetches or makes it again`,
+    });
+    expect(await store.info(digest)).toBeUndefined();
+    // A failure that is not the blob's (the blob verifies) stays what it was.
+    await store.ingest(Readable.from([gz]), { digest });
+    const other = new Error('the disk went away');
+    expect(await readFailure(store, digest, other)).toBe(other);
+  });
+
+  it('a damaged blob replaced by a good copy while it was read is left in place', async () => {
     const store = new LocalContentStore(tempDir());
     await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST });
     writeFileSync(store.blobPath(HELLO_DIGEST), 'hello, CONTENT store\n');
-    await expect(readAll(await store.reader(HELLO_DIGEST))).rejects.toBeInstanceOf(DigestMismatchError);
+    const reader = await store.reader(HELLO_DIGEST);
+    // Another writer renames a good copy into place before the damage is found.
+    const good = `${store.blobPath(HELLO_DIGEST)}.good`;
+    writeFileSync(good, HELLO);
+    renameSync(good, store.blobPath(HELLO_DIGEST));
+    await expect(readAll(reader)).rejects.toThrow(
+      /^stored blob sha256:[0-9a-f]{64} is damaged \(its bytes hash to sha256:[0-9a-f]{64}\); it has been replaced since$/,
+    );
+    expect(await readAll(await store.reader(HELLO_DIGEST))).toEqual(HELLO);
   });
 
   it('leaves nothing behind when a write is aborted', async () => {

@@ -510,6 +510,6 @@ describe.skipIf(!ready)('save, load, tag, inspect and history', () => {
     const rmi = tsbuild(['--root', p.root, 'rmi', 'app:1']);
     expect([rmi.status, rmi.stdout]).toEqual([0, 'Untagged: docker.io/library/app:1\n']);
     const again = tsbuild(['--root', p.root, 'rmi', 'app:1']);
-    expect([again.status, again.stderr]).toEqual([1, 'error: no image named docker.io/library/app:1 in the local store\n']);
+    expect([again.status, again.stderr]).toEqual([1, 'error: no image named docker.io/library/app:1 in the local store\nsee tsbuild images\n']);
   });
 });

@@ -131,16 +131,17 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
     [
       'fails',
       ['sh', '-c', 'echo "starting"; echo "cannot open /dev/net/tun: no such device" >&2; exit 1'],
+      'unavailable',
       'sh failed to set up the network namespace (exit status 1): cannot open /dev/net/tun: no such device',
     ],
-    ['is killed', ['sh', '-c', 'kill -9 $$'], 'sh failed to set up the network namespace (killed by SIGKILL): no output'],
-    ['is missing', ['/nonexistent/slirp4netns'], '/nonexistent/slirp4netns is not installed (not found on PATH)'],
-  ])('a slirp4netns that %s: one line saying why, and nothing left', async (_name, command, message) => {
+    ['is killed', ['sh', '-c', 'kill -9 $$'], 'unavailable', 'sh failed to set up the network namespace (killed by SIGKILL): no output'],
+    ['is missing', ['/nonexistent/slirp4netns'], 'failed-precondition', '/nonexistent/slirp4netns is not installed (not found on PATH)'],
+  ])('a slirp4netns that %s: one line saying why, and nothing left', async (_name, command, code, message) => {
     const root = tempDir();
     const provider = createNetworkProvider('default', { root, slirp: { command } });
     const failure = await provider.prepare().catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(TsbuildError);
-    expect([(failure as TsbuildError).code, (failure as TsbuildError).message]).toEqual(['unavailable', message]);
+    expect([(failure as TsbuildError).code, (failure as TsbuildError).message]).toEqual([code, message]);
     expect(await leftovers(root)).toEqual(NOTHING_LEFT);
   });
 

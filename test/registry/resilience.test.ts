@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,31 @@ describe.skipIf(!registryAvailable)('retries through a faulty proxy', () => {
       else expect((await result).digest).toBe(image.digest);
       expect(proxy.requests.filter((r) => r === `GET /v2/big/manifests/${tag}`).length).toBe(requests);
       expect(Date.now() - started).toBeGreaterThanOrEqual(atLeastMs ?? 0);
+    });
+  });
+});
+
+describe.skipIf(!registryAvailable)('a registry that answers malformed documents', () => {
+  const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${'b'.repeat(64)}`, size: 3 };
+  it.each([
+    [
+      'a layer size that is a string',
+      { schemaVersion: 2, config: layer, layers: [{ ...layer, size: '3' }] },
+      'layers[0].size: Invalid input: expected number, received string',
+    ],
+    ['a digest that is a path', { schemaVersion: 2, config: layer, layers: [{ ...layer, digest: '../../x' }] }, 'layers[0].digest: not a digest'],
+    ['no layers', { schemaVersion: 2, config: layer }, 'layers: Invalid input: expected array, received undefined'],
+  ])('%s: one line naming the image and the field, nothing stored', async (_name, doc, problem) => {
+    const fault = firstManifests(99, { status: 200, headers: { 'content-type': OCI_MANIFEST }, body: JSON.stringify(doc) });
+    await withProxy(fault, async (proxy) => {
+      const opts = options();
+      await expect(pull(`${proxy.host}/big:1`, opts)).rejects.toMatchObject({
+        code: 'invalid-argument',
+        message: `the manifest of ${proxy.host}/big:1: invalid manifest: ${problem}`,
+      });
+      const blobs = path.join(opts.root, 'blobs', 'sha256');
+      expect(existsSync(blobs) ? readdirSync(blobs) : []).toEqual([]);
     });
   });
 });

@@ -50,12 +50,21 @@ export function contentStoreSuite(name: string, make: () => ContentStore): void 
       await expect(writer.commit()).rejects.toThrow('content writer used after commit or abort');
     });
 
-    it('an aborted write leaves nothing visible', async () => {
+    it('an aborted write leaves nothing visible, and hands back the reason it was given', async () => {
       const store = make();
-      const writer = await store.writer();
+      const writer = await store.writer({ label: 'a test blob' });
       writer.stream.write(HELLO);
-      await writer.abort();
+      const reason = new Error('the source failed');
+      expect(await writer.abort(reason)).toBe(reason);
       expect(await listed(store)).toEqual([]);
+    });
+
+    it('verify reads a stored blob whole; a missing one is not found', async () => {
+      const store = make();
+      await store.ingest(Readable.from([HELLO]), { digest: HELLO_DIGEST });
+      await expect(store.verify(HELLO_DIGEST)).resolves.toBeUndefined();
+      const missing = digestOf('missing');
+      await expect(store.verify(missing)).rejects.toThrow(`blob ${missing} not found in the content store`);
     });
 
     it('several writers of the same blob at once all succeed', async () => {

@@ -84,5 +84,18 @@ export function snapshotterSuite(name: string, make: (root: string) => ManagedSn
       expect((await snaps.list()).map((s) => s.key).sort()).toEqual(['base', `exec-${process.pid}-live`]);
       expect(await mountsUnder(tempDir())).toEqual([]);
     });
+
+    it('removeOrphans takes nothing that a snapshot still uses, and every snapshot stays usable', async () => {
+      const snaps = make(tempDir());
+      await snaps.commit('base', (await snaps.prepare('seed'), 'seed'));
+      await snaps.prepare('child', 'base');
+      await snaps.view('look', 'base');
+      const before = (await snaps.list()).map((s) => s.key).sort();
+      expect(await snaps.removeOrphans()).toBe(0);
+      expect((await snaps.list()).map((s) => s.key).sort()).toEqual(before);
+      await snaps.commit('child-done', 'child');
+      expect(await snaps.removeOrphans()).toBe(0);
+      expect((await snaps.stat('child-done')).parent).toBe('base');
+    });
   });
 }

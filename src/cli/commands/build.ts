@@ -21,8 +21,9 @@ import {
 } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
-import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
+import { checkAttestationFlag } from '../attestations.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
 interface BuildFlags {
@@ -57,6 +58,8 @@ interface BuildFlags {
   addHost: string[];
   shmSize?: string;
   ulimit: string[];
+  provenance?: string;
+  sbom?: string;
 }
 
 /** Registers the build command on `program`. */
@@ -93,13 +96,17 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--add-host <name=ip>', 'an /etc/hosts entry for RUN steps (repeatable; name:ip too)', collect, [])
     .option('--shm-size <bytes>', 'the size of /dev/shm in RUN steps (64m by default)')
     .option('--ulimit <name=soft:hard>', 'a resource limit for RUN steps, e.g. nofile=1024:2048 (repeatable)', collect, [])
-    .option('--iidfile <file>', 'write the image digest to a file')
+    .option('--provenance <value>', 'accepted as false only: tsbuild makes no provenance attestation')
+    .option('--sbom <value>', 'accepted as false only: tsbuild makes no SBOM attestation')
+    .option('--iidfile <file>', 'write the image id (config digest; with several platforms, the index digest) to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
-    .option('-q, --quiet', 'print only the image digest, no progress')
+    .option('-q, --quiet', 'print only the image id (config digest), no progress')
     .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
     .action(async (context: string, flags: BuildFlags, command: Command) => {
       const format = planFormat(flags.printPlan);
+      checkAttestationFlag('--provenance', flags.provenance);
+      checkAttestationFlag('--sbom', flags.sbom);
       const call = parseCall(flags.check ? 'check' : flags.call);
       if (call.name !== 'build' && format !== undefined) throw new InvalidArgumentError('--call and --check cannot be combined with --print-plan');
       const globals = command.optsWithGlobals<GlobalFlags>();
@@ -119,7 +126,13 @@ export function registerBuild(program: Command, cli: CliContext): void {
         ...(globals.registriesConfig ? { registriesConfig: globals.registriesConfig } : {}),
       };
       // What the checks need besides the plan's inputs: the store to find base images in.
-      const checkRequest = { ...common, ...registries, pull: flags.pull === true, ...(globals.root ? { root: globals.root } : {}) };
+      const checkRequest = {
+        ...common,
+        ...registries,
+        pull: flags.pull === true,
+        progress: messagesOnStderr,
+        ...(globals.root ? { root: globals.root } : {}),
+      };
       if (call.name !== 'build') return runCall(call, checkRequest, cli, globals.debug === true);
       if (format === undefined) {
         const mode = flags.quiet ? 'quiet' : flags.progress;
@@ -168,7 +181,10 @@ export function registerBuild(program: Command, cli: CliContext): void {
         }
         if (showWarnings) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
         if (showWarnings && final) process.stderr.write(formatBuildWarnings(final.warnings, final.file, final.source, globals.debug === true));
-        if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, result.digest);
+        // The image id (config digest), as buildx prints and writes it; every image command takes it.
+        // Several platforms have no one config: their id is the index's digest, as in a containerd image store.
+        const imageId = result.platforms.length > 1 ? result.digest : result.config;
+        if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, imageId);
         if (flags.metadataFile) {
           const names = [...new Set(result.outputs.flatMap((o) => o.names))];
           const metadata = {
@@ -181,7 +197,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
           };
           await writeNamed('--metadata-file', flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
         }
-        process.stdout.write(`${result.digest}\n`);
+        process.stdout.write(`${imageId}\n`);
         return;
       }
       const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });

@@ -12,6 +12,7 @@ import {
   formatCheckReport,
   formatOutline,
   formatTargets,
+  hasCode,
   InvalidArgumentError,
   lintViolation,
   outlineDockerfile,
@@ -86,6 +87,9 @@ export async function checkBeforeBuild(request: CheckRequest, printWarnings: boo
     if (err instanceof CheckConfigError) throw err;
     return undefined;
   });
+  // The build meets (and reports) whatever failed here, except a damaged blob the check found and
+  // removed: the build then fetches it again, and this line is the only word of it.
+  if (hasCode(local?.error, 'digest-mismatch')) process.stderr.write(`warning: ${local?.error?.message ?? ''}\n`);
   if (!local?.config.error) return local;
   // A registry the check cannot reach leaves it with the stored bases; the build reports that registry itself.
   const full = local.unresolved.length > 0 ? await checkDockerfile(request).catch(() => local) : local;

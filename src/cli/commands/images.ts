@@ -2,15 +2,27 @@
  * The local image store: `images`, `tag`, `rmi`, `inspect`, `history`, `save`, `load` and `push`.
  */
 import type { Command } from 'commander';
-import { imageHistory, listImages, InvalidArgumentError, inspectImage, load, push, removeImage, saveImages, tagImage } from '../../index.js';
-import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import {
+  imageHistory,
+  listImages,
+  InvalidArgumentError,
+  inspectImage,
+  load,
+  push,
+  removeImage,
+  saveImages,
+  tagImage,
+  type ProgressSink,
+} from '../../index.js';
+import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
 /** Registers the image-store commands. */
 export function registerImages(program: Command, context: CliContext): void {
-  const rootOf = (command: Command): { root?: string } => {
+  // The state root, and stderr for what the store has to say (a damaged index set aside).
+  const rootOf = (command: Command): { root?: string; progress: ProgressSink } => {
     const root = command.optsWithGlobals<GlobalFlags>().root;
-    return root ? { root } : {};
+    return { ...(root ? { root } : {}), progress: messagesOnStderr };
   };
   program
     .command('images')
@@ -35,7 +47,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('tag')
     .description('give a local image another name')
-    .argument('<source>', 'a name or image id')
+    .argument('<source>', 'a name, image id or digest (or a prefix of one)')
     .argument('<target>', 'the new name')
     .action(async (source: string, target: string, _flags: unknown, command: Command) => {
       await tagImage(source, target, rootOf(command));
@@ -43,16 +55,20 @@ export function registerImages(program: Command, context: CliContext): void {
 
   program
     .command('rmi')
-    .description('remove names from the local store (blobs go at the next prune)')
-    .argument('<names...>', 'image names')
-    .action(async (names: string[], _flags: unknown, command: Command) => {
-      for (const name of names) process.stdout.write(`Untagged: ${await removeImage(name, rootOf(command))}\n`);
+    .description('remove names (or, by id, an image) from the local store; blobs go at the next prune')
+    .argument('<names...>', 'image names, ids or digests')
+    .option('-f, --force', 'an id removes every name of its image')
+    .action(async (names: string[], flags: { force?: boolean }, command: Command) => {
+      for (const name of names) {
+        for (const gone of await removeImage(name, { ...rootOf(command), force: flags.force === true }))
+          process.stdout.write(gone.startsWith('sha256:') ? `Deleted: ${gone}\n` : `Untagged: ${gone}\n`);
+      }
     });
 
   program
     .command('inspect')
     .description("print an image's manifest and config as JSON (a multi-platform image's index and platforms too)")
-    .argument('<name>', 'a name or image id')
+    .argument('<name>', 'a name, image id or digest (or a prefix of one)')
     .option('--platform <os/arch>', 'of a multi-platform image, the platform shown (default: the one built for this machine)')
     .action(async (name: string, flags: { platform?: string }, command: Command) => {
       const options = { ...rootOf(command), ...(flags.platform ? { platform: flags.platform } : {}) };
@@ -62,7 +78,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('history')
     .description('show the history of an image, newest first')
-    .argument('<name>', 'a name or image id')
+    .argument('<name>', 'a name, image id or digest (or a prefix of one)')
     .option('--no-trunc', 'do not shorten CREATED BY')
     .option('--platform <os/arch>', 'of a multi-platform image, the platform shown (default: the one built for this machine)')
     .action(async (name: string, flags: { trunc: boolean; platform?: string }, command: Command) => {
@@ -89,7 +105,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('save')
     .description('write images to a tar file: a docker archive (default) or an OCI layout')
-    .argument('<names...>', 'image names')
+    .argument('<names...>', 'image names, ids or digests')
     .requiredOption('-o, --output <file>', 'the tar file to write')
     .option('--format <format>', 'docker or oci', 'docker')
     .action(async (names: string[], flags: { output: string; format: string }, command: Command) => {
@@ -111,7 +127,7 @@ export function registerImages(program: Command, context: CliContext): void {
   program
     .command('push')
     .description('push a local image to its registry')
-    .argument('<name>', 'the image name (its registry and repository)')
+    .argument('<name>', 'the image name (its registry and repository), or the id of an image with one name')
     .option('-q, --quiet', 'print only the manifest digest')
     .action(async (name: string, flags: { quiet?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalFlags>();
