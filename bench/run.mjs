@@ -10,6 +10,7 @@ import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
 import { benchNetwork, formatNetwork } from './network.mjs';
 import { benchSeccomp } from './seccomp.mjs';
+import { benchMultiPlatform, formatMultiPlatform } from './multiplatform.mjs';
 
 const machine = {
   cpus: os.cpus().length,
@@ -55,6 +56,9 @@ if (process.getuid?.() !== 0) {
       );
     }
   }
+  const mp = await benchMultiPlatform();
+  results.push(mp);
+  console.log(formatMultiPlatform(mp));
   const g = await benchRegistry();
   results.push(g);
   console.log(`${g.scenario} (medians of ${g.runs}; ratio = peer / tsbuild; the export RUN writes ${g.exportMiB} MiB):`);

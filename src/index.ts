@@ -6,7 +6,7 @@
 export { build, type BuildRequest, type BuildResult } from './verbs/build.js';
 export { loadPlan, type PlanRequest } from './verbs/plan.js';
 export { checkDockerfile, outlineDockerfile, dockerfileTargets, lintViolation, type CheckRequest, type CheckResult } from './verbs/check.js';
-export { pull, resolveRemoteImage, type PullOptions, type PullResult } from './verbs/pull.js';
+export { pull, pullAllPlatforms, resolveRemoteImage, type PullAllResult, type PullOptions, type PullResult } from './verbs/pull.js';
 export { push, type PushOptions, type PushResult } from './verbs/push.js';
 export { load, type LoadOptions, type LoadedImage } from './verbs/load.js';
 export {
@@ -19,6 +19,8 @@ export {
   imageHistory,
   saveImages,
   type LocalOptions,
+  type PlatformOptions,
+  type InspectedImage,
 } from './verbs/images.js';
 export { login, logout, loginHost, type LoginOptions } from './verbs/login.js';
 export { usage, pruneState, type PruneStateResult } from './verbs/maintenance.js';

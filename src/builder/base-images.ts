@@ -1,6 +1,7 @@
 /**
  * The images a build starts from (`FROM`, `COPY --from=<image>`, `RUN --mount from=<image>`): taken
- * from the local store as docker does unless `--pull`, else pulled; held by the build's lease; and
+ * from the local store as docker does unless `--pull`, else pulled, once per reference and
+ * platform (a multi-platform build needs an index's manifest for each); held by the build's lease; and
  * unpacked as snapshots, each layer once into a committed snapshot named by its chainID
  * (`layer-<hex>`) on top of the previous layer's, so images sharing layers share snapshots and a
  * second build unpacks nothing.
@@ -12,7 +13,8 @@ import { digestHex, digestOf, parseDigest, type Digest } from '../digest/digest.
 import { DigestMismatchError } from '../digest/hashing.js';
 import { InternalError, isNotFound } from '../errors.js';
 import type { Descriptor, ImageConfig, Manifest } from '../image/oci-types.js';
-import { parsePlatform } from '../image/platform.js';
+import { formatPlatform, parsePlatform } from '../image/platform.js';
+import { recordFor } from '../images/image-record.js';
 import type { ProgressSink } from '../progress/events.js';
 import type { RegistryOptions } from '../registry/configured-client.js';
 import { formatReference, parseReference } from '../registry/reference.js';
@@ -30,9 +32,10 @@ export interface BaseImage {
   layers: Descriptor[];
 }
 
-/** The base images of one build. */
+/** The base images of one build, by reference and platform (one image may serve several). */
 export class BaseImages {
-  private readonly images = new Map<string, BaseImage>();
+  private readonly images = new Map<string, Promise<BaseImage>>();
+  private readonly fetched = new Map<string, BaseImage>();
   private readonly tops = new Map<string, Promise<string | undefined>>();
 
   constructor(
@@ -41,16 +44,29 @@ export class BaseImages {
     private readonly options: RegistryOptions & { pull?: boolean; signal?: AbortSignal; progress?: ProgressSink },
   ) {}
 
-  /** Makes sure `ref` is stored for `platform` (once per build). */
-  async fetch(ref: string, platform: string): Promise<void> {
-    if (this.images.has(ref)) return;
+  /** Makes sure `ref` is stored for `platform`: once per build, even when asked for at once. */
+  fetch(ref: string, platform: string): Promise<BaseImage> {
+    const key = imageKey(ref, platform);
+    let image = this.images.get(key);
+    if (!image) {
+      image = this.load(ref, platform).then((loaded) => {
+        this.fetched.set(key, loaded);
+        return loaded;
+      });
+      this.images.set(key, image);
+    }
+    return image;
+  }
+
+  private async load(ref: string, platform: string): Promise<BaseImage> {
     const { root, lease, options } = this;
     // Like docker: a base already in the local store is used as is unless --pull. Leased before it
     // is looked at, so a concurrent prune cannot take it in between.
-    const local = options.pull ? undefined : await root.images.get(formatReference(parseReference(ref)));
+    const record = options.pull ? undefined : await root.images.get(formatReference(parseReference(ref)));
+    const local = record ? recordFor(record, platform) : undefined;
     if (local) await lease.add({ blobs: [local.manifest.digest, local.config] });
     // One that lost a blob (removed as damaged when read) is pulled again, which fetches only what is missing.
-    const stored = local && local.platform === platform && (await imageComplete(root.store, parseDigest(local.manifest.digest))) ? local : undefined;
+    const stored = local && (await imageComplete(root.store, parseDigest(local.manifest.digest))) ? local : undefined;
     const digests = stored
       ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
       : await pullInto(root, ref, parsePlatform(platform), options);
@@ -58,34 +74,39 @@ export class BaseImages {
     const manifest = JSON.parse((await root.store.readBytes(digests.digest)).toString()) as Manifest;
     const config = JSON.parse((await root.store.readBytes(digests.config)).toString()) as ImageConfig;
     await lease.add({ blobs: manifest.layers.map((l) => l.digest) });
-    this.images.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
+    return { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers };
   }
 
   /** A fetched image. */
-  get(ref: string): BaseImage {
-    const image = this.images.get(ref);
-    if (!image) throw new InternalError(`base image ${ref} was not fetched`);
+  get(ref: string, platform: string): BaseImage {
+    const image = this.fetched.get(imageKey(ref, platform));
+    if (!image) throw new InternalError(`base image ${ref} (${platform}) was not fetched`);
     return image;
   }
 
-  /** Every fetched image by reference. */
-  all(): ReadonlyMap<string, BaseImage> {
-    return this.images;
+  /** Every fetched image. */
+  all(): BaseImage[] {
+    return [...this.fetched.values()];
   }
 
   /** The committed snapshot of the image's top layer (undefined: no layers), unpacked once per build. */
-  top(ref: string, snapshotter: Snapshotter, applier: Applier): Promise<string | undefined> {
-    let top = this.tops.get(ref);
+  top(ref: string, platform: string, snapshotter: Snapshotter, applier: Applier): Promise<string | undefined> {
+    const key = imageKey(ref, platform);
+    let top = this.tops.get(key);
     if (!top) {
-      const { layers, config } = this.get(ref);
+      const { layers, config } = this.get(ref, platform);
       const diffIDs = config.rootfs.diff_ids;
       top = this.lease
         .add({ snapshots: chainIDs(diffIDs).map(layerSnapshotName) })
         .then(() => unpackLayers(layers, diffIDs, snapshotter, applier, this.options.signal));
-      this.tops.set(ref, top);
+      this.tops.set(key, top);
     }
     return top;
   }
+}
+
+function imageKey(ref: string, platform: string): string {
+  return `${ref} ${formatPlatform(parsePlatform(platform))}`;
 }
 
 /** True when the manifest `digest`, its config and every layer are stored. */

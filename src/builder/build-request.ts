@@ -20,8 +20,11 @@ export interface BuildRequest extends CommonOptions, RegistryOptions {
   target?: string;
   buildArgs?: Record<string, string>;
   labels?: Record<string, string>;
-  /** The target platform (`linux/arm64`); the host's when absent. */
-  platform?: string;
+  /**
+   * The target platform (`linux/arm64`), a comma-separated list of them, or a list; the host's when
+   * absent. Several platforms build one image each under an image index.
+   */
+  platform?: string | readonly string[];
   /** Names for the image (`-t`). */
   tags?: string[];
   /** Where the image goes (`-o`); default: the local image store under the `-t` names. */
@@ -60,13 +63,19 @@ export interface BuildRequest extends CommonOptions, RegistryOptions {
 }
 
 export interface BuildResult {
-  /** The image manifest digest (of the first image output's variant, when there is one). */
+  /**
+   * The image manifest digest, or with several platforms the index's (of the first image output's
+   * variant, when there is one).
+   */
   digest: Digest;
+  /** The platforms built, in the order of the index. */
+  platforms: string[];
   /** What each output wrote. */
   outputs: OutputResult[];
-  /** The config digest (image id). */
+  /** The config digest (image id); with several platforms, the first platform's. */
   config: Digest;
   tags: string[];
+  /** The plan (with several platforms, the first platform's). */
   plan: BuildPlan;
   /** Steps run and steps taken from the cache. */
   ran: number;

@@ -1,7 +1,7 @@
 /**
  * Planning a build with its base images: a first plan names the images the target's stages start
- * from (and read with `COPY --from` / `RUN --mount from=`); they are fetched (`base-images.ts`); the
- * final plan is made with their configs (inherited ENV, WORKDIR, ONBUILD triggers) and digests.
+ * from (and read with `COPY --from` / `RUN --mount from=`); they are fetched for the platform each
+ * stage runs as (`base-images.ts`); the final plan is made with their configs (inherited ENV, WORKDIR, ONBUILD triggers) and digests.
  */
 import type { Dockerfile } from '../dockerfile/parse.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
@@ -9,7 +9,7 @@ import { displayPath } from '../context/dockerfile-file.js';
 import { formatPlatform, type Platform } from '../image/platform.js';
 import { imageBases, planBuild, type PlanOptions } from '../plan/plan.js';
 import type { BuildPlan } from '../plan/types.js';
-import type { BaseImages } from './base-images.js';
+import type { BaseImage, BaseImages } from './base-images.js';
 
 export interface PlanInputs {
   /** The Dockerfile's path (for messages) and text. */
@@ -32,13 +32,17 @@ export async function planWithBases(inputs: PlanInputs, bases: BaseImages): Prom
     ...(inputs.labels ? { labels: inputs.labels } : {}),
   };
   const first = planBuild(df, options);
-  await Promise.all(imageBases(first).map(({ ref, platform }) => bases.fetch(ref, platform)));
-  for (const ref of imageSources(first)) await bases.fetch(ref, formatPlatform(inputs.targetPlatform));
-  const fetched = [...bases.all()];
+  const target = formatPlatform(inputs.targetPlatform);
+  const wanted = [...imageBases(first), ...imageSources(first).map((ref) => ({ ref, platform: target }))];
+  const fetched = await Promise.all(wanted.map(async ({ ref, platform }) => ({ ref, platform, image: await bases.fetch(ref, platform) })));
+  // The planner knows an image by its reference: where a stage needs it for another platform too
+  // (`FROM --platform=$BUILDPLATFORM`), the target platform's config is the one it reads.
+  const byRef = new Map<string, BaseImage>();
+  for (const { ref, platform, image } of fetched) if (!byRef.has(ref) || platform === target) byRef.set(ref, image);
   return planBuild(df, {
     ...options,
-    baseImages: Object.fromEntries(fetched.map(([ref, b]) => [ref, b.config.config ?? {}])),
-    baseDigests: Object.fromEntries(fetched.map(([ref, b]) => [ref, b.manifest.digest])),
+    baseImages: Object.fromEntries([...byRef].map(([ref, b]) => [ref, b.config.config ?? {}])),
+    baseDigests: Object.fromEntries([...byRef].map(([ref, b]) => [ref, b.manifest.digest])),
   });
 }
 

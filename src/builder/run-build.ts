@@ -4,7 +4,8 @@
  * reclaimed; then the stages through the solver (independent stages in parallel, `run-stage.ts`),
  * each step resolved against the cache; the target stage's layers, config and history become an
  * image in the content store (`assemble.ts`); the build cache is exported; and the image goes to its
- * outputs. Everything the build uses is held by a lease until it ends.
+ * outputs. Several target platforms are a loop around this: a plan per platform, their stages one
+ * graph for the solver (`platform-graph.ts`), an image per platform and an index over them. Everything the build uses is held by a lease until it ends.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +16,13 @@ import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
 import { StoreApplier } from '../diff/applier.js';
 import { MountDiffer } from '../diff/differ.js';
 import { parseDigest } from '../digest/digest.js';
-import { checkOutputNames, IMAGE_STORE_OUTPUT, writeOutputs } from '../export/write-outputs.js';
+import { checkOutputNames, checkOutputPlatforms, IMAGE_STORE_OUTPUT, writeOutputs } from '../export/write-outputs.js';
+import { writeIndex } from '../export/platform-index.js';
 import { ChecksumCache } from '../fileops/checksum.js';
-import { parsePlatform } from '../image/platform.js';
+import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
+import { checkEmulation } from '../runtime/emulation.js';
+import { PlatformGraph, platformsRunning } from './platform-graph.js';
+import { targetPlatforms } from './target-platforms.js';
 import type { BuildPlan, PlannedStage } from '../plan/types.js';
 import type { NetworkMode, NetworkProvider } from '../network/network.js';
 import { createNetworkProvider } from '../network/providers.js';
@@ -50,13 +55,15 @@ export async function runBuild(open: () => Promise<StateRoot>, request: BuildReq
   // Names and the platform are checked before anything runs (docker refuses a bad -t up front too).
   const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
   checkOutputNames(request.outputs ?? [], tags);
-  const targetPlatform = request.platform ? parsePlatform(request.platform) : hostPlatform();
+  const specs = request.platform === undefined ? [] : typeof request.platform === 'string' ? [request.platform] : request.platform;
+  const targets = targetPlatforms(specs, hostPlatform());
+  checkOutputPlatforms(request.outputs ?? [], targets.map(formatPlatform));
   const epoch = sourceDateEpoch(request.buildArgs);
   const root = await open();
   // What this build uses stays out of a concurrent prune's reach until it ends.
   const lease = await root.lease();
   try {
-    return await buildLeased(root, request, { dockerfile, tags, targetPlatform, epoch, lease });
+    return await buildLeased(root, request, { dockerfile, tags, targets, epoch, lease });
   } finally {
     await lease.close();
   }
@@ -65,7 +72,8 @@ export async function runBuild(open: () => Promise<StateRoot>, request: BuildReq
 interface Prepared {
   dockerfile: { file: string; text: string };
   tags: string[];
-  targetPlatform: ReturnType<typeof hostPlatform>;
+  /** The platforms to build for, in the order asked (several make an image index). */
+  targets: Platform[];
   epoch: number | undefined;
   lease: Lease;
 }
@@ -84,22 +92,30 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       return chosen;
     });
   const bases = new BaseImages(root, lease, { ...registry, ...signal, progress, ...(request.pull ? { pull: true } : {}) });
-  const planned = planWithBases(
-    {
-      ...dockerfile,
-      buildPlatform: hostPlatform(),
-      targetPlatform: prepared.targetPlatform,
-      ...(request.target ? { target: request.target } : {}),
-      ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
-      ...(request.labels ? { labels: request.labels } : {}),
-    },
-    bases,
+  // One plan per target platform (its TARGET* args, its base images), made at once.
+  const planned = Promise.all(
+    prepared.targets.map((targetPlatform) =>
+      planWithBases(
+        {
+          ...dockerfile,
+          buildPlatform: hostPlatform(),
+          targetPlatform,
+          ...(request.target ? { target: request.target } : {}),
+          ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
+          ...(request.labels ? { labels: request.labels } : {}),
+        },
+        bases,
+      ),
+    ),
   );
   // Both settle before the build does, so a failed pull never leaves the test mount behind it.
   await Promise.allSettled([planned, snapshotterReady]);
-  const plan = withNetworks(await planned, request.network);
+  const plans = (await planned).map((plan) => withNetworks(plan, request.network));
   const snapshotter = await snapshotterReady;
-  checkEntitlements(plan, displayPath(dockerfile.file), request.network, request.allow ?? []);
+  for (const plan of plans) checkEntitlements(plan, displayPath(dockerfile.file), request.network, request.allow ?? []);
+  // A foreign platform's RUN needs an emulator: missing, the build stops before any step.
+  await checkEmulation(hostPlatform(), platformsRunning(plans));
+  const platformGraph = new PlatformGraph(plans);
   const networks = new Map<NetworkMode, NetworkProvider>();
   const networkFor = (mode: NetworkMode): NetworkProvider => {
     let provider = networks.get(mode);
@@ -160,41 +176,57 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
         file: { snapshotter, differ, applier, root: root.path, context, ...epochOption },
       },
     };
+    // One solve for every platform: steps whose keys agree (a `FROM --platform=$BUILDPLATFORM`
+    // stage, a COPY into scratch) run once, the resolver handing the others the same result.
     const results = await solve<StageResult>(
-      plan.stages.map((s) => ({ id: String(s.index), deps: s.needs.map(String) })),
-      (id, run) => runStage(plan.stages.find((s) => String(s.index) === id) as PlannedStage, run, env),
+      platformGraph.vertices(),
+      (id, run) => {
+        const { stage, need } = platformGraph.vertex(id, run);
+        return runStage(stage, { ...run, need }, env);
+      },
       { concurrency: request.jobs ?? Math.max(4, 2 * os.cpus().length), ...signal },
     );
-    const target = results.get(String(plan.target.index)) as StageResult;
-    const image = await writeImage(
-      {
-        platform: parsePlatform(target.stage.platform),
-        config: target.stage.config,
-        ...(target.stage.author ? { author: target.stage.author } : {}),
-        layers: target.layers,
-        history: target.history,
-        created: target.created,
-      },
-      root.store,
-    );
+    const targets = platformGraph.targets(results);
+    const images: Array<Awaited<ReturnType<typeof writeImage>>> = [];
+    for (const target of targets) {
+      images.push(
+        await writeImage(
+          {
+            platform: parsePlatform(target.stage.platform),
+            config: target.stage.config,
+            ...(target.stage.author ? { author: target.stage.author } : {}),
+            layers: target.layers,
+            history: target.history,
+            created: target.created,
+          },
+          root.store,
+        ),
+      );
+    }
     if (request.cacheTo) {
       const spec = cacheSpec(request.cacheTo);
-      // mode=min: only the steps whose layers the image has.
-      const inImage = new Set(target.layers.map((l) => l.descriptor.digest));
+      // mode=min: only the steps whose layers the images have.
+      const inImage = new Set(targets.flatMap((target) => target.layers.map((l) => l.descriptor.digest)));
       const steps = spec.mode === 'max' ? used : new Map([...used].filter(([, r]) => inImage.has(r.layer.descriptor.digest)));
       await exportCacheTo(spec, steps, transfer);
     }
-    const outputs = await writeOutputs(request.outputs ?? [IMAGE_STORE_OUTPUT], image.stored, {
+    const stored = images.map((image) => image.stored);
+    const outputs = await writeOutputs(request.outputs ?? [IMAGE_STORE_OUTPUT], stored, {
       root,
       tags,
       ...epochOption,
-      baseLayers: new Set([...bases.all().values()].flatMap((b) => b.layers.map((l) => l.digest))),
+      baseLayers: new Set(bases.all().flatMap((b) => b.layers.map((l) => l.digest))),
       ...registry,
       progress,
       ...signal,
     });
-    const digest = parseDigest(outputs.find((o) => o.digest !== undefined)?.digest ?? image.manifest.digest);
-    return { digest, outputs, config: image.config, tags, plan, ran: resolver.ran, cached: resolver.cached };
+    const first = images[0] as (typeof images)[number];
+    // Without an image output, the build's digest is still its image's, or its index's.
+    const own = images.length === 1 ? first.manifest.digest : (await writeIndex(root.store, stored, true)).descriptor.digest;
+    const digest = parseDigest(outputs.find((o) => o.digest !== undefined)?.digest ?? own);
+    const plan = plans[0] as BuildPlan;
+    const platforms = prepared.targets.map(formatPlatform);
+    return { digest, outputs, config: first.config, tags, plan, platforms, ran: resolver.ran, cached: resolver.cached };
   } finally {
     await Promise.all([views.close(), contextViews.close(), ...[...networks.values()].map((n) => n.close())]);
     await checksums.save();

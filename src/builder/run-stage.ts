@@ -8,6 +8,7 @@
 import type { CacheRecord } from '../cache/cache-index.js';
 import type { Applier } from '../diff/applier.js';
 import type { Descriptor, HistoryEntry } from '../image/oci-types.js';
+import { parsePlatform } from '../image/platform.js';
 import type { PlannedStage, SourceLocation } from '../plan/types.js';
 import type { ProgressSink } from '../progress/events.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
@@ -50,8 +51,14 @@ export interface StageEnvironment {
 export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>, env: StageEnvironment): Promise<StageResult> {
   const stageOf = (index: number): Promise<StageResult> => run.need(String(index));
   const keyOf = async (from: SourceLocation): Promise<string> =>
-    from.kind === 'stage' ? (await stageOf(from.index)).key : from.kind === 'image' ? env.bases.get(from.ref).manifest.digest : 'context';
-  const imageTop = (ref: string): Promise<string | undefined> => env.bases.top(ref, env.snapshotter, env.applier);
+    from.kind === 'stage'
+      ? (await stageOf(from.index)).key
+      : from.kind === 'image'
+        ? env.bases.get(from.ref, stage.platform).manifest.digest
+        : 'context';
+  // Images are read as the stage's platform: its base, and those of `COPY --from` and mounts.
+  const imageTop = (ref: string): Promise<string | undefined> => env.bases.top(ref, stage.platform, env.snapshotter, env.applier);
+  const platform = parsePlatform(stage.platform);
   const sourceDir = async (from: Exclude<SourceLocation, { kind: 'context' }>): Promise<string> =>
     env.views.dirFor(from.kind === 'stage' ? (await stageOf(from.index)).snapshot : await imageTop(from.ref));
 
@@ -71,6 +78,7 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
       sourceDir,
       output: (chunk: Buffer) => env.progress.emit({ type: 'log', id: step.id, chunk: chunk.toString() }),
       signal: run.signal,
+      platform,
     };
     const info = { id: step.id, name: step.name, location: env.location(stage, step.id), parentKey: state.key, skipCache: env.skipCache(stage) };
     const { key, result } = await env.resolver.resolve(info, stepOp(step, place, env.steps), run.slot).catch((err: unknown) => {
@@ -99,7 +107,7 @@ async function startStage(
   if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
   if (stage.base.kind === 'scratch')
     return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
-  const base = bases.get(stage.base.ref);
+  const base = bases.get(stage.base.ref, stage.platform);
   const diffIDs = base.config.rootfs.diff_ids;
   return {
     snapshot: await imageTop(stage.base.ref),

@@ -7,6 +7,7 @@ import { contextTree, type BuildContext } from '../context/build-context.js';
 import { parseDockerignore } from '../context/dockerignore.js';
 import { ChecksumCache, checksumSources } from '../fileops/checksum.js';
 import { sourceKind } from '../fileops/remote-sources.js';
+import { formatPlatform, type Platform } from '../image/platform.js';
 import type { ExecStep, FileStep, SourceLocation } from '../plan/types.js';
 
 /** The parts of a step's key that are not its parent. */
@@ -17,7 +18,16 @@ export interface StepKeyParts {
   content: string[];
 }
 
-export async function execKeyParts(step: ExecStep, context: BuildContext | undefined, cache: ChecksumCache): Promise<StepKeyParts> {
+/**
+ * A RUN's platform is part of its key, as it is of BuildKit's ExecOp: the same command makes other
+ * files as another architecture (a scratch stage's RUN has no base digest to tell them apart).
+ */
+export async function execKeyParts(
+  step: ExecStep,
+  platform: Platform,
+  context: BuildContext | undefined,
+  cache: ChecksumCache,
+): Promise<StepKeyParts> {
   const content: string[] = [];
   const reads: SourceLocation[] = [];
   for (const m of step.mounts) {
@@ -25,7 +35,7 @@ export async function execKeyParts(step: ExecStep, context: BuildContext | undef
     else if ((m.type === 'bind' || m.type === 'cache') && m.from && m.from.kind !== 'context') reads.push(m.from);
   }
   const { args, env, cwd, user, mounts, network, security, files } = step;
-  return { definition: { op: 'exec', args, env, cwd, user, mounts, network, security, files }, reads, content };
+  return { definition: { op: 'exec', platform: formatPlatform(platform), args, env, cwd, user, mounts, network, security, files }, reads, content };
 }
 
 export async function fileKeyParts(step: FileStep, context: BuildContext | undefined, cache: ChecksumCache): Promise<StepKeyParts> {

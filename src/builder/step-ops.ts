@@ -16,6 +16,7 @@ import type { ChecksumCache } from '../fileops/checksum.js';
 import { withActiveSnapshot, type SnapshotFrame } from '../ops/active-snapshot.js';
 import { runExec, type ExecContext } from '../ops/exec-op.js';
 import { runFileStep, type FileContext } from '../ops/file-op.js';
+import type { Platform } from '../image/platform.js';
 import type { ExecStep, FileStep, SourceLocation } from '../plan/types.js';
 import type { StepKeyInputs, StepOp } from '../solve/step-resolver.js';
 import type { ImportedStep } from './cache-transfer.js';
@@ -46,6 +47,8 @@ export interface StepPlace {
   sourceDir: NonNullable<ExecContext['sourceDir']>;
   output: (chunk: Buffer) => void;
   signal: AbortSignal;
+  /** The stage's platform: a RUN runs as it (emulated when foreign), and it is part of a RUN's key. */
+  platform: Platform;
 }
 
 /** The op of a RUN or file step. */
@@ -53,7 +56,9 @@ export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnv
   return {
     key: async (): Promise<StepKeyInputs> => {
       const parts =
-        step.kind === 'exec' ? await execKeyParts(step, env.context, env.checksums) : await fileKeyParts(step, env.context, env.checksums);
+        step.kind === 'exec'
+          ? await execKeyParts(step, place.platform, env.context, env.checksums)
+          : await fileKeyParts(step, env.context, env.checksums);
       // Layers made with SOURCE_DATE_EPOCH have clamped times: a different result, a different key.
       const definition = env.epoch === undefined ? parts.definition : { step: parts.definition, sourceDateEpoch: env.epoch };
       return { definition, inputs: await Promise.all(parts.reads.map(place.keyOf)), content: parts.content };
@@ -62,7 +67,13 @@ export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnv
       const name = stepSnapshotName(key);
       const layer =
         step.kind === 'exec'
-          ? await runExec(step, place.parent, name, { ...env.exec, sourceDir: place.sourceDir, output: place.output, signal: place.signal })
+          ? await runExec(step, place.parent, name, {
+              ...env.exec,
+              sourceDir: place.sourceDir,
+              output: place.output,
+              signal: place.signal,
+              platform: place.platform,
+            })
           : await runFileStep(step, place.parent, name, { ...env.file, sourceDir: place.sourceDir, signal: place.signal });
       return { snapshot: name, layer, created: createdAt(env.epoch) };
     },

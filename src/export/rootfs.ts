@@ -34,6 +34,19 @@ export async function writeRootfsDir(image: StoredImage, store: ContentStore, de
 
 /** Writes the image's root filesystem as a tar file at `dest`. */
 export async function writeRootfsTar(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
+  await writeRootfsTarOf([{ image, dir: '.' }], store, dest, signal);
+}
+
+/**
+ * Writes several root filesystems as one tar file at `dest`, each under its directory (`.`: the
+ * top), as BuildKit's tar output holds one directory per platform.
+ */
+export async function writeRootfsTarOf(
+  parts: ReadonlyArray<{ image: StoredImage; dir: string }>,
+  store: ContentStore,
+  dest: string,
+  signal?: AbortSignal,
+): Promise<void> {
   await makeDirs(path.dirname(path.resolve(dest)));
   const work = await mkdtemp(path.join(path.dirname(path.resolve(dest)), '.tsbuild-rootfs-'));
   const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
@@ -41,7 +54,7 @@ export async function writeRootfsTar(image: StoredImage, store: ContentStore, de
     const tree = path.join(work, 'tree');
     const empty = path.join(work, 'empty');
     await mkdir(empty);
-    await writeRootfsDir(image, store, tree, signal);
+    for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(tree, dir), signal);
     const tar = new TarWriter();
     const flowing = pipeline(tar.stream, createWriteStream(temp), signal ? { signal } : {});
     flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled

@@ -2,21 +2,28 @@
  * Where a finished image goes: each `--output` in turn, from the image in the content store. Image
  * outputs first make the variant they ask for (media types, annotations), then name it in the local
  * image store, push it, or write it as an OCI layout or docker archive; `local` and `tar` write its
- * root filesystem.
+ * root filesystem. Several platforms make one image each and an index over them: the image store
+ * names the index, a push sends the images and then the index, an OCI layout names the index, and
+ * `local`/`tar` write one directory per platform; a docker archive is refused.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import type { ProgressSink } from '../progress/events.js';
-import { imageRecord } from '../images/image-record.js';
+import { imageRecord, indexRecord } from '../images/image-record.js';
+import { pushIndex } from '../registry/push-index.js';
+import { hostPlatform } from '../state/host-platform.js';
+import path from 'node:path';
 import { registryClient, type RegistryOptions } from '../registry/configured-client.js';
 import { pushImage } from '../registry/push-image.js';
 import type { StateRoot } from '../state/state-root.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { writeDockerArchive } from './docker-archive.js';
 import { openLayout } from './layout-writer.js';
-import { writeOciLayout } from './oci-layout.js';
+import { writeOciLayout, writeOciLayoutIndex } from './oci-layout.js';
+import { imagePlatform, platformDirectory, writeIndex, type StoredIndex } from './platform-index.js';
+import { formatPlatform } from '../image/platform.js';
 import type { OutputSpec } from './output-spec.js';
-import { writeRootfsDir, writeRootfsTar } from './rootfs.js';
+import { writeRootfsDir, writeRootfsTarOf } from './rootfs.js';
 import { recompressImage } from './recompress.js';
 import { imageVariant, type StoredImage } from './stored-image.js';
 
@@ -65,16 +72,38 @@ export function checkOutputNames(outputs: readonly OutputSpec[], tags: readonly 
   }
 }
 
-/** Writes `image` to every output. */
-export async function writeOutputs(outputs: readonly OutputSpec[], image: StoredImage, ctx: OutputContext): Promise<OutputResult[]> {
+/**
+ * Refuses, before a build runs, outputs that cannot hold `platforms` (more than one): a docker
+ * archive holds single-platform images only, as buildx refuses it.
+ */
+export function checkOutputPlatforms(outputs: readonly OutputSpec[], platforms: readonly string[]): void {
+  if (platforms.length < 2) return;
+  if (outputs.some((o) => o.type === 'docker')) {
+    throw new InvalidArgumentError(`type=docker cannot hold several platforms (${platforms.join(', ')}): docker archives hold one image per name`, {
+      hint: 'use type=oci (an image index), or build one --platform at a time',
+    });
+  }
+}
+
+/** Writes `images` (one per platform; several make an image index) to every output. */
+export async function writeOutputs(outputs: readonly OutputSpec[], images: readonly StoredImage[], ctx: OutputContext): Promise<OutputResult[]> {
   checkOutputNames(outputs, ctx.tags);
+  const only = images.length === 1 ? images[0] : undefined;
+  checkOutputPlatforms(
+    outputs,
+    images.map((i) => formatPlatform(imagePlatform(i))),
+  );
   const results: OutputResult[] = [];
   const signal = ctx.signal;
+  const store = ctx.root.store;
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') {
-      await writingTo(`the ${output.type} output`, output.dest, () =>
-        (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.root.store, output.dest, signal),
-      );
+      // Several platforms: one directory each, named like BuildKit's (`linux_arm64`).
+      const parts = images.map((image) => ({ image, dir: only ? '.' : platformDirectory(image) }));
+      await writingTo(`the ${output.type} output`, output.dest, async () => {
+        if (output.type === 'tar') return writeRootfsTarOf(parts, store, output.dest, signal);
+        for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(output.dest, dir), signal);
+      });
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;
     }
@@ -83,49 +112,67 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
         hint: 'set it in the environment or with --build-arg SOURCE_DATE_EPOCH=…',
       });
     }
-    const recompressed = output.compression
-      ? await recompressImage(
-          image,
-          {
-            compression: output.compression,
-            ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }),
-            force: output.forceCompression ?? false,
-          },
-          {
-            root: ctx.root.path,
-            store: ctx.root.store,
-            baseLayers: ctx.baseLayers ?? new Set(),
-            warn: ctx.root.warn,
-            ...(signal ? { signal } : {}),
-          },
-        )
-      : image;
-    const variant = await imageVariant(ctx.root.store, recompressed, output);
+    const variants: StoredImage[] = [];
+    for (const image of images) variants.push(await outputVariant(image, output, ctx));
+    const variant = variants.length === 1 ? (variants[0] as StoredImage) : undefined;
+    const index = variant ? undefined : await writeIndex(store, variants, output.ociMediaTypes);
+    const digest = (variant?.descriptor ?? (index as StoredIndex).descriptor).digest;
     const names = (output.names.length > 0 ? output.names : ctx.tags).map((n) => formatReference(parseReference(n)));
     if (output.type === 'image') {
-      for (const name of names) await ctx.root.images.put(imageRecord(name, variant));
+      const recordAs = (name: string) =>
+        variant ? imageRecord(name, variant) : indexRecord(name, (index as StoredIndex).descriptor, variants, hostPlatform());
+      for (const name of names) await ctx.root.images.put(recordAs(name));
       // An untagged build stays reachable by its id or digest, as a dangling image is in docker.
-      if (names.length === 0) await ctx.root.images.putDangling(imageRecord('', variant));
-      if (output.push) {
-        const where = { store: ctx.root.store, client: await registryClient(ctx), sources: ctx.root.blobSources };
-        for (const name of names) {
-          await pushImage(variant, name, where, { ...(ctx.progress ? { progress: ctx.progress } : {}), ...(signal ? { signal } : {}) });
-        }
+      if (names.length === 0) {
+        await ctx.root.images.putDangling(recordAs(''));
       }
-      results.push({ type: 'image', digest: variant.descriptor.digest, names, pushed: output.push });
+      if (output.push) {
+        const where = { store, client: await registryClient(ctx), sources: ctx.root.blobSources };
+        const options = { ...(ctx.progress ? { progress: ctx.progress } : {}), ...(signal ? { signal } : {}) };
+        for (const name of names) await (variant ? pushImage(variant, name, where, options) : pushIndex(index as StoredIndex, name, where, options));
+      }
+      results.push({ type: 'image', digest, names, pushed: output.push });
       continue;
     }
     await writingTo(`the ${output.type} output`, output.dest, async () => {
       const layout = await openLayout(output.dest, output.tar, signal);
       try {
-        await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, ctx.root.store);
+        if (!variant) await writeOciLayoutIndex(layout, index as StoredIndex, names, store);
+        else await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, store);
         await layout.commit();
       } catch (err) {
         await layout.abort();
         throw err;
       }
     });
-    results.push({ type: output.type, dest: output.dest, digest: variant.descriptor.digest, names, pushed: false });
+    results.push({ type: output.type, dest: output.dest, digest, names, pushed: false });
   }
   return results;
+}
+
+/** The image as the output wants it: recompressed when it asks, with its media types and annotations. */
+async function outputVariant(
+  image: StoredImage,
+  output: Extract<OutputSpec, { type: 'image' | 'oci' | 'docker' }>,
+  ctx: OutputContext,
+): Promise<StoredImage> {
+  const signal = ctx.signal;
+  const recompressed = output.compression
+    ? await recompressImage(
+        image,
+        {
+          compression: output.compression,
+          ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }),
+          force: output.forceCompression ?? false,
+        },
+        {
+          root: ctx.root.path,
+          store: ctx.root.store,
+          baseLayers: ctx.baseLayers ?? new Set(),
+          warn: ctx.root.warn,
+          ...(signal ? { signal } : {}),
+        },
+      )
+    : image;
+  return imageVariant(ctx.root.store, recompressed, output);
 }

@@ -49,6 +49,19 @@ export interface ImageRecord {
   size: number;
   /** When the record was written. */
   updated: string;
+  /**
+   * When `target` is an index: every platform stored locally (`manifest` and `config` above are
+   * one of them, the host's where it is there).
+   */
+  platforms?: PlatformImage[];
+}
+
+/** One platform's image of an index record. */
+export interface PlatformImage {
+  platform: string;
+  manifest: Descriptor;
+  config: string;
+  size: number;
 }
 
 const FILE = 'images.json';
@@ -64,11 +77,18 @@ function isDescriptor(value: unknown): value is Descriptor {
 }
 
 /** A record as tsbuild writes it, stored under its own name. */
+function isPlatformImage(value: unknown): value is PlatformImage {
+  if (!isObject(value)) return false;
+  const { platform, manifest, config, size } = value;
+  return typeof platform === 'string' && isDescriptor(manifest) && typeof config === 'string' && isDigest(config) && typeof size === 'number';
+}
+
 function isImageRecord(value: unknown, key: string): value is ImageRecord {
   if (!isObject(value)) return false;
-  const { name, target, manifest, config, created, platform, size, updated } = value;
+  const { name, target, manifest, config, created, platform, size, updated, platforms } = value;
   return (
     name === key &&
+    (platforms === undefined || (Array.isArray(platforms) && platforms.every(isPlatformImage))) &&
     isDescriptor(target) &&
     isDescriptor(manifest) &&
     typeof config === 'string' &&
@@ -141,6 +161,19 @@ export class ImageIndex {
       if (known(images)) return;
       const name = danglingName(record.manifest.digest);
       images[name] = { ...record, name };
+    });
+  }
+
+  /**
+   * Replaces the record for `name` with what `change` makes of the current one (undefined: none),
+   * under the lock, so two writers merging into one record (two platforms pulled at once) keep both.
+   */
+  async update(name: string, change: (current: ImageRecord | undefined) => ImageRecord): Promise<ImageRecord> {
+    return this.records.update((images) => {
+      const record = change(images[name]);
+      images[name] = record;
+      if (!isDangling(record)) delete images[danglingName(record.manifest.digest)];
+      return record;
     });
   }
 

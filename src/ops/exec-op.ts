@@ -61,6 +61,8 @@ export interface ExecContext {
   /** `--add-host`, `--shm-size` and `--ulimit`: the same for every RUN of the build. */
   sandbox?: Pick<ExecOptions, 'extraHosts' | 'shmSize' | 'ulimits'>;
   sourceDateEpoch?: number;
+  /** The platform the step runs as (its seccomp filter names that ABI); default: the host's. */
+  platform?: ExecOptions['platform'];
   output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
 }
@@ -86,6 +88,7 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
               hostname: 'buildkitsandbox',
               network,
               security: step.security,
+              ...(ctx.platform ? { platform: ctx.platform } : {}),
               ...ctx.sandbox,
               ...(ctx.output ? { output: ctx.output } : {}),
               ...(ctx.signal ? { signal: ctx.signal } : {}),

@@ -5,6 +5,7 @@
  */
 import type { Digest } from '../digest/digest.js';
 import type { ImageRecord } from '../images/image-index.js';
+import { mergePulled } from '../images/image-record.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { formatPlatform, type Platform } from '../image/platform.js';
 import { registryClient, type RegistryOptions } from '../registry/configured-client.js';
@@ -53,7 +54,7 @@ export async function pullInto(
       size: image.parsedManifest.layers.reduce((sum, l) => sum + l.size, 0),
       updated: new Date().toISOString(),
     };
-    await root.images.put(record);
+    await root.images.update(name, (current) => mergePulled(current, record));
     await root.blobSources.add([image.config.digest, ...image.parsedManifest.layers.map((l) => l.digest)], ref.domain, ref.path);
     return {
       name,

@@ -1,14 +1,16 @@
 /**
  * The local image store's commands: `tag`, `rmi`, `inspect`, `history` and `save`. Names are
  * normalised like docker's (`app` → `docker.io/library/app:latest`); an image can also be named by
- * its id or manifest digest, or a unique prefix of either (`image-lookup.ts`).
+ * its id or manifest digest, or a unique prefix of either (`image-lookup.ts`). A multi-platform
+ * image shows one platform at a time (`--platform`; default the host's) and lists them all in `inspect`.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import { writeDockerArchive } from '../export/docker-archive.js';
 import { openLayout } from '../export/layout-writer.js';
 import { writeOciLayout } from '../export/oci-layout.js';
-import { imageRecord } from '../images/image-record.js';
+import { imageRecord, recordFor, recordPlatforms } from '../images/image-record.js';
+import { formatPlatform, parsePlatform } from '../image/platform.js';
 import { readStoredImage, type StoredImage } from '../export/stored-image.js';
 import { isDangling, type ImageRecord } from '../images/image-index.js';
 import type { HistoryEntry } from '../image/oci-types.js';
@@ -36,18 +38,37 @@ async function findIn(root: StateRoot, name: string): Promise<ImageRecord> {
   return (records.find((r) => !isDangling(r)) ?? records[0]) as ImageRecord;
 }
 
+/** Options of the verbs that read one platform's image of a name. */
+export interface PlatformOptions extends LocalOptions {
+  /** Of a multi-platform image, this platform's (default: the one its record names, the host's where built). */
+  platform?: string;
+}
+
+/** The manifest digest of `record`'s image for `platform` (default: the record's own). */
+function manifestOf(record: ImageRecord, platform: string | undefined): string {
+  if (platform === undefined) return record.manifest.digest;
+  const found = recordFor(record, platform);
+  if (!found) {
+    const has = recordPlatforms(record).map((p) => p.platform);
+    throw new NotFoundError(`${record.name} has no ${formatPlatform(parsePlatform(platform))} image (it has ${has.join(', ')})`);
+  }
+  return found.manifest.digest;
+}
+
 /** The stored image behind a name or id. */
-export async function localImage(name: string, options: LocalOptions = {}): Promise<StoredImage> {
+export async function localImage(name: string, options: PlatformOptions = {}): Promise<StoredImage> {
   const root = await StateRoot.open(options.root, options.progress);
-  return readStoredImage(root.store, (await findIn(root, name)).manifest.digest);
+  return readStoredImage(root.store, manifestOf(await findIn(root, name), options.platform));
 }
 
 /** `tag SOURCE TARGET`: a second name for the same image. */
 export async function tagImage(source: string, target: string, options: LocalOptions = {}): Promise<string> {
   const root = await StateRoot.open(options.root, options.progress);
-  const image = await readStoredImage(root.store, (await findIn(root, source)).manifest.digest);
+  const record = await findIn(root, source);
   const name = formatReference(parseReference(target));
-  await root.images.put(imageRecord(name, image));
+  // A multi-platform record is named again as it is (its index and platforms).
+  if (record.platforms) await root.images.put({ ...record, name, updated: new Date().toISOString() });
+  else await root.images.put(imageRecord(name, await readStoredImage(root.store, record.manifest.digest)));
   return name;
 }
 
@@ -73,19 +94,35 @@ export async function removeImage(name: string, options: LocalOptions & { force?
   return removed;
 }
 
-/** `inspect NAME`: the record, manifest and config. */
-export async function inspectImage(
-  name: string,
-  options: LocalOptions = {},
-): Promise<{ name: string; digest: string; manifest: StoredImage['manifest']; config: StoredImage['config'] }> {
+/** What `inspect` shows. */
+export interface InspectedImage {
+  name: string;
+  /** The manifest digest of the platform shown. */
+  digest: string;
+  manifest: StoredImage['manifest'];
+  config: StoredImage['config'];
+  /** Of a multi-platform image: its index digest and every platform's manifest. */
+  index?: string;
+  platforms?: Array<{ platform: string; digest: string }>;
+}
+
+/** `inspect NAME`: the record, manifest and config (of `platform`, for a multi-platform image). */
+export async function inspectImage(name: string, options: PlatformOptions = {}): Promise<InspectedImage> {
   const root = await StateRoot.open(options.root, options.progress);
   const record = await findIn(root, name);
-  const image = await readStoredImage(root.store, record.manifest.digest);
-  return { name: record.name, digest: image.descriptor.digest, manifest: image.manifest, config: image.config };
+  const image = await readStoredImage(root.store, manifestOf(record, options.platform));
+  const platforms = record.platforms?.map((p) => ({ platform: p.platform, digest: p.manifest.digest }));
+  return {
+    name: record.name,
+    digest: image.descriptor.digest,
+    manifest: image.manifest,
+    config: image.config,
+    ...(platforms ? { index: record.target.digest, platforms } : {}),
+  };
 }
 
 /** `history NAME`: the config's history, newest first, each with the size of its layer. */
-export async function imageHistory(name: string, options: LocalOptions = {}): Promise<Array<HistoryEntry & { size: number }>> {
+export async function imageHistory(name: string, options: PlatformOptions = {}): Promise<Array<HistoryEntry & { size: number }>> {
   const image = await localImage(name, options);
   const layers = [...image.manifest.layers];
   const entries = (image.config.history ?? []).map((h) => ({ ...h, size: h.empty_layer ? 0 : (layers.shift()?.size ?? 0) }));

@@ -1,8 +1,11 @@
 /**
  * `push`: copy a local image to its registry (`registry/push-image.ts` does the transfer: HEAD,
- * cross-repository mounts, uploads, manifest last).
+ * cross-repository mounts, uploads, manifest last); a multi-platform image as its index
+ * (`registry/push-index.ts`).
  */
+import { readStoredIndex } from '../export/platform-index.js';
 import { readStoredImage } from '../export/stored-image.js';
+import { pushIndex } from '../registry/push-index.js';
 import { registryClient } from '../registry/configured-client.js';
 import { pushImage, type PushImageOptions, type PushResult } from '../registry/push-image.js';
 import { StateRoot } from '../state/state-root.js';
@@ -31,6 +34,8 @@ export async function push(name: string, options: PushOptions = {}): Promise<Pus
       hint: 'push by name, after tsbuild tag ID NAME if needed',
     });
   }
-  const image = await readStoredImage(root.store, record.manifest.digest);
-  return pushImage(image, record.name, { store: root.store, client: await registryClient(options), sources: root.blobSources }, options);
+  const where = { store: root.store, client: await registryClient(options), sources: root.blobSources };
+  // A multi-platform image goes as it was built: every platform, then its index.
+  if (record.platforms) return pushIndex(await readStoredIndex(root.store, record.target), record.name, where, options);
+  return pushImage(await readStoredImage(root.store, record.manifest.digest), record.name, where, options);
 }

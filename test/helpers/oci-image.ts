@@ -57,9 +57,9 @@ export async function makeLayer(
   return { gz: gzipSync(raw), diffId: sha(raw) };
 }
 
-/** The busybox root filesystem layer: /bin/busybox and a few applet links. */
-export async function busyboxLayer(): Promise<{ gz: Buffer; diffId: string }> {
-  const busybox = readFileSync('/bin/busybox');
+/** The busybox root filesystem layer: /bin/busybox (the host's, or the binary at `binary`) and a few applet links. */
+export async function busyboxLayer(binary = '/bin/busybox'): Promise<{ gz: Buffer; diffId: string }> {
+  const busybox = readFileSync(binary);
   return makeLayer([
     { name: 'bin/', type: 'directory' },
     { name: 'bin/busybox', data: busybox, mode: 0o755 },
@@ -73,7 +73,8 @@ export async function busyboxLayer(): Promise<{ gz: Buffer; diffId: string }> {
 /**
  * Writes an OCI layout at `dir` with one image per platform (the same busybox layer plus a small
  * per-platform layer), tagged `tag`. One platform: the tag names the manifest. Several: an index.
- * `payload` goes into the per-platform layer as `/payload.bin` (random bytes make it as large).
+ * `payload` goes into the per-platform layer as `/payload.bin` (random bytes make it as large);
+ * `busybox` names a binary per platform (default: the host's `/bin/busybox` for every platform).
  */
 export async function writeBusyboxLayout(
   dir: string,
@@ -81,7 +82,7 @@ export async function writeBusyboxLayout(
   platforms: string[],
   mediaTypes: 'oci' | 'docker' = 'oci',
   /** `payload`: see above; `config`: container config fields to set besides PATH, `Cmd` and `WorkingDir` (`Env` replaces PATH). */
-  options: { payload?: Buffer; config?: Record<string, unknown> } = {},
+  options: { payload?: Buffer; config?: Record<string, unknown>; busybox?: Record<string, string> } = {},
 ): Promise<LayoutImage> {
   const blobs = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
@@ -104,11 +105,12 @@ export async function writeBusyboxLayout(
           config: 'application/vnd.docker.container.image.v1+json',
           layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
         };
-  const base = await busyboxLayer();
-  const baseBlob = put(base.gz);
   const manifests: LayoutImage['manifests'] = [];
   const descriptors = [];
   for (const platform of platforms) {
+    // `busybox` gives a platform its own binary (an arm64 busybox for emulated RUN steps).
+    const base = await busyboxLayer(options.busybox?.[platform]);
+    const baseBlob = put(base.gz);
     const [os, architecture, variant] = platform.split('/');
     const marker = await makeLayer([
       { name: 'etc/', type: 'directory' },

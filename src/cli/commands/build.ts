@@ -31,7 +31,7 @@ interface BuildFlags {
   target?: string;
   buildArg: string[];
   label: string[];
-  platform?: string;
+  platform: string[];
   tag: string[];
   output: string[];
   push?: boolean;
@@ -76,7 +76,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect, [])
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
-    .option('--platform <os/arch>', 'the platform to build for (default: this machine)')
+    .option('--platform <os/arch>', 'the platform to build for (default: this machine); several (a,b or repeated) make an image index', collect, [])
     .option('--print-plan [format]', 'print the build plan and stop: text (default) or json')
     .option(
       '--call <method>',
@@ -98,7 +98,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--ulimit <name=soft:hard>', 'a resource limit for RUN steps, e.g. nofile=1024:2048 (repeatable)', collect, [])
     .option('--provenance <value>', 'accepted as false only: tsbuild makes no provenance attestation')
     .option('--sbom <value>', 'accepted as false only: tsbuild makes no SBOM attestation')
-    .option('--iidfile <file>', 'write the image id (config digest) to a file')
+    .option('--iidfile <file>', 'write the image id (config digest; with several platforms, the index digest) to a file')
     .option('--metadata-file <file>', 'write the build result (digest, config, names) as JSON')
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
     .option('-q, --quiet', 'print only the image id (config digest), no progress')
@@ -115,7 +115,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
         context,
         ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
         ...(flags.target === undefined ? {} : { target: flags.target }),
-        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+        // Planning and the checks look at one platform, the first (as `buildx --call` does).
+        ...(flags.platform.length === 0 ? {} : { platform: (flags.platform[0] ?? '').split(',')[0] ?? '' }),
         buildArgs: keyValues(flags.buildArg, '--build-arg'),
         labels: keyValues(flags.label, '--label'),
         signal: cli.signal,
@@ -148,6 +149,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         let failed = true;
         const result = await build({
           ...common,
+          ...(flags.platform.length === 0 ? {} : { platform: flags.platform }),
           tags: flags.tag,
           ...(flags.jobs === undefined ? {} : { jobs: positiveInteger(flags.jobs, '--jobs') }),
           outputs: buildOutputs(flags.output, { push: flags.push === true, annotations: flags.annotation }),
@@ -180,19 +182,22 @@ export function registerBuild(program: Command, cli: CliContext): void {
         if (showWarnings) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
         if (showWarnings && final) process.stderr.write(formatBuildWarnings(final.warnings, final.file, final.source, globals.debug === true));
         // The image id (config digest), as buildx prints and writes it; every image command takes it.
-        if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, result.config);
+        // Several platforms have no one config: their id is the index's digest, as in a containerd image store.
+        const imageId = result.platforms.length > 1 ? result.digest : result.config;
+        if (flags.iidfile) await writeNamed('--iidfile', flags.iidfile, imageId);
         if (flags.metadataFile) {
           const names = [...new Set(result.outputs.flatMap((o) => o.names))];
           const metadata = {
             'containerimage.digest': result.digest,
             'containerimage.config.digest': result.config,
+            ...(result.platforms.length > 1 ? { 'tsbuild.platforms': result.platforms } : {}),
             'image.name': names.join(','),
             'tsbuild.outputs': result.outputs,
             'tsbuild.steps': { ran: result.ran, cached: result.cached },
           };
           await writeNamed('--metadata-file', flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
         }
-        process.stdout.write(`${result.config}\n`);
+        process.stdout.write(`${imageId}\n`);
         return;
       }
       const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });

@@ -34,10 +34,12 @@ export function registerImages(program: Command, context: CliContext): void {
         for (const image of images) process.stdout.write(`${image.config.slice(7, 19)}\n`);
         return;
       }
-      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+      // PLATFORM lists every platform of a multi-platform image (its SIZE and IMAGE ID are the first's).
+      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'PLATFORM']];
       for (const image of images) {
         const [repository, tag] = splitName(image.name);
-        rows.push([repository, tag, image.config.slice(7, 19), image.created ? ago(image.created) : 'N/A', formatBytes(image.size)]);
+        const platforms = (image.platforms?.map((p) => p.platform) ?? [image.platform]).join(',');
+        rows.push([repository, tag, image.config.slice(7, 19), image.created ? ago(image.created) : 'N/A', formatBytes(image.size), platforms]);
       }
       printTable(rows);
     });
@@ -65,10 +67,12 @@ export function registerImages(program: Command, context: CliContext): void {
 
   program
     .command('inspect')
-    .description("print an image's manifest and config as JSON")
+    .description("print an image's manifest and config as JSON (a multi-platform image's index and platforms too)")
     .argument('<name>', 'a name, image id or digest (or a prefix of one)')
-    .action(async (name: string, _flags: unknown, command: Command) => {
-      process.stdout.write(`${JSON.stringify(await inspectImage(name, rootOf(command)), null, 2)}\n`);
+    .option('--platform <os/arch>', 'of a multi-platform image, the platform shown (default: the one built for this machine)')
+    .action(async (name: string, flags: { platform?: string }, command: Command) => {
+      const options = { ...rootOf(command), ...(flags.platform ? { platform: flags.platform } : {}) };
+      process.stdout.write(`${JSON.stringify(await inspectImage(name, options), null, 2)}\n`);
     });
 
   program
@@ -76,9 +80,17 @@ export function registerImages(program: Command, context: CliContext): void {
     .description('show the history of an image, newest first')
     .argument('<name>', 'a name, image id or digest (or a prefix of one)')
     .option('--no-trunc', 'do not shorten CREATED BY')
-    .action(async (name: string, flags: { trunc: boolean }, command: Command) => {
+    .option('--platform <os/arch>', 'of a multi-platform image, the platform shown (default: the one built for this machine)')
+    .action(async (name: string, flags: { trunc: boolean; platform?: string }, command: Command) => {
+      const options = { ...rootOf(command), ...(flags.platform ? { platform: flags.platform } : {}) };
+      const inspected = await inspectImage(name, options);
+      // Which platform this is, when there are several (on stderr: the table stays as docker prints it).
+      if (inspected.platforms) {
+        const shown = `${inspected.config.os}/${inspected.config.architecture}${inspected.config.variant ? `/${inspected.config.variant}` : ''}`;
+        process.stderr.write(`${inspected.name}: ${shown} of ${inspected.platforms.map((p) => p.platform).join(', ')} (choose with --platform)\n`);
+      }
       const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
-      for (const entry of await imageHistory(name, rootOf(command))) {
+      for (const entry of await imageHistory(name, options)) {
         const by = entry.created_by ?? '';
         rows.push([
           entry.created ? ago(entry.created) : '<missing>',
