@@ -58,6 +58,15 @@ export class BaseImages {
     this.images.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
   }
 
+  /**
+   * Adds an image the build made or read itself (a named context) under `ref`, its blobs already
+   * in the store; `fetch(ref)` then finds it.
+   */
+  async register(ref: string, image: BaseImage, configDigest: string): Promise<void> {
+    await this.lease.add({ blobs: [image.manifest.digest, configDigest, ...image.layers.map((l) => l.digest)] });
+    this.images.set(ref, image);
+  }
+
   /** A fetched image. */
   get(ref: string): BaseImage {
     const image = this.images.get(ref);

@@ -1,6 +1,6 @@
 /**
  * The final root filesystem of an image, as `type=local` (files in a directory) and `type=tar`
- * (one tar file) outputs write it: the layers are applied in order, whiteouts deleting, with the
+ * (one tar file, or a tar on stdout) outputs write it: the layers are applied in order, whiteouts deleting, with the
  * same escape checks as every other unpack. The tar is written beside its destination and renamed
  * into place when complete.
  */
@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../archive/compression.js';
 import { TarWriter } from '../archive/tar.js';
@@ -29,18 +30,30 @@ export async function writeRootfsDir(image: StoredImage, store: ContentStore, de
   }
 }
 
-/** Writes the image's root filesystem as a tar file at `dest`. */
-export async function writeRootfsTar(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
-  await makeDirs(path.dirname(path.resolve(dest)));
-  const work = await mkdtemp(path.join(path.dirname(path.resolve(dest)), '.tsbuild-rootfs-'));
-  const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+/**
+ * Writes the image's root filesystem as a tar file at `dest`, or to a stream (stdout for `dest=-`,
+ * left open; the tree is then made in `workDir`).
+ */
+export async function writeRootfsTar(
+  image: StoredImage,
+  store: ContentStore,
+  dest: string | Writable,
+  options: { signal?: AbortSignal; workDir?: string } = {},
+): Promise<void> {
+  const signal = options.signal;
+  const toFile = typeof dest === 'string';
+  const beside = toFile ? path.dirname(path.resolve(dest)) : (options.workDir ?? path.resolve('.'));
+  await makeDirs(beside);
+  const work = await mkdtemp(path.join(beside, '.tsbuild-rootfs-'));
+  const temp = toFile ? `${dest}.tmp-${randomBytes(6).toString('hex')}` : undefined;
   try {
     const tree = path.join(work, 'tree');
     const empty = path.join(work, 'empty');
     await mkdir(empty);
     await writeRootfsDir(image, store, tree, signal);
     const tar = new TarWriter();
-    const flowing = pipeline(tar.stream, createWriteStream(temp), signal ? { signal } : {});
+    const target = temp === undefined ? (dest as Writable) : createWriteStream(temp);
+    const flowing = pipeline(tar.stream, target, { ...(signal ? { signal } : {}), end: toFile });
     flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
     try {
       const xattrs = await xattrsUnder(tree);
@@ -51,9 +64,9 @@ export async function writeRootfsTar(image: StoredImage, store: ContentStore, de
       throw err;
     }
     await flowing;
-    await rename(temp, dest);
+    if (temp !== undefined) await rename(temp, dest as string);
   } finally {
     await rm(work, { recursive: true, force: true });
-    await rm(temp, { force: true });
+    if (temp !== undefined) await rm(temp, { force: true });
   }
 }

@@ -4,7 +4,10 @@
  * image store, push it, or write it as an OCI layout or docker archive; `local` and `tar` write its
  * root filesystem.
  */
+import { rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
+import { makeScratch } from '../util/scratch.js';
 import { writingTo } from '../util/destination.js';
 import type { ProgressSink } from '../progress/events.js';
 import { imageRecord } from '../images/image-record.js';
@@ -13,9 +16,10 @@ import { pushImage } from '../registry/push-image.js';
 import type { StateRoot } from '../state/state-root.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { writeDockerArchive } from './docker-archive.js';
+import { checkDockerCli, startDockerLoad } from './docker-load.js';
 import { openLayout } from './layout-writer.js';
 import { writeOciLayout } from './oci-layout.js';
-import type { OutputSpec } from './output-spec.js';
+import { STDOUT, type OutputSpec } from './output-spec.js';
 import { writeRootfsDir, writeRootfsTar } from './rootfs.js';
 import { recompressImage } from './recompress.js';
 import { imageVariant, type StoredImage } from './stored-image.js';
@@ -32,6 +36,8 @@ export interface OutputContext extends RegistryOptions {
   baseLayers?: ReadonlySet<string>;
   progress?: ProgressSink;
   signal?: AbortSignal;
+  /** Where `dest=-` writes (default: the process's stdout). */
+  stdout?: Writable;
 }
 
 /** What one output wrote. */
@@ -58,6 +64,7 @@ export const IMAGE_STORE_OUTPUT: OutputSpec = {
 export function checkOutputNames(outputs: readonly OutputSpec[], tags: readonly string[]): void {
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') continue;
+    if (output.type === 'docker' && output.load) checkDockerCli();
     for (const name of output.names) parseReference(name);
     if (output.type === 'image' && output.push && output.names.length === 0 && tags.length === 0) {
       throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
@@ -71,10 +78,23 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
   const results: OutputResult[] = [];
   const signal = ctx.signal;
   for (const output of outputs) {
-    if (output.type === 'local' || output.type === 'tar') {
-      await writingTo(`the ${output.type} output`, output.dest, () =>
-        (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.root.store, output.dest, signal),
-      );
+    if (output.type === 'local') {
+      await writingTo('the local output', output.dest, () => writeRootfsDir(image, ctx.root.store, output.dest, signal));
+      results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
+      continue;
+    }
+    if (output.type === 'tar') {
+      const dest = destination(output.dest, ctx);
+      await writingTo('the tar output', output.dest, async () => {
+        if (typeof dest === 'string') return writeRootfsTar(image, ctx.root.store, dest, signal ? { signal } : {});
+        // The tree behind a streamed tar is made in the state root, where a killed build's is reclaimed.
+        const work = await makeScratch(ctx.root.path, 'rootfs');
+        try {
+          await writeRootfsTar(image, ctx.root.store, dest, { workDir: work, ...(signal ? { signal } : {}) });
+        } finally {
+          await rm(work, { recursive: true, force: true });
+        }
+      });
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;
     }
@@ -113,16 +133,29 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
       continue;
     }
     await writingTo(`the ${output.type} output`, output.dest, async () => {
-      const layout = await openLayout(output.dest, output.tar, signal);
+      const loading = output.type === 'docker' && output.load ? startDockerLoad(signal) : undefined;
+      const layout = await openLayout(loading ? loading.stdin : destination(output.dest, ctx), output.tar, signal);
       try {
         await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, ctx.root.store);
         await layout.commit();
       } catch (err) {
         await layout.abort();
+        loading?.stdin.destroy();
+        // A docker that ended early (missing, refused) says why; the broken pipe does not.
+        if (loading) await loading.done();
         throw err;
+      }
+      if (loading) {
+        loading.stdin.end();
+        await loading.done();
       }
     });
     results.push({ type: output.type, dest: output.dest, digest: variant.descriptor.digest, names, pushed: false });
   }
   return results;
+}
+
+/** A destination path, or the stream `-` names. */
+function destination(dest: string, ctx: OutputContext): string | Writable {
+  return dest === STDOUT ? (ctx.stdout ?? process.stdout) : dest;
 }

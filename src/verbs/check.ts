@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { PlanRequest } from './plan.js';
 import { registryOptions } from './options.js';
 import { readDockerfile } from '../context/dockerfile-file.js';
+import { withLocalContext } from '../builder/context-input.js';
 import { parseDigest } from '../digest/digest.js';
 import { DockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile, type Dockerfile } from '../dockerfile/parse.js';
@@ -121,8 +122,8 @@ export async function dockerfileTargets(request: PlanRequest): Promise<BuildTarg
 
 /** Reads and parses the Dockerfile; `file` is the name BuildKit would print. */
 export async function readParsed(request: PlanRequest): Promise<{ df: Dockerfile; file: string; source: string }> {
-  const found = await readDockerfile(request.context, request.dockerfile, request.signal);
-  const file = request.dockerfile ?? path.basename(found.file);
+  const found = await withLocalContext(request, (local) => readDockerfile(local.context, local.dockerfile, request.signal));
+  const file = request.dockerfile === undefined || request.dockerfile === '-' ? path.basename(found.file) : request.dockerfile;
   return { df: parseDockerfile(found.text, { file }), file, source: found.text };
 }
 
