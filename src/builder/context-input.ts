@@ -100,7 +100,7 @@ async function fill(kind: ContextKind, spec: string, scratch: string, options: C
     case 'url': {
       const download = path.join(scratch, 'download');
       await mkdir(download);
-      const { file } = await fetchUrl(spec, download, signal);
+      const { file } = await fetchUrl(spec, download, { ...signal, label: `unable to prepare context: ${spec}` });
       return archiveOrDockerfile(kind, file, dir);
     }
     case 'stdin': {

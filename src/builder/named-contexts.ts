@@ -137,7 +137,7 @@ async function filesImage(context: FilesContext, deps: NamedContextDeps): Promis
     } else {
       dir = path.join(scratch, 'url');
       await mkdir(dir);
-      const { file } = await fetchUrl(context.url, scratch, signal);
+      const { file } = await fetchUrl(context.url, scratch, { ...signal, label: `--build-context ${context.name}=${context.url}` });
       await rename(file, path.join(dir, 'context'));
     }
     // The context's own .dockerignore applies, as BuildKit reads it for a local named context.

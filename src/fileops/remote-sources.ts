@@ -38,16 +38,17 @@ export function sourceKind(source: string): 'git' | 'http' | 'local' {
 export async function fetchUrl(
   url: string,
   dir: string,
-  options: { checksum?: string; signal?: AbortSignal } = {},
+  options: { checksum?: string; signal?: AbortSignal; /** What errors name (default `ADD <url>`). */ label?: string } = {},
 ): Promise<{ file: string; name: string }> {
+  const label = options.label ?? `ADD ${url}`;
   const expected = options.checksum === undefined ? undefined : parseSha256(options.checksum);
   const response = await fetch(url, {
     headers: { 'User-Agent': 'tsbuild/0.1 (compatible; buildkit/v0)' },
     ...(options.signal ? { signal: options.signal } : {}),
   }).catch((err: unknown) => {
-    throw new TsbuildError('unavailable', `ADD ${url}: ${(err as Error).message}`, { cause: err });
+    throw new TsbuildError('unavailable', `${label}: ${(err as Error).message}`, { cause: err });
   });
-  if (!response.ok || !response.body) throw new TsbuildError('unavailable', `ADD ${url}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok || !response.body) throw new TsbuildError('unavailable', `${label}: HTTP ${response.status} ${response.statusText}`);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
   const file = path.join(dir, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
   const hash = createHash('sha256');
@@ -57,7 +58,7 @@ export async function fetchUrl(
   const actual = hash.digest('hex');
   if (expected !== undefined && actual !== expected) {
     await rm(file, { force: true });
-    throw new InvalidArgumentError(`ADD ${url}: checksum mismatch: expected sha256:${expected}, got sha256:${actual}`);
+    throw new InvalidArgumentError(`${label}: checksum mismatch: expected sha256:${expected}, got sha256:${actual}`);
   }
   const lastModified = Date.parse(response.headers.get('last-modified') ?? '');
   const mtime = new Date(Number.isFinite(lastModified) ? lastModified : 0);
