@@ -217,6 +217,16 @@ describe.skipIf(!isRoot)('build inputs', () => {
       expect(readFileSync(path.join(result.out, 'copied'), 'utf8')).toBe('from the tar\n');
     });
 
+    it('calls a Dockerfile from stdin "Dockerfile" in checks and errors, as BuildKit does', () => {
+      const check = tsbuild(['--root', fixed.root(), 'build', '--check', '-f', '-', context()], { input: 'FROM base AS Build\n' });
+      expect(check.stdout).toContain("Stage name 'Build' should be lowercase\nDockerfile:1\n");
+      const broken = tsbuild(['--root', fixed.root(), 'build', '-f', '-', context()], { input: 'FROM base\nCOPY\n' });
+      expect([broken.status, broken.stderr.split('\n')[0]]).toEqual([
+        1,
+        'error: Dockerfile:2:1: COPY requires at least two arguments, but only one was provided. Destination could not be determined',
+      ]);
+    });
+
     it('refuses stdin for both, in one line', () => {
       const result = run(['-f', '-', '-'], '');
       expect([result.status, result.stderr]).toEqual([1, "error: invalid argument: can't use stdin for both build context and dockerfile\n"]);
