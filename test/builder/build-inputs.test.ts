@@ -6,7 +6,7 @@
  * image is busybox in an OCI layout given as a named context, so no registry is needed.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { build, type BuildRequest } from '../../src/verbs/build.js';
 import { hostPlatform } from '../../src/state/host-platform.js';
 import { formatPlatform } from '../../src/image/platform.js';
 import { tsbuild, tsbuildAsync } from '../helpers/cli.js';
+import { modernBuildKitAvailable, modernDockerHost } from '../helpers/dockerd.js';
 import { writeBusyboxLayout } from '../helpers/oci-image.js';
 import { freePort } from '../helpers/ports.js';
 import { isRoot } from '../helpers/root.js';
@@ -295,5 +296,56 @@ describe.skipIf(!isRoot)('build inputs', () => {
       writeFileSync(path.join(context, 'Dockerfile'), 'FROM base\n');
       await expect(build(request(context, { buildContexts: contexts }))).rejects.toThrow(message);
     });
+  });
+
+  describe.skipIf(!modernBuildKitAvailable)('named contexts beside current BuildKit', () => {
+    it('a replaced stage, FROM a directory, COPY --from and RUN --mount from= give the same files', async () => {
+      const host = await modernDockerHost();
+      // The base is a directory both builders take as a named context: busybox and its sh link.
+      const rootfs = tempDir();
+      mkdirSync(path.join(rootfs, 'bin'));
+      copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
+      for (const applet of ['sh', 'cat', 'ls', 'echo']) symlinkSync('busybox', path.join(rootfs, 'bin', applet));
+      const deps = tempDir();
+      writeFileSync(path.join(deps, 'lib.txt'), 'library\n');
+      writeFileSync(path.join(deps, 'skip.txt'), 'skipped\n');
+      writeFileSync(path.join(deps, '.dockerignore'), 'skip.txt\n');
+      const tools = tempDir();
+      writeFileSync(path.join(tools, 'tool.sh'), 'echo tool ran\n');
+      const context = tempDir();
+      writeFileSync(
+        path.join(context, 'Dockerfile'),
+        [
+          'FROM base AS deps',
+          'RUN echo replaced stages never run > /x',
+          'FROM base',
+          'COPY --from=deps / /deps/',
+          'RUN --mount=from=tools,target=/t sh /t/tool.sh > /tool.out && ls /deps > /deps.list',
+        ].join('\n'),
+      );
+      const contexts = { base: rootfs, deps, tools };
+      const ours = tempDir();
+      await build(request(context, { buildContexts: contexts, outputs: [{ type: 'local', dest: ours }] }));
+      const theirs = tempDir();
+      execFileSync(
+        'docker',
+        [
+          'buildx',
+          'build',
+          '--network=none',
+          '--no-cache',
+          '-o',
+          `type=local,dest=${theirs}`,
+          ...Object.entries(contexts).flatMap(([name, dir]) => ['--build-context', `${name}=${dir}`]),
+          context,
+        ],
+        { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' },
+      );
+      const read = (dir: string): Record<string, string> =>
+        Object.fromEntries(['tool.out', 'deps.list', 'deps/lib.txt'].map((f) => [f, readFileSync(path.join(dir, f), 'utf8')]));
+      expect(read(ours)).toEqual(read(theirs));
+      expect(read(ours)).toEqual({ 'tool.out': 'tool ran\n', 'deps.list': 'lib.txt\n', 'deps/lib.txt': 'library\n' });
+      expect([existsSync(path.join(ours, 'x')), existsSync(path.join(theirs, 'x'))]).toEqual([false, false]);
+    }, 300_000);
   });
 });
