@@ -8,6 +8,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { Readable } from 'node:stream';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +227,14 @@ describe.skipIf(!isRoot)('build inputs', () => {
         1,
         'error: Dockerfile:2:1: COPY requires at least two arguments, but only one was provided. Destination could not be determined',
       ]);
+    });
+
+    it('takes a tar stream as the context from the library (stdin option)', async () => {
+      const out = tempDir();
+      const tar = Readable.from([execFileSync('tar', ['-c', '-C', context(), '.'])]);
+      const result = await build(request('-', { stdin: tar, outputs: [{ type: 'local', dest: out }] }));
+      expect(readFileSync(path.join(out, 'note'), 'utf8')).toBe('from the tar\n');
+      expect(result.contextCommit).toBeUndefined();
     });
 
     it('refuses stdin for both, in one line', () => {
