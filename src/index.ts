@@ -37,7 +37,17 @@ export type { Digest } from './digest/digest.js';
 export type { BuildPlan } from './plan/types.js';
 
 // Making options, and printing results.
-export { parseOutput, buildOutputs, parseAnnotation, type OutputSpec, type ImageOutputOptions } from './export/output-spec.js';
+export {
+  parseOutput,
+  buildOutputs,
+  parseAnnotation,
+  checkStdoutOutputs,
+  writesToStdout,
+  type OutputSpec,
+  type ImageOutputOptions,
+} from './export/output-spec.js';
+export { parseSsh, type SshSpec } from './builder/ssh-agents.js';
+export { openContext, contextKind, type OpenedContext, type ContextInputOptions, type ContextKind } from './builder/context-input.js';
 export type { OutputResult } from './export/write-outputs.js';
 export { parseCacheSpec, type CacheSpec, type CacheMode } from './cache/cache-spec.js';
 export { parseNetworkMode, parseEntitlements, parseHostEntry, parseByteSize, parseUlimit } from './builder/sandbox-options.js';

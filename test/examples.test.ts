@@ -1,9 +1,12 @@
 /**
  * The examples the README points at run as written: the library example builds examples/hello
- * through the package's own entry points (`tsbuild`, `tsbuild/dockerfile`, `tsbuild/plan`).
+ * through the package's own entry points (`tsbuild`, `tsbuild/dockerfile`, `tsbuild/plan`);
+ * `npm run example` (examples/run-example.mjs) makes a busybox base from the machine's static
+ * busybox, builds examples/app on it with RUN, and runs the image's command.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -42,5 +45,33 @@ describe.skipIf(!isRoot)('examples', () => {
     const tar = path.join(work, 'layer.tar');
     execFileSync('sh', ['-c', 'cat > "$0"', tar], { input: gunzipSync(blob(manifest.layers[0]?.digest ?? '')) });
     expect(execFileSync('tar', ['-xOf', tar, 'srv/greeting.txt'], { encoding: 'utf8' })).toBe('hi\n');
+  });
+
+  it('npm run example builds a base from busybox-static, the app on it, and runs its command', () => {
+    const root = tempDir();
+    const result = spawnSync(process.execPath, [path.join(projectRoot, 'examples/run-example.mjs')], {
+      env: { ...process.env, TSBUILD_ROOT: root },
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain('5 steps run, 0 cached; named docker.io/library/hello:latest');
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.slice(-3, -1)).toEqual(['hello from tsbuild', 'Hello, world! This file comes from the build context.']);
+    // Written by the RUN step: it ran as root in the busybox base, whose applet links the base's own RUN made.
+    const ran = /^built by root on (x86_64|aarch64); the base has (\d+) busybox commands$/.exec(lines.at(-1) ?? '');
+    expect(ran?.[1]).toBe(os.arch() === 'x64' ? 'x86_64' : 'aarch64');
+    expect(Number(ran?.[2])).toBeGreaterThan(100);
+    expect(lines.filter((l) => /^(example-base\s+busybox|hello\s+latest)\s/.test(l))).toHaveLength(2);
+  });
+
+  it('npm run example says in one line that busybox-static is missing', () => {
+    const result = spawnSync(process.execPath, [path.join(projectRoot, 'examples/run-example.mjs')], {
+      env: { ...process.env, BUSYBOX: '/nonexistent/busybox', TSBUILD_ROOT: tempDir() },
+      encoding: 'utf8',
+    });
+    expect([result.status, result.stderr]).toEqual([
+      1,
+      "npm run example: /nonexistent/busybox is missing: install Debian's busybox-static (apt-get install busybox-static)\n",
+    ]);
   });
 });

@@ -37,6 +37,8 @@ export class BaseImages {
   private readonly images = new Map<string, Promise<BaseImage>>();
   private readonly fetched = new Map<string, BaseImage>();
   private readonly tops = new Map<string, Promise<string | undefined>>();
+  /** Images the build made or read itself (named contexts), for every platform. */
+  private readonly registered = new Map<string, BaseImage>();
 
   constructor(
     private readonly root: StateRoot,
@@ -48,6 +50,12 @@ export class BaseImages {
   fetch(ref: string, platform: string): Promise<BaseImage> {
     const key = imageKey(ref, platform);
     let image = this.images.get(key);
+    const own = this.registered.get(ref);
+    if (!image && own) {
+      this.fetched.set(key, own);
+      image = Promise.resolve(own);
+      this.images.set(key, image);
+    }
     if (!image) {
       image = this.load(ref, platform).then((loaded) => {
         this.fetched.set(key, loaded);
@@ -75,6 +83,15 @@ export class BaseImages {
     const config = JSON.parse((await root.store.readBytes(digests.config)).toString()) as ImageConfig;
     await lease.add({ blobs: manifest.layers.map((l) => l.digest) });
     return { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers };
+  }
+
+  /**
+   * Adds an image the build made or read itself (a named context) under `ref`, its blobs already
+   * in the store; `fetch(ref)` then finds it.
+   */
+  async register(ref: string, image: BaseImage, configDigest: string): Promise<void> {
+    await this.lease.add({ blobs: [image.manifest.digest, configDigest, ...image.layers.map((l) => l.digest)] });
+    this.registered.set(ref, image);
   }
 
   /** A fetched image. */

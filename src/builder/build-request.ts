@@ -1,4 +1,5 @@
 /** What `build` takes and gives (the library's `BuildRequest` and `BuildResult`). */
+import type { Readable } from 'node:stream';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import type { Digest } from '../digest/digest.js';
 import type { OutputResult } from '../export/write-outputs.js';
@@ -8,15 +9,28 @@ import type { BuildPlan } from '../plan/types.js';
 import type { HostEntry } from '../runtime/executor.js';
 import type { Ulimit } from '../runtime/oci-spec.js';
 import type { Entitlement } from './entitlements.js';
+import type { SshSpec } from './ssh-agents.js';
 import type { RegistryOptions } from '../registry/configured-client.js';
 import type { CommonOptions } from '../state/common-options.js';
 
 /** What to build. */
 export interface BuildRequest extends CommonOptions, RegistryOptions {
-  /** The build context directory. */
+  /**
+   * The build context: a directory, `-` (a tar archive, or a Dockerfile alone, on `stdin`), a git
+   * repository (`https://host/repo.git#ref:subdir`, `git://…`, `git@host:repo`) or an archive URL
+   * (`builder/context-input.ts`).
+   */
   context: string;
-  /** The Dockerfile (default: `Dockerfile`, then `dockerfile`, in the context). */
+  /** The Dockerfile (default: `Dockerfile`, then `dockerfile`, in the context; `-`: read from `stdin`). */
   dockerfile?: string;
+  /** Where `-` reads from (default: the process's stdin). */
+  stdin?: Readable;
+  /**
+   * Named contexts (`--build-context NAME=SOURCE`), by name: `docker-image://REF`,
+   * `oci-layout://DIR[:TAG|@DIGEST]`, a directory, a git repository or an `https://` URL
+   * (`builder/named-contexts.ts`).
+   */
+  buildContexts?: Record<string, string>;
   target?: string;
   buildArgs?: Record<string, string>;
   labels?: Record<string, string>;
@@ -41,6 +55,8 @@ export interface BuildRequest extends CommonOptions, RegistryOptions {
   cacheFrom?: Array<CacheSpec | string>;
   /** Secret values by id (`--secret`), for `RUN --mount=type=secret`. */
   secrets?: Record<string, Buffer>;
+  /** SSH agents for `RUN --mount=type=ssh`, by id (`--ssh default`, `--ssh ID=SOCKET|KEY`). */
+  ssh?: SshSpec[];
   /**
    * The network RUN steps get unless they name one (`--network`): `default`, a namespace of the
    * step's own with a route to the outside world and none to the host; `none`, only loopback;
@@ -77,6 +93,8 @@ export interface BuildResult {
   tags: string[];
   /** The plan (with several platforms, the first platform's). */
   plan: BuildPlan;
+  /** The commit a git context was checked out at. */
+  contextCommit?: string;
   /** Steps run and steps taken from the cache. */
   ran: number;
   cached: number;

@@ -20,6 +20,8 @@ export interface PlanInputs {
   target?: string;
   buildArgs?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Named contexts as the image references standing in for them (`named-contexts.ts`). */
+  namedContexts?: Record<string, string>;
 }
 
 export async function planWithBases(inputs: PlanInputs, bases: BaseImages): Promise<BuildPlan> {
@@ -30,6 +32,7 @@ export async function planWithBases(inputs: PlanInputs, bases: BaseImages): Prom
     ...(inputs.target ? { target: inputs.target } : {}),
     ...(inputs.buildArgs ? { buildArgs: inputs.buildArgs } : {}),
     ...(inputs.labels ? { labels: inputs.labels } : {}),
+    ...(inputs.namedContexts ? { namedContexts: inputs.namedContexts } : {}),
   };
   const first = planBuild(df, options);
   const target = formatPlatform(inputs.targetPlatform);

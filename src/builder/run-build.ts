@@ -40,10 +40,13 @@ import { BaseImages } from './base-images.js';
 import type { BuildRequest, BuildResult } from './build-request.js';
 import { exportCacheTo, importCache, type ImportedStep } from './cache-transfer.js';
 import { ContextViews } from './context-views.js';
+import { withLocalContext } from './context-input.js';
 import { planWithBases } from './plan-with-bases.js';
 import { runStage, type StageResult } from './run-stage.js';
 import { sourceDateEpoch } from './source-date-epoch.js';
 import { SourceViews } from './source-dirs.js';
+import { parseBuildContext, resolveNamedContexts, type NamedContext } from './named-contexts.js';
+import { openSshAgents } from './ssh-agents.js';
 import { BuildStepCache } from './step-cache.js';
 
 /**
@@ -51,6 +54,15 @@ import { BuildStepCache } from './step-cache.js';
  * (a build refused for a missing Dockerfile or a bad name writes nothing).
  */
 export async function runBuild(open: () => Promise<StateRoot>, request: BuildRequest): Promise<BuildResult> {
+  return withLocalContext(request, async (local, opened) => {
+    // A fetched context is new each time: its stat cache would only fill the state root.
+    const result = await runLocal(open, local, opened.kind !== 'dir');
+    return opened.commit === undefined ? result : { ...result, contextCommit: opened.commit };
+  });
+}
+
+/** Builds with the context a local directory. */
+async function runLocal(open: () => Promise<StateRoot>, request: BuildRequest, fetched: boolean): Promise<BuildResult> {
   const dockerfile = await readDockerfile(request.context, request.dockerfile, request.signal);
   // Names and the platform are checked before anything runs (docker refuses a bad -t up front too).
   const tags = (request.tags ?? []).map((t) => formatReference(parseReference(t)));
@@ -59,11 +71,12 @@ export async function runBuild(open: () => Promise<StateRoot>, request: BuildReq
   const targets = targetPlatforms(specs, hostPlatform());
   checkOutputPlatforms(request.outputs ?? [], targets.map(formatPlatform));
   const epoch = sourceDateEpoch(request.buildArgs);
+  const contexts = Object.entries(request.buildContexts ?? {}).map(([name, source]) => parseBuildContext(`${name}=${source}`));
   const root = await open();
   // What this build uses stays out of a concurrent prune's reach until it ends.
   const lease = await root.lease();
   try {
-    return await buildLeased(root, request, { dockerfile, tags, targets, epoch, lease });
+    return await buildLeased(root, request, { dockerfile, tags, targets, epoch, lease, fetched, contexts });
   } finally {
     await lease.close();
   }
@@ -76,6 +89,9 @@ interface Prepared {
   targets: Platform[];
   epoch: number | undefined;
   lease: Lease;
+  /** The context was fetched into a scratch directory (git, URL, stdin). */
+  fetched: boolean;
+  contexts: NamedContext[];
 }
 
 async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Prepared): Promise<BuildResult> {
@@ -92,19 +108,32 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       return chosen;
     });
   const bases = new BaseImages(root, lease, { ...registry, ...signal, progress, ...(request.pull ? { pull: true } : {}) });
+  // Named contexts become images first: the plan reads their references (and configs). They are
+  // resolved for the first target platform (BuildKit's per-platform `name::platform` is not read).
+  const namedContexts = resolveNamedContexts(prepared.contexts, {
+    bases,
+    store: root.store,
+    root: root.path,
+    platform: prepared.targets[0] as Platform,
+    ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+    ...signal,
+  });
   // One plan per target platform (its TARGET* args, its base images), made at once.
-  const planned = Promise.all(
-    prepared.targets.map((targetPlatform) =>
-      planWithBases(
-        {
-          ...dockerfile,
-          buildPlatform: hostPlatform(),
-          targetPlatform,
-          ...(request.target ? { target: request.target } : {}),
-          ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
-          ...(request.labels ? { labels: request.labels } : {}),
-        },
-        bases,
+  const planned = namedContexts.then((contexts) =>
+    Promise.all(
+      prepared.targets.map((targetPlatform) =>
+        planWithBases(
+          {
+            ...dockerfile,
+            buildPlatform: hostPlatform(),
+            targetPlatform,
+            ...(request.target ? { target: request.target } : {}),
+            ...(request.buildArgs ? { buildArgs: request.buildArgs } : {}),
+            ...(request.labels ? { labels: request.labels } : {}),
+            namedContexts: contexts,
+          },
+          bases,
+        ),
       ),
     ),
   );
@@ -124,7 +153,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   };
 
   const context = await loadBuildContext(request.context, dockerfile.file);
-  const checksums = await ChecksumCache.for(root.path, request.context, root.warn).load();
+  const checksums = await (prepared.fetched ? new ChecksumCache() : ChecksumCache.for(root.path, request.context, root.warn)).load();
   const views = new SourceViews(snapshotter, root.path);
   const contextViews = new ContextViews(context, root.path);
   const differ = new MountDiffer(root.store, root.path);
@@ -137,6 +166,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   const noCacheFilter = new Set((request.noCacheFilter ?? []).map((n) => n.toLowerCase()));
   const dockerfilePath = path.resolve(dockerfile.file);
   const epochOption = epoch === undefined ? {} : { sourceDateEpoch: epoch };
+  const ssh = await openSshAgents(request.ssh ?? [], root.path, request.signal);
 
   try {
     const env = {
@@ -171,6 +201,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
             ...(request.ulimits ? { ulimits: request.ulimits } : {}),
           },
           ...(request.secrets ? { secrets: request.secrets } : {}),
+          sshAgents: ssh.sockets,
           ...epochOption,
         },
         file: { snapshotter, differ, applier, root: root.path, context, ...epochOption },
@@ -228,7 +259,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
     const platforms = prepared.targets.map(formatPlatform);
     return { digest, outputs, config: first.config, tags, plan, platforms, ran: resolver.ran, cached: resolver.cached };
   } finally {
-    await Promise.all([views.close(), contextViews.close(), ...[...networks.values()].map((n) => n.close())]);
+    await Promise.all([views.close(), contextViews.close(), ssh.close(), ...[...networks.values()].map((n) => n.close())]);
     await checksums.save();
   }
 }

@@ -51,4 +51,6 @@ export interface CliContext {
   signal: AbortSignal;
   /** A status for a command that succeeded but has something to report (`--call=check` findings). */
   exitCode?: number;
+  /** What to remove when the command ends, however it ends (a fetched build context). */
+  cleanups: Array<() => Promise<void>>;
 }

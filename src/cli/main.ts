@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
   // `on`, not `once`: a second Ctrl-C must not kill the process while it cleans up.
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
-  const context: CliContext = { signal: controller.signal };
+  const context: CliContext = { signal: controller.signal, cleanups: [] };
   const cli = program(context);
   try {
     await cli.parseAsync(argv.map(bareFlagValue));
@@ -52,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return report(err, argv.includes('--debug'));
   } finally {
+    for (const cleanup of context.cleanups.splice(0)) await cleanup().catch(() => undefined);
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }

@@ -15,8 +15,15 @@ export interface DockerfileSource {
   text: string;
 }
 
+/**
+ * Where `builder/context-input.ts` saves a Dockerfile read from stdin (`-f -`, or `-` without an
+ * archive): a scratch directory of the state root. Messages call it `Dockerfile`, as BuildKit does.
+ */
+const STDIN_DOCKERFILE = /\/tmp\/context-[0-9.]+-[0-9a-f]+\/(?:stdin\/)?Dockerfile$/;
+
 /** A path as the user would write it in a message: relative to the working directory when inside it. */
 export function displayPath(file: string): string {
+  if (STDIN_DOCKERFILE.test(file)) return 'Dockerfile';
   const relative = path.relative(process.cwd(), file);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

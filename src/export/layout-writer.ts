@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TarWriter, type TarHeader } from '../archive/tar.js';
 import type { ContentStore } from '../content/store.js';
@@ -40,8 +40,12 @@ export function blobPath(digest: string): string {
   return `blobs/sha256/${digestHex(parseDigest(digest))}`;
 }
 
-/** Opens a layout at `dest`: a tar file when `tar`, else a directory. */
-export async function openLayout(dest: string, tar: boolean, signal?: AbortSignal): Promise<LayoutWriter> {
+/**
+ * Opens a layout at `dest`: a tar file when `tar`, else a directory; or a tar written straight to
+ * a stream (stdout for `dest=-`), which is left open and cannot be taken back when aborted.
+ */
+export async function openLayout(dest: string | Writable, tar: boolean, signal?: AbortSignal): Promise<LayoutWriter> {
+  if (typeof dest !== 'string') return TarLayout.toStream(dest, signal);
   return tar ? TarLayout.open(dest, signal) : DirectoryLayout.open(dest, signal);
 }
 
@@ -98,7 +102,7 @@ class DirectoryLayout implements LayoutWriter {
 
 class TarLayout implements LayoutWriter {
   get location(): string {
-    return this.dest;
+    return this.file?.dest ?? '-';
   }
 
   private readonly tar = new TarWriter();
@@ -110,12 +114,14 @@ class TarLayout implements LayoutWriter {
   /** Why writing the file failed (then every later step reports that, not the tar's state). */
   private failure: unknown;
 
+  /** `file`: the destination and the temp file written first; none for a stream. */
   private constructor(
-    private readonly dest: string,
-    private readonly temp: string,
+    private readonly file: { dest: string; temp: string } | undefined,
+    target: Writable,
     signal: AbortSignal | undefined,
   ) {
-    this.flowing = pipeline(this.tar.stream, createWriteStream(temp), signal ? { signal } : {});
+    // A stream the caller owns (stdout) stays open for whatever follows.
+    this.flowing = pipeline(this.tar.stream, target, { ...(signal ? { signal } : {}), end: file !== undefined });
     this.flowing.catch((err: unknown) => (this.failure ??= err));
   }
 
@@ -129,7 +135,12 @@ class TarLayout implements LayoutWriter {
 
   static async open(dest: string, signal?: AbortSignal): Promise<TarLayout> {
     await makeDirs(path.dirname(path.resolve(dest)));
-    return new TarLayout(dest, `${dest}.tmp-${randomBytes(6).toString('hex')}`, signal);
+    const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+    return new TarLayout({ dest, temp }, createWriteStream(temp), signal);
+  }
+
+  static toStream(target: Writable, signal?: AbortSignal): TarLayout {
+    return new TarLayout(undefined, target, signal);
   }
 
   async addBlob(descriptor: Descriptor, store: ContentStore): Promise<void> {
@@ -155,13 +166,13 @@ class TarLayout implements LayoutWriter {
     }
     this.tar.finish();
     await this.flowing;
-    await rename(this.temp, this.dest);
+    if (this.file) await rename(this.file.temp, this.file.dest);
   }
 
   async abort(): Promise<void> {
     this.tar.destroy();
     await this.flowing.catch(() => undefined); // the writer's own error was reported where it happened
-    await rm(this.temp, { force: true });
+    if (this.file) await rm(this.file.temp, { force: true });
   }
 
   private async directory(...names: string[]): Promise<void> {

@@ -4,6 +4,8 @@
  * - `type=registry[,name=…]`: the same with `push=true`;
  * - `type=oci|docker,dest=PATH[,tar=false][,name=…]`: an OCI layout / `docker load` archive;
  * - `type=local,dest=DIR` and `type=tar,dest=FILE`: the final root filesystem.
+ * `dest=-` (and `-o -`, short for `type=tar,dest=-`) writes a tar to stdout, as do `tar` and `oci`
+ * without `dest`; `type=docker` without `dest` (and `--load`) goes into `docker load`.
  * Image outputs also take `oci-mediatypes=false`, `annotation[-manifest].KEY=VALUE`,
  * `rewrite-timestamp=true`, `compression=gzip|zstd|uncompressed`, `compression-level=N` and
  * `force-compression=true` (see `recompress.ts`). zstd and uncompressed layers exist only under OCI
@@ -33,9 +35,12 @@ export interface ImageOutputOptions {
 export type OutputSpec =
   | ({ type: 'image'; push: boolean } & ImageOutputOptions)
   | ({ type: 'oci'; dest: string; tar: boolean } & ImageOutputOptions)
-  | ({ type: 'docker'; dest: string; tar: boolean } & ImageOutputOptions)
+  | ({ type: 'docker'; dest: string; tar: boolean; /** Into `docker load` (`--load`, or no `dest`). */ load?: boolean } & ImageOutputOptions)
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string };
+
+/** `dest=-`: the output is a tar stream on stdout. */
+export const STDOUT = '-';
 
 const IMAGE_KEYS = new Set(['name', 'oci-mediatypes', 'rewrite-timestamp', 'compression', 'compression-level', 'force-compression']);
 const COMPRESSIONS: readonly string[] = ['gzip', 'zstd', 'uncompressed'];
@@ -55,7 +60,8 @@ export function parseOutput(spec: string): OutputSpec {
     if (spec.includes('='))
       throw new InvalidArgumentError(`invalid --output "${spec}": missing type=`, { hint: `for a directory write type=local,${spec}` });
     if (spec.trim() === '') throw new InvalidArgumentError('invalid --output "": empty', { hint: 'give a directory or type=…,dest=…' });
-    if (spec === '-') throw new UnsupportedError('--output "-": writing to stdout is not supported; give a file name');
+    // buildx: `-o -` is a tar of the root filesystem on stdout.
+    if (spec === STDOUT) return { type: 'tar', dest: STDOUT };
     return { type: 'local', dest: spec };
   }
   const fields = parseFieldList(spec, '--output', true).map(([k, v]): [string, string] => [k.toLowerCase(), v]);
@@ -64,9 +70,13 @@ export function parseOutput(spec: string): OutputSpec {
   if (!type)
     throw new InvalidArgumentError(`invalid --output "${spec}": missing type=`, { hint: 'use type=image, registry, oci, docker, local or tar' });
   const dest = (): string => {
-    const value = get('dest');
+    // As buildx: a tar or OCI archive without dest goes to stdout.
+    const value = get('dest') ?? (type === 'tar' || type === 'oci' ? STDOUT : undefined);
     if (!value) throw new InvalidArgumentError(`invalid --output "${spec}": type=${type} needs dest=PATH`);
-    if (value === '-') throw new UnsupportedError(`--output "${spec}": writing to stdout (dest=-) is not supported; give a file name`);
+    if (value === STDOUT && (type === 'local' || get('tar') === 'false'))
+      throw new InvalidArgumentError(`invalid --output "${spec}": a directory cannot be written to stdout (dest=-)`, {
+        hint: 'use type=tar,dest=- or a directory name',
+      });
     return value;
   };
   const unknown = (allowed: Set<string>): void => {
@@ -87,6 +97,8 @@ export function parseOutput(spec: string): OutputSpec {
     case 'oci':
     case 'docker':
       unknown(new Set([...IMAGE_KEYS, 'dest', 'tar']));
+      // As buildx: a docker archive without dest is loaded into Docker.
+      if (type === 'docker' && get('dest') === undefined) return { ...loadOutput(), ...imageOptions(fields, spec, false) };
       // Like BuildKit: the docker exporter writes Docker media types unless told otherwise.
       return {
         type,
@@ -174,9 +186,23 @@ function flag(value: string | undefined, key: string, spec: string): boolean {
   throw new InvalidArgumentError(`invalid --output "${spec}": ${key} must be true or false, not "${value}"`);
 }
 
-/** The outputs of a build from its flags: `-o` specs, `--push` and `--annotation`s. */
-export function buildOutputs(specs: readonly string[], options: { push?: boolean; annotations?: readonly string[] } = {}): OutputSpec[] {
+/** `--load`: a docker archive into `docker load`. */
+function loadOutput(): Extract<OutputSpec, { type: 'docker' }> {
+  return { type: 'docker', dest: 'docker load', tar: true, load: true, names: [], ociMediaTypes: false, annotations: {}, rewriteTimestamp: false };
+}
+
+/**
+ * The outputs of a build from its flags: `-o` specs, `--push`, `--load` and `--annotation`s. At
+ * most one writes to stdout (buildx's rule).
+ */
+export function buildOutputs(
+  specs: readonly string[],
+  options: { push?: boolean; load?: boolean; annotations?: readonly string[] } = {},
+): OutputSpec[] {
   const outputs = specs.map(parseOutput);
+  if (options.load && !outputs.some((o) => o.type === 'docker' && o.load)) outputs.push(loadOutput());
+  if (outputs.filter((o) => 'dest' in o && o.dest === STDOUT).length > 1)
+    throw new InvalidArgumentError('multiple outputs configured to write to stdout');
   if (outputs.length === 0 || (options.push && !outputs.some((o) => o.type === 'image'))) {
     outputs.push({ type: 'image', push: false, names: [], ociMediaTypes: true, annotations: {}, rewriteTimestamp: false });
   }
@@ -187,4 +213,18 @@ export function buildOutputs(specs: readonly string[], options: { push?: boolean
     const withAnnotations = { ...o, annotations: { ...annotations, ...o.annotations } };
     return withAnnotations.type === 'image' && options.push ? { ...withAnnotations, push: true } : withAnnotations;
   });
+}
+
+/** buildx's refusal to write an archive to a terminal, for the outputs that write to stdout. */
+export function checkStdoutOutputs(outputs: readonly OutputSpec[], stdoutIsTTY: boolean): void {
+  const toStdout = outputs.find((o) => 'dest' in o && o.dest === STDOUT && !(o.type === 'docker' && o.load));
+  if (toStdout && stdoutIsTTY)
+    throw new InvalidArgumentError(`dest file is required for ${toStdout.type} exporter. refusing to write to console`, {
+      hint: 'redirect stdout (> image.tar, | docker load) or give dest=FILE',
+    });
+}
+
+/** Whether an output writes to stdout (then nothing else may). */
+export function writesToStdout(outputs: readonly OutputSpec[]): boolean {
+  return outputs.some((o) => 'dest' in o && o.dest === STDOUT);
 }

@@ -1,6 +1,6 @@
 /**
  * The final root filesystem of an image, as `type=local` (files in a directory) and `type=tar`
- * (one tar file) outputs write it: the layers are applied in order, whiteouts deleting, with the
+ * (one tar file, or a tar on stdout) outputs write it: the layers are applied in order, whiteouts deleting, with the
  * same escape checks as every other unpack. The tar is written beside its destination and renamed
  * into place when complete.
  */
@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.js';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../archive/compression.js';
 import { TarWriter } from '../archive/tar.js';
@@ -32,31 +33,43 @@ export async function writeRootfsDir(image: StoredImage, store: ContentStore, de
   }
 }
 
-/** Writes the image's root filesystem as a tar file at `dest`. */
-export async function writeRootfsTar(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
-  await writeRootfsTarOf([{ image, dir: '.' }], store, dest, signal);
+/**
+ * Writes the image's root filesystem as a tar file at `dest`, or to a stream (stdout for `dest=-`,
+ * left open; the tree is then made in `workDir`).
+ */
+export async function writeRootfsTar(
+  image: StoredImage,
+  store: ContentStore,
+  dest: string | Writable,
+  options: { signal?: AbortSignal; workDir?: string } = {},
+): Promise<void> {
+  await writeRootfsTarOf([{ image, dir: '.' }], store, dest, options);
 }
 
 /**
- * Writes several root filesystems as one tar file at `dest`, each under its directory (`.`: the
- * top), as BuildKit's tar output holds one directory per platform.
+ * Writes several root filesystems as one tar (a file at `dest`, or a stream), each under its
+ * directory (`.`: the top), as BuildKit's tar output holds one directory per platform.
  */
 export async function writeRootfsTarOf(
   parts: ReadonlyArray<{ image: StoredImage; dir: string }>,
   store: ContentStore,
-  dest: string,
-  signal?: AbortSignal,
+  dest: string | Writable,
+  options: { signal?: AbortSignal; workDir?: string } = {},
 ): Promise<void> {
-  await makeDirs(path.dirname(path.resolve(dest)));
-  const work = await mkdtemp(path.join(path.dirname(path.resolve(dest)), '.tsbuild-rootfs-'));
-  const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  const signal = options.signal;
+  const toFile = typeof dest === 'string';
+  const beside = toFile ? path.dirname(path.resolve(dest)) : (options.workDir ?? path.resolve('.'));
+  await makeDirs(beside);
+  const work = await mkdtemp(path.join(beside, '.tsbuild-rootfs-'));
+  const temp = toFile ? `${dest}.tmp-${randomBytes(6).toString('hex')}` : undefined;
   try {
     const tree = path.join(work, 'tree');
     const empty = path.join(work, 'empty');
     await mkdir(empty);
     for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(tree, dir), signal);
     const tar = new TarWriter();
-    const flowing = pipeline(tar.stream, createWriteStream(temp), signal ? { signal } : {});
+    const target = temp === undefined ? (dest as Writable) : createWriteStream(temp);
+    const flowing = pipeline(tar.stream, target, { ...(signal ? { signal } : {}), end: toFile });
     flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
     try {
       const xattrs = await xattrsUnder(tree);
@@ -67,9 +80,9 @@ export async function writeRootfsTarOf(
       throw err;
     }
     await flowing;
-    await rename(temp, dest);
+    if (temp !== undefined) await rename(temp, dest as string);
   } finally {
     await rm(work, { recursive: true, force: true });
-    await rm(temp, { force: true });
+    if (temp !== undefined) await rm(temp, { force: true });
   }
 }

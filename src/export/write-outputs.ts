@@ -6,7 +6,10 @@
  * names the index, a push sends the images and then the index, an OCI layout names the index, and
  * `local`/`tar` write one directory per platform; a docker archive is refused.
  */
+import { rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
+import { makeScratch } from '../util/scratch.js';
 import { writingTo } from '../util/destination.js';
 import type { ProgressSink } from '../progress/events.js';
 import { imageRecord, indexRecord } from '../images/image-record.js';
@@ -18,11 +21,12 @@ import { pushImage } from '../registry/push-image.js';
 import type { StateRoot } from '../state/state-root.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { writeDockerArchive } from './docker-archive.js';
+import { checkDockerCli, startDockerLoad } from './docker-load.js';
 import { openLayout } from './layout-writer.js';
 import { writeOciLayout, writeOciLayoutIndex } from './oci-layout.js';
 import { imagePlatform, platformDirectory, writeIndex, type StoredIndex } from './platform-index.js';
 import { formatPlatform } from '../image/platform.js';
-import type { OutputSpec } from './output-spec.js';
+import { STDOUT, type OutputSpec } from './output-spec.js';
 import { writeRootfsDir, writeRootfsTarOf } from './rootfs.js';
 import { recompressImage } from './recompress.js';
 import { imageVariant, type StoredImage } from './stored-image.js';
@@ -39,6 +43,8 @@ export interface OutputContext extends RegistryOptions {
   baseLayers?: ReadonlySet<string>;
   progress?: ProgressSink;
   signal?: AbortSignal;
+  /** Where `dest=-` writes (default: the process's stdout). */
+  stdout?: Writable;
 }
 
 /** What one output wrote. */
@@ -65,6 +71,7 @@ export const IMAGE_STORE_OUTPUT: OutputSpec = {
 export function checkOutputNames(outputs: readonly OutputSpec[], tags: readonly string[]): void {
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') continue;
+    if (output.type === 'docker' && output.load) checkDockerCli();
     for (const name of output.names) parseReference(name);
     if (output.type === 'image' && output.push && output.names.length === 0 && tags.length === 0) {
       throw new InvalidArgumentError('push needs a name: give -t NAME or name= in --output');
@@ -100,9 +107,20 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
     if (output.type === 'local' || output.type === 'tar') {
       // Several platforms: one directory each, named like BuildKit's (`linux_arm64`).
       const parts = images.map((image) => ({ image, dir: only ? '.' : platformDirectory(image) }));
+      const dest = output.type === 'tar' ? destination(output.dest, ctx) : output.dest;
       await writingTo(`the ${output.type} output`, output.dest, async () => {
-        if (output.type === 'tar') return writeRootfsTarOf(parts, store, output.dest, signal);
-        for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(output.dest, dir), signal);
+        if (output.type === 'local') {
+          for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(output.dest, dir), signal);
+          return;
+        }
+        if (typeof dest === 'string') return writeRootfsTarOf(parts, store, dest, signal ? { signal } : {});
+        // The tree behind a streamed tar is made in the state root, where a killed build's is reclaimed.
+        const work = await makeScratch(ctx.root.path, 'rootfs');
+        try {
+          await writeRootfsTarOf(parts, store, dest, { workDir: work, ...(signal ? { signal } : {}) });
+        } finally {
+          await rm(work, { recursive: true, force: true });
+        }
       });
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;
@@ -135,14 +153,22 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
       continue;
     }
     await writingTo(`the ${output.type} output`, output.dest, async () => {
-      const layout = await openLayout(output.dest, output.tar, signal);
+      const loading = output.type === 'docker' && output.load ? startDockerLoad(signal) : undefined;
+      const layout = await openLayout(loading ? loading.stdin : destination(output.dest, ctx), output.tar, signal);
       try {
         if (!variant) await writeOciLayoutIndex(layout, index as StoredIndex, names, store);
         else await (output.type === 'oci' ? writeOciLayout : writeDockerArchive)(layout, variant, names, store);
         await layout.commit();
       } catch (err) {
         await layout.abort();
+        loading?.stdin.destroy();
+        // A docker that ended early (missing, refused) says why; the broken pipe does not.
+        if (loading) await loading.done();
         throw err;
+      }
+      if (loading) {
+        loading.stdin.end();
+        await loading.done();
       }
     });
     results.push({ type: output.type, dest: output.dest, digest, names, pushed: false });
@@ -175,4 +201,9 @@ async function outputVariant(
       )
     : image;
   return imageVariant(ctx.root.store, recompressed, output);
+}
+
+/** A destination path, or the stream `-` names. */
+function destination(dest: string, ctx: OutputContext): string | Writable {
+  return dest === STDOUT ? (ctx.stdout ?? process.stdout) : dest;
 }

@@ -14,6 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
+import { resolveInRoot } from './resolve.js';
 
 const run = promisify(execFile);
 
@@ -37,16 +39,17 @@ export function sourceKind(source: string): 'git' | 'http' | 'local' {
 export async function fetchUrl(
   url: string,
   dir: string,
-  options: { checksum?: string; signal?: AbortSignal } = {},
+  options: { checksum?: string; signal?: AbortSignal; /** What errors name (default `ADD <url>`). */ label?: string } = {},
 ): Promise<{ file: string; name: string }> {
+  const label = options.label ?? `ADD ${url}`;
   const expected = options.checksum === undefined ? undefined : parseSha256(options.checksum);
   const response = await fetch(url, {
     headers: { 'User-Agent': 'tsbuild/0.1 (compatible; buildkit/v0)' },
     ...(options.signal ? { signal: options.signal } : {}),
   }).catch((err: unknown) => {
-    throw new UnavailableError(`ADD ${url}: ${(err as Error).message}`, { cause: err });
+    throw new UnavailableError(`${label}: ${(err as Error).message}`, { cause: err });
   });
-  if (!response.ok || !response.body) throw new UnavailableError(`ADD ${url}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok || !response.body) throw new UnavailableError(`${label}: HTTP ${response.status} ${response.statusText}`);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
   const file = path.join(dir, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
   const hash = createHash('sha256');
@@ -56,7 +59,7 @@ export async function fetchUrl(
   const actual = hash.digest('hex');
   if (expected !== undefined && actual !== expected) {
     await rm(file, { force: true });
-    throw new InvalidArgumentError(`ADD ${url}: checksum mismatch: expected sha256:${expected}, got sha256:${actual}`);
+    throw new InvalidArgumentError(`${label}: checksum mismatch: expected sha256:${expected}, got sha256:${actual}`);
   }
   const lastModified = Date.parse(response.headers.get('last-modified') ?? '');
   const mtime = new Date(Number.isFinite(lastModified) ? lastModified : 0);
@@ -94,23 +97,59 @@ export function parseGitSource(source: string, keepGitDirFlag: boolean): GitSour
   return { remote, ...(ref ? { ref } : {}), ...(subdir ? { subdir } : {}), keepGitDir: keepGitDirFlag || keep === 'true' || keep === '1' };
 }
 
-/** Clones `git` into `dir` (checked out at its ref); returns the directory to copy from. */
-export async function checkoutGit(git: GitSource, dir: string, checksum?: string): Promise<string> {
-  const git_ = (args: string[], cwd?: string): Promise<{ stdout: string }> =>
-    run('git', args, { ...(cwd ? { cwd } : {}), env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).catch(
-      (err: { stderr?: string; message: string }) => {
-        throw new UnavailableError(`git ${args[0]} ${git.remote} failed: ${(err.stderr ?? err.message).trim()}`);
-      },
-    );
-  await git_(['clone', '--quiet', '--no-checkout', git.remote, dir]);
-  await git_(['checkout', '--quiet', '--detach', git.ref ?? 'HEAD'], dir).catch(async () => {
-    throw new InvalidArgumentError(`repository ${git.remote} does not contain ref ${git.ref}`);
-  });
-  if (checksum !== undefined) {
-    if (!/^[0-9a-f]{4,64}$/.test(checksum)) throw new InvalidArgumentError(`invalid checksum ${checksum}: expected hex commit hash`);
-    const head = (await git_(['rev-parse', 'HEAD'], dir)).stdout.trim();
-    if (!head.startsWith(checksum)) throw new InvalidArgumentError(`expected checksum to match ${checksum}, got ${head}`);
+/** A checked-out repository: the directory to read (the subdirectory when one was asked) and its commit. */
+export interface GitCheckout {
+  root: string;
+  commit: string;
+}
+
+/**
+ * Fetches only the asked ref of `git` into `dir` (`--depth 1`, as BuildKit's git source does), or
+ * the whole repository when the server refuses a shallow fetch of it (an abbreviated commit, a
+ * server without shallow support), and checks it out detached. `.git` goes unless kept.
+ */
+export async function cloneGit(git: GitSource, dir: string, options: { checksum?: string; signal?: AbortSignal } = {}): Promise<GitCheckout> {
+  const git_ = (args: string[], cwd = dir): Promise<{ stdout: string }> =>
+    run('git', args, {
+      cwd,
+      // No prompt for credentials and no system or user config (hooks, url rewrites, helpers).
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+      maxBuffer: 1 << 20,
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((err: { stderr?: string; message: string; code?: string }) => {
+      if (err.code === 'ENOENT') throw missingTool('git');
+      if (options.signal?.aborted) throw options.signal.reason;
+      const detail = (err.stderr ?? err.message).trim().split('\n').pop() ?? '';
+      throw new UnavailableError(`git ${args[0]} ${git.remote} failed: ${detail}`);
+    });
+  const ref = git.ref ?? 'HEAD';
+  await git_(['init', '--quiet', dir], path.dirname(dir));
+  await git_(['remote', 'add', 'origin', git.remote]);
+  const shallow = await git_(['fetch', '--quiet', '--depth=1', '--no-tags', 'origin', ref]).then(
+    () => true,
+    () => false,
+  );
+  if (shallow) await git_(['checkout', '--quiet', '--detach', 'FETCH_HEAD']);
+  else {
+    await git_(['fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+    await git_(['checkout', '--quiet', '--detach', git.ref === undefined ? 'origin/HEAD' : git.ref]).catch(async () => {
+      if (git.ref === undefined) return git_(['checkout', '--quiet', '--detach', 'FETCH_HEAD']);
+      const remote = await git_(['checkout', '--quiet', '--detach', `origin/${git.ref}`]).catch(() => undefined);
+      if (!remote) throw new InvalidArgumentError(`repository ${git.remote} does not contain ref ${git.ref}`);
+      return remote;
+    });
+  }
+  const commit = (await git_(['rev-parse', 'HEAD'])).stdout.trim();
+  if (options.checksum !== undefined) {
+    if (!/^[0-9a-f]{4,64}$/.test(options.checksum)) throw new InvalidArgumentError(`invalid checksum ${options.checksum}: expected hex commit hash`);
+    if (!commit.startsWith(options.checksum)) throw new InvalidArgumentError(`expected checksum to match ${options.checksum}, got ${commit}`);
   }
   if (!git.keepGitDir) await rm(path.join(dir, '.git'), { recursive: true, force: true });
-  return git.subdir ? path.join(dir, path.normalize(`/${git.subdir}`)) : dir;
+  // The subdirectory is resolved inside the checkout: a symlink in a hostile repository leads nowhere else.
+  return { root: git.subdir ? await resolveInRoot(dir, git.subdir) : dir, commit };
+}
+
+/** Clones `git` into `dir` (checked out at its ref); returns the directory to copy from. */
+export async function checkoutGit(git: GitSource, dir: string, checksum?: string): Promise<string> {
+  return (await cloneGit(git, dir, checksum === undefined ? {} : { checksum })).root;
 }

@@ -54,8 +54,8 @@ export interface ExecContext {
   sourceDir?: (from: Exclude<Extract<PlanMount, { type: 'bind' }>['from'], { kind: 'context' }>) => Promise<string>;
   /** Secret values by id (`--secret id=…`). */
   secrets?: Readonly<Record<string, Buffer>>;
-  /** The SSH agent socket to forward (`SSH_AUTH_SOCK`). */
-  sshAgent?: string;
+  /** SSH agent sockets to forward, by id (`--ssh default`, `--ssh id=…`). */
+  sshAgents?: Readonly<Record<string, string>>;
   /** The build's network providers, by mode (`network/providers.ts`): each step gets its namespace from one. */
   networks: (mode: NetworkMode) => NetworkProvider;
   /** `--add-host`, `--shm-size` and `--ulimit`: the same for every RUN of the build. */
@@ -255,11 +255,15 @@ async function runMounts(
         break;
       }
       case 'ssh': {
-        if (!ctx.sshAgent) {
-          if (m.required) throw new NotFoundError(`ssh agent ${m.id}: not found`, { hint: 'pass --ssh default with SSH_AUTH_SOCK set' });
+        const agent = ctx.sshAgents?.[m.id];
+        if (!agent) {
+          if (m.required) {
+            const flag = m.id === 'default' ? '--ssh default with SSH_AUTH_SOCK set' : `--ssh ${m.id}=SOCKET_OR_KEY`;
+            throw new NotFoundError(`ssh agent ${m.id}: not found`, { hint: `pass ${flag}` });
+          }
           break;
         }
-        containerMounts.push({ destination: m.target, type: 'bind', source: ctx.sshAgent, options: ['bind'] });
+        containerMounts.push({ destination: m.target, type: 'bind', source: agent, options: ['bind'] });
         env.push(`SSH_AUTH_SOCK=${m.target}`);
         break;
       }

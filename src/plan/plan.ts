@@ -17,6 +17,7 @@ import { formatPlatform, parsePlatform, platformArgs, type Platform } from '../i
 import { ArgScope, argsForChild, isProxyArg, type InheritedArgs } from './scope.js';
 import { reachableStages, referencedSources, resolveFrom, stageDisplayName, type FailAt, type StageIndex } from './stage-graph.js';
 import { StagePlanner } from './stage-planner.js';
+import { namedContextRef } from './named-contexts.js';
 import type { BuildPlan, PlannedStage, SourceStep, StageBase } from './types.js';
 
 /** What a plan depends on besides the Dockerfile. */
@@ -35,6 +36,12 @@ export interface PlanOptions {
   baseDigests?: Readonly<Record<string, string>>;
   /** `--label` values, added to the target stage's config. */
   labels?: Readonly<Record<string, string>>;
+  /**
+   * Named contexts (`--build-context`), by name, as the image references standing in for them: a
+   * stage of that name is replaced by the image, and `FROM`, `COPY --from` and `RUN --mount from=`
+   * naming it read the image (`named-contexts.ts`).
+   */
+  namedContexts?: Readonly<Record<string, string>>;
 }
 
 /** The images the plan's stages start from, with the platform each is needed for (distinct). */
@@ -69,16 +76,17 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
     byName: new Map(df.stages.flatMap((s) => (s.name === undefined ? [] : [[s.name, s.index] as const]))),
     count: df.stages.length,
     displayNames: df.stages.map(stageDisplayName),
+    ...(options.namedContexts ? { contexts: options.namedContexts } : {}),
   };
 
   const heads: StageHead[] = [];
   const needs: number[][] = [];
   for (const stage of df.stages) {
-    const head = stageHead(stage, heads, globals, targetPlatform, options.baseImages, df, failAt);
+    const head = stageHead(stage, heads, globals, targetPlatform, options, df, failAt);
     heads.push(head);
     const deps = new Set<number>();
     if (head.base.kind === 'stage') deps.add(head.base.index);
-    for (const ins of [...head.triggers, ...stage.instructions]) {
+    for (const ins of [...head.triggers, ...head.stage.instructions]) {
       for (const value of referencedSources(ins)) {
         const from = resolveFrom(value, stage.index, index, (message) => failAt(ins, message, value));
         if (from.kind === 'stage') deps.add(from.index);
@@ -180,11 +188,15 @@ function stageHead(
   earlier: StageHead[],
   globals: ArgScope,
   defaultPlatform: Platform,
-  baseImages: PlanOptions['baseImages'],
+  options: Pick<PlanOptions, 'baseImages' | 'namedContexts'>,
   df: Dockerfile,
   failAt: FailAt,
 ): StageHead {
   const from = stage.from;
+  // BuildKit: a stage named like a named context is that context, whatever its instructions say.
+  const replacement = stage.name === undefined ? undefined : namedContextRef(options.namedContexts, stage.name);
+  if (replacement !== undefined)
+    return { stage: { ...stage, instructions: [] }, base: { kind: 'image', ref: replacement }, platform: defaultPlatform, triggers: [] };
   const fail = (message: string, needle?: string): never => failAt(from, message, needle);
   const image = expandIn(globals, from.image, (m) => fail(m, from.image));
   if (image === '') fail(`base name (${from.image}) should not be blank`, from.image);
@@ -203,9 +215,10 @@ function stageHead(
     return { stage, base: { kind: 'stage', index: parent.stage.index, name: stageDisplayName(parent.stage) }, platform, triggers };
   }
   if (image.toLowerCase() === 'scratch') return { stage, base: { kind: 'scratch' }, platform, triggers: [] };
-  const onbuild = baseImages?.[image]?.OnBuild ?? [];
+  const ref = namedContextRef(options.namedContexts, image) ?? image;
+  const onbuild = options.baseImages?.[ref]?.OnBuild ?? [];
   const triggers = onbuild.length > 0 ? parseTriggers(onbuild, df.file).map((t) => relocate(t, from.range)) : [];
-  return { stage, base: { kind: 'image', ref: image }, platform, triggers };
+  return { stage, base: { kind: 'image', ref }, platform, triggers };
 }
 
 /** Trigger instructions report errors at the FROM that fires them. */

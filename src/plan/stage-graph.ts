@@ -1,10 +1,12 @@
 /**
  * The stage DAG: which stages each stage needs (its base stage, `COPY --from`, `RUN --mount from=`),
  * BuildKit's ordering rules and messages, and the set of stages a target needs. Stage names match
- * case-insensitively; a number is a 0-based stage index; anything else is an image.
+ * case-insensitively; a number is a 0-based stage index; anything else is an image (or the named
+ * context of that name).
  */
 import type { StageInstruction } from '../dockerfile/instructions.js';
 import type { SourceLocation } from './types.js';
+import { namedContextRef } from './named-contexts.js';
 
 /** The name a stage is shown and referred to by: its own, or `stage-<index>`. */
 export function stageDisplayName(stage: { index: number; name?: string }): string {
@@ -20,6 +22,8 @@ export interface StageIndex {
   byName: ReadonlyMap<string, number>;
   count: number;
   displayNames: readonly string[];
+  /** Named contexts, as the image references standing in for them (`named-contexts.ts`). */
+  contexts?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -29,7 +33,7 @@ export interface StageIndex {
 export function resolveFrom(value: string, current: number, stages: StageIndex, fail: (message: string) => never): SourceLocation {
   const byName = stages.byName.get(value.toLowerCase());
   const index = byName ?? (/^\d+$/.test(value) ? Number(value) : undefined);
-  if (index === undefined || index >= stages.count) return { kind: 'image', ref: value };
+  if (index === undefined || index >= stages.count) return { kind: 'image', ref: namedContextRef(stages.contexts, value) ?? value };
   const name = stages.displayNames[index] ?? String(index);
   if (index === current) fail(`circular dependency detected on stage: ${name}`);
   if (index > current) {

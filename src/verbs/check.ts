@@ -8,7 +8,8 @@
 import path from 'node:path';
 import type { PlanRequest } from './plan.js';
 import { registryOptions } from './options.js';
-import { readDockerfile } from '../context/dockerfile-file.js';
+import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
+import { withLocalContext } from '../builder/context-input.js';
 import { parseDigest } from '../digest/digest.js';
 import { DockerfileError } from '../dockerfile/errors.js';
 import { parseDockerfile, type Dockerfile } from '../dockerfile/parse.js';
@@ -124,8 +125,10 @@ export async function dockerfileTargets(request: PlanRequest): Promise<BuildTarg
 
 /** Reads and parses the Dockerfile; `file` is the name BuildKit would print. */
 export async function readParsed(request: PlanRequest): Promise<{ df: Dockerfile; file: string; source: string }> {
-  const found = await readDockerfile(request.context, request.dockerfile, request.signal);
-  const file = request.dockerfile ?? path.basename(found.file);
+  const found = await withLocalContext(request, (local) => readDockerfile(local.context, local.dockerfile, request.signal));
+  // A Dockerfile from stdin is `Dockerfile`; one named with -f is shown as it was named.
+  const fromStdin = request.dockerfile === '-' || displayPath(found.file) === 'Dockerfile';
+  const file = (fromStdin ? undefined : request.dockerfile) ?? path.basename(found.file);
   return { df: parseDockerfile(found.text, { file }), file, source: found.text };
 }
 

@@ -11,13 +11,20 @@ import { hostPlatform } from '../state/host-platform.js';
 import type { ContainerConfig } from '../image/oci-types.js';
 import type { BuildPlan } from '../plan/types.js';
 import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
+import { withLocalContext } from '../builder/context-input.js';
+import type { Readable } from 'node:stream';
 
 /** What to plan: the same inputs `tsbuild build` takes. */
 export interface PlanRequest extends RegistryOptions, Pick<CommonOptions, 'root' | 'signal'> {
-  /** The build context directory. */
+  /**
+   * The build context: a directory, `-` (a tar archive, or a Dockerfile alone, on `stdin`), a git
+   * repository (`https://host/repo.git#ref:subdir`, `git://…`, `git@host:repo`) or an archive URL.
+   */
   context: string;
-  /** The Dockerfile path; `<context>/Dockerfile` (or `dockerfile`) when absent. */
+  /** The Dockerfile path (`-`: read from `stdin`); `<context>/Dockerfile` (or `dockerfile`) when absent. */
   dockerfile?: string;
+  /** Where `-` reads from (default: the process's stdin). */
+  stdin?: Readable;
   /** The stage to build; the last one when absent. */
   target?: string;
   /** `--build-arg` values. */
@@ -35,7 +42,7 @@ export interface PlanRequest extends RegistryOptions, Pick<CommonOptions, 'root'
 
 /** Reads the Dockerfile named by `request` and plans the build. */
 export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
-  const { file, text } = await readDockerfile(request.context, request.dockerfile, request.signal);
+  const { file, text } = await withLocalContext(request, (local) => readDockerfile(local.context, local.dockerfile, request.signal));
   const df = parseDockerfile(text, { file: displayPath(file) });
   const options: PlanOptions = {
     buildPlatform: hostPlatform(),

@@ -54,7 +54,18 @@ describe('tsbuild build', () => {
   it('lists its options in --help', () => {
     const result = tsbuild(['build', '--help']);
     expect(result.status).toBe(0);
-    for (const flag of ['--file', '--tag', '--target', '--build-arg', '--label', '--platform', '--print-plan']) {
+    for (const flag of [
+      '--file',
+      '--tag',
+      '--target',
+      '--build-arg',
+      '--label',
+      '--platform',
+      '--print-plan',
+      '--build-context',
+      '--load',
+      '--ssh',
+    ]) {
       expect(result.stdout).toContain(flag);
     }
   });

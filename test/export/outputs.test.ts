@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/verbs/build.js';
-import { buildOutputs, parseOutput } from '../../src/export/output-spec.js';
+import { buildOutputs, checkStdoutOutputs, parseOutput, writesToStdout } from '../../src/export/output-spec.js';
 import { readStoredImage } from '../../src/export/stored-image.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { ImageIndex } from '../../src/images/image-index.js';
@@ -130,11 +130,12 @@ describe('output specs', () => {
   });
 
   it.each([
-    ['type=oci', 'invalid --output "type=oci": type=oci needs dest=PATH'],
+    ['type=local', 'invalid --output "type=local": type=local needs dest=PATH'],
+    ['type=local,dest=-', 'invalid --output "type=local,dest=-": a directory cannot be written to stdout (dest=-)'],
+    ['type=oci,dest=-,tar=false', 'invalid --output "type=oci,dest=-,tar=false": a directory cannot be written to stdout (dest=-)'],
     ['type=zip,dest=x', 'invalid --output "type=zip,dest=x": unknown type "zip"'],
     ['type=local,dest=x,tar=false', 'invalid --output "type=local,dest=x,tar=false": unknown field "tar" for type=local'],
     ['type=oci,dest=x,tar=maybe', 'invalid --output "type=oci,dest=x,tar=maybe": tar must be true or false, not "maybe"'],
-    ['type=oci,dest=-', '--output "type=oci,dest=-": writing to stdout (dest=-) is not supported; give a file name'],
     [
       'type=image,compression=estargz',
       '--output "type=image,compression=estargz": compression=estargz is not supported; use gzip, zstd or uncompressed',
@@ -161,6 +162,48 @@ describe('output specs', () => {
     expect(() => buildOutputs([], { annotations: ['index:a=1'] })).toThrow(
       'annotation "index:a=1": only manifest annotations are supported, not index',
     );
+  });
+
+  const image = { names: [], annotations: {}, rewriteTimestamp: false };
+  it.each([
+    // buildx: `-o -` is the root filesystem as a tar on stdout; tar and oci without dest go there too.
+    ['-', { type: 'tar', dest: '-' }],
+    ['type=tar,dest=-', { type: 'tar', dest: '-' }],
+    ['type=tar', { type: 'tar', dest: '-' }],
+    ['type=oci,dest=-', { type: 'oci', dest: '-', tar: true, ociMediaTypes: true, ...image }],
+    ['type=oci', { type: 'oci', dest: '-', tar: true, ociMediaTypes: true, ...image }],
+    ['type=docker,dest=-', { type: 'docker', dest: '-', tar: true, ociMediaTypes: false, ...image }],
+    // A docker archive without dest goes into `docker load`, as buildx's docker exporter does.
+    ['type=docker', { type: 'docker', dest: 'docker load', tar: true, load: true, ociMediaTypes: false, ...image }],
+  ])('stdout and load: %s', (spec, expected) => {
+    expect(parseOutput(spec)).toEqual(expected);
+  });
+
+  it('--load adds a docker load output (no image store output, as buildx), once; one output at most on stdout', () => {
+    expect(buildOutputs([], { load: true })).toEqual([
+      { type: 'docker', dest: 'docker load', tar: true, load: true, ociMediaTypes: false, ...image },
+    ]);
+    expect(buildOutputs(['type=docker'], { load: true })).toHaveLength(1);
+    expect(buildOutputs(['-'], { load: true }).map((o) => o.type)).toEqual(['tar', 'docker']);
+    expect(() => buildOutputs(['-', 'type=oci,dest=-'])).toThrow('multiple outputs configured to write to stdout');
+  });
+
+  it.each([
+    [['-'], true, 'dest file is required for tar exporter. refusing to write to console'],
+    [['type=oci,dest=-'], true, 'dest file is required for oci exporter. refusing to write to console'],
+    [['type=docker,dest=-'], true, 'dest file is required for docker exporter. refusing to write to console'],
+  ])('refuses %j for a terminal as buildx does', (specs, tty, message) => {
+    const outputs = buildOutputs(specs);
+    expect(() => checkStdoutOutputs(outputs, tty)).toThrow(message);
+    expect(() => checkStdoutOutputs(outputs, false)).not.toThrow();
+    expect(writesToStdout(outputs)).toBe(true);
+  });
+
+  it('a load or a file is no stdout output, even on a terminal', () => {
+    for (const specs of [['type=docker'], ['type=tar,dest=x.tar'], []]) {
+      expect(() => checkStdoutOutputs(buildOutputs(specs), true)).not.toThrow();
+      expect(writesToStdout(buildOutputs(specs))).toBe(false);
+    }
   });
 });
 

@@ -55,7 +55,7 @@ async function build(
     signal?: AbortSignal;
     onOutput?: () => void;
     copying?: boolean;
-    sshAgent?: string;
+    sshAgents?: Record<string, string>;
     sourceDir?: string;
   } = {},
 ): Promise<Built> {
@@ -102,7 +102,7 @@ async function build(
           root,
           ...(options.contextDir ? { contextSource: (source: string) => resolveInRoot(options.contextDir as string, source) } : {}),
           ...(options.secrets ? { secrets: options.secrets } : {}),
-          ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+          ...(options.sshAgents ? { sshAgents: options.sshAgents } : {}),
           ...(options.sourceDir ? { sourceDir: async () => options.sourceDir as string } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           output: (chunk) => {
@@ -313,7 +313,9 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     const socket = path.join(dir, 'agent.sock');
     const agent = net.createServer((c) => c.end()).listen(socket);
     try {
-      const b = await build('FROM base\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK"\n', { sshAgent: socket });
+      const b = await build('FROM base\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK"\n', {
+        sshAgents: { default: socket },
+      });
       expect(b.output).toBe('/run/buildkit/ssh_agent.0\n');
       expect(await layerEntries(b.store, (b.layers[0] as LayerResult).descriptor.digest)).toEqual(RUNTIME_DIRS);
     } finally {

@@ -17,6 +17,7 @@ import {
   parseHostEntry,
   parseByteSize,
   parseUlimit,
+  parseSsh,
   type OutputResult,
 } from '../../index.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
@@ -24,6 +25,7 @@ import { ttyProgress } from '../render/tty.js';
 import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { collect, keyValues } from '../key-values.js';
 import { checkAttestationFlag } from '../attestations.js';
+import { buildContextFlags, localInput, stdoutTaken } from '../build-inputs.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
 interface BuildFlags {
@@ -60,6 +62,9 @@ interface BuildFlags {
   ulimit: string[];
   provenance?: string;
   sbom?: string;
+  buildContext: string[];
+  load?: boolean;
+  ssh: string[];
 }
 
 /** Registers the build command on `program`. */
@@ -67,11 +72,18 @@ export function registerBuild(program: Command, cli: CliContext): void {
   program
     .command('build', { isDefault: true })
     .description('build an image from a Dockerfile and a context directory')
-    .argument('[context]', 'the build context directory', '.')
-    .option('-f, --file <path>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+    .argument('[context]', 'the build context: a directory, - (a tar or a Dockerfile on stdin), a git URL (…repo.git#ref:dir) or a tarball URL', '.')
+    .option('-f, --file <path>', 'the Dockerfile (default: CONTEXT/Dockerfile; - reads it from stdin)')
+    .option(
+      '--build-context <name=source>',
+      'a named context: DIR, docker-image://REF, oci-layout://DIR[:TAG], a git or https URL (repeatable)',
+      collect,
+      [],
+    )
     .option('-t, --tag <name:tag>', 'name the resulting image (repeatable)', collect, [])
     .option('-o, --output <spec>', 'where the image goes (repeatable): type=image|registry|oci|docker|local|tar[,dest=PATH][,name=…]', collect, [])
     .option('--push', 'push the image to the registry of each -t name (shorthand for type=registry)')
+    .option('--load', 'load the image into Docker (a docker archive into `docker load`; shorthand for type=docker)')
     .option('--annotation <key=value>', 'add a manifest annotation (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage and what it needs')
     .option('--build-arg <key=value>', 'set a build-time variable (repeatable)', collect, [])
@@ -91,6 +103,12 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--cache-to <spec>', 'export the build cache: type=local,dest=DIR or type=registry,ref=NAME:TAG[,mode=min|max]')
     .option('--cache-from <spec>', 'import a build cache: type=local,src=DIR or type=registry,ref=NAME:TAG (repeatable)', collect, [])
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable; env=VAR reads a variable)', collect, [])
+    .option(
+      '--ssh <id[=socket|key]>',
+      'an SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK), ID=SOCKET or ID=KEY[,KEY] (repeatable)',
+      collect,
+      [],
+    )
     .option('--network <mode>', 'the network of RUN steps: default (own namespace, no host loopback), none, host')
     .option('--allow <entitlement>', 'allow network.host or security.insecure for RUN steps that ask (repeatable)', collect, [])
     .option('--add-host <name=ip>', 'an /etc/hosts entry for RUN steps (repeatable; name:ip too)', collect, [])
@@ -103,7 +121,9 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('--progress <mode>', 'auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)', 'auto')
     .option('-q, --quiet', 'print only the image id (config digest), no progress')
     .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
-    .action(async (context: string, flags: BuildFlags, command: Command) => {
+    .action(async (argument: string, flags: BuildFlags, command: Command) => {
+      // The context made local once (checks and build read the same); removed when the command ends.
+      const context = await localInput(argument, flags, command, cli);
       const format = planFormat(flags.printPlan);
       checkAttestationFlag('--provenance', flags.provenance);
       checkAttestationFlag('--sbom', flags.sbom);
@@ -146,13 +166,17 @@ export function registerBuild(program: Command, cli: CliContext): void {
         // auto: the live view on a terminal, plain lines in CI and pipes (as BuildKit decides).
         const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
         const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : (tty ?? plainProgress());
+        const outputs = buildOutputs(flags.output, { push: flags.push === true, load: flags.load === true, annotations: flags.annotation });
+        const stdoutUsed = stdoutTaken(outputs);
         let failed = true;
         const result = await build({
           ...common,
           ...(flags.platform.length === 0 ? {} : { platform: flags.platform }),
           tags: flags.tag,
           ...(flags.jobs === undefined ? {} : { jobs: positiveInteger(flags.jobs, '--jobs') }),
-          outputs: buildOutputs(flags.output, { push: flags.push === true, annotations: flags.annotation }),
+          outputs,
+          buildContexts: buildContextFlags(flags.buildContext),
+          ssh: flags.ssh.map(parseSsh),
           noCache: flags.cache === false,
           noCacheFilter: flags.cacheFilter,
           pull: flags.pull === true,
@@ -197,7 +221,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
           };
           await writeNamed('--metadata-file', flags.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
         }
-        process.stdout.write(`${imageId}\n`);
+        if (!stdoutUsed) process.stdout.write(`${imageId}\n`);
         return;
       }
       const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });
