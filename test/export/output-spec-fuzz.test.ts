@@ -78,9 +78,14 @@ describe('--output specs, fuzzed', () => {
       accepted++;
       const dest = destOf(parsed);
       if (dest === undefined) continue;
-      // The destination is either the whole spec (a bare path) or the last dest= field, never empty.
+      // The destination is the whole spec (a bare path), the last dest= field, or, for an archive
+      // output without one, stdout (`-`, as buildx streams tar and oci there); never empty.
       const fields = csvRecord(spec, '--output').filter((f) => f.toLowerCase().startsWith('dest='));
-      const named = fields.length > 0 ? (fields.at(-1) as string).slice(5) : spec;
+      const last = fields.length > 0 ? (fields.at(-1) as string).slice(5) : undefined;
+      const bare = !spec.includes('=');
+      // type=docker without a destination goes into `docker load` (buildx's --load).
+      const unnamed = parsed.type === 'docker' ? 'docker load' : '-';
+      const named = bare ? spec : last !== undefined && last !== '' ? last : unnamed;
       expect([dest, dest.trim() === ''], `spec ${JSON.stringify(spec)}`).toEqual([named, false]);
     }
     // The generator reaches both outcomes.
