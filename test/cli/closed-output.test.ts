@@ -6,7 +6,7 @@
  * the real CLI with a real pipe, runc and overlayfs.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mountsUnder } from '../../src/runtime/mount.js';
@@ -24,12 +24,7 @@ const busybox = useBusyboxRegistry(isRoot && registryAvailable);
 async function leftovers(root: string): Promise<{ containers: string; mounts: string[]; active: string[]; scratch: string[] }> {
   const containers = execFileSync('runc', ['--root', path.join(root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' });
   const active = (await new OverlaySnapshotter(root).list()).filter((s) => s.kind !== 'committed').map((s) => s.key);
-  let scratch: string[] = [];
-  try {
-    scratch = readdirSync(path.join(root, 'tmp'));
-  } catch {
-    scratch = [];
-  }
+  const scratch = existsSync(path.join(root, 'tmp')) ? readdirSync(path.join(root, 'tmp')) : [];
   return { containers, mounts: await mountsUnder(root), active, scratch };
 }
 
