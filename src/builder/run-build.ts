@@ -98,6 +98,9 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   // Both settle before the build does, so a failed pull never leaves the test mount behind it.
   await Promise.allSettled([planned, snapshotterReady]);
   const plan = withNetworks(await planned, request.network);
+  // Every numbered step shows once (cached or run), plus the export: the view's total from the start.
+  const numbered = plan.stages.flatMap((s) => s.steps).filter((s) => s.kind !== 'config' || s.name.startsWith('['));
+  progress.emit({ type: 'plan', steps: numbered.length + 1 });
   const snapshotter = await snapshotterReady;
   checkEntitlements(plan, displayPath(dockerfile.file), request.network, request.allow ?? []);
   const networks = new Map<NetworkMode, NetworkProvider>();
@@ -166,6 +169,9 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       { concurrency: request.jobs ?? Math.max(4, 2 * os.cpus().length), ...signal },
     );
     const target = results.get(String(plan.target.index)) as StageResult;
+    // Writing the image and its outputs is a phase of its own, so the view never freezes on it.
+    const exportStarted = Date.now();
+    progress.emit({ type: 'step', id: 'export', name: 'exporting to image', status: 'started' });
     const image = await writeImage(
       {
         platform: parsePlatform(target.stage.platform),
@@ -193,6 +199,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       progress,
       ...signal,
     });
+    progress.emit({ type: 'step', id: 'export', name: 'exporting to image', status: 'done', seconds: (Date.now() - exportStarted) / 1000 });
     const digest = parseDigest(outputs.find((o) => o.digest !== undefined)?.digest ?? image.manifest.digest);
     return { digest, outputs, config: image.config, tags, plan, ran: resolver.ran, cached: resolver.cached };
   } finally {

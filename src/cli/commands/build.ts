@@ -138,7 +138,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
         const checked = await checkBeforeBuild(checks, showWarnings, globals.debug === true);
         // auto: the live view on a terminal, plain lines in CI and pipes (as BuildKit decides).
         const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
-        const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : (tty ?? plainProgress());
+        const json = mode === 'json' ? jsonProgress() : undefined;
+        const progress = json ?? (mode === 'quiet' ? undefined : (tty ?? plainProgress()));
         let failed = true;
         const result = await build({
           ...common,
@@ -162,7 +163,12 @@ export function registerBuild(program: Command, cli: CliContext): void {
         })
           .then((r) => {
             failed = false;
+            json?.result({ id: r.config, digest: r.digest, names: r.tags, ran: r.ran, cached: r.cached });
             return r;
+          })
+          .catch((err: unknown) => {
+            json?.result({ error: err instanceof Error ? err.message : String(err) });
+            throw err;
           })
           .finally(() => tty?.finish(failed));
         const final = await checkAfterBuild(checks, checked);
