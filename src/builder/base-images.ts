@@ -32,6 +32,8 @@ export interface BaseImage {
 export class BaseImages {
   private readonly images = new Map<string, BaseImage>();
   private readonly tops = new Map<string, Promise<string | undefined>>();
+  /** References pulled by this build (not found in the local store): their FROM is not CACHED. */
+  private readonly pulledRefs = new Set<string>();
 
   constructor(
     private readonly root: StateRoot,
@@ -50,12 +52,20 @@ export class BaseImages {
     const stored = local && local.platform === platform && (await root.store.info(parseDigest(local.manifest.digest))) ? local : undefined;
     const digests = stored
       ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
-      : await pullInto(root, ref, parsePlatform(platform), options);
+      : await pullInto(root, ref, parsePlatform(platform), options).then((pulled) => {
+          this.pulledRefs.add(ref);
+          return pulled;
+        });
     await lease.add({ blobs: [digests.digest, digests.config] });
     const manifest = JSON.parse((await root.store.readBytes(digests.digest)).toString()) as Manifest;
     const config = JSON.parse((await root.store.readBytes(digests.config)).toString()) as ImageConfig;
     await lease.add({ blobs: manifest.layers.map((l) => l.digest) });
     this.images.set(ref, { manifest: { mediaType: manifest.mediaType ?? '', digest: digests.digest, size: 0 }, config, layers: manifest.layers });
+  }
+
+  /** Whether this build pulled `ref` (a cold build), rather than finding it stored. */
+  pulled(ref: string): boolean {
+    return this.pulledRefs.has(ref);
   }
 
   /** A fetched image. */

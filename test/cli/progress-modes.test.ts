@@ -1,8 +1,9 @@
 /**
  * Issue 22: what the progress modes show for a failing build, through the real CLI. Plain: each
  * output line with its seconds since the step started (`#5 0.057 hello`, as BuildKit), and
- * `#N ERROR: <cause>`. JSON: the total up front (`plan`), an `error` event for the failed step, the
- * export phase on success, and a final `result` event either way.
+ * `#N ERROR: <cause>`. JSON: the total up front (`plan`), the FROM of a base pulled by this (cold)
+ * build started and done rather than cached, an `error` event for the failed step, the export phase
+ * on success, and a final `result` event either way.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,14 @@ describe.skipIf(!isRoot || !registryAvailable)('progress modes through the CLI',
       'a failed build',
       failing,
       1,
-      ['plan 3', 'cached [2/2]? FROM', 'started [2/2] RUN echo hello && exit 3', 'error [2/2] RUN echo hello && exit 3', 'result error'],
+      [
+        'plan 3',
+        'started [1/2] FROM',
+        'done [1/2] FROM',
+        'started [2/2] RUN echo hello && exit 3',
+        'error [2/2] RUN echo hello && exit 3',
+        'result error',
+      ],
     ],
     [
       'a build',
@@ -49,7 +57,8 @@ describe.skipIf(!isRoot || !registryAvailable)('progress modes through the CLI',
       0,
       [
         'plan 3',
-        'cached [2/2]? FROM',
+        'started [1/2] FROM',
+        'done [1/2] FROM',
         'started [2/2] RUN echo hello',
         'done [2/2] RUN echo hello',
         'started exporting to image',
@@ -71,7 +80,7 @@ describe.skipIf(!isRoot || !registryAvailable)('progress modes through the CLI',
           ? `plan ${String(e.steps)}`
           : e.type === 'result'
             ? `result ${'error' in e ? 'error' : 'id'}`
-            : `${String(e.status)} ${String(e.name).replace(/^\[1\/2\] FROM .*/, '[2/2]? FROM')}`,
+            : `${String(e.status)} ${String(e.name).replace(/^\[1\/2\] FROM .*/, '[1/2] FROM')}`,
       );
     expect(shown).toEqual(expected);
     const last = events.at(-1) as Record<string, unknown>;
