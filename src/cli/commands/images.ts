@@ -22,10 +22,18 @@ export function registerImages(program: Command, context: CliContext): void {
         for (const image of images) process.stdout.write(`${image.config.slice(7, 19)}\n`);
         return;
       }
-      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+      // SIZE is unpacked, as docker shows it; COMPRESSED is what the layers take in the store and a registry.
+      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'COMPRESSED']];
       for (const image of images) {
         const [repository, tag] = splitName(image.name);
-        rows.push([repository, tag, image.config.slice(7, 19), image.created ? ago(image.created) : 'N/A', formatBytes(image.size)]);
+        rows.push([
+          repository,
+          tag,
+          image.config.slice(7, 19),
+          image.created ? ago(image.created) : 'N/A',
+          formatBytes(image.unpacked),
+          formatBytes(image.size),
+        ]);
       }
       printTable(rows);
     });
@@ -65,12 +73,13 @@ export function registerImages(program: Command, context: CliContext): void {
     .argument('<name>', 'a name, image id or digest (or a prefix of one)')
     .option('--no-trunc', 'do not shorten CREATED BY')
     .action(async (name: string, flags: { trunc: boolean }, command: Command) => {
-      const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
+      const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMPRESSED', 'COMMENT']];
       for (const entry of await imageHistory(name, rootOf(command))) {
         const by = entry.created_by ?? '';
         rows.push([
           entry.created ? ago(entry.created) : '<missing>',
           flags.trunc && by.length > 45 ? `${by.slice(0, 44)}…` : by,
+          formatBytes(entry.unpacked),
           formatBytes(entry.size),
           entry.comment ?? '',
         ]);
