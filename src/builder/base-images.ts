@@ -39,6 +39,8 @@ export class BaseImages {
   private readonly tops = new Map<string, Promise<string | undefined>>();
   /** Images the build made or read itself (named contexts), for every platform. */
   private readonly registered = new Map<string, BaseImage>();
+  /** References pulled by this build (not found in the local store): their FROM is not CACHED. */
+  private readonly pulledRefs = new Set<string>();
 
   constructor(
     private readonly root: StateRoot,
@@ -77,7 +79,10 @@ export class BaseImages {
     const stored = local && (await imageComplete(root.store, parseDigest(local.manifest.digest))) ? local : undefined;
     const digests = stored
       ? { digest: parseDigest(stored.manifest.digest), config: parseDigest(stored.config) }
-      : await pullInto(root, ref, parsePlatform(platform), options);
+      : await pullInto(root, ref, parsePlatform(platform), options).then((pulled) => {
+          this.pulledRefs.add(ref);
+          return pulled;
+        });
     await lease.add({ blobs: [digests.digest, digests.config] });
     const manifest = JSON.parse((await root.store.readBytes(digests.digest)).toString()) as Manifest;
     const config = JSON.parse((await root.store.readBytes(digests.config)).toString()) as ImageConfig;
@@ -92,6 +97,11 @@ export class BaseImages {
   async register(ref: string, image: BaseImage, configDigest: string): Promise<void> {
     await this.lease.add({ blobs: [image.manifest.digest, configDigest, ...image.layers.map((l) => l.digest)] });
     this.registered.set(ref, image);
+  }
+
+  /** Whether this build pulled `ref` (a cold build), rather than finding it stored. */
+  pulled(ref: string): boolean {
+    return this.pulledRefs.has(ref);
   }
 
   /** A fetched image. */

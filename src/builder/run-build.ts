@@ -140,6 +140,9 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   // Both settle before the build does, so a failed pull never leaves the test mount behind it.
   await Promise.allSettled([planned, snapshotterReady]);
   const plans = (await planned).map((plan) => withNetworks(plan, request.network));
+  // Every numbered step shows once (cached or run), plus the export: the view's total from the start.
+  const numbered = plans.flatMap((p) => p.stages.flatMap((s) => s.steps)).filter((s) => s.kind !== 'config' || s.name.startsWith('['));
+  progress.emit({ type: 'plan', steps: numbered.length + 1 });
   const snapshotter = await snapshotterReady;
   for (const plan of plans) checkEntitlements(plan, displayPath(dockerfile.file), request.network, request.allow ?? []);
   // A foreign platform's RUN needs an emulator: missing, the build stops before any step.
@@ -217,6 +220,9 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       },
       { concurrency: request.jobs ?? Math.max(4, 2 * os.cpus().length), ...signal },
     );
+    // Writing the images and their outputs is a phase of its own, so the view never freezes on it.
+    const exportStarted = Date.now();
+    progress.emit({ type: 'step', id: 'export', name: 'exporting to image', status: 'started' });
     const targets = platformGraph.targets(results);
     const images: Array<Awaited<ReturnType<typeof writeImage>>> = [];
     for (const target of targets) {
@@ -251,6 +257,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       progress,
       ...signal,
     });
+    progress.emit({ type: 'step', id: 'export', name: 'exporting to image', status: 'done', seconds: (Date.now() - exportStarted) / 1000 });
     const first = images[0] as (typeof images)[number];
     // Without an image output, the build's digest is still its image's, or its index's.
     const own = images.length === 1 ? first.manifest.digest : (await writeIndex(root.store, stored, true)).descriptor.digest;

@@ -62,10 +62,20 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
   const sourceDir = async (from: Exclude<SourceLocation, { kind: 'context' }>): Promise<string> =>
     env.views.dirFor(from.kind === 'stage' ? (await stageOf(from.index)).snapshot : await imageTop(from.ref));
 
+  // A base this build pulled is not CACHED (BuildKit shows its pull and unpack as the FROM's work).
+  const source = stage.steps.find((s) => s.kind === 'source');
+  const cold = source?.kind === 'source' && env.bases.pulled(source.ref);
+  const started = Date.now();
+  if (source && cold) env.progress.emit({ type: 'step', id: source.id, name: source.name, status: 'started' });
   let state = await startStage(stage, stageOf, env.bases, imageTop);
   for (const step of stage.steps) {
     if (step.kind === 'source') {
-      env.progress.emit({ type: 'step', id: step.id, name: step.name, status: 'cached' });
+      const seconds = (Date.now() - started) / 1000;
+      env.progress.emit(
+        cold
+          ? { type: 'step', id: step.id, name: step.name, status: 'done', seconds }
+          : { type: 'step', id: step.id, name: step.name, status: 'cached' },
+      );
       continue;
     }
     if (step.kind === 'config') {

@@ -40,12 +40,28 @@ export async function main(argv: string[]): Promise<number> {
   // `on`, not `once`: a second Ctrl-C must not kill the process while it cleans up.
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
+  // A reader that goes away (`tsbuild build . 2>&1 | head`) makes writes fail with EPIPE. buildx
+  // dies of SIGPIPE there and BuildKit cancels the build; we abort the same way, but only after the
+  // running step's container, mounts and scratch directories are removed, then exit 1.
+  let outputClosed = false;
+  const onOutputError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE' || outputClosed) return;
+    outputClosed = true;
+    controller.abort(new TsbuildError('unavailable', 'the output pipe was closed'));
+  };
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   const context: CliContext = { signal: controller.signal, cleanups: [] };
   const cli = program(context);
   try {
     await cli.parseAsync(argv.map(bareFlagValue));
     return context.exitCode ?? 0;
   } catch (err) {
+    if (outputClosed) {
+      // stderr may still be open when only stdout was closed.
+      process.stderr.write('error: the output pipe was closed; the build was stopped\n');
+      return EXIT_ERROR;
+    }
     if (controller.signal.aborted) {
       process.stderr.write('interrupted\n');
       return EXIT_INTERRUPTED;
@@ -55,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const cleanup of context.cleanups.splice(0)) await cleanup().catch(() => undefined);
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
+    // The listeners stay: a write after the pipe closed must not crash the exit.
   }
 }
 

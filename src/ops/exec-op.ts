@@ -222,6 +222,8 @@ async function runMounts(
         }
         const fresh = !(await lstatIfExists(dir));
         await mkdir(dir, { recursive: true });
+        // Its modification time is its last use, for `du` and `prune` (`cache/cache-mounts.ts`).
+        if (!fresh) await utimes(dir, new Date(), new Date());
         if (fresh) {
           // A new cache starts as a copy of `from`'s `source` when given, else empty.
           if (m.from && m.from.kind !== 'context') await copyTree(await resolveInRoot(await stageDir(ctx, m.from), m.source), dir);

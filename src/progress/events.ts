@@ -28,4 +28,6 @@ export function warningsTo(sink: ProgressSink): (message: string) => void {
 /** A build step's lifecycle, and its output. */
 export type StepEvent =
   | { type: 'step'; id: string; name: string; status: 'started' | 'cached' | 'done' | 'error'; seconds?: number; reason?: string }
-  | { type: 'log'; id: string; chunk: string };
+  | { type: 'log'; id: string; chunk: string }
+  /** The build is planned: `steps` numbered steps will show (cached or run), so totals are known up front. */
+  | { type: 'plan'; steps: number };

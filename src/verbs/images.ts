@@ -16,15 +16,26 @@ import { isDangling, type ImageRecord } from '../images/image-index.js';
 import type { HistoryEntry } from '../image/oci-types.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { StateRoot } from '../state/state-root.js';
+import { UnpackedSizes } from '../export/unpacked-size.js';
 import { lookupImage } from './image-lookup.js';
 import type { CommonOptions } from './options.js';
 
 /** Options of the verbs on local images. */
 export type LocalOptions = Pick<CommonOptions, 'root' | 'signal' | 'progress'>;
 
-/** `images`: every named image of the local store. */
-export async function listImages(options: LocalOptions = {}): Promise<ImageRecord[]> {
-  return (await StateRoot.open(options.root, options.progress)).images.list();
+/** `images`: every image of the local store, with its unpacked size beside the compressed `size`. */
+export async function listImages(options: LocalOptions = {}): Promise<Array<ImageRecord & { unpacked: number }>> {
+  const root = await StateRoot.open(options.root, options.progress);
+  const sizes = new UnpackedSizes(root.path, root.store);
+  const listed = [];
+  for (const record of await root.images.list()) {
+    const image = await readStoredImage(root.store, record.manifest.digest).catch(() => undefined);
+    let unpacked = 0;
+    for (const layer of image?.manifest.layers ?? []) unpacked += await sizes.of(layer);
+    listed.push({ ...record, unpacked: image ? unpacked : record.size });
+  }
+  await sizes.save();
+  return listed;
 }
 
 /** The record for `name`, or for an image id / id prefix. */
@@ -121,11 +132,18 @@ export async function inspectImage(name: string, options: PlatformOptions = {}):
   };
 }
 
-/** `history NAME`: the config's history, newest first, each with the size of its layer. */
-export async function imageHistory(name: string, options: PlatformOptions = {}): Promise<Array<HistoryEntry & { size: number }>> {
+/** `history NAME`: the config's history, newest first, each with its layer's compressed and unpacked size. */
+export async function imageHistory(name: string, options: PlatformOptions = {}): Promise<Array<HistoryEntry & { size: number; unpacked: number }>> {
+  const root = await StateRoot.open(options.root, options.progress);
   const image = await localImage(name, options);
+  const sizes = new UnpackedSizes(root.path, root.store);
   const layers = [...image.manifest.layers];
-  const entries = (image.config.history ?? []).map((h) => ({ ...h, size: h.empty_layer ? 0 : (layers.shift()?.size ?? 0) }));
+  const entries = [];
+  for (const h of image.config.history ?? []) {
+    const layer = h.empty_layer ? undefined : layers.shift();
+    entries.push({ ...h, size: layer?.size ?? 0, unpacked: layer ? await sizes.of(layer) : 0 });
+  }
+  await sizes.save();
   return entries.reverse();
 }
 

@@ -450,6 +450,8 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect(steps.filter((s) => !s.startsWith('cached [build '))).toEqual([
       `cached [stage-1 1/2] FROM ${busybox.registry().host}/busybox:1`,
       'cached [stage-1 2/2] COPY --from=build /out.txt /app/out.txt',
+      'started exporting to image',
+      'done exporting to image',
     ]);
     expect(JSON.parse(readFileSync(meta, 'utf8'))).toMatchObject({
       'containerimage.config.digest': first.stdout.trim(),

@@ -103,7 +103,7 @@ describe.skipIf(!isRoot || !registryAvailable)('one state root, several tsbuild 
     ]);
     expect(prune!.status).toBe(0);
     expect(prune!.stdout).toMatch(
-      /^removed \d+ cache records, \d+ snapshots, \d+ blobs \(.*\); kept [1-9]\d* snapshots and [1-9]\d* blobs that running builds use\n$/,
+      /^removed \d+ cache records, \d+ snapshots, \d+ blobs, 0 cache mounts \(.*\); kept [1-9]\d* snapshots and [1-9]\d* blobs that running builds use\n$/,
     );
     const verified = await verifyStore(root);
     expect([verified.bad, verified.missing]).toEqual([[], []]);

@@ -5,8 +5,10 @@
  * whole or as a prefix, through the real CLI against a real registry.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatBytes } from '../../src/cli/render/plain.js';
 import { tsbuild } from '../helpers/cli.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
@@ -40,6 +42,22 @@ describe.skipIf(!isRoot || !registryAvailable)('image ids and digests through th
       expect(JSON.parse(inspect.stdout)).toMatchObject({ digest: manifest, manifest: { config: { digest: id } } });
       expect(cli('history', ref).stdout).toContain('RUN /bin/sh -c echo built > /built.txt');
     }
+    // images and history show the unpacked size (docker's SIZE) beside the compressed one.
+    const layers = (JSON.parse(cli('inspect', id).stdout) as { manifest: { layers: Array<{ digest: string; size: number }> } }).manifest.layers;
+    const unpacked = layers.map((l) => gunzipSync(readFileSync(path.join(root, 'blobs', 'sha256', l.digest.slice(7)))).length);
+    const sum = (sizes: number[]): number => sizes.reduce((a, b) => a + b, 0);
+    expect(cli('images').stdout).toMatch(
+      new RegExp(
+        `\n<none>\\s+<none>\\s+${id.slice(7, 19)}\\s+.*ago\\s+${formatBytes(sum(unpacked))}\\s+${formatBytes(sum(layers.map((l) => l.size)))}\n`,
+      ),
+    );
+    const history = cli('history', '--no-trunc', id).stdout.split('\n');
+    expect(history[0]).toMatch(/^CREATED\s+CREATED BY\s+SIZE\s+COMPRESSED\s+COMMENT$/);
+    expect(history[1]).toMatch(
+      new RegExp(
+        `RUN /bin/sh -c echo built > /built.txt # buildkit\\s+${formatBytes(unpacked.at(-1) ?? 0)}\\s+${formatBytes(layers.at(-1)?.size ?? 0)}(\\s|$)`,
+      ),
+    );
     const saved = path.join(tempDir(), 'image.tar');
     expect(cli('save', '-o', saved, manifest.slice(7, 19)).status).toBe(0);
 

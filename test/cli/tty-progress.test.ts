@@ -103,6 +103,24 @@ describe('tty progress', () => {
     ]);
   });
 
+  it('knows the total from the plan event: 0/4 before the first step, not a count that grows', () => {
+    const screen = new Screen();
+    let clock = 0;
+    const view = ttyProgress(screen, { now: () => clock, intervalMs: 0 });
+    view.emit({ type: 'plan', steps: 4 });
+    expect(screen.text()).toEqual(['[+] Building 0.0s (0/4)']);
+    view.emit({ type: 'step', id: '0.0', name: '[1/3] FROM busybox', status: 'cached' });
+    view.emit({ type: 'step', id: '0.1', name: '[2/3] RUN make', status: 'started' });
+    clock = 400;
+    view.emit({ type: 'step', id: '0.1', name: '[2/3] RUN make', status: 'error', seconds: 0.4 });
+    view.finish(true);
+    expect(screen.text()).toEqual([
+      ' => CACHED [1/3] FROM busybox',
+      ' => ERROR [2/3] RUN make                                0.4s',
+      '[+] Building 0.4s (1/4) FAILED',
+    ]);
+  });
+
   it('throttles redraws of output and byte progress', () => {
     const screen = new Screen();
     let clock = 0;

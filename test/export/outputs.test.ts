@@ -546,7 +546,7 @@ describe.skipIf(!ready)('save, load, tag, inspect and history', () => {
     expect(history.map((h) => h.size)).toEqual([0, ...image.manifest.layers.map((l) => l.size).reverse()]);
     const cli = tsbuild(['--root', p.root, 'history', '--no-trunc', 'app:1']);
     expect(cli.status).toBe(0);
-    expect(cli.stdout.split('\n')[0]).toMatch(/^CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(cli.stdout.split('\n')[0]).toMatch(/^CREATED\s+CREATED BY\s+SIZE\s+COMPRESSED\s+COMMENT$/);
     expect(cli.stdout).toContain('RUN /bin/sh -c mkdir -p /data && echo made > /data/made.txt && rm -f /bin/wget # buildkit');
     const inspect = tsbuild(['--root', p.root, 'inspect', result.config.slice(7, 19)]);
     expect(JSON.parse(inspect.stdout).digest).toBe(result.digest);

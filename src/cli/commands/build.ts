@@ -165,7 +165,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
         const checked = await checkBeforeBuild(checks, showWarnings, globals.debug === true);
         // auto: the live view on a terminal, plain lines in CI and pipes (as BuildKit decides).
         const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
-        const progress = mode === 'json' ? jsonProgress() : mode === 'quiet' ? undefined : (tty ?? plainProgress());
+        const json = mode === 'json' ? jsonProgress() : undefined;
+        const progress = json ?? (mode === 'quiet' ? undefined : (tty ?? plainProgress()));
         const outputs = buildOutputs(flags.output, { push: flags.push === true, load: flags.load === true, annotations: flags.annotation });
         const stdoutUsed = stdoutTaken(outputs);
         let failed = true;
@@ -194,7 +195,12 @@ export function registerBuild(program: Command, cli: CliContext): void {
         })
           .then((r) => {
             failed = false;
+            json?.result({ id: r.config, digest: r.digest, names: r.tags, ran: r.ran, cached: r.cached });
             return r;
+          })
+          .catch((err: unknown) => {
+            json?.result({ error: err instanceof Error ? err.message : String(err) });
+            throw err;
           })
           .finally(() => tty?.finish(failed));
         const final = await checkAfterBuild(checks, checked);

@@ -34,12 +34,21 @@ export function registerImages(program: Command, context: CliContext): void {
         for (const image of images) process.stdout.write(`${image.config.slice(7, 19)}\n`);
         return;
       }
-      // PLATFORM lists every platform of a multi-platform image (its SIZE and IMAGE ID are the first's).
-      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'PLATFORM']];
+      // SIZE is unpacked, as docker shows it; COMPRESSED is what the layers take in the store and a
+      // registry; PLATFORM lists every platform of a multi-platform image (the rest are the first's).
+      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'COMPRESSED', 'PLATFORM']];
       for (const image of images) {
         const [repository, tag] = splitName(image.name);
         const platforms = (image.platforms?.map((p) => p.platform) ?? [image.platform]).join(',');
-        rows.push([repository, tag, image.config.slice(7, 19), image.created ? ago(image.created) : 'N/A', formatBytes(image.size), platforms]);
+        rows.push([
+          repository,
+          tag,
+          image.config.slice(7, 19),
+          image.created ? ago(image.created) : 'N/A',
+          formatBytes(image.unpacked),
+          formatBytes(image.size),
+          platforms,
+        ]);
       }
       printTable(rows);
     });
@@ -89,12 +98,13 @@ export function registerImages(program: Command, context: CliContext): void {
         const shown = `${inspected.config.os}/${inspected.config.architecture}${inspected.config.variant ? `/${inspected.config.variant}` : ''}`;
         process.stderr.write(`${inspected.name}: ${shown} of ${inspected.platforms.map((p) => p.platform).join(', ')} (choose with --platform)\n`);
       }
-      const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
+      const rows = [['CREATED', 'CREATED BY', 'SIZE', 'COMPRESSED', 'COMMENT']];
       for (const entry of await imageHistory(name, options)) {
         const by = entry.created_by ?? '';
         rows.push([
           entry.created ? ago(entry.created) : '<missing>',
           flags.trunc && by.length > 45 ? `${by.slice(0, 44)}…` : by,
+          formatBytes(entry.unpacked),
           formatBytes(entry.size),
           entry.comment ?? '',
         ]);

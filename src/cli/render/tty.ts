@@ -45,7 +45,9 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
   const begun = now();
   const running = new Map<string, StepState>();
   const transfers = new Map<string, Transfer>();
+  /** Steps known: from the plan event when there is one, else counted as they show up. */
   let total = 0;
+  let planned = false;
   let done = 0;
   let liveHeight = 0;
   let lastDraw = 0;
@@ -107,6 +109,11 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
         transfers.set(event.id, { label: event.label, current: event.current, total: event.total, push: event.push === true });
         return schedule();
       }
+      if (event.type === 'plan') {
+        planned = true;
+        total = event.steps;
+        return schedule();
+      }
       if (event.type === 'log') {
         const step = running.get(event.id);
         if (!step) return;
@@ -117,12 +124,12 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
         return schedule();
       }
       if (event.status === 'started') {
-        total++;
+        if (!planned) total++;
         running.set(event.id, { name: event.name, started: now(), log: [], partial: '' });
         return schedule();
       }
       if (event.status === 'cached') {
-        total++;
+        if (!planned) total++;
         done++;
         return draw([` => CACHED ${event.name}`]);
       }
