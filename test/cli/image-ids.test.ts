@@ -48,7 +48,7 @@ describe.skipIf(!isRoot || !registryAvailable)('image ids and digests through th
     const sum = (sizes: number[]): number => sizes.reduce((a, b) => a + b, 0);
     expect(cli('images').stdout).toMatch(
       new RegExp(
-        `\n<none>\\s+<none>\\s+${id.slice(7, 19)}\\s+.*ago\\s+${formatBytes(sum(unpacked))}\\s+${formatBytes(sum(layers.map((l) => l.size)))}\n`,
+        `\n<none>\\s+<none>\\s+${id.slice(7, 19)}\\s+.*ago\\s+${formatBytes(sum(unpacked))}\\s+${formatBytes(sum(layers.map((l) => l.size)))}\\s+linux/amd64\n`,
       ),
     );
     const history = cli('history', '--no-trunc', id).stdout.split('\n');
