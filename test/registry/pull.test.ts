@@ -214,7 +214,7 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
     const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
     expect(tsbuild(['--root', root, 'pull', '-q', `${registry.host}/busybox:1`], { env }).status).toBe(0);
     const listing = tsbuild(['--root', root, 'images'], { env }).stdout.split('\n');
-    expect(listing[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\s+PLATFORM$/);
+    expect(listing[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\s+COMPRESSED\s+PLATFORM$/);
     expect(listing[1]).toMatch(
       new RegExp(`^${registry.host}/busybox\\s+1\\s+${single.manifests[0]?.config.slice(7, 19)}\\s+\\d+ (year|month)s? ago\\s+\\d`),
     );
