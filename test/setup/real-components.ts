@@ -5,7 +5,6 @@
  * (vitest `globalSetup`: runs once before any test file.)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { referenceHost } from '../helpers/buildkit.js';
 
 /** Commands the real-component suites run, with the Debian package that brings each. */
@@ -36,9 +35,6 @@ export function missingComponents(env: NodeJS.ProcessEnv = process.env, checkRef
     ([command, pkg]) => `${command} (apt-get install ${pkg})`,
   );
   if (process.getuid?.() !== 0) missing.push('root (the RUN, snapshot and registry suites need it)');
-  if (checkReference && !existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64')) {
-    missing.push('a binfmt_misc handler for qemu-aarch64 (apt-get install qemu-user-static; .ci/run registers it)');
-  }
   if (checkReference) {
     const reference = referenceHost();
     if (!reference.host) missing.push(`current BuildKit (../shared/tools/modern-buildkit.sh): ${reference.reason ?? 'not running'}`);
