@@ -15,19 +15,9 @@ import { csvRecord } from '../../src/util/field-list.js';
 import { tsbuild } from '../helpers/cli.js';
 import { referenceHost } from '../helpers/buildkit.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { prng } from '../helpers/prng.js';
 
 const tempDir = useTempDirs('tsbuild-output-fuzz-');
-
-/** A small deterministic PRNG (mulberry32), so a failing spec can be reproduced from the seed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = [
   'type=local',

@@ -4,20 +4,10 @@
  * or nothing, in every order — file→dir, dir→file, symlink→dir, dir→symlink and the rest —, plus
  * changes below a replaced directory. Seeded, so a difference between builders reproduces.
  */
+import { prng } from './prng.js';
 
 const KINDS = ['file', 'dir', 'empty-dir', 'link-file', 'link-dir', 'absent'] as const;
 type Kind = (typeof KINDS)[number];
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The shell that makes `path` a `kind` (after removing whatever it was), with busybox applets. */
 function make(path: string, kind: Kind, n: number): string {
