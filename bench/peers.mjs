@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('../../shared/tools/modern-buildkit.sh', import.meta.url));
+// Runs the shared script after restarting an engine whose containerd died.
+const wrapper = fileURLToPath(new URL('../scripts/reference-buildkit.sh', import.meta.url));
 
 /**
  * Current BuildKit; undefined when the engine cannot be started here (not root, no script, no
@@ -19,7 +21,7 @@ const script = fileURLToPath(new URL('../../shared/tools/modern-buildkit.sh', im
  */
 export async function startBuildKit() {
   if (process.getuid?.() !== 0 || !existsSync(script)) return undefined;
-  const started = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const started = spawnSync('bash', [wrapper], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const host = /export DOCKER_HOST=(\S+)/.exec(started.stdout ?? '')?.[1];
   if (started.status !== 0 || !host) {
     console.error(`bench: current BuildKit not available: ${(started.stderr ?? '').trim().split('\n').pop()}`);

@@ -37,7 +37,11 @@ export interface ExecOptions extends Omit<RuntimeSpecOptions, 'rootfs' | 'mounts
   /** The snapshot mounts that form the root filesystem, or a directory already showing it. */
   rootfs: Mount[] | string;
   mounts?: ContainerMount[];
-  /** Receives output chunks as they arrive. */
+  /**
+   * Receives output chunks as they arrive. Each stream keeps its order; between stdout and stderr
+   * only arrival orders them (runc copies each through its own pipe, as BuildKit's runs do), so
+   * lines written to both within a moment may come in either order.
+   */
   output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   /** Aborting kills the process; `run` then rejects with the signal's reason. */
   signal?: AbortSignal;

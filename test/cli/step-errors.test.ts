@@ -22,10 +22,10 @@ const busybox = useBusyboxRegistry(isRoot && registryAvailable);
 const cases: Array<[string, string, string]> = [
   [
     'a failing RUN in a named stage',
-    'FROM BASE AS base\nRUN echo one\n\nFROM base AS build\nWORKDIR /app\nRUN echo hello && echo bad >&2 && exit 3\nRUN echo after\n',
+    'FROM BASE AS base\nRUN echo one\n\nFROM base AS build\nWORKDIR /app\nRUN echo hello >&2 && echo bad >&2 && exit 3\nRUN echo after\n',
     [
       '------',
-      ' > [build 2/3] RUN echo hello && echo bad >&2 && exit 3:',
+      ' > [build 2/3] RUN echo hello >&2 && echo bad >&2 && exit 3:',
       'hello',
       'bad',
       '------',
@@ -33,11 +33,11 @@ const cases: Array<[string, string, string]> = [
       '--------------------',
       '   4 |     FROM base AS build',
       '   5 |     WORKDIR /app',
-      '   6 | >>> RUN echo hello && echo bad >&2 && exit 3',
+      '   6 | >>> RUN echo hello >&2 && echo bad >&2 && exit 3',
       '   7 |     RUN echo after',
       '   8 |     ',
       '--------------------',
-      'ERROR: failed to build: failed to solve: process "/bin/sh -c echo hello && echo bad >&2 && exit 3" did not complete successfully: exit code: 3',
+      'ERROR: failed to build: failed to solve: process "/bin/sh -c echo hello >&2 && echo bad >&2 && exit 3" did not complete successfully: exit code: 3',
       '',
     ].join('\n'),
   ],
@@ -108,7 +108,7 @@ describe.skipIf(!isRoot || !registryAvailable)('a failed step names its Dockerfi
     expect(err).toBeInstanceOf(ExecError);
     const { excerpt, ...step } = (err as ExecError).step ?? { excerpt: '' };
     expect(step).toEqual({
-      name: '[build 2/3] RUN echo hello && echo bad >&2 && exit 3',
+      name: '[build 2/3] RUN echo hello >&2 && echo bad >&2 && exit 3',
       stage: 'build',
       file: path.join(context, 'build.Dockerfile'),
       line: 6,

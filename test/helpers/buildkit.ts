@@ -1,6 +1,6 @@
 /**
  * Current BuildKit as the reference builder: Docker Engine 28 with its built-in BuildKit and the
- * buildx plugin, started by `../shared/tools/modern-buildkit.sh` on a private socket (idempotent:
+ * buildx plugin, started by `../shared/tools/modern-buildkit.sh` (through `scripts/reference-buildkit.sh`) on a private socket (idempotent:
  * an engine already running is reused; it is shared with other work on the machine, so it is never
  * stopped here and every image name carries this process's id). Builds run as a user runs them:
  * `docker buildx build --load --network=none --no-cache`, then `docker save`. `--no-cache` keeps
@@ -10,7 +10,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { isRoot } from './root.js';
-import { sharedPath } from './shared.js';
+import path from 'node:path';
+import { projectRoot, sharedPath } from './shared.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -35,6 +36,8 @@ export interface ReferenceBuilder {
 }
 
 const script = sharedPath('tools', 'modern-buildkit.sh');
+/** Runs the shared script after restarting an engine whose containerd died. */
+const wrapper = path.join(projectRoot, 'scripts', 'reference-buildkit.sh');
 
 /**
  * The reference engine's `DOCKER_HOST`, started by the script when needed, or why it cannot run here
@@ -44,7 +47,7 @@ export function referenceHost(): { host?: string; reason?: string } {
   if (!isRoot) return { reason: 'needs root' };
   if (!existsSync(script)) return { reason: `${script} is missing` };
   try {
-    const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    const out = execFileSync('bash', [wrapper], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
     const match = /export DOCKER_HOST=(\S+)/.exec(out);
     return match?.[1] ? { host: match[1] } : { reason: `${script} printed no DOCKER_HOST` };
   } catch (err) {

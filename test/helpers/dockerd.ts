@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isRoot } from './root.js';
-import { sharedPath } from './shared.js';
+import { projectRoot, sharedPath } from './shared.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -95,7 +95,7 @@ export const modernBuildKitAvailable =
  * builds local outputs and leave no images in it; the engine is never stopped here.
  */
 export async function modernDockerHost(): Promise<string> {
-  const { stdout } = await execFileAsync(MODERN_BUILDKIT, [], { timeout: 600_000 });
+  const { stdout } = await execFileAsync('bash', [path.join(projectRoot, 'scripts', 'reference-buildkit.sh')], { timeout: 600_000 });
   const host = /^export DOCKER_HOST=(\S+)$/m.exec(stdout)?.[1];
   if (!host) throw new Error(`modern-buildkit.sh printed no DOCKER_HOST: ${stdout}`);
   return host;

@@ -8,6 +8,7 @@ import { mountsUnder } from '../../src/runtime/mount.js';
 import { ownerTag } from '../../src/util/owner.js';
 import { DEFAULT_CAPABILITIES, toRuntimeSpec } from '../../src/runtime/oci-spec.js';
 import { RuncExecutor } from '../../src/runtime/runc.js';
+import { FailedPreconditionError } from '../../src/errors.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { busyboxLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
@@ -79,6 +80,18 @@ executorSuite(
 );
 
 describe.skipIf(!isRoot)('RuncExecutor (real runc)', () => {
+  it('names a runc that is not installed, and leaves nothing behind', async () => {
+    const { state, snaps } = await busyboxBase();
+    const run = new RuncExecutor(state, 'runc-not-installed').run(
+      { args: ['/bin/true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [0] } },
+      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: { namespacePath: undefined, resolvConf: '' }, security: 'sandbox' },
+    );
+    await expect(run).rejects.toThrow(
+      new FailedPreconditionError('cannot run runc-not-installed: spawn runc-not-installed ENOENT', { hint: 'install runc (apt-get install runc)' }),
+    );
+    expect([readdirSync(path.join(state, 'runc', 'bundles')), await mountsUnder(state)]).toEqual([[], []]);
+  });
+
   it("cleans up what a dead tsbuild left behind, and leaves a live one's bundle alone", async () => {
     const { state, snaps } = await busyboxBase();
     const bundles = path.join(state, 'runc', 'bundles');
