@@ -14,7 +14,8 @@ import type { CacheIndex } from './cache-index.js';
 
 export interface Usage {
   blobs: { count: number; bytes: number };
-  snapshots: { count: number; bytes: number };
+  /** `kind`: the snapshotter the root uses (`overlay`, `overlay-userxattr` in a user namespace, `copying`). */
+  snapshots: { count: number; bytes: number; kind: string };
   cacheRecords: number;
 }
 
@@ -37,7 +38,11 @@ export async function diskUsage(store: ContentStore, snapshotter: ManagedSnapsho
   }
   const snapshots = await snapshotter.list();
   const bytes = await snapshotter.diskUsage();
-  return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
+  return {
+    blobs: { count: blobs, bytes: blobBytes },
+    snapshots: { count: snapshots.length, bytes, kind: snapshotter.kind },
+    cacheRecords: (await cache.entries()).length,
+  };
 }
 
 /** What `prune` keeps for running builds, from their leases (`util/lease.ts`). */

@@ -28,7 +28,7 @@ import { mknod, setXattr } from '../util/native.js';
 import type { ContentStore } from '../content/store.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { layerCompression } from '../archive/compression.js';
-import { writeTarget } from '../snapshot/mount-data.js';
+import { writeTarget, type OverlayXattrPrefix } from '../snapshot/mount-data.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 
 /** The applier contract (containerd's `Applier`): a stored layer unpacked onto a writable snapshot's mounts. */
@@ -44,12 +44,15 @@ export class StoreApplier implements Applier {
   async apply(layer: Descriptor, mounts: readonly Mount[], options: { signal?: AbortSignal } = {}): Promise<Digest> {
     const target = writeTarget(mounts);
     const source = await this.store.reader(layer.digest as Digest, options);
-    return applyLayer(source, target.dir, { mode: target.mode, compression: layerCompression(layer.mediaType), ...options });
+    const prefix = target.xattrPrefix ? { overlayXattrPrefix: target.xattrPrefix } : {};
+    return applyLayer(source, target.dir, { mode: target.mode, ...prefix, compression: layerCompression(layer.mediaType), ...options });
   }
 }
 
 export interface ApplyOptions {
   mode: 'overlay' | 'plain';
+  /** Where overlay mode writes the opaque marker (`user.overlay.` for a `userxattr` mount); default `trusted.overlay.`. */
+  overlayXattrPrefix?: OverlayXattrPrefix;
   /** How `source` is compressed (default gzip); see `layerCompression` for a media type's. */
   compression?: LayerCompression;
   signal?: AbortSignal;
@@ -84,7 +87,7 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     const white = whiteoutOf(name);
     if (white.kind === 'opaque') {
       const dir = safeTarget(root, white.dir, header.name, true, dirs).path;
-      if (options.mode === 'overlay') await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
+      if (options.mode === 'overlay') await setXattr(dir, `${options.overlayXattrPrefix ?? 'trusted.overlay.'}opaque`, Buffer.from('y'));
       else {
         for (const child of readdirSync(dir)) {
           if (created.has(path.join(dir, child))) continue;

@@ -20,12 +20,14 @@ import { selectSnapshotter } from '../snapshot/select.js';
 import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import { Lease, liveLeases, withGcLock, type LiveLeases } from '../util/lease.js';
 import { prepareStateRoot } from '../util/make-dirs.js';
+import { isHostRoot } from '../util/user-namespace.js';
 
 /** The state root's path: the one given, else the environment's, else the user's default. */
 export function stateRootPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (explicit) return path.resolve(explicit);
   if (env.TSBUILD_ROOT) return path.resolve(env.TSBUILD_ROOT);
-  if (process.getuid?.() === 0) return '/var/lib/tsbuild';
+  // Root of a user namespace (a rootless build) is still the unprivileged user.
+  if (isHostRoot()) return '/var/lib/tsbuild';
   return path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'tsbuild');
 }
 

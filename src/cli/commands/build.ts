@@ -22,6 +22,7 @@ import {
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import { ranInUserNamespace } from '../rootless.js';
 import { collect, keyValues } from '../key-values.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
 
@@ -121,6 +122,8 @@ export function registerBuild(program: Command, cli: CliContext): void {
       const checkRequest = { ...common, ...registries, pull: flags.pull === true, ...(globals.root ? { root: globals.root } : {}) };
       if (call.name !== 'build') return runCall(call, checkRequest, cli, globals.debug === true);
       if (format === undefined) {
+        // An unprivileged user's build runs again inside a user namespace, which does all of this.
+        if (await ranInUserNamespace(cli, globals.root)) return;
         const mode = flags.quiet ? 'quiet' : flags.progress;
         if (!['auto', 'plain', 'tty', 'json', 'quiet'].includes(mode))
           throw new InvalidArgumentError(`unknown --progress mode "${mode}"`, { hint: 'use auto, tty, plain, json or quiet' });

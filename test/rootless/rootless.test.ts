@@ -1,0 +1,93 @@
+/**
+ * Rootless builds (issue 20), end to end: a real unprivileged user made by the test builds through
+ * the CLI, which enters a user namespace mapped from the user's /etc/subuid range, and the image
+ * is the one root builds from the same Dockerfile with SOURCE_DATE_EPOCH set: the same manifest
+ * digest, hence the same config and layer digests, and a file tree read here from the layer tars
+ * (owners 1000 stay 1000, not the subordinate id they have on disk; setuid bits; a whiteout; an
+ * opaque directory written through `userxattr`).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tsbuild } from '../helpers/cli.js';
+import { describeImageArchive } from '../helpers/image-tree.js';
+import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
+import { rootlessAvailable, useRootlessUser } from '../helpers/rootless-user.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const enabled = rootlessAvailable && registryAvailable;
+const tempDir = useTempDirs('tsbuild-rootless-');
+const busybox = useBusyboxRegistry(enabled);
+const user = useRootlessUser(enabled);
+
+const EPOCH = '1700000000';
+
+function dockerfile(registry: string): string {
+  return [
+    `FROM ${registry}/busybox:1`,
+    'COPY --chown=1000:1000 app.txt /app/app.txt',
+    // The namespace's network: slirp4netns's interface with rootlesskit's MTU, as for root.
+    'RUN cat /sys/class/net/eth0/mtu > /mtu',
+    'RUN --mount=type=cache,target=/cache echo cached > /cache/c && cat /cache/c > /from-cache',
+    'RUN mkdir -p /data /o && echo x > /data/f && chown -R 1000:1000 /data && chmod 4755 /data/f && echo a > /o/a && mkfifo /data/fifo',
+    // A whiteout (a base file deleted) and an opaque directory (one replaced).
+    'RUN rm /etc/group && rm -rf /o && mkdir /o && echo b > /o/b && chown 1000:1000 /o',
+    'USER 1000:1000',
+    'RUN id -u > /data/who',
+    '',
+  ].join('\n');
+}
+
+describe.skipIf(!enabled)('rootless builds', () => {
+  it('give the image root gives: manifest digest, config, layers and the file tree with owners and modes', async () => {
+    const registry = busybox.registry().host;
+    const u = user();
+    // The same context for both: root's in a temp dir, the user's in its home.
+    const context = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), dockerfile(registry));
+    writeFileSync(path.join(context, 'app.txt'), 'app\n');
+    spawnSync('touch', ['-d', '@1600000000', path.join(context, 'app.txt'), path.join(context, 'Dockerfile')]);
+    const userContext = path.join(u.home, 'ctx');
+    cpSync(context, userContext, { recursive: true, preserveTimestamps: true });
+    spawnSync('chown', ['-R', `${u.name}:`, userContext]);
+
+    const rootOut = path.join(tempDir(), 'root.tar');
+    const asRoot = tsbuild(['--root', tempDir(), 'build', '-q', '-o', `type=oci,dest=${rootOut}`, context], {
+      env: { SOURCE_DATE_EPOCH: EPOCH, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() },
+      timeout: 180_000,
+    });
+    expect(asRoot.stderr).toBe('');
+    const userOut = path.join(u.home, 'user.tar');
+    const asUser = u.run(['build', '-q', '-o', `type=oci,dest=${userOut}`, 'ctx'], {
+      env: { SOURCE_DATE_EPOCH: EPOCH },
+      tun: true,
+      timeout: 180_000,
+    });
+    expect(asUser.stderr).toBe('');
+    expect([asUser.status, asUser.stdout]).toEqual([0, asRoot.stdout]);
+
+    const [rootImage, userImage] = await Promise.all([describeImageArchive(rootOut, 1650000000), describeImageArchive(userOut, 1650000000)]);
+    expect(userImage).toEqual(rootImage);
+    const line = (p: string): string | undefined => userImage.tree.find((l) => l.startsWith(`${p} `));
+    expect(['app/app.txt', 'data/f', 'data/fifo', 'data/who', 'o', 'o/a', 'o/b', 'etc/group', 'mtu'].map(line)).toEqual([
+      'app/app.txt file 0644 1000:1000 4 8a8f60ecb09b7e64 2020-09-13T12:26:40Z',
+      'data/f file 4755 1000:1000 2 73cb3858a687a849 build-time',
+      'data/fifo fifo 0644 0:0 build-time',
+      'data/who file 0644 1000:1000 5 83c02ac2d48c863d build-time',
+      'o dir 0755 1000:1000 build-time',
+      undefined,
+      'o/b file 0644 0:0 2 0263829989b6fd95 build-time',
+      undefined,
+      'mtu file 0644 0:0 6 6392efc71db09dee build-time',
+    ]);
+    // The state is the user's, under XDG_DATA_HOME's default, with the snapshotter it picked.
+    expect(readFileSync(path.join(u.home, '.local/share/tsbuild/snapshotter'), 'utf8')).toBe('overlay-userxattr\n');
+    const du = u.run(['du']);
+    expect([du.status, du.stderr, du.stdout]).toEqual([
+      0,
+      '',
+      expect.stringMatching(/^blobs: 12 \(1\.\d\dMB\)\nsnapshots: 8 \(\d\.\d\dMB, overlay-userxattr\)\ncache records: 6\n$/),
+    ]);
+  }, 400_000);
+});
