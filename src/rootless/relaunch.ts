@@ -24,6 +24,7 @@ import { registriesConfigPath } from '../registry/configured-client.js';
 import { stateRootPath } from '../state/state-root.js';
 import { inUserNamespace } from '../util/user-namespace.js';
 import { findIdRange, type IdRange } from './id-ranges.js';
+import { killStaleContainers } from './stale-containers.js';
 import { checkRootlessPrerequisites, namespaceFailure, type Machine } from './preflight.js';
 
 /** Where the ranges are read from (`files` replaces them for tests and unusual systems). */
@@ -83,12 +84,15 @@ export function userNamespaceMaps(files = { subuid: '/etc/subuid', subgid: '/etc
 export async function runInUserNamespace(options: RelaunchOptions = {}): Promise<number> {
   checkRootlessPrerequisites(machine);
   const { uids, gids } = userNamespaceMaps(options.files);
+  const root = stateRootPath(options.root);
+  // Only from out here can a killed build's steps be stopped (see stale-containers.ts).
+  await killStaleContainers(root);
   // The same node, its flags, the script and the arguments.
   const [, ...rest] = options.argv ?? process.argv;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     // Decided out here: inside, uid 0 must not pick root's defaults.
-    TSBUILD_ROOT: stateRootPath(options.root),
+    TSBUILD_ROOT: root,
     TSBUILD_REGISTRIES_CONFIG: registriesConfigPath(),
   };
   // Runtime files (the tool runner's directory) go where the user's runtime files go.

@@ -10,7 +10,7 @@
  * over it, so the slirp4netns of a rootless build can open it as on a standard host, while the
  * host's node stays as it is.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface RootlessUser {
   run(args: string[], options?: { env?: NodeJS.ProcessEnv; tun?: boolean; timeout?: number }): CliResult;
   /** Runs a shell command as the user. */
   sh(script: string): CliResult;
+  /** Starts `tsbuild ...args` as the user without waiting (`runuser`'s process; the command is its child). */
+  start(args: string[], options?: { env?: NodeJS.ProcessEnv }): ChildProcess;
 }
 
 /** True when a rootless test can run here: as root, with the tools that make a user namespace. */
@@ -90,6 +92,11 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
       run: (args, o = {}) =>
         asUser(['env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], o.tun ?? false, o.timeout),
       sh: (script) => asUser(['env', '-i', ...env(), '/bin/sh', '-c', script], false),
+      start: (args, o = {}) =>
+        spawn('runuser', ['-u', name, '--', 'env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], {
+          cwd: home,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
     };
   });
   afterAll(() => {

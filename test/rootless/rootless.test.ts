@@ -7,13 +7,13 @@
  * opaque directory written through `userxattr`).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tsbuild } from '../helpers/cli.js';
 import { describeImageArchive } from '../helpers/image-tree.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
-import { rootlessAvailable, useRootlessUser } from '../helpers/rootless-user.js';
+import { rootlessAvailable, useRootlessUser, type RootlessUser } from '../helpers/rootless-user.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const enabled = rootlessAvailable && registryAvailable;
@@ -91,3 +91,74 @@ describe.skipIf(!enabled)('rootless builds', () => {
     ]);
   }, 400_000);
 });
+
+/** The pids of `pid`'s children. */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
+}
+
+/** Every process running as host uid `uid`, as `pid command`. */
+function processesOf(uid: number): string[] {
+  const out = spawnSync('ps', ['-o', 'pid=,args=', '-u', String(uid)], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+describe.skipIf(!enabled)('a rootless build killed with SIGKILL', () => {
+  it('leaves nothing the next build does not reclaim: the step running as USER 1000 is stopped, the state root is clean', async () => {
+    const u = user();
+    const context = path.join(u.home, 'killed');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nUSER 1000\nRUN echo started && sleep 300\n`);
+    spawnSync('chown', ['-R', `${u.name}:`, context]);
+    const subuid = Number(
+      /:(\d+):/.exec(
+        readFileSync('/etc/subuid', 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith(`${u.name}:`)) ?? '',
+      )?.[1],
+    );
+    const stepUid = subuid + 999;
+
+    try {
+      await killAndRebuild(u, stepUid);
+    } finally {
+      // Whatever of the killed step a failure left running, by its pid.
+      for (const line of processesOf(stepUid)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    }
+  }, 300_000);
+});
+
+async function killAndRebuild(u: RootlessUser, stepUid: number): Promise<void> {
+  const runuser = u.start(['build', '--progress=plain', '--network=none', 'killed']);
+  let output = '';
+  runuser.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => runuser.once('exit', resolve));
+  await expect.poll(() => output, { timeout: 60_000, interval: 100 }).toContain('#2 started');
+  expect(processesOf(stepUid)).toEqual([expect.stringMatching(/^\d+ sleep 300$/)]);
+  // The tsbuild the user started (runuser's child) is killed, as a CI timeout kills a job; the one
+  // inside the namespace (its child) dies of the parent-death signal; the step runs on.
+  const [outer] = childrenOf(runuser.pid as number);
+  const [inner] = childrenOf(outer as number);
+  process.kill(outer as number, 'SIGKILL');
+  await exited;
+  await expect.poll(() => existsSync(`/proc/${inner}`), { timeout: 10_000 }).toBe(false);
+  expect(processesOf(stepUid)).toEqual([expect.stringMatching(/^\d+ sleep 300$/)]);
+
+  const after = path.join(u.home, 'after');
+  mkdirSync(after);
+  writeFileSync(path.join(after, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo after > /after\n`);
+  spawnSync('chown', ['-R', `${u.name}:`, after]);
+  const next = u.run(['build', '-q', '--network=none', 'after'], { timeout: 120_000 });
+  expect([next.status, next.stderr]).toEqual([0, '']);
+  await expect.poll(() => processesOf(stepUid), { timeout: 10_000 }).toEqual([]);
+  const root = path.join(u.home, '.local/share/tsbuild');
+  expect([
+    readdirSync(path.join(root, 'runc', 'state')),
+    readdirSync(path.join(root, 'runc', 'bundles')),
+    readdirSync(path.join(root, 'tmp')),
+  ]).toEqual([[], [], []]);
+}
