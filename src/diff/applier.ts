@@ -53,6 +53,8 @@ export interface ApplyOptions {
   mode: 'overlay' | 'plain';
   /** Where overlay mode writes the opaque marker (`user.overlay.` for a `userxattr` mount); default `trusted.overlay.`. */
   overlayXattrPrefix?: OverlayXattrPrefix;
+  /** Owner for every entry instead of the header's. */
+  owner?: { uid: number; gid: number };
   /** How `source` is compressed (default gzip); see `layerCompression` for a media type's. */
   compression?: LayerCompression;
   signal?: AbortSignal;
@@ -111,6 +113,7 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     if (header.type !== 'directory' && existing?.isDirectory()) dirs.forget(target);
     await writeEntry(target, header, body, {
       existing: existing ?? null,
+      ...(options.owner ? { owner: options.owner } : {}),
       ...(header.type === 'link' ? { linkSource: linkSourceFor(root, name, header, dirs) } : {}),
     });
     created.add(target);

@@ -4,6 +4,7 @@
  * image store, push it, or write it as an OCI layout or docker archive; `local` and `tar` write its
  * root filesystem.
  */
+import { inUserNamespace } from '../util/user-namespace.js';
 import { InvalidArgumentError } from '../errors.js';
 import { writingTo } from '../util/destination.js';
 import type { ProgressSink } from '../progress/events.js';
@@ -72,8 +73,14 @@ export async function writeOutputs(outputs: readonly OutputSpec[], image: Stored
   const signal = ctx.signal;
   for (const output of outputs) {
     if (output.type === 'local' || output.type === 'tar') {
+      // A rootless build's directory is the user's, files and all (as `docker buildx -o type=local`
+      // run by a user writes it): owned by the image's ids it would hold files of subordinate ids
+      // that the user cannot even remove. The tar keeps the image's owners in its headers.
+      const ownedByCaller = inUserNamespace();
       await writingTo(`the ${output.type} output`, output.dest, () =>
-        (output.type === 'local' ? writeRootfsDir : writeRootfsTar)(image, ctx.root.store, output.dest, signal),
+        output.type === 'local'
+          ? writeRootfsDir(image, ctx.root.store, output.dest, signal, { ownedByCaller })
+          : writeRootfsTar(image, ctx.root.store, output.dest, signal),
       );
       results.push({ type: output.type, dest: output.dest, names: [], pushed: false });
       continue;

@@ -21,6 +21,7 @@ import { projectRoot } from './shared.js';
 export interface RootlessUser {
   name: string;
   uid: number;
+  gid: number;
   home: string;
   /** Runs `tsbuild ...args` as the user from its home. */
   run(args: string[], options?: { env?: NodeJS.ProcessEnv; tun?: boolean; timeout?: number }): CliResult;
@@ -47,6 +48,7 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
     const ids = options.subids === false ? ['-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0'] : [];
     check(spawnSync('useradd', ['-m', '-d', home, '-s', '/bin/sh', '-U', ...ids, name], { encoding: 'utf8' }), 'useradd');
     const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
     if (!tunOpenToAll) {
       tunDir = path.join('/tmp', `${name}-tun`);
       mkdirSync(tunDir, { mode: 0o755 });
@@ -88,6 +90,7 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
     user = {
       name,
       uid,
+      gid,
       home,
       run: (args, o = {}) =>
         asUser(['env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], o.tun ?? false, o.timeout),

@@ -7,11 +7,12 @@
  * opaque directory written through `userxattr`).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tsbuild } from '../helpers/cli.js';
-import { describeImageArchive } from '../helpers/image-tree.js';
+import { describeImageArchive, tarEntries } from '../helpers/image-tree.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
 import { rootlessAvailable, useRootlessUser, type RootlessUser } from '../helpers/rootless-user.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -162,3 +163,47 @@ async function killAndRebuild(u: RootlessUser, stepUid: number): Promise<void> {
     readdirSync(path.join(root, 'tmp')),
   ]).toEqual([[], [], []]);
 }
+
+describe.skipIf(!enabled)('rootless outputs', () => {
+  it('image, docker, oci, local, tar and registry outputs from one build, then a pull of the pushed image', async () => {
+    const u = user();
+    const registry = busybox.registry().host;
+    const context = path.join(u.home, 'outputs');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${registry}/busybox:1\nRUN mkdir /data && echo x > /data/f && chown 1000:1000 /data/f\n`);
+    spawnSync('chown', ['-R', `${u.name}:`, context]);
+    const outputs = [
+      'type=image',
+      'type=docker,dest=out-docker.tar',
+      'type=oci,dest=out-oci.tar',
+      'type=local,dest=out-local',
+      'type=tar,dest=out-rootfs.tar',
+    ];
+    const built = u.run(['build', '-q', '--network=none', '-t', `${registry}/app:rl`, '--push', ...outputs.flatMap((o) => ['-o', o]), 'outputs'], {
+      env: { SOURCE_DATE_EPOCH: EPOCH },
+      timeout: 180_000,
+    });
+    expect([built.status, built.stderr]).toEqual([0, '']);
+    const digest = built.stdout.trim();
+
+    // The registry has it under that digest (skopeo, as root, is the independent reader).
+    const inspected = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry}/app:rl`], { encoding: 'utf8' });
+    expect(`sha256:${createHash('sha256').update(inspected.stdout).digest('hex')}`).toBe(digest);
+    // The local directory is the user's, files and all; the tars keep the image's owners.
+    const local = statSync(path.join(u.home, 'out-local', 'data', 'f'));
+    expect([local.uid, local.gid, readFileSync(path.join(u.home, 'out-local', 'data', 'f'), 'utf8')]).toEqual([u.uid, u.gid, 'x\n']);
+    const rootfs = (await tarEntries(readFileSync(path.join(u.home, 'out-rootfs.tar')))).find(
+      (e) => e.header.name.replace(/^\.?\//, '') === 'data/f',
+    );
+    expect([rootfs?.header.uid, rootfs?.header.gid]).toEqual([1000, 1000]);
+    const oci = await describeImageArchive(path.join(u.home, 'out-oci.tar'), 1650000000);
+    expect(oci.tree.find((l) => l.startsWith('data/f '))).toBe('data/f file 0644 1000:1000 2 73cb3858a687a849 build-time');
+    const docker = (await tarEntries(readFileSync(path.join(u.home, 'out-docker.tar')))).find((e) => e.header.name === 'manifest.json');
+    expect(JSON.parse(docker?.data.toString() ?? '[]')).toEqual([expect.objectContaining({ RepoTags: [`${registry}/app:rl`] })]);
+    // Removing what the build wrote needs no namespace.
+    expect(u.sh('rm -rf out-local out-docker.tar out-oci.tar out-rootfs.tar && echo removed').stdout).toBe('removed\n');
+
+    const pulled = u.run(['pull', '-q', `${registry}/app:rl`], { timeout: 60_000 });
+    expect([pulled.status, pulled.stdout, pulled.stderr]).toEqual([0, `${digest}\n`, '']);
+  }, 300_000);
+});
