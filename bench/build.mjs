@@ -12,7 +12,7 @@ import { startBuildah, startBuildKit } from './peers.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-function makeContext(dir) {
+export function makeContext(dir) {
   for (let i = 0; i < 500; i++) {
     const sub = path.join(dir, 'src', `pkg${i % 20}`);
     mkdirSync(sub, { recursive: true });

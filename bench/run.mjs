@@ -10,6 +10,7 @@ import { benchFloors } from './floors.mjs';
 import { benchRegistry } from './registry.mjs';
 import { benchNetwork, formatNetwork } from './network.mjs';
 import { benchSeccomp } from './seccomp.mjs';
+import { benchRootless, formatRootless } from './rootless.mjs';
 
 const machine = {
   cpus: os.cpus().length,
@@ -40,6 +41,9 @@ if (process.getuid?.() !== 0) {
   const net = await benchNetwork();
   results.push(net);
   console.log(formatNetwork(net));
+  const rl = await benchRootless();
+  results.push(rl);
+  console.log(formatRootless(rl));
   const b = await benchBuild();
   results.push(b);
   console.log(`${b.scenario} (medians of ${b.runs}; ratio = peer / tsbuild command):`);

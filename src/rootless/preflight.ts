@@ -74,6 +74,9 @@ export function namespaceFailure(stderr: string, machine: Pick<Machine, 'read'>)
   let hint = 'see docs/rootless.md for what a rootless build needs';
   if (machine.read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim() === '1') {
     hint = 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): allow them for node, or run as root';
+  } else if (/did not create the namespace/.test(text) && /^Seccomp:\s*2$/m.test(machine.read('/proc/self/status') ?? '')) {
+    hint =
+      'a seccomp filter (a container’s default profile) refuses unshare(2): start the container with --security-opt seccomp=unconfined (docs/rootless.md)';
   } else if (/newuidmap|newgidmap/.test(text)) {
     hint =
       'newuidmap/newgidmap refused the ranges: check /etc/subuid and /etc/subgid, and that both tools are setuid root (or have CAP_SETUID/CAP_SETGID)';

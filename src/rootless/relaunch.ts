@@ -27,6 +27,9 @@ import { findIdRange, type IdRange } from './id-ranges.js';
 import { killStaleContainers } from './stale-containers.js';
 import { checkRootlessPrerequisites, namespaceFailure, type Machine } from './preflight.js';
 
+/** How long making the namespace may take (it takes milliseconds). */
+const ENTER_TIMEOUT_MS = 10_000;
+
 /** Where the ranges are read from (`files` replaces them for tests and unusual systems). */
 export interface RelaunchOptions {
   /** The command line to run again, as `process.argv` (node, script, arguments). */
@@ -118,6 +121,19 @@ export async function runInUserNamespace(options: RelaunchOptions = {}): Promise
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
     early += text;
   });
+  // The pipe ends when the shell hands stderr over, that is once the namespace exists. unshare
+  // 2.38 never returns when unshare(2) is refused under a seccomp filter (Docker's default one)
+  // while its helper waits to run newuidmap: without the hand-over in time, it is killed.
+  let entered = false;
+  child.stderr?.once('end', () => (entered = true));
+  const timer = setTimeout(() => {
+    if (!entered) {
+      early ||= `unshare did not create the namespace within ${ENTER_TIMEOUT_MS / 1000} s`;
+      // Its helper (a fork waiting to run newuidmap) first, which would otherwise wait forever.
+      for (const pid of childrenOf(child.pid)) process.kill(pid, 'SIGKILL');
+      child.kill('SIGKILL');
+    }
+  }, ENTER_TIMEOUT_MS);
   // Ctrl-C reaches both processes from the terminal; other stops are passed on.
   const onAbort = (): void => void child.kill('SIGTERM');
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -128,9 +144,19 @@ export async function runInUserNamespace(options: RelaunchOptions = {}): Promise
       );
       child.once('close', (c, s) => resolve([c, s]));
     });
-    if (early.trim() !== '' && code !== 0) throw namespaceFailure(early, machine);
+    if (!entered || (early.trim() !== '' && code !== 0)) throw namespaceFailure(early, machine);
     return code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
   } finally {
+    clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The pids of `pid`'s children (none when it is gone). */
+function childrenOf(pid: number | undefined): number[] {
+  const text = pid === undefined ? undefined : machine.read(`/proc/${pid}/task/${pid}/children`);
+  return (text ?? '')
+    .split(' ')
+    .filter((word) => /^\d+$/.test(word))
+    .map(Number);
 }
