@@ -12,7 +12,7 @@ import { startBuildah, startBuildKit } from './peers.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-function makeContext(dir, files) {
+export function makeContext(dir, files = 500) {
   for (let i = 0; i < files; i++) {
     const sub = path.join(dir, 'src', `pkg${i % 20}`);
     mkdirSync(sub, { recursive: true });

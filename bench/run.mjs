@@ -11,6 +11,7 @@ import { benchRegistry } from './registry.mjs';
 import { benchNetwork, formatNetwork } from './network.mjs';
 import { benchSeccomp } from './seccomp.mjs';
 import { benchMultiPlatform, formatMultiPlatform } from './multiplatform.mjs';
+import { benchRootless, formatRootless } from './rootless.mjs';
 
 const machine = {
   cpus: os.cpus().length,
@@ -41,6 +42,9 @@ if (process.getuid?.() !== 0) {
   const net = await benchNetwork();
   results.push(net);
   console.log(formatNetwork(net));
+  const rl = await benchRootless();
+  results.push(rl);
+  console.log(formatRootless(rl));
   // The 500-file case three times; one file of a 20,000-file COPY changed, once (BENCH_BIG_FILES=0 skips it).
   const big = Number(process.env.BENCH_BIG_FILES ?? 20000);
   const builds = [{}, ...(big > 0 ? [{ files: big, changed: 'src/pkg0/file0.js', runs: 1 }] : [])];

@@ -61,6 +61,7 @@ export { formatOutline } from './lint/outline.js';
 export { formatTargets } from './lint/targets.js';
 export { stateRootPath } from './state/state-root.js';
 export { registriesConfigPath } from './registry/configured-client.js';
+export { needsUserNamespace, runInUserNamespace, type RelaunchOptions } from './rootless/relaunch.js';
 
 // Errors.
 export {

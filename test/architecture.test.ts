@@ -78,6 +78,7 @@ const ALLOWED: Record<string, string[]> = {
   ops: ['plan', 'runtime', 'network', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
   state: ['cache', 'content', 'digest', 'image', 'images', 'progress', 'registry', 'runtime', 'snapshot', 'util', 'errors.ts'],
   export: ['archive', 'content', 'diff', 'digest', 'image', 'images', 'registry', 'progress', 'state', 'util', 'errors.ts'],
+  rootless: ['registry', 'state', 'util', 'errors.ts'],
   builder: [
     'archive',
     'network',

@@ -19,7 +19,8 @@ const MAX_MANIFEST = 4 * 1024 * 1024;
 
 export interface Usage {
   blobs: { count: number; bytes: number };
-  snapshots: { count: number; bytes: number };
+  /** `kind`: the snapshotter the root uses (`overlay`, `overlay-userxattr` in a user namespace, `copying`). */
+  snapshots: { count: number; bytes: number; kind: string };
   cacheRecords: number;
 }
 
@@ -44,7 +45,11 @@ export async function diskUsage(store: ContentStore, snapshotter: ManagedSnapsho
   }
   const snapshots = await snapshotter.list();
   const bytes = await snapshotter.diskUsage();
-  return { blobs: { count: blobs, bytes: blobBytes }, snapshots: { count: snapshots.length, bytes }, cacheRecords: (await cache.entries()).length };
+  return {
+    blobs: { count: blobs, bytes: blobBytes },
+    snapshots: { count: snapshots.length, bytes, kind: snapshotter.kind },
+    cacheRecords: (await cache.entries()).length,
+  };
 }
 
 /** The manifest stored as `digest`; undefined when it is not stored or is not a manifest. */

@@ -28,7 +28,7 @@ function program(context: CliContext): Command {
   registerPull(root, context);
   registerImages(root, context);
   registerLogin(root, context);
-  registerPrune(root);
+  registerPrune(root, context);
   return root;
 }
 

@@ -28,7 +28,7 @@ import { mknod, setXattr } from '../util/native.js';
 import { readFailure, type ContentStore } from '../content/store.js';
 import type { Descriptor } from '../image/oci-types.js';
 import { layerCompression } from '../archive/compression.js';
-import { writeTarget } from '../snapshot/mount-data.js';
+import { writeTarget, type OverlayXattrPrefix } from '../snapshot/mount-data.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 
 /** The applier contract (containerd's `Applier`): a stored layer unpacked onto a writable snapshot's mounts. */
@@ -45,8 +45,9 @@ export class StoreApplier implements Applier {
     const target = writeTarget(mounts);
     const digest = layer.digest as Digest;
     const source = await this.store.reader(digest, options);
+    const prefix = target.xattrPrefix ? { overlayXattrPrefix: target.xattrPrefix } : {};
     // A damaged blob usually breaks decompression before its digest is checked: named as damaged.
-    return applyLayer(source, target.dir, { mode: target.mode, compression: layerCompression(layer.mediaType), ...options }).catch(
+    return applyLayer(source, target.dir, { mode: target.mode, ...prefix, compression: layerCompression(layer.mediaType), ...options }).catch(
       async (err: unknown) => Promise.reject(await readFailure(this.store, digest, err)),
     );
   }
@@ -54,6 +55,10 @@ export class StoreApplier implements Applier {
 
 export interface ApplyOptions {
   mode: 'overlay' | 'plain';
+  /** Where overlay mode writes the opaque marker (`user.overlay.` for a `userxattr` mount); default `trusted.overlay.`. */
+  overlayXattrPrefix?: OverlayXattrPrefix;
+  /** Owner for every entry instead of the header's. */
+  owner?: { uid: number; gid: number };
   /** How `source` is compressed (default gzip); see `layerCompression` for a media type's. */
   compression?: LayerCompression;
   signal?: AbortSignal;
@@ -88,7 +93,7 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     const white = whiteoutOf(name);
     if (white.kind === 'opaque') {
       const dir = safeTarget(root, white.dir, header.name, true, dirs).path;
-      if (options.mode === 'overlay') await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
+      if (options.mode === 'overlay') await setXattr(dir, `${options.overlayXattrPrefix ?? 'trusted.overlay.'}opaque`, Buffer.from('y'));
       else {
         for (const child of readdirSync(dir)) {
           if (created.has(path.join(dir, child))) continue;
@@ -112,6 +117,7 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     if (header.type !== 'directory' && existing?.isDirectory()) dirs.forget(target);
     await writeEntry(target, header, body, {
       existing: existing ?? null,
+      ...(options.owner ? { owner: options.owner } : {}),
       ...(header.type === 'link' ? { linkSource: linkSourceFor(root, name, header, dirs) } : {}),
     });
     created.add(target);

@@ -42,6 +42,7 @@ export class MountDiffer implements Differ {
         upper: overlay.upper,
         lowers: overlay.lowers,
         xattrs,
+        xattrPrefix: overlay.xattrPrefix,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       return writeLayer(changes, overlay.upper, this.store, { ...options, xattrs });

@@ -14,6 +14,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { comparePaths, type Change } from './changes.js';
 import { xattrsUnder } from '../util/native.js';
+import type { OverlayXattrPrefix } from '../snapshot/mount-data.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 
 export interface OverlayDiffInput {
@@ -22,12 +23,15 @@ export interface OverlayDiffInput {
   lowers: readonly string[];
   /** The upper dir's extended attributes, when the caller has read them already (see `xattrsUnder`). */
   xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+  /** Where the mount keeps overlayfs's attributes (`overlayParts`); default `trusted.overlay.`. */
+  xattrPrefix?: OverlayXattrPrefix;
   signal?: AbortSignal;
 }
 
 /** The changes recorded in `upper`, sorted parents first. */
 export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]> {
-  const opaque = opaqueDirs(input.xattrs ?? (await xattrsUnder(input.upper, '^trusted\\.overlay\\.opaque$')));
+  const marker = `${input.xattrPrefix ?? 'trusted.overlay.'}opaque`;
+  const opaque = opaqueDirs(input.xattrs ?? (await xattrsUnder(input.upper, `^${marker.replace(/\./g, '\\.')}$`)), marker);
   const changes: Change[] = [];
   const slicer = new TimeSlicer(input.signal);
   const walk = async (rel: string): Promise<void> => {
@@ -52,8 +56,8 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
   return changes.sort((a, b) => comparePaths(a.path, b.path));
 }
 
-function opaqueDirs(attrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>): Set<string> {
-  return new Set([...attrs].filter(([, a]) => a.get('trusted.overlay.opaque')?.toString() === 'y').map(([file]) => file));
+function opaqueDirs(attrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>, marker: string): Set<string> {
+  return new Set([...attrs].filter(([, a]) => a.get(marker)?.toString() === 'y').map(([file]) => file));
 }
 
 /**

@@ -11,6 +11,14 @@ import { opaqueName, whiteoutName } from '../archive/whiteout.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import { comparePaths, type Change } from './changes.js';
 
+/**
+ * overlayfs's own attributes (the opaque marker and the like, under `trusted.overlay.` as root and
+ * `user.overlay.` in a user namespace) describe the upper dir, not the files: never in a layer.
+ */
+function isOverlayAttribute(name: string): boolean {
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
+}
+
 const EPOCH = new Date(0);
 
 /** Adds `changes` to `tar`; `xattrs` are the extended attributes under `root` by absolute path. */
@@ -41,7 +49,7 @@ export async function writeChanges(
       gid: stat.gid,
       mtime: clamp(stat.mtime),
     };
-    const attrs = [...(xattrs.get(abs) ?? new Map<string, Buffer>())].filter(([k]) => !k.startsWith('trusted.overlay.'));
+    const attrs = [...(xattrs.get(abs) ?? new Map<string, Buffer>())].filter(([k]) => !isOverlayAttribute(k));
     if (attrs.length > 0) header.xattrs = Object.fromEntries(attrs);
     const inode = `${stat.dev}:${stat.ino}`;
     if (stat.isFile() && stat.nlink > 1 && links.has(inode)) {

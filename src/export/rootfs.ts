@@ -22,14 +22,21 @@ import { xattrsUnder } from '../util/native.js';
 import type { StoredImage } from './stored-image.js';
 
 /** Applies the image's layers to `dest` (created when missing). */
-export async function writeRootfsDir(image: StoredImage, store: ContentStore, dest: string, signal?: AbortSignal): Promise<void> {
+export async function writeRootfsDir(
+  image: StoredImage,
+  store: ContentStore,
+  dest: string,
+  signal?: AbortSignal,
+  options: { ownedByCaller?: boolean } = {},
+): Promise<void> {
   await makeDirs(dest);
+  // `ownedByCaller`: every file belongs to whoever runs this (uid 0 here), not to the image's owners.
+  const owner = options.ownedByCaller ? { owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } } : {};
   for (const layer of image.manifest.layers) {
     const digest = parseDigest(layer.digest);
     const source = await store.reader(digest, signal ? { signal } : {});
-    await applyLayer(source, dest, { mode: 'plain', compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) }).catch(
-      async (err: unknown) => Promise.reject(await readFailure(store, digest, err)),
-    );
+    const options = { mode: 'plain' as const, ...owner, compression: layerCompression(layer.mediaType), ...(signal ? { signal } : {}) };
+    await applyLayer(source, dest, options).catch(async (err: unknown) => Promise.reject(await readFailure(store, digest, err)));
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { inUserNamespace } from '../util/user-namespace.js';
 import { InvalidArgumentError } from '../errors.js';
 import { makeScratch } from '../util/scratch.js';
 import { writingTo } from '../util/destination.js';
@@ -108,9 +109,13 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
       // Several platforms: one directory each, named like BuildKit's (`linux_arm64`).
       const parts = images.map((image) => ({ image, dir: only ? '.' : platformDirectory(image) }));
       const dest = output.type === 'tar' ? destination(output.dest, ctx) : output.dest;
+      // A rootless build's directory is the user's, files and all (as `docker buildx -o type=local`
+      // run by a user writes it): owned by the image's ids it would hold files of subordinate ids
+      // that the user cannot even remove. The tar keeps the image's owners in its headers.
+      const ownedByCaller = inUserNamespace();
       await writingTo(`the ${output.type} output`, output.dest, async () => {
         if (output.type === 'local') {
-          for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(output.dest, dir), signal);
+          for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(output.dest, dir), signal, { ownedByCaller });
           return;
         }
         if (typeof dest === 'string') return writeRootfsTarOf(parts, store, dest, signal ? { signal } : {});

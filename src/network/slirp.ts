@@ -129,6 +129,16 @@ function whenReady({ child, program }: Running, logFile: string, signal: AbortSi
         );
         return;
       }
+      // The tap device's file: a rootless build opens it as the user (Debian's udev makes it 0666).
+      const tun = tunFailure(logFile);
+      if (tun !== undefined) {
+        fail(
+          new UnavailableError(`${program} cannot open the tap device: ${tun}`, {
+            hint: 'RUN --network=default needs /dev/net/tun readable and writable by the user building (crw-rw-rw-); or use --network=none',
+          }),
+        );
+        return;
+      }
       fail(new UnavailableError(`${program} failed to set up the network namespace (${exitText(code, killedBy)}): ${last}`));
     };
     const fail = (reason: TsbuildError): void => finish({ reason });
@@ -157,6 +167,15 @@ async function kill({ child, exited }: Running): Promise<void> {
 
 function exitText(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exit status ${code ?? '?'}`;
+}
+
+/** slirp4netns's line about /dev/net/tun, when opening it is what failed. */
+function tunFailure(logFile: string): string | undefined {
+  try {
+    return /^open\("\/dev\/net\/tun"\): .*$/m.exec(readFileSync(logFile, 'utf8'))?.[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The last meaningful line slirp4netns wrote, for the one-line error. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RegistryClient } from './client.js';
 import { DockerCredentials } from './credentials.js';
 import { loadRegistryHostsConfig, mergeHostsConfig, RegistryHosts, type RegistryHostsConfig } from './hosts.js';
+import { isHostRoot } from '../util/user-namespace.js';
 
 /** How to reach registries; the same three fields for every verb. */
 export interface RegistryOptions {
@@ -31,7 +32,7 @@ export function registryOptions(request: RegistryOptions): RegistryOptions {
 /** The registries config file: `$TSBUILD_REGISTRIES_CONFIG`, else the system or user config dir. */
 export function registriesConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TSBUILD_REGISTRIES_CONFIG) return env.TSBUILD_REGISTRIES_CONFIG;
-  if (process.getuid?.() === 0) return '/etc/tsbuild/registries.json';
+  if (isHostRoot()) return '/etc/tsbuild/registries.json';
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'tsbuild', 'registries.json');
 }
 

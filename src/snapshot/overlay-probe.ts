@@ -7,16 +7,27 @@ import path from 'node:path';
 import { makeScratch } from '../util/scratch.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
 
-/** True when an overlay mount works under `root` (the kernel has it and the filesystem allows it). */
-export async function overlaySupported(root: string): Promise<boolean> {
+/**
+ * True when an overlay mount works under `root` (the kernel has it and the filesystem allows it);
+ * `userXattr`: mounted as a user namespace must mount it (Linux 5.11 and later).
+ */
+export async function overlaySupported(root: string, userXattr = false): Promise<boolean> {
   await mkdir(root, { recursive: true });
   // A scratch directory (named after this process), so a probe killed while mounted is reclaimed.
   const dir = await makeScratch(root, 'overlaycheck');
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(path.join(dir, d));
     if (
-      (await runTool('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]))
-        .code !== 0
+      (
+        await runTool('mount', [
+          '-t',
+          'overlay',
+          'overlay',
+          '-o',
+          `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work${userXattr ? ',userxattr' : ''}`,
+          `${dir}/merged`,
+        ])
+      ).code !== 0
     )
       return false;
     await runToolChecked('umount', [`${dir}/merged`]);

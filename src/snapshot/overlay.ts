@@ -3,7 +3,9 @@
  * changes; an active snapshot mounts its parents' directories as `lowerdir` (nearest first), its
  * own as `upperdir`, with a `workdir` beside it. Lower directories are named through short links
  * (`snapshots/l/<10 chars>`), as docker's overlay2 does, so long parent chains fit the kernel's
- * one-page limit on mount options.
+ * one-page limit on mount options. In a user namespace (a rootless build) the mounts carry
+ * `userxattr`: overlayfs then keeps its markers in `user.overlay.*`, which the namespace's root may
+ * write, where the host's root uses `trusted.overlay.*`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, symlink } from 'node:fs/promises';
@@ -17,10 +19,13 @@ const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** Overlay-backed snapshots under `<root>/snapshots`. */
 export class OverlaySnapshotter extends DirectorySnapshotter {
-  readonly kind = 'overlay' as const;
+  readonly kind: 'overlay' | 'overlay-userxattr';
+  private readonly extraOptions: string[];
 
-  constructor(root: string, warn?: Warn) {
-    super(path.join(root, 'snapshots'), warn);
+  constructor(root: string, options: { userXattr?: boolean; warn?: Warn } = {}) {
+    super(path.join(root, 'snapshots'), options.warn);
+    this.kind = options.userXattr ? 'overlay-userxattr' : 'overlay';
+    this.extraOptions = options.userXattr ? ['userxattr'] : [];
   }
 
   /** The directories of `key`'s parents, nearest first (what the overlay stacks below it). */
@@ -50,14 +55,19 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
     if (record.kind === 'view') {
       if (parents.length === 0) return [{ type: 'bind', source: this.fsOf(record), options: ['ro', 'rbind'] }];
       if (parents.length === 1) return [{ type: 'bind', source: this.fsOf(parents[0] as SnapshotRecord), options: ['ro', 'rbind'] }];
-      return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
+      return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, ...this.extraOptions] }];
     }
     if (parents.length === 0) return [{ type: 'bind', source: this.fsOf(record), options: ['rw', 'rbind'] }];
     return [
       {
         type: 'overlay',
         source: 'overlay',
-        options: [`workdir=${path.join(this.dir, record.id, 'work')}`, `upperdir=${this.fsOf(record)}`, `lowerdir=${lowers.join(':')}`],
+        options: [
+          `workdir=${path.join(this.dir, record.id, 'work')}`,
+          `upperdir=${this.fsOf(record)}`,
+          `lowerdir=${lowers.join(':')}`,
+          ...this.extraOptions,
+        ],
       },
     ];
   }

@@ -32,7 +32,8 @@ export interface ReclaimResult {
 
 /** What one root's reclaim works with. */
 export interface ReclaimParts {
-  executor: RuncExecutor;
+  /** Undefined where the caller cannot remove containers and scratch directories (see `StateRoot.reclaim`). */
+  executor: RuncExecutor | undefined;
   store: LocalContentStore;
   /** Undefined on a root where no build has chosen a snapshotter: it holds no snapshots. */
   snapshotter: () => Promise<ManagedSnapshotter | undefined>;
@@ -76,7 +77,7 @@ export function reclaimRoot(root: string, parts: ReclaimParts): Promise<ReclaimR
 
 async function reclaim(root: string, parts: ReclaimParts): Promise<ReclaimResult> {
   // Containers and mounts first: a dead build's overlay, still mounted, holds its snapshot's dirs.
-  const { containers, scratch } = await reclaimStale(root, parts.executor);
+  const { containers, scratch } = parts.executor ? await reclaimStale(root, parts.executor) : { containers: [], scratch: [] };
   const snapshotter = await parts.snapshotter();
   const snapshots = (await snapshotter?.removeStale()) ?? [];
   const orphans = (await snapshotter?.removeOrphans()) ?? 0;

@@ -22,6 +22,7 @@ import { recordedSnapshotter, selectSnapshotter } from '../snapshot/select.js';
 import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import { Lease, liveLeases, withGcLock, type LiveLeases } from '../util/lease.js';
 import { prepareStateRoot } from '../util/make-dirs.js';
+import { isHostRoot } from '../util/user-namespace.js';
 import type { Warn } from '../util/set-aside.js';
 import { describeReclaimed, reclaimedCount, reclaimRoot, type ReclaimResult } from './reclaim-root.js';
 
@@ -31,7 +32,8 @@ export type { ReclaimResult } from './reclaim-root.js';
 export function stateRootPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (explicit) return path.resolve(explicit);
   if (env.TSBUILD_ROOT) return path.resolve(env.TSBUILD_ROOT);
-  if (process.getuid?.() === 0) return '/var/lib/tsbuild';
+  // Root of a user namespace (a rootless build) is still the unprivileged user.
+  if (isHostRoot()) return '/var/lib/tsbuild';
   return path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'tsbuild');
 }
 
@@ -84,13 +86,17 @@ export class StateRoot {
   /**
    * Removes what processes that no longer run left in the root; never touches a live one's. A
    * command that has not chosen the snapshotter (a pull) uses the one the root records, without
-   * the test mount. What was removed is said in one progress message.
+   * the test mount. What was removed is said in one progress message. An unprivileged user's
+   * command outside its user namespace (a rootless pull or load) cannot remove what subordinate ids
+   * own: containers, scratch directories and snapshots wait for the next build, du or prune, which
+   * run in the namespace (`docs/rootless.md`).
    */
   async reclaim(): Promise<ReclaimResult> {
+    const privileged = process.getuid?.() === 0;
     const reclaimed = await reclaimRoot(this.path, {
-      executor: this.executor,
+      executor: privileged ? this.executor : undefined,
       store: this.store,
-      snapshotter: () => this.snapshotterReady ?? recordedSnapshotter(this.path, this.warn),
+      snapshotter: async () => (privileged ? (this.snapshotterReady ?? recordedSnapshotter(this.path, this.warn)) : undefined),
     });
     if (reclaimedCount(reclaimed) > 0) this.progress.emit({ type: 'message', text: describeReclaimed(reclaimed) });
     return reclaimed;

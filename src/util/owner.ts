@@ -13,12 +13,12 @@ let self: string | undefined;
 
 /** The tag of this process: `<pid>.<start>`. */
 export function ownerTag(): string {
-  self ??= `${process.pid}.${startTime(process.pid) ?? 0}`;
+  self ??= `${process.pid}.${processStartTime(process.pid) ?? 0}`;
   return self;
 }
 
-/** The start time of `pid`, or undefined when no such process runs. */
-function startTime(pid: number): string | undefined {
+/** The start time of `pid` (clock ticks since boot), or undefined when no such process runs. */
+export function processStartTime(pid: number): string | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -47,7 +47,7 @@ export function ownerAlive(tag: string): boolean {
   const [pid, start] = tag.split('.');
   if (!pid || !/^\d+$/.test(pid)) return false;
   if (Number(pid) === process.pid) return start === undefined || tag === ownerTag();
-  const actual = startTime(Number(pid));
+  const actual = processStartTime(Number(pid));
   if (actual === undefined) return false;
   return start === undefined || actual === start;
 }

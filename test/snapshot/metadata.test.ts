@@ -29,7 +29,7 @@ const snapshotDirs = (root: string): string[] => readdirSync(path.join(root, 'sn
 async function chain(): Promise<{ root: string; warnings: string[]; snaps: OverlaySnapshotter; ids: Record<string, string> }> {
   const root = tempDir();
   const warnings: string[] = [];
-  const snaps = new OverlaySnapshotter(root, (w) => warnings.push(w));
+  const snaps = new OverlaySnapshotter(root, { warn: (w) => warnings.push(w) });
   for (const [name, parent] of [['base'], ['mid', 'base'], ['top', 'mid'], ['other']] as Array<[string, string?]>) {
     await snaps.prepare(`${name}-active`, parent);
     await snaps.commit(name, `${name}-active`);

@@ -23,6 +23,7 @@ import {
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
 import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
+import { ranInUserNamespace } from '../rootless.js';
 import { collect, keyValues } from '../key-values.js';
 import { checkAttestationFlag } from '../attestations.js';
 import { buildContextFlags, localInput, stdoutTaken } from '../build-inputs.js';
@@ -122,6 +123,9 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('-q, --quiet', 'print only the image id (config digest), no progress')
     .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
     .action(async (argument: string, flags: BuildFlags, command: Command) => {
+      // An unprivileged user's build runs again inside a user namespace, which does all of this;
+      // before anything reads stdin (a Dockerfile or a context there), which that process inherits.
+      if (await ranInUserNamespace(cli, command.optsWithGlobals<GlobalFlags>().root)) return;
       // The context made local once (checks and build read the same); removed when the command ends.
       const context = await localInput(argument, flags, command, cli);
       const format = planFormat(flags.printPlan);

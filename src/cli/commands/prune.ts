@@ -3,19 +3,22 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, pruneState, usage } from '../../index.js';
-import { messagesOnStderr, type GlobalFlags } from '../context.js';
+import { messagesOnStderr, type CliContext, type GlobalFlags } from '../context.js';
+import { ranInUserNamespace } from '../rootless.js';
 import { formatBytes } from '../render/plain.js';
 
-export function registerPrune(program: Command): void {
+export function registerPrune(program: Command, cli: CliContext): void {
   program
     .command('du')
     .description('show what the state directory holds')
     .action(async (_flags: unknown, command: Command) => {
       const root = command.optsWithGlobals<GlobalFlags>().root;
+      // Snapshots hold files of the user's subordinate ids: only the user namespace can read them.
+      if (await ranInUserNamespace(cli, root)) return;
       const u = await usage({ ...(root ? { root } : {}), progress: messagesOnStderr });
       const mountBytes = u.cacheMounts.reduce((sum, m) => sum + m.bytes, 0);
       process.stdout.write(
-        `blobs: ${u.blobs.count} (${formatBytes(u.blobs.bytes)})\nsnapshots: ${u.snapshots.count} (${formatBytes(u.snapshots.bytes)})\ncache records: ${u.cacheRecords}\n` +
+        `blobs: ${u.blobs.count} (${formatBytes(u.blobs.bytes)})\nsnapshots: ${u.snapshots.count} (${formatBytes(u.snapshots.bytes)}, ${u.snapshots.kind})\ncache records: ${u.cacheRecords}\n` +
           `cache mounts: ${u.cacheMounts.length} (${formatBytes(mountBytes)})\n`,
       );
       // Each RUN cache mount as buildx du lists it: type, size, last use.
@@ -29,6 +32,7 @@ export function registerPrune(program: Command): void {
     .action(async (flags: { all?: boolean; filter?: string }, command: Command) => {
       if (flags.filter !== undefined && flags.filter !== 'type=exec.cachemount')
         throw new InvalidArgumentError(`unsupported --filter "${flags.filter}"`, { hint: 'use --filter type=exec.cachemount' });
+      if (await ranInUserNamespace(cli, command.optsWithGlobals<GlobalFlags>().root)) return;
       const r = await pruneState({
         ...(command.optsWithGlobals<GlobalFlags>().root ? { root: command.optsWithGlobals<GlobalFlags>().root } : {}),
         all: flags.all === true,

@@ -1,0 +1,15 @@
+/**
+ * The commands that touch snapshots (`build`, `du`, `prune`) run, for an unprivileged user, inside
+ * a user namespace (`rootless/relaunch.ts`): this process waits for that one and takes its exit
+ * status. The others (pull, push, images, …) only read and write files the user owns and run
+ * where they are, without the namespace's start-up cost.
+ */
+import { needsUserNamespace, runInUserNamespace } from '../index.js';
+import type { CliContext } from './context.js';
+
+/** True when the command ran in a user namespace (its status is in `context.exitCode`). */
+export async function ranInUserNamespace(context: CliContext, root: string | undefined): Promise<boolean> {
+  if (!needsUserNamespace()) return false;
+  context.exitCode = await runInUserNamespace({ signal: context.signal, ...(root ? { root } : {}) });
+  return true;
+}

@@ -1,0 +1,85 @@
+/**
+ * What a rootless build needs from the machine, checked before tsbuild tries to enter a user
+ * namespace, so that each missing piece is one line saying what to change: the kernel's switches
+ * for unprivileged user namespaces and the tools that make one (`newuidmap`/`newgidmap`, setuid
+ * helpers from Debian's `uidmap`; `unshare` and `setpriv` from util-linux). Pure over a reader of
+ * files and a lookup on PATH, so each answer is tested without changing the machine.
+ */
+import { TsbuildError } from '../errors.js';
+
+/** How the checks see the machine. */
+export interface Machine {
+  /** The content of a file, or undefined when it does not exist. */
+  read(file: string): string | undefined;
+  /** True when `program` is an executable file on PATH. */
+  onPath(program: string): boolean;
+}
+
+/** Kernel settings that turn unprivileged user namespaces off, with the value that does. */
+const KERNEL_SWITCHES: Array<{ file: string; sysctl: string; off: (value: string) => boolean; enable: string }> = [
+  // Debian's and Ubuntu's older kernels: a switch of their own.
+  {
+    file: '/proc/sys/kernel/unprivileged_userns_clone',
+    sysctl: 'kernel.unprivileged_userns_clone',
+    off: (v) => v === '0',
+    enable: 'sysctl -w kernel.unprivileged_userns_clone=1',
+  },
+  // Every kernel: the number of namespaces each user may make; 0 allows none.
+  {
+    file: '/proc/sys/user/max_user_namespaces',
+    sysctl: 'user.max_user_namespaces',
+    off: (v) => v === '0',
+    enable: 'sysctl -w user.max_user_namespaces=28633',
+  },
+];
+
+/** The Debian package that brings each tool a rootless build runs. */
+const TOOLS: Array<[string, string]> = [
+  ['newuidmap', 'uidmap'],
+  ['newgidmap', 'uidmap'],
+  ['unshare', 'util-linux'],
+  ['setpriv', 'util-linux'],
+];
+
+/** Throws the first reason a user namespace cannot be made here. */
+export function checkRootlessPrerequisites(machine: Machine): void {
+  for (const s of KERNEL_SWITCHES) {
+    const value = machine.read(s.file)?.trim();
+    if (value !== undefined && s.off(value)) {
+      throw new TsbuildError(
+        'unavailable',
+        `user namespaces are disabled for unprivileged users (${s.sysctl} = ${value}): rootless builds need them`,
+        {
+          hint: `as root: ${s.enable} (and the same line in /etc/sysctl.d/ to keep it), or run tsbuild as root`,
+        },
+      );
+    }
+  }
+  for (const [tool, pkg] of TOOLS) {
+    if (!machine.onPath(tool)) {
+      throw new TsbuildError('unavailable', `${tool} is not installed (not found on PATH): rootless builds need it to map the user's ids`, {
+        hint: `install it: apt-get install ${pkg}`,
+      });
+    }
+  }
+}
+
+/**
+ * A one-line cause for what `unshare` printed when it could not make the namespace, with the
+ * setting most likely behind it (AppArmor's restriction on Ubuntu 23.10 and later, a range
+ * `newuidmap` refused).
+ */
+export function namespaceFailure(stderr: string, machine: Pick<Machine, 'read'>): TsbuildError {
+  const text = stderr.trim().split('\n').filter(Boolean).at(-1) ?? 'no output';
+  let hint = 'see docs/rootless.md for what a rootless build needs';
+  if (machine.read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim() === '1') {
+    hint = 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): allow them for node, or run as root';
+  } else if (/did not create the namespace/.test(text) && /^Seccomp:\s*2$/m.test(machine.read('/proc/self/status') ?? '')) {
+    hint =
+      'a seccomp filter (a container’s default profile) refuses unshare(2): start the container with --security-opt seccomp=unconfined (docs/rootless.md)';
+  } else if (/newuidmap|newgidmap/.test(text)) {
+    hint =
+      'newuidmap/newgidmap refused the ranges: check /etc/subuid and /etc/subgid, and that both tools are setuid root (or have CAP_SETUID/CAP_SETGID)';
+  }
+  return new TsbuildError('unavailable', `cannot enter a user namespace: ${text}`, { hint });
+}

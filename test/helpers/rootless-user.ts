@@ -1,0 +1,120 @@
+/**
+ * A real unprivileged user for rootless tests: `useradd` makes `tsbuild-rl-<random>` with a home
+ * of its own (and, by Debian's login.defs, a 65536-id subordinate range in /etc/subuid and
+ * /etc/subgid unless `subids: false`); `userdel -r` removes it, its home and its ranges after the
+ * file's tests. `run` starts the built CLI as that user (`runuser`), with a clean environment:
+ * HOME, TMPDIR and DOCKER_CONFIG in its home, no registries config of the machine's.
+ *
+ * This machine's /dev/net/tun may be 0600 (Debian's udev makes it 0666); `tun: true` runs the
+ * command in a private mount namespace of the test's with a 0666 node of the same device bound
+ * over it, so the slirp4netns of a rootless build can open it as on a standard host, while the
+ * host's node stays as it is.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { CliResult } from './cli.js';
+import { projectRoot } from './shared.js';
+
+export interface RootlessUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /** Runs `tsbuild ...args` as the user from its home. */
+  run(args: string[], options?: { env?: NodeJS.ProcessEnv; tun?: boolean; timeout?: number }): CliResult;
+  /** Runs a shell command as the user. */
+  sh(script: string): CliResult;
+  /** Starts `tsbuild ...args` as the user without waiting (`runuser`'s process; the command is its child). */
+  start(args: string[], options?: { env?: NodeJS.ProcessEnv }): ChildProcess;
+}
+
+/** True when a rootless test can run here: as root, with the tools that make a user namespace. */
+export const rootlessAvailable =
+  process.getuid?.() === 0 && ['/usr/bin/newuidmap', '/usr/bin/newgidmap', '/usr/sbin/useradd', '/usr/sbin/runuser'].every((f) => existsSync(f));
+
+/** Whether the host's tap device is open to everyone (else `tun: true` is needed for slirp4netns). */
+export const tunOpenToAll = existsSync('/dev/net/tun') && (statSync('/dev/net/tun').mode & 0o006) === 0o006;
+
+export function useRootlessUser(enabled: boolean, options: { subids?: boolean } = {}): () => RootlessUser {
+  let user: RootlessUser | undefined;
+  let tunDir: string | undefined;
+  beforeAll(() => {
+    if (!enabled) return;
+    const name = `tsbuild-rl-${randomBytes(4).toString('hex')}`;
+    const home = path.join('/tmp', name);
+    const ids = options.subids === false ? ['-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0'] : [];
+    check(spawnSync('useradd', ['-m', '-d', home, '-s', '/bin/sh', '-U', ...ids, name], { encoding: 'utf8' }), 'useradd');
+    const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
+    if (!tunOpenToAll) {
+      tunDir = path.join('/tmp', `${name}-tun`);
+      mkdirSync(tunDir, { mode: 0o755 });
+      check(spawnSync('mknod', ['-m', '666', path.join(tunDir, 'tun'), 'c', '10', '200'], { encoding: 'utf8' }), 'mknod');
+      chmodSync(path.join(tunDir, 'tun'), 0o666);
+    }
+    const env = (extra: NodeJS.ProcessEnv = {}): string[] =>
+      Object.entries({
+        PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+        HOME: home,
+        USER: name,
+        TMPDIR: home,
+        DOCKER_CONFIG: path.join(home, '.docker'),
+        TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json',
+        ...extra,
+      }).map(([k, v]) => `${k}=${v ?? ''}`);
+    const asUser = (command: string[], tun: boolean, timeout?: number): CliResult => {
+      const inner = ['runuser', '-u', name, '--', ...command];
+      const wrapped =
+        tun && tunDir
+          ? [
+              'unshare',
+              '--mount',
+              '--propagation=private',
+              'sh',
+              '-c',
+              'mount --bind "$0" /dev/net/tun && exec "$@"',
+              path.join(tunDir, 'tun'),
+              ...inner,
+            ]
+          : inner;
+      const result = spawnSync(wrapped[0] as string, wrapped.slice(1), {
+        cwd: home,
+        encoding: 'utf8',
+        ...(timeout ? { timeout, killSignal: 'SIGKILL' as const } : {}),
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    user = {
+      name,
+      uid,
+      gid,
+      home,
+      run: (args, o = {}) =>
+        asUser(['env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], o.tun ?? false, o.timeout),
+      sh: (script) => asUser(['env', '-i', ...env(), '/bin/sh', '-c', script], false),
+      start: (args, o = {}) =>
+        spawn('runuser', ['-u', name, '--', 'env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], {
+          cwd: home,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+    };
+  });
+  afterAll(() => {
+    if (!user) return;
+    spawnSync('userdel', ['-r', '-f', user.name], { encoding: 'utf8' });
+    rmSync(user.home, { recursive: true, force: true });
+    if (tunDir) rmSync(tunDir, { recursive: true, force: true });
+    user = undefined;
+  });
+  return () => {
+    if (!user) throw new Error('the rootless user was not created (not enabled)');
+    return user;
+  };
+}
+
+function check(result: { status: number | null; stderr: string }, what: string): void {
+  if (result.status !== 0) throw new Error(`${what} failed: ${result.stderr}`);
+}

@@ -1,0 +1,213 @@
+/**
+ * Rootless builds (issue 20), end to end: a real unprivileged user made by the test builds through
+ * the CLI, which enters a user namespace mapped from the user's /etc/subuid range, and the image
+ * is the one root builds from the same Dockerfile with SOURCE_DATE_EPOCH set: the same manifest
+ * digest, hence the same config and layer digests, and a file tree read here from the layer tars
+ * (owners 1000 stay 1000, not the subordinate id they have on disk; setuid bits; a whiteout; an
+ * opaque directory written through `userxattr`).
+ */
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tsbuild } from '../helpers/cli.js';
+import { describeImageArchive, tarEntries } from '../helpers/image-tree.js';
+import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
+import { rootlessAvailable, useRootlessUser, type RootlessUser } from '../helpers/rootless-user.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const enabled = rootlessAvailable && registryAvailable;
+const tempDir = useTempDirs('tsbuild-rootless-');
+const busybox = useBusyboxRegistry(enabled);
+const user = useRootlessUser(enabled);
+
+const EPOCH = '1700000000';
+
+function dockerfile(registry: string): string {
+  return [
+    `FROM ${registry}/busybox:1`,
+    'COPY --chown=1000:1000 app.txt /app/app.txt',
+    // The namespace's network: slirp4netns's interface with rootlesskit's MTU, as for root.
+    'RUN cat /sys/class/net/eth0/mtu > /mtu',
+    'RUN --mount=type=cache,target=/cache echo cached > /cache/c && cat /cache/c > /from-cache',
+    'RUN mkdir -p /data /o && echo x > /data/f && chown -R 1000:1000 /data && chmod 4755 /data/f && echo a > /o/a && mkfifo /data/fifo',
+    // A whiteout (a base file deleted) and an opaque directory (one replaced).
+    'RUN rm /etc/group && rm -rf /o && mkdir /o && echo b > /o/b && chown 1000:1000 /o',
+    'USER 1000:1000',
+    'RUN id -u > /data/who',
+    '',
+  ].join('\n');
+}
+
+describe.skipIf(!enabled)('rootless builds', () => {
+  it('give the image root gives: manifest digest, config, layers and the file tree with owners and modes', async () => {
+    const registry = busybox.registry().host;
+    const u = user();
+    // The same context for both: root's in a temp dir, the user's in its home.
+    const context = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), dockerfile(registry));
+    writeFileSync(path.join(context, 'app.txt'), 'app\n');
+    spawnSync('touch', ['-d', '@1600000000', path.join(context, 'app.txt'), path.join(context, 'Dockerfile')]);
+    const userContext = path.join(u.home, 'ctx');
+    cpSync(context, userContext, { recursive: true, preserveTimestamps: true });
+    spawnSync('chown', ['-R', `${u.name}:`, userContext]);
+
+    const rootOut = path.join(tempDir(), 'root.tar');
+    const asRoot = tsbuild(['--root', tempDir(), 'build', '-q', '-o', `type=oci,dest=${rootOut}`, context], {
+      env: { SOURCE_DATE_EPOCH: EPOCH, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() },
+      timeout: 180_000,
+    });
+    expect(asRoot.stderr).toBe('');
+    const userOut = path.join(u.home, 'user.tar');
+    const asUser = u.run(['build', '-q', '-o', `type=oci,dest=${userOut}`, 'ctx'], {
+      env: { SOURCE_DATE_EPOCH: EPOCH },
+      tun: true,
+      timeout: 180_000,
+    });
+    expect(asUser.stderr).toBe('');
+    expect([asUser.status, asUser.stdout]).toEqual([0, asRoot.stdout]);
+
+    const [rootImage, userImage] = await Promise.all([describeImageArchive(rootOut, 1650000000), describeImageArchive(userOut, 1650000000)]);
+    expect(userImage).toEqual(rootImage);
+    const line = (p: string): string | undefined => userImage.tree.find((l) => l.startsWith(`${p} `));
+    expect(['app/app.txt', 'data/f', 'data/fifo', 'data/who', 'o', 'o/a', 'o/b', 'etc/group', 'mtu'].map(line)).toEqual([
+      'app/app.txt file 0644 1000:1000 4 8a8f60ecb09b7e64 2020-09-13T12:26:40Z',
+      'data/f file 4755 1000:1000 2 73cb3858a687a849 build-time',
+      'data/fifo fifo 0644 0:0 build-time',
+      'data/who file 0644 1000:1000 5 83c02ac2d48c863d build-time',
+      'o dir 0755 1000:1000 build-time',
+      undefined,
+      'o/b file 0644 0:0 2 0263829989b6fd95 build-time',
+      undefined,
+      'mtu file 0644 0:0 6 6392efc71db09dee build-time',
+    ]);
+    // The state is the user's, under XDG_DATA_HOME's default, with the snapshotter it picked.
+    expect(readFileSync(path.join(u.home, '.local/share/tsbuild/snapshotter'), 'utf8')).toBe('overlay-userxattr\n');
+    const du = u.run(['du']);
+    expect([du.status, du.stderr, du.stdout]).toEqual([
+      0,
+      '',
+      expect.stringMatching(
+        /^blobs: 12 \(1\.\d\dMB\)\nsnapshots: 8 \(\d\.\d\dMB, overlay-userxattr\)\ncache records: 6\ncache mounts: 1 \(8\.19kB\)\n {2}exec\.cachemount {2}8\.19kB {4}last used \S+ {2}\/cache\n$/,
+      ),
+    ]);
+  }, 400_000);
+});
+
+/** The pids of `pid`'s children. */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
+}
+
+/** Every process running as host uid `uid`, as `pid command`. */
+function processesOf(uid: number): string[] {
+  const out = spawnSync('ps', ['-o', 'pid=,args=', '-u', String(uid)], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+describe.skipIf(!enabled)('a rootless build killed with SIGKILL', () => {
+  it('leaves nothing the next build does not reclaim: the step running as USER 1000 is stopped, the state root is clean', async () => {
+    const u = user();
+    const context = path.join(u.home, 'killed');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nUSER 1000\nRUN echo started && sleep 300\n`);
+    spawnSync('chown', ['-R', `${u.name}:`, context]);
+    const subuid = Number(
+      /:(\d+):/.exec(
+        readFileSync('/etc/subuid', 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith(`${u.name}:`)) ?? '',
+      )?.[1],
+    );
+    const stepUid = subuid + 999;
+
+    try {
+      await killAndRebuild(u, stepUid);
+    } finally {
+      // Whatever of the killed step a failure left running, by its pid.
+      for (const line of processesOf(stepUid)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    }
+  }, 300_000);
+});
+
+async function killAndRebuild(u: RootlessUser, stepUid: number): Promise<void> {
+  const runuser = u.start(['build', '--progress=plain', '--network=none', 'killed']);
+  let output = '';
+  runuser.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => runuser.once('exit', resolve));
+  await expect.poll(() => output, { timeout: 60_000, interval: 100 }).toMatch(/^#2 [\d.]+ started$/m);
+  expect(processesOf(stepUid)).toEqual([expect.stringMatching(/^\d+ sleep 300$/)]);
+  // The tsbuild the user started (runuser's child) is killed, as a CI timeout kills a job; the one
+  // inside the namespace (its child) dies of the parent-death signal; the step runs on.
+  const [outer] = childrenOf(runuser.pid as number);
+  const [inner] = childrenOf(outer as number);
+  process.kill(outer as number, 'SIGKILL');
+  await exited;
+  await expect.poll(() => existsSync(`/proc/${inner}`), { timeout: 10_000 }).toBe(false);
+  expect(processesOf(stepUid)).toEqual([expect.stringMatching(/^\d+ sleep 300$/)]);
+
+  const after = path.join(u.home, 'after');
+  mkdirSync(after);
+  writeFileSync(path.join(after, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo after > /after\n`);
+  spawnSync('chown', ['-R', `${u.name}:`, after]);
+  const next = u.run(['build', '-q', '--network=none', 'after'], { timeout: 120_000 });
+  expect([next.status, next.stderr]).toEqual([0, '']);
+  await expect.poll(() => processesOf(stepUid), { timeout: 10_000 }).toEqual([]);
+  const root = path.join(u.home, '.local/share/tsbuild');
+  expect([
+    readdirSync(path.join(root, 'runc', 'state')),
+    readdirSync(path.join(root, 'runc', 'bundles')),
+    readdirSync(path.join(root, 'tmp')),
+  ]).toEqual([[], [], []]);
+}
+
+describe.skipIf(!enabled)('rootless outputs', () => {
+  it('image, docker, oci, local, tar and registry outputs from one build, then a pull of the pushed image', async () => {
+    const u = user();
+    const registry = busybox.registry().host;
+    const context = path.join(u.home, 'outputs');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${registry}/busybox:1\nRUN mkdir /data && echo x > /data/f && chown 1000:1000 /data/f\n`);
+    spawnSync('chown', ['-R', `${u.name}:`, context]);
+    const outputs = [
+      'type=image',
+      'type=docker,dest=out-docker.tar',
+      'type=oci,dest=out-oci.tar',
+      'type=local,dest=out-local',
+      'type=tar,dest=out-rootfs.tar',
+    ];
+    const built = u.run(['build', '-q', '--network=none', '-t', `${registry}/app:rl`, '--push', ...outputs.flatMap((o) => ['-o', o]), 'outputs'], {
+      env: { SOURCE_DATE_EPOCH: EPOCH },
+      timeout: 180_000,
+    });
+    expect([built.status, built.stderr]).toEqual([0, '']);
+    const digest = built.stdout.trim();
+
+    // The registry has the image whose id (config digest) -q printed (skopeo, as root, is the independent reader).
+    const inspected = spawnSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry}/app:rl`], { encoding: 'utf8' });
+    expect((JSON.parse(inspected.stdout) as { config: { digest: string } }).config.digest).toBe(digest);
+    // The local directory is the user's, files and all; the tars keep the image's owners.
+    const local = statSync(path.join(u.home, 'out-local', 'data', 'f'));
+    expect([local.uid, local.gid, readFileSync(path.join(u.home, 'out-local', 'data', 'f'), 'utf8')]).toEqual([u.uid, u.gid, 'x\n']);
+    const rootfs = (await tarEntries(readFileSync(path.join(u.home, 'out-rootfs.tar')))).find(
+      (e) => e.header.name.replace(/^\.?\//, '') === 'data/f',
+    );
+    expect([rootfs?.header.uid, rootfs?.header.gid]).toEqual([1000, 1000]);
+    const oci = await describeImageArchive(path.join(u.home, 'out-oci.tar'), 1650000000);
+    expect(oci.tree.find((l) => l.startsWith('data/f '))).toBe('data/f file 0644 1000:1000 2 73cb3858a687a849 build-time');
+    const docker = (await tarEntries(readFileSync(path.join(u.home, 'out-docker.tar')))).find((e) => e.header.name === 'manifest.json');
+    expect(JSON.parse(docker?.data.toString() ?? '[]')).toEqual([expect.objectContaining({ RepoTags: [`${registry}/app:rl`] })]);
+    // Removing what the build wrote needs no namespace.
+    expect(u.sh('rm -rf out-local out-docker.tar out-oci.tar out-rootfs.tar && echo removed').stdout).toBe('removed\n');
+
+    const pulled = u.run(['pull', '-q', `${registry}/app:rl`], { timeout: 60_000 });
+    // pull -q prints the manifest's digest.
+    const manifestDigest = `sha256:${createHash('sha256').update(inspected.stdout).digest('hex')}`;
+    expect([pulled.status, pulled.stdout, pulled.stderr]).toEqual([0, `${manifestDigest}\n`, '']);
+  }, 300_000);
+});
