@@ -123,9 +123,12 @@ export class BaseImages {
     if (!top) {
       const { layers, config } = this.get(ref, platform);
       const diffIDs = config.rootfs.diff_ids;
-      top = this.lease
-        .add({ snapshots: chainIDs(diffIDs).map(layerSnapshotName) })
-        .then(() => unpackLayers(layers, diffIDs, snapshotter, applier, this.options.signal));
+      top = this.lease.add({ snapshots: chainIDs(diffIDs).map(layerSnapshotName) }).then(() =>
+        unpackLayers(layers, diffIDs, snapshotter, applier, {
+          ...(this.options.signal ? { signal: this.options.signal } : {}),
+          ...(this.options.progress ? { progress: this.options.progress } : {}),
+        }),
+      );
       this.tops.set(key, top);
     }
     return top;
@@ -159,14 +162,18 @@ export function layerSnapshotName(chainID: Digest): string {
   return `layer-${digestHex(chainID)}`;
 }
 
-/** Makes sure every layer has its snapshot; returns the top snapshot's name (undefined: no layers). */
+/**
+ * Makes sure every layer has its snapshot; returns the top snapshot's name (undefined: no layers).
+ * Each layer it unpacks is reported on `progress` (`extract` events), as BuildKit's `extracting`.
+ */
 export async function unpackLayers(
   layers: readonly Descriptor[],
   diffIDs: readonly string[],
   snapshotter: Snapshotter,
   applier: Applier,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; progress?: ProgressSink } = {},
 ): Promise<string | undefined> {
+  const { signal, progress } = options;
   const chain = chainIDs(diffIDs);
   let parent: string | undefined;
   for (const [i, layer] of layers.entries()) {
@@ -178,10 +185,14 @@ export async function unpackLayers(
     if (!exists) {
       const key = `unpack-${ownerTag()}-${randomBytes(8).toString('hex')}`;
       const mounts = await snapshotter.prepare(key, parent);
+      const label = layer.digest.slice(7, 19);
+      const began = Date.now();
+      progress?.emit({ type: 'extract', id: layer.digest, label });
       try {
         const diffID = await applier.apply(layer, mounts, signal ? { signal } : {});
         if (diffID !== diffIDs[i]) throw new DigestMismatchError(diffIDs[i] ?? '', diffID, `layer ${layer.digest} (diffID)`);
         await snapshotter.commit(name, key);
+        progress?.emit({ type: 'extract', id: layer.digest, label, done: true, seconds: (Date.now() - began) / 1000 });
       } catch (err) {
         await snapshotter.remove(key).catch(() => undefined); // the unpack error (or another unpacker's success) decides
         // Another build may have unpacked the same layer meanwhile; that is as good.

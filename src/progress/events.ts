@@ -10,7 +10,9 @@ export type ProgressEvent =
    * A transfer: `current` of `total` bytes of blob `id` (pulled unless `push`); `cached` when
    * nothing needed moving, `mounted` when a push mounted it from another repository.
    */
-  | { type: 'bytes'; id: string; label: string; current: number; total: number; done?: boolean; cached?: boolean; push?: boolean; mounted?: boolean };
+  | { type: 'bytes'; id: string; label: string; current: number; total: number; done?: boolean; cached?: boolean; push?: boolean; mounted?: boolean }
+  /** A base image's layer `id` unpacked into a snapshot: once when it starts, once `done` with its `seconds`. */
+  | { type: 'extract'; id: string; label: string; done?: boolean; seconds?: number };
 
 /** Receives progress events. */
 export interface ProgressSink {

@@ -3,7 +3,8 @@
  * output line with its seconds since the step started (`#5 0.057 hello`, as BuildKit), and
  * `#N ERROR: <cause>`. JSON: the total up front (`plan`), the FROM of a base pulled by this (cold)
  * build started and done rather than cached, an `error` event for the failed step, the export phase
- * on success, and a final `result` event either way.
+ * on success, and a final `result` event either way. A cold build's base layers: pulled, then
+ * extracted (`<layer>: extracted in 0.1s`, BuildKit's `extracting`), each once per root.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +36,29 @@ describe.skipIf(!isRoot || !registryAvailable)('progress modes through the CLI',
       '#2 <t> hello',
       '#2 ERROR: process "/bin/sh -c echo hello && exit 3" did not complete successfully: exit code: 3',
     ]);
+  });
+
+  it('plain: a cold build pulls and extracts each base layer; a rebuild on the same root does neither', () => {
+    const context = tempDir();
+    const root = tempDir();
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo hello\n`);
+    const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    const layerLines = (): string[] => {
+      const result = tsbuild(['--root', root, 'build', '--no-cache', '--progress=plain', context], { env, timeout: 60_000 });
+      expect(result.status).toBe(0);
+      return result.stderr.split('\n').filter((l) => /^[0-9a-f]{12}: /.test(l));
+    };
+    // The test image's two layers (a 137-byte one and busybox), each pulled before it is extracted.
+    const byLayer = new Map<string, string[]>();
+    for (const line of layerLines()) {
+      const what = line.slice(14).replace(/\d+(\.\d+)?(B|MB|s)$/, '<n>$2');
+      byLayer.set(line.slice(0, 12), [...(byLayer.get(line.slice(0, 12)) ?? []), what]);
+    }
+    expect([...byLayer.values()].sort()).toEqual([
+      ['pulled <n>B', 'extracted in <n>s'],
+      ['pulled <n>MB', 'extracted in <n>s'],
+    ]);
+    expect(layerLines()).toEqual([]);
   });
 
   it.each([

@@ -86,6 +86,32 @@ describe('tty progress', () => {
     ]);
   });
 
+  it('shows each base layer while it is extracted, with its timer, then the time it took', () => {
+    const screen = new Screen();
+    let clock = 0;
+    const view = ttyProgress(screen, { now: () => clock, intervalMs: 0 });
+    view.emit({ type: 'plan', steps: 2 });
+    view.emit({ type: 'step', id: '0.0', name: '[1/2] FROM busybox', status: 'started' });
+    view.emit({ type: 'extract', id: 'sha256:bb', label: 'bbbbbbbbbbbb' });
+    clock = 300;
+    view.emit({ type: 'extract', id: 'sha256:cc', label: 'cccccccccccc' });
+    clock = 800;
+    expect(screen.text()).toEqual([
+      '[+] Building 0.3s (0/2)',
+      ' => [1/2] FROM busybox                                  0.3s',
+      ' => => extracting bbbbbbbbbbbb                          0.3s',
+      ' => => extracting cccccccccccc                          0.0s',
+    ]);
+    view.emit({ type: 'extract', id: 'sha256:bb', label: 'bbbbbbbbbbbb', done: true, seconds: 0.8 });
+    expect(screen.text()).toEqual([
+      ' => bbbbbbbbbbbb: extracted in 0.8s',
+      '[+] Building 0.8s (0/2)',
+      ' => [1/2] FROM busybox                                  0.8s',
+      ' => => extracting cccccccccccc                          0.5s',
+    ]);
+    view.finish();
+  });
+
   it('a failed step keeps its last output lines; the header says FAILED', () => {
     const screen = new Screen();
     let clock = 0;

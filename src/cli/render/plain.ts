@@ -39,6 +39,8 @@ export function plainProgress(out: NodeJS.WritableStream = process.stderr, now: 
           out.write(
             `${event.label}: ${event.mounted ? 'mounted' : event.cached ? 'already exists' : `${event.push ? 'pushed' : 'pulled'} ${formatBytes(event.total)}`}\n`,
           );
+      } else if (event.type === 'extract') {
+        if (event.done) out.write(`${event.label}: extracted in ${(event.seconds ?? 0).toFixed(1)}s\n`);
       } else if (event.type === 'log') {
         const text = (partial.get(event.id) ?? '') + event.chunk;
         const lines = text.split('\n');

@@ -2,7 +2,7 @@
  * The terminal progress view, BuildKit style: finished steps print once and stay
  * (`=> [build 2/4] RUN make   1.2s`, `=> CACHED [build 1/4] COPY . .`); below them a live region is
  * redrawn in place: the header with the elapsed time and steps done, each running step with its
- * timer and last lines of output, and byte progress of transfers. Redraws are throttled; only the
+ * timer and last lines of output, byte progress of transfers and the base layers being extracted. Redraws are throttled; only the
  * live region moves, so a long build never scrolls a frame out of reach of the cursor.
  */
 import type { ProgressEvent, ProgressSink, StepEvent } from '../../index.js';
@@ -45,6 +45,8 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
   const begun = now();
   const running = new Map<string, StepState>();
   const transfers = new Map<string, Transfer>();
+  /** Base layers being unpacked, with when each began. */
+  const extracting = new Map<string, { label: string; started: number }>();
   /** Steps known: from the plan event when there is one, else counted as they show up. */
   let total = 0;
   let planned = false;
@@ -74,6 +76,7 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
     for (const t of transfers.values()) {
       lines.push(fit(` => => ${t.push ? 'pushing' : 'pulling'} ${t.label} ${formatBytes(t.current)} / ${formatBytes(t.total)}`));
     }
+    for (const x of extracting.values()) lines.push(withTime(` => => extracting ${x.label}`, now() - x.started));
     return lines;
   };
 
@@ -108,6 +111,14 @@ export function ttyProgress(out: Terminal, options: TtyOptions = {}): ProgressSi
         }
         transfers.set(event.id, { label: event.label, current: event.current, total: event.total, push: event.push === true });
         return schedule();
+      }
+      if (event.type === 'extract') {
+        if (!event.done) {
+          extracting.set(event.id, { label: event.label, started: now() });
+          return schedule();
+        }
+        extracting.delete(event.id);
+        return draw([` => ${event.label}: extracted in ${(event.seconds ?? 0).toFixed(1)}s`]);
       }
       if (event.type === 'plan') {
         planned = true;
