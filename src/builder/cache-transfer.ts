@@ -20,6 +20,7 @@ import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js
 import type { ProgressSink } from '../progress/events.js';
 import { registryClient, type RegistryOptions } from '../registry/configured-client.js';
 import { pushImage } from '../registry/push-image.js';
+import { compressLayersForExport, exportContext } from '../export/recompress.js';
 import type { StateRoot } from '../state/state-root.js';
 import { manifestReference, parseReference, type Reference } from '../registry/reference.js';
 
@@ -96,8 +97,12 @@ async function importFromRegistry(name: string, ref: Reference, options: Transfe
   return imported;
 }
 
-/** Writes `steps` to the cache `spec` names. */
-export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
+/**
+ * Writes `steps` to the cache `spec` names, their layers gzipped (a build keeps its own
+ * uncompressed; a cache travels, as BuildKit's does, compressed).
+ */
+export async function exportCacheTo(spec: CacheSpec, given: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<void> {
+  const steps = await withCompressedLayers(given, options);
   if (spec.type === 'local') {
     await writingTo('the cache', spec.dir, () => exportCache(spec.dir, steps, options.root.store, options.root.warn));
     return;
@@ -121,4 +126,11 @@ export async function exportCacheTo(spec: CacheSpec, steps: ReadonlyMap<string, 
     ...(options.progress ? { progress: options.progress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+}
+
+async function withCompressedLayers(steps: ReadonlyMap<string, ExportedStep>, options: TransferOptions): Promise<Map<string, ExportedStep>> {
+  const entries = [...steps];
+  const items = entries.map(([, step]) => ({ layer: step.layer.descriptor, diffID: step.layer.diffID }));
+  const layers = await compressLayersForExport(items, exportContext(options.root, options.signal));
+  return new Map(entries.map(([key, step], i) => [key, { ...step, layer: { ...step.layer, descriptor: layers[i] ?? step.layer.descriptor } }]));
 }

@@ -159,7 +159,8 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   const checksums = await (prepared.fetched ? new ChecksumCache() : ChecksumCache.for(root.path, request.context, root.warn)).load();
   const views = new SourceViews(snapshotter, root.path);
   const contextViews = new ContextViews(context, root.path);
-  const differ = new MountDiffer(root.store, root.path);
+  // Layers stay uncompressed in the store; outputs that leave it compress them (export/recompress.ts).
+  const differ = new MountDiffer(root.store, root.path, 'uncompressed');
   const applier = new StoreApplier(root.store);
   const transfer = { root, progress, ...registry, ...signal };
   const imported = new Map<string, ImportedStep>();

@@ -27,14 +27,19 @@ export interface Differ {
   diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options?: WriteLayerOptions): Promise<LayerResult>;
 }
 
-/** A differ for overlay and whole-tree (bind) snapshots; scratch space under the state root `root`. */
+/**
+ * A differ for overlay and whole-tree (bind) snapshots; scratch space under the state root `root`.
+ * `compression` is how its layers are written unless a call says otherwise (a build: uncompressed).
+ */
 export class MountDiffer implements Differ {
   constructor(
     private readonly store: ContentStore,
     private readonly root: string,
+    private readonly compression: 'gzip' | 'uncompressed' = 'gzip',
   ) {}
 
-  async diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options: WriteLayerOptions = {}): Promise<LayerResult> {
+  async diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, given: WriteLayerOptions = {}): Promise<LayerResult> {
+    const options = { compression: this.compression, ...given };
     const overlay = overlayParts(upper);
     if (overlay?.upper !== undefined) {
       const xattrs = await xattrsUnder(overlay.upper);

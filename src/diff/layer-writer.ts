@@ -1,7 +1,9 @@
 /**
  * Writing changes as a layer in one streaming pass: tar (see `tar-changes.ts`) → sha256 (the
  * diffID) → gzip → the content store (which hashes again: the digest). The same change gives the
- * same digest.
+ * same digest. A build writes its layers `uncompressed` instead (the tar as it is, so the digest is
+ * the diffID): compression is left to the outputs that need it (`export/recompress.ts`), off the
+ * path a developer waits on, as BuildKit's local exports do.
  */
 import { pipeline } from 'node:stream/promises';
 import { parallelGzip } from '../archive/parallel-gzip.js';
@@ -28,9 +30,11 @@ export interface WriteLayerOptions {
   label?: string;
   /** The tree's extended attributes, when the caller has read them already (see `xattrsUnder`). */
   xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+  /** `gzip` (the default) or `uncompressed`. */
+  compression?: 'gzip' | 'uncompressed';
 }
 
-/** Writes `changes` (read from the tree at `root`) as a gzipped layer into `store`. */
+/** Writes `changes` (read from the tree at `root`) as a layer (gzipped unless asked otherwise) into `store`. */
 export async function writeLayer(
   changes: readonly Change[],
   root: string,
@@ -41,16 +45,23 @@ export async function writeLayer(
   const tar = new TarWriter();
   const diffID = new HashingStream();
   const writer = await store.writer({ ...(options.signal ? { signal: options.signal } : {}), ...(options.label ? { label: options.label } : {}) });
-  const flowing = pipeline(tar.stream, diffID, parallelGzip(), writer.stream, options.signal ? { signal: options.signal } : {});
+  const gzip = options.compression !== 'uncompressed';
+  const flowing = gzip
+    ? pipeline(tar.stream, diffID, parallelGzip(), writer.stream, signalOf(options))
+    : pipeline(tar.stream, diffID, writer.stream, signalOf(options));
   flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
     await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
     tar.finish();
     await flowing;
     const { digest, size } = await writer.commit();
-    return { descriptor: { mediaType: MediaType.OciLayerGzip, digest, size }, diffID: diffID.digest.digest };
+    return { descriptor: { mediaType: gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, digest, size }, diffID: diffID.digest.digest };
   } catch (err) {
     tar.destroy(err as Error);
     throw await writer.abort(err);
   }
+}
+
+function signalOf(options: WriteLayerOptions): { signal?: AbortSignal } {
+  return options.signal ? { signal: options.signal } : {};
 }

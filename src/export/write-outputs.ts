@@ -29,7 +29,7 @@ import { imagePlatform, platformDirectory, writeIndex, type StoredIndex } from '
 import { formatPlatform } from '../image/platform.js';
 import { STDOUT, type OutputSpec } from './output-spec.js';
 import { writeRootfsDir, writeRootfsTarOf } from './rootfs.js';
-import { recompressImage } from './recompress.js';
+import { compressForExport, recompressImage } from './recompress.js';
 import { imageVariant, type StoredImage } from './stored-image.js';
 
 /** What the outputs need besides the image. */
@@ -136,7 +136,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
       });
     }
     const variants: StoredImage[] = [];
-    for (const image of images) variants.push(await outputVariant(image, output, ctx));
+    for (const image of images) variants.push(await outputVariant(image, output, ctx, images.length));
     const variant = variants.length === 1 ? (variants[0] as StoredImage) : undefined;
     const index = variant ? undefined : await writeIndex(store, variants, output.ociMediaTypes);
     const digest = (variant?.descriptor ?? (index as StoredIndex).descriptor).digest;
@@ -181,30 +181,37 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
   return results;
 }
 
-/** The image as the output wants it: recompressed when it asks, with its media types and annotations. */
+/**
+ * The image as the output wants it: recompressed when it asks, with its media types and
+ * annotations. Without `compression=`, the build's uncompressed layers are gzipped for every output
+ * but a single-platform image kept in the store and not pushed: that one keeps them as they are (a
+ * multi-platform image is stored as it would be pushed, so `tsbuild push` sends its index as is).
+ */
 async function outputVariant(
   image: StoredImage,
   output: Extract<OutputSpec, { type: 'image' | 'oci' | 'docker' }>,
   ctx: OutputContext,
+  platforms: number,
 ): Promise<StoredImage> {
   const signal = ctx.signal;
-  const recompressed = output.compression
-    ? await recompressImage(
-        image,
-        {
-          compression: output.compression,
-          ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }),
-          force: output.forceCompression ?? false,
-        },
-        {
-          root: ctx.root.path,
-          store: ctx.root.store,
-          baseLayers: ctx.baseLayers ?? new Set(),
-          warn: ctx.root.warn,
-          ...(signal ? { signal } : {}),
-        },
-      )
-    : image;
+  const recompressing = {
+    root: ctx.root.path,
+    store: ctx.root.store,
+    baseLayers: ctx.baseLayers ?? new Set<string>(),
+    warn: ctx.root.warn,
+    ...(signal ? { signal } : {}),
+  };
+  const choice = output.compression && {
+    compression: output.compression,
+    ...(output.compressionLevel === undefined ? {} : { level: output.compressionLevel }),
+    force: output.forceCompression ?? false,
+  };
+  const keptLocally = output.type === 'image' && !output.push && platforms === 1;
+  const recompressed = choice
+    ? await recompressImage(image, choice, recompressing)
+    : keptLocally
+      ? image
+      : await compressForExport(image, recompressing);
   return imageVariant(ctx.root.store, recompressed, output);
 }
 

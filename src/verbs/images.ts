@@ -9,6 +9,7 @@ import { writingTo } from '../util/destination.js';
 import { writeDockerArchive } from '../export/docker-archive.js';
 import { openLayout } from '../export/layout-writer.js';
 import { writeOciLayout } from '../export/oci-layout.js';
+import { compressForExport, exportContext } from '../export/recompress.js';
 import { imageRecord, recordFor, recordPlatforms } from '../images/image-record.js';
 import { formatPlatform, parsePlatform } from '../image/platform.js';
 import { readStoredImage, type StoredImage } from '../export/stored-image.js';
@@ -156,7 +157,7 @@ export async function saveImages(names: readonly string[], dest: string, format:
     const layout = await openLayout(dest, true, options.signal);
     try {
       for (const record of records) {
-        const image = await readStoredImage(root.store, record.manifest.digest);
+        const image = await compressForExport(await readStoredImage(root.store, record.manifest.digest), exportContext(root, options.signal));
         await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, isDangling(record) ? [] : [record.name], root.store);
       }
       await layout.commit();

@@ -7,10 +7,12 @@ import { readStoredIndex } from '../export/platform-index.js';
 import { readStoredImage } from '../export/stored-image.js';
 import { pushIndex } from '../registry/push-index.js';
 import { registryClient } from '../registry/configured-client.js';
+import { compressForExport, exportContext } from '../export/recompress.js';
 import { pushImage, type PushImageOptions, type PushResult } from '../registry/push-image.js';
 import { StateRoot } from '../state/state-root.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isDangling } from '../images/image-index.js';
+import { imageRecord } from '../images/image-record.js';
 import { lookupImage } from './image-lookup.js';
 import type { CommonOptions, RegistryOptions } from './options.js';
 
@@ -37,5 +39,12 @@ export async function push(name: string, options: PushOptions = {}): Promise<Pus
   const where = { store: root.store, client: await registryClient(options), sources: root.blobSources };
   // A multi-platform image goes as it was built: every platform, then its index.
   if (record.platforms) return pushIndex(await readStoredIndex(root.store, record.target), record.name, where, options);
-  return pushImage(await readStoredImage(root.store, record.manifest.digest), record.name, where, options);
+  // A build keeps its layers uncompressed in the store: they go gzipped, as an output of the build would send them.
+  const stored = await readStoredImage(root.store, record.manifest.digest);
+  const image = await compressForExport(stored, exportContext(root, options.signal));
+  const pushed = await pushImage(image, record.name, where, options);
+  // The name now stands for what its registry holds (the same image id), so the digest the push
+  // printed reaches the image here too, as a repo digest does in docker.
+  if (image !== stored) await root.images.put(imageRecord(record.name, image));
+  return pushed;
 }

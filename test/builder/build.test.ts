@@ -10,6 +10,7 @@ import { build, type BuildRequest } from '../../src/verbs/build.js';
 import { parseCacheSpec } from '../../src/cache/cache-spec.js';
 import { pruneState, usage } from '../../src/verbs/maintenance.js';
 import { LocalContentStore } from '../../src/content/local-store.js';
+import { layerCompression } from '../../src/archive/compression.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { parseDigest } from '../../src/digest/digest.js';
 import { ImageIndex } from '../../src/images/image-index.js';
@@ -61,7 +62,8 @@ async function image(
   const manifest = JSON.parse((await store.readBytes(parseDigest(digest))).toString()) as Manifest;
   const config = JSON.parse((await store.readBytes(parseDigest(manifest.config.digest))).toString()) as ImageConfig;
   const rootfs = tempDir();
-  for (const layer of manifest.layers) await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain' });
+  for (const layer of manifest.layers)
+    await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain', compression: layerCompression(layer.mediaType) });
   return { manifest, config, tree: treeListing(rootfs), read: (file) => readFileSync(path.join(rootfs, file), 'utf8') };
 }
 
@@ -348,7 +350,8 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
     expect(first.ran).toBe(4);
     const fresh = { context: p.context, root: tempDir() };
     const imported = await build(request(fresh, { cacheFrom: [cacheDir] }));
-    expect([imported.ran, imported.cached, imported.digest]).toEqual([0, 4, first.digest]);
+    // The same image (config digest); its manifest names the cache's gzipped layers, not the store's uncompressed ones.
+    expect([imported.ran, imported.cached, imported.config]).toEqual([0, 4, first.config]);
     expect((await image(fresh.root, imported.digest)).read('app/out.txt')).toBe('hello\nbuilt\n');
     expect(await mountsUnder(fresh.root)).toEqual([]);
   });
@@ -380,13 +383,14 @@ describe.skipIf(!isRoot || !registryAvailable)('tsbuild build, end to end', () =
 
     const fresh = { context: p.context, root: tempDir() };
     const imported = await build(request(fresh, { cacheFrom: [parseCacheSpec(`type=registry,ref=${host}/cache/app:max`, 'from')] }));
-    expect([imported.ran, imported.cached, imported.digest]).toEqual([0, 4, first.digest]);
+    // The same image (config digest); its manifest names the cache's gzipped layers, not the store's uncompressed ones.
+    expect([imported.ran, imported.cached, imported.config]).toEqual([0, 4, first.config]);
     expect((await image(fresh.root, imported.digest)).read('app/out.txt')).toBe('hello\nbuilt\n');
     // With only the final step cached, the build stage runs and the final COPY is restored.
     const partial = await build(
       request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/cache/app:min`, mode: 'max' }] }),
     );
-    expect([partial.ran, partial.cached, partial.digest]).toEqual([3, 1, first.digest]);
+    expect([partial.ran, partial.cached, partial.config]).toEqual([3, 1, first.config]);
     // An image that is not a cache: a warning (tested through the CLI in cache-import.test.ts), the steps run.
     const notCache = await build(
       request({ context: p.context, root: tempDir() }, { cacheFrom: [{ type: 'registry', ref: `${host}/busybox:1`, mode: 'max' }] }),

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
+import { layerCompression } from '../../src/archive/compression.js';
 import { applyLayer } from '../../src/diff/applier.js';
 import { parseDigest } from '../../src/digest/digest.js';
 import { ImageIndex } from '../../src/images/image-index.js';
@@ -89,7 +90,8 @@ async function readImage(root: string, digest: string): Promise<{ config: ImageC
   const manifest = JSON.parse((await store.readBytes(parseDigest(digest))).toString()) as Manifest;
   const config = JSON.parse((await store.readBytes(parseDigest(manifest.config.digest))).toString()) as ImageConfig;
   const rootfs = tempDir();
-  for (const layer of manifest.layers) await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain' });
+  for (const layer of manifest.layers)
+    await applyLayer(await store.reader(parseDigest(layer.digest)), rootfs, { mode: 'plain', compression: layerCompression(layer.mediaType) });
   return { config, files: (name) => readFileSync(path.join(rootfs, name), 'utf8') };
 }
 

@@ -114,8 +114,10 @@ function stepLayer(id: string, root: string): string {
     const file = path.join(dir, name);
     if (statSync(file).size > 64 * 1024) continue;
     try {
-      const doc = JSON.parse(readFileSync(file, 'utf8')) as { config?: { digest?: string }; layers?: Array<{ digest: string }> };
-      if (doc.config?.digest === id) return doc.layers?.at(-1)?.digest ?? '';
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { config?: { digest?: string }; layers?: Array<{ digest: string; mediaType: string }> };
+      // The archive's manifest, with the step's layer gzipped (the store keeps it uncompressed too).
+      const last = doc.layers?.at(-1);
+      if (doc.config?.digest === id && last?.mediaType.endsWith('gzip')) return last.digest;
     } catch {
       // not JSON: a layer
     }

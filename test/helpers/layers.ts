@@ -1,12 +1,13 @@
-/** Reading a stored layer back: its entries as `type name [-> link]`. */
-import { gunzip } from '../../src/archive/compression.js';
+/** Reading a stored layer back (gzipped, or uncompressed as a build stores it): its entries as `type name [-> link]`. */
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { readTar } from '../../src/archive/tar.js';
 import type { LocalContentStore } from '../../src/content/local-store.js';
 import type { Digest } from '../../src/digest/digest.js';
 
 export async function layerEntries(store: LocalContentStore, digest: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const { header, body } of readTar((await store.reader(digest as Digest)).pipe(gunzip()))) {
+  for await (const { header, body } of readTar(await layerTar(store, digest))) {
     body.resume();
     out.push(`${header.type} ${header.name}${header.linkname ? ` -> ${header.linkname}` : ''}`);
   }
@@ -16,7 +17,7 @@ export async function layerEntries(store: LocalContentStore, digest: string): Pr
 /** The content of the regular file `name` in a stored layer, or undefined when the layer lacks it. */
 export async function layerFile(store: LocalContentStore, digest: string, name: string): Promise<string | undefined> {
   let found: string | undefined;
-  for await (const { header, body } of readTar((await store.reader(digest as Digest)).pipe(gunzip()))) {
+  for await (const { header, body } of readTar(await layerTar(store, digest))) {
     if (header.name !== name || header.type !== 'file') {
       body.resume();
       continue;
@@ -26,4 +27,15 @@ export async function layerFile(store: LocalContentStore, digest: string, name: 
     found = Buffer.concat(chunks).toString('utf8');
   }
   return found;
+}
+
+/** The layer's tar, whatever its compression (the first two bytes tell gzip). */
+async function layerTar(store: LocalContentStore, digest: string): Promise<Readable> {
+  let head: Buffer = Buffer.alloc(0);
+  for await (const chunk of await store.reader(digest as Digest)) {
+    head = chunk as Buffer;
+    break;
+  }
+  const source = await store.reader(digest as Digest);
+  return head[0] === 0x1f && head[1] === 0x8b ? source.pipe(createGunzip()) : source;
 }

@@ -15,6 +15,7 @@ import { buildOutputs } from '../../src/export/output-spec.js';
 import { login } from '../../src/verbs/login.js';
 import { pull } from '../../src/verbs/pull.js';
 import { push } from '../../src/verbs/push.js';
+import { inspectImage } from '../../src/verbs/images.js';
 import type { TsbuildError } from '../../src/errors.js';
 import { tsbuild } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
@@ -28,15 +29,19 @@ const tempDir = useTempDirs('tsbuild-push-');
 const ready = isRoot && registryAvailable;
 const busybox = useBusyboxRegistry(ready);
 
-/** Builds a two-layer-on-busybox image named `name` into a fresh state root. */
-async function builtImage(name: string, content = 'app\n'): Promise<{ root: string; digest: string; dockerConfig: string }> {
+/**
+ * Builds a two-layer-on-busybox image named `name` into a fresh state root; `id` is its config
+ * digest. The store keeps the build's layers uncompressed and a push sends them gzipped, so the
+ * pushed manifest digest is the registry's (read back by skopeo), not the store's.
+ */
+async function builtImage(name: string, content = 'app\n'): Promise<{ root: string; id: string; dockerConfig: string }> {
   const context = tempDir();
   const root = tempDir();
   const dockerConfig = tempDir();
   writeFileSync(path.join(context, 'app.txt'), content);
   writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nCOPY app.txt /app/\nRUN echo ran > /ran.txt\n`);
   const result = await build({ context, root, tags: [name], registriesConfig: '/nonexistent/registries.json', dockerConfig });
-  return { root, digest: result.digest, dockerConfig };
+  return { root, id: result.config, dockerConfig };
 }
 
 /** The digest skopeo reads; asynchronous, as the token server answering it runs in this process. */
@@ -56,13 +61,14 @@ const skopeoConfigDigest = async (ref: string): Promise<string> => {
 describe.skipIf(!ready)('push to a registry', () => {
   it('uploads, then skips what exists, then mounts into a second repository; skopeo and a tsbuild pull read it back', async () => {
     const name = `${busybox.registry().host}/team/app:1`;
-    const { root, digest, dockerConfig } = await builtImage(name);
+    const { root, id, dockerConfig } = await builtImage(name);
     const options = { root, registriesConfig: '/nonexistent/registries.json', dockerConfig };
 
     const first = await push(name, options);
+    const digest = first.digest;
     // The base's two layers came from busybox in this registry: they are mounted, not uploaded.
     expect(first).toEqual({ name, digest, uploaded: 3, mounted: 2, existing: 0, uploadedBytes: expect.any(Number) as number });
-    expect(await skopeoDigest(name)).toBe(digest);
+    expect([await skopeoDigest(name), await skopeoConfigDigest(name)]).toEqual([digest, id]);
 
     const again = await push(name, options);
     expect([again.uploaded, again.mounted, again.existing]).toEqual([0, 0, 5]);
@@ -83,10 +89,11 @@ describe.skipIf(!ready)('push to a registry', () => {
 
   it('uploads in PATCH chunks when asked, and falls back to chunks when a registry refuses a monolithic PUT', async () => {
     const name = `${busybox.registry().host}/chunked/app:1`;
-    const { root, digest, dockerConfig } = await builtImage(name, 'x'.repeat(300_000));
+    const { root, id, dockerConfig } = await builtImage(name, 'x'.repeat(300_000));
     const chunked = await push(name, { root, registriesConfig: '/nonexistent/registries.json', dockerConfig, chunkSize: 64 * 1024 });
-    expect([chunked.digest, chunked.uploaded]).toEqual([digest, 3]);
-    expect(await skopeoDigest(name)).toBe(digest);
+    const digest = chunked.digest;
+    expect(chunked.uploaded).toBe(3);
+    expect([await skopeoDigest(name), await skopeoConfigDigest(name)]).toEqual([digest, id]);
 
     // A front that answers 413 to any PUT carrying a body: only chunked uploads get through.
     const port = await freePort();
@@ -203,7 +210,7 @@ describe.skipIf(!ready)('push with authentication', () => {
 
   it('Basic: refused without credentials with a one-line error; pushes after login', async () => {
     const name = `${basic.host}/app:1`;
-    const { root, digest, dockerConfig } = await builtImage(name);
+    const { root, id, dockerConfig } = await builtImage(name);
     const options = { root, registriesConfig: '/nonexistent/registries.json', dockerConfig };
     await expect(push(name, options)).rejects.toThrow(`unauthorized: authentication required for blob`);
     const cli = tsbuild(['--root', root, '--registries-config', '/nonexistent/registries.json', 'push', name], {
@@ -216,8 +223,9 @@ describe.skipIf(!ready)('push with authentication', () => {
       ),
     );
     await login(basic.host, { username: user.user, password: user.password }, { dockerConfig, registriesConfig: '/nonexistent/registries.json' });
-    expect((await push(name, options)).digest).toBe(digest);
+    const { digest } = await push(name, options);
     expect(await skopeoDigest(name, `${user.user}:${user.password}`)).toBe(digest);
+    expect((await inspectImage(digest, { root })).manifest.config.digest).toBe(id);
   });
 
   it('Bearer: a mount asks one token for both repositories; anonymous push is denied by the token scope', async () => {

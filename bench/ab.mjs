@@ -1,0 +1,79 @@
+// Before/after for one change: two tsbuild checkouts (their bin/tsbuild.js) timed on the same
+// scenario, interleaved run by run, so a machine shared with other work slows both alike. The
+// scenario is the performance issue's edit-rebuild context, offline: 2,000 small files and one
+// 50 MB file, `COPY . /data/` (FROM scratch, so no registry), then a cold build, a no-op rebuild
+// and a rebuild after one small file changed, each as a command with its own state root.
+//
+//   node bench/ab.mjs /path/to/before /path/to/after [runs]
+//
+// Prints medians (and minimums) per checkout; `docs/performance.md` records what it printed.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function makeContext(dir) {
+  for (let i = 0; i < 2000; i++) {
+    const sub = path.join(dir, 'src', `pkg${i % 20}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(path.join(sub, `file${i}.js`), randomBytes(1024).toString('base64'));
+  }
+  writeFileSync(path.join(dir, 'big.bin'), randomBytes(50 * 1024 * 1024));
+  writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /data/\n');
+}
+
+function timed(checkout, root, context) {
+  const start = process.hrtime.bigint();
+  execFileSync(process.execPath, [path.join(checkout, 'bin/tsbuild.js'), '--root', root, 'build', '-q', '-t', 'ab:latest', context], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Times `before` and `after` (checkout directories) `runs` times each, interleaved; prints and returns the times. */
+export function benchAB(before, after, runs = 5) {
+  const times = { [before]: { cold: [], noop: [], oneFile: [] }, [after]: { cold: [], noop: [], oneFile: [] } };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-ab-'));
+  try {
+    const context = path.join(dir, 'ctx');
+    mkdirSync(context);
+    makeContext(context);
+    for (let r = 0; r < runs; r++) {
+      // Alternate which goes first, so neither always meets a warmer page cache.
+      for (const checkout of r % 2 === 0 ? [before, after] : [after, before]) {
+        const root = path.join(dir, `root-${r}-${checkout === before ? 'before' : 'after'}`);
+        const t = times[checkout];
+        t.cold.push(timed(checkout, root, context));
+        t.noop.push(timed(checkout, root, context));
+        writeFileSync(path.join(context, 'src/pkg0/file0.js'), `changed ${r} ${checkout === before ? 'b' : 'a'}\n`);
+        t.oneFile.push(timed(checkout, root, context));
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const show = (xs) => `${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)})`;
+  console.log(`2,000 small files + one 50 MB file, COPY . /data/; medians of ${runs}, interleaved`);
+  for (const [name, label] of [
+    [before, 'before'],
+    [after, 'after'],
+  ]) {
+    const t = times[name];
+    console.log(`  ${label.padEnd(7)} cold ${show(t.cold)}, no-op ${show(t.noop)}, one file changed ${show(t.oneFile)}   (${name})`);
+  }
+  console.log(JSON.stringify({ loadavg: os.loadavg(), cpus: os.cpus().length, runs, times }));
+  return times;
+}
+
+// `node bench/ab.mjs BEFORE AFTER [runs]` runs it.
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const [before, after, runs] = process.argv.slice(2);
+  if (!before || !after) {
+    console.error('usage: node bench/ab.mjs BEFORE_CHECKOUT AFTER_CHECKOUT [runs]');
+    process.exit(2);
+  }
+  benchAB(path.resolve(before), path.resolve(after), Number(runs ?? 5));
+}
