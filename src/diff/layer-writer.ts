@@ -46,16 +46,17 @@ export async function writeLayer(
   const diffID = new HashingStream();
   const writer = await store.writer({ ...(options.signal ? { signal: options.signal } : {}), ...(options.label ? { label: options.label } : {}) });
   const gzip = options.compression !== 'uncompressed';
+  // An uncompressed layer's digest is its diffID: the store's own hash gives both.
   const flowing = gzip
     ? pipeline(tar.stream, diffID, parallelGzip(), writer.stream, signalOf(options))
-    : pipeline(tar.stream, diffID, writer.stream, signalOf(options));
+    : pipeline(tar.stream, writer.stream, signalOf(options));
   flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
     await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
     tar.finish();
     await flowing;
     const { digest, size } = await writer.commit();
-    return { descriptor: { mediaType: gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, digest, size }, diffID: diffID.digest.digest };
+    return { descriptor: { mediaType: gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, digest, size }, diffID: gzip ? diffID.digest.digest : digest };
   } catch (err) {
     tar.destroy(err as Error);
     throw await writer.abort(err);

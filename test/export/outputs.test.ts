@@ -6,7 +6,9 @@
  * reproducible images with SOURCE_DATE_EPOCH.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildRequest } from '../../src/verbs/build.js';
@@ -500,6 +502,45 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     await expect(build(request(p, { outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }))).rejects.toThrow(
       'rewrite-timestamp=true needs SOURCE_DATE_EPOCH',
     );
+  });
+});
+
+describe.skipIf(!ready)('layers kept uncompressed in the store, gzipped once when they leave it', () => {
+  it('the store holds the build’s layers as plain tars (digest = diffID); an OCI archive gets them gzipped, the base’s as pulled; a second export converts nothing', async () => {
+    const p = project();
+    const out = tempDir();
+    const result = await build(request(p, { buildArgs: { SOURCE_DATE_EPOCH: '1700000000' } }));
+    const store = new LocalContentStore(p.root);
+    const stored = await readStoredImage(store, result.digest);
+    const diffIDs = stored.config.rootfs.diff_ids;
+    // busybox's two layers as pulled (gzip), then the RUN and COPY layers as tars.
+    expect(stored.manifest.layers.map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.layer.v1.tar',
+      'application/vnd.oci.image.layer.v1.tar',
+    ]);
+    expect(stored.manifest.layers.slice(2).map((l) => l.digest)).toEqual(diffIDs.slice(2));
+
+    const exported = async (name: string): Promise<Manifest> => {
+      await build(request(p, { buildArgs: { SOURCE_DATE_EPOCH: '1700000000' }, outputs: buildOutputs([`type=oci,dest=${out}/${name}`]) }));
+      const index = JSON.parse(execFileSync('tar', ['-xOf', `${out}/${name}`, 'index.json'], { encoding: 'utf8' })) as Index;
+      const digest = (index.manifests[0]?.digest ?? '').slice(7);
+      return JSON.parse(execFileSync('tar', ['-xOf', `${out}/${name}`, `blobs/sha256/${digest}`], { encoding: 'utf8' })) as Manifest;
+    };
+    const first = await exported('a.tar');
+    expect(first.layers.map((l) => l.mediaType)).toEqual(Array(4).fill('application/vnd.oci.image.layer.v1.tar+gzip'));
+    expect(first.layers.slice(0, 2).map((l) => l.digest)).toEqual(stored.manifest.layers.slice(0, 2).map((l) => l.digest));
+    // Each gzipped layer holds the tar the config names.
+    for (const [i, layer] of first.layers.entries()) {
+      const tar = gunzipSync(execFileSync('tar', ['-xOf', `${out}/a.tar`, `blobs/sha256/${layer.digest.slice(7)}`], { maxBuffer: 1 << 26 }));
+      expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(diffIDs[i]);
+    }
+    // The conversion is remembered: exporting again writes the same archive and no new blob.
+    const blobs = readdirSync(path.join(p.root, 'blobs', 'sha256')).length;
+    expect(await exported('b.tar')).toEqual(first);
+    expect(readdirSync(path.join(p.root, 'blobs', 'sha256')).length).toBe(blobs);
+    expect(readFileSync(`${out}/b.tar`).equals(readFileSync(`${out}/a.tar`))).toBe(true);
   });
 });
 
