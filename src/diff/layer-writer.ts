@@ -56,7 +56,10 @@ export async function writeLayer(
     tar.finish();
     await flowing;
     const { digest, size } = await writer.commit();
-    return { descriptor: { mediaType: gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, digest, size }, diffID: gzip ? diffID.digest.digest : digest };
+    return {
+      descriptor: { mediaType: gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, digest, size },
+      diffID: gzip ? diffID.digest.digest : digest,
+    };
   } catch (err) {
     tar.destroy(err as Error);
     throw await writer.abort(err);
