@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../errors.js';
 import { statIfExists } from '../util/absent.js';
 
 /** The Dockerfile that was read: its path and text. */
@@ -44,6 +44,8 @@ export async function readDockerfile(context: string, dockerfile?: string, signa
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue;
       if (code === 'EISDIR') throw new InvalidArgumentError(`failed to read dockerfile: ${file} is a directory`);
+      // Not a bug: a user (rootless, or in a container) who may not read it.
+      if (code === 'EACCES') throw new PermissionDeniedError(`failed to read dockerfile: open ${file}: permission denied`);
       throw err;
     }
   }

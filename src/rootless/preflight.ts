@@ -64,22 +64,40 @@ export function checkRootlessPrerequisites(machine: Machine): void {
   }
 }
 
+/** CAP_SYS_ADMIN's bit in /proc/self/status's capability masks. */
+const CAP_SYS_ADMIN = 21n;
+
 /**
- * A one-line cause for what `unshare` printed when it could not make the namespace, with the
- * setting most likely behind it (AppArmor's restriction on Ubuntu 23.10 and later, a range
- * `newuidmap` refused).
+ * A one-line cause for what `unshare` or `newuidmap`/`newgidmap` printed when the namespace could
+ * not be made, with the setting most likely behind it: AppArmor's restriction (Ubuntu 23.10 and
+ * later); a seccomp filter refusing unshare(2) (a container's default profile); a setuid
+ * `newuidmap` in a container. Debian's `newuidmap` is built without libcap: it keeps euid 0 when it
+ * writes the map, and the kernel then wants CAP_SYS_ADMIN over the new namespace, which euid 0 has
+ * only with CAP_SYS_ADMIN in the container's own; Docker's bounding set leaves it out, so the write
+ * is refused. With file capabilities instead of the setuid bit, the helper keeps the user's euid
+ * (the namespace's owner) and needs CAP_SETUID alone, as BuildKit's and buildah's images set it.
  */
 export function namespaceFailure(stderr: string, machine: Pick<Machine, 'read'>): TsbuildError {
   const text = stderr.trim().split('\n').filter(Boolean).at(-1) ?? 'no output';
+  const status = machine.read('/proc/self/status') ?? '';
   let hint = 'see docs/rootless.md for what a rootless build needs';
   if (machine.read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim() === '1') {
     hint = 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): allow them for node, or run as root';
-  } else if (/did not create the namespace/.test(text) && /^Seccomp:\s*2$/m.test(machine.read('/proc/self/status') ?? '')) {
+  } else if (/unshare failed|did not create the namespace/.test(text) && /^Seccomp:\s*2$/m.test(status)) {
     hint =
       'a seccomp filter (a container’s default profile) refuses unshare(2): start the container with --security-opt seccomp=unconfined (docs/rootless.md)';
+  } else if (/write to [ug]id_map failed/.test(text) && !boundingSetHas(status, CAP_SYS_ADMIN)) {
+    hint =
+      'a setuid newuidmap/newgidmap cannot map ids without CAP_SYS_ADMIN, which this container does not have: give them file capabilities instead (chmod u-s; setcap cap_setuid+ep newuidmap, cap_setgid+ep newgidmap; docs/rootless.md)';
   } else if (/newuidmap|newgidmap/.test(text)) {
     hint =
       'newuidmap/newgidmap refused the ranges: check /etc/subuid and /etc/subgid, and that both tools are setuid root (or have CAP_SETUID/CAP_SETGID)';
   }
   return new TsbuildError('unavailable', `cannot enter a user namespace: ${text}`, { hint });
+}
+
+/** True when the `CapBnd:` mask of a /proc status text holds capability `bit` (or is not there). */
+function boundingSetHas(status: string, bit: bigint): boolean {
+  const mask = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return mask === undefined || ((BigInt(`0x${mask}`) >> bit) & 1n) === 1n;
 }

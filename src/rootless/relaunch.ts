@@ -7,25 +7,31 @@
  * are the same as root's. This is rootlesskit's and podman's design without a daemon: the
  * namespace lives exactly as long as the command.
  *
- * The chain is `unshare` (util-linux; it runs `newuidmap`/`newgidmap` for the mapping) → `sh`,
- * which hands the real stderr back to the command → `setpriv --pdeathsig SIGKILL` → node with the
- * same arguments. Until the shell's redirection, stderr is a pipe read here, so a namespace that
- * cannot be made is one line of ours, not unshare's words; after it, the command writes to the
- * terminal itself (the live progress view needs a TTY). The parent-death signal ends the inner
- * command if this process is killed (SIGKILL included); when the inner one ends, its mount
- * namespace and every mount in it go with it, which is what the next command's reclaim relies on.
+ * The chain is `unshare --user --mount` (util-linux) → `sh`, which says it runs, waits while this
+ * process maps its ids with `newuidmap`/`newgidmap` (`write-id-maps.ts`), then hands the real
+ * stderr back → `setpriv --pdeathsig SIGKILL` → node with the same arguments (root in the
+ * namespace from that exec on, with all its capabilities there). Until the shell's redirection,
+ * stderr is a pipe read here, so a namespace that cannot be made is one line of ours, not
+ * unshare's words; after it, the command writes to the terminal itself (the live progress view
+ * needs a TTY). Each wait of the handshake ends when the process waited for ends (the shell reads
+ * EOF when this process dies; unshare's exit ends the wait here), so no failure can hang. The
+ * parent-death signal ends the inner command if this process is killed (SIGKILL included); when
+ * the inner one ends, its mount namespace and every mount in it go with it, which is what the
+ * next command's reclaim relies on.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TsbuildError } from '../errors.js';
+import type { Duplex } from 'node:stream';
+import { CancelledError, TsbuildError } from '../errors.js';
 import { registriesConfigPath } from '../registry/configured-client.js';
 import { stateRootPath } from '../state/state-root.js';
 import { inUserNamespace } from '../util/user-namespace.js';
 import { findIdRange, type IdRange } from './id-ranges.js';
 import { killStaleContainers } from './stale-containers.js';
 import { checkRootlessPrerequisites, namespaceFailure, type Machine } from './preflight.js';
+import { writeIdMaps, type IdMaps } from './write-id-maps.js';
 
 /** How long making the namespace may take (it takes milliseconds). */
 const ENTER_TIMEOUT_MS = 10_000;
@@ -102,61 +108,83 @@ export async function runInUserNamespace(options: RelaunchOptions = {}): Promise
   if (env.TMPDIR === undefined && env.XDG_RUNTIME_DIR) env.TMPDIR = env.XDG_RUNTIME_DIR;
   const args = [
     '--user',
-    '--map-root-user',
-    `--map-users=${uids.start},1,${uids.count}`,
-    `--map-groups=${gids.start},1,${gids.count}`,
     '--mount',
     '--propagation=private',
     '--',
     '/bin/sh',
     '-c',
-    'exec 2>&3 3>&-; exec setpriv --pdeathsig SIGKILL -- "$@"',
+    INSIDE,
     'tsbuild-rootless',
     process.execPath,
     ...process.execArgv,
     ...rest,
   ];
-  const child = spawn('unshare', args, { stdio: ['inherit', 'inherit', 'pipe', process.stderr], env });
+  // stdin and stdout are the command's; stderr a pipe until the hand-over; 3 the real stderr; 4
+  // the handshake (a socket pair: "ready" out, "mapped" in).
+  const child = spawn('unshare', args, { stdio: ['inherit', 'inherit', 'pipe', process.stderr, 'pipe'], env });
   let early = '';
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    early += text;
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => (early += text));
+  const stderrClosed = new Promise<void>((resolve) => child.stderr?.once('close', resolve));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new TsbuildError('unavailable', `cannot run unshare: ${err.code ?? err.message}`, { hint: 'install it: apt-get install util-linux' })),
+    );
+    child.once('exit', (c, s) => resolve([c, s]));
   });
-  // The pipe ends when the shell hands stderr over, that is once the namespace exists. unshare
-  // 2.38 never returns when unshare(2) is refused under a seccomp filter (Docker's default one)
-  // while its helper waits to run newuidmap: without the hand-over in time, it is killed.
-  let entered = false;
-  child.stderr?.once('end', () => (entered = true));
-  const timer = setTimeout(() => {
-    if (!entered) {
-      early ||= `unshare did not create the namespace within ${ENTER_TIMEOUT_MS / 1000} s`;
-      // Its helper (a fork waiting to run newuidmap) first, which would otherwise wait forever.
-      for (const pid of childrenOf(child.pid)) process.kill(pid, 'SIGKILL');
-      child.kill('SIGKILL');
-    }
-  }, ENTER_TIMEOUT_MS);
   // Ctrl-C reaches both processes from the terminal; other stops are passed on.
   const onAbort = (): void => void child.kill('SIGTERM');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new TsbuildError('unavailable', `cannot run unshare: ${err.code ?? err.message}`, { hint: 'install it: apt-get install util-linux' })),
-      );
-      child.once('close', (c, s) => resolve([c, s]));
-    });
-    if (!entered || (early.trim() !== '' && code !== 0)) throw namespaceFailure(early, machine);
+    const user = os.userInfo();
+    const refused = await enter(child, { uid: user.uid, gid: user.gid, uids, gids }, exited, options.signal);
+    if (refused !== undefined) {
+      child.kill('SIGKILL');
+      // Rejects when unshare could not be started at all (its own error).
+      await exited;
+      if (options.signal?.aborted) throw new CancelledError('cancelled before the user namespace was made');
+      // What unshare printed before it exited (nothing else holds the pipe: bounded anyway).
+      await Promise.race([stderrClosed, delay(1000)]);
+      throw namespaceFailure(refused || early || 'unshare exited before making the namespace', machine);
+    }
+    const [code, signal] = await exited;
     return code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
   } finally {
-    clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
-/** The pids of `pid`'s children (none when it is gone). */
-function childrenOf(pid: number | undefined): number[] {
-  const text = pid === undefined ? undefined : machine.read(`/proc/${pid}/task/${pid}/children`);
-  return (text ?? '')
-    .split(' ')
-    .filter((word) => /^\d+$/.test(word))
-    .map(Number);
+/** The shell inside: says it runs, waits for its maps, hands the real stderr over, becomes the command. */
+const INSIDE = 'echo ready >&4 && read -r answer <&4 && [ "$answer" = mapped ] && exec 2>&3 3>&- 4>&- && exec setpriv --pdeathsig SIGKILL -- "$@"';
+
+/**
+ * The handshake: once the shell inside says it runs (unshare(2) worked), its namespace is mapped
+ * from here and the shell told to go on. Resolves to undefined when it may go on, else to why not
+ * ('' when unshare exited first: its stderr says why).
+ */
+async function enter(child: ChildProcess, maps: IdMaps, exited: Promise<unknown>, signal: AbortSignal | undefined): Promise<string | undefined> {
+  const control = child.stdio[4] as Duplex;
+  // A shell gone before "mapped" is written: its exit status says the rest.
+  control.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const ready = await Promise.race([
+    new Promise<'ready'>((resolve) => control.once('data', () => resolve('ready'))),
+    exited.then(
+      () => 'exited' as const,
+      () => 'exited' as const,
+    ),
+    new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ENTER_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (ready === 'exited') return '';
+  if (ready === 'late') return `unshare did not create the namespace within ${ENTER_TIMEOUT_MS / 1000} s`;
+  try {
+    await writeIdMaps(child.pid as number, maps, signal);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  control.end('mapped\n');
+  return undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -23,12 +23,21 @@ export interface RootlessUser {
   uid: number;
   gid: number;
   home: string;
-  /** Runs `tsbuild ...args` as the user from its home. */
-  run(args: string[], options?: { env?: NodeJS.ProcessEnv; tun?: boolean; timeout?: number }): CliResult;
+  /** Runs `tsbuild ...args` as the user from its home; `input` is its stdin (default: nothing). */
+  run(args: string[], options?: RunOptions): CliResult;
+  /** `run` with stdout as bytes (an archive written to stdout). */
+  runBytes(args: string[], options?: RunOptions): { status: number | null; stdout: Buffer; stderr: string };
   /** Runs a shell command as the user. */
   sh(script: string): CliResult;
   /** Starts `tsbuild ...args` as the user without waiting (`runuser`'s process; the command is its child). */
   start(args: string[], options?: { env?: NodeJS.ProcessEnv }): ChildProcess;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  tun?: boolean;
+  timeout?: number;
+  input?: string | Buffer;
 }
 
 /** True when a rootless test can run here: as root, with the tools that make a user namespace. */
@@ -65,7 +74,12 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
         TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json',
         ...extra,
       }).map(([k, v]) => `${k}=${v ?? ''}`);
-    const asUser = (command: string[], tun: boolean, timeout?: number): CliResult => {
+    const asUser = (
+      command: string[],
+      tun: boolean,
+      timeout?: number,
+      input?: string | Buffer,
+    ): { status: number | null; stdout: Buffer; stderr: string } => {
       const inner = ['runuser', '-u', name, '--', ...command];
       const wrapped =
         tun && tunDir
@@ -82,19 +96,29 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
           : inner;
       const result = spawnSync(wrapped[0] as string, wrapped.slice(1), {
         cwd: home,
-        encoding: 'utf8',
+        input: input ?? '',
+        maxBuffer: 256 * 1024 * 1024,
         ...(timeout ? { timeout, killSignal: 'SIGKILL' as const } : {}),
       });
-      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('utf8') };
     };
+    const text = (r: { status: number | null; stdout: Buffer; stderr: string }): CliResult => ({ ...r, stdout: r.stdout.toString('utf8') });
+    const cli = (args: string[], o: RunOptions): string[] => [
+      'env',
+      '-i',
+      ...env(o.env),
+      process.execPath,
+      path.join(projectRoot, 'bin', 'tsbuild.js'),
+      ...args,
+    ];
     user = {
       name,
       uid,
       gid,
       home,
-      run: (args, o = {}) =>
-        asUser(['env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], o.tun ?? false, o.timeout),
-      sh: (script) => asUser(['env', '-i', ...env(), '/bin/sh', '-c', script], false),
+      run: (args, o = {}) => text(asUser(cli(args, o), o.tun ?? false, o.timeout, o.input)),
+      runBytes: (args, o = {}) => asUser(cli(args, o), o.tun ?? false, o.timeout, o.input),
+      sh: (script) => text(asUser(['env', '-i', ...env(), '/bin/sh', '-c', script], false)),
       start: (args, o = {}) =>
         spawn('runuser', ['-u', name, '--', 'env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], {
           cwd: home,

@@ -66,11 +66,43 @@ describe('the checks before entering a user namespace', () => {
       'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): allow them for node, or run as root',
     ],
     [
-      'newuidmap: write to uid_map failed: Operation not permitted\nunshare: newuidmap failed\n',
+      'unshare: unshare failed: Operation not permitted\n',
+      { '/proc/self/status': 'Name:\tnode\nSeccomp:\t2\nSeccomp_filters:\t1\n' },
+      'a seccomp filter (a container’s default profile) refuses unshare(2): start the container with --security-opt seccomp=unconfined (docs/rootless.md)',
+    ],
+    [
+      'unshare: unshare failed: Operation not permitted\n',
+      { '/proc/self/status': 'Name:\tnode\nSeccomp:\t0\n' },
+      'see docs/rootless.md for what a rootless build needs',
+    ],
+    [
+      'unshare did not create the namespace within 10 s',
+      { '/proc/self/status': 'Seccomp:\t2\n' },
+      'a seccomp filter (a container’s default profile) refuses unshare(2): start the container with --security-opt seccomp=unconfined (docs/rootless.md)',
+    ],
+    [
+      'newuidmap: write to uid_map failed: Operation not permitted\n',
       {},
       'newuidmap/newgidmap refused the ranges: check /etc/subuid and /etc/subgid, and that both tools are setuid root (or have CAP_SETUID/CAP_SETGID)',
     ],
-  ])('unshare said %j', (stderr, files, hint) => {
+    // Docker's default bounding set (no CAP_SYS_ADMIN, bit 21) and the full one of a host.
+    [
+      'newuidmap: write to uid_map failed: Operation not permitted\n',
+      { '/proc/self/status': 'CapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\n' },
+      'a setuid newuidmap/newgidmap cannot map ids without CAP_SYS_ADMIN, which this container does not have: give them file capabilities instead (chmod u-s; setcap cap_setuid+ep newuidmap, cap_setgid+ep newgidmap; docs/rootless.md)',
+    ],
+    [
+      'newgidmap: write to gid_map failed: Operation not permitted\n',
+      { '/proc/self/status': 'CapBnd:\t00000000a80425fb\n' },
+      'a setuid newuidmap/newgidmap cannot map ids without CAP_SYS_ADMIN, which this container does not have: give them file capabilities instead (chmod u-s; setcap cap_setuid+ep newuidmap, cap_setgid+ep newgidmap; docs/rootless.md)',
+    ],
+    [
+      'newuidmap: write to uid_map failed: Operation not permitted\n',
+      // Docker's with --cap-add SYS_ADMIN: the setuid helper is not the cause.
+      { '/proc/self/status': 'CapBnd:\t00000000a82425fb\n' },
+      'newuidmap/newgidmap refused the ranges: check /etc/subuid and /etc/subgid, and that both tools are setuid root (or have CAP_SETUID/CAP_SETGID)',
+    ],
+  ])('%j with %j', (stderr, files, hint) => {
     const err = namespaceFailure(stderr, machine(files));
     expect([err.message, err.hint]).toEqual([`cannot enter a user namespace: ${stderr.trim().split('\n').at(-1)}`, hint]);
   });
@@ -144,6 +176,19 @@ describe.skipIf(!rootlessAvailable)('what a real user is told', () => {
     expect([result.status, result.stderr]).toEqual([
       1,
       "error: newuidmap is not installed (not found on PATH): rootless builds need it to map the user's ids\ninstall it: apt-get install uidmap\n",
+    ]);
+  });
+
+  it('a Dockerfile the user may not read: one line, not an internal error (--print-plan needs no namespace)', () => {
+    const u = noSubids();
+    const context = path.join(u.home, 'unreadable');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\n', { mode: 0o600 });
+    const result = u.run(['build', '--print-plan', 'unreadable']);
+    expect([result.status, result.stdout, result.stderr]).toEqual([
+      1,
+      '',
+      'error: failed to read dockerfile: open unreadable/Dockerfile: permission denied\n',
     ]);
   });
 

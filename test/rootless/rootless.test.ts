@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tsbuild } from '../helpers/cli.js';
+import { tsbuild, tsbuildBytes } from '../helpers/cli.js';
 import { describeImageArchive, tarEntries } from '../helpers/image-tree.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
 import { rootlessAvailable, useRootlessUser, type RootlessUser } from '../helpers/rootless-user.js';
@@ -211,4 +211,49 @@ describe.skipIf(!enabled)('rootless outputs', () => {
     const manifestDigest = `sha256:${createHash('sha256').update(inspected.stdout).digest('hex')}`;
     expect([pulled.status, pulled.stdout, pulled.stderr]).toEqual([0, `${manifestDigest}\n`, '']);
   }, 300_000);
+});
+
+describe.skipIf(!enabled)('rootless builds reading stdin or writing stdout', () => {
+  // The relaunched command inherits stdin and stdout: what root reads or writes there, so does it.
+  const stdinDockerfile = (registry: string): string =>
+    `FROM ${registry}/busybox:1\nCOPY --chown=1000:1000 app.txt /app/app.txt\nRUN mkdir /data && echo x > /data/f && chown -R 1000:1000 /data\n`;
+
+  it.each([
+    ['a Dockerfile on stdin (-f -)', ['-f', '-', 'CONTEXT'], 'dockerfile'],
+    ['a context tar on stdin (build -)', ['-'], 'tar'],
+    ['the root file system as a tar on stdout (-o type=tar,dest=-)', ['-o', 'type=tar,dest=-', 'CONTEXT'], 'none'],
+  ] as const)(
+    '%s: the same as root',
+    (_what, args, stdin) => {
+      const u = user();
+      const registry = busybox.registry().host;
+      const context = tempDir();
+      writeFileSync(path.join(context, 'Dockerfile'), stdinDockerfile(registry));
+      writeFileSync(path.join(context, 'app.txt'), 'app\n');
+      spawnSync('touch', ['-d', '@1600000000', path.join(context, 'app.txt'), path.join(context, 'Dockerfile')]);
+      const userContext = path.join(u.home, `stdin-${stdin}`);
+      cpSync(context, userContext, { recursive: true, preserveTimestamps: true });
+      spawnSync('chown', ['-R', `${u.name}:`, userContext]);
+      const input =
+        stdin === 'dockerfile'
+          ? readFileSync(path.join(context, 'Dockerfile'))
+          : stdin === 'tar'
+            ? spawnSync('tar', ['--sort=name', '--owner=0', '--group=0', '-C', context, '-c', '.']).stdout
+            : Buffer.alloc(0);
+      const command = (dir: string): string[] => ['build', '-q', '--network=none', ...args.map((a) => (a === 'CONTEXT' ? dir : a))];
+
+      const asRoot = tsbuildBytes(['--root', tempDir(), ...command(context)], {
+        env: { SOURCE_DATE_EPOCH: EPOCH, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() },
+        input,
+        timeout: 180_000,
+      });
+      expect([asRoot.status, asRoot.stderr]).toEqual([0, '']);
+      const asUser = u.runBytes(command(path.basename(userContext)), { env: { SOURCE_DATE_EPOCH: EPOCH }, input, timeout: 180_000 });
+      expect([asUser.status, asUser.stderr]).toEqual([0, '']);
+      // The image id (-q) or the whole tar, byte for byte.
+      expect(asUser.stdout.equals(asRoot.stdout)).toBe(true);
+      expect(asRoot.stdout.length).toBeGreaterThan(stdin === 'none' ? 1_000_000 : 71);
+    },
+    300_000,
+  );
 });

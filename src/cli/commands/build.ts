@@ -123,15 +123,17 @@ export function registerBuild(program: Command, cli: CliContext): void {
     .option('-q, --quiet', 'print only the image id (config digest), no progress')
     .option('-j, --jobs <n>', 'steps run at once across stages (default: twice the CPU count, at least 4)')
     .action(async (argument: string, flags: BuildFlags, command: Command) => {
+      const format = planFormat(flags.printPlan);
+      const call = parseCall(flags.check ? 'check' : flags.call);
       // An unprivileged user's build runs again inside a user namespace, which does all of this;
       // before anything reads stdin (a Dockerfile or a context there), which that process inherits.
-      if (await ranInUserNamespace(cli, command.optsWithGlobals<GlobalFlags>().root)) return;
+      // A plan or a --call other than build touches no snapshot: it runs here, without one.
+      const builds = format === undefined && call.name === 'build';
+      if (builds && (await ranInUserNamespace(cli, command.optsWithGlobals<GlobalFlags>().root))) return;
       // The context made local once (checks and build read the same); removed when the command ends.
       const context = await localInput(argument, flags, command, cli);
-      const format = planFormat(flags.printPlan);
       checkAttestationFlag('--provenance', flags.provenance);
       checkAttestationFlag('--sbom', flags.sbom);
-      const call = parseCall(flags.check ? 'check' : flags.call);
       if (call.name !== 'build' && format !== undefined) throw new InvalidArgumentError('--call and --check cannot be combined with --print-plan');
       const globals = command.optsWithGlobals<GlobalFlags>();
       // What planning and building share: the Dockerfile, stage, platform, arguments, registries.
