@@ -4,14 +4,26 @@
 // 50 MB file, `COPY . /data/` (FROM scratch, so no registry), then a cold build, a no-op rebuild
 // and a rebuild after one small file changed, each as a command with its own state root.
 //
-//   node bench/ab.mjs /path/to/before /path/to/after [runs]
+//   node bench/ab.mjs /path/to/before /path/to/after [runs] [copy|run]
+//
+// `run` times another scenario instead: examples/base's busybox image (from Debian's
+// busybox-static) and a RUN writing 512 MiB of random bytes; its one-file change touches a context
+// file no step reads, so that rebuild is a no-op too.
 //
 // Prints medians (and minimums) per checkout; `docs/performance.md` records what it printed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+/** The RUN scenario: examples/base's busybox image, then a RUN writing 512 MiB of random bytes. */
+function makeRunContext(dir) {
+  const base = readFileSync(new URL('../examples/base/Dockerfile', import.meta.url), 'utf8');
+  copyFileSync('/bin/busybox', path.join(dir, 'busybox'));
+  writeFileSync(path.join(dir, 'Dockerfile'), `${base}\nRUN head -c 536870912 /dev/urandom > /big\n`);
+  writeFileSync(path.join(dir, 'small.txt'), 'x\n');
+}
 
 function makeContext(dir) {
   for (let i = 0; i < 2000; i++) {
@@ -32,13 +44,13 @@ function timed(checkout, root, context) {
 }
 
 /** Times `before` and `after` (checkout directories) `runs` times each, interleaved; prints and returns the times. */
-export function benchAB(before, after, runs = 5) {
+export function benchAB(before, after, runs = 5, scenario = 'copy') {
   const times = { [before]: { cold: [], noop: [], oneFile: [] }, [after]: { cold: [], noop: [], oneFile: [] } };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-ab-'));
   try {
     const context = path.join(dir, 'ctx');
     mkdirSync(context);
-    makeContext(context);
+    (scenario === 'run' ? makeRunContext : makeContext)(context);
     for (let r = 0; r < runs; r++) {
       // Alternate which goes first, so neither always meets a warmer page cache.
       for (const checkout of r % 2 === 0 ? [before, after] : [after, before]) {
@@ -46,7 +58,10 @@ export function benchAB(before, after, runs = 5) {
         const t = times[checkout];
         t.cold.push(timed(checkout, root, context));
         t.noop.push(timed(checkout, root, context));
-        writeFileSync(path.join(context, 'src/pkg0/file0.js'), `changed ${r} ${checkout === before ? 'b' : 'a'}\n`);
+        writeFileSync(
+          path.join(context, scenario === 'run' ? 'small.txt' : 'src/pkg0/file0.js'),
+          `changed ${r} ${checkout === before ? 'b' : 'a'}\n`,
+        );
         t.oneFile.push(timed(checkout, root, context));
         rmSync(root, { recursive: true, force: true });
       }
@@ -56,7 +71,8 @@ export function benchAB(before, after, runs = 5) {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const show = (xs) => `${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)})`;
-  console.log(`2,000 small files + one 50 MB file, COPY . /data/; medians of ${runs}, interleaved`);
+  const what = scenario === 'run' ? 'busybox base + RUN writing 512 MiB' : '2,000 small files + one 50 MB file, COPY . /data/';
+  console.log(`${what}; medians of ${runs}, interleaved`);
   for (const [name, label] of [
     [before, 'before'],
     [after, 'after'],
@@ -70,10 +86,10 @@ export function benchAB(before, after, runs = 5) {
 
 // `node bench/ab.mjs BEFORE AFTER [runs]` runs it.
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  const [before, after, runs] = process.argv.slice(2);
+  const [before, after, runs, scenario] = process.argv.slice(2);
   if (!before || !after) {
-    console.error('usage: node bench/ab.mjs BEFORE_CHECKOUT AFTER_CHECKOUT [runs]');
+    console.error('usage: node bench/ab.mjs BEFORE_CHECKOUT AFTER_CHECKOUT [runs] [copy|run]');
     process.exit(2);
   }
-  benchAB(path.resolve(before), path.resolve(after), Number(runs ?? 5));
+  benchAB(path.resolve(before), path.resolve(after), Number(runs ?? 5), scenario ?? 'copy');
 }

@@ -29,7 +29,8 @@ export class UnpackedSizes {
     const known = await this.load();
     const remembered = known[layer.digest];
     if (remembered !== undefined) return remembered;
-    if (!(await this.store.info(parseDigest(layer.digest)))) return layer.size;
+    // A plain tar (a build's own layer) is its own unpacked size; so is a blob that is not stored.
+    if (layerCompression(layer.mediaType) === 'uncompressed' || !(await this.store.info(parseDigest(layer.digest)))) return layer.size;
     let bytes = 0;
     const count = new Writable({
       write(chunk: Buffer, _encoding, done) {
