@@ -22,6 +22,8 @@ import { buildOutline, type Outline } from '../lint/outline.js';
 import { listTargets, type BuildTarget } from '../lint/targets.js';
 import type { BaseImage } from '../lint/stage-walk.js';
 import { planBuild } from '../plan/plan.js';
+import { contextKey } from '../plan/named-contexts.js';
+import { parseBuildContext } from '../builder/named-contexts.js';
 import { resolveRemoteImage } from './pull.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { hostPlatform } from '../state/host-platform.js';
@@ -48,6 +50,12 @@ export interface CheckRequest extends PlanRequest {
   validate?: boolean;
   /** Hears (as `warning:` messages) of a damaged image index, set aside when the store is read. */
   progress?: ProgressSink;
+  /**
+   * `--build-context NAME=SOURCE`, as the build takes them: a base named NAME is read from there
+   * (a `docker-image://` one is looked up as that image; any other is an empty base, as a
+   * directory's is), never from a registry under NAME.
+   */
+  buildContexts?: Record<string, string>;
 }
 
 /** The findings, with what is needed to print them as BuildKit does. */
@@ -144,8 +152,17 @@ function checkArgConfig(buildArgs: Readonly<Record<string, string>>): LintConfig
   }
 }
 
-/** A base image's config and platform: from the local store unless `pull`, else the registry. */
+/**
+ * A base image's config and platform: a named context's when `ref` names one, else from the local
+ * store unless `pull`, else the registry.
+ */
 async function baseImage(ref: string, platform: Platform, request: CheckRequest): Promise<BaseImage | undefined> {
+  const source = request.buildContexts?.[Object.keys(request.buildContexts).find((name) => contextKey(name) === contextKey(ref)) ?? ''];
+  if (source !== undefined) {
+    const named = parseBuildContext(`${ref}=${source}`);
+    if (named.kind !== 'image') return { config: {}, platform };
+    return baseImage(named.ref, platform, { ...request, buildContexts: {} });
+  }
   if (!request.pull) {
     const stored = await storedConfig(ref, platform, StateRoot.existing(request.root, request.progress));
     if (stored) return stored;

@@ -122,6 +122,29 @@ describe('tsbuild build --call=check', () => {
     );
   });
 
+  it.each([
+    [
+      'docker-image:// of a stored image: its ENV is known',
+      (_dir: string) => 'docker-image://base-image:1',
+      0,
+      'Check complete, no warnings found.\n',
+    ],
+    [
+      'a directory: an empty base, so the variable is undefined',
+      (d: string) => d,
+      1,
+      /^Check complete, 2 warnings have been found!\n\nWARNING: UndefinedVar .*\n\nWARNING: WorkdirRelativePath /s,
+    ],
+  ])('a FROM named by --build-context is read from there, not from a registry: %s', (_what, source, status, stdout) => {
+    // The stored image: no layers, one ENV.
+    const baseDir = tempDir();
+    writeFileSync(path.join(baseDir, 'Dockerfile'), 'FROM scratch\nENV FROMBASE=/from-base\n');
+    expect(tsbuild(['--root', root, 'build', '-q', '-t', 'base-image:1', baseDir]).status).toBe(0);
+    const result = check('FROM base\nWORKDIR $FROMBASE\n', '--call=check', '--build-context', `base=${source(tempDir())}`);
+    expect([result.status, result.stderr]).toEqual([status, '']);
+    expect(result.stdout).toEqual(typeof stdout === 'string' ? stdout : expect.stringMatching(stdout));
+  });
+
   it('runs no step and writes no state', () => {
     const result = check('FROM scratch\nRUN ["/bin/false"]\nCOPY missing /x\n', '--check');
     expect(result.status).toBe(0);

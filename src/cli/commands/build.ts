@@ -156,6 +156,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         ...common,
         ...registries,
         pull: flags.pull === true,
+        buildContexts: buildContextFlags(flags.buildContext),
         progress: messagesOnStderr,
         ...(globals.root ? { root: globals.root } : {}),
       };
