@@ -48,9 +48,11 @@ function dockerfile(registry: string): string {
 describe.skipIf(!enabled)('rootless builds', () => {
   /** Root's build of the context, made once for the rows below. */
   let rootBuild: { out: string; id: string; context: string } | undefined;
+  let contextDir: string | undefined;
   function buildAsRoot(): { out: string; id: string; context: string } {
     if (rootBuild) return rootBuild;
     const context = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-rootless-context-'));
+    contextDir = context;
     writeFileSync(path.join(context, 'Dockerfile'), dockerfile(busybox.registry().host));
     writeFileSync(path.join(context, 'app.txt'), 'app\n');
     spawnSync('touch', ['-d', '@1600000000', path.join(context, 'app.txt'), path.join(context, 'Dockerfile')]);
@@ -66,7 +68,7 @@ describe.skipIf(!enabled)('rootless builds', () => {
     return rootBuild;
   }
   afterAll(() => {
-    if (rootBuild) rmSync(rootBuild.context, { recursive: true, force: true });
+    if (contextDir) rmSync(contextDir, { recursive: true, force: true });
   });
 
   it.each([
