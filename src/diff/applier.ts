@@ -1,8 +1,11 @@
 /**
- * Applying a layer tar to a directory. Two modes:
+ * Applying a layer tar to a directory. Three modes:
  * - `overlay`: the directory is an overlay layer of its own (a snapshot's upper dir): OCI whiteouts
  *   become overlay whiteouts (`.wh.x` → character device 0/0, `.wh..wh..opq` → the
  *   `trusted.overlay.opaque` xattr);
+ * - `fuse-overlayfs`: the same for a fuse-overlayfs upper dir, where the OCI markers stay empty
+ *   files (fuse-overlayfs reads them as its own; a device 0/0 cannot be made in a user namespace
+ *   before Linux 5.8, the kernels fuse-overlayfs is for);
  * - `plain`: the directory is a whole root filesystem (copying snapshotter): whiteouts delete.
  * Owners, modes, times, hard links, symlinks, devices and xattrs are kept. Entries that would land
  * outside the directory are refused.
@@ -14,13 +17,13 @@
  * at all, so the entry's parent is a directory of this layer that hides it (overlay shows exactly
  * that; in plain mode the symlink is replaced by a directory).
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, utimesSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { layerDecompressor, type LayerCompression } from '../archive/compression.js';
 import { cleanEntryName, cleanLinkTarget, linkTargetInRoot, PathEscapeError } from '../archive/safe-path.js';
 import { readTar, type TarHeader } from '../archive/tar.js';
-import { whiteoutOf } from '../archive/whiteout.js';
+import { OPAQUE_MARKER, whiteoutName, whiteoutOf } from '../archive/whiteout.js';
 import { HashingStream } from '../digest/hashing.js';
 import type { Digest } from '../digest/digest.js';
 import { writeEntry } from '../archive/write-entry.js';
@@ -54,7 +57,7 @@ export class StoreApplier implements Applier {
 }
 
 export interface ApplyOptions {
-  mode: 'overlay' | 'plain';
+  mode: 'overlay' | 'fuse-overlayfs' | 'plain';
   /** Where overlay mode writes the opaque marker (`user.overlay.` for a `userxattr` mount); default `trusted.overlay.`. */
   overlayXattrPrefix?: OverlayXattrPrefix;
   /** Owner for every entry instead of the header's. */
@@ -94,6 +97,7 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
     if (white.kind === 'opaque') {
       const dir = safeTarget(root, white.dir, header.name, true, dirs).path;
       if (options.mode === 'overlay') await setXattr(dir, `${options.overlayXattrPrefix ?? 'trusted.overlay.'}opaque`, Buffer.from('y'));
+      else if (options.mode === 'fuse-overlayfs') writeFileSync(path.join(dir, OPAQUE_MARKER), '', { mode: 0o700 });
       else {
         for (const child of readdirSync(dir)) {
           if (created.has(path.join(dir, child))) continue;
@@ -109,6 +113,8 @@ async function unpack(tarStream: Readable, hashing: HashingStream, root: string,
       dirs.forget(target);
       rmSync(target, { recursive: true, force: true });
       if (options.mode === 'overlay') await mknod(target, 'c', 0, 0);
+      else if (options.mode === 'fuse-overlayfs')
+        writeFileSync(path.join(path.dirname(target), whiteoutName(path.basename(target))), '', { mode: 0o700 });
       body.resume();
       continue;
     }

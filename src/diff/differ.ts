@@ -1,8 +1,8 @@
 /**
  * The differ contract (containerd's `Comparer`, BuildKit's differ): the layer of what an active
  * snapshot changed over its parent, computed from their mounts and written to the content store.
- * `MountDiffer` takes the fast path where the snapshot is an overlay (its upper dir holds exactly the
- * changes; `overlay-changes.ts`) and walks both trees otherwise (`walk-changes.ts`). The upper dir's
+ * `MountDiffer` takes the fast path where the snapshot is an overlay, of the kernel or of
+ * fuse-overlayfs (its upper dir holds exactly the changes; `overlay-changes.ts`) and walks both trees otherwise (`walk-changes.ts`). The upper dir's
  * extended attributes are read once (one `getfattr`) for both the opaque markers and the layer.
  */
 import { mkdir } from 'node:fs/promises';
@@ -15,8 +15,19 @@ import type { Mount } from '../snapshot/snapshotter.js';
 import { xattrsUnder } from '../util/native.js';
 import { makeScratch } from '../util/scratch.js';
 import { writeLayer, type LayerResult, type WriteLayerOptions } from './layer-writer.js';
+import { isFuseAttribute } from './fuse-markers.js';
 import { upperdirChanges } from './overlay-changes.js';
 import { doubleWalkChanges } from './walk-changes.js';
+
+/** What the differ takes besides the layer writer's options. */
+export interface DiffOptions extends WriteLayerOptions {
+  /**
+   * Directories (relative paths) whose entries the step changed where the upper dir may not show
+   * it: the runtime's mount points, made and removed again. overlayfs gives them the step's time; a
+   * fuse-overlayfs upper dir would otherwise pass for copy-ups only (`fuse-markers.ts`).
+   */
+  entriesChanged?: readonly string[];
+}
 
 export interface Differ {
   /**
@@ -24,7 +35,7 @@ export interface Differ {
    * read-only mounts, none for a first layer), written to the content store. `lower` is asked for
    * only when the differ needs it.
    */
-  diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options?: WriteLayerOptions): Promise<LayerResult>;
+  diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options?: DiffOptions): Promise<LayerResult>;
 }
 
 /**
@@ -38,7 +49,8 @@ export class MountDiffer implements Differ {
     private readonly compression: 'gzip' | 'uncompressed' = 'gzip',
   ) {}
 
-  async diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, given: WriteLayerOptions = {}): Promise<LayerResult> {
+  async diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, diffOptions: DiffOptions = {}): Promise<LayerResult> {
+    const { entriesChanged, ...given } = diffOptions;
     const options = { compression: this.compression, ...given };
     const overlay = overlayParts(upper);
     if (overlay?.upper !== undefined) {
@@ -48,9 +60,12 @@ export class MountDiffer implements Differ {
         lowers: overlay.lowers,
         xattrs,
         xattrPrefix: overlay.xattrPrefix,
+        format: overlay.format,
+        ...(entriesChanged ? { entriesChanged } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      return writeLayer(changes, overlay.upper, this.store, { ...options, xattrs });
+      const fileXattrs = overlay.format === 'fuse-overlayfs' ? withoutFuseAttributes(xattrs) : xattrs;
+      return writeLayer(changes, overlay.upper, this.store, { ...options, xattrs: fileXattrs });
     }
     const tree = bindSource(upper);
     if (tree === undefined) throw new InvalidArgumentError(`cannot diff ${JSON.stringify(upper)}: neither an overlay nor a bind mount`);
@@ -70,4 +85,9 @@ export class MountDiffer implements Differ {
       await removeTree(scratch);
     }
   }
+}
+
+/** The xattrs without fuse-overlayfs's own (the copy-up origin, its opaque mark). */
+function withoutFuseAttributes(xattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>): Map<string, Map<string, Buffer>> {
+  return new Map([...xattrs].map(([file, attrs]) => [file, new Map([...attrs].filter(([name]) => !isFuseAttribute(name)))]));
 }

@@ -5,16 +5,20 @@
  * - anything else is an add, or a modify when a lower layer has the path — unless it is a copy-up
  *   that changed nothing (same type, mode, owner, size, mtime, link target and bytes), which is
  *   dropped (BuildKit #2480).
+ * A fuse-overlayfs upper dir (`format: 'fuse-overlayfs'`) is read with its own markers
+ * (`fuse-markers.ts`), and a directory only copy-ups moved gets its lower time back first, so its
+ * layers are the ones overlayfs gives.
  * A path is looked up in the lower layers one component at a time, never through a symlink: a lower
  * layer where a parent is a file or a symlink (the upper layer replaced it with a directory) does
  * not have the path, and the lookup never reads outside the layer directories.
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { comparePaths, type Change } from './changes.js';
 import { xattrsUnder } from '../util/native.js';
-import type { OverlayXattrPrefix } from '../snapshot/mount-data.js';
+import type { OverlayXattrPrefix, UpperFormat } from '../snapshot/mount-data.js';
+import { changesEntries, fuseEntry, fuseOpaque, whiteoutFileOf } from './fuse-markers.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 
 export interface OverlayDiffInput {
@@ -25,34 +29,64 @@ export interface OverlayDiffInput {
   xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
   /** Where the mount keeps overlayfs's attributes (`overlayParts`); default `trusted.overlay.`. */
   xattrPrefix?: OverlayXattrPrefix;
+  /** Who wrote the upper dir: overlayfs (default) or fuse-overlayfs. */
+  format?: UpperFormat;
+  /** Directories whose entries changed beyond what the upper dir shows (`DiffOptions`). */
+  entriesChanged?: readonly string[];
   signal?: AbortSignal;
 }
 
 /** The changes recorded in `upper`, sorted parents first. */
 export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]> {
+  const fuse = input.format === 'fuse-overlayfs';
   const marker = `${input.xattrPrefix ?? 'trusted.overlay.'}opaque`;
-  const opaque = opaqueDirs(input.xattrs ?? (await xattrsUnder(input.upper, `^${marker.replace(/\./g, '\\.')}$`)), marker);
+  const attrs = input.xattrs ?? (await xattrsUnder(input.upper, fuse ? '.' : `^${marker.replace(/\./g, '\\.')}$`));
+  const opaque = opaqueDirs(attrs, marker);
+  const entriesChanged = new Set(input.entriesChanged);
   const changes: Change[] = [];
   const slicer = new TimeSlicer(input.signal);
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of readdirSync(path.join(input.upper, rel)).sort()) {
+  // Walks `rel`; true when the step changed its entries (fuse-overlayfs only, see fuse-markers.ts).
+  const walk = async (rel: string, names: string[]): Promise<boolean> => {
+    let changed = false;
+    for (const name of names) {
       await slicer.pause();
       const child = rel === '' ? name : `${rel}/${name}`;
       const abs = path.join(input.upper, child);
-      const stat = lstatSync(abs);
-      if (stat.isCharacterDevice() && stat.rdev === 0) {
-        changes.push({ kind: 'delete', path: child });
+      let stat = lstatSync(abs);
+      const entry = fuse
+        ? fuseEntry(name, stat)
+        : stat.isCharacterDevice() && stat.rdev === 0
+          ? { kind: 'delete' as const, name }
+          : { kind: 'entry' as const };
+      if (entry.kind === 'marker') continue;
+      if (entry.kind === 'delete') {
+        const deleted = rel === '' ? entry.name : `${rel}/${entry.name}`;
+        // fuse-overlayfs also leaves whiteouts of names only the step made (a mount stub removed
+        // again): nothing below to hide, so no whiteout in the layer, as overlayfs gives none.
+        if (!fuse || lowerStat(input.lowers, deleted, fuse)) changes.push({ kind: 'delete', path: deleted });
+        changed = true;
         continue;
       }
-      const lower = lowerStat(input.lowers, child);
-      const isOpaque = stat.isDirectory() && opaque.has(abs);
+      const lower = lowerStat(input.lowers, child, fuse);
+      const below = stat.isDirectory() ? readdirSync(abs).sort() : [];
+      // fuse-overlayfs marks every directory it makes opaque; it means something only over a lower one.
+      const isOpaque = stat.isDirectory() && (fuse ? lower !== undefined && fuseOpaque(below, attrs.get(abs)) : opaque.has(abs));
+      if (stat.isDirectory()) {
+        const inside = (await walk(child, below)) || entriesChanged.has(child);
+        // Only copy-ups moved its time: overlayfs would have kept the lower one.
+        if (fuse && !inside && !isOpaque && below.length > 0 && lower?.stat.isDirectory() && stat.mtimeMs !== lower.stat.mtimeMs) {
+          utimesSync(abs, lower.stat.atime, lower.stat.mtime);
+          stat = lstatSync(abs);
+        }
+      }
+      changed ||= fuse && (isOpaque || changesEntries(stat, lower?.stat, attrs.get(abs)));
       if (!lower) changes.push({ kind: 'add', path: child, ...(isOpaque ? { opaque: true } : {}) });
       else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path)))
         changes.push({ kind: 'modify', path: child, ...(isOpaque ? { opaque: true } : {}) });
-      if (stat.isDirectory()) await walk(child);
     }
+    return changed;
   };
-  await walk('');
+  await walk('', readdirSync(input.upper).sort());
   return changes.sort((a, b) => comparePaths(a.path, b.path));
 }
 
@@ -61,15 +95,17 @@ function opaqueDirs(attrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>, mar
 }
 
 /**
- * The path in the nearest lower layer that has it. A whiteout ends the search (deleted), and so does
- * a layer where a parent of the path is not a directory (replaced there: nothing below shows).
+ * The path in the nearest lower layer that has it. A whiteout ends the search (deleted: a device
+ * 0/0, or in a fuse-overlayfs layer a `.wh.` file beside it), and so does a layer where a parent
+ * of the path is not a directory (replaced there: nothing below shows).
  */
-function lowerStat(lowers: readonly string[], rel: string): { stat: Stats; path: string } | undefined {
+function lowerStat(lowers: readonly string[], rel: string, fuse: boolean): { stat: Stats; path: string } | undefined {
   const parts = rel.split('/');
   for (const lower of lowers) {
     let abs = lower;
     let found: Stats | undefined;
     for (const [i, part] of parts.entries()) {
+      if (fuse && lstatSync(path.join(abs, whiteoutFileOf(part)), { throwIfNoEntry: false })) return undefined;
       abs = path.join(abs, part);
       found = lstatSync(abs, { throwIfNoEntry: false });
       if (!found) break;

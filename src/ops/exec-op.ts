@@ -74,9 +74,11 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
     await mkdir(rootfs);
     // The rootfs is mounted once: prepared here, then handed to runc as it is.
     let released: Promise<void> | undefined;
+    let stubs: string[] = [];
     try {
       const status = await withMounted(mounts, rootfs, async (dir) => {
         const prepared = await prepareRootfs(step, dir);
+        stubs = prepared.stubs;
         const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
         const network = await ctx.networks(step.network).prepare(ctx.signal);
         const status = await withLocks(locks, () =>
@@ -105,6 +107,8 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
       if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
       const layer = await ctx.differ.diff(mounts, parentMounts, {
         label: `the layer of ${step.name}`,
+        // The directories the mount stubs came and went in: their entries changed.
+        entriesChanged: stubs.map((stub) => path.posix.dirname(stub)).filter((dir) => dir !== '.' && !stubs.includes(dir)),
         ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });

@@ -1,11 +1,13 @@
 /**
  * Mounting `Mount` data onto directories. Node has no mount(2), so this is one of the two places
  * tsbuild runs tools for filesystem work (with `util/native.ts`): `mount` and `umount` from
- * util-linux, through `util/tool-runner.ts`.
+ * util-linux, through `util/tool-runner.ts`; a fuse-overlayfs mount is its daemon, a child of this
+ * process (`util/fuse-overlayfs.ts`).
  */
 import { readFile, rm } from 'node:fs/promises';
 import { UnavailableError } from '../errors.js';
 import type { Mount } from '../snapshot/snapshotter.js';
+import { mountFuseOverlay } from '../util/fuse-overlayfs.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
 
 async function sh(program: string, args: string[]): Promise<void> {
@@ -19,6 +21,9 @@ export async function mountAll(mounts: readonly Mount[], target: string): Promis
     for (const [i, m] of mounts.entries()) {
       if (m.type === 'overlay') {
         await sh('mount', ['-t', 'overlay', m.source, '-o', m.options.join(','), target]);
+      } else if (m.type === 'fuse-overlayfs') {
+        // Unmounted like any other mount (umount ends the daemon).
+        await mountFuseOverlay(m.options, target);
       } else {
         // Not recursive: a snapshot's directory shows only its own files, never a mount below it.
         await sh('mount', ['--bind', m.source, target]);

@@ -19,7 +19,7 @@ import { ownerAlive, ownerIn } from '../util/owner.js';
 export type Records = Record<string, SnapshotRecord>;
 
 export abstract class DirectorySnapshotter implements ManagedSnapshotter {
-  abstract readonly kind: 'overlay' | 'overlay-userxattr' | 'copying';
+  abstract readonly kind: 'overlay' | 'overlay-userxattr' | 'fuse-overlayfs' | 'copying';
   protected readonly metadata: SnapshotMetadata;
 
   /** `warn`: told when the metadata file is damaged and set aside. */

@@ -1,9 +1,10 @@
 /**
- * Whether overlayfs works under a state root: a test mount, made once per root (`select.ts`
- * records the answer).
+ * Whether overlayfs, or fuse-overlayfs, works under a state root: a test mount, made once per root
+ * (`select.ts` records the answer).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { mountFuseOverlay } from '../util/fuse-overlayfs.js';
 import { makeScratch } from '../util/scratch.js';
 import { runTool, runToolChecked } from '../util/tool-runner.js';
 
@@ -30,6 +31,28 @@ export async function overlaySupported(root: string, userXattr = false): Promise
       ).code !== 0
     )
       return false;
+    await runToolChecked('umount', [`${dir}/merged`]);
+    return true;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * True when fuse-overlayfs mounts under `root` (installed, /dev/fuse open to this user, the
+ * kernel's FUSE); `why` hears the reason when not.
+ */
+export async function fuseOverlaySupported(root: string, why: (reason: Error) => void = () => undefined): Promise<boolean> {
+  await mkdir(root, { recursive: true });
+  const dir = await makeScratch(root, 'fusecheck');
+  try {
+    for (const d of ['lower', 'upper', 'work', 'merged']) await mkdir(path.join(dir, d));
+    try {
+      await mountFuseOverlay([`lowerdir=${dir}/lower`, `upperdir=${dir}/upper`, `workdir=${dir}/work`], `${dir}/merged`);
+    } catch (err) {
+      why(err as Error);
+      return false;
+    }
     await runToolChecked('umount', [`${dir}/merged`]);
     return true;
   } finally {

@@ -5,7 +5,10 @@
  * (`snapshots/l/<10 chars>`), as docker's overlay2 does, so long parent chains fit the kernel's
  * one-page limit on mount options. In a user namespace (a rootless build) the mounts carry
  * `userxattr`: overlayfs then keeps its markers in `user.overlay.*`, which the namespace's root may
- * write, where the host's root uses `trusted.overlay.*`.
+ * write, where the host's root uses `trusted.overlay.*`. The same directories served by
+ * fuse-overlayfs instead of the kernel (`fuse: true`) are the kind `fuse-overlayfs`: where a user
+ * namespace may not mount overlayfs (Linux before 5.11). Its upper dirs mark whiteouts and opaque
+ * directories its own way (`diff/fuse-markers.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, symlink } from 'node:fs/promises';
@@ -19,13 +22,15 @@ const LINK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** Overlay-backed snapshots under `<root>/snapshots`. */
 export class OverlaySnapshotter extends DirectorySnapshotter {
-  readonly kind: 'overlay' | 'overlay-userxattr';
+  readonly kind: 'overlay' | 'overlay-userxattr' | 'fuse-overlayfs';
   private readonly extraOptions: string[];
+  private readonly mountType: 'overlay' | 'fuse-overlayfs';
 
-  constructor(root: string, options: { userXattr?: boolean; warn?: Warn } = {}) {
+  constructor(root: string, options: { userXattr?: boolean; fuse?: boolean; warn?: Warn } = {}) {
     super(path.join(root, 'snapshots'), options.warn);
-    this.kind = options.userXattr ? 'overlay-userxattr' : 'overlay';
-    this.extraOptions = options.userXattr ? ['userxattr'] : [];
+    this.kind = options.fuse ? 'fuse-overlayfs' : options.userXattr ? 'overlay-userxattr' : 'overlay';
+    this.mountType = options.fuse ? 'fuse-overlayfs' : 'overlay';
+    this.extraOptions = options.userXattr && !options.fuse ? ['userxattr'] : [];
   }
 
   /** The directories of `key`'s parents, nearest first (what the overlay stacks below it). */
@@ -55,13 +60,13 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
     if (record.kind === 'view') {
       if (parents.length === 0) return [{ type: 'bind', source: this.fsOf(record), options: ['ro', 'rbind'] }];
       if (parents.length === 1) return [{ type: 'bind', source: this.fsOf(parents[0] as SnapshotRecord), options: ['ro', 'rbind'] }];
-      return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, ...this.extraOptions] }];
+      return [{ type: this.mountType, source: this.mountType, options: [`lowerdir=${lowers.join(':')}`, ...this.extraOptions] }];
     }
     if (parents.length === 0) return [{ type: 'bind', source: this.fsOf(record), options: ['rw', 'rbind'] }];
     return [
       {
-        type: 'overlay',
-        source: 'overlay',
+        type: this.mountType,
+        source: this.mountType,
         options: [
           `workdir=${path.join(this.dir, record.id, 'work')}`,
           `upperdir=${this.fsOf(record)}`,

@@ -4,9 +4,12 @@
  * Methods return mounts as data; mounting them is the runtime's job (`runtime/mount.ts`).
  */
 
-/** A mount, as `mount(8)` takes it. */
+/**
+ * A mount, as `mount(8)` takes it; `fuse-overlayfs` is the same options served by that FUSE
+ * daemon (`util/fuse-overlayfs.ts`) instead of the kernel.
+ */
 export interface Mount {
-  type: 'overlay' | 'bind';
+  type: 'overlay' | 'bind' | 'fuse-overlayfs';
   source: string;
   options: string[];
 }

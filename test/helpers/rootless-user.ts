@@ -5,10 +5,10 @@
  * file's tests. `run` starts the built CLI as that user (`runuser`), with a clean environment:
  * HOME, TMPDIR and DOCKER_CONFIG in its home, no registries config of the machine's.
  *
- * This machine's /dev/net/tun may be 0600 (Debian's udev makes it 0666); `tun: true` runs the
- * command in a private mount namespace of the test's with a 0666 node of the same device bound
- * over it, so the slirp4netns of a rootless build can open it as on a standard host, while the
- * host's node stays as it is.
+ * This machine's /dev/net/tun and /dev/fuse may be 0600 (Debian's udev makes them 0666); `tun:
+ * true` (`fuse: true`) runs the command in a private mount namespace of the test's with a 0666
+ * node of the same device bound over it, so the slirp4netns (fuse-overlayfs) of a rootless build
+ * can open it as on a standard host, while the host's node stays as it is.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,12 +30,13 @@ export interface RootlessUser {
   /** Runs a shell command as the user. */
   sh(script: string): CliResult;
   /** Starts `tsbuild ...args` as the user without waiting (`runuser`'s process; the command is its child). */
-  start(args: string[], options?: { env?: NodeJS.ProcessEnv }): ChildProcess;
+  start(args: string[], options?: Pick<RunOptions, 'env' | 'tun' | 'fuse'>): ChildProcess;
 }
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   tun?: boolean;
+  fuse?: boolean;
   timeout?: number;
   input?: string | Buffer;
 }
@@ -45,11 +46,18 @@ export const rootlessAvailable =
   process.getuid?.() === 0 && ['/usr/bin/newuidmap', '/usr/bin/newgidmap', '/usr/sbin/useradd', '/usr/sbin/runuser'].every((f) => existsSync(f));
 
 /** Whether the host's tap device is open to everyone (else `tun: true` is needed for slirp4netns). */
-export const tunOpenToAll = existsSync('/dev/net/tun') && (statSync('/dev/net/tun').mode & 0o006) === 0o006;
+export const tunOpenToAll = openToAll('/dev/net/tun');
+
+function openToAll(device: string): boolean {
+  return existsSync(device) && (statSync(device).mode & 0o006) === 0o006;
+}
+
+/** The devices `tun` and `fuse` stand for: where they are, their numbers, and the node the test makes. */
+const DEVICES = { tun: { path: '/dev/net/tun', major: 10, minor: 200 }, fuse: { path: '/dev/fuse', major: 10, minor: 229 } } as const;
 
 export function useRootlessUser(enabled: boolean, options: { subids?: boolean } = {}): () => RootlessUser {
   let user: RootlessUser | undefined;
-  let tunDir: string | undefined;
+  let nodeDir: string | undefined;
   beforeAll(() => {
     if (!enabled) return;
     const name = `tsbuild-rl-${randomBytes(4).toString('hex')}`;
@@ -58,11 +66,16 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
     check(spawnSync('useradd', ['-m', '-d', home, '-s', '/bin/sh', '-U', ...ids, name], { encoding: 'utf8' }), 'useradd');
     const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
     const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
-    if (!tunOpenToAll) {
-      tunDir = path.join('/tmp', `${name}-tun`);
-      mkdirSync(tunDir, { mode: 0o755 });
-      check(spawnSync('mknod', ['-m', '666', path.join(tunDir, 'tun'), 'c', '10', '200'], { encoding: 'utf8' }), 'mknod');
-      chmodSync(path.join(tunDir, 'tun'), 0o666);
+    // A 0666 node beside each device that is not open to everyone.
+    nodeDir = path.join('/tmp', `${name}-dev`);
+    mkdirSync(nodeDir, { mode: 0o755 });
+    for (const [key, device] of Object.entries(DEVICES)) {
+      if (openToAll(device.path)) continue;
+      check(
+        spawnSync('mknod', ['-m', '666', path.join(nodeDir, key), 'c', String(device.major), String(device.minor)], { encoding: 'utf8' }),
+        'mknod',
+      );
+      chmodSync(path.join(nodeDir, key), 0o666);
     }
     const env = (extra: NodeJS.ProcessEnv = {}): string[] =>
       Object.entries({
@@ -74,26 +87,23 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
         TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json',
         ...extra,
       }).map(([k, v]) => `${k}=${v ?? ''}`);
+    // runuser as the user, in a mount namespace with the devices' 0666 nodes where needed (the
+    // process stays runuser's: unshare and sh exec it).
+    const asUserWith = (command: string[], devices: Array<keyof typeof DEVICES>): string[] => {
+      const inner = ['runuser', '-u', name, '--', ...command];
+      const binds = devices
+        .filter((key) => existsSync(path.join(nodeDir ?? '', key)))
+        .map((key) => `mount --bind ${path.join(nodeDir ?? '', key)} ${DEVICES[key].path} && `)
+        .join('');
+      return binds ? ['unshare', '--mount', '--propagation=private', 'sh', '-c', `${binds}exec "$@"`, 'sh', ...inner] : inner;
+    };
     const asUser = (
       command: string[],
-      tun: boolean,
+      devices: Array<keyof typeof DEVICES>,
       timeout?: number,
       input?: string | Buffer,
     ): { status: number | null; stdout: Buffer; stderr: string } => {
-      const inner = ['runuser', '-u', name, '--', ...command];
-      const wrapped =
-        tun && tunDir
-          ? [
-              'unshare',
-              '--mount',
-              '--propagation=private',
-              'sh',
-              '-c',
-              'mount --bind "$0" /dev/net/tun && exec "$@"',
-              path.join(tunDir, 'tun'),
-              ...inner,
-            ]
-          : inner;
+      const wrapped = asUserWith(command, devices);
       const result = spawnSync(wrapped[0] as string, wrapped.slice(1), {
         cwd: home,
         input: input ?? '',
@@ -116,27 +126,30 @@ export function useRootlessUser(enabled: boolean, options: { subids?: boolean } 
       uid,
       gid,
       home,
-      run: (args, o = {}) => text(asUser(cli(args, o), o.tun ?? false, o.timeout, o.input)),
-      runBytes: (args, o = {}) => asUser(cli(args, o), o.tun ?? false, o.timeout, o.input),
-      sh: (script) => text(asUser(['env', '-i', ...env(), '/bin/sh', '-c', script], false)),
-      start: (args, o = {}) =>
-        spawn('runuser', ['-u', name, '--', 'env', '-i', ...env(o.env), process.execPath, path.join(projectRoot, 'bin', 'tsbuild.js'), ...args], {
-          cwd: home,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
+      run: (args, o = {}) => text(asUser(cli(args, o), devicesOf(o), o.timeout, o.input)),
+      runBytes: (args, o = {}) => asUser(cli(args, o), devicesOf(o), o.timeout, o.input),
+      sh: (script) => text(asUser(['env', '-i', ...env(), '/bin/sh', '-c', script], [])),
+      start: (args, o = {}) => {
+        const [program, ...rest] = asUserWith(cli(args, o), devicesOf(o));
+        return spawn(program as string, rest, { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+      },
     };
   });
   afterAll(() => {
     if (!user) return;
     spawnSync('userdel', ['-r', '-f', user.name], { encoding: 'utf8' });
     rmSync(user.home, { recursive: true, force: true });
-    if (tunDir) rmSync(tunDir, { recursive: true, force: true });
+    if (nodeDir) rmSync(nodeDir, { recursive: true, force: true });
     user = undefined;
   });
   return () => {
     if (!user) throw new Error('the rootless user was not created (not enabled)');
     return user;
   };
+}
+
+function devicesOf(options: RunOptions): Array<keyof typeof DEVICES> {
+  return [...(options.tun ? (['tun'] as const) : []), ...(options.fuse ? (['fuse'] as const) : [])];
 }
 
 function check(result: { status: number | null; stderr: string }, what: string): void {

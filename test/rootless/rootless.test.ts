@@ -8,9 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tsbuild, tsbuildBytes } from '../helpers/cli.js';
 import { describeImageArchive, tarEntries } from '../helpers/image-tree.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
@@ -34,6 +35,10 @@ function dockerfile(registry: string): string {
     'RUN mkdir -p /data /o && echo x > /data/f && chown -R 1000:1000 /data && chmod 4755 /data/f && echo a > /o/a && mkfifo /data/fifo',
     // A whiteout (a base file deleted) and an opaque directory (one replaced).
     'RUN rm /etc/group && rm -rf /o && mkdir /o && echo b > /o/b && chown 1000:1000 /o',
+    // Files changed in place: copy-ups, whose directories keep the base's times (/bin) or take the
+    // step's where the runtime's mount stubs came and went (/etc; /bin the second time).
+    'RUN echo more >> /etc/passwd && chmod 775 /bin/busybox',
+    'RUN --mount=type=tmpfs,target=/bin/mnt chmod 755 /bin/busybox',
     'USER 1000:1000',
     'RUN id -u > /data/who',
     '',
@@ -41,59 +46,106 @@ function dockerfile(registry: string): string {
 }
 
 describe.skipIf(!enabled)('rootless builds', () => {
-  it('give the image root gives: manifest digest, config, layers and the file tree with owners and modes', async () => {
-    const registry = busybox.registry().host;
-    const u = user();
-    // The same context for both: root's in a temp dir, the user's in its home.
-    const context = tempDir();
-    writeFileSync(path.join(context, 'Dockerfile'), dockerfile(registry));
+  /** Root's build of the context, made once for the rows below. */
+  let rootBuild: { out: string; id: string; context: string } | undefined;
+  let contextDir: string | undefined;
+  function buildAsRoot(): { out: string; id: string; context: string } {
+    if (rootBuild) return rootBuild;
+    const context = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-rootless-context-'));
+    contextDir = context;
+    writeFileSync(path.join(context, 'Dockerfile'), dockerfile(busybox.registry().host));
     writeFileSync(path.join(context, 'app.txt'), 'app\n');
     spawnSync('touch', ['-d', '@1600000000', path.join(context, 'app.txt'), path.join(context, 'Dockerfile')]);
-    const userContext = path.join(u.home, 'ctx');
-    cpSync(context, userContext, { recursive: true, preserveTimestamps: true });
-    spawnSync('chown', ['-R', `${u.name}:`, userContext]);
-
-    const rootOut = path.join(tempDir(), 'root.tar');
-    const asRoot = tsbuild(['--root', tempDir(), 'build', '-q', '-o', `type=oci,dest=${rootOut}`, context], {
-      env: { SOURCE_DATE_EPOCH: EPOCH, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() },
+    const out = path.join(context, 'root.tar');
+    const state = path.join(context, 'state');
+    const asRoot = tsbuild(['--root', state, 'build', '-q', '-o', `type=oci,dest=${out}`, context], {
+      env: { SOURCE_DATE_EPOCH: EPOCH, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: path.join(context, 'docker') },
       timeout: 180_000,
     });
-    expect(asRoot.stderr).toBe('');
-    const userOut = path.join(u.home, 'user.tar');
-    const asUser = u.run(['build', '-q', '-o', `type=oci,dest=${userOut}`, 'ctx'], {
-      env: { SOURCE_DATE_EPOCH: EPOCH },
-      tun: true,
-      timeout: 180_000,
-    });
-    expect(asUser.stderr).toBe('');
-    expect([asUser.status, asUser.stdout]).toEqual([0, asRoot.stdout]);
+    expect([asRoot.status, asRoot.stderr]).toEqual([0, '']);
+    rmSync(state, { recursive: true, force: true });
+    rootBuild = { out, id: asRoot.stdout, context };
+    return rootBuild;
+  }
+  afterAll(() => {
+    if (contextDir) rmSync(contextDir, { recursive: true, force: true });
+  });
 
-    const [rootImage, userImage] = await Promise.all([describeImageArchive(rootOut, 1650000000), describeImageArchive(userOut, 1650000000)]);
-    expect(userImage).toEqual(rootImage);
-    const line = (p: string): string | undefined => userImage.tree.find((l) => l.startsWith(`${p} `));
-    expect(['app/app.txt', 'data/f', 'data/fifo', 'data/who', 'o', 'o/a', 'o/b', 'etc/group', 'mtu'].map(line)).toEqual([
-      'app/app.txt file 0644 1000:1000 4 8a8f60ecb09b7e64 2020-09-13T12:26:40Z',
-      'data/f file 4755 1000:1000 2 73cb3858a687a849 build-time',
-      'data/fifo fifo 0644 0:0 build-time',
-      'data/who file 0644 1000:1000 5 83c02ac2d48c863d build-time',
-      'o dir 0755 1000:1000 build-time',
-      undefined,
-      'o/b file 0644 0:0 2 0263829989b6fd95 build-time',
-      undefined,
-      'mtu file 0644 0:0 6 6392efc71db09dee build-time',
-    ]);
-    // The state is the user's, under XDG_DATA_HOME's default, with the snapshotter it picked.
-    expect(readFileSync(path.join(u.home, '.local/share/tsbuild/snapshotter'), 'utf8')).toBe('overlay-userxattr\n');
-    // 19 blobs: the store keeps the build's layers uncompressed beside the gzipped ones the OCI output carries.
-    const du = u.run(['du']);
-    expect([du.status, du.stderr, du.stdout]).toEqual([
-      0,
-      '',
-      expect.stringMatching(
-        /^blobs: 19 \(1\.\d\dMB\)\nsnapshots: 8 \(\d\.\d\dMB, overlay-userxattr\)\ncache records: 6\ncache mounts: 1 \(8\.19kB\)\n {2}exec\.cachemount {2}8\.19kB {4}last used \S+ {2}\/cache\n$/,
-      ),
-    ]);
-  }, 400_000);
+  it.each([
+    // The kernel's overlayfs in the user namespace (Linux 5.11 and later), in the default root.
+    { snapshotter: 'overlay-userxattr', env: {}, root: undefined, whiteout: 'c' },
+    // fuse-overlayfs, the fallback of kernels before 5.11; whiteouts as devices 0/0 (Linux 5.8+).
+    { snapshotter: 'fuse-overlayfs', env: { TSBUILD_SNAPSHOTTER: 'fuse-overlayfs' }, root: 'fuse-root', whiteout: 'c' },
+    // fuse-overlayfs as on kernels before 5.8, which refuse a device 0/0 in a user namespace: `.wh.` files.
+    {
+      snapshotter: 'fuse-overlayfs',
+      env: { TSBUILD_SNAPSHOTTER: 'fuse-overlayfs', FUSE_OVERLAYFS_DISABLE_OVL_WHITEOUT: '1' },
+      root: 'fuse-wh-root',
+      whiteout: 'f',
+    },
+  ])(
+    'on $snapshotter (whiteouts: $whiteout) give the image root gives: manifest digest, config, layers and the file tree with owners and modes',
+    async ({ snapshotter, env, root, whiteout }) => {
+      const u = user();
+      const built = buildAsRoot();
+      // The same context for both: root's in a temp dir, the user's in its home.
+      const userContext = path.join(u.home, 'ctx');
+      if (!existsSync(userContext)) {
+        cpSync(built.context, userContext, { recursive: true, preserveTimestamps: true, filter: (src) => !/\/(root\.tar|docker)$/.test(src) });
+        spawnSync('chown', ['-R', `${u.name}:`, userContext]);
+      }
+      const rootArgs = root ? ['--root', path.join(u.home, root)] : [];
+      const userOut = path.join(u.home, `user-${root ?? 'default'}.tar`);
+      const asUser = u.run([...rootArgs, 'build', '-q', '-o', `type=oci,dest=${userOut}`, 'ctx'], {
+        env: { SOURCE_DATE_EPOCH: EPOCH, ...env },
+        tun: true,
+        fuse: true,
+        timeout: 180_000,
+      });
+      expect(asUser.stderr).toBe('');
+      expect([asUser.status, asUser.stdout]).toEqual([0, built.id]);
+
+      const [rootImage, userImage] = await Promise.all([describeImageArchive(built.out, 1650000000), describeImageArchive(userOut, 1650000000)]);
+      expect(userImage).toEqual(rootImage);
+      const line = (p: string): string | undefined => userImage.tree.find((l) => l.startsWith(`${p} `));
+      expect(
+        ['app/app.txt', 'data/f', 'data/fifo', 'data/who', 'o', 'o/a', 'o/b', 'etc/group', 'mtu', 'bin', 'bin/busybox', 'etc'].map(line),
+      ).toEqual([
+        'app/app.txt file 0644 1000:1000 4 8a8f60ecb09b7e64 2020-09-13T12:26:40Z',
+        'data/f file 4755 1000:1000 2 73cb3858a687a849 build-time',
+        'data/fifo fifo 0644 0:0 build-time',
+        'data/who file 0644 1000:1000 5 83c02ac2d48c863d build-time',
+        'o dir 0755 1000:1000 build-time',
+        undefined,
+        'o/b file 0644 0:0 2 0263829989b6fd95 build-time',
+        undefined,
+        'mtu file 0644 0:0 6 6392efc71db09dee build-time',
+        'bin dir 0755 0:0 build-time',
+        expect.stringMatching(/^bin\/busybox file 0755 0:0 \d+ [0-9a-f]{16} 1970-01-01T00:00:00Z$/),
+        'etc dir 0755 0:0 build-time',
+      ]);
+      // The state is the user's (under XDG_DATA_HOME's default without --root), with the snapshotter it took.
+      const state = root ? path.join(u.home, root) : path.join(u.home, '.local/share/tsbuild');
+      expect(readFileSync(path.join(state, 'snapshotter'), 'utf8')).toBe(`${snapshotter}\n`);
+      // `rm /etc/group`'s whiteout on disk: a device 0/0, or a `.wh.` file.
+      const found = spawnSync('find', [path.join(state, 'snapshots'), '-name', whiteout === 'c' ? 'group' : '.wh.group', '-type', whiteout], {
+        encoding: 'utf8',
+      });
+      expect(found.stdout.trim().split('\n')).toHaveLength(1);
+      // 23 blobs: the store keeps the build's layers uncompressed beside the gzipped ones the OCI output carries.
+      const du = u.run([...rootArgs, 'du'], { fuse: true });
+      expect([du.status, du.stderr, du.stdout]).toEqual([
+        0,
+        '',
+        expect.stringMatching(
+          new RegExp(
+            `^blobs: 23 \\(\\d\\.\\d\\dMB\\)\\nsnapshots: 10 \\(\\d\\.\\d\\dMB, ${snapshotter}\\)\\ncache records: 8\\ncache mounts: 1 \\(8\\.19kB\\)\\n {2}exec\\.cachemount {2}8\\.19kB {4}last used \\S+ {2}\\/cache\\n$`,
+          ),
+        ),
+      ]);
+    },
+    400_000,
+  );
 });
 
 /** The pids of `pid`'s children. */
@@ -111,38 +163,62 @@ function processesOf(uid: number): string[] {
     .filter(Boolean);
 }
 
-describe.skipIf(!enabled)('a rootless build killed with SIGKILL', () => {
-  it('leaves nothing the next build does not reclaim: the step running as USER 1000 is stopped, the state root is clean', async () => {
-    const u = user();
-    const context = path.join(u.home, 'killed');
-    mkdirSync(context);
-    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nUSER 1000\nRUN echo started && sleep 300\n`);
-    spawnSync('chown', ['-R', `${u.name}:`, context]);
-    const subuid = Number(
-      /:(\d+):/.exec(
-        readFileSync('/etc/subuid', 'utf8')
-          .split('\n')
-          .find((l) => l.startsWith(`${u.name}:`)) ?? '',
-      )?.[1],
-    );
-    const stepUid = subuid + 999;
+/** Live processes running as host uid `uid` (zombies left to an init that has not reaped them yet are gone). */
+function liveProcessesOf(uid: number): string[] {
+  const out = spawnSync('ps', ['-o', 'pid=,stat=,args=', '-u', String(uid)], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 2 && !f[1]?.startsWith('Z'))
+    .map((f) => `${f[0]} ${f.slice(2).join(' ')}`);
+}
 
-    try {
-      await killAndRebuild(u, stepUid);
-    } finally {
-      // Whatever of the killed step a failure left running, by its pid.
-      for (const line of processesOf(stepUid)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
-    }
-  }, 300_000);
+describe.skipIf(!enabled)('a rootless build killed with SIGKILL', () => {
+  it.each([
+    { snapshotter: 'overlay-userxattr', env: {}, root: undefined },
+    // Its FUSE daemons die with the build (parent-death signal), and with them the mounts.
+    { snapshotter: 'fuse-overlayfs', env: { TSBUILD_SNAPSHOTTER: 'fuse-overlayfs' }, root: 'fuse-kill-root' },
+  ])(
+    'on $snapshotter leaves nothing the next build does not reclaim: the step running as USER 1000 is stopped, the state root is clean',
+    async (row) => {
+      const u = user();
+      const context = path.join(u.home, `killed-${row.snapshotter}`);
+      mkdirSync(context);
+      writeFileSync(path.join(context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nUSER 1000\nRUN echo started && sleep 300\n`);
+      spawnSync('chown', ['-R', `${u.name}:`, context]);
+      const subuid = Number(
+        /:(\d+):/.exec(
+          readFileSync('/etc/subuid', 'utf8')
+            .split('\n')
+            .find((l) => l.startsWith(`${u.name}:`)) ?? '',
+        )?.[1],
+      );
+      const stepUid = subuid + 999;
+
+      try {
+        await killAndRebuild(u, stepUid, row);
+      } finally {
+        // Whatever of the killed step a failure left running, by its pid.
+        for (const line of processesOf(stepUid)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+      }
+    },
+    300_000,
+  );
 });
 
-async function killAndRebuild(u: RootlessUser, stepUid: number): Promise<void> {
-  const runuser = u.start(['build', '--progress=plain', '--network=none', 'killed']);
+async function killAndRebuild(
+  u: RootlessUser,
+  stepUid: number,
+  row: { snapshotter: string; env: NodeJS.ProcessEnv; root: string | undefined },
+): Promise<void> {
+  const rootArgs = row.root ? ['--root', path.join(u.home, row.root)] : [];
+  const runuser = u.start([...rootArgs, 'build', '--progress=plain', '--network=none', `killed-${row.snapshotter}`], { env: row.env, fuse: true });
   let output = '';
   runuser.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise((resolve) => runuser.once('exit', resolve));
   await expect.poll(() => output, { timeout: 60_000, interval: 100 }).toMatch(/^#2 [\d.]+ started$/m);
   expect(processesOf(stepUid)).toEqual([expect.stringMatching(/^\d+ sleep 300$/)]);
+  if (row.snapshotter === 'fuse-overlayfs') expect(liveProcessesOf(u.uid).filter((p) => / fuse-overlayfs -f /.test(p))).toHaveLength(1);
   // The tsbuild the user started (runuser's child) is killed, as a CI timeout kills a job; the one
   // inside the namespace (its child) dies of the parent-death signal; the step runs on.
   const [outer] = childrenOf(runuser.pid as number);
@@ -151,15 +227,18 @@ async function killAndRebuild(u: RootlessUser, stepUid: number): Promise<void> {
   await exited;
   await expect.poll(() => existsSync(`/proc/${inner}`), { timeout: 10_000 }).toBe(false);
   expect(processesOf(stepUid)).toEqual([expect.stringMatching(/^\d+ sleep 300$/)]);
+  // No FUSE daemon runs on (one would keep the namespace and its mounts); `runc run` waits for the step.
+  await expect.poll(() => liveProcessesOf(u.uid).map((p) => p.replace(/^\d+ /, '').split(' ')[0]), { timeout: 10_000 }).toEqual(['runc']);
 
-  const after = path.join(u.home, 'after');
+  const after = path.join(u.home, `after-${row.snapshotter}`);
   mkdirSync(after);
   writeFileSync(path.join(after, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nRUN echo after > /after\n`);
   spawnSync('chown', ['-R', `${u.name}:`, after]);
-  const next = u.run(['build', '-q', '--network=none', 'after'], { timeout: 120_000 });
+  const next = u.run([...rootArgs, 'build', '-q', '--network=none', `after-${row.snapshotter}`], { env: row.env, fuse: true, timeout: 120_000 });
   expect([next.status, next.stderr]).toEqual([0, '']);
   await expect.poll(() => processesOf(stepUid), { timeout: 10_000 }).toEqual([]);
-  const root = path.join(u.home, '.local/share/tsbuild');
+  await expect.poll(() => liveProcessesOf(u.uid), { timeout: 10_000 }).toEqual([]);
+  const root = row.root ? path.join(u.home, row.root) : path.join(u.home, '.local/share/tsbuild');
   expect([
     readdirSync(path.join(root, 'runc', 'state')),
     readdirSync(path.join(root, 'runc', 'bundles')),
@@ -211,6 +290,30 @@ describe.skipIf(!enabled)('rootless outputs', () => {
     const manifestDigest = `sha256:${createHash('sha256').update(inspected.stdout).digest('hex')}`;
     expect([pulled.status, pulled.stdout, pulled.stderr]).toEqual([0, `${manifestDigest}\n`, '']);
   }, 300_000);
+});
+
+describe.skipIf(!enabled || !existsSync('/usr/bin/fuse-overlayfs'))('the rootless snapshotter probe', () => {
+  it('takes fuse-overlayfs where overlay cannot mount in the namespace (a state root on an overlay), and says so in du', () => {
+    const u = user();
+    // An overlay of the test's: the kernel refuses another overlay's upper dir on it, FUSE does not.
+    const dir = path.join(u.home, 'probe-overlay');
+    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(path.join(dir, d), { recursive: true });
+    spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
+    try {
+      const state = path.join(dir, 'merged', 'state');
+      mkdirSync(state);
+      spawnSync('chown', [`${u.name}:`, state]);
+      const du = u.run(['--root', state, 'du'], { fuse: true, timeout: 60_000 });
+      expect([du.status, du.stderr, du.stdout]).toEqual([
+        0,
+        '',
+        'blobs: 0 (0B)\nsnapshots: 0 (0B, fuse-overlayfs)\ncache records: 0\ncache mounts: 0 (0B)\n',
+      ]);
+      expect(readFileSync(path.join(state, 'snapshotter'), 'utf8')).toBe('fuse-overlayfs\n');
+    } finally {
+      spawnSync('umount', [`${dir}/merged`]);
+    }
+  });
 });
 
 describe.skipIf(!enabled)('rootless builds reading stdin or writing stdout', () => {

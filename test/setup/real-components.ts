@@ -27,6 +27,7 @@ export const REAL_COMPONENTS: ReadonlyArray<readonly [command: string, pkg: stri
   ['setfattr', 'attr'],
   ['newuidmap', 'uidmap'],
   ['newgidmap', 'uidmap'],
+  ['fuse-overlayfs', 'fuse-overlayfs'],
   ['git', 'git'],
   ['htpasswd', 'apache2-utils'],
   ['openssl', 'openssl'],
