@@ -178,7 +178,13 @@ function tunFailure(logFile: string): string | undefined {
   }
 }
 
-/** The last meaningful line slirp4netns wrote, for the one-line error. */
+const BANNER = [/^WARNING: Support for seccomp is experimental/, /^(sent|received) tapfd=/, /^Starting slirp$/, /^\* [A-Za-z ]+:/];
+
+/**
+ * The last meaningful line slirp4netns wrote, for the one-line error: its start-up banner (the
+ * tap handshake, `Starting slirp`, the `* MTU:`… table) is skipped, as it can follow the cause
+ * (`cannot make mount propagation slave /run`).
+ */
 function lastLine(logFile: string): string {
   let text = '';
   try {
@@ -189,6 +195,6 @@ function lastLine(logFile: string): string {
   const lines = text
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !/^WARNING: Support for seccomp is experimental/.test(line));
+    .filter((line) => line !== '' && !BANNER.some((pattern) => pattern.test(line)));
   return lines.at(-1) ?? 'no output';
 }

@@ -134,6 +134,16 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
       'unavailable',
       'sh failed to set up the network namespace (exit status 1): cannot open /dev/net/tun: no such device',
     ],
+    [
+      'fails with its banner after the cause',
+      [
+        'sh',
+        '-c',
+        'echo "cannot make mount propagation slave /run" >&2; printf "Starting slirp\\n* MTU:             65520\\n* Recommended IP:  10.0.2.100\\n"; exit 1',
+      ],
+      'unavailable',
+      'sh failed to set up the network namespace (exit status 1): cannot make mount propagation slave /run',
+    ],
     ['is killed', ['sh', '-c', 'kill -9 $$'], 'unavailable', 'sh failed to set up the network namespace (killed by SIGKILL): no output'],
     ['is missing', ['/nonexistent/slirp4netns'], 'failed-precondition', '/nonexistent/slirp4netns is not installed (not found on PATH)'],
   ])('a slirp4netns that %s: one line saying why, and nothing left', async (_name, command, code, message) => {
