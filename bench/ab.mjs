@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeSources } from './sources.mjs';
 
 /** The RUN scenario: examples/base's busybox image, then a RUN writing 512 MiB of random bytes. */
 function makeRunContext(dir) {
@@ -26,11 +27,7 @@ function makeRunContext(dir) {
 }
 
 function makeContext(dir) {
-  for (let i = 0; i < 2000; i++) {
-    const sub = path.join(dir, 'src', `pkg${i % 20}`);
-    mkdirSync(sub, { recursive: true });
-    writeFileSync(path.join(sub, `file${i}.js`), randomBytes(1024).toString('base64'));
-  }
+  writeSources(dir, 2000, 1024);
   writeFileSync(path.join(dir, 'big.bin'), randomBytes(50 * 1024 * 1024));
   writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /data/\n');
 }

@@ -3,21 +3,17 @@
 // command (`node bin/tsbuild.js build`, as users run it, Node's start-up included) and, for
 // reference, as a library call; BuildKit and buildah as commands, where installed.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeSources } from './sources.mjs';
 import { build } from '../dist/index.js';
 import { startBuildah, startBuildKit } from './peers.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
 export function makeContext(dir, files = 500) {
-  for (let i = 0; i < files; i++) {
-    const sub = path.join(dir, 'src', `pkg${i % 20}`);
-    mkdirSync(sub, { recursive: true });
-    writeFileSync(path.join(sub, `file${i}.js`), randomBytes(4096).toString('base64'));
-  }
+  writeSources(dir, files);
   writeFileSync(path.join(dir, 'config.json'), '{"version": 1}\n');
   writeFileSync(
     path.join(dir, 'Dockerfile'),

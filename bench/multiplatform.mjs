@@ -6,10 +6,10 @@
 // image store, so this starts a private Engine 28 with it (the shared engine uses overlay2) and
 // `--load`s into it; buildah builds `--platform a,b --manifest NAME`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeSources } from './sources.mjs';
 import { startBuildKit } from './peers.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -18,11 +18,7 @@ const PREFIX = process.env.PREFIX ?? '/opt/tsbuild-peers/docker-current';
 const cli = path.resolve('dist/cli/tsbuild.mjs');
 
 function makeContext(dir) {
-  for (let i = 0; i < 500; i++) {
-    const sub = path.join(dir, 'src', `pkg${i % 20}`);
-    mkdirSync(sub, { recursive: true });
-    writeFileSync(path.join(sub, `file${i}.js`), randomBytes(4096).toString('base64'));
-  }
+  writeSources(dir, 500);
   writeFileSync(path.join(dir, 'config.json'), '{"version": 1}\n');
   writeFileSync(
     path.join(dir, 'Dockerfile'),

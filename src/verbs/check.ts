@@ -157,12 +157,11 @@ function checkArgConfig(buildArgs: Readonly<Record<string, string>>): LintConfig
  * store unless `pull`, else the registry.
  */
 async function baseImage(ref: string, platform: Platform, request: CheckRequest): Promise<BaseImage | undefined> {
-  const source = request.buildContexts?.[Object.keys(request.buildContexts).find((name) => contextKey(name) === contextKey(ref)) ?? ''];
-  if (source !== undefined) {
-    const named = parseBuildContext(`${ref}=${source}`);
-    if (named.kind !== 'image') return { config: {}, platform };
-    return baseImage(named.ref, platform, { ...request, buildContexts: {} });
-  }
+  // Parsed as the build parses them; a context's name is already its key.
+  const named = Object.entries(request.buildContexts ?? {})
+    .map(([name, source]) => parseBuildContext(`${name}=${source}`))
+    .find((context) => context.name === contextKey(ref));
+  if (named) return named.kind === 'image' ? baseImage(named.ref, platform, { ...request, buildContexts: {} }) : { config: {}, platform };
   if (!request.pull) {
     const stored = await storedConfig(ref, platform, StateRoot.existing(request.root, request.progress));
     if (stored) return stored;

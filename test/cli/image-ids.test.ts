@@ -5,11 +5,11 @@
  * whole or as a prefix, through the real CLI against a real registry.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/cli/render/plain.js';
 import { tsbuild } from '../helpers/cli.js';
+import { decompress } from '../helpers/image-tree.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -44,7 +44,7 @@ describe.skipIf(!isRoot || !registryAvailable)('image ids and digests through th
     }
     // images and history show the unpacked size (docker's SIZE) beside the compressed one.
     const layers = (JSON.parse(cli('inspect', id).stdout) as { manifest: { layers: Array<{ digest: string; size: number }> } }).manifest.layers;
-    const unpacked = layers.map((l) => tarOf(readFileSync(path.join(root, 'blobs', 'sha256', l.digest.slice(7)))).length);
+    const unpacked = layers.map((l) => decompress(readFileSync(path.join(root, 'blobs', 'sha256', l.digest.slice(7)))).length);
     const sum = (sizes: number[]): number => sizes.reduce((a, b) => a + b, 0);
     expect(cli('images').stdout).toMatch(
       new RegExp(
@@ -100,8 +100,3 @@ describe.skipIf(!isRoot || !registryAvailable)('image ids and digests through th
     expect([result.status, result.stderr]).toEqual([1, stderr]);
   });
 });
-
-/** A layer blob's tar: gzipped, or uncompressed as a build keeps its own layers. */
-function tarOf(blob: Buffer): Buffer {
-  return blob[0] === 0x1f && blob[1] === 0x8b ? gunzipSync(blob) : blob;
-}

@@ -40,7 +40,8 @@ export async function tarEntries(bytes: Buffer): Promise<TarEntry[]> {
   return out;
 }
 
-function decompress(blob: Buffer): Buffer {
+/** A layer blob's tar: gunzipped, zstd-decompressed, or as it is (a plain tar). */
+export function decompress(blob: Buffer): Buffer {
   if (blob[0] === 0x1f && blob[1] === 0x8b) return gunzipSync(blob);
   if (blob.readUInt32LE(0) === 0xfd2fb528) {
     const result = spawnSync('zstd', ['-dc'], { input: blob, maxBuffer: 1 << 30 });

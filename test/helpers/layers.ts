@@ -1,6 +1,7 @@
 /** Reading a stored layer back (gzipped, or uncompressed as a build stores it): its entries as `type name [-> link]`. */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { detectCompression } from '../../src/archive/compression.js';
 import { readTar } from '../../src/archive/tar.js';
 import type { LocalContentStore } from '../../src/content/local-store.js';
 import type { Digest } from '../../src/digest/digest.js';
@@ -37,5 +38,5 @@ async function layerTar(store: LocalContentStore, digest: string): Promise<Reada
     break;
   }
   const source = await store.reader(digest as Digest);
-  return head[0] === 0x1f && head[1] === 0x8b ? source.pipe(createGunzip()) : source;
+  return detectCompression(head) === 'gzip' ? source.pipe(createGunzip()) : source;
 }
