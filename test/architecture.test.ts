@@ -122,6 +122,20 @@ describe('architecture', () => {
 
   it('has no import cycle between source files', () => expect(importCycles()).toEqual([]));
 
+  // A swallowed rejection must say why nothing is lost (issue 21): a comment on its line or beside it.
+  it('explains every .catch(() => …) that drops an error', () => {
+    const unexplained = sourceFiles(src).flatMap((file) => {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const comment = (line: string | undefined): boolean => line !== undefined && /\/\/|^\s*\*/.test(line);
+      return lines.flatMap((line, i) =>
+        line.includes('.catch(() =>') && !comment(line) && !comment(lines[i - 1]) && !comment(lines[i + 1])
+          ? [`${path.relative(projectRoot, file)}:${i + 1}`]
+          : [],
+      );
+    });
+    expect(unexplained).toEqual([]);
+  });
+
   it.each(files.map((f) => [path.relative(projectRoot, f.file), f] as const))('%s imports only what its layer allows', (_name, f) => {
     const allowed = ALLOWED[f.module];
     expect(allowed, `module ${f.module} is not in the architecture map`).toBeDefined();

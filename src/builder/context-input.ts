@@ -14,6 +14,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { statIfExists } from '../util/absent.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -92,7 +93,7 @@ async function fill(kind: ContextKind, spec: string, scratch: string, options: C
     case 'git': {
       const keep = ['1', 'true'].includes(options.buildArgs?.BUILDKIT_CONTEXT_KEEP_GIT_DIR ?? '');
       const checkout = await cloneGit(parseGitSource(spec, keep), dir, signal);
-      const info = await stat(checkout.root).catch(() => undefined);
+      const info = await statIfExists(checkout.root);
       if (!info?.isDirectory())
         throw new NotFoundError(`unable to prepare context: ${spec}: the subdirectory is not a directory in commit ${checkout.commit}`);
       return { kind, dir: checkout.root, commit: checkout.commit };

@@ -6,7 +6,8 @@
  * build ends.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { statIfExists } from '../util/absent.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, TsbuildError } from '../errors.js';
@@ -55,9 +56,8 @@ export async function openSshAgents(specs: readonly SshSpec[], root: string, sig
         continue;
       }
       const first = spec.paths[0] as string;
-      const info = await stat(first).catch(() => {
-        throw new InvalidArgumentError(`--ssh ${spec.id}: ${first} not found`);
-      });
+      const info = await statIfExists(first);
+      if (!info) throw new InvalidArgumentError(`--ssh ${spec.id}: ${first} not found`);
       if (info.isSocket() && spec.paths.length === 1) {
         sockets[spec.id] = path.resolve(first);
         continue;
@@ -75,7 +75,7 @@ export async function openSshAgents(specs: readonly SshSpec[], root: string, sig
 }
 
 async function checkedSocket(id: string, socket: string): Promise<string> {
-  const info = await stat(socket).catch(() => undefined);
+  const info = await statIfExists(socket);
   if (!info?.isSocket()) throw new InvalidArgumentError(`--ssh ${id}: ${socket} is not a socket`);
   return path.resolve(socket);
 }
@@ -97,7 +97,7 @@ async function startAgent(root: string, signal?: AbortSignal): Promise<{ child: 
   failed.catch(() => undefined);
   // The agent makes its socket as it starts listening.
   for (let i = 0; i < 200; i++) {
-    if ((await stat(socket).catch(() => undefined))?.isSocket()) return { child, dir, socket };
+    if ((await statIfExists(socket))?.isSocket()) return { child, dir, socket };
     await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
   }
   child.kill('SIGTERM');

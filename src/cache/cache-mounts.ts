@@ -4,6 +4,7 @@
  * mount's last use is the directory's modification time, which the RUN sets when it mounts it.
  */
 import { lstat, readdir, rm } from 'node:fs/promises';
+import { lstatIfExists } from '../util/absent.js';
 import path from 'node:path';
 
 /** One cache mount: its id (as the Dockerfile names it), size on disk and last use. */
@@ -45,7 +46,7 @@ async function treeBytes(dir: string): Promise<number> {
   let bytes = 0;
   const entries = await readdir(dir, { recursive: true });
   for (const entry of ['', ...entries]) {
-    const info = await lstat(path.join(dir, entry)).catch(() => undefined);
+    const info = await lstatIfExists(path.join(dir, entry)); // a cache mount in use may lose entries meanwhile
     if (!info || seen.has(info.ino)) continue;
     seen.add(info.ino);
     bytes += info.blocks * 512;

@@ -68,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return report(err, argv.includes('--debug'));
   } finally {
+    // The command's own outcome is what to report; what a cleanup leaves, the next command reclaims.
     for (const cleanup of context.cleanups.splice(0)) await cleanup().catch(() => undefined);
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);

@@ -66,7 +66,7 @@ export function startDockerLoad(signal?: AbortSignal): DockerLoad {
   });
   // A docker that fails early closes its stdin: the write error is reported through `done()`.
   child.stdin.on('error', () => undefined);
-  exited.catch(() => undefined);
+  exited.catch(() => undefined); // observed by the caller through done()
   return { stdin: child.stdin, done: () => exited };
 }
 

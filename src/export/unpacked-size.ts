@@ -57,7 +57,7 @@ export class UnpackedSizes {
   private async load(): Promise<Record<string, number>> {
     this.known ??= await readFile(this.file(), 'utf8')
       .then((text) => JSON.parse(text) as Record<string, number>)
-      .catch(() => ({}));
+      .catch(() => ({})); // a missing or damaged memo: every size is measured again
     return this.known;
   }
 }

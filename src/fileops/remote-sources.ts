@@ -134,6 +134,7 @@ export async function cloneGit(git: GitSource, dir: string, options: { checksum?
     await git_(['fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
     await git_(['checkout', '--quiet', '--detach', git.ref === undefined ? 'origin/HEAD' : git.ref]).catch(async () => {
       if (git.ref === undefined) return git_(['checkout', '--quiet', '--detach', 'FETCH_HEAD']);
+      // Neither a commit, a tag nor a branch: that is the one line below, git's own words add nothing.
       const remote = await git_(['checkout', '--quiet', '--detach', `origin/${git.ref}`]).catch(() => undefined);
       if (!remote) throw new InvalidArgumentError(`repository ${git.remote} does not contain ref ${git.ref}`);
       return remote;

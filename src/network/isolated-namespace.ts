@@ -35,6 +35,7 @@ export async function makeIsolatedNamespace(
       },
     };
   } catch (err) {
+    // The error that stopped the set-up is the one to report; what stays is the reclaim's.
     await removeNamespaceFile(ns).catch(() => undefined);
     throw err;
   }

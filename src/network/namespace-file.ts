@@ -46,6 +46,7 @@ export async function createNamespaceFile(root: string, loopbackUp: boolean): Pr
     }
     return { dir, path: file };
   } catch (err) {
+    // The error that stopped the set-up is the one to report; what stays is the reclaim's.
     await removeNamespaceFile({ dir, path: file }).catch(() => undefined);
     throw err;
   }

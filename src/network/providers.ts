@@ -71,7 +71,7 @@ class Provider implements NetworkProvider {
     this.closed = true;
     const errors: unknown[] = [];
     await Promise.allSettled([...this.obtaining]);
-    const spare = await this.spare?.catch(() => undefined);
+    const spare = await this.spare?.catch(() => undefined); // a spare that failed to start holds nothing
     this.spare = undefined;
     await spare?.teardown().catch((err: unknown) => errors.push(err));
     for (const step of [...this.held]) await step.release().catch((err: unknown) => errors.push(err));

@@ -24,7 +24,7 @@ export async function killStaleContainers(root: string): Promise<number> {
     if (owner === undefined || ownerAlive(owner)) continue;
     const state = await readFile(path.join(stateDir, id, 'state.json'), 'utf8')
       .then((text) => JSON.parse(text) as { init_process_pid?: unknown; init_process_start?: unknown })
-      .catch(() => undefined);
+      .catch(() => undefined); // no readable state: runc's own delete below still removes the container
     const pid = state?.init_process_pid;
     if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) continue;
     if (processStartTime(pid) !== String(state?.init_process_start)) continue;

@@ -7,9 +7,9 @@
  * its RUN steps need before running any step, so a missing emulator is one line, not a failed
  * step half-way through.
  */
-import { readFile } from 'node:fs/promises';
 import { UnsupportedError } from '../errors.js';
 import { formatPlatform, type Platform } from '../image/platform.js';
+import { readTextIfExists } from '../util/absent.js';
 
 /** Where the kernel lists binfmt_misc handlers. */
 export const BINFMT_MISC = '/proc/sys/fs/binfmt_misc';
@@ -53,7 +53,7 @@ export async function checkEmulation(host: Platform, targets: readonly Platform[
   for (const target of targets) {
     if (runsNatively(host, target)) continue;
     const handler = qemuHandler(target);
-    const state = await readFile(`${binfmtDir}/${handler}`, 'utf8').catch(() => undefined);
+    const state = await readTextIfExists(`${binfmtDir}/${handler}`);
     if (state?.split('\n')[0]?.trim() === 'enabled') continue;
     const why = state === undefined ? `no binfmt_misc handler ${handler}` : `the binfmt_misc handler ${handler} is disabled`;
     throw new UnsupportedError(`cannot run ${formatPlatform(target)} steps on this ${formatPlatform(host)} machine: ${why}`, {

@@ -30,6 +30,8 @@ export async function listImages(options: LocalOptions = {}): Promise<Array<Imag
   const sizes = new UnpackedSizes(root.path, root.store);
   const listed = [];
   for (const record of await root.images.list()) {
+    // A listing shows every record; one whose blobs are damaged keeps its compressed size (verify and
+    // pull say what is wrong with it).
     const image = await readStoredImage(root.store, record.manifest.digest).catch(() => undefined);
     let unpacked = 0;
     for (const layer of image?.manifest.layers ?? []) unpacked += await sizes.of(layer);
