@@ -12,7 +12,8 @@ import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import { INDEX_TYPES, type Descriptor, type ImageConfig, type Index, type Manifest } from '../image/oci-types.js';
+import { parseDocument } from '../image/documents.js';
+import { INDEX_TYPES, type Descriptor } from '../image/oci-types.js';
 import { formatPlatform, selectManifest, type Platform } from '../image/platform.js';
 import { isAbsent } from '../util/absent.js';
 import type { BaseImage } from './base-images.js';
@@ -27,27 +28,20 @@ export async function readOciLayoutImage(
   deps: { store: ContentStore; platform: Platform; signal?: AbortSignal },
 ): Promise<BaseImage & { configDigest: string }> {
   const where = `--build-context ${layout.name}=oci-layout://${layout.dir}`;
-  const json = async <T>(descriptor: Descriptor | undefined, file?: string): Promise<T> => {
-    const text = descriptor ? await ingestSmall(layout.dir, descriptor, deps, where) : await readJsonFile(path.join(layout.dir, file ?? ''), where);
-    try {
-      return JSON.parse(text.toString('utf8')) as T;
-    } catch {
-      throw new InvalidArgumentError(`${where}: ${descriptor ? descriptor.digest : file} is not JSON`);
-    }
-  };
-  const index = await json<Index>(undefined, 'index.json');
-  if (!Array.isArray(index.manifests)) throw new InvalidArgumentError(`${where}: index.json lists no manifests`);
+  // Every document is checked at the door (image/documents.ts): a layout is as hostile as a registry.
+  const read = async (descriptor: Descriptor | undefined, file?: string): Promise<Buffer> =>
+    descriptor ? ingestSmall(layout.dir, descriptor, deps, where) : readJsonFile(path.join(layout.dir, file ?? ''), where);
+  const index = parseDocument('index', await read(undefined, 'index.json'), `${where}: index.json`);
   const entry = pickEntry(index.manifests, layout, where);
-  let descriptor = entry;
+  let descriptor: Descriptor = entry;
   if (INDEX_TYPES.includes(entry.mediaType)) {
-    const nested = await json<Index>(entry);
-    const chosen = selectManifest(nested.manifests ?? [], deps.platform);
+    const nested = parseDocument('index', await read(entry), `${where}: ${entry.digest}`);
+    const chosen = selectManifest(nested.manifests, deps.platform);
     if (!chosen) throw new NotFoundError(`${where}: no image for ${formatPlatform(deps.platform)}`);
     descriptor = chosen;
   }
-  const manifest = await json<Manifest>(descriptor);
-  if (!manifest.config || !Array.isArray(manifest.layers)) throw new InvalidArgumentError(`${where}: ${descriptor.digest} is not an image manifest`);
-  const config = await json<ImageConfig>(manifest.config);
+  const manifest = parseDocument('manifest', await read(descriptor), `${where}: ${descriptor.digest}`);
+  const config = parseDocument('image config', await read(manifest.config), `${where}: ${manifest.config.digest}`);
   for (const layer of manifest.layers) await ingest(layout.dir, layer, deps, where);
   return {
     manifest: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size },

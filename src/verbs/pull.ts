@@ -6,7 +6,8 @@
  */
 import { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.js';
-import { INDEX_TYPES, type Index } from '../image/oci-types.js';
+import { parseDocument } from '../image/documents.js';
+import { INDEX_TYPES } from '../image/oci-types.js';
 import { formatPlatform, parsePlatform } from '../image/platform.js';
 import { hostPlatform } from '../state/host-platform.js';
 import { registryClient } from '../registry/configured-client.js';
@@ -57,7 +58,7 @@ export async function pullAllPlatforms(reference: string, options: Omit<PullOpti
     const only = await pullInto(root, reference, hostPlatform(), options);
     return { name: only.name, digest: only.digest, platforms: [only] };
   }
-  const listed = (JSON.parse(index.bytes.toString('utf8')) as Index).manifests.flatMap((m) =>
+  const listed = parseDocument('index', index.bytes, `${ref.domain}/${ref.path}: index ${index.digest}`).manifests.flatMap((m) =>
     m.platform && m.platform.os !== 'unknown' ? [parsePlatform(formatPlatform(m.platform))] : [],
   );
   const platforms: PullResult[] = [];
