@@ -5,6 +5,7 @@
  * directory of the state root, on first use. Paths are resolved inside the tree, so a symlink in
  * the context never leads a bind onto the host.
  */
+import path from 'node:path';
 import type { BuildContext } from '../context/build-context.js';
 import { materializeContext } from '../context/materialize.js';
 import { resolveInRoot } from '../fileops/resolve.js';
@@ -26,7 +27,8 @@ export class ContextViews {
   }
 
   private treeRoot(signal?: AbortSignal): Promise<string> {
-    if (!this.context.ignore) return Promise.resolve(this.context.root);
+    // Absolute: a bind's source is read by runc from its bundle directory, where a relative `.` is not the context.
+    if (!this.context.ignore) return Promise.resolve(path.resolve(this.context.root));
     this.tree ??= (async () => {
       this.made = await makeScratch(this.root, 'context');
       await materializeContext(this.context, this.made, signal);

@@ -94,6 +94,27 @@ describe.skipIf(!isRoot)('build outputs on stdout, --load and --ssh', () => {
     });
   });
 
+  // `tsbuild build .` from inside the context: a bind's source used to be resolved by runc against
+  // its bundle directory, showing the step its own config.json (environment and secrets) instead.
+  it('a context given as "." binds the context, in every form of the bind', () => {
+    const dir = context(
+      [
+        'FROM base',
+        'RUN --mount=type=bind,target=/c ls /c > /ro.txt',
+        'RUN --mount=type=bind,target=/c,rw touch /c/scratch && ls /c > /rw.txt',
+        'RUN --mount=type=bind,source=Dockerfile,target=/d head -n 1 /d > /file.txt',
+      ].join('\n'),
+    );
+    writeFileSync(path.join(dir, 'hello.txt'), 'hi\n');
+    const result = tsbuildBytes(['--root', root, 'build', ...baseFlag(), '-o', 'type=tar,dest=-', '.'], { cwd: dir });
+    expect(result.status, result.stderr).toBe(0);
+    const read = (name: string): string => execFileSync('tar', ['-xO', name], { input: result.stdout, encoding: 'utf8' });
+    expect(read('ro.txt')).toBe('Dockerfile\nhello.txt\n');
+    expect(read('rw.txt')).toBe('Dockerfile\nhello.txt\nscratch\n');
+    expect(read('file.txt')).toBe('FROM base\n');
+    expect(existsSync(path.join(dir, 'scratch'))).toBe(false);
+  });
+
   describe('--ssh with a real ssh-agent', () => {
     let agent: ChildProcess | undefined;
     let socket = '';
