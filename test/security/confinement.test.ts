@@ -6,6 +6,7 @@
  * inside the stage instead, the build sees the stage's file of the same name. Real runc, overlay and
  * a real registry serving the busybox base.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -155,6 +156,27 @@ describe.skipIf(!isRoot || !registryAvailable)('a Dockerfile cannot reach the ho
       rmSync(target, { force: true });
     }
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('a bind of the context does not carry a mount below it: the host tmpfs is neither seen nor written', async () => {
+    let mounted: string | undefined;
+    try {
+      const run = await attempt(
+        ['FROM $BASE', 'RUN --mount=type=bind,target=/c busybox ls /c/sub > /listing; busybox touch /c/sub/written; true'],
+        { 'data/x': 'context x\n' },
+        (context) => {
+          mounted = path.join(context, 'sub');
+          mkdirSync(mounted);
+          execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mounted]);
+          writeFileSync(path.join(mounted, 'on-the-host-mount'), 'host\n');
+        },
+      );
+      expect(run.error).toBeUndefined();
+      expect(await run.file('listing')).toBe('');
+      expect(readdirSync(mounted as string)).toEqual(['on-the-host-mount']);
+    } finally {
+      if (mounted) execFileSync('umount', [mounted]);
+    }
   });
 
   it('WORKDIR through a symlink made by RUN creates the directory inside the image, not on the host', async () => {
