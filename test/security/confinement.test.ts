@@ -158,6 +158,18 @@ describe.skipIf(!isRoot || !registryAvailable)('a Dockerfile cannot reach the ho
     expect(existsSync(target)).toBe(false);
   });
 
+  it.each(['type=tmpfs', 'type=cache,id=confine', 'type=bind,source=data', 'type=secret,id=s'])(
+    'a %s mount whose target is below a symlink to a host directory stays inside the rootfs',
+    async (mount) => {
+      const host = canary();
+      const run = await attempt(['FROM $BASE', `RUN busybox ln -s ${host.dir} /e`, `RUN --mount=${mount},target=/e/v/m busybox true`], {
+        'data/x': 'context x\n',
+      });
+      expect(run.error).toBeUndefined();
+      expect(readdirSync(host.dir)).toEqual(['secret']);
+    },
+  );
+
   it('a bind of the context does not carry a mount below it: the host tmpfs is neither seen nor written', async () => {
     let mounted: string | undefined;
     try {
