@@ -115,6 +115,15 @@ describe.skipIf(!isRoot)('build outputs on stdout, --load and --ssh', () => {
     expect(existsSync(path.join(dir, 'scratch'))).toBe(false);
   });
 
+  // Issue 23's reproduction through the command: a file of a lower layer replaced by a non-empty
+  // directory stopped the build with "internal error: ENOTDIR … lstat".
+  it('a RUN replacing a lower file by a directory with a file in it builds; the layer has the directory', () => {
+    const dir = context(['FROM base', 'RUN echo old > /f', 'RUN rm /f && mkdir /f && touch /f/x'].join('\n'));
+    const result = tsbuildBytes(['--root', root, 'build', ...baseFlag(), '-o', 'type=tar,dest=-', dir]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(tarList(result.stdout).filter((name) => /^f(\/|$)/.test(name))).toEqual(['f/', 'f/x']);
+  });
+
   describe('--ssh with a real ssh-agent', () => {
     let agent: ChildProcess | undefined;
     let socket = '';

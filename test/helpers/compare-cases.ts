@@ -14,7 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxLayer, makeLayer, writeBusyboxLayout, writeImageLayout } from './oci-image.js';
-import { layerTransitionsDockerfile } from './layer-transitions.js';
+import { allTransitionsDockerfile, layerTransitionsDockerfile } from './layer-transitions.js';
 import { skopeoPush, startRegistry } from './registry.js';
 
 /** The time every context file carries, so copies of it have a time both builders must keep. */
@@ -370,6 +370,11 @@ export const COMPARE_CASES: CompareCase[] = [
     covers:
       'generated RUN layers turning 10 paths into files, directories, empty directories, symlinks to files and to directories, or nothing, in every order (issue 23), and changes below a replaced directory',
     prepare: (context) => writeFileSync(path.join(context, 'Dockerfile'), layerTransitionsDockerfile()),
+  },
+  {
+    name: 'layer-transitions-all',
+    covers: 'every one of the 36 transitions between those kinds (file→dir, dir→file, empty-dir→file, symlink→dir, …) in two RUN layers (issue 23)',
+    prepare: (context) => writeFileSync(path.join(context, 'Dockerfile'), allTransitionsDockerfile()),
   },
   {
     name: 'many-files',

@@ -50,3 +50,20 @@ export function layerTransitionsDockerfile(seed = 23, paths = 10, layers = 4): s
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * Every pair of kinds, once: path `p<i>` is made the `i / 6`-th kind in one RUN layer and turned
+ * into the `i % 6`-th in the next (36 paths), so each transition — dir→file and empty-dir→file
+ * included, which one seed may never draw — is built and compared.
+ */
+export function allTransitionsDockerfile(): string {
+  const pairs = KINDS.flatMap((from) => KINDS.map((to) => [from, to] as const));
+  return [
+    'ARG BASE',
+    'FROM ${BASE}',
+    'RUN busybox mkdir -p /t/target-dir && echo target > /t/target-file && echo inside > /t/target-dir/f',
+    `RUN ${pairs.map(([from], i) => make(`/t/p${i}`, from, 0)).join(' && ')}`,
+    `RUN ${pairs.map(([, to], i) => make(`/t/p${i}`, to, 1)).join(' && ')}`,
+    '',
+  ].join('\n');
+}
