@@ -73,7 +73,7 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
         // As in BuildKit, a --chown name is looked up in the stage's files, not in the empty link tree.
         await withMounted(await parentMounts(), below, async (parentDir) => {
           await applyStep(step, dir, scratch, ctx, tree, parentDir);
-          await adoptExistingDirs(dir, parentDir);
+          adoptExistingDirs(dir, parentDir);
         });
       });
       const result = await layerOf(step, mounts, none, ctx);
