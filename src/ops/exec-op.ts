@@ -29,6 +29,7 @@ import type { NetworkMode, NetworkProvider } from '../network/network.js';
 import { resolveUser } from '../runtime/user.js';
 import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { withActiveSnapshot } from './active-snapshot.js';
+import { forwardSshAgent } from './ssh-forward.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { lstatIfExists, statIfExists } from '../util/absent.js';
 import { readTextIfExists } from '../util/absent.js';
@@ -203,77 +204,85 @@ async function runMounts(
     await writeFile(source, file.content, { mode: file.mode });
     containerMounts.push({ destination: file.path, type: 'bind', source, options: READ_ONLY_BIND });
   }
-  for (const [i, m] of step.mounts.entries()) {
-    switch (m.type) {
-      case 'tmpfs':
-        containerMounts.push({
-          destination: m.target,
-          type: 'tmpfs',
-          source: 'tmpfs',
-          options: ['nosuid', 'nodev', ...(m.size === undefined ? [] : [`size=${m.size}`])],
-        });
-        break;
-      case 'cache': {
-        const shared = path.join(ctx.root, 'cache', Buffer.from(m.id).toString('base64url'));
-        // locked: one RUN at a time uses the cache; private: a RUN that finds it busy gets its own.
-        let dir = shared;
-        if (m.sharing === 'locked') locks.push(shared);
-        else if (m.sharing === 'private') {
-          // Take the cache if it is free now; if another RUN has it, use a throwaway one.
-          const release = await tryLock(shared);
-          if (release) held.push(release);
-          else dir = path.join(scratch, `cache-${i}`);
-        }
-        const fresh = !(await lstatIfExists(dir));
-        await mkdir(dir, { recursive: true });
-        // Its modification time is its last use, for `du` and `prune` (`cache/cache-mounts.ts`).
-        if (!fresh) await utimes(dir, new Date(), new Date());
-        if (fresh) {
-          // A new cache starts as a copy of `from`'s `source` when given, else empty.
-          if (m.from && m.from.kind !== 'context') await copyTree(await resolveInRoot(await stageDir(ctx, m.from), m.source), dir);
-          await chown(dir, m.uid, m.gid);
-          await chmod(dir, m.mode);
-        }
-        containerMounts.push({ destination: m.target, type: 'bind', source: dir, options: m.readonly ? READ_ONLY_BIND : ['bind', 'rw'] });
-        break;
-      }
-      case 'bind': {
-        const source = m.from.kind === 'context' ? await contextSource(ctx, m.source) : await resolveInRoot(await stageDir(ctx, m.from), m.source);
-        const info = await statIfExists(source);
-        if (!info) throw new NotFoundError(`mount source ${m.source} not found`);
-        if (m.readonly) containerMounts.push({ destination: m.target, type: 'bind', source, options: READ_ONLY_BIND });
-        else containerMounts.push(await discardedWrites(m.target, source, info.isDirectory(), path.join(scratch, `bind-${i}`)));
-        break;
-      }
-      case 'secret': {
-        const value = ctx.secrets?.[m.id];
-        if (value === undefined) {
-          if (m.required) throw new NotFoundError(`secret ${m.id}: not found`, { hint: `pass it with --secret id=${m.id},src=FILE` });
+  // What was taken (cache locks, ssh forwards) is given back when a later mount fails.
+  try {
+    for (const [i, m] of step.mounts.entries()) {
+      switch (m.type) {
+        case 'tmpfs':
+          containerMounts.push({
+            destination: m.target,
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: ['nosuid', 'nodev', ...(m.size === undefined ? [] : [`size=${m.size}`])],
+          });
+          break;
+        case 'cache': {
+          const shared = path.join(ctx.root, 'cache', Buffer.from(m.id).toString('base64url'));
+          // locked: one RUN at a time uses the cache; private: a RUN that finds it busy gets its own.
+          let dir = shared;
+          if (m.sharing === 'locked') locks.push(shared);
+          else if (m.sharing === 'private') {
+            // Take the cache if it is free now; if another RUN has it, use a throwaway one.
+            const release = await tryLock(shared);
+            if (release) held.push(release);
+            else dir = path.join(scratch, `cache-${i}`);
+          }
+          const fresh = !(await lstatIfExists(dir));
+          await mkdir(dir, { recursive: true });
+          // Its modification time is its last use, for `du` and `prune` (`cache/cache-mounts.ts`).
+          if (!fresh) await utimes(dir, new Date(), new Date());
+          if (fresh) {
+            // A new cache starts as a copy of `from`'s `source` when given, else empty.
+            if (m.from && m.from.kind !== 'context') await copyTree(await resolveInRoot(await stageDir(ctx, m.from), m.source), dir);
+            await chown(dir, m.uid, m.gid);
+            await chmod(dir, m.mode);
+          }
+          containerMounts.push({ destination: m.target, type: 'bind', source: dir, options: m.readonly ? READ_ONLY_BIND : ['bind', 'rw'] });
           break;
         }
-        if (m.env) env.push(`${m.env}=${value.toString('utf8')}`);
-        if (m.target) {
-          const file = path.join(scratch, `secret-${i}`);
-          await writeFile(file, value, { mode: m.mode });
-          await chown(file, m.uid, m.gid);
-          containerMounts.push({ destination: m.target, type: 'bind', source: file, options: READ_ONLY_BIND });
+        case 'bind': {
+          const source = m.from.kind === 'context' ? await contextSource(ctx, m.source) : await resolveInRoot(await stageDir(ctx, m.from), m.source);
+          const info = await statIfExists(source);
+          if (!info) throw new NotFoundError(`mount source ${m.source} not found`);
+          if (m.readonly) containerMounts.push({ destination: m.target, type: 'bind', source, options: READ_ONLY_BIND });
+          else containerMounts.push(await discardedWrites(m.target, source, info.isDirectory(), path.join(scratch, `bind-${i}`)));
+          break;
         }
-        break;
-      }
-      case 'ssh': {
-        const agent = ctx.sshAgents?.[m.id];
-        if (!agent) {
-          if (m.required) {
-            const flag = m.id === 'default' ? '--ssh default with SSH_AUTH_SOCK set' : `--ssh ${m.id}=SOCKET_OR_KEY`;
-            throw new NotFoundError(`ssh agent ${m.id}: not found`, { hint: `pass ${flag}` });
+        case 'secret': {
+          const value = ctx.secrets?.[m.id];
+          if (value === undefined) {
+            if (m.required) throw new NotFoundError(`secret ${m.id}: not found`, { hint: `pass it with --secret id=${m.id},src=FILE` });
+            break;
+          }
+          if (m.env) env.push(`${m.env}=${value.toString('utf8')}`);
+          if (m.target) {
+            const file = path.join(scratch, `secret-${i}`);
+            await writeFile(file, value, { mode: m.mode });
+            await chown(file, m.uid, m.gid);
+            containerMounts.push({ destination: m.target, type: 'bind', source: file, options: READ_ONLY_BIND });
           }
           break;
         }
-        containerMounts.push({ destination: m.target, type: 'bind', source: agent, options: ['bind'] });
-        env.push(`SSH_AUTH_SOCK=${m.target}`);
-        break;
+        case 'ssh': {
+          const agent = ctx.sshAgents?.[m.id];
+          if (!agent) {
+            if (m.required) {
+              const flag = m.id === 'default' ? '--ssh default with SSH_AUTH_SOCK set' : `--ssh ${m.id}=SOCKET_OR_KEY`;
+              throw new NotFoundError(`ssh agent ${m.id}: not found`, { hint: `pass ${flag}` });
+            }
+            break;
+          }
+          const forward = await forwardSshAgent(agent, m);
+          held.push(forward.close);
+          containerMounts.push({ destination: m.target, type: 'bind', source: forward.socket, options: ['bind'] });
+          env.push(`SSH_AUTH_SOCK=${m.target}`);
+          break;
+        }
       }
     }
+  } catch (err) {
+    await Promise.all(held.map((release) => release()));
+    throw err;
   }
   return { containerMounts, env, locks, held };
 }

@@ -67,11 +67,14 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
       const rootfs = path.join(scratch, 'rootfs');
       await mkdir(rootfs);
       await withMounted(mounts, rootfs, async (dir) => {
-        await applyStep(step, dir, scratch, ctx, tree);
-        if (parent === undefined) return;
+        if (parent === undefined) return applyStep(step, dir, scratch, ctx, tree, dir);
         const below = path.join(scratch, 'parent');
         await mkdir(below);
-        await withMounted(await parentMounts(), below, async (parentDir) => adoptExistingDirs(dir, parentDir));
+        // As in BuildKit, a --chown name is looked up in the stage's files, not in the empty link tree.
+        await withMounted(await parentMounts(), below, async (parentDir) => {
+          await applyStep(step, dir, scratch, ctx, tree, parentDir);
+          adoptExistingDirs(dir, parentDir);
+        });
       });
       const result = await layerOf(step, mounts, none, ctx);
       await ctx.snapshotter.remove(linkKey);
@@ -102,10 +105,20 @@ function sourceTree(step: FileStep, ctx: FileContext): Promise<SourceTree> | und
   return tree;
 }
 
-/** Writes what the step asks for into the mounted `rootfs`; `tree` is `sourceTree`'s. */
-async function applyStep(step: FileStep, rootfs: string, scratch: string, ctx: FileContext, tree: Promise<SourceTree> | undefined): Promise<void> {
-  // Inside the rootfs: an image's /etc/passwd may be a symlink, which must not lead to the host's.
-  const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(rootfs, file))) ?? '';
+/**
+ * Writes what the step asks for into the mounted `rootfs`; `tree` is `sourceTree`'s. `usersRoot` is
+ * the tree whose /etc/passwd and /etc/group name owners: the rootfs itself, or with --link the parent.
+ */
+async function applyStep(
+  step: FileStep,
+  rootfs: string,
+  scratch: string,
+  ctx: FileContext,
+  tree: Promise<SourceTree> | undefined,
+  usersRoot: string = rootfs,
+): Promise<void> {
+  // Inside that root: an image's /etc/passwd may be a symlink, which must not lead to the host's.
+  const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(usersRoot, file))) ?? '';
   const chown =
     step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
   if (step.action === 'mkdir') {

@@ -18,6 +18,7 @@ import { chompHeredoc } from '../dockerfile/to-instruction.js';
 import type { ContainerConfig, HistoryEntry } from '../image/oci-types.js';
 import { DEFAULT_SHELL, exposedPorts, isSignal, setEnv } from './image-config.js';
 import { resolveMount } from './mounts.js';
+import { goQuoteList } from './go-quote.js';
 import { ArgScope, historyArgs, isProxyArg, runEnvironment, stageLookup, type InheritedArgs } from './scope.js';
 import type { FailAt } from './stage-graph.js';
 import type { ExecStep, FileStep, Mount, PlanStep, SourceLocation } from './types.js';
@@ -140,12 +141,12 @@ export class StagePlanner {
         // BuildKit marks every CMD ArgsEscaped (a Docker-spec field kept for compatibility).
         this.config = { ...this.config, Cmd: this.commandArgs(ins.command), ArgsEscaped: true };
         this.cmdSet = true;
-        config(`CMD ${JSON.stringify(this.config.Cmd)}`);
+        config(`CMD ${goQuoteList(this.config.Cmd ?? null)}`);
         return;
       case 'ENTRYPOINT': {
         const entrypoint = ins.command.args.length === 0 && !ins.command.shellForm ? null : this.commandArgs(ins.command);
         this.config = { ...this.config, Entrypoint: entrypoint, ...(this.cmdSet ? {} : { Cmd: null }) };
-        config(`ENTRYPOINT ${JSON.stringify(entrypoint)}`);
+        config(`ENTRYPOINT ${goQuoteList(entrypoint)}`);
         return;
       }
       case 'HEALTHCHECK':

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -322,6 +322,26 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
       agent.close();
     }
     await expect(build('FROM base\nRUN --mount=type=ssh,required true\n')).rejects.toThrow('ssh agent default: not found');
+  });
+
+  // BuildKit's socket has the mount's mode, uid and gid (default 0600 0:0); the host agent's is left as it is.
+  it.each([
+    ['the defaults', 'type=ssh', '600 0:0'],
+    ['mode, uid and gid', 'type=ssh,mode=0660,uid=1000,gid=1001', '660 1000:1001'],
+    ['a target and mode', 'type=ssh,target=/agent,mode=0755', '755 0:0'],
+  ])('gives the ssh socket %s', async (_name, mount, expected) => {
+    const dir = tempDir();
+    const socket = path.join(dir, 'agent.sock');
+    const agent = net.createServer((c) => c.end()).listen(socket);
+    try {
+      await new Promise((resolve) => agent.once('listening', resolve));
+      chmodSync(socket, 0o777);
+      const b = await build(`FROM base\nRUN --mount=${mount} stat -c '%a %u:%g' "$SSH_AUTH_SOCK"\n`, { sshAgents: { default: socket } });
+      expect(b.output).toBe(`${expected}\n`);
+      expect(statSync(socket).mode & 0o777).toBe(0o777);
+    } finally {
+      agent.close();
+    }
   });
 
   it('binds a directory of another stage (given by the solver) read-only', async () => {

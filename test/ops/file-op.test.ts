@@ -146,6 +146,24 @@ describe.skipIf(!isRoot)('COPY and ADD on overlay snapshots', () => {
     expect((await run.listing('')).filter((line) => line.startsWith('shared'))).toEqual(['shared dir 1777 0:0', 'shared/app file:6 644 0:0']);
   });
 
+  // BuildKit looks a --link --chown name up in the stage's /etc/passwd and /etc/group, not the link tree's.
+  it.each([
+    ['COPY --link --chown=app', 'COPY --link --chown=app app /dst/', 'dst/app file:6 644 1001:1001'],
+    ['COPY --link --chown=app:staff', 'COPY --link --chown=app:staff app /dst/', 'dst/app file:6 644 1001:50'],
+    ['ADD --link --chown=nobody:app', 'ADD --link --chown=nobody:app app /dst/', 'dst/app file:6 644 65534:1001'],
+  ])('%s resolves the names in the stage', async (_name, copy, line) => {
+    const users =
+      "RUN echo 'app:x:1001:1001::/home/app:/bin/sh' >> /etc/passwd && echo 'app:x:1001:' >> /etc/group && echo 'staff:x:50:' >> /etc/group";
+    const run = await stage(`FROM base\n${users}\n${copy}\n`, contextWith({ app: 'binary' }));
+    expect((await run.listing('')).filter((l) => l.startsWith('dst/'))).toEqual([line]);
+  });
+
+  it('COPY --link --chown of a name the stage lacks fails as BuildKit does', async () => {
+    await expect(stage('FROM base\nCOPY --link --chown=ghost app /dst/\n', contextWith({ app: 'binary' }))).rejects.toThrow(
+      'unable to find user ghost: no matching entries in passwd file',
+    );
+  });
+
   it('COPY --parents keeps source paths, and only the part after a /./ pivot', async () => {
     const ctx = contextWith({ 'foo1/foo2/bar': '1', 'foo1/foo2/baz': '2', 'test/a/b/c/d/e': '3' });
     const run = await stage('FROM base\nWORKDIR /test\nCOPY --parents foo1/foo2/ba* .\nCOPY --parents test/a/b/./c/d /out/\n', ctx);
