@@ -10,7 +10,7 @@ import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
 import { NotFoundError } from '../errors.js';
 import { MediaType, type Descriptor, type Index } from '../image/oci-types.js';
 import { formatPlatform } from '../image/platform.js';
-import { readStoredImage, type StoredImage } from './stored-image.js';
+import { readStoredImage, type HoldBlobs, type StoredImage } from './stored-image.js';
 
 /** An index in the content store with its images. */
 export interface StoredIndex {
@@ -45,9 +45,11 @@ export async function writeIndex(store: ContentStore, images: readonly StoredIma
 }
 
 /** Reads the index `descriptor` names and every image it lists (all must be stored: a built index). */
-export async function readStoredIndex(store: ContentStore, descriptor: Descriptor): Promise<StoredIndex> {
+export async function readStoredIndex(store: ContentStore, descriptor: Descriptor, hold?: HoldBlobs): Promise<StoredIndex> {
+  await hold?.([descriptor.digest]);
   const index = JSON.parse((await store.readBytes(parseDigest(descriptor.digest))).toString('utf8')) as Index;
   const images: StoredImage[] = [];
+  await hold?.(index.manifests.map((m) => m.digest));
   for (const m of index.manifests) {
     if (!(await store.info(parseDigest(m.digest)))) {
       const platform = m.platform ? formatPlatform(m.platform) : m.digest;
@@ -55,7 +57,7 @@ export async function readStoredIndex(store: ContentStore, descriptor: Descripto
         hint: 'pull it with --all-platforms, or push the platform images one by one',
       });
     }
-    images.push(await readStoredImage(store, m.digest));
+    images.push(await readStoredImage(store, m.digest, hold));
   }
   return { descriptor, index, images };
 }

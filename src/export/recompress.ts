@@ -21,7 +21,7 @@ import { canonicalJson, digestOf, isDigest, parseDigest } from '../digest/digest
 import { DigestMismatchError, HashingStream } from '../digest/hashing.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/oci-types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { imageVariant, type StoredImage } from './stored-image.js';
+import { imageVariant, type HoldBlobs, type StoredImage } from './stored-image.js';
 import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** What an output asks for. */
@@ -42,6 +42,8 @@ export interface RecompressContext {
   baseLayers: ReadonlySet<string>;
   /** Told when the conversion record is damaged and set aside. */
   warn?: Warn;
+  /** Leases a conversion made earlier before it is looked for, so a concurrent prune keeps it. */
+  hold?: HoldBlobs;
   signal?: AbortSignal;
 }
 
@@ -73,6 +75,8 @@ export async function recompressImage(image: StoredImage, choice: CompressionCho
   };
   const bytes = Buffer.from(canonicalJson(manifest));
   const digest = digestOf(bytes);
+  // An earlier export may have stored this manifest already: leased first, it stays.
+  await ctx.hold?.([digest]);
   await ctx.store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
   return { descriptor: { mediaType: MediaType.OciManifest, digest, size: bytes.length }, manifest, config: image.config };
 }
@@ -109,6 +113,7 @@ async function convertLayers(
     }
     const key = `${layer.digest} ${choice.compression} ${choice.level ?? 'default'}`;
     let converted = known[key];
+    if (converted) await ctx.hold?.([converted.digest]);
     if (!converted || !(await ctx.store.info(parseDigest(converted.digest)))) {
       converted = await convertLayer(layer, diffID, choice, ctx);
       known[key] = converted;
@@ -157,10 +162,10 @@ export async function compressForExport(image: StoredImage, ctx: RecompressConte
   const compressed = await recompressImage(image, { compression: 'gzip', force: true, only: 'uncompressed' }, ctx);
   if (compressed === image) return image;
   const oci = (image.manifest.mediaType ?? MediaType.OciManifest) === MediaType.OciManifest;
-  return imageVariant(ctx.store, compressed, { ociMediaTypes: oci, annotations: {} });
+  return imageVariant(ctx.store, compressed, { ociMediaTypes: oci, annotations: {}, ...(ctx.hold ? { hold: ctx.hold } : {}) });
 }
 
 /** What `compressForExport` needs, for a state root (no base-layer exceptions: only uncompressed layers change). */
-export function exportContext(root: { path: string; store: ContentStore; warn: Warn }, signal?: AbortSignal): RecompressContext {
-  return { root: root.path, store: root.store, baseLayers: new Set(), warn: root.warn, ...(signal ? { signal } : {}) };
+export function exportContext(root: { path: string; store: ContentStore; warn: Warn }, signal?: AbortSignal, hold?: HoldBlobs): RecompressContext {
+  return { root: root.path, store: root.store, baseLayers: new Set(), warn: root.warn, ...(signal ? { signal } : {}), ...(hold ? { hold } : {}) };
 }

@@ -16,12 +16,23 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-/** Reads the image whose manifest is `digest`. */
-export async function readStoredImage(store: ContentStore, digest: string): Promise<StoredImage> {
+/**
+ * Puts blobs already stored under the caller's lease before they are read (`util/lease.ts`), so a
+ * concurrent prune keeps them; none when the caller holds no lease.
+ */
+export type HoldBlobs = (digests: readonly string[]) => Promise<void>;
+
+/**
+ * Reads the image whose manifest is `digest`; `hold` takes the manifest before it is read, and the
+ * config and layers it names before anything reads them.
+ */
+export async function readStoredImage(store: ContentStore, digest: string, hold?: HoldBlobs): Promise<StoredImage> {
+  await hold?.([digest]);
   const bytes = await store.readBytes(parseDigest(digest));
   const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
   const mediaType = manifest.mediaType ?? MediaType.OciManifest;
   if (!MANIFEST_TYPES.includes(mediaType)) throw new UnsupportedError(`${digest} is a ${mediaType}, not an image manifest`);
+  await hold?.([manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
   const config = JSON.parse((await store.readBytes(parseDigest(manifest.config.digest))).toString('utf8')) as ImageConfig;
   return { descriptor: { mediaType, digest, size: bytes.length }, manifest, config };
 }
@@ -30,6 +41,8 @@ export async function readStoredImage(store: ContentStore, digest: string): Prom
 export interface VariantOptions {
   ociMediaTypes: boolean;
   annotations: Record<string, string>;
+  /** Leases the variant's manifest before it is stored (an earlier one may be there already). */
+  hold?: HoldBlobs;
 }
 
 const TO_DOCKER: Record<string, string> = {
@@ -55,6 +68,7 @@ export async function imageVariant(store: ContentStore, image: StoredImage, opti
   const bytes = Buffer.from(canonicalJson(manifest));
   const digest = digestOf(bytes);
   if (digest === image.descriptor.digest) return image;
+  await options.hold?.([digest]);
   await store.ingest(Readable.from([bytes]), { digest, size: bytes.length });
   return { descriptor: { mediaType: manifest.mediaType as string, digest, size: bytes.length }, manifest, config: image.config };
 }

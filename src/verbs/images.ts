@@ -155,17 +155,28 @@ export async function saveImages(names: readonly string[], dest: string, format:
   if (names.length === 0) throw new InvalidArgumentError('save needs at least one image name');
   const root = await StateRoot.open(options.root, options.progress);
   const records = await Promise.all(names.map((n) => findIn(root, n)));
-  await writingTo('the archive', dest, async () => {
-    const layout = await openLayout(dest, true, options.signal);
-    try {
-      for (const record of records) {
-        const image = await compressForExport(await readStoredImage(root.store, record.manifest.digest), exportContext(root, options.signal));
-        await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, isDangling(record) ? [] : [record.name], root.store);
+  // Ingest files, leases and the rest a killed command left go first.
+  await root.reclaim();
+  // The blobs written into the archive are leased before they are read (compressing writes newer
+  // ones, which the lease covers by their time): a concurrent prune keeps them.
+  const lease = await root.lease();
+  const hold = (blobs: readonly string[]): Promise<void> => lease.add({ blobs });
+  try {
+    await writingTo('the archive', dest, async () => {
+      const layout = await openLayout(dest, true, options.signal);
+      try {
+        for (const record of records) {
+          const stored = await readStoredImage(root.store, record.manifest.digest, hold);
+          const image = await compressForExport(stored, exportContext(root, options.signal, hold));
+          await (format === 'oci' ? writeOciLayout : writeDockerArchive)(layout, image, isDangling(record) ? [] : [record.name], root.store);
+        }
+        await layout.commit();
+      } catch (err) {
+        await layout.abort();
+        throw err;
       }
-      await layout.commit();
-    } catch (err) {
-      await layout.abort();
-      throw err;
-    }
-  });
+    });
+  } finally {
+    await lease.close();
+  }
 }

@@ -36,15 +36,25 @@ export async function push(name: string, options: PushOptions = {}): Promise<Pus
       hint: 'push by name, after tsbuild tag ID NAME if needed',
     });
   }
-  const where = { store: root.store, client: await registryClient(options), sources: root.blobSources };
-  // A multi-platform image goes as it was built: every platform, then its index.
-  if (record.platforms) return pushIndex(await readStoredIndex(root.store, record.target), record.name, where, options);
-  // A build keeps its layers uncompressed in the store: they go gzipped, as an output of the build would send them.
-  const stored = await readStoredImage(root.store, record.manifest.digest);
-  const image = await compressForExport(stored, exportContext(root, options.signal));
-  const pushed = await pushImage(image, record.name, where, options);
-  // The name now stands for what its registry holds (the same image id), so the digest the push
-  // printed reaches the image here too, as a repo digest does in docker.
-  if (image !== stored) await root.images.put(imageRecord(record.name, image));
-  return pushed;
+  // Ingest files, leases and the rest a killed push (or build) left go first.
+  await root.reclaim();
+  // Every blob the push reads (the image's, a conversion made earlier) is leased before it is read,
+  // and what compressing writes is newer than the lease: a concurrent prune keeps them all.
+  const lease = await root.lease();
+  try {
+    const hold = (blobs: readonly string[]): Promise<void> => lease.add({ blobs });
+    const where = { store: root.store, client: await registryClient(options), sources: root.blobSources };
+    // A multi-platform image goes as it was built: every platform, then its index.
+    if (record.platforms) return await pushIndex(await readStoredIndex(root.store, record.target, hold), record.name, where, options);
+    // A build keeps its layers uncompressed in the store: they go gzipped, as an output of the build would send them.
+    const stored = await readStoredImage(root.store, record.manifest.digest, hold);
+    const image = await compressForExport(stored, exportContext(root, options.signal, hold));
+    const pushed = await pushImage(image, record.name, where, options);
+    // The name now stands for what its registry holds (the same image id), so the digest the push
+    // printed reaches the image here too, as a repo digest does in docker.
+    if (image !== stored) await root.images.put(imageRecord(record.name, image));
+    return pushed;
+  } finally {
+    await lease.close();
+  }
 }

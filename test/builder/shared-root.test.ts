@@ -21,6 +21,7 @@ import { isRoot } from '../helpers/root.js';
 import { projectRoot } from '../helpers/shared.js';
 import { leftovers, NOTHING_LEFT } from '../helpers/state-root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { startProxy } from '../helpers/proxy.js';
 
 const tempDir = useTempDirs('tsbuild-shared-root-');
 const busybox = useBusyboxRegistry(isRoot && registryAvailable);
@@ -110,6 +111,39 @@ describe.skipIf(!isRoot || !registryAvailable)('one state root, several tsbuild 
     // Nothing of any build or of the prune is left: no mount, scratch dir, container, lease, orphan.
     expect(leftovers(root)).toEqual(NOTHING_LEFT);
     expect(await mountsUnder(root)).toEqual([]);
+  }, 90_000);
+
+  it('a push held up at the registry while prune --all runs: the push exits 0, the store verifies', async () => {
+    const root = tempDir();
+    const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The push's first request waits until prune has finished: by then the push has read the image
+    // and gzipped its layer into the store (blobs no image names yet), and still has to send them.
+    const proxy = await startProxy(busybox.registry().host, { fault: (_r, earlier) => (earlier.length === 0 ? { after: released } : undefined) });
+    try {
+      const name = `${proxy.host}/pushed:1`;
+      const built = await run(['--root', root, 'build', '-q', '-t', name, context(['RUN echo pushed > /pushed'])], env);
+      expect([built.status, built.stderr]).toEqual([0, '']);
+      const pushing = run(['--root', root, 'push', name], env);
+      let prune: Awaited<ReturnType<typeof run>>;
+      try {
+        await waitFor(() => proxy.log.length > 0);
+        prune = await run(['--root', root, 'prune', '--all'], env);
+      } finally {
+        release();
+      }
+      const pushed = await pushing;
+      expect(pushed.status).toBe(0);
+      // The config, the gzipped layer and the base's layer and the manifest all reached the registry.
+      expect(pushed.stderr).toMatch(/\/pushed:1: pushed sha256:[0-9a-f]{64} \(4 uploaded, 0 mounted, 0 already there\)\n$/);
+      expect(prune!.status).toBe(0);
+      const verified = await verifyStore(root);
+      expect([verified.bad, verified.missing]).toEqual([[], []]);
+      expect(leftovers(root)).toEqual(NOTHING_LEFT);
+    } finally {
+      await proxy.stop();
+    }
   }, 90_000);
 
   it('two builds in one process making the same steps both commit (the snapshot names never collide)', async () => {

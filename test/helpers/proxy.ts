@@ -29,7 +29,9 @@ export type ProxyFault =
   /** Forward, but send nothing more after this many bytes of the response body (the connection stays). */
   | { stallAfter: number }
   /** Forward without the request's `Range` header. */
-  | { ignoreRange: true };
+  | { ignoreRange: true }
+  /** Forward once this settles (the client waits meanwhile: a test runs something else in between). */
+  | { after: Promise<unknown> };
 
 export interface ProxyOptions {
   /** Replace the body of blob responses with these bytes (same length). */
@@ -66,6 +68,14 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     }
     if (fault && 'stall' in fault) return void req.resume();
     if (fault && 'reset' in fault) return void req.socket.destroy();
+    if (fault && 'after' in fault) {
+      req.pause();
+      void fault.after.finally(() => forward(req, res, undefined));
+      return;
+    }
+    forward(req, res, fault);
+  });
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, fault: ProxyFault | undefined): void => {
     const headers = { ...req.headers, host: target };
     if (fault && 'ignoreRange' in fault) delete headers.range;
     const upstream = http.request(`http://${target}${req.url}`, { method: req.method, headers }, (up) => {
@@ -119,7 +129,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     });
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
-  });
+  };
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
