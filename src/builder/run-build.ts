@@ -18,6 +18,7 @@ import { MountDiffer } from '../diff/differ.js';
 import { parseDigest } from '../digest/digest.js';
 import { checkOutputNames, checkOutputPlatforms, IMAGE_STORE_OUTPUT, writeOutputs } from '../export/write-outputs.js';
 import { writeIndex } from '../export/platform-index.js';
+import { FileMirror } from '../fileops/file-mirror.js';
 import { ChecksumCache } from '../fileops/checksum.js';
 import { formatPlatform, parsePlatform, type Platform } from '../image/platform.js';
 import { checkEmulation } from '../runtime/emulation.js';
@@ -208,7 +209,16 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
           sshAgents: ssh.sockets,
           ...epochOption,
         },
-        file: { snapshotter, differ, applier, root: root.path, context, ...epochOption },
+        // A fetched context (git, tarball, stdin) is new files each time: nothing to link again.
+        file: {
+          snapshotter,
+          differ,
+          applier,
+          root: root.path,
+          context,
+          ...(prepared.fetched ? {} : { mirror: FileMirror.of(root.path) }),
+          ...epochOption,
+        },
       },
     };
     // One solve for every platform: steps whose keys agree (a `FROM --platform=$BUILDPLATFORM`

@@ -15,24 +15,17 @@
  */
 import {
   chmodSync,
-  closeSync,
-  fchmodSync,
-  fchownSync,
-  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
-  openSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { chmod, copyFile, lchown, mkdir, utimes } from 'node:fs/promises';
@@ -40,7 +33,9 @@ import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
 import { mknod } from '../util/native.js';
-import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
+import { TimeSlicer } from '../util/time-slice.js';
+import { copyFileAs } from './copy-file.js';
+import type { DeferredLinks } from './deferred-links.js';
 import { modeFor, type ModeChange } from './ownership.js';
 import { resolveParts } from './resolve.js';
 import type { MatchedSource, SourceTree } from './sources.js';
@@ -58,6 +53,11 @@ export interface CopyOptions {
   parents?: boolean;
   /** With `--parents`: the part before a `/./` pivot, which is not kept. */
   pivot?: string;
+  /**
+   * Regular files to hard-link from the file mirror after the copy instead of copying them now
+   * (`deferred-links.ts`); only for context files that keep their mode and become 0:0.
+   */
+  deferred?: DeferredLinks;
   signal?: AbortSignal;
 }
 
@@ -103,7 +103,7 @@ export async function copyInto(
  * Makes sure `dir` exists as a directory inside `rootfs`, creating missing components with the
  * parent-directory rules; returns its host path. An existing non-directory is an error.
  */
-export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyOptions, 'chown' | 'chmod'>): Promise<string> {
+export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyOptions, 'chown' | 'chmod' | 'deferred'>): Promise<string> {
   const parts = await resolveParts(rootfs, dir);
   let current = rootfs;
   for (const [i, part] of parts.entries()) {
@@ -112,6 +112,7 @@ export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyO
     if (stat?.isDirectory()) continue;
     if (stat) throw new InvalidArgumentError(`cannot copy to non-directory: /${parts.slice(0, i + 1).join('/')}`);
     await mkdir(current);
+    options.deferred?.madeDir(current);
     await chmod(current, options.chmod?.kind === 'numeric' ? options.chmod.mode : 0o755);
     await lchown(current, options.chown?.uid ?? 0, options.chown?.gid ?? 0);
   }
@@ -143,7 +144,11 @@ async function copyChildren(
     if (stat.isDirectory()) {
       const existing = lstatSync(childTarget, { throwIfNoEntry: false });
       if (existing && !existing.isDirectory()) rmSync(childTarget, { force: true });
-      if (!existing?.isDirectory()) mkdirSync(childTarget);
+      options.deferred?.drop(childTarget);
+      if (!existing?.isDirectory()) {
+        mkdirSync(childTarget);
+        options.deferred?.madeDir(childTarget);
+      }
       await copyChildren(tree, childReal, childRel, childTarget, options, links, slicer);
       applyMetadata(childTarget, stat, options, true);
     } else {
@@ -164,23 +169,28 @@ async function copyEntry(
   const existing = lstatSync(target, { throwIfNoEntry: false });
   if (existing?.isDirectory()) throw new InvalidArgumentError(`cannot replace to directory ${target} with file`);
   if (existing) rmSync(target, { force: true });
+  options.deferred?.drop(target);
+  if (options.deferred?.take(source, target, stat)) return;
   const inode = `${stat.dev}:${stat.ino}`;
   const earlier = stat.nlink > 1 ? links.get(inode) : undefined;
   if (earlier) {
     linkSync(earlier, target);
     return;
   }
-  if (stat.isFile() && stat.size <= SMALL_FILE) {
-    copySmallFile(source, target, stat, options);
+  if (stat.isFile()) {
+    await copyFileAs(source, target, stat, {
+      uid: options.chown?.uid ?? (options.keepOwners ? stat.uid : 0),
+      gid: options.chown?.gid ?? (options.keepOwners ? stat.gid : 0),
+      mode: modeFor(options.chmod, stat.mode, false),
+    });
     if (stat.nlink > 1) links.set(inode, target);
     return;
   }
   if (stat.isSymbolicLink() && keepLinks) {
     symlinkSync(readlinkSync(source), target);
-  } else if (stat.isFile() || !(stat.isSocket() || stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice())) {
-    // A large file's copy goes to the thread pool (copy_file_range there), not into this slice.
+  } else if (!(stat.isSocket() || stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice())) {
+    // A matched source that is a symlink: what it points to is copied.
     await copyFile(source, target);
-    if (stat.isFile() && stat.nlink > 1) links.set(inode, target);
   } else if (stat.isSocket()) {
     writeFileSync(target, '');
   } else {
@@ -192,23 +202,6 @@ async function copyEntry(
     );
   }
   applyMetadata(target, stat, options, false);
-}
-
-/**
- * A small file in one read and one write, its metadata set through the open descriptor: no
- * further path lookups, and none of `copyFile`'s probing for clones and copy ranges.
- */
-function copySmallFile(source: string, target: string, stat: Stats, options: CopyOptions): void {
-  const data = readFileSync(source);
-  const fd = openSync(target, 'wx', 0o600);
-  try {
-    writeSync(fd, data);
-    fchownSync(fd, options.chown?.uid ?? (options.keepOwners ? stat.uid : 0), options.chown?.gid ?? (options.keepOwners ? stat.gid : 0));
-    fchmodSync(fd, modeFor(options.chmod, stat.mode, false));
-    futimesSync(fd, stat.atime, stat.mtime);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function applyMetadata(target: string, stat: Stats, options: CopyOptions, isDir: boolean): void {

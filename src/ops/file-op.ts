@@ -12,6 +12,8 @@ import type { LayerResult } from '../diff/layer-writer.js';
 import { expandHeredocBody, lookupIn } from '../dockerfile/expand.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors.js';
 import { copyInto, ensureDir, type CopyOptions } from '../fileops/copy.js';
+import { DeferredLinks } from '../fileops/deferred-links.js';
+import type { FileMirror } from '../fileops/file-mirror.js';
 import { extractArchive } from '../fileops/extract.js';
 import { adoptExistingDirs } from '../fileops/link-dirs.js';
 import { parseChmod, resolveChown } from '../fileops/ownership.js';
@@ -20,6 +22,7 @@ import { resolveInRoot, rootParts } from '../fileops/resolve.js';
 import { expandSource, type SourceTree } from '../fileops/sources.js';
 import type { FileStep, SourceLocation } from '../plan/types.js';
 import { withMounted } from '../runtime/mount.js';
+import { writeTarget } from '../snapshot/mount-data.js';
 import type { Mount, Snapshotter } from '../snapshot/snapshotter.js';
 import type { Applier } from '../diff/applier.js';
 import type { Differ } from '../diff/differ.js';
@@ -38,6 +41,8 @@ export interface FileContext {
   /** Directories of other stages or images, for `--from`. */
   sourceDir?: (from: Exclude<SourceLocation, { kind: 'context' }>) => Promise<string>;
   sourceDateEpoch?: number;
+  /** The state root's copies of context files, which a COPY links instead of copying (`file-mirror.ts`). */
+  mirror?: FileMirror;
   signal?: AbortSignal;
 }
 
@@ -48,7 +53,7 @@ export async function runFileStep(step: FileStep, parent: string | undefined, na
   return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch, parentMounts }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
-    await withMounted(mounts, rootfs, (dir) => applyStep(step, dir, scratch, ctx, tree));
+    await copyLinking(step, ctx, mounts, rootfs, (dir, deferred) => applyStep(step, dir, scratch, ctx, tree, dir, deferred));
     const layer = await layerOf(step, mounts, parentMounts, ctx);
     await ctx.snapshotter.commit(name, key);
     return layer;
@@ -66,13 +71,13 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
     const layer = await withActiveSnapshot(ctx, undefined, 'link', async ({ key: linkKey, mounts, scratch, parentMounts: none }) => {
       const rootfs = path.join(scratch, 'rootfs');
       await mkdir(rootfs);
-      await withMounted(mounts, rootfs, async (dir) => {
-        if (parent === undefined) return applyStep(step, dir, scratch, ctx, tree, dir);
+      await copyLinking(step, ctx, mounts, rootfs, async (dir, deferred) => {
+        if (parent === undefined) return applyStep(step, dir, scratch, ctx, tree, dir, deferred);
         const below = path.join(scratch, 'parent');
         await mkdir(below);
         // As in BuildKit, a --chown name is looked up in the stage's files, not in the empty link tree.
         await withMounted(await parentMounts(), below, async (parentDir) => {
-          await applyStep(step, dir, scratch, ctx, tree, parentDir);
+          await applyStep(step, dir, scratch, ctx, tree, parentDir, deferred);
           adoptExistingDirs(dir, parentDir);
         });
       });
@@ -84,6 +89,28 @@ async function runLinked(step: FileStep, parent: string | undefined, name: strin
     await ctx.snapshotter.commit(name, key);
     return layer;
   });
+}
+
+/**
+ * Runs `apply` on the mounted snapshot, then links the context files it deferred into the
+ * snapshot's own directory (`fileops/deferred-links.ts`). Only a COPY from the context whose files
+ * keep their mode and become 0:0 defers: the mirror's copies are exactly that.
+ */
+async function copyLinking(
+  step: FileStep,
+  ctx: FileContext,
+  mounts: Mount[],
+  rootfs: string,
+  apply: (dir: string, deferred: DeferredLinks | undefined) => Promise<void>,
+): Promise<void> {
+  const linkable = ctx.mirror && step.action === 'copy' && step.from.kind === 'context' && !step.chown && !step.chmod;
+  const deferred = linkable ? new DeferredLinks(ctx.mirror as FileMirror) : undefined;
+  let mountedAt = rootfs;
+  await withMounted(mounts, rootfs, (dir) => {
+    mountedAt = dir;
+    return apply(dir, deferred);
+  });
+  if (deferred && deferred.size > 0) await deferred.link(mountedAt, writeTarget(mounts).dir, ctx.signal);
 }
 
 async function layerOf(step: FileStep, mounts: Mount[], parentMounts: () => Promise<Mount[]>, ctx: FileContext): Promise<LayerResult> {
@@ -108,6 +135,7 @@ function sourceTree(step: FileStep, ctx: FileContext): Promise<SourceTree> | und
 /**
  * Writes what the step asks for into the mounted `rootfs`; `tree` is `sourceTree`'s. `usersRoot` is
  * the tree whose /etc/passwd and /etc/group name owners: the rootfs itself, or with --link the parent.
+ * `deferred` takes the context files to link after the mount (`copyLinking`).
  */
 async function applyStep(
   step: FileStep,
@@ -115,7 +143,8 @@ async function applyStep(
   scratch: string,
   ctx: FileContext,
   tree: Promise<SourceTree> | undefined,
-  usersRoot: string = rootfs,
+  usersRoot: string,
+  deferred?: DeferredLinks,
 ): Promise<void> {
   // Inside that root: an image's /etc/passwd may be a symlink, which must not lead to the host's.
   const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(usersRoot, file))) ?? '';
@@ -140,7 +169,7 @@ async function applyStep(
     if (kind !== 'http' && kind !== 'git' && step.checksum !== undefined) throw new InvalidArgumentError('checksum requires HTTP(S) or Git sources');
     if (kind === 'http') await addUrl(source, step, rootfs, scratch, options, ctx);
     else if (kind === 'git') await addGit(source, step, rootfs, path.join(scratch, `git-${i}`), options);
-    else await addLocal(await (tree as Promise<SourceTree>), source, step, rootfs, options);
+    else await addLocal(await (tree as Promise<SourceTree>), source, step, rootfs, deferred ? { ...options, deferred } : options);
   }
   if (step.inline.length > 0) await addInline(step, rootfs, scratch, options);
   // With --parents the destination exists even when a wildcard matched nothing; otherwise, as in

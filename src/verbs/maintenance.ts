@@ -8,14 +8,18 @@
  */
 import { listCacheMounts, removeCacheMounts, type CacheMountUsage } from '../cache/cache-mounts.js';
 import { diskUsage, prune, type PruneResult, type Usage } from '../cache/gc.js';
+import { FileMirror } from '../fileops/file-mirror.js';
 import type { ReclaimResult } from '../state/reclaim-root.js';
 import { StateRoot } from '../state/state-root.js';
 import type { CommonOptions } from './options.js';
 
 export type { CacheMountUsage } from '../cache/cache-mounts.js';
 
-/** What `pruneState` did: the prune, cache mounts included, what running builds kept, and what it reclaimed first. */
-export type PruneStateResult = PruneResult & { cacheMounts: number; skippedCacheMounts: number; reclaimed: ReclaimResult };
+/**
+ * What `pruneState` did: the prune, cache mounts included, what running builds kept, and what it
+ * reclaimed first. `contextFiles`: copies of context files no snapshot links any more (`fileops/file-mirror.ts`).
+ */
+export type PruneStateResult = PruneResult & { cacheMounts: number; skippedCacheMounts: number; contextFiles: number; reclaimed: ReclaimResult };
 
 /** What the state root holds, RUN cache mounts included. */
 export async function usage(options: Pick<CommonOptions, 'root' | 'progress'> = {}): Promise<Usage & { cacheMounts: CacheMountUsage[] }> {
@@ -39,13 +43,16 @@ export async function pruneState(
     const images = await root.images.list();
     const manifests = images.flatMap((i) => [i.manifest.digest, ...(i.target.digest !== i.manifest.digest ? [i.target.digest] : [])]);
     const none: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { snapshots: 0, blobs: 0 }, corrupt: 0 };
-    const result = options.only
+    const pruned = options.only
       ? none
       : await prune(root.store, snapshotter, root.cache, manifests, {
           all: options.all ?? false,
           leases,
           keep: await root.images.setAsideDigests(),
         });
+    // After the snapshots: what they linked and no longer do goes with them.
+    const files = options.only ? { entries: 0, bytes: 0 } : await FileMirror.of(root.path).prune();
+    const result = { ...pruned, bytes: pruned.bytes + files.bytes, contextFiles: files.entries };
     if (!options.all && !options.only) return { ...result, cacheMounts: 0, skippedCacheMounts: 0 };
     const mounts = await listCacheMounts(root.path);
     // A running build may have any of them mounted: they stay until no build runs.

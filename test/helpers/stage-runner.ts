@@ -13,6 +13,7 @@ import type { LayerResult } from '../../src/diff/layer-writer.js';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
 import { runExec } from '../../src/ops/exec-op.js';
 import { runFileStep } from '../../src/ops/file-op.js';
+import { FileMirror } from '../../src/fileops/file-mirror.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { withMounted } from '../../src/runtime/mount.js';
 import { RuncExecutor } from '../../src/runtime/runc.js';
@@ -37,14 +38,24 @@ export interface StageRun {
 
 export async function runStage(
   dockerfile: string,
-  options: { root: string; context?: string; buildArgs?: Record<string, string>; scratch: () => string },
+  options: {
+    root: string;
+    context?: string;
+    buildArgs?: Record<string, string>;
+    scratch: () => string;
+    /** COPY links context files from the root's file mirror, as a build does (`fileops/file-mirror.ts`). */
+    mirror?: boolean;
+  },
 ): Promise<StageRun> {
   const { root } = options;
   const store = new LocalContentStore(root);
   const snaps = new OverlaySnapshotter(root);
-  await snaps.prepare('unpack');
-  await applyLayer(Readable.from([(await busyboxLayer()).gz]), await snaps.upperDir('unpack'), { mode: 'overlay' });
-  await snaps.commit('base', 'unpack');
+  // A second stage on the same root (a rebuild) finds the base there.
+  if (!(await snaps.list()).some((s) => s.key === 'base')) {
+    await snaps.prepare('unpack');
+    await applyLayer(Readable.from([(await busyboxLayer()).gz]), await snaps.upperDir('unpack'), { mode: 'overlay' });
+    await snaps.commit('base', 'unpack');
+  }
   const plan = planBuild(parseDockerfile(dockerfile), {
     buildPlatform: { os: 'linux', architecture: 'amd64' },
     baseImages: { base: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } },
@@ -73,7 +84,17 @@ export async function runStage(
             output: (c) => (output += c.toString()),
           }),
         );
-      else layers.push(await runFileStep(step, last, name, { snapshotter: snaps, differ, applier, root, ...(context ? { context } : {}) }));
+      else
+        layers.push(
+          await runFileStep(step, last, name, {
+            snapshotter: snaps,
+            differ,
+            applier,
+            root,
+            ...(context ? { context } : {}),
+            ...(options.mirror ? { mirror: FileMirror.of(root) } : {}),
+          }),
+        );
       last = name;
     }
   } finally {

@@ -42,9 +42,10 @@ export function registerPrune(program: Command, cli: CliContext): void {
       const held = r.skipped.snapshots + r.skipped.blobs;
       const kept = held > 0 ? `; kept ${r.skipped.snapshots} snapshots and ${r.skipped.blobs} blobs that running builds use` : '';
       const mounts = r.skippedCacheMounts > 0 ? `; kept ${r.skippedCacheMounts} cache mounts while builds run` : '';
+      const files = r.contextFiles > 0 ? `; removed ${r.contextFiles} copies of context files no snapshot uses` : '';
       const corrupt = r.corrupt > 0 ? `; removed ${r.corrupt} damaged manifests (pull or build those images again)` : '';
       process.stdout.write(
-        `removed ${r.cacheRecords} cache records, ${r.snapshots} snapshots, ${r.blobs} blobs, ${r.cacheMounts} cache mounts (${formatBytes(r.bytes)})${kept}${mounts}${corrupt}\n`,
+        `removed ${r.cacheRecords} cache records, ${r.snapshots} snapshots, ${r.blobs} blobs, ${r.cacheMounts} cache mounts (${formatBytes(r.bytes)})${kept}${mounts}${files}${corrupt}\n`,
       );
     });
 }
