@@ -10,11 +10,14 @@ import { comparePaths, type Change } from './changes.js';
 /** The changes that turn `lower` into `upper`, sorted parents first. */
 export async function doubleWalkChanges(lower: string, upper: string): Promise<Change[]> {
   const changes: Change[] = [];
+  // Everything below a new directory is new: the entries' types come with the listing (Node
+  // stats the few a file system leaves untyped), not from a stat each.
   const addAll = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(path.join(upper, rel))).sort()) {
-      const child = `${rel}/${name}`.replace(/^\//, '');
+    const entries = await readdir(path.join(upper, rel), { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
       changes.push({ kind: 'add', path: child });
-      if ((await lstat(path.join(upper, child))).isDirectory()) await addAll(child);
+      if (entry.isDirectory()) await addAll(child);
     }
   };
   const walk = async (rel: string): Promise<void> => {
