@@ -79,22 +79,20 @@ export class DeferredLinks {
     for (const [dir, times] of dirTimes) utimesSync(dir, times.atimeMs / 1000, times.mtimeMs / 1000);
   }
 
-  /** Links the mirror's entry of `source` to `dest`, making the entry first when there is none. */
+  /**
+   * Links the mirror's entry of `source` to `dest`; without one, copies the file there and makes
+   * that copy the entry for the next build.
+   */
   private async linkOne(source: string, stat: Stats, dest: string): Promise<void> {
-    // Most entries exist (the files did not change): the link is tried first, one call each.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(attempt === 0 ? this.mirror.pathOf(stat) : await this.mirror.entry(source, stat), dest);
-        return;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // No entry yet (or a prune took it between its making and the link): make it, twice at most.
-        if (code === 'ENOENT' && attempt < 2 && lstatSync(source, { throwIfNoEntry: false })) continue;
-        // The mirror is on another file system, or the file has too many links: copy it.
-        if (code !== 'EXDEV' && code !== 'EMLINK' && code !== 'EPERM') throw err;
-        await copyFileAs(source, dest, stat, { uid: 0, gid: 0, mode: stat.mode & 0o7777 });
-        return;
-      }
+    try {
+      linkSync(this.mirror.pathOf(stat), dest);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // No entry yet; or the mirror is on another file system, or the entry has too many links.
+      if (code !== 'ENOENT' && code !== 'EXDEV' && code !== 'EMLINK' && code !== 'EPERM') throw err;
+      await copyFileAs(source, dest, stat, { uid: 0, gid: 0, mode: stat.mode & 0o7777 });
+      if (code === 'ENOENT') this.mirror.adopt(dest, stat);
     }
   }
 }

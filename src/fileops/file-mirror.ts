@@ -7,16 +7,15 @@
  * mode), owned by root (0:0, what a context file becomes in the image), with the source's mode
  * and times. An edited file has a new identity and gets a new entry; the old one stays while a
  * snapshot links it, and `prune` removes the entries no snapshot links any more (link count 1).
- * Entries are made as a private sibling and linked into place, so concurrent builds share them and
- * a killed one leaves nothing that the next reclaim does not remove.
+ * An entry is the first snapshot's copy of that version, linked into the mirror once written
+ * (`adopt`): it is never seen half-written, concurrent builds share it, and a killed build leaves
+ * nothing in the mirror to reclaim.
  */
 import { createHash } from 'node:crypto';
-import { linkSync, lstatSync, mkdirSync, unlinkSync, type Stats } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, type Stats } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { namesIn, unlessAbsent } from '../util/absent.js';
-import { privateSibling, siblingOwner } from '../util/private-sibling.js';
-import { copyFileAs } from './copy-file.js';
 
 /** What `prune` removed. */
 export interface MirrorPruneResult {
@@ -38,33 +37,30 @@ export class FileMirror {
   }
 
   /**
-   * The entry holding the version of `source` that `stat` describes, made now if there is none.
-   * `stat` must be the source's own, taken just before: the copy reads what the file holds now.
+   * Makes `file`, a finished copy of the source version `stat` describes (0:0, the source's mode
+   * and times) in a snapshot, that version's entry too, unless another build made one first. It
+   * appears whole or not at all: it is linked only once written.
    */
-  async entry(source: string, stat: Stats): Promise<string> {
-    const entry = this.pathOf(stat);
-    if (lstatSync(entry, { throwIfNoEntry: false })) return entry;
-    mkdirSync(this.dir, { recursive: true });
-    const temp = privateSibling(entry, 'tmp');
+  adopt(file: string, stat: Stats): void {
     try {
-      await copyFileAs(source, temp, stat, { uid: 0, gid: 0, mode: stat.mode & 0o7777 });
-      try {
-        linkSync(temp, entry);
-      } catch (err) {
-        // Another build made the same entry meanwhile: it holds the same version.
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      linkSync(file, this.pathOf(stat));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !existsSync(this.dir)) {
+        mkdirSync(this.dir, { recursive: true });
+        this.adopt(file, stat);
+        return;
       }
-    } finally {
-      unlinkSync(temp);
+      // Another build's copy of the same version is the entry; or the mirror cannot link this
+      // file (another file system, too many links): the next build copies it again, nothing else.
+      if (code !== 'EEXIST' && code !== 'EXDEV' && code !== 'EMLINK' && code !== 'EPERM') throw err;
     }
-    return entry;
   }
 
   /** Removes the entries no snapshot links (and nothing a live writer is making). */
   async prune(): Promise<MirrorPruneResult> {
     const result = { entries: 0, bytes: 0 };
     for (const name of await namesIn(this.dir)) {
-      if (siblingOwner(name) !== undefined) continue; // a writer's temporary file: the reclaim's
       const file = path.join(this.dir, name);
       const stat = await unlessAbsent(lstat(file));
       if (!stat || stat.nlink > 1) continue;

@@ -88,7 +88,7 @@ async function reclaim(root: string, parts: ReclaimParts): Promise<ReclaimResult
   let temporary = 0;
   for (const dir of [
     root,
-    ...['checksums', 'context-files', 'cache', 'cache-index', path.join('cache-index', 'steps')].map((d) => path.join(root, d)),
+    ...['checksums', 'cache', 'cache-index', path.join('cache-index', 'steps')].map((d) => path.join(root, d)),
   ])
     temporary += await removeDeadSiblings(dir);
   return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, orphans, ingest, leases, temporary };
