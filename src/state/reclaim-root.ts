@@ -86,10 +86,7 @@ async function reclaim(root: string, parts: ReclaimParts): Promise<ReclaimResult
   // Where files are replaced atomically or locked: the root's index files, checksum caches, cache
   // records and cache-mount locks (the snapshotter's own directory is its `removeOrphans`'s).
   let temporary = 0;
-  for (const dir of [
-    root,
-    ...['checksums', 'cache', 'cache-index', path.join('cache-index', 'steps')].map((d) => path.join(root, d)),
-  ])
+  for (const dir of [root, ...['checksums', 'cache', 'cache-index', path.join('cache-index', 'steps')].map((d) => path.join(root, d))])
     temporary += await removeDeadSiblings(dir);
   return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, orphans, ingest, leases, temporary };
 }
