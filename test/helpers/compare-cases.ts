@@ -67,7 +67,12 @@ export async function startCompareFixtures(): Promise<CompareFixtures> {
   const registry = await startRegistry();
   const served = await serveFiles({
     '/file.txt': Buffer.from(URL_FILE),
-    '/t.tar.gz': execFileSync('sh', ['-c', 'd=$(mktemp -d) && echo inside > $d/inside && tar -C $d --owner=0 --group=0 -cz inside && rm -r $d']),
+    // The same bytes on every run: BuildKit revalidates a URL it fetched before (same port, same
+    // Last-Modified) and may keep its earlier copy.
+    '/t.tar.gz': execFileSync('sh', [
+      '-c',
+      'd=$(mktemp -d) && echo inside > $d/inside && chmod 644 $d/inside && tar -C $d --owner=0 --group=0 --mtime=@1577836800 -c inside | gzip -n && rm -r $d',
+    ]),
   });
   try {
     await writeBusyboxLayout(path.join(layouts, 'bare'), '1', ['linux/amd64']);
