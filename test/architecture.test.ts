@@ -136,6 +136,19 @@ describe('architecture', () => {
     expect(unexplained).toEqual([]);
   });
 
+  // An error's kind is its class (issue 21): `new TsbuildError('code', …)` outside errors.ts would
+  // let the code and the class drift apart.
+  it('makes errors through the subclasses of TsbuildError only', () => {
+    const raw = sourceFiles(src)
+      .filter((file) => path.relative(src, file) !== 'errors.ts')
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (line.includes('new TsbuildError(') ? [`${path.relative(projectRoot, file)}:${i + 1}`] : [])),
+      );
+    expect(raw).toEqual([]);
+  });
+
   it.each(files.map((f) => [path.relative(projectRoot, f.file), f] as const))('%s imports only what its layer allows', (_name, f) => {
     const allowed = ALLOWED[f.module];
     expect(allowed, `module ${f.module} is not in the architecture map`).toBeDefined();

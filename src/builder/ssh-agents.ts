@@ -10,8 +10,9 @@ import { rm } from 'node:fs/promises';
 import { statIfExists } from '../util/absent.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { InvalidArgumentError, TsbuildError } from '../errors.js';
+import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { makeScratch } from '../util/scratch.js';
+import { missingTool } from '../util/tool-runner.js';
 
 const run = promisify(execFile);
 
@@ -89,7 +90,7 @@ async function startAgent(root: string, signal?: AbortSignal): Promise<{ child: 
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT'
-          ? new TsbuildError('unavailable', '--ssh with key files needs ssh-agent: not found', { hint: 'install openssh-client' })
+          ? missingTool('ssh-agent', { needs: '--ssh with key files needs it' })
           : err,
       ),
     ),
@@ -101,7 +102,7 @@ async function startAgent(root: string, signal?: AbortSignal): Promise<{ child: 
     await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
   }
   child.kill('SIGTERM');
-  throw new TsbuildError('unavailable', '--ssh: ssh-agent did not start');
+  throw new UnavailableError('--ssh: ssh-agent did not start');
 }
 
 async function addKey(socket: string, id: string, key: string): Promise<void> {

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { TsbuildError } from '../errors.js';
+import { TsbuildError, UnavailableError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
 
 /** A running `docker load`: where the archive goes, and its end. */
 export interface DockerLoad {
@@ -41,7 +42,8 @@ function isExecutable(file: string): boolean {
 }
 
 function missing(program: string): TsbuildError {
-  return new TsbuildError('unavailable', `--load needs the docker CLI: ${program} not found`, {
+  return missingTool(program, {
+    needs: '--load needs the docker CLI',
     hint: 'install docker.io (or docker-ce-cli), or write the archive with -o type=docker,dest=FILE',
   });
 }
@@ -57,11 +59,11 @@ export function startDockerLoad(signal?: AbortSignal): DockerLoad {
   const exited = new Promise<string>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') reject(missing(program));
-      else reject(signal?.aborted ? signal.reason : new TsbuildError('unavailable', `--load: cannot run ${program}: ${err.message}`));
+      else reject(signal?.aborted ? signal.reason : new UnavailableError(`--load: cannot run ${program}: ${err.message}`));
     });
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new TsbuildError('unavailable', `--load: docker load failed: ${lastLine(stderr) || `exit status ${code}`}`));
+      else reject(new UnavailableError(`--load: docker load failed: ${lastLine(stderr) || `exit status ${code}`}`));
     });
   });
   // A docker that fails early closes its stdin: the write error is reported through `done()`.

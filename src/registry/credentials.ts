@@ -8,7 +8,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import os from 'node:os';
 import path from 'node:path';
-import { FailedPreconditionError, InvalidArgumentError, TsbuildError, UnavailableError } from '../errors.js';
+import { FailedPreconditionError, hasCode, InvalidArgumentError, TsbuildError, UnavailableError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
 import { DOCKER_HUB } from './reference.js';
 
 /** A username and password for one registry, or an identity token (an OAuth2 refresh token). */
@@ -102,10 +103,15 @@ export class DockerCredentials implements CredentialSource {
     let erased = false;
     if (helper)
       erased =
-        (await runHelper(helper, 'erase', serverKey(host))
-          .then(() => true)
-          // A helper that has nothing for the host fails: that is "nothing erased", not an error.
-          .catch(() => false)) || erased;
+        (await runHelper(helper, 'erase', serverKey(host)).then(
+          () => true,
+          (err: unknown) => {
+            // A helper that ran and has nothing for the host fails: that is "nothing erased". One that
+            // cannot run is the user's set-up to fix: its credentials may still be there.
+            if (hasCode(err, 'failed-precondition')) throw err;
+            return false;
+          },
+        )) || erased;
     const auths = { ...(config.auths ?? {}) };
     for (const key of Object.keys(auths)) {
       if (hostOfKey(key) === host) {
@@ -171,7 +177,16 @@ function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: str
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => reject(new FailedPreconditionError(`credential helper ${program} could not be run: ${err.message}`)));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? missingTool(program, {
+              needs: `config.json names the credential helper "${helper}"`,
+              hint: `install ${program}, or remove "${helper}" from config.json`,
+            })
+          : new FailedPreconditionError(`credential helper ${program} could not be run: ${err.message}`),
+      ),
+    );
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
       else reject(new UnavailableError(`credential helper ${program} ${action} failed: ${(stdout || stderr).trim()}`));

@@ -5,7 +5,7 @@
  * of the user above it (1..COUNT), as rootlesskit and podman do, so the ids an image uses (0, 1000,
  * 65534) are real, distinct owners on disk.
  */
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError } from '../errors.js';
 
 /** One range: ids START..START+COUNT-1 of the host. */
 export interface IdRange {
@@ -38,8 +38,7 @@ export function findIdRange(text: string | undefined, file: string, owner: IdOwn
 }
 
 function throwMissing(file: string, owner: IdOwner, kind: 'uid' | 'gid', line: string, tool: string): never {
-  throw new TsbuildError(
-    'unavailable',
+  throw new FailedPreconditionError(
     `no subordinate ${kind} range for user ${owner.name} in ${file}: rootless builds map the image's ${kind}s onto one`,
     {
       hint: `add a line such as "${line}" to ${file} (a range no other line uses; usermod ${tool} 100000-165535 ${owner.name})`,

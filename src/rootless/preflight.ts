@@ -5,7 +5,8 @@
  * helpers from Debian's `uidmap`; `unshare` and `setpriv` from util-linux). Pure over a reader of
  * files and a lookup on PATH, so each answer is tested without changing the machine.
  */
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError, TsbuildError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
 
 /** How the checks see the machine. */
 export interface Machine {
@@ -46,8 +47,7 @@ export function checkRootlessPrerequisites(machine: Machine): void {
   for (const s of KERNEL_SWITCHES) {
     const value = machine.read(s.file)?.trim();
     if (value !== undefined && s.off(value)) {
-      throw new TsbuildError(
-        'unavailable',
+      throw new FailedPreconditionError(
         `user namespaces are disabled for unprivileged users (${s.sysctl} = ${value}): rootless builds need them`,
         {
           hint: `as root: ${s.enable} (and the same line in /etc/sysctl.d/ to keep it), or run tsbuild as root`,
@@ -57,9 +57,7 @@ export function checkRootlessPrerequisites(machine: Machine): void {
   }
   for (const [tool, pkg] of TOOLS) {
     if (!machine.onPath(tool)) {
-      throw new TsbuildError('unavailable', `${tool} is not installed (not found on PATH): rootless builds need it to map the user's ids`, {
-        hint: `install it: apt-get install ${pkg}`,
-      });
+      throw missingTool(tool, { needs: "rootless builds need it to map the user's ids", hint: `install it: apt-get install ${pkg}` });
     }
   }
 }
@@ -93,7 +91,7 @@ export function namespaceFailure(stderr: string, machine: Pick<Machine, 'read'>)
     hint =
       'newuidmap/newgidmap refused the ranges: check /etc/subuid and /etc/subgid, and that both tools are setuid root (or have CAP_SETUID/CAP_SETGID)';
   }
-  return new TsbuildError('unavailable', `cannot enter a user namespace: ${text}`, { hint });
+  return new FailedPreconditionError(`cannot enter a user namespace: ${text}`, { hint });
 }
 
 /** True when the `CapBnd:` mask of a /proc status text holds capability `bit` (or is not there). */

@@ -24,7 +24,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { CancelledError, TsbuildError } from '../errors.js';
+import { CancelledError, UnavailableError } from '../errors.js';
 import { registriesConfigPath } from '../registry/configured-client.js';
 import { stateRootPath } from '../state/state-root.js';
 import { inUserNamespace } from '../util/user-namespace.js';
@@ -32,6 +32,7 @@ import { findIdRange, type IdRange } from './id-ranges.js';
 import { killStaleContainers } from './stale-containers.js';
 import { checkRootlessPrerequisites, namespaceFailure, type Machine } from './preflight.js';
 import { writeIdMaps, type IdMaps } from './write-id-maps.js';
+import { missingTool } from '../util/tool-runner.js';
 
 /** How long making the namespace may take (it takes milliseconds). */
 const ENTER_TIMEOUT_MS = 10_000;
@@ -127,7 +128,11 @@ export async function runInUserNamespace(options: RelaunchOptions = {}): Promise
   const stderrClosed = new Promise<void>((resolve) => child.stderr?.once('close', resolve));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new TsbuildError('unavailable', `cannot run unshare: ${err.code ?? err.message}`, { hint: 'install it: apt-get install util-linux' })),
+      reject(
+        err.code === 'ENOENT'
+          ? missingTool('unshare', { needs: 'rootless builds start their user namespace with it' })
+          : new UnavailableError(`cannot run unshare: ${err.code ?? err.message}`),
+      ),
     );
     child.once('exit', (c, s) => resolve([c, s]));
   });

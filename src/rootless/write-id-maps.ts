@@ -9,7 +9,7 @@
  * refused map is the helper's own message.
  */
 import { execFile } from 'node:child_process';
-import { TsbuildError } from '../errors.js';
+import { FailedPreconditionError } from '../errors.js';
 import type { IdRange } from './id-ranges.js';
 
 /** How long one helper may take (they take milliseconds). */
@@ -43,7 +43,8 @@ function runHelper(program: string, args: string[], signal?: AbortSignal): Promi
         const said = stderr.trim().split('\n').filter(Boolean).at(-1);
         const code = (err as NodeJS.ErrnoException).code;
         const why = said ?? (typeof code === 'string' ? `${program}: ${code}` : `${program} failed (${err.message.split('\n')[0]})`);
-        reject(new TsbuildError('unavailable', why));
+        // The tool ran and refused (the ranges, its setuid bit): the machine's set-up, not a transient fault.
+        reject(new FailedPreconditionError(why));
       },
     );
   });

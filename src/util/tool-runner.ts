@@ -186,12 +186,22 @@ const PACKAGES: Record<string, string> = {
   runc: 'runc',
   zstd: 'zstd',
   git: 'git',
+  newuidmap: 'uidmap',
+  newgidmap: 'uidmap',
+  setpriv: 'util-linux',
+  unshare: 'util-linux',
+  'ssh-agent': 'openssh-client',
+  'ssh-add': 'openssh-client',
+  docker: 'docker.io',
 };
 
-/** The error for a tool that is not on PATH: a missing tool is never taken for an empty result. */
-export function missingTool(program: string): TsbuildError {
+/**
+ * The error for a tool that is not on PATH: a missing tool is never taken for an empty result.
+ * `needs`: what wants it, after the message; `hint`: instead of the package to install.
+ */
+export function missingTool(program: string, options: { needs?: string; hint?: string } = {}): TsbuildError {
   const pkg = PACKAGES[program];
-  return new FailedPreconditionError(`${program} is not installed (not found on PATH)`, {
-    hint: pkg ? `install it: apt-get install ${pkg}` : `install ${program}`,
+  return new FailedPreconditionError(`${program} is not installed (not found on PATH)${options.needs ? `: ${options.needs}` : ''}`, {
+    hint: options.hint ?? (pkg ? `install it: apt-get install ${pkg}` : `install ${program}`),
   });
 }

@@ -71,7 +71,7 @@ describe.skipIf(!isRoot)('build outputs on stdout, --load and --ssh', () => {
     });
     expect([result.status, result.stderr]).toEqual([
       1,
-      'error: --load needs the docker CLI: /nonexistent/docker not found\ninstall docker.io (or docker-ce-cli), or write the archive with -o type=docker,dest=FILE\n',
+      'error: /nonexistent/docker is not installed (not found on PATH): --load needs the docker CLI\ninstall docker.io (or docker-ce-cli), or write the archive with -o type=docker,dest=FILE\n',
     ]);
   });
 
@@ -153,6 +153,20 @@ describe.skipIf(!isRoot)('build outputs on stdout, --load and --ssh', () => {
       await agents.close();
       await new Promise((r) => setTimeout(r, 100));
       expect(existsSync(own)).toBe(false);
+    });
+
+    it('key files without ssh-agent on PATH: a failed precondition naming the tool', async () => {
+      const saved = process.env.PATH;
+      process.env.PATH = tempDir();
+      try {
+        await expect(openSshAgents([parseSsh(`deploy=${key}`)], root)).rejects.toMatchObject({
+          code: 'failed-precondition',
+          message: 'ssh-agent is not installed (not found on PATH): --ssh with key files needs it',
+          hint: 'install it: apt-get install openssh-client',
+        });
+      } finally {
+        process.env.PATH = saved;
+      }
     });
 
     it.each([

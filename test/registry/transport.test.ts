@@ -260,4 +260,14 @@ describe('DockerCredentials', () => {
     expect(await creds.erase('docker.io')).toBe(false);
     expect(await creds.get('docker.io')).toBeUndefined();
   });
+
+  it('logout through a credential helper that is not installed says so instead of "not logged in"', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credsStore: 'tsbuild-absent' }));
+    await expect(new DockerCredentials(dir).erase('docker.io')).rejects.toMatchObject({
+      code: 'failed-precondition',
+      message: 'docker-credential-tsbuild-absent is not installed (not found on PATH): config.json names the credential helper "tsbuild-absent"',
+      hint: 'install docker-credential-tsbuild-absent, or remove "tsbuild-absent" from config.json',
+    });
+  });
 });

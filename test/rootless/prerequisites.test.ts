@@ -45,17 +45,25 @@ describe('the checks before entering a user namespace', () => {
     ],
     [
       {},
+      ['unshare'],
+      "unshare is not installed (not found on PATH): rootless builds need it to map the user's ids\ninstall it: apt-get install util-linux",
+    ],
+    [
+      {},
       ['setpriv'],
       "setpriv is not installed (not found on PATH): rootless builds need it to map the user's ids\ninstall it: apt-get install util-linux",
     ],
   ])('%j without %j: %s', (files, missing, expected) => {
     let message: string | undefined;
+    let code: string | undefined;
     try {
       checkRootlessPrerequisites(machine(files, missing));
     } catch (err) {
       message = (err as { describe(): string }).describe();
+      code = (err as { code: string }).code;
     }
-    expect(message).toBe(expected);
+    // What the machine lacks is a precondition the user fixes, never a transient fault.
+    expect([code, message]).toEqual(expected === undefined ? [undefined, undefined] : ['failed-precondition', expected]);
   });
 
   it.each([
@@ -104,7 +112,11 @@ describe('the checks before entering a user namespace', () => {
     ],
   ])('%j with %j', (stderr, files, hint) => {
     const err = namespaceFailure(stderr, machine(files));
-    expect([err.message, err.hint]).toEqual([`cannot enter a user namespace: ${stderr.trim().split('\n').at(-1)}`, hint]);
+    expect([err.code, err.message, err.hint]).toEqual([
+      'failed-precondition',
+      `cannot enter a user namespace: ${stderr.trim().split('\n').at(-1)}`,
+      hint,
+    ]);
   });
 });
 
@@ -125,7 +137,10 @@ describe('subordinate id ranges', () => {
     ['bob:1:2\n', 'gid', '/etc/subgid'],
   ] as const)('none in %j (%s)', (text, kind, file) => {
     expect(() => findIdRange(text, file, owner, kind)).toThrow(
-      `no subordinate ${kind} range for user ann in ${file}: rootless builds map the image's ${kind}s onto one`,
+      expect.objectContaining({
+        code: 'failed-precondition',
+        message: `no subordinate ${kind} range for user ann in ${file}: rootless builds map the image's ${kind}s onto one`,
+      }),
     );
   });
 
