@@ -88,11 +88,7 @@ async function startAgent(root: string, signal?: AbortSignal): Promise<{ child: 
   const child = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore', ...(signal ? { signal } : {}) });
   const failed = new Promise<never>((_, reject) =>
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'ENOENT'
-          ? missingTool('ssh-agent', { needs: '--ssh with key files needs it' })
-          : err,
-      ),
+      reject(err.code === 'ENOENT' ? missingTool('ssh-agent', { needs: '--ssh with key files needs it' }) : err),
     ),
   );
   failed.catch(() => undefined);

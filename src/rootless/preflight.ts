@@ -47,12 +47,9 @@ export function checkRootlessPrerequisites(machine: Machine): void {
   for (const s of KERNEL_SWITCHES) {
     const value = machine.read(s.file)?.trim();
     if (value !== undefined && s.off(value)) {
-      throw new FailedPreconditionError(
-        `user namespaces are disabled for unprivileged users (${s.sysctl} = ${value}): rootless builds need them`,
-        {
-          hint: `as root: ${s.enable} (and the same line in /etc/sysctl.d/ to keep it), or run tsbuild as root`,
-        },
-      );
+      throw new FailedPreconditionError(`user namespaces are disabled for unprivileged users (${s.sysctl} = ${value}): rootless builds need them`, {
+        hint: `as root: ${s.enable} (and the same line in /etc/sysctl.d/ to keep it), or run tsbuild as root`,
+      });
     }
   }
   for (const [tool, pkg] of TOOLS) {
