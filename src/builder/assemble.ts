@@ -19,6 +19,19 @@ export interface ImageParts {
   created: string;
 }
 
+/**
+ * The container config as Go's image-spec types write it: every field is `omitempty`, so an empty
+ * string, list or map (an image's empty WorkingDir, a `CMD []`) is left out, not written as `""`.
+ */
+function withoutEmpty(config: ContainerConfig): ContainerConfig {
+  const empty = (value: unknown): boolean =>
+    value === undefined ||
+    value === '' ||
+    value === false ||
+    (Array.isArray(value) ? value.length === 0 : typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => !empty(value))) as ContainerConfig;
+}
+
 /** Writes config and manifest; returns the manifest's descriptor, the config digest and the image as stored. */
 export async function writeImage(parts: ImageParts, store: ContentStore): Promise<{ manifest: Descriptor; config: Digest; stored: StoredImage }> {
   const config: ImageConfig = {
@@ -27,7 +40,7 @@ export async function writeImage(parts: ImageParts, store: ContentStore): Promis
     architecture: parts.platform.architecture,
     os: parts.platform.os,
     ...(parts.platform.variant ? { variant: parts.platform.variant } : {}),
-    config: parts.config,
+    config: withoutEmpty(parts.config),
     rootfs: { type: 'layers', diff_ids: parts.layers.map((l) => l.diffID) },
     history: parts.history,
   };

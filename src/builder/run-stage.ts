@@ -18,6 +18,7 @@ import type { BaseImages } from './base-images.js';
 import type { SourceViews } from './source-dirs.js';
 import { withFailedStep, type DockerfileText } from './failed-step.js';
 import { stepOp, type StepEnvironment } from './step-ops.js';
+import { goTime } from '../util/go-time.js';
 
 /** What a finished stage hands on: its snapshot, key, layers and history. */
 export interface StageResult {
@@ -116,7 +117,7 @@ async function startStage(
 ): Promise<StageResult> {
   if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
   if (stage.base.kind === 'scratch')
-    return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
+    return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: goTime(new Date(0)), stage };
   const base = bases.get(stage.base.ref, stage.platform);
   const diffIDs = base.config.rootfs.diff_ids;
   return {
@@ -124,7 +125,7 @@ async function startStage(
     key: base.manifest.digest,
     layers: base.layers.map((descriptor, i) => ({ descriptor, diffID: diffIDs[i] ?? '' })),
     history: base.config.history ?? [],
-    created: base.config.created ?? new Date(0).toISOString(),
+    created: base.config.created ?? goTime(new Date(0)),
     stage,
   };
 }

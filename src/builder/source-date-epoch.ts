@@ -3,6 +3,7 @@
  * new time stamp of the build (history, config) and clamps file times in new layers.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { goTime } from '../util/go-time.js';
 
 export function sourceDateEpoch(buildArgs: Record<string, string> | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = buildArgs?.SOURCE_DATE_EPOCH ?? env.SOURCE_DATE_EPOCH;
@@ -13,5 +14,5 @@ export function sourceDateEpoch(buildArgs: Record<string, string> | undefined, e
 
 /** The time a new step or image is made at: now, or the epoch when set. */
 export function createdAt(epoch: number | undefined): string {
-  return new Date(epoch === undefined ? Date.now() : epoch * 1000).toISOString();
+  return goTime(new Date(epoch === undefined ? Date.now() : epoch * 1000));
 }

@@ -109,7 +109,9 @@ export async function describeImageArchive(
     .map((p) => describeEntry(p, tree.get(p) as FileInfo, links.get(p), maskTimes.has(p) ? undefined : inputsBefore));
 
   const drop = (v: unknown): boolean => v === '' || v === false || v === null || v === undefined;
-  const container = Object.fromEntries(Object.entries((config.config as Record<string, unknown> | undefined) ?? {}).filter(([, v]) => !drop(v)));
+  // The container config as written, empty values included: BuildKit's Go types omit them (an
+  // empty WorkingDir is no key at all), so a builder writing `""` differs in the config's digest.
+  const container = (config.config as Record<string, unknown> | undefined) ?? {};
   const top = Object.fromEntries(['architecture', 'os', 'variant', 'author'].map((k) => [k, config[k]]).filter(([, v]) => !drop(v)));
   const history = ((config.history as Array<{ created_by?: string; empty_layer?: boolean; comment?: string }> | undefined) ?? []).map(
     (h): [string, boolean, string] => [h.created_by ?? '', h.empty_layer === true, h.comment ?? ''],

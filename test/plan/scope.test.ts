@@ -87,6 +87,12 @@ describe('ARG scope (features §2)', () => {
       'One or more build-args [UNUSED] were not consumed',
     ]);
   });
+
+  it('never reports SOURCE_DATE_EPOCH: the builder consumes it (it fixes the build times)', () => {
+    expect(plan('FROM busybox\n', { buildArgs: { SOURCE_DATE_EPOCH: '1577836800', OTHER: '1' } }).warnings).toEqual([
+      'One or more build-args [OTHER] were not consumed',
+    ]);
+  });
 });
 
 describe('ENV', () => {
