@@ -29,7 +29,7 @@ function withoutEmpty(config: ContainerConfig): ContainerConfig {
     value === '' ||
     value === false ||
     (Array.isArray(value) ? value.length === 0 : typeof value === 'object' && value !== null && Object.keys(value).length === 0);
-  return Object.fromEntries(Object.entries(config).filter(([, value]) => !empty(value))) as ContainerConfig;
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => !empty(value)));
 }
 
 /** Writes config and manifest; returns the manifest's descriptor, the config digest and the image as stored. */
