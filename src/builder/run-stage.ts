@@ -116,8 +116,7 @@ async function startStage(
   imageTop: (ref: string) => Promise<string | undefined>,
 ): Promise<StageResult> {
   if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
-  if (stage.base.kind === 'scratch')
-    return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: goTime(new Date(0)), stage };
+  if (stage.base.kind === 'scratch') return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: goTime(new Date(0)), stage };
   const base = bases.get(stage.base.ref, stage.platform);
   const diffIDs = base.config.rootfs.diff_ids;
   return {

@@ -130,9 +130,7 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
   }
 
   // SOURCE_DATE_EPOCH is the builder's own (it fixes the build's times) whether a stage declares it or not.
-  const unused = Object.keys(buildArgs).filter(
-    (k) => !consumed.has(k) && !isProxyArg(k) && !(k in builtinsInStages) && k !== 'SOURCE_DATE_EPOCH',
-  );
+  const unused = Object.keys(buildArgs).filter((k) => !consumed.has(k) && !isProxyArg(k) && !(k in builtinsInStages) && k !== 'SOURCE_DATE_EPOCH');
   const warnings = [
     ...df.warnings.map((w) => `${df.file}:${w.line}: ${w.message}`),
     // BuildKit would fetch and run the named frontend image; tsbuild has one frontend, its own.
