@@ -264,6 +264,9 @@ async function runMounts(
           break;
         }
         case 'ssh': {
+          // As in BuildKit, the step's first ssh mount names SSH_AUTH_SOCK, whether an agent is
+          // behind it or not (an optional one without an agent is just not mounted).
+          if (!env.some((e) => e.startsWith('SSH_AUTH_SOCK='))) env.push(`SSH_AUTH_SOCK=${m.target}`);
           const agent = ctx.sshAgents?.[m.id];
           if (!agent) {
             if (m.required) {
@@ -275,7 +278,6 @@ async function runMounts(
           const forward = await forwardSshAgent(agent, m);
           held.push(forward.close);
           containerMounts.push({ destination: m.target, type: 'bind', source: forward.socket, options: ['bind'] });
-          env.push(`SSH_AUTH_SOCK=${m.target}`);
           break;
         }
       }

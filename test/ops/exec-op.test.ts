@@ -324,6 +324,15 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     await expect(build('FROM base\nRUN --mount=type=ssh,required true\n')).rejects.toThrow('ssh agent default: not found');
   });
 
+  // Read from BuildKit 0.29: the first ssh mount names SSH_AUTH_SOCK even with no agent behind an
+  // optional one; a second mount does not change it.
+  it.each([
+    ['an optional mount without an agent', 'RUN --mount=type=ssh,required=false echo "$SSH_AUTH_SOCK"', '/run/buildkit/ssh_agent.0\n'],
+    ['two mounts', 'RUN --mount=type=ssh,id=a,target=/a,required=false --mount=type=ssh,id=b,target=/b,required=false echo "$SSH_AUTH_SOCK"', '/a\n'],
+  ])('sets SSH_AUTH_SOCK for %s as BuildKit does', async (_name, run, expected) => {
+    expect((await build(`FROM base\n${run}\n`)).output).toBe(expected);
+  });
+
   // BuildKit's socket has the mount's mode, uid and gid (default 0600 0:0); the host agent's is left as it is.
   it.each([
     ['the defaults', 'type=ssh', '600 0:0'],
