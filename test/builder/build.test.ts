@@ -203,7 +203,7 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
       corrupt: 0,
       cacheMounts: 0,
       skippedCacheMounts: 0,
-      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0 },
+      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0, tempDirs: 0 },
     });
     const before = await usage({ root });
     expect([before.cacheRecords, before.snapshots.count]).toEqual([4, 4]);
