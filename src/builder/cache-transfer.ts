@@ -9,9 +9,8 @@
  */
 import * as z from 'zod';
 import { descriptorSchema, digestSchema, parseChecked, parseDocument } from '../image/documents.js';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { exportCache, exportedBlob, loadCache, type ExportedStep } from '../cache/local-export.js';
+import { exportCache, loadCache, missingCache, openExportedBlob, type ExportedStep } from '../cache/local-export.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import { canonicalJson, digestOf, parseDigest } from '../digest/digest.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -52,17 +51,23 @@ export interface TransferOptions extends RegistryOptions {
 
 /**
  * The steps a cache holds. A registry cache that cannot be read (the registry unreachable, no
- * cache there yet, something there that is not a cache) is, as in BuildKit, a warning and no
- * steps: the build runs without it rather than failing. Only an abort, and a malformed reference
- * (the user's flag), stop the build.
+ * cache there yet, something there that is not a cache) or a local one that is not there is, as in
+ * BuildKit, a warning and no steps: the build runs without it rather than failing. Only an abort,
+ * and a malformed reference (the user's flag), stop the build. A step whose layer turns out to be
+ * missing when it is restored is a miss (`builder/step-ops.ts`).
  */
 export async function importCache(spec: CacheSpec, options: TransferOptions): Promise<Map<string, ImportedStep>> {
   if (spec.type === 'local') {
     const imported = new Map<string, ImportedStep>();
+    // BuildKit's words (`local cache import at DIR not found …`): the first build of a CI cache has none yet.
+    const missing = await missingCache(spec.dir);
+    if (missing !== undefined) {
+      options.progress?.emit({ type: 'message', text: `warning: local cache import at ${spec.dir} not found (${missing}); building without it` });
+      return imported;
+    }
     const steps = await loadCache(spec.dir, options.root.warn);
     if (steps.size === 0) options.progress?.emit({ type: 'message', text: `no build cache in ${spec.dir} yet` });
-    for (const [key, step] of steps)
-      imported.set(key, { step, open: async () => createReadStream(exportedBlob(spec.dir, step.layer.descriptor.digest)) });
+    for (const [key, step] of steps) imported.set(key, { step, open: () => openExportedBlob(spec.dir, step.layer.descriptor.digest) });
     return imported;
   }
   const ref = parseReference(spec.ref);

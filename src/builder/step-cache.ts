@@ -1,12 +1,13 @@
 /**
  * The build's side of the step resolver's cache (`solve/step-resolver.ts`): the persistent cache
- * index, whose records are usable only while their snapshot and layer blob exist. A record's
- * snapshot and blob are added to the build's lease before they are checked, so a concurrent prune
- * either sees them leased or has removed them already (then the step runs again).
+ * index, whose records are usable only while their snapshot and layer blob exist. A record, its
+ * snapshot and its blob are added to the build's lease before they are checked, so a concurrent
+ * prune either sees them leased or has removed them already (then the step runs again). Records
+ * the build writes are newer than its lease, which keeps them too.
  */
 import { missReason, type CacheIndex, type CacheRecord } from '../cache/cache-index.js';
 import type { ContentStore } from '../content/store.js';
-import { parseDigest, type Digest } from '../digest/digest.js';
+import { digestHex, parseDigest, type Digest } from '../digest/digest.js';
 import { isNotFound } from '../errors.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { RememberedParts, StepCache } from '../solve/step-resolver.js';
@@ -23,7 +24,11 @@ export class BuildStepCache implements StepCache<CacheRecord> {
   async get(key: Digest): Promise<CacheRecord | undefined> {
     const record = await this.index.get(key);
     if (!record) return undefined;
-    await this.lease.add({ snapshots: [record.snapshot], blobs: [record.layer.descriptor.digest] });
+    await this.lease.add({ records: [digestHex(key)], snapshots: [record.snapshot], blobs: [record.layer.descriptor.digest] });
+    // A prune between the read and the lease may have dropped the record: then it is a miss (the
+    // step runs and writes a new one), never a hit the index no longer names. (Another build may
+    // have replaced it meanwhile: what this one leased is as good.)
+    if (!(await this.index.get(key))) return undefined;
     const snapshot = await this.snapshotter.stat(record.snapshot).then(
       () => true,
       (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),

@@ -18,7 +18,8 @@ import { runExec, type ExecContext } from '../ops/exec-op.js';
 import { runFileStep, type FileContext } from '../ops/file-op.js';
 import type { Platform } from '../image/platform.js';
 import type { ExecStep, FileStep, SourceLocation } from '../plan/types.js';
-import type { StepKeyInputs, StepOp } from '../solve/step-resolver.js';
+import { Unrestorable, type StepKeyInputs, type StepOp } from '../solve/step-resolver.js';
+import { isNotFound } from '../errors.js';
 import type { ImportedStep } from './cache-transfer.js';
 import { createdAt } from './source-date-epoch.js';
 import { execKeyParts, fileKeyParts } from './step-keys.js';
@@ -93,13 +94,20 @@ function stepSnapshotName(key: Digest): string {
   return `step-${digestHex(key).slice(0, 32)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Restores an imported step: its layer into the store, unpacked onto the parent snapshot. */
+/**
+ * Restores an imported step: its layer into the store, unpacked onto the parent snapshot. A layer
+ * the cache no longer has (a registry that answers 404, a local cache missing the blob) makes the
+ * step a miss (`Unrestorable`); other failures (a damaged layer, a full disk) fail the build.
+ */
 async function restoreStep(key: Digest, imported: ImportedStep, place: StepPlace, env: StepEnvironment): Promise<CacheRecord> {
   const { step } = imported;
   const descriptor = step.layer.descriptor;
   const signal = { signal: place.signal };
   const expected = { digest: parseDigest(descriptor.digest), size: descriptor.size };
-  if ((await env.store.info(expected.digest))?.size !== descriptor.size) await env.store.ingest(await imported.open(place.signal), expected, signal);
+  if ((await env.store.info(expected.digest))?.size !== descriptor.size) {
+    const fetch = async (): Promise<unknown> => env.store.ingest(await imported.open(place.signal), expected, signal);
+    await fetch().catch((err: unknown) => Promise.reject(isNotFound(err) ? new Unrestorable((err as Error).message) : err));
+  }
   const name = stepSnapshotName(key);
   const frame: SnapshotFrame = { snapshotter: env.file.snapshotter, root: env.file.root };
   await withActiveSnapshot(frame, place.parent, 'restore', async ({ key: active, mounts }) => {

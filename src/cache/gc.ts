@@ -2,16 +2,19 @@
  * Disk usage and garbage collection of the state root. What is kept: blobs that a named image
  * needs (its manifest, config, layers), and with `all: false` every cache record whose snapshot
  * and layer still exist with those. `all: true` drops the build cache too. Whatever running builds
- * hold (their leases, `util/lease.ts`) is kept and counted as skipped. Snapshots are removed
+ * hold (their leases, `util/lease.ts`: cache records with their snapshots and layers, and anything
+ * they made) is kept and counted as skipped. Snapshots are removed
  * children first and never while something builds on them (active snapshots of live processes
  * are not touched), so nothing in use disappears. A named image's manifest that no longer
  * verifies is removed (a re-pull or rebuild brings it back) and counted, never a failure.
  */
+import path from 'node:path';
 import type { ContentStore } from '../content/store.js';
 import { isDigest, parseDigest } from '../digest/digest.js';
 import { hasCode } from '../errors.js';
 import type { Manifest } from '../image/oci-types.js';
 import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
+import { statIfExists } from '../util/absent.js';
 import type { CacheIndex } from './cache-index.js';
 
 /** Larger blobs are layers, not manifests: not read whole. */
@@ -30,7 +33,7 @@ export interface PruneResult {
   blobs: number;
   bytes: number;
   /** What running builds hold, left in place. */
-  skipped: { snapshots: number; blobs: number };
+  skipped: { cacheRecords: number; snapshots: number; blobs: number };
   /** Manifests of named images whose bytes no longer matched their digest: removed. */
   corrupt: number;
 }
@@ -76,6 +79,8 @@ async function readManifest(store: ContentStore, digest: string): Promise<Pick<M
 export interface PruneLeases {
   blobs: ReadonlySet<string>;
   snapshots: ReadonlySet<string>;
+  /** Cache records by the hex of their key. */
+  records: ReadonlySet<string>;
   /** Anything made at or after this time (ms since the epoch) is kept. */
   since: number | undefined;
 }
@@ -91,8 +96,10 @@ export async function prune(
   imageManifests: readonly string[],
   options: { all?: boolean; leases?: PruneLeases; keep?: readonly string[] } = {},
 ): Promise<PruneResult> {
-  const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { snapshots: 0, blobs: 0 }, corrupt: 0 };
-  const leases = options.leases ?? { blobs: new Set<string>(), snapshots: new Set<string>(), since: undefined };
+  const result: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { cacheRecords: 0, snapshots: 0, blobs: 0 }, corrupt: 0 };
+  const given = options.leases ?? { blobs: new Set<string>(), snapshots: new Set<string>(), records: new Set<string>(), since: undefined };
+  // Copies: a leased cache record's snapshot and layer are leased with it.
+  const leases = { ...given, blobs: new Set(given.blobs), snapshots: new Set(given.snapshots) };
   const isNew = (time: number | undefined): boolean => leases.since !== undefined && time !== undefined && time >= leases.since;
   const keepBlobs = new Set<string>();
   // `keep` (what a set-aside image index names) may hold configs and indexes too: only what reads
@@ -115,12 +122,18 @@ export async function prune(
       () => false,
     );
     const blobExists = (await store.info(parseDigest(record.layer.descriptor.digest))) !== undefined;
-    if (options.all || !snapshotExists || !blobExists) {
-      await cache.drop(file);
-      result.cacheRecords++;
-    } else {
+    const usable = snapshotExists && blobExists;
+    if (usable && !options.all) {
       keepSnapshots.add(record.snapshot);
       keepBlobs.add(record.layer.descriptor.digest);
+    } else if (usable && (leases.records.has(path.basename(file, '.json')) || isNew((await statIfExists(file))?.mtimeMs))) {
+      // A running build took it from the cache or made it: it stays, with what it names.
+      result.skipped.cacheRecords++;
+      leases.snapshots.add(record.snapshot);
+      leases.blobs.add(record.layer.descriptor.digest);
+    } else {
+      await cache.drop(file);
+      result.cacheRecords++;
     }
   }
   // Keep the parents of kept and leased snapshots; remove the rest, children before parents.

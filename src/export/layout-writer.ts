@@ -2,12 +2,14 @@
  * Where an image layout is written: a directory (blobs added when missing, `index.json` merged
  * under a lock, so several builds can share one layout) or a tar file (written beside its
  * destination and renamed into place only when complete). Both take blobs as streams from the
- * content store, never whole in memory, and leave nothing half-written when aborted.
+ * content store, never whole in memory, and leave nothing half-written when aborted. What they
+ * write first is named after the writer (`util/private-sibling.ts`): what a killed build left is
+ * removed when the destination is written again.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { privateSibling, removeDeadSiblings } from '../util/private-sibling.js';
 import { makeDirs } from '../util/make-dirs.js';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -49,6 +51,9 @@ export async function openLayout(dest: string | Writable, tar: boolean, signal?:
   return tar ? TarLayout.open(dest, signal) : DirectoryLayout.open(dest, signal);
 }
 
+/** The top-level files a layout writer writes (atomically, through private siblings). */
+const LAYOUT_FILES = ['index.json', 'oci-layout', 'manifest.json', 'repositories'];
+
 class DirectoryLayout implements LayoutWriter {
   get location(): string {
     return this.dir;
@@ -62,14 +67,25 @@ class DirectoryLayout implements LayoutWriter {
 
   static async open(dir: string, signal?: AbortSignal): Promise<DirectoryLayout> {
     await makeDirs(path.join(dir, 'blobs', 'sha256'));
-    return new DirectoryLayout(dir, await acquireLock(path.join(dir, 'index.json')), signal);
+    const release = await acquireLock(path.join(dir, 'index.json'));
+    // What a killed writer left (half-copied blobs, its top-level files' temporary files, named
+    // with its tag) goes before this one writes; in the top directory, only siblings of the files a
+    // layout has: the rest of it is the user's.
+    try {
+      await removeDeadSiblings(path.join(dir, 'blobs', 'sha256'));
+      await removeDeadSiblings(dir, LAYOUT_FILES);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    return new DirectoryLayout(dir, release, signal);
   }
 
   async addBlob(descriptor: Descriptor, store: ContentStore): Promise<void> {
     const target = path.join(this.dir, blobPath(descriptor.digest));
     const existing = await statIfExists(target);
     if (existing?.size === descriptor.size) return;
-    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    const temp = privateSibling(target, 'tmp');
     try {
       await pipeline(await store.reader(parseDigest(descriptor.digest), this.options()), createWriteStream(temp), this.options());
       await rename(temp, target);
@@ -135,7 +151,9 @@ class TarLayout implements LayoutWriter {
 
   static async open(dest: string, signal?: AbortSignal): Promise<TarLayout> {
     await makeDirs(path.dirname(path.resolve(dest)));
-    const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+    // Named with this process's tag: what a killed writer left beside the file goes first.
+    await removeDeadSiblings(path.dirname(path.resolve(dest)), [path.basename(dest)]);
+    const temp = privateSibling(dest, 'tmp');
     return new TarLayout({ dest, temp }, createWriteStream(temp), signal);
   }
 

@@ -1,13 +1,14 @@
 /**
  * The final root filesystem of an image, as `type=local` (files in a directory) and `type=tar`
  * (one tar file, or a tar on stdout) outputs write it: the layers are applied in order, whiteouts deleting, with the
- * same escape checks as every other unpack. The tar is written beside its destination and renamed
- * into place when complete.
+ * same escape checks as every other unpack. A tar file is written as a private sibling of its
+ * destination (`util/private-sibling.ts`) and renamed into place when complete; one a killed build
+ * left is removed before the destination is written again.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { privateSibling, removeDeadSiblings } from '../util/private-sibling.js';
 import { makeDirs } from '../util/make-dirs.js';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,34 +42,27 @@ export async function writeRootfsDir(
 }
 
 /**
- * Writes the image's root filesystem as a tar file at `dest`, or to a stream (stdout for `dest=-`,
- * left open; the tree is then made in `workDir`).
- */
-export async function writeRootfsTar(
-  image: StoredImage,
-  store: ContentStore,
-  dest: string | Writable,
-  options: { signal?: AbortSignal; workDir?: string } = {},
-): Promise<void> {
-  await writeRootfsTarOf([{ image, dir: '.' }], store, dest, options);
-}
-
-/**
- * Writes several root filesystems as one tar (a file at `dest`, or a stream), each under its
- * directory (`.`: the top), as BuildKit's tar output holds one directory per platform.
+ * Writes several root filesystems as one tar (a file at `dest`, or a stream left open), each under
+ * its directory (`.`: the top), as BuildKit's tar output holds one directory per platform. The
+ * trees are made in `workDir`, an empty private directory of the caller's in the state root (a
+ * scratch directory: `util/scratch.ts`), where a killed build's are reclaimed; the caller removes it.
  */
 export async function writeRootfsTarOf(
   parts: ReadonlyArray<{ image: StoredImage; dir: string }>,
   store: ContentStore,
   dest: string | Writable,
-  options: { signal?: AbortSignal; workDir?: string } = {},
+  options: { signal?: AbortSignal; workDir: string },
 ): Promise<void> {
   const signal = options.signal;
   const toFile = typeof dest === 'string';
-  const beside = toFile ? path.dirname(path.resolve(dest)) : (options.workDir ?? path.resolve('.'));
-  await makeDirs(beside);
-  const work = await mkdtemp(path.join(beside, '.tsbuild-rootfs-'));
-  const temp = toFile ? `${dest}.tmp-${randomBytes(6).toString('hex')}` : undefined;
+  const work = options.workDir;
+  if (toFile) {
+    const beside = path.dirname(path.resolve(dest));
+    await makeDirs(beside);
+    // Named with this process's tag: what a killed writer left beside the file goes before it is written again.
+    await removeDeadSiblings(beside, [path.basename(dest)]);
+  }
+  const temp = toFile ? privateSibling(dest, 'tmp') : undefined;
   try {
     const tree = path.join(work, 'tree');
     const empty = path.join(work, 'empty');
@@ -89,7 +83,6 @@ export async function writeRootfsTarOf(
     await flowing;
     if (temp !== undefined) await rename(temp, dest as string);
   } finally {
-    await rm(work, { recursive: true, force: true });
     if (temp !== undefined) await rm(temp, { force: true });
   }
 }

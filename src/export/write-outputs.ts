@@ -118,8 +118,7 @@ export async function writeOutputs(outputs: readonly OutputSpec[], images: reado
           for (const { image, dir } of parts) await writeRootfsDir(image, store, path.join(output.dest, dir), signal, { ownedByCaller });
           return;
         }
-        if (typeof dest === 'string') return writeRootfsTarOf(parts, store, dest, signal ? { signal } : {});
-        // The tree behind a streamed tar is made in the state root, where a killed build's is reclaimed.
+        // The tree behind the tar (a file or a stream) is made in the state root, where a killed build's is reclaimed.
         const work = await makeScratch(ctx.root.path, 'rootfs');
         try {
           await writeRootfsTarOf(parts, store, dest, { workDir: work, ...(signal ? { signal } : {}) });

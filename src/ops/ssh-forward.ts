@@ -4,10 +4,10 @@
  * chmod of a bind would change the host's socket (a bind shares the inode), so each step gets its
  * own socket that forwards every connection to the agent.
  */
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { makeSystemTemp } from '../util/system-temp.js';
 
 export interface SshSocketOptions {
   mode: number;
@@ -24,8 +24,9 @@ export interface SshForward {
 
 /** Listens on a new socket with `options`' mode and owner, forwarding each connection to `agent`. */
 export async function forwardSshAgent(agent: string, options: SshSocketOptions): Promise<SshForward> {
-  // Under the system temp dir, not the state root: a unix socket path is limited to 107 bytes.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tsbuild-ssh-'));
+  // Under the system temp dir, not the state root: a unix socket path is limited to 107 bytes. Named
+  // after this process, so the next command reclaims it if this one is killed (`util/system-temp.ts`).
+  const dir = makeSystemTemp('ssh');
   const socket = path.join(dir, 'agent.sock');
   const connections = new Set<net.Socket>();
   const server = net.createServer((client) => {

@@ -3,7 +3,8 @@
  * steps): the step's op gives the parts of its cache key (its definition, the keys of what it reads,
  * content checksums); with its parent's key they make the step's key. An identical step already
  * being resolved (another stage, same key) is awaited instead of run again; a usable cached result
- * is taken; else an imported one (`--cache-from`) is restored; else the op runs, in one of the
+ * is taken; else an imported one (`--cache-from`) is restored (unless it turns out not to be
+ * there: a warning, and a miss); else the op runs, in one of the
  * solver's slots, and its result is recorded. Generic over the result: it knows no snapshots or
  * layers, only ops and a cache (`test/solve/step-resolver.test.ts` drives it with fakes).
  */
@@ -28,9 +29,18 @@ export interface StepOp<R> {
   run(key: Digest): Promise<R>;
   /**
    * Where a result for `key` can be restored from instead of running (an imported cache): the work
-   * to restore it, or undefined when there is none.
+   * to restore it, or undefined when there is none. The work rejects with `Unrestorable` when what
+   * it restores from is gone: the step then runs.
    */
   restorable?(key: Digest): (() => Promise<R>) | undefined;
+}
+
+/**
+ * What a restore rejects with when the result it would restore cannot be had (an imported layer
+ * that is missing): as in BuildKit, a cache miss with a warning, not a failed build.
+ */
+export class Unrestorable extends Error {
+  override readonly name = 'Unrestorable';
 }
 
 /** The key parts as remembered per step location, to explain the next miss. */
@@ -103,8 +113,15 @@ export class StepResolver<R> {
       const restore = cached === undefined ? op.restorable?.(key) : undefined;
       // Restoring is work (a layer unpacked): it takes a slot like a run.
       if (restore) {
-        cached = await slot(restore);
-        await this.cache.put(key, cached);
+        cached = await slot(restore).catch((err: unknown) => {
+          if (!(err instanceof Unrestorable)) throw err;
+          this.progress.emit({
+            type: 'message',
+            text: `warning: cannot restore ${info.name} from the imported cache: ${err.message}; the step runs`,
+          });
+          return undefined;
+        });
+        if (cached !== undefined) await this.cache.put(key, cached);
       }
       if (cached !== undefined) {
         this.hit(info);

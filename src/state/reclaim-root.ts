@@ -2,7 +2,8 @@
  * Reclaiming a state root: what every command that may mount, run containers or write blobs does
  * first (build, pull, load, prune, du), removing what killed tsbuild processes left there — runc
  * containers, mounts and scratch directories (network namespaces among them), active and orphaned
- * snapshots, ingest files, leases, the temporary and lock files of atomic writes. Everything is
+ * snapshots, ingest files, leases, the temporary and lock files of atomic writes, and the two
+ * directories tsbuild makes in the system temp dir (`util/system-temp.ts`). Everything is
  * named after its owner (`util/owner.ts`), so only what a process that is gone left is touched.
  * With nothing to reclaim it costs a handful of directory reads (docs/crash-safety.md).
  */
@@ -13,6 +14,7 @@ import type { RuncExecutor } from '../runtime/runc.js';
 import type { ManagedSnapshotter } from '../snapshot/snapshotter.js';
 import { removeDeadLeases } from '../util/lease.js';
 import { removeDeadSiblings } from '../util/private-sibling.js';
+import { removeDeadSystemTemps } from '../util/system-temp.js';
 
 /** What reclaiming found and removed. */
 export interface ReclaimResult {
@@ -28,6 +30,8 @@ export interface ReclaimResult {
   leases: number;
   /** Temporary files of atomic writes and staged lock files of dead writers. */
   temporary: number;
+  /** The tool runner's and ssh forwarder's directories in the system temp dir (`util/system-temp.ts`). */
+  tempDirs: number;
 }
 
 /** What one root's reclaim works with. */
@@ -52,6 +56,7 @@ const WORDS: Record<keyof ReclaimResult, [string, string]> = {
   ingest: ['ingest file', 'ingest files'],
   leases: ['lease', 'leases'],
   temporary: ['temporary file', 'temporary files'],
+  tempDirs: ['temporary directory', 'temporary directories'],
 };
 
 /** One line saying what a reclaim removed (`reclaimed what stopped tsbuild processes left: 1 container, …`). */
@@ -88,5 +93,7 @@ async function reclaim(root: string, parts: ReclaimParts): Promise<ReclaimResult
   let temporary = 0;
   for (const dir of [root, ...['checksums', 'cache', 'cache-index', path.join('cache-index', 'steps')].map((d) => path.join(root, d))])
     temporary += await removeDeadSiblings(dir);
-  return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, orphans, ingest, leases, temporary };
+  // Outside the root, shared by every root: whichever command runs next reclaims them.
+  const tempDirs = await removeDeadSystemTemps();
+  return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, orphans, ingest, leases, temporary, tempDirs };
 }

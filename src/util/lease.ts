@@ -2,13 +2,13 @@
  * Leases: what a running build (or pull) holds in the state root, so that a `prune` running at the
  * same time leaves it alone (containerd's leases, kept as files). A lease is a file
  * `<root>/leases/lease-<owner>-<random>` (`util/owner.ts`): a first line with the time it was
- * taken, then one line per blob digest or snapshot name the holder uses. It ends when the holder
- * closes it, or when the holder's process is gone, whatever killed it.
+ * taken, then one line per blob digest, snapshot name or cache record (its key) the holder uses.
+ * It ends when the holder closes it, or when the holder's process is gone, whatever killed it.
  *
  * Two rules protect what a holder uses:
- * - Anything made after the oldest live lease was taken (a blob's mtime, a snapshot's creation
- *   time) is kept: a holder's new blobs and snapshots need no entry, and there is no window between
- *   writing a blob and recording it.
+ * - Anything made after the oldest live lease was taken (a blob's or cache record's mtime, a
+ *   snapshot's creation time) is kept: a holder's new blobs, snapshots and cache records need no
+ *   entry, and there is no window between writing one and recording it.
  * - Older things a holder starts to use (a cached step, a base image already stored) are added to
  *   the lease *before* the holder checks they exist. Adding takes the root's GC lock, which `prune`
  *   holds from reading the leases to its last deletion: so a thing is either seen by prune as
@@ -25,12 +25,15 @@ import { namesIn, readTextIfExists } from './absent.js';
 export interface LeaseItems {
   blobs?: readonly string[];
   snapshots?: readonly string[];
+  /** Cache records, by the hex of their key (the name of their file in `cache-index/`). */
+  records?: readonly string[];
 }
 
 /** What all live leases hold together, and since when new things are protected. */
 export interface LiveLeases {
   blobs: Set<string>;
   snapshots: Set<string>;
+  records: Set<string>;
   /** Milliseconds since the epoch: anything newer is kept; undefined when no lease is live. */
   since: number | undefined;
 }
@@ -68,7 +71,11 @@ export class Lease {
   /** Adds things already stored to the lease; check that they exist only after this resolves. */
   async add(items: LeaseItems): Promise<void> {
     if (this.closed) return;
-    const lines = [...(items.blobs ?? []).map((b) => `blob ${b}`), ...(items.snapshots ?? []).map((s) => `snapshot ${s}`)];
+    const lines = [
+      ...(items.blobs ?? []).map((b) => `blob ${b}`),
+      ...(items.snapshots ?? []).map((s) => `snapshot ${s}`),
+      ...(items.records ?? []).map((r) => `record ${r}`),
+    ];
     if (lines.length === 0) return;
     await withGcLock(this.root, () => appendFile(this.file, `${lines.join('\n')}\n`));
   }
@@ -85,7 +92,7 @@ export class Lease {
  * gone are removed on the way.
  */
 export async function liveLeases(root: string): Promise<LiveLeases> {
-  const live: LiveLeases = { blobs: new Set(), snapshots: new Set(), since: undefined };
+  const live: LiveLeases = { blobs: new Set(), snapshots: new Set(), records: new Set(), since: undefined };
   const dir = leaseDir(root);
   await removeDeadLeases(root);
   for (const name of await namesIn(dir)) {
@@ -101,6 +108,7 @@ export async function liveLeases(root: string): Promise<LiveLeases> {
     for (const line of lines) {
       if (line.startsWith('blob ')) live.blobs.add(line.slice(5));
       else if (line.startsWith('snapshot ')) live.snapshots.add(line.slice(9));
+      else if (line.startsWith('record ')) live.records.add(line.slice(7));
     }
   }
   return live;

@@ -24,10 +24,15 @@ export function siblingOwner(name: string): string | undefined {
   return /\.(?:tmp|lock)-(\d+(?:\.\d+)?)-[0-9a-f]+$/.exec(name)?.[1];
 }
 
-/** Removes the private siblings in `dir` whose writers no longer run; returns how many. */
-export async function removeDeadSiblings(dir: string): Promise<number> {
+/**
+ * Removes the private siblings in `dir` whose writers no longer run; returns how many. `of`: only
+ * the siblings of these files, where `dir` is not the root's but the user's (an output's directory
+ * holds the user's files too, and a name that merely looks like a sibling is not tsbuild's to remove).
+ */
+export async function removeDeadSiblings(dir: string, of?: readonly string[]): Promise<number> {
   let removed = 0;
   for (const name of await namesIn(dir)) {
+    if (of !== undefined && !of.some((file) => name.startsWith(`${file}.`))) continue;
     const owner = siblingOwner(name);
     if (owner === undefined || ownerAlive(owner)) continue;
     await unlessAbsent(unlink(path.join(dir, name)));

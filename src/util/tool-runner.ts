@@ -8,15 +8,17 @@
  *
  * The shell runs in its own process group, so a Ctrl-C reaches tsbuild (which then unmounts through
  * it) and not the shell; when its stdin closes, that is when tsbuild exits however it exits, it
- * waits for its tools, removes its directory and ends. A request the line protocol cannot carry (an
+ * waits for its tools, removes its directory and ends. Should the shell die too (a whole process
+ * group killed), its directory is named after tsbuild (`util/system-temp.ts`) and the next command
+ * removes it. A request the line protocol cannot carry (an
  * argument with a newline) is run directly.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { FailedPreconditionError, TsbuildError, UnavailableError } from '../errors.js';
+import { makeSystemTemp } from './system-temp.js';
 
 export interface ToolResult {
   /** The exit status (127: the tool was not found). */
@@ -78,7 +80,8 @@ class ToolRunner {
 
   private started(): { shell: ChildProcess; dir: string } {
     if (this.shell && this.dir) return { shell: this.shell, dir: this.dir };
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-tools-'));
+    // Named after this process: if the shell dies with it (a killed process group) the next command reclaims it.
+    const dir = makeSystemTemp('tools');
     const shell = spawn('/bin/sh', ['-c', SCRIPT, 'tsbuild-tools', dir], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     shell.once('error', () => {
       this.noShell = shell.pid === undefined;
@@ -91,6 +94,9 @@ class ToolRunner {
       this.waiting.delete(id as number);
       resolve?.(code as number);
     });
+    // A write to a shell that has died fails with EPIPE on this stream, and an unhandled 'error'
+    // would end tsbuild. Nothing is lost by ignoring it: the shell's 'exit' (above) answers every
+    // request still waiting.
     shell.stdin?.on('error', () => undefined);
     this.shell = shell;
     this.dir = dir;

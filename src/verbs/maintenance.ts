@@ -42,7 +42,7 @@ export async function pruneState(
   const pruned = await root.withGcLock(async (leases) => {
     const images = await root.images.list();
     const manifests = images.flatMap((i) => [i.manifest.digest, ...(i.target.digest !== i.manifest.digest ? [i.target.digest] : [])]);
-    const none: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { snapshots: 0, blobs: 0 }, corrupt: 0 };
+    const none: PruneResult = { cacheRecords: 0, snapshots: 0, blobs: 0, bytes: 0, skipped: { cacheRecords: 0, snapshots: 0, blobs: 0 }, corrupt: 0 };
     const pruned = options.only
       ? none
       : await prune(root.store, snapshotter, root.cache, manifests, {

@@ -199,12 +199,12 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
       snapshots: 0,
       blobs: 0,
       bytes: 0,
-      skipped: { snapshots: 0, blobs: 0 },
+      skipped: { cacheRecords: 0, snapshots: 0, blobs: 0 },
       corrupt: 0,
       cacheMounts: 0,
       skippedCacheMounts: 0,
       contextFiles: 0,
-      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0 },
+      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0, tempDirs: 0 },
     });
     const before = await usage({ root });
     expect([before.cacheRecords, before.snapshots.count]).toEqual([4, 4]);

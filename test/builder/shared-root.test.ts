@@ -104,13 +104,47 @@ describe.skipIf(!isRoot || !registryAvailable)('one state root, several tsbuild 
     ]);
     expect(prune!.status).toBe(0);
     expect(prune!.stdout).toMatch(
-      /^removed \d+ cache records, \d+ snapshots, \d+ blobs, 0 cache mounts \(.*\); kept [1-9]\d* snapshots and [1-9]\d* blobs that running builds use\n$/,
+      /^removed \d+ cache records, \d+ snapshots, \d+ blobs, 0 cache mounts \(.*\); kept [1-9]\d* cache records, [1-9]\d* snapshots and [1-9]\d* blobs that running builds use\n$/,
     );
     const verified = await verifyStore(root);
     expect([verified.bad, verified.missing]).toEqual([[], []]);
     // Nothing of any build or of the prune is left: no mount, scratch dir, container, lease, orphan.
     expect(leftovers(root)).toEqual(NOTHING_LEFT);
     expect(await mountsUnder(root)).toEqual([]);
+  }, 90_000);
+
+  it('prune --all while a build holds cache records (taken and made): they stay, and the next build is all cache', async () => {
+    const root = tempDir();
+    const env = { TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() };
+    const steps = ['RUN echo one > /one', 'RUN echo two > /two'];
+    const first = await run(['--root', root, 'build', '-q', context(steps)], env);
+    expect([first.status, first.stderr]).toEqual([0, '']);
+    // The second build takes `one` and `two` from the cache, makes `new`, and waits in its last step
+    // until the test creates `go` in its context: prune runs meanwhile.
+    const held = context([
+      ...steps,
+      'RUN echo new > /new',
+      "RUN --mount=type=bind,target=/ctx sh -c 'while [ ! -e /ctx/go ]; do busybox sleep 0.1; done'",
+    ]);
+    const holding = run(['--root', root, 'build', '-q', held], env);
+    let prune: Awaited<ReturnType<typeof run>>;
+    try {
+      await waitFor(() => spawnSync('runc', ['--root', path.join(root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' }).stdout.trim() !== '');
+      prune = await run(['--root', root, 'prune', '--all'], env);
+    } finally {
+      writeFileSync(path.join(held, 'go'), '');
+    }
+    const second = await holding;
+    expect([second.status, second.stderr]).toEqual([0, '']);
+    expect(prune!.status).toBe(0);
+    expect(prune!.stdout).toMatch(/; kept 3 cache records, [1-9]\d* snapshots and [1-9]\d* blobs that running builds use\n$/);
+    // The three records the prune found leased are there for the next build: nothing runs.
+    const third = await run(['--root', root, 'build', '--progress=plain', context([...steps, 'RUN echo new > /new'])], env);
+    expect(third.status, third.stderr).toBe(0);
+    expect(third.stderr).toContain('0 steps run, 3 cached');
+    const verified = await verifyStore(root);
+    expect([verified.bad, verified.missing]).toEqual([[], []]);
+    expect(leftovers(root)).toEqual(NOTHING_LEFT);
   }, 90_000);
 
   it('a push held up at the registry while prune --all runs: the push exits 0, the store verifies', async () => {

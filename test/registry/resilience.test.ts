@@ -1,6 +1,8 @@
 /**
  * Pulls through a fault-injecting proxy in front of a real distribution registry: transient
- * answers are retried with backoff and permanent ones are not; a registry that goes silent times
+ * answers (500, 502, 503, 504, 429, a reset) are retried with backoff a bounded number of times,
+ * then fail in one line naming the registry, the request and the status; permanent ones are not
+ * retried; a registry that goes silent times
  * out and is retried; a blob whose connection breaks or stalls mid-body is resumed with a Range
  * request (or skipped ahead when the server ignores the range) and still verified whole; skopeo
  * then reads the stored image exactly as the registry serves it.
@@ -84,6 +86,9 @@ describe.skipIf(!registryAvailable)('retries through a faulty proxy', () => {
       error: undefined,
       atLeastMs: 1000,
     },
+    { name: '500 once, then OK', fault: firstManifests(1, { status: 500 }), tag: '1', requests: 2, error: undefined },
+    { name: '502 twice, then OK: success after 3 requests', fault: firstManifests(2, { status: 502 }), tag: '1', requests: 3, error: undefined },
+    { name: '504 once, then OK', fault: firstManifests(1, { status: 504 }), tag: '1', requests: 2, error: undefined },
     { name: 'a reset before the answer, then OK', fault: firstManifests(1, { reset: true }), tag: '1', requests: 2, error: undefined },
     {
       name: '500 forever: one line after the bound',
@@ -91,6 +96,25 @@ describe.skipIf(!registryAvailable)('retries through a faulty proxy', () => {
       tag: '1',
       requests: 3,
       error: (host: string) => `internal server error for tag 1 of ${host}/big (GET http://${host}/v2/big/manifests/1 → 500, 3 attempts)`,
+    },
+    ...[
+      { status: 502, text: 'bad gateway' },
+      { status: 503, text: 'service unavailable' },
+      { status: 504, text: 'gateway timeout' },
+      { status: 429, text: 'too many requests' },
+    ].map(({ status, text }) => ({
+      name: `${status} forever: one line after the bound`,
+      fault: firstManifests(99, { status }),
+      tag: '1',
+      requests: 3,
+      error: (host: string) => `${text} for tag 1 of ${host}/big (GET http://${host}/v2/big/manifests/1 → ${status}, 3 attempts)`,
+    })),
+    {
+      name: 'resets forever: one line after the bound',
+      fault: firstManifests(99, { reset: true }),
+      tag: '1',
+      requests: 3,
+      error: (host: string) => `cannot reach registry ${host} (GET http://${host}/v2/big/manifests/1): ECONNRESET (socket hang up) (3 attempts)`,
     },
     {
       name: '401: no retry',
@@ -198,6 +222,27 @@ describe.skipIf(!registryAvailable)('a blob download that breaks off resumes', (
       const stored = await new LocalContentStore(opts.root).readBytes(parseDigest(bigLayer()));
       expect(stored.equals(readFileSync(path.join(layouts, 'big', 'blobs', 'sha256', bigLayer().slice(7))))).toBe(true);
       await expectSkopeoReadsSame(opts.root, `${proxy.host}/big:1`);
+    });
+  });
+
+  it.each([
+    { name: '502 once on the layer, then OK: fetched whole on the second request', faults: 1, error: undefined },
+    {
+      name: '502 forever on the layer: one line naming the blob, the request and the status',
+      faults: 99,
+      error: (host: string, digest: string) =>
+        `bad gateway for blob ${digest} of ${host}/big (GET http://${host}/v2/big/blobs/${digest} → 502, 3 attempts)`,
+    },
+  ])('$name', async ({ faults, error }) => {
+    const fault = (r: ProxiedRequest, earlier: readonly ProxiedRequest[]): ProxyFault | undefined =>
+      isBigLayer(r) && earlier.filter(isBigLayer).length < faults ? { status: 502 } : undefined;
+    await withProxy(fault, async (proxy) => {
+      const result = pull(`${proxy.host}/big:1`, options({ retries: 2 }));
+      if (error) await expect(result).rejects.toMatchObject({ message: error(proxy.host, bigLayer()) });
+      else expect((await result).digest).toBe(image.digest);
+      expect(proxy.log.filter(isBigLayer).map((r) => r.headers.range ?? 'no range')).toEqual(
+        error ? Array(3).fill('no range') : ['no range', 'no range'],
+      );
     });
   });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/digest/digest.js';
 import type { ProgressEvent, StepEvent } from '../../src/progress/events.js';
 import { cacheKey } from '../../src/solve/cache-key.js';
-import { StepResolver, type RememberedParts, type StepCache, type StepInfo, type StepOp } from '../../src/solve/step-resolver.js';
+import { StepResolver, Unrestorable, type RememberedParts, type StepCache, type StepInfo, type StepOp } from '../../src/solve/step-resolver.js';
 
 /** A cache in a Map, with an import and a log of what was asked. */
 class FakeCache implements StepCache<number> {
@@ -56,7 +56,7 @@ function setup(): { cache: FakeCache; events: string[]; resolver: StepResolver<n
   const events: string[] = [];
   const progress = {
     emit: (e: ProgressEvent | StepEvent) =>
-      void (e.type === 'step' ? events.push(`${e.id}:${e.status}${e.reason ? `(${e.reason})` : ''}`) : undefined),
+      void events.push(e.type === 'step' ? `${e.id}:${e.status}${e.reason ? `(${e.reason})` : ''}` : e.type === 'message' ? e.text : e.type),
   };
   return { cache, events, resolver: new StepResolver(cache, progress) };
 }
@@ -125,6 +125,33 @@ describe('StepResolver', () => {
     };
     expect((await resolver.resolve(info('a'), op, slot)).result).toBe(777);
     expect([runs, slots, cache.stored.get(key), events]).toEqual([[], ['slot'], 777, ['a:cached']]);
+  });
+
+  it.each([
+    {
+      failure: new Unrestorable('layer sha256:ab is gone'),
+      outcome: {
+        result: 70,
+        runs: [7],
+        events: [
+          'warning: cannot restore step a from the imported cache: layer sha256:ab is gone; the step runs',
+          'a:started(not built before)',
+          'a:done',
+        ],
+      },
+    },
+    { failure: new Error('disk full'), outcome: { error: 'disk full', runs: [], events: [] } },
+  ])('a restore that fails with $failure.name: $failure.message', async ({ failure, outcome }) => {
+    const { cache, events, resolver } = setup();
+    const runs: number[] = [];
+    const op = { ...addOp(7, runs), restorable: () => () => Promise.reject(failure) };
+    const resolved = resolver.resolve(info('a'), op, direct).then(
+      ({ result }) => ({ result }),
+      (err: Error) => ({ error: err.message }),
+    );
+    // Unrestorable is a miss: a warning, then the step runs and its result is recorded; anything else fails the step.
+    expect({ ...(await resolved), runs, events }).toEqual(outcome);
+    expect([...cache.stored.values()]).toEqual('result' in outcome ? [outcome.result] : []);
   });
 
   it('--no-cache runs even a cached step, and never shares it', async () => {

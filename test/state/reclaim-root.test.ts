@@ -61,7 +61,7 @@ async function reclaimRoot(root: string, events: Array<ProgressEvent | StepEvent
   return (await StateRoot.open(root, { emit: (event) => void events.push(event) })).reclaim();
 }
 
-const NOTHING: ReclaimResult = { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0 };
+const NOTHING: ReclaimResult = { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0, tempDirs: 0 };
 
 describe('StateRoot.reclaim', () => {
   it('removes every kind of thing dead owners left and nothing a live process owns', async () => {
@@ -70,7 +70,16 @@ describe('StateRoot.reclaim', () => {
     await leave(root, LIVE, 1);
     leaveOrphans(root, 1);
     const events: Array<ProgressEvent | StepEvent> = [];
-    expect(await reclaimRoot(root, events)).toEqual({ containers: 2, scratch: 2, snapshots: 2, orphans: 3, ingest: 2, leases: 2, temporary: 4 });
+    expect(await reclaimRoot(root, events)).toEqual({
+      containers: 2,
+      scratch: 2,
+      snapshots: 2,
+      orphans: 3,
+      ingest: 2,
+      leases: 2,
+      temporary: 4,
+      tempDirs: 0,
+    });
     expect(events).toEqual([
       {
         type: 'message',
@@ -145,7 +154,16 @@ describe('StateRoot.reclaim', () => {
     await leave(root, DEAD, 100);
     leaveOrphans(root, 100);
     const stale = await time(root);
-    expect(stale.result).toEqual({ containers: 100, scratch: 100, snapshots: 100, orphans: 200, ingest: 100, leases: 100, temporary: 200 });
+    expect(stale.result).toEqual({
+      containers: 100,
+      scratch: 100,
+      snapshots: 100,
+      orphans: 200,
+      ingest: 100,
+      leases: 100,
+      temporary: 200,
+      tempDirs: 0,
+    });
     console.log(
       `reclaim (medians of 5): an empty root ${empty.toFixed(1)} ms; a busy root, nothing stale ${busy.toFixed(1)} ms; 100 dead entries of each kind ${stale.ms.toFixed(0)} ms`,
     );

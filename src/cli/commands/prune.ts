@@ -39,8 +39,11 @@ export function registerPrune(program: Command, cli: CliContext): void {
         ...(flags.filter ? { only: 'exec.cachemount' as const } : {}),
         progress: messagesOnStderr,
       });
-      const held = r.skipped.snapshots + r.skipped.blobs;
-      const kept = held > 0 ? `; kept ${r.skipped.snapshots} snapshots and ${r.skipped.blobs} blobs that running builds use` : '';
+      const held = r.skipped.cacheRecords + r.skipped.snapshots + r.skipped.blobs;
+      const kept =
+        held > 0
+          ? `; kept ${r.skipped.cacheRecords} cache records, ${r.skipped.snapshots} snapshots and ${r.skipped.blobs} blobs that running builds use`
+          : '';
       const mounts = r.skippedCacheMounts > 0 ? `; kept ${r.skippedCacheMounts} cache mounts while builds run` : '';
       const files = r.contextFiles > 0 ? `; removed ${r.contextFiles} copies of context files no snapshot uses` : '';
       const corrupt = r.corrupt > 0 ? `; removed ${r.corrupt} damaged manifests (pull or build those images again)` : '';
