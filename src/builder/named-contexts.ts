@@ -4,7 +4,7 @@
  * it; `FROM NAME`, `COPY --from=NAME` and `RUN --mount from=NAME` read it (`plan/named-contexts.ts`).
  * - `docker-image://REF`: that image, resolved like any FROM (local store, registry, mirrors,
  *   credentials, the stage's platform).
- * - `oci-layout://DIR[:TAG|@DIGEST]`: the image in an OCI layout directory (`oci-layout-dir.ts`).
+ * - `oci-layout://DIR[:TAG|@DIGEST]`: the image in an OCI layout directory (`export/read-oci-layout.ts`).
  * - a directory, a git repository or an `http(s)://` URL: files, as an image of one layer with an
  *   empty config (the directory as its own `.dockerignore` filters it; a git checkout without
  *   `.git`; a URL as the single file `context`, as BuildKit's HTTP source names it).
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { loadBuildContext } from '../context/build-context.js';
 import type { ContentStore } from '../content/store.js';
 import { writeLayer } from '../diff/layer-writer.js';
+import { readOciLayoutImage, type LayoutImage } from '../export/read-oci-layout.js';
 import { doubleWalkChanges } from '../diff/walk-changes.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { cloneGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
@@ -26,7 +27,6 @@ import { makeScratch } from '../util/scratch.js';
 import { writeImage } from './assemble.js';
 import type { BaseImages } from './base-images.js';
 import { ContextViews } from './context-views.js';
-import { readOciLayoutImage } from './oci-layout-dir.js';
 
 /** One `--build-context`. */
 export type NamedContext =
@@ -111,7 +111,10 @@ export async function resolveNamedContexts(contexts: readonly NamedContext[], de
       refs[context.name] = context.ref;
       continue;
     }
-    const image = context.kind === 'oci-layout' ? await readOciLayoutImage(context, deps) : await filesImage(context, deps);
+    const image =
+      context.kind === 'oci-layout'
+        ? await readOciLayoutImage(context, { ...deps, where: `--build-context ${context.name}=oci-layout://${context.dir}` })
+        : await filesImage(context, deps);
     // A reference no registry holds, unique to the content: the plan, cache keys and progress show it.
     const ref = `tsbuild-context/${context.name.replace(/[^a-z0-9._-]+/g, '-')}@${image.manifest.digest}`;
     await deps.bases.register(ref, image, image.configDigest);
@@ -123,7 +126,7 @@ export async function resolveNamedContexts(contexts: readonly NamedContext[], de
 type FilesContext = Extract<NamedContext, { kind: 'dir' | 'git' | 'url' }>;
 
 /** The files of a directory, git or URL context as a one-layer image of the target platform. */
-async function filesImage(context: FilesContext, deps: NamedContextDeps): Promise<Awaited<ReturnType<typeof readOciLayoutImage>>> {
+async function filesImage(context: FilesContext, deps: NamedContextDeps): Promise<LayoutImage> {
   const scratch = await makeScratch(deps.root, 'named-context');
   try {
     const signal = deps.signal ? { signal: deps.signal } : {};
