@@ -76,7 +76,7 @@ const ALLOWED: Record<string, string[]> = {
   diff: ['archive', 'snapshot', 'content', 'digest', 'runtime', 'image', 'util', 'errors.ts'],
   cache: ['solve', 'content', 'digest', 'image', 'snapshot', 'util', 'errors.ts'],
   ops: ['plan', 'runtime', 'network', 'snapshot', 'diff', 'content', 'digest', 'util', 'context', 'fileops', 'dockerfile', 'errors.ts'],
-  state: ['cache', 'content', 'digest', 'image', 'images', 'progress', 'registry', 'runtime', 'snapshot', 'util', 'errors.ts'],
+  state: ['cache', 'content', 'diff', 'digest', 'image', 'images', 'progress', 'registry', 'runtime', 'snapshot', 'util', 'errors.ts'],
   export: ['archive', 'content', 'diff', 'digest', 'image', 'images', 'registry', 'progress', 'state', 'util', 'errors.ts'],
   rootless: ['registry', 'state', 'util', 'errors.ts'],
   builder: [
