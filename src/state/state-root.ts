@@ -2,9 +2,9 @@
  * The composition root: one state root, opened once per command, holding the stores every verb
  * works with — content, image index, cache index, blob sources — the executor, the differ and
  * applier over its content store, and, on first use, the snapshotter (a test mount picks overlay
- * or the copying fallback). Callers take them from here, never build their own. `reclaim` removes what
- * killed tsbuild processes left (`reclaim-root.ts`); `lease` protects what a running command uses
- * from a concurrent prune (`util/lease.ts`). A state file found damaged (JSON cut short, a shape
+ * or the copying fallback). Callers take them from here, never build their own. `reclaim`
+ * removes what killed tsbuild processes left (`reclaim-root.ts`); `lease` protects what a running
+ * command uses from a concurrent prune (`util/lease.ts`). A state file found damaged (JSON cut short, a shape
  * tsbuild never writes) is set aside with a warning on the command's progress, never a crash
  * (`util/set-aside.ts`).
  *

@@ -1,8 +1,9 @@
 /**
  * Every Differ/Applier pairing runs the conformance suite: the state root's own (what a build
  * uses: `MountDiffer` writing uncompressed layers, `StoreApplier`) over each snapshotter, whose
- * mounts take the differ down a different path, and `MountDiffer` with its gzip default (what a
- * library caller gets) over kernel overlay.
+ * mounts take the differ down a different path (a first snapshot is a bind: the two-tree walk; an
+ * overlay's upper dir with the kernel's trusted.* or user.* markers, or fuse-overlayfs's own), and
+ * `MountDiffer` with its gzip default (what a library caller gets) over kernel overlay.
  */
 import { existsSync } from 'node:fs';
 import { LocalContentStore } from '../../src/content/local-store.js';
@@ -17,6 +18,8 @@ import { differSuite } from '../suites/differ.js';
 
 const snapshotters: Array<[path: string, make: (root: string) => Snapshotter]> = [
   ['overlay (upper-dir fast path)', (root) => new OverlaySnapshotter(root)],
+  // A rootless build's: overlayfs keeps its markers in user.overlay.*, read there by the differ, written there by the applier.
+  ['overlay with userxattr (upper-dir fast path, user.overlay.* markers)', (root) => new OverlaySnapshotter(root, { userXattr: true })],
   ['copying (two-tree walk)', (root) => new CopyingSnapshotter(root)],
 ];
 // The same directories served by fuse-overlayfs, whose markers the differ reads; skipped where it is not installed.
