@@ -9,13 +9,12 @@
  *   empty config (the directory as its own `.dockerignore` filters it; a git checkout without
  *   `.git`; a URL as the single file `context`, as BuildKit's HTTP source names it).
  */
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadBuildContext } from '../context/build-context.js';
 import type { ContentStore } from '../content/store.js';
-import { writeLayer } from '../diff/layer-writer.js';
+import type { Differ } from '../diff/differ.js';
 import { readOciLayoutImage, type LayoutImage } from '../export/read-oci-layout.js';
-import { doubleWalkChanges } from '../diff/walk-changes.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { cloneGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
 import type { Platform } from '../image/platform.js';
@@ -92,6 +91,8 @@ function parseOciLayout(spec: string, text: string): { kind: 'oci-layout'; dir: 
 export interface NamedContextDeps {
   bases: BaseImages;
   store: ContentStore;
+  /** Writes a files context's layer (the state root's). */
+  differ: Differ;
   /** The state root directory (scratch space). */
   root: string;
   /** The build's target platform (files contexts are images of it; an OCI layout's index is searched for it). */
@@ -147,9 +148,14 @@ async function filesImage(context: FilesContext, deps: NamedContextDeps): Promis
     const views = new ContextViews(await loadBuildContext(dir), deps.root);
     try {
       const tree = await views.pathFor('/', deps.signal);
-      const empty = await mkdtemp(path.join(scratch, 'empty-'));
       const epoch = deps.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: deps.sourceDateEpoch };
-      const layer = await writeLayer(await doubleWalkChanges(empty, tree), tree, deps.store, { ...epoch, ...signal });
+      // The whole tree as a first layer (no parent); gzipped, as such images always were (their
+      // digest names the context's image, in the plan and the cache keys).
+      const layer = await deps.differ.diff([{ type: 'bind', source: tree, options: ['ro', 'rbind'] }], () => Promise.resolve([]), {
+        compression: 'gzip',
+        ...epoch,
+        ...signal,
+      });
       const created = new Date((deps.sourceDateEpoch ?? 0) * 1000).toISOString();
       const image = await writeImage(
         {

@@ -111,6 +111,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   const namedContexts = resolveNamedContexts(prepared.contexts, {
     bases,
     store: root.store,
+    differ: root.differ,
     root: root.path,
     platform: prepared.targets[0] as Platform,
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
