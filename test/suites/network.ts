@@ -21,6 +21,7 @@ import { RuncExecutor } from '../../src/runtime/runc.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { leftovers, NOTHING_LEFT, processesNaming } from '../helpers/netns-leftovers.js';
 import { busyboxLayer } from '../helpers/oci-image.js';
+import { freePort } from '../helpers/ports.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -152,8 +153,8 @@ export function networkSuite(
       const loopbackPort = await serve('127.0.0.1', 'host loopback\n');
       const wildcardPort = await serve('0.0.0.0', 'host address\n');
       const step = await provider().provider.prepare();
-      // A port no test server holds: the host's network shares the host's ports.
-      const inside = loopbackPort === 65535 ? loopbackPort - 1 : loopbackPort + 1;
+      // A port free on the host too: on the host's network a server inside shares the host's ports.
+      const inside = await freePort();
       const script = [
         fetchLine(`http://127.0.0.1:${loopbackPort}/`),
         fetchLine(`http://${address}:${wildcardPort}/`),
