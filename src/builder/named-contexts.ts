@@ -4,17 +4,17 @@
  * it; `FROM NAME`, `COPY --from=NAME` and `RUN --mount from=NAME` read it (`plan/named-contexts.ts`).
  * - `docker-image://REF`: that image, resolved like any FROM (local store, registry, mirrors,
  *   credentials, the stage's platform).
- * - `oci-layout://DIR[:TAG|@DIGEST]`: the image in an OCI layout directory (`oci-layout-dir.ts`).
+ * - `oci-layout://DIR[:TAG|@DIGEST]`: the image in an OCI layout directory (`export/read-oci-layout.ts`).
  * - a directory, a git repository or an `http(s)://` URL: files, as an image of one layer with an
  *   empty config (the directory as its own `.dockerignore` filters it; a git checkout without
  *   `.git`; a URL as the single file `context`, as BuildKit's HTTP source names it).
  */
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadBuildContext } from '../context/build-context.js';
 import type { ContentStore } from '../content/store.js';
-import { writeLayer } from '../diff/layer-writer.js';
-import { doubleWalkChanges } from '../diff/walk-changes.js';
+import type { Differ } from '../diff/differ.js';
+import { readOciLayoutImage, type LayoutImage } from '../export/read-oci-layout.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { cloneGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
 import type { Platform } from '../image/platform.js';
@@ -26,7 +26,6 @@ import { makeScratch } from '../util/scratch.js';
 import { writeImage } from './assemble.js';
 import type { BaseImages } from './base-images.js';
 import { ContextViews } from './context-views.js';
-import { readOciLayoutImage } from './oci-layout-dir.js';
 import { goTime } from '../util/go-time.js';
 
 /** One `--build-context`. */
@@ -93,6 +92,8 @@ function parseOciLayout(spec: string, text: string): { kind: 'oci-layout'; dir: 
 export interface NamedContextDeps {
   bases: BaseImages;
   store: ContentStore;
+  /** Writes a files context's layer (the state root's). */
+  differ: Differ;
   /** The state root directory (scratch space). */
   root: string;
   /** The build's target platform (files contexts are images of it; an OCI layout's index is searched for it). */
@@ -112,7 +113,10 @@ export async function resolveNamedContexts(contexts: readonly NamedContext[], de
       refs[context.name] = context.ref;
       continue;
     }
-    const image = context.kind === 'oci-layout' ? await readOciLayoutImage(context, deps) : await filesImage(context, deps);
+    const image =
+      context.kind === 'oci-layout'
+        ? await readOciLayoutImage(context, { ...deps, where: `--build-context ${context.name}=oci-layout://${context.dir}` })
+        : await filesImage(context, deps);
     // A reference no registry holds, unique to the content: the plan, cache keys and progress show it.
     const ref = `tsbuild-context/${context.name.replace(/[^a-z0-9._-]+/g, '-')}@${image.manifest.digest}`;
     await deps.bases.register(ref, image, image.configDigest);
@@ -124,7 +128,7 @@ export async function resolveNamedContexts(contexts: readonly NamedContext[], de
 type FilesContext = Extract<NamedContext, { kind: 'dir' | 'git' | 'url' }>;
 
 /** The files of a directory, git or URL context as a one-layer image of the target platform. */
-async function filesImage(context: FilesContext, deps: NamedContextDeps): Promise<Awaited<ReturnType<typeof readOciLayoutImage>>> {
+async function filesImage(context: FilesContext, deps: NamedContextDeps): Promise<LayoutImage> {
   const scratch = await makeScratch(deps.root, 'named-context');
   try {
     const signal = deps.signal ? { signal: deps.signal } : {};
@@ -145,9 +149,14 @@ async function filesImage(context: FilesContext, deps: NamedContextDeps): Promis
     const views = new ContextViews(await loadBuildContext(dir), deps.root);
     try {
       const tree = await views.pathFor('/', deps.signal);
-      const empty = await mkdtemp(path.join(scratch, 'empty-'));
       const epoch = deps.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: deps.sourceDateEpoch };
-      const layer = await writeLayer(await doubleWalkChanges(empty, tree), tree, deps.store, { ...epoch, ...signal });
+      // The whole tree as a first layer (no parent); gzipped, as such images always were (their
+      // digest names the context's image, in the plan and the cache keys).
+      const layer = await deps.differ.diff([{ type: 'bind', source: tree, options: ['ro', 'rbind'] }], () => Promise.resolve([]), {
+        compression: 'gzip',
+        ...epoch,
+        ...signal,
+      });
       const created = goTime(new Date((deps.sourceDateEpoch ?? 0) * 1000));
       const image = await writeImage(
         {

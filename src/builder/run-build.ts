@@ -13,8 +13,6 @@ import type { CacheRecord } from '../cache/cache-index.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import { loadBuildContext } from '../context/build-context.js';
 import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
-import { StoreApplier } from '../diff/applier.js';
-import { MountDiffer } from '../diff/differ.js';
 import { parseDigest } from '../digest/digest.js';
 import { checkOutputNames, checkOutputPlatforms, IMAGE_STORE_OUTPUT, writeOutputs } from '../export/write-outputs.js';
 import { writeIndex } from '../export/platform-index.js';
@@ -114,6 +112,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   const namedContexts = resolveNamedContexts(prepared.contexts, {
     bases,
     store: root.store,
+    differ: root.differ,
     root: root.path,
     platform: prepared.targets[0] as Platform,
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
@@ -160,9 +159,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   const checksums = await (prepared.fetched ? new ChecksumCache() : ChecksumCache.for(root.path, request.context, root.warn)).load();
   const views = new SourceViews(snapshotter, root.path);
   const contextViews = new ContextViews(context, root.path);
-  // Layers stay uncompressed in the store; outputs that leave it compress them (export/recompress.ts).
-  const differ = new MountDiffer(root.store, root.path, 'uncompressed');
-  const applier = new StoreApplier(root.store);
+  const { differ, applier } = root;
   const transfer = { root, progress, ...registry, ...signal };
   const imported = new Map<string, ImportedStep>();
   for (const spec of request.cacheFrom ?? []) for (const [key, step] of await importCache(cacheSpec(spec), transfer)) imported.set(key, step);

@@ -4,6 +4,8 @@
  * it starts runc, puts the namespace file into config.json and the resolv.conf text into the
  * container, and releases it when the step ends. Everything a provider makes lives in the state
  * root under names carrying the owner tag, so the reclaim of a killed build removes it.
+ * `test/suites/network.ts` is the conformance suite every provider runs, with its own answers
+ * (interfaces, what of the host it reaches, resolv.conf).
  */
 
 /** `RUN --network=…`: BuildKit's three modes. */
@@ -18,14 +20,20 @@ export interface StepNetwork {
   readonly namespacePath: string | undefined;
   /** What the step's /etc/resolv.conf must say. */
   readonly resolvConf: string;
-  /** Releases what `prepare` made for this step; safe to call more than once. */
+  /**
+   * Releases what `prepare` made for this step: the namespace file, its helper processes, its
+   * files in the state root. Safe to call more than once.
+   */
   release(): Promise<void>;
 }
 
 /** Prepares namespaces of one mode. One instance per build; `close()` when the build ends. */
 export interface NetworkProvider {
   readonly mode: NetworkMode;
-  /** A namespace for one step; rejects with the signal's reason when aborted. */
+  /**
+   * A namespace for one step; rejects with the signal's reason when aborted (leaving nothing), and
+   * once the provider is closed.
+   */
   prepare(signal?: AbortSignal): Promise<StepNetwork>;
   /** Releases every namespace this provider prepared that is still held. */
   close(): Promise<void>;

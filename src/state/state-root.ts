@@ -1,9 +1,10 @@
 /**
  * The composition root: one state root, opened once per command, holding the stores every verb
- * works with — content, image index, cache index, blob sources — and, on first use, the snapshotter
- * (a test mount picks overlay or the copying fallback) and the executor. `reclaim` removes what
- * killed tsbuild processes left (`reclaim-root.ts`); `lease` protects what a running command uses
- * from a concurrent prune (`util/lease.ts`). A state file found damaged (JSON cut short, a shape
+ * works with — content, image index, cache index, blob sources — the executor, the differ and
+ * applier over its content store, and, on first use, the snapshotter (a test mount picks overlay
+ * or the copying fallback). Callers take them from here, never build their own. `reclaim`
+ * removes what killed tsbuild processes left (`reclaim-root.ts`); `lease` protects what a running
+ * command uses from a concurrent prune (`util/lease.ts`). A state file found damaged (JSON cut short, a shape
  * tsbuild never writes) is set aside with a warning on the command's progress, never a crash
  * (`util/set-aside.ts`).
  *
@@ -14,6 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CacheIndex } from '../cache/cache-index.js';
 import { LocalContentStore } from '../content/local-store.js';
+import { StoreApplier, type Applier } from '../diff/applier.js';
+import { MountDiffer, type Differ } from '../diff/differ.js';
 import { ImageIndex } from '../images/image-index.js';
 import { nullSink, warningsTo, type ProgressSink } from '../progress/events.js';
 import { BlobSources } from '../registry/blob-sources.js';
@@ -43,6 +46,13 @@ export class StateRoot {
   readonly cache: CacheIndex;
   readonly blobSources: BlobSources;
   readonly executor: RuncExecutor;
+  /**
+   * Writes a step's layer into the store. Uncompressed: a layer is compressed only when it leaves
+   * the store (`export/recompress.ts`), and an image that stays on the machine never needs it.
+   */
+  readonly differ: Differ;
+  /** Unpacks stored layers onto snapshots. */
+  readonly applier: Applier;
   /** Where damaged state files are reported (`warning: …` messages on the command's progress). */
   readonly warn: Warn;
   private snapshotterReady: Promise<ManagedSnapshotter> | undefined;
@@ -57,6 +67,8 @@ export class StateRoot {
     this.cache = new CacheIndex(path, this.warn);
     this.blobSources = new BlobSources(path, this.warn);
     this.executor = new RuncExecutor(path);
+    this.differ = new MountDiffer(this.store, path, 'uncompressed');
+    this.applier = new StoreApplier(this.store);
   }
 
   /**

@@ -89,10 +89,12 @@ export async function checkDockerfile(request: CheckRequest): Promise<CheckResul
   });
   const baseImages: Record<string, BaseImage> = {};
   const unresolved: string[] = [];
+  // One root for every base image looked up; nothing is created (a check writes nothing).
+  const root = StateRoot.existing(request.root, request.progress);
   try {
     await Promise.all(
       prepared.images.map(async ({ ref, platform }) => {
-        const image = await baseImage(ref, platform, request);
+        const image = await baseImage(ref, platform, request, root);
         if (image) baseImages[ref] = image;
         else unresolved.push(ref);
       }),
@@ -156,14 +158,14 @@ function checkArgConfig(buildArgs: Readonly<Record<string, string>>): LintConfig
  * A base image's config and platform: a named context's when `ref` names one, else from the local
  * store unless `pull`, else the registry.
  */
-async function baseImage(ref: string, platform: Platform, request: CheckRequest): Promise<BaseImage | undefined> {
+async function baseImage(ref: string, platform: Platform, request: CheckRequest, root: StateRoot): Promise<BaseImage | undefined> {
   // Parsed as the build parses them; a context's name is already its key.
   const named = Object.entries(request.buildContexts ?? {})
     .map(([name, source]) => parseBuildContext(`${name}=${source}`))
     .find((context) => context.name === contextKey(ref));
-  if (named) return named.kind === 'image' ? baseImage(named.ref, platform, { ...request, buildContexts: {} }) : { config: {}, platform };
+  if (named) return named.kind === 'image' ? baseImage(named.ref, platform, { ...request, buildContexts: {} }, root) : { config: {}, platform };
   if (!request.pull) {
-    const stored = await storedConfig(ref, platform, StateRoot.existing(request.root, request.progress));
+    const stored = await storedConfig(ref, platform, root);
     if (stored) return stored;
   }
   if (request.bases === 'local') return undefined;

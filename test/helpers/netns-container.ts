@@ -1,8 +1,9 @@
 /**
  * Real runc containers on a prepared `StepNetwork`, for the network tests: a busybox root filesystem
  * (read-only, shared by every container of a state root), the step's resolv.conf bound on
- * /etc/resolv.conf, and the namespace file in `linux.namespaces` — what the executor will do once
- * the network layer is wired in.
+ * /etc/resolv.conf, and the namespace file in `linux.namespaces`, as `RuncExecutor` does. Cheaper
+ * than the executor (one unpacked tree, no snapshot per run) for `network.test.ts`'s many
+ * containers; the conformance suite (`test/suites/network.ts`) goes through the executor itself.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

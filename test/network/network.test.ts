@@ -1,7 +1,8 @@
 /**
- * What a RUN step can reach on each network mode, from inside real runc containers joined to the
- * namespaces the providers prepare: servers on the host's loopback, on the gateway, on a
- * non-loopback address of the host, the Debian mirror by name, and the other steps.
+ * What a RUN step can reach on the default network beyond what every mode answers in the
+ * conformance suite (`conformance.test.ts`), from inside real runc containers joined to the
+ * namespaces the provider prepares: slirp4netns's gateway and DNS addresses, IPv6 loopback, the
+ * Debian mirror by name, a loopback resolver through the forwarder, and the other steps.
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -154,39 +155,7 @@ describe.skipIf(!isRoot)('RUN network namespaces (real runc, slirp4netns)', () =
     });
     expect(first.namespacePath).not.toBe(second.namespacePath);
   });
-
-  it('none: only lo, and it is up', async () => {
-    const { provider: none } = provider('none');
-    const step = await none.prepare();
-    // What BuildKit writes there too, though nothing can be asked.
-    expect(step.resolvConf).toBe(stepResolvConf('none', readFileSync('/etc/resolv.conf', 'utf8')));
-    const result = await containers.run(step, 'cat /sys/class/net/lo/flags /etc/resolv.conf /proc/net/dev');
-    expect(result.code).toBe(0);
-    // IFF_UP | IFF_LOOPBACK
-    expect(result.output.startsWith(`0x9\n${step.resolvConf}`)).toBe(true);
-    expect(interfaceNames(result.output.slice(`0x9\n${step.resolvConf}`.length))).toEqual(['lo']);
-  });
-
-  it('host: the host’s interfaces and resolv.conf', async () => {
-    const { provider: hosts } = provider('host');
-    const step = await hosts.prepare();
-    expect(step.namespacePath).toBeUndefined();
-    const result = await containers.run(step, 'cat /proc/net/dev');
-    expect(result.code).toBe(0);
-    expect(interfaceNames(result.output)).toEqual(interfaceNames(readFileSync('/proc/net/dev', 'utf8')));
-    expect(readdirSync('/sys/class/net').sort()).toEqual(interfaceNames(result.output));
-  });
 });
-
-/** Interface names in /proc/net/dev text, sorted. */
-function interfaceNames(procNetDev: string): string[] {
-  return procNetDev
-    .split('\n')
-    .slice(2)
-    .map((line) => line.split(':')[0]?.trim() ?? '')
-    .filter((name) => name !== '')
-    .sort();
-}
 
 /** The first `http://` Debian archive of the machine's APT sources, and its first suite. */
 function debianMirror(): { uri: string; suite: string } {

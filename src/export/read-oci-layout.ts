@@ -1,10 +1,11 @@
 /**
- * `--build-context NAME=oci-layout://DIR[:TAG|@DIGEST]`: an image read from an OCI layout
- * directory (what `-o type=oci,tar=false`, `skopeo copy … oci:DIR` and umoci write). The entry is
- * chosen by digest, else by its `org.opencontainers.image.ref.name` tag (default `latest`; a layout
- * holding one unnamed image needs none); an index gives the build platform's manifest. Every blob
- * is copied into the content store verified against its digest and size, so a layout that lies
- * about its content fails in one line; paths are made from checked digests only.
+ * Reading one image out of an OCI layout directory (image-spec `image-layout.md`: what
+ * `-o type=oci,tar=false`, `oci-layout.ts`, `skopeo copy … oci:DIR` and umoci write), the
+ * directory counterpart of `read-archive.ts`. The entry is chosen by digest, else by its
+ * `org.opencontainers.image.ref.name` tag (default `latest`; a layout holding one unnamed image
+ * needs none); an index gives the platform's manifest. Every blob is copied into the content store
+ * verified against its digest and size, so a layout that lies about its content fails in one line;
+ * paths are made from checked digests only. `--build-context NAME=oci-layout://DIR` is the caller.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,21 +14,41 @@ import type { ContentStore } from '../content/store.js';
 import { digestHex, parseDigest } from '../digest/digest.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { parseDocument } from '../image/documents.js';
-import { INDEX_TYPES, type Descriptor } from '../image/oci-types.js';
+import { INDEX_TYPES, type Descriptor, type ImageConfig } from '../image/oci-types.js';
 import { formatPlatform, selectManifest, type Platform } from '../image/platform.js';
 import { isAbsent } from '../util/absent.js';
-import type { BaseImage } from './base-images.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 /** index.json, manifests and configs are small; anything bigger is not one. */
 const MAX_JSON = 4 * 1024 * 1024;
 
-/** Reads the image `layout` names into `store`. */
-export async function readOciLayoutImage(
-  layout: { name: string; dir: string; tag?: string; digest?: string },
-  deps: { store: ContentStore; platform: Platform; signal?: AbortSignal },
-): Promise<BaseImage & { configDigest: string }> {
-  const where = `--build-context ${layout.name}=oci-layout://${layout.dir}`;
+/** An image read from a layout: its manifest's descriptor, its config and its layers (all now in the store). */
+export interface LayoutImage {
+  manifest: Descriptor;
+  config: ImageConfig;
+  layers: Descriptor[];
+  configDigest: string;
+}
+
+/** Which image of which layout: a digest, else a tag (default `latest`). */
+export interface LayoutEntry {
+  dir: string;
+  tag?: string;
+  digest?: string;
+}
+
+export interface ReadLayoutOptions {
+  store: ContentStore;
+  /** The manifest an index entry resolves to. */
+  platform: Platform;
+  /** How errors name the layout (the option the user gave); default `oci-layout://DIR`. */
+  where?: string;
+  signal?: AbortSignal;
+}
+
+/** Reads the image `layout` names into `deps.store`. */
+export async function readOciLayoutImage(layout: LayoutEntry, deps: ReadLayoutOptions): Promise<LayoutImage> {
+  const where = deps.where ?? `oci-layout://${layout.dir}`;
   // Every document is checked at the door (image/documents.ts): a layout is as hostile as a registry.
   const read = async (descriptor: Descriptor | undefined, file?: string): Promise<Buffer> =>
     descriptor ? ingestSmall(layout.dir, descriptor, deps, where) : readJsonFile(path.join(layout.dir, file ?? ''), where);

@@ -1,17 +1,17 @@
 /**
- * `--build-context NAME=oci-layout://DIR`: a layout is input from outside, so every document in it
+ * Reading an image from an OCI layout directory (`--build-context NAME=oci-layout://DIR`): a layout is input from outside, so every document in it
  * is checked before it is used; a wrong field is one line naming the document, never a TypeError.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readOciLayoutImage } from '../../src/builder/oci-layout-dir.js';
+import { readOciLayoutImage } from '../../src/export/read-oci-layout.js';
 import { MemoryContentStore } from '../../src/content/memory-store.js';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError, type TsbuildError } from '../../src/errors.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
-const tempDir = useTempDirs('tsbuild-oci-layout-dir-');
+const tempDir = useTempDirs('tsbuild-read-oci-layout-');
 
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -36,6 +36,11 @@ function layoutWith(manifest: unknown, config: unknown): { dir: string; manifest
   return { dir, manifestDigest: manifestBlob.digest, configDigest: configBlob.digest };
 }
 
+/** A fresh store for each read. */
+const options = (): { store: MemoryContentStore; platform: { os: string; architecture: string } } => ({
+  store: new MemoryContentStore(),
+  platform: { os: 'linux', architecture: 'amd64' },
+});
 const goodConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
 
 describe('readOciLayoutImage', () => {
@@ -63,7 +68,7 @@ describe('readOciLayoutImage', () => {
     },
   ])('$name: one line naming the document and the field', async ({ manifest, config, error }) => {
     const { dir, manifestDigest, configDigest } = layoutWith(manifest, config);
-    const reading = readOciLayoutImage({ name: 'base', dir }, { store: new MemoryContentStore(), platform: { os: 'linux', architecture: 'amd64' } });
+    const reading = readOciLayoutImage({ dir }, { ...options(), where: `--build-context base=oci-layout://${dir}` });
     const err = await reading.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as Error).message.replace(dir, 'DIR')).toBe(error(manifestDigest, configDigest));
@@ -72,12 +77,15 @@ describe('readOciLayoutImage', () => {
   it('an index.json whose manifests is not a list: one line', async () => {
     const { dir } = layoutWith((config: object) => ({ schemaVersion: 2, config, layers: [] }), goodConfig);
     writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: {} }));
-    const err = await readOciLayoutImage(
-      { name: 'base', dir },
-      { store: new MemoryContentStore(), platform: { os: 'linux', architecture: 'amd64' } },
-    ).catch((e: unknown) => e);
+    const err = await readOciLayoutImage({ dir }, { ...options(), where: `--build-context base=oci-layout://${dir}` }).catch((e: unknown) => e);
     expect((err as Error).message.replace(dir, 'DIR')).toBe(
       '--build-context base=oci-layout://DIR: index.json: invalid index: manifests: Invalid input: expected array, received object',
     );
+  });
+
+  it('a directory without index.json: not a layout, named by its oci-layout:// form unless the caller names it', async () => {
+    const dir = tempDir();
+    const err = await readOciLayoutImage({ dir, tag: 'v1' }, options()).catch((e: unknown) => e);
+    expect([(err as TsbuildError).code, (err as Error).message]).toEqual(['not-found', `oci-layout://${dir}: not an OCI layout (no index.json)`]);
   });
 });
