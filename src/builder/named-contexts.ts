@@ -27,6 +27,7 @@ import { writeImage } from './assemble.js';
 import type { BaseImages } from './base-images.js';
 import { ContextViews } from './context-views.js';
 import { readOciLayoutImage } from './oci-layout-dir.js';
+import { goTimestamp } from './source-date-epoch.js';
 
 /** One `--build-context`. */
 export type NamedContext =
@@ -147,7 +148,7 @@ async function filesImage(context: FilesContext, deps: NamedContextDeps): Promis
       const empty = await mkdtemp(path.join(scratch, 'empty-'));
       const epoch = deps.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: deps.sourceDateEpoch };
       const layer = await writeLayer(await doubleWalkChanges(empty, tree), tree, deps.store, { ...epoch, ...signal });
-      const created = new Date((deps.sourceDateEpoch ?? 0) * 1000).toISOString();
+      const created = goTimestamp((deps.sourceDateEpoch ?? 0) * 1000);
       const image = await writeImage(
         {
           platform: deps.platform,

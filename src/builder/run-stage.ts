@@ -17,6 +17,7 @@ import type { StepResolver } from '../solve/step-resolver.js';
 import type { BaseImages } from './base-images.js';
 import type { SourceViews } from './source-dirs.js';
 import { withFailedStep, type DockerfileText } from './failed-step.js';
+import { createdAt, goTimestamp } from './source-date-epoch.js';
 import { stepOp, type StepEnvironment } from './step-ops.js';
 
 /** What a finished stage hands on: its snapshot, key, layers and history. */
@@ -68,6 +69,9 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
   const started = Date.now();
   if (source && cold) env.progress.emit({ type: 'step', id: source.id, name: source.name, status: 'started' });
   let state = await startStage(stage, stageOf, env.bases, imageTop);
+  // With SOURCE_DATE_EPOCH, BuildKit writes the epoch into every history entry the build adds,
+  // config-only ones (ARG, ENV right after FROM) included, and into the image's `created`.
+  if (env.steps.epoch !== undefined) state = { ...state, created: createdAt(env.steps.epoch) };
   for (const step of stage.steps) {
     if (step.kind === 'source') {
       const seconds = (Date.now() - started) / 1000;
@@ -115,8 +119,7 @@ async function startStage(
   imageTop: (ref: string) => Promise<string | undefined>,
 ): Promise<StageResult> {
   if (stage.base.kind === 'stage') return { ...(await stageOf(stage.base.index)), stage };
-  if (stage.base.kind === 'scratch')
-    return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: new Date(0).toISOString(), stage };
+  if (stage.base.kind === 'scratch') return { snapshot: undefined, key: 'scratch', layers: [], history: [], created: goTimestamp(0), stage };
   const base = bases.get(stage.base.ref, stage.platform);
   const diffIDs = base.config.rootfs.diff_ids;
   return {
@@ -124,7 +127,7 @@ async function startStage(
     key: base.manifest.digest,
     layers: base.layers.map((descriptor, i) => ({ descriptor, diffID: diffIDs[i] ?? '' })),
     history: base.config.history ?? [],
-    created: base.config.created ?? new Date(0).toISOString(),
+    created: base.config.created ?? goTimestamp(0),
     stage,
   };
 }

@@ -13,5 +13,13 @@ export function sourceDateEpoch(buildArgs: Record<string, string> | undefined, e
 
 /** The time a new step or image is made at: now, or the epoch when set. */
 export function createdAt(epoch: number | undefined): string {
-  return new Date(epoch === undefined ? Date.now() : epoch * 1000).toISOString();
+  return goTimestamp(epoch === undefined ? Date.now() : epoch * 1000);
+}
+
+/**
+ * A time (Unix milliseconds) as BuildKit writes `created`, Go's RFC 3339 with nanoseconds: trailing
+ * zeros of the fraction dropped, and the fraction with them (`2020-09-13T12:26:40Z`, not `.000Z`).
+ */
+export function goTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d*?)0+Z$/, (_, fraction: string) => (fraction ? `.${fraction}Z` : 'Z'));
 }
