@@ -264,6 +264,9 @@ async function runMounts(
           break;
         }
         case 'ssh': {
+          // As in BuildKit, the first ssh mount names SSH_AUTH_SOCK, with an agent behind it or
+          // not (`required=false` and none given: the variable points at nothing).
+          if (!env.some((e) => e.startsWith('SSH_AUTH_SOCK='))) env.push(`SSH_AUTH_SOCK=${m.target}`);
           const agent = ctx.sshAgents?.[m.id];
           if (!agent) {
             if (m.required) {
@@ -275,7 +278,6 @@ async function runMounts(
           const forward = await forwardSshAgent(agent, m);
           held.push(forward.close);
           containerMounts.push({ destination: m.target, type: 'bind', source: forward.socket, options: ['bind'] });
-          env.push(`SSH_AUTH_SOCK=${m.target}`);
           break;
         }
       }
