@@ -20,4 +20,9 @@ if [ -S "$RUN/containerd.sock" ] && [ -x "$PREFIX/usr/bin/ctr" ] &&
   fi
   rm -f "$RUN/containerd.sock" "$RUN/containerd.sock.ttrpc" "$RUN/dockerd.pid"
 fi
+# The engine the shared script starts inherits this working directory, and BuildKit runs git (ADD
+# <git>) in it: from a directory deleted later (a clone removed after CI) every git source fails
+# with "Unable to read current working directory". Start it from / instead.
+shared=$(cd "$shared" && pwd)
+cd /
 exec bash "$shared/tools/modern-buildkit.sh" "$@"

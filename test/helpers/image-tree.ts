@@ -59,6 +59,13 @@ export interface ImageDescription {
   layers: number;
   /** One line per path of the flattened tree (see `describeEntry`). */
   tree: string[];
+  /**
+   * The keys the config JSON spells out, top level and `config.` ones (`config.WorkingDir`): a
+   * key written with an empty value is not the same document as a key left out.
+   */
+  keys: string[];
+  /** The image's `created`, then each history entry's, as written (`2020-09-13T12:26:40Z`). */
+  created: string[];
 }
 
 interface FileInfo {
@@ -114,7 +121,15 @@ export async function describeImageArchive(
   const history = ((config.history as Array<{ created_by?: string; empty_layer?: boolean; comment?: string }> | undefined) ?? []).map(
     (h): [string, boolean, string] => [h.created_by ?? '', h.empty_layer === true, h.comment ?? ''],
   );
-  return { config: { ...top, config: container }, history, layers: layers.length, tree: lines };
+  const keys = [
+    ...Object.keys(config),
+    ...Object.keys((config.config as Record<string, unknown> | undefined) ?? {}).map((k) => `config.${k}`),
+  ].sort();
+  const created = [
+    typeof config.created === 'string' ? config.created : '',
+    ...((config.history as Array<{ created?: string }> | undefined) ?? []).map((h) => h.created ?? ''),
+  ];
+  return { config: { ...top, config: container }, history, layers: layers.length, tree: lines, keys, created };
 }
 
 async function applyTo(tree: Map<string, FileInfo>, entries: TarEntry[]): Promise<void> {
