@@ -25,4 +25,7 @@ fi
 # with "Unable to read current working directory". Start it from / instead.
 shared=$(cd "$shared" && pwd)
 cd /
+if [ -f "$RUN/dockerd.pid" ] && cwd=$(readlink "/proc/$(cat "$RUN/dockerd.pid")/cwd" 2>/dev/null) && [[ $cwd == *" (deleted)" ]]; then
+  echo "[reference-buildkit] the running engine's working directory $cwd is gone: ADD <git> fails on it until the engine is restarted" >&2
+fi
 exec bash "$shared/tools/modern-buildkit.sh" "$@"

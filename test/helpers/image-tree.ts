@@ -60,8 +60,9 @@ export interface ImageDescription {
   /** One line per path of the flattened tree (see `describeEntry`). */
   tree: string[];
   /**
-   * The keys the config JSON spells out, top level and `config.` ones (`config.WorkingDir`): a
-   * key written with an empty value is not the same document as a key left out.
+   * The keys the config JSON spells out, top level, `config.` ones (`config.WorkingDir`) and each
+   * history entry's (`history.2: comment,created,created_by,empty_layer`): a key written with an
+   * empty value is not the same document as a key left out.
    */
   keys: string[];
   /** The image's `created`, then each history entry's, as written (`2020-09-13T12:26:40Z`). */
@@ -124,6 +125,7 @@ export async function describeImageArchive(
   const keys = [
     ...Object.keys(config),
     ...Object.keys((config.config as Record<string, unknown> | undefined) ?? {}).map((k) => `config.${k}`),
+    ...((config.history as Array<Record<string, unknown>> | undefined) ?? []).map((h, i) => `history.${i}: ${Object.keys(h).sort().join(',')}`),
   ].sort();
   const created = [
     typeof config.created === 'string' ? config.created : '',
