@@ -20,4 +20,12 @@ if [ -S "$RUN/containerd.sock" ] && [ -x "$PREFIX/usr/bin/ctr" ] &&
   fi
   rm -f "$RUN/containerd.sock" "$RUN/containerd.sock.ttrpc" "$RUN/dockerd.pid"
 fi
+# The engine the shared script starts inherits this working directory, and BuildKit runs git (ADD
+# <git>) in it: from a directory deleted later (a clone removed after CI) every git source fails
+# with "Unable to read current working directory". Start it from / instead.
+shared=$(cd "$shared" && pwd)
+cd /
+if [ -f "$RUN/dockerd.pid" ] && cwd=$(readlink "/proc/$(cat "$RUN/dockerd.pid")/cwd" 2>/dev/null) && [[ $cwd == *" (deleted)" ]]; then
+  echo "[reference-buildkit] the running engine's working directory $cwd is gone: ADD <git> fails on it until the engine is restarted" >&2
+fi
 exec bash "$shared/tools/modern-buildkit.sh" "$@"

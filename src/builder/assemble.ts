@@ -1,6 +1,9 @@
 /**
  * The image: config (platform, the stage's container config, diffIDs, history) and an OCI
- * manifest, written to the content store as canonical JSON.
+ * manifest, written to the content store as canonical JSON. The container config is written as
+ * BuildKit's Go type writes it: only the fields that type has (a base built by the classic builder
+ * brings `Hostname`, `Image`, `AttachStdin`…), and none with an empty value (every field there is
+ * `omitempty`: a base's `"WorkingDir": ""` is not written).
  */
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../content/store.js';
@@ -19,19 +22,6 @@ export interface ImageParts {
   created: string;
 }
 
-/**
- * The container config as Go's image-spec types write it: every field is `omitempty`, so an empty
- * string, list or map (an image's empty WorkingDir, a `CMD []`) is left out, not written as `""`.
- */
-function withoutEmpty(config: ContainerConfig): ContainerConfig {
-  const empty = (value: unknown): boolean =>
-    value === undefined ||
-    value === '' ||
-    value === false ||
-    (Array.isArray(value) ? value.length === 0 : typeof value === 'object' && value !== null && Object.keys(value).length === 0);
-  return Object.fromEntries(Object.entries(config).filter(([, value]) => !empty(value)));
-}
-
 /** Writes config and manifest; returns the manifest's descriptor, the config digest and the image as stored. */
 export async function writeImage(parts: ImageParts, store: ContentStore): Promise<{ manifest: Descriptor; config: Digest; stored: StoredImage }> {
   const config: ImageConfig = {
@@ -40,7 +30,7 @@ export async function writeImage(parts: ImageParts, store: ContentStore): Promis
     architecture: parts.platform.architecture,
     os: parts.platform.os,
     ...(parts.platform.variant ? { variant: parts.platform.variant } : {}),
-    config: withoutEmpty(parts.config),
+    config: writtenConfig(parts.config),
     rootfs: { type: 'layers', diff_ids: parts.layers.map((l) => l.diffID) },
     history: parts.history,
   };
@@ -58,4 +48,34 @@ export async function writeImage(parts: ImageParts, store: ContentStore): Promis
   await store.ingest(Readable.from([manifestBytes]), { digest: manifestDigest, size: manifestBytes.length });
   const descriptor = { mediaType: MediaType.OciManifest, digest: manifestDigest, size: manifestBytes.length };
   return { manifest: descriptor, config: configDigest, stored: { descriptor, manifest, config } };
+}
+
+/** The fields of the container config BuildKit's image type has (OCI's, then Docker's extensions). */
+const CONFIG_FIELDS = [
+  'User',
+  'ExposedPorts',
+  'Env',
+  'Entrypoint',
+  'Cmd',
+  'Volumes',
+  'WorkingDir',
+  'Labels',
+  'StopSignal',
+  'ArgsEscaped',
+  'Healthcheck',
+  'OnBuild',
+  'Shell',
+] as const satisfies ReadonlyArray<keyof ContainerConfig>;
+
+/** `config` as written: known fields only, empty strings, lists, maps, `false` and `null` left out (Go's `omitempty`). */
+export function writtenConfig(config: ContainerConfig): ContainerConfig {
+  const empty = (v: unknown): boolean =>
+    v === undefined ||
+    v === null ||
+    v === '' ||
+    v === false ||
+    (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.keys(v).length === 0);
+  const out: Record<string, unknown> = {};
+  for (const field of CONFIG_FIELDS) if (!empty(config[field])) out[field] = config[field];
+  return out;
 }

@@ -46,6 +46,7 @@ export async function planWithBases(inputs: PlanInputs, bases: BaseImages): Prom
     ...options,
     baseImages: Object.fromEntries([...byRef].map(([ref, b]) => [ref, b.config.config ?? {}])),
     baseDigests: Object.fromEntries([...byRef].map(([ref, b]) => [ref, b.manifest.digest])),
+    baseAuthors: Object.fromEntries([...byRef].flatMap(([ref, b]) => (b.config.author ? [[ref, b.config.author]] : []))),
   });
 }
 

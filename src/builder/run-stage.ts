@@ -17,6 +17,7 @@ import type { StepResolver } from '../solve/step-resolver.js';
 import type { BaseImages } from './base-images.js';
 import type { SourceViews } from './source-dirs.js';
 import { withFailedStep, type DockerfileText } from './failed-step.js';
+import { createdAt } from './source-date-epoch.js';
 import { stepOp, type StepEnvironment } from './step-ops.js';
 import { goTime } from '../util/go-time.js';
 
@@ -69,6 +70,9 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
   const started = Date.now();
   if (source && cold) env.progress.emit({ type: 'step', id: source.id, name: source.name, status: 'started' });
   let state = await startStage(stage, stageOf, env.bases, imageTop);
+  // With SOURCE_DATE_EPOCH, BuildKit writes the epoch into every history entry the build adds,
+  // config-only ones (ARG, ENV right after FROM) included, and into the image's `created`.
+  if (env.steps.epoch !== undefined) state = { ...state, created: createdAt(env.steps.epoch) };
   for (const step of stage.steps) {
     if (step.kind === 'source') {
       const seconds = (Date.now() - started) / 1000;

@@ -34,6 +34,8 @@ export interface PlanOptions {
   baseImages?: Readonly<Record<string, ContainerConfig>>;
   /** Manifest digests of resolved base images, by reference (recorded on FROM steps). */
   baseDigests?: Readonly<Record<string, string>>;
+  /** Base images' `author` (their MAINTAINER), by reference: a stage on one keeps it, as BuildKit does. */
+  baseAuthors?: Readonly<Record<string, string>>;
   /** `--label` values, added to the target stage's config. */
   labels?: Readonly<Record<string, string>>;
   /**
@@ -120,6 +122,8 @@ export function planBuild(df: Dockerfile, options: PlanOptions): BuildPlan {
       },
       startConfig(baseConfig),
     );
+    // The author, like the container config, comes from the base until a MAINTAINER replaces it.
+    planner.author = head.base.kind === 'stage' ? parent?.author : head.base.kind === 'image' ? options.baseAuthors?.[head.base.ref] : undefined;
     if (head.base.kind === 'image') planner.push(sourceStep(head, i, options.baseDigests?.[head.base.ref]));
     for (const trigger of head.triggers) planner.apply(trigger, true);
     for (const ins of head.stage.instructions) planner.apply(ins);

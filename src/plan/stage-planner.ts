@@ -271,9 +271,12 @@ export class StagePlanner {
     if (!['sandbox', 'insecure'].includes(security)) this.ctx.failAt(ins, `unsupported security mode "${security}"`, '--security');
     const env = runEnvironment(this.config.Env ?? [], this.args, this.ctx.inherited);
     const prefix = historyArgs(env, this.args, this.ctx.inherited);
-    const proxyEnv = Object.entries(this.ctx.buildArgs)
-      .filter(([k]) => isProxyArg(k))
-      .flatMap(([k, v]) => (k === k.toUpperCase() ? [`${k}=${v}`] : [`${k}=${v}`, `${k.toUpperCase()}=${v}`]));
+    // A proxy build-arg in any letter case reaches RUN in both spellings, as BuildKit's proxy env
+    // does (`https_proxy` gives HTTPS_PROXY and https_proxy); the upper-case one wins when both are given.
+    const proxies = new Map<string, string>();
+    for (const [k, v] of Object.entries(this.ctx.buildArgs))
+      if (isProxyArg(k) && (k === k.toUpperCase() || !proxies.has(k.toUpperCase()))) proxies.set(k.toUpperCase(), v);
+    const proxyEnv = [...proxies].flatMap(([k, v]) => [`${k}=${v}`, `${k.toLowerCase()}=${v}`]);
     return {
       ...step,
       kind: 'exec',

@@ -56,12 +56,14 @@ export async function loadPlan(request: PlanRequest): Promise<BuildPlan> {
   // Plan once to learn which images the target needs, resolve them, plan again with their configs.
   const baseImages: Record<string, ContainerConfig> = {};
   const baseDigests: Record<string, string> = {};
+  const baseAuthors: Record<string, string> = {};
   await Promise.all(
     imageBases(plan).map(async ({ ref, platform }) => {
       const image = await resolveRemoteImage(ref, { ...registryOptions(request), platform, ...(request.signal ? { signal: request.signal } : {}) });
       baseImages[ref] = image.config.parsed.config ?? {};
       baseDigests[ref] = image.manifest.digest;
+      if (image.config.parsed.author) baseAuthors[ref] = image.config.parsed.author;
     }),
   );
-  return planBuild(df, { ...options, baseImages, baseDigests });
+  return planBuild(df, { ...options, baseImages, baseDigests, baseAuthors });
 }

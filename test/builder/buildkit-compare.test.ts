@@ -4,7 +4,8 @@
  * `fixtures/dockerfiles/compare/`) is built by both from the same bases in a local registry, and
  * the images are compared: config, history, layer count and the flattened file tree (type, mode,
  * owner, size, content digest, link target, device numbers, xattr names, hard-link groups, and
- * mtimes where the inputs define them). Cases run a few at a time. A case that differs on purpose
+ * mtimes where the inputs define them), the config JSON's keys as written, and the `created` times
+ * where a case fixes them with SOURCE_DATE_EPOCH. Cases run a few at a time. A case that differs on purpose
  * until a fix lands is declared with `differs` and runs as `it.fails`, so it turns red the moment
  * the two agree. `docs/compatibility.md` lists the cases.
  */
@@ -15,14 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../src/verbs/build.js';
 import { parseOutput } from '../../src/export/output-spec.js';
 import { referenceBuilder } from '../helpers/buildkit.js';
-import {
-  COMPARE_CASES,
-  CONTEXT_TIME,
-  INPUTS_BEFORE,
-  modernHealthcheck,
-  startCompareFixtures,
-  type CompareFixtures,
-} from '../helpers/compare-cases.js';
+import { CONTEXT_TIME, INPUTS_BEFORE, modernHealthcheck, startCompareFixtures, type CompareFixtures } from '../helpers/compare-fixtures.js';
+import { COMPARE_CASES } from '../helpers/compare-cases.js';
 import { describeImageArchive } from '../helpers/image-tree.js';
 import { registryAvailable } from '../helpers/registry.js';
 import { fixturePath } from '../helpers/shared.js';
@@ -107,6 +102,8 @@ describe.skipIf(!ready).concurrent(`tsbuild and BuildKit (${reference.builder?.v
       expect(mine.history).toEqual(them.history.map(([by, empty, comment]) => [modernHealthcheck(by), empty, comment]));
       expect(mine.layers).toBe(them.layers);
       expect(mine.tree).toEqual(them.tree);
+      expect(mine.keys).toEqual(them.keys);
+      if (c.compareCreated) expect(mine.created).toEqual(them.created);
     }, 180_000);
   }
 });

@@ -493,7 +493,6 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
       );
       digests.push(result.digest);
       const image = await readStoredImage(new LocalContentStore(p.root), result.digest);
-      // Go's spelling, as BuildKit writes it (no .000).
       expect(image.config.created).toBe('2023-11-14T22:13:20Z');
       // Wait a second so file times differ between the two builds unless clamped.
       await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -503,6 +502,22 @@ describe.skipIf(!ready)('build outputs read by skopeo, umoci and docker', () => 
     await expect(build(request(p, { outputs: buildOutputs(['type=image,rewrite-timestamp=true']) }))).rejects.toThrow(
       'rewrite-timestamp=true needs SOURCE_DATE_EPOCH',
     );
+  });
+
+  // BuildKit writes the epoch into every entry the build adds, config-only ones right after FROM
+  // included; the base's entries keep their own times.
+  it('SOURCE_DATE_EPOCH is the created time of every new history entry, an ARG and ENV right after FROM too', async () => {
+    const p = project();
+    writeFileSync(path.join(p.context, 'Dockerfile'), `FROM ${busybox.registry().host}/busybox:1\nARG SOURCE_DATE_EPOCH\nENV A=1\n`);
+    const result = await build(request(p, { buildArgs: { SOURCE_DATE_EPOCH: '1700000000' } }));
+    const image = await readStoredImage(new LocalContentStore(p.root), result.digest);
+    expect([image.config.created, ...(image.config.history ?? []).map((h) => `${h.created_by ?? ''} ${h.created ?? ''}`)]).toEqual([
+      '2023-11-14T22:13:20Z',
+      'busybox from Debian 2024-01-01T00:00:00Z',
+      'platform linux/amd64 2024-01-01T00:00:00Z',
+      'ARG SOURCE_DATE_EPOCH=1700000000 2023-11-14T22:13:20Z',
+      'ENV A=1 2023-11-14T22:13:20Z',
+    ]);
   });
 });
 

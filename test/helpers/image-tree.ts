@@ -59,6 +59,14 @@ export interface ImageDescription {
   layers: number;
   /** One line per path of the flattened tree (see `describeEntry`). */
   tree: string[];
+  /**
+   * The keys the config JSON spells out, top level, `config.` ones (`config.WorkingDir`) and each
+   * history entry's (`history.2: comment,created,created_by,empty_layer`): a key written with an
+   * empty value is not the same document as a key left out.
+   */
+  keys: string[];
+  /** The image's `created`, then each history entry's, as written (`2020-09-13T12:26:40Z`). */
+  created: string[];
 }
 
 interface FileInfo {
@@ -116,7 +124,16 @@ export async function describeImageArchive(
   const history = ((config.history as Array<{ created_by?: string; empty_layer?: boolean; comment?: string }> | undefined) ?? []).map(
     (h): [string, boolean, string] => [h.created_by ?? '', h.empty_layer === true, h.comment ?? ''],
   );
-  return { config: { ...top, config: container }, history, layers: layers.length, tree: lines };
+  const keys = [
+    ...Object.keys(config),
+    ...Object.keys((config.config as Record<string, unknown> | undefined) ?? {}).map((k) => `config.${k}`),
+    ...((config.history as Array<Record<string, unknown>> | undefined) ?? []).map((h, i) => `history.${i}: ${Object.keys(h).sort().join(',')}`),
+  ].sort();
+  const created = [
+    typeof config.created === 'string' ? config.created : '',
+    ...((config.history as Array<{ created?: string }> | undefined) ?? []).map((h) => h.created ?? ''),
+  ];
+  return { config: { ...top, config: container }, history, layers: layers.length, tree: lines, keys, created };
 }
 
 async function applyTo(tree: Map<string, FileInfo>, entries: TarEntry[]): Promise<void> {

@@ -153,7 +153,17 @@ describe('proxy args', () => {
   it('reach RUN without ARG, in any case, outside the cache-relevant env', () => {
     const run = onlyRun(plan('FROM busybox\nRUN true\n', { buildArgs: { http_proxy: 'http://p:3128', NO_PROXY: 'local' } }));
     expect(run.env).toEqual([DEFAULT_PATH_ENV]);
-    expect(run.proxyEnv).toEqual(['http_proxy=http://p:3128', 'HTTP_PROXY=http://p:3128', 'NO_PROXY=local']);
+    expect(run.proxyEnv).toEqual(['HTTP_PROXY=http://p:3128', 'http_proxy=http://p:3128', 'NO_PROXY=local', 'no_proxy=local']);
+  });
+
+  // BuildKit's RUN gets each proxy in both spellings (`env | grep -i proxy` in its RUN shows ten lines for five args).
+  it.each([
+    ['upper case', { FTP_PROXY: 'f' }, ['FTP_PROXY=f', 'ftp_proxy=f']],
+    ['lower case', { all_proxy: 'a' }, ['ALL_PROXY=a', 'all_proxy=a']],
+    ['mixed case', { Https_Proxy: 's' }, ['HTTPS_PROXY=s', 'https_proxy=s']],
+    ['both spellings: the upper-case value wins', { http_proxy: 'low', HTTP_PROXY: 'up' }, ['HTTP_PROXY=up', 'http_proxy=up']],
+  ])('reach RUN in upper and lower case: %s', (_name, buildArgs, expected) => {
+    expect(onlyRun(plan('FROM busybox\nRUN true\n', { buildArgs })).proxyEnv).toEqual(expected);
   });
 
   it('are not reported as unused', () => {

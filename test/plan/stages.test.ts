@@ -213,3 +213,17 @@ describe('image config', () => {
     expect(stage(p).config.ArgsEscaped).toBe(true);
   });
 });
+
+// BuildKit's stage starts from its base's whole config, the author (MAINTAINER) included.
+describe('the image author', () => {
+  it.each([
+    ['MAINTAINER in the stage', 'FROM busybox\nMAINTAINER me\n', {}, 'me'],
+    ['a parent stage’s MAINTAINER', 'FROM busybox AS parent\nMAINTAINER Jane <j@x>\nFROM parent\nRUN true\n', {}, 'Jane <j@x>'],
+    ['the base image’s author', 'FROM busybox\nRUN true\n', { busybox: 'upstream' }, 'upstream'],
+    ['MAINTAINER replacing the base image’s', 'FROM busybox\nMAINTAINER me\n', { busybox: 'upstream' }, 'me'],
+    ['none on scratch', 'FROM scratch\n', { busybox: 'upstream' }, undefined],
+    ['none from a stage without one', 'FROM busybox AS a\nFROM a\n', {}, undefined],
+  ])('%s', (_name, text, baseAuthors, author) => {
+    expect(stage(plan(text, { baseAuthors })).author).toBe(author);
+  });
+});
