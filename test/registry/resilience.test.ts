@@ -75,8 +75,18 @@ const firstManifests =
   (r: ProxiedRequest, earlier: readonly ProxiedRequest[]): ProxyFault | undefined =>
     isManifest(r) && earlier.filter(isManifest).length < n ? fault : undefined;
 
+/** A row of the retry table: the proxy's fault, the tag pulled, the requests expected, the error if it fails. */
+interface RetryCase {
+  name: string;
+  fault: (request: ProxiedRequest, earlier: readonly ProxiedRequest[]) => ProxyFault | undefined;
+  tag: string;
+  requests: number;
+  error: ((host: string) => string) | undefined;
+  atLeastMs?: number;
+}
+
 describe.skipIf(!registryAvailable)('retries through a faulty proxy', () => {
-  it.each([
+  it.each<RetryCase>([
     { name: '503 twice, then OK: success after 3 requests', fault: firstManifests(2, { status: 503 }), tag: '1', requests: 3, error: undefined },
     {
       name: '429 with Retry-After: 1 s, then OK: the wait is honoured',
