@@ -26,6 +26,10 @@ fi
 shared=$(cd "$shared" && pwd)
 cd /
 if [ -f "$RUN/dockerd.pid" ] && cwd=$(readlink "/proc/$(cat "$RUN/dockerd.pid")/cwd" 2>/dev/null) && [[ $cwd == *" (deleted)" ]]; then
-  echo "[reference-buildkit] the running engine's working directory $cwd is gone: ADD <git> fails on it until the engine is restarted" >&2
+  echo "[reference-buildkit] the running engine's working directory $cwd is gone (ADD <git> fails on it): restarting its dockerd from /" >&2
+  if kill "$(cat "$RUN/dockerd.pid")" 2>/dev/null; then
+    for _ in $(seq 1 60); do kill -0 "$(cat "$RUN/dockerd.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.5; done
+  fi
+  rm -f "$RUN/dockerd.pid"
 fi
 exec bash "$shared/tools/modern-buildkit.sh" "$@"
