@@ -223,11 +223,14 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
   it.each([
     [
       'type=oci,dest=/proc/tsbuild-test.tar',
-      /^error: cannot write the oci output to \/proc\/tsbuild-test\.tar: ENOENT on \/proc\/tsbuild-test\.tar\.tmp-[0-9a-f]{12}\n$/,
+      /^error: cannot write the oci output to \/proc\/tsbuild-test\.tar: ENOENT on \/proc\/tsbuild-test\.tar\.tmp-\d+(?:\.\d+)?-[0-9a-f]{8}\n$/,
     ],
     ['type=oci,dest=/proc/tsbuild-test,tar=false', /^error: cannot write the oci output to \/proc\/tsbuild-test: ENOENT on \/proc\/tsbuild-test\n$/],
     ['type=local,dest=/proc/tsbuild-test', /^error: cannot write the local output to \/proc\/tsbuild-test: ENOENT on \/proc\/tsbuild-test\n$/],
-    ['type=docker,dest=FILE/x.tar', /^error: cannot write the docker output to .*\/file\/x\.tar: ENOTDIR on .*\/file\/x\.tar\.tmp-[0-9a-f]{12}\n$/],
+    [
+      'type=docker,dest=FILE/x.tar',
+      /^error: cannot write the docker output to .*\/file\/x\.tar: ENOTDIR on .*\/file\/x\.tar\.tmp-\d+(?:\.\d+)?-[0-9a-f]{8}\n$/,
+    ],
   ])('%s: one line, exit 1, the file beside it untouched', (spec, message) => {
     const context = tempDir();
     writeFileSync(path.join(context, 'a.txt'), 'a\n');
@@ -254,7 +257,7 @@ describe.skipIf(!isRoot)('outputs whose destination cannot be written', () => {
     expect(cli(['--root', root, 'save', '-o', '/proc/tsbuild-save.tar', 'app:1'])).toEqual([
       1,
       expect.stringMatching(
-        /^error: cannot write the archive to \/proc\/tsbuild-save\.tar: ENOENT on \/proc\/tsbuild-save\.tar\.tmp-[0-9a-f]{12}\n$/,
+        /^error: cannot write the archive to \/proc\/tsbuild-save\.tar: ENOENT on \/proc\/tsbuild-save\.tar\.tmp-\d+(?:\.\d+)?-[0-9a-f]{8}\n$/,
       ),
     ]);
     for (const command of [['build', context], ['du'], ['prune']]) {
