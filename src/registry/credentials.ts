@@ -181,8 +181,8 @@ function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: str
       reject(
         err.code === 'ENOENT'
           ? missingTool(program, {
-              needs: `config.json names the credential helper "${helper}"`,
-              hint: `install ${program}, or remove "${helper}" from config.json`,
+              purpose: `config.json names the credential helper "${helper}"`,
+              alternative: `remove "${helper}" from config.json`,
             })
           : new FailedPreconditionError(`credential helper ${program} could not be run: ${err.message}`),
       ),

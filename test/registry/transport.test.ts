@@ -267,7 +267,7 @@ describe('DockerCredentials', () => {
     await expect(new DockerCredentials(dir).erase('docker.io')).rejects.toMatchObject({
       code: 'failed-precondition',
       message: 'docker-credential-tsbuild-absent is not installed (not found on PATH): config.json names the credential helper "tsbuild-absent"',
-      hint: 'install docker-credential-tsbuild-absent, or remove "tsbuild-absent" from config.json',
+      hint: 'install docker-credential-tsbuild-absent; or remove "tsbuild-absent" from config.json',
     });
   });
 });
