@@ -106,7 +106,10 @@ const ALLOWED: Record<string, string[]> = {
   verbs: ['*'],
   exports: ['*'],
   'index.ts': ['*'],
-  cli: ['index.ts'],
+  'cli-support.ts': ['*'],
+  // The command line is a client of the public API (the main entry and its subpaths), and of
+  // cli-support.ts for what only a command line needs.
+  cli: ['index.ts', 'exports', 'cli-support.ts'],
 };
 
 /** Third-party packages and the only module allowed to import each. */
@@ -166,6 +169,15 @@ describe('architecture', () => {
           .flatMap((line, i) => (/\bnew\s+TsbuildError\s*\(/.test(line) ? [`${path.relative(projectRoot, file)}:${i + 1}`] : [])),
       );
     expect(raw, `raw new TsbuildError( outside src/errors.ts (use a subclass): ${raw.join(', ')}`).toEqual([]);
+  });
+
+  // What only the command line needs stays out of the public API: no entry point re-exports it.
+  it('cli-support.ts is imported by cli/ alone', () => {
+    const importers = files
+      .filter((f) => f.specifiers.some((s) => s.startsWith('.') && path.resolve(path.dirname(f.file), s) === path.join(src, 'cli-support.js')))
+      .map((f) => f.module);
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((m) => m !== 'cli')).toEqual([]);
   });
 
   it.each(files.map((f) => [path.relative(projectRoot, f.file), f] as const))('%s imports only what its layer allows', (_name, f) => {
