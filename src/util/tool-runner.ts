@@ -191,6 +191,8 @@ const PACKAGES: Record<string, string> = {
   du: 'coreutils',
   runc: 'runc',
   zstd: 'zstd',
+  xz: 'xz-utils',
+  bzip2: 'bzip2',
   git: 'git',
   docker: 'docker.io',
   'ssh-agent': 'openssh-client',
@@ -208,6 +210,8 @@ export interface MissingToolOptions {
   purpose?: string;
   /** A way around it, added to the hint after the install line. */
   alternative?: string;
+  /** The Debian package, for a program run under another name than its own (a configured runc). */
+  package?: string;
 }
 
 /**
@@ -216,7 +220,7 @@ export interface MissingToolOptions {
  */
 export function missingTool(program: string, options: MissingToolOptions = {}): FailedPreconditionError {
   const where = program.includes('/') ? 'no such executable' : 'not found on PATH';
-  const pkg = PACKAGES[path.basename(program)];
+  const pkg = options.package ?? PACKAGES[path.basename(program)];
   const install = pkg ? `install it: apt-get install ${pkg}` : `install ${path.basename(program)}`;
   return new FailedPreconditionError(`${program} is not installed (${where})${options.purpose ? `: ${options.purpose}` : ''}`, {
     hint: options.alternative ? `${install}; or ${options.alternative}` : install,

@@ -13,6 +13,8 @@ import { openSshAgents } from '../../src/builder/ssh-agents.js';
 import { checkDockerCli, startDockerLoad } from '../../src/export/docker-load.js';
 import { runInUserNamespace } from '../../src/rootless/relaunch.js';
 import { writeIdMaps } from '../../src/rootless/write-id-maps.js';
+import { zstdCompress } from '../../src/archive/zstd.js';
+import { decompressed } from '../../src/fileops/extract.js';
 import { tsbuild } from '../helpers/cli.js';
 import { pathWithout } from '../helpers/path-without.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
@@ -84,6 +86,26 @@ const sshWithKey: Attempt = async (work) => {
   await agents.close();
 };
 
+/** Reads `stream` to its end. */
+async function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  for await (const chunk of stream) void chunk;
+}
+
+/** ADD of an archive in a format zlib lacks: the file is handed to the format's own tool. */
+const extract =
+  (compression: 'xz' | 'bzip2'): Attempt =>
+  async (work) => {
+    writeFileSync(path.join(work, 'archive'), 'not read\n');
+    await drain(decompressed(path.join(work, 'archive'), compression));
+  };
+
+/** A zstd layer (`-o compression=zstd`): the bytes go through the zstd command. */
+const zstdLayer: Attempt = async () => {
+  const compressor = zstdCompress();
+  compressor.end(Buffer.from('a layer'));
+  await drain(compressor);
+};
+
 /** The relaunch of an unprivileged user's command; its checks stop it before anything starts. */
 const relaunch: Attempt = (work) =>
   runInUserNamespace({ argv: ['node', 'tsbuild', 'prune'], root: path.join(work, 'root'), files: { subuid: '/dev/null', subgid: '/dev/null' } });
@@ -103,6 +125,9 @@ describe('each missing host tool is failed-precondition, naming the tool', () =>
       relaunch,
       ['rootless builds need it to stop the inner command with tsbuild', 'install it: apt-get install util-linux'],
     ],
+    ['zstd', 'a zstd layer', zstdLayer, ['zstd layers are compressed with it', 'install it: apt-get install zstd']],
+    ['xz', 'ADD of a .tar.xz', extract('xz'), ['ADD extracts xz archives with it', 'install it: apt-get install xz-utils']],
+    ['bzip2', 'ADD of a .tar.bz2', extract('bzip2'), ['ADD extracts bzip2 archives with it', 'install it: apt-get install bzip2']],
     // The maps written for a namespace (this process stands in for the one made by unshare).
     [
       'newuidmap',
