@@ -95,6 +95,26 @@ describe('error categories', () => {
     expect([err.code, err.message]).toEqual([code, message]);
   });
 
+  it.each([
+    [missingTool('getfattr'), 'getfattr is not installed (not found on PATH)', 'install it: apt-get install attr'],
+    [missingTool('frobnicate'), 'frobnicate is not installed (not found on PATH)', 'install frobnicate'],
+    [
+      missingTool('unshare', { purpose: 'rootless builds make their user namespace with it' }),
+      'unshare is not installed (not found on PATH): rootless builds make their user namespace with it',
+      'install it: apt-get install util-linux',
+    ],
+    [
+      missingTool('/opt/bin/docker', {
+        purpose: '--load streams the image into docker load',
+        alternative: 'write the archive with -o type=docker,dest=FILE',
+      }),
+      '/opt/bin/docker is not installed (no such executable): --load streams the image into docker load',
+      'install it: apt-get install docker.io; or write the archive with -o type=docker,dest=FILE',
+    ],
+  ])('a missing tool: %s', (err, message, hint) => {
+    expect([err.code, err.message, err.hint]).toEqual(['failed-precondition', message, hint]);
+  });
+
   it('an interrupted CLI command is cancelled, not unavailable', () => {
     expect(isCancelled(new CancelledError('interrupted'))).toBe(true);
     expect(isCancelled(new UnavailableError('interrupted'))).toBe(false);

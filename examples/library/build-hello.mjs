@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, parseOutput } from 'tsbuild';
+import { build } from 'tsbuild';
+import { parseOutput } from 'tsbuild/options';
 import { parseDockerfile } from 'tsbuild/dockerfile';
 import { formatPlan, planBuild } from 'tsbuild/plan';
 

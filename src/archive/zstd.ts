@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
 
 /** zstd's default level, which BuildKit uses too. */
 export const ZSTD_DEFAULT_LEVEL = 3;
@@ -53,8 +54,12 @@ function zstdProcess(args: string[], what: string): Duplex {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // A process that stops reading (it failed) makes writes fail with EPIPE; its exit status says why.
   child.stdin.on('error', () => undefined);
-  child.once('error', (err) =>
-    duplex.destroy(new FailedPreconditionError(`cannot run zstd: ${err.message}`, { hint: 'install zstd (apt-get install zstd)' })),
+  child.once('error', (err: NodeJS.ErrnoException) =>
+    duplex.destroy(
+      err.code === 'ENOENT'
+        ? missingTool('zstd', { purpose: `zstd layers ${what === 'compress' ? 'are compressed' : 'are read'} with it` })
+        : new FailedPreconditionError(`cannot run zstd: ${err.message}`),
+    ),
   );
   child.once('close', (code, signal) => {
     if (code === 0) duplex.push(null);

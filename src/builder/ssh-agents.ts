@@ -11,8 +11,8 @@ import { statIfExists } from '../util/absent.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
-import { makeScratch } from '../util/scratch.js';
 import { missingTool } from '../util/tool-runner.js';
+import { makeScratch } from '../util/scratch.js';
 
 const run = promisify(execFile);
 
@@ -81,30 +81,38 @@ async function checkedSocket(id: string, socket: string): Promise<string> {
   return path.resolve(socket);
 }
 
+/** Why `--ssh ID=KEY` needs `ssh-agent` and `ssh-add`, for the error when one is missing. */
+const KEYS_PURPOSE = '--ssh with key files holds them in a private ssh-agent';
+
 /** A private `ssh-agent` in the foreground (`-D`), its socket in a scratch directory of the state root. */
 async function startAgent(root: string, signal?: AbortSignal): Promise<{ child: ChildProcess; dir: string; socket: string }> {
   const dir = await makeScratch(root, 'ssh');
   const socket = path.join(dir, 'agent.sock');
   const child = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore', ...(signal ? { signal } : {}) });
   const failed = new Promise<never>((_, reject) =>
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? missingTool('ssh-agent', { needs: '--ssh with key files needs it' }) : err),
-    ),
+    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingTool('ssh-agent', { purpose: KEYS_PURPOSE }) : err)),
   );
-  failed.catch(() => undefined);
-  // The agent makes its socket as it starts listening.
-  for (let i = 0; i < 200; i++) {
-    if ((await statIfExists(socket))?.isSocket()) return { child, dir, socket };
-    await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
+  failed.catch(() => undefined); // observed by the race below
+  try {
+    // The agent makes its socket as it starts listening.
+    for (let i = 0; i < 200; i++) {
+      if ((await statIfExists(socket))?.isSocket()) return { child, dir, socket };
+      await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
+    }
+    throw new UnavailableError('--ssh: ssh-agent did not start');
+  } catch (err) {
+    // Not yet the caller's to close: nothing of a failed start may stay behind.
+    child.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  child.kill('SIGTERM');
-  throw new UnavailableError('--ssh: ssh-agent did not start');
 }
 
 async function addKey(socket: string, id: string, key: string): Promise<void> {
   // A key with a passphrase asks on the terminal as ssh-add does (no graphical askpass); without one it fails in one line.
   const env = { ...process.env, SSH_AUTH_SOCK: socket, SSH_ASKPASS_REQUIRE: 'never' };
-  await run('ssh-add', ['-q', key], { env }).catch((err: { stderr?: string; message: string }) => {
+  await run('ssh-add', ['-q', key], { env }).catch((err: { code?: unknown; stderr?: string; message: string }) => {
+    if (err.code === 'ENOENT') throw missingTool('ssh-add', { purpose: KEYS_PURPOSE });
     const detail = (err.stderr ?? err.message).trim().split('\n').pop() ?? '';
     throw new InvalidArgumentError(`--ssh ${id}: cannot load the key ${key}: ${detail}`);
   });

@@ -5,7 +5,8 @@
  * and the outputs that write to stdout, which buildx refuses to send to a terminal.
  */
 import type { Command } from 'commander';
-import { checkStdoutOutputs, InvalidArgumentError, openContext, writesToStdout, type OutputSpec } from '../index.js';
+import { InvalidArgumentError, type OutputSpec } from '../index.js';
+import { checkStdoutOutputs, openContext, writesToStdout } from '../cli-support.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { keyValues } from './key-values.js';
 

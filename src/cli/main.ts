@@ -4,7 +4,7 @@
  * "please report" line with exit status 2. `--debug` adds stack traces.
  */
 import { Command, CommanderError } from 'commander';
-import { CancelledError, TsbuildError, UnavailableError } from '../index.js';
+import { CancelledError, TsbuildError } from '../index.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerLogin } from './commands/login.js';
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   const onOutputError = (err: NodeJS.ErrnoException): void => {
     if (err.code !== 'EPIPE' || outputClosed) return;
     outputClosed = true;
-    controller.abort(new UnavailableError('the output pipe was closed'));
+    controller.abort(new CancelledError('the output pipe was closed'));
   };
   process.stdout.on('error', onOutputError);
   process.stderr.on('error', onOutputError);

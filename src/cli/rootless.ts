@@ -4,7 +4,7 @@
  * status. The others (pull, push, images, …) only read and write files the user owns and run
  * where they are, without the namespace's start-up cost.
  */
-import { needsUserNamespace, runInUserNamespace } from '../index.js';
+import { needsUserNamespace, runInUserNamespace } from '../exports/rootless.js';
 import type { CliContext } from './context.js';
 
 /** True when the command ran in a user namespace (its status is in `context.exitCode`). */

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { TsbuildError, UnavailableError } from '../errors.js';
+import { FailedPreconditionError, UnavailableError } from '../errors.js';
 import { missingTool } from '../util/tool-runner.js';
 
 /** A running `docker load`: where the archive goes, and its end. */
@@ -41,10 +41,10 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function missing(program: string): TsbuildError {
+function missing(program: string): FailedPreconditionError {
   return missingTool(program, {
-    needs: '--load needs the docker CLI',
-    hint: 'install docker.io (or docker-ce-cli), or write the archive with -o type=docker,dest=FILE',
+    purpose: '--load streams the image into docker load',
+    alternative: 'write the archive with -o type=docker,dest=FILE',
   });
 }
 
@@ -59,7 +59,7 @@ export function startDockerLoad(signal?: AbortSignal): DockerLoad {
   const exited = new Promise<string>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') reject(missing(program));
-      else reject(signal?.aborted ? signal.reason : new UnavailableError(`--load: cannot run ${program}: ${err.message}`));
+      else reject(signal?.aborted ? signal.reason : new FailedPreconditionError(`--load: cannot run ${program}: ${err.message}`));
     });
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);

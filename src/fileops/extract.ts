@@ -20,6 +20,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../errors.js';
 import { ensureDir } from './copy.js';
 import { resolveForExtraction } from './resolve.js';
 import { lstatIfExists } from '../util/absent.js';
+import { missingTool } from '../util/tool-runner.js';
 
 /** The compression of a file, from its first bytes. */
 export async function sniffCompression(file: string): Promise<Compression> {
@@ -42,7 +43,13 @@ export function decompressed(file: string, compression: Compression): Readable {
   const out = new PassThrough();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.on('error', (err) => out.destroy(new FailedPreconditionError(`cannot run ${program}: ${err.message}`, { hint: `install ${program}` })));
+  child.on('error', (err: NodeJS.ErrnoException) =>
+    out.destroy(
+      err.code === 'ENOENT'
+        ? missingTool(program, { purpose: `ADD extracts ${compression} archives with it` })
+        : new FailedPreconditionError(`cannot run ${program}: ${err.message}`),
+    ),
+  );
   child.on('close', (code) => {
     if (code !== 0) out.destroy(new InvalidArgumentError(`${program} could not decompress ${path.basename(file)}: ${stderr.trim()}`));
   });

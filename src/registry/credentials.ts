@@ -3,13 +3,12 @@
  * `~/.docker/config.json`) with `auths` entries, a default `credsStore` helper, and per-registry
  * `credHelpers`; helpers are `docker-credential-<name>` programs speaking JSON on stdin/stdout.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import os from 'node:os';
 import path from 'node:path';
-import { FailedPreconditionError, hasCode, InvalidArgumentError, TsbuildError, UnavailableError } from '../errors.js';
-import { missingTool } from '../util/tool-runner.js';
+import { InvalidArgumentError } from '../errors.js';
+import { CredentialHelper } from './credential-helper.js';
 import { DOCKER_HUB } from './reference.js';
 
 /** A username and password for one registry, or an identity token (an OAuth2 refresh token). */
@@ -63,13 +62,18 @@ export class DockerCredentials implements CredentialSource {
     }
   }
 
+  /** The helper config.json names for `host` (`credHelpers`, else `credsStore`), if any. */
+  private helper(config: ConfigFile, host: string): CredentialHelper | undefined {
+    const own = config.credHelpers?.[host];
+    if (own) return new CredentialHelper(own, `credHelpers["${host}"] in ${this.file}`);
+    return config.credsStore ? new CredentialHelper(config.credsStore, `credsStore in ${this.file}`) : undefined;
+  }
+
   async get(host: string): Promise<Credentials | undefined> {
     const config = await this.read();
-    const helper = config.credHelpers?.[host] ?? config.credsStore;
-    if (helper) {
-      const fromHelper = await helperGet(helper, serverKey(host));
-      if (fromHelper) return fromHelper;
-    }
+    const fromHelper = await this.helper(config, host)?.get(serverKey(host));
+    if (fromHelper?.username === IDENTITY_TOKEN_USERNAME) return { username: '', password: '', identityToken: fromHelper.secret };
+    if (fromHelper) return { username: fromHelper.username, password: fromHelper.secret };
     for (const key of Object.keys(config.auths ?? {})) {
       if (hostOfKey(key) !== host) continue;
       const entry = config.auths?.[key] ?? {};
@@ -85,9 +89,9 @@ export class DockerCredentials implements CredentialSource {
   /** Saves credentials (through the helper when one is configured). */
   async store(host: string, credentials: Credentials): Promise<void> {
     const config = await this.read();
-    const helper = config.credHelpers?.[host] ?? config.credsStore;
+    const helper = this.helper(config, host);
     if (helper) {
-      await runHelper(helper, 'store', JSON.stringify({ ServerURL: serverKey(host), Username: credentials.username, Secret: credentials.password }));
+      await helper.store(serverKey(host), { username: credentials.username, secret: credentials.password });
       return;
     }
     const auths = { ...(config.auths ?? {}) };
@@ -96,22 +100,14 @@ export class DockerCredentials implements CredentialSource {
     await this.write({ ...config, auths });
   }
 
-  /** Removes credentials; false when there were none. */
+  /**
+   * Removes credentials; false when there were none. A helper that cannot be run, or fails for
+   * another reason than holding nothing for the host, is an error: the credentials it may hold
+   * would stay, and the user must not be told they are logged out.
+   */
   async erase(host: string): Promise<boolean> {
     const config = await this.read();
-    const helper = config.credHelpers?.[host] ?? config.credsStore;
-    let erased = false;
-    if (helper)
-      erased =
-        (await runHelper(helper, 'erase', serverKey(host)).then(
-          () => true,
-          (err: unknown) => {
-            // A helper that ran and has nothing for the host fails: that is "nothing erased". One that
-            // cannot run is the user's set-up to fix: its credentials may still be there.
-            if (hasCode(err, 'failed-precondition')) throw err;
-            return false;
-          },
-        )) || erased;
+    let erased = (await this.helper(config, host)?.erase(serverKey(host))) ?? false;
     const auths = { ...(config.auths ?? {}) };
     for (const key of Object.keys(auths)) {
       if (hostOfKey(key) === host) {
@@ -147,50 +143,4 @@ function serverKey(host: string): string {
 function hostOfKey(key: string): string {
   const bare = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
   return bare === 'index.docker.io' || bare === 'registry-1.docker.io' ? DOCKER_HUB : bare;
-}
-
-async function helperGet(helper: string, server: string): Promise<Credentials | undefined> {
-  let output: string;
-  try {
-    output = await runHelper(helper, 'get', server);
-  } catch (err) {
-    if (err instanceof TsbuildError && /not found/i.test(err.message)) return undefined;
-    throw err;
-  }
-  let parsed: { Username?: unknown; Secret?: unknown };
-  try {
-    parsed = JSON.parse(output) as typeof parsed;
-  } catch {
-    throw new UnavailableError(`credential helper docker-credential-${helper} answered with something that is not JSON`);
-  }
-  if (typeof parsed.Secret !== 'string' || parsed.Secret === '') return undefined;
-  if (parsed.Username === IDENTITY_TOKEN_USERNAME) return { username: '', password: '', identityToken: parsed.Secret };
-  return { username: typeof parsed.Username === 'string' ? parsed.Username : '', password: parsed.Secret };
-}
-
-/** Runs `docker-credential-<helper> <action>` with `input` on stdin; resolves to its stdout. */
-function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
-  const program = `docker-credential-${helper}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'ENOENT'
-          ? missingTool(program, {
-              needs: `config.json names the credential helper "${helper}"`,
-              hint: `install ${program}, or remove "${helper}" from config.json`,
-            })
-          : new FailedPreconditionError(`credential helper ${program} could not be run: ${err.message}`),
-      ),
-    );
-    child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new UnavailableError(`credential helper ${program} ${action} failed: ${(stdout || stderr).trim()}`));
-    });
-    child.stdin.end(input);
-  });
 }

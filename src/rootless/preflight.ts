@@ -5,7 +5,7 @@
  * helpers from Debian's `uidmap`; `unshare` and `setpriv` from util-linux). Pure over a reader of
  * files and a lookup on PATH, so each answer is tested without changing the machine.
  */
-import { FailedPreconditionError, TsbuildError } from '../errors.js';
+import { FailedPreconditionError } from '../errors.js';
 import { missingTool } from '../util/tool-runner.js';
 
 /** How the checks see the machine. */
@@ -34,13 +34,16 @@ const KERNEL_SWITCHES: Array<{ file: string; sysctl: string; off: (value: string
   },
 ];
 
-/** The Debian package that brings each tool a rootless build runs. */
-const TOOLS: Array<[string, string]> = [
-  ['newuidmap', 'uidmap'],
-  ['newgidmap', 'uidmap'],
-  ['unshare', 'util-linux'],
-  ['setpriv', 'util-linux'],
-];
+/**
+ * The tools a rootless build runs, and what for: the error when one is missing says it, whether
+ * the check here or the run itself finds it gone (their packages: `util/tool-runner.ts`).
+ */
+export const ROOTLESS_TOOLS = {
+  newuidmap: "rootless builds need it to map the user's ids",
+  newgidmap: "rootless builds need it to map the user's ids",
+  unshare: 'rootless builds make their user namespace with it',
+  setpriv: 'rootless builds need it to stop the inner command with tsbuild',
+} as const;
 
 /** Throws the first reason a user namespace cannot be made here. */
 export function checkRootlessPrerequisites(machine: Machine): void {
@@ -52,11 +55,7 @@ export function checkRootlessPrerequisites(machine: Machine): void {
       });
     }
   }
-  for (const [tool, pkg] of TOOLS) {
-    if (!machine.onPath(tool)) {
-      throw missingTool(tool, { needs: "rootless builds need it to map the user's ids", hint: `install it: apt-get install ${pkg}` });
-    }
-  }
+  for (const [tool, purpose] of Object.entries(ROOTLESS_TOOLS)) if (!machine.onPath(tool)) throw missingTool(tool, { purpose });
 }
 
 /** CAP_SYS_ADMIN's bit in /proc/self/status's capability masks. */
@@ -72,7 +71,7 @@ const CAP_SYS_ADMIN = 21n;
  * is refused. With file capabilities instead of the setuid bit, the helper keeps the user's euid
  * (the namespace's owner) and needs CAP_SETUID alone, as BuildKit's and buildah's images set it.
  */
-export function namespaceFailure(stderr: string, machine: Pick<Machine, 'read'>): TsbuildError {
+export function namespaceFailure(stderr: string, machine: Pick<Machine, 'read'>): FailedPreconditionError {
   const text = stderr.trim().split('\n').filter(Boolean).at(-1) ?? 'no output';
   const status = machine.read('/proc/self/status') ?? '';
   let hint = 'see docs/rootless.md for what a rootless build needs';

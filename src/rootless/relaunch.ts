@@ -24,15 +24,15 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { CancelledError, UnavailableError } from '../errors.js';
+import { CancelledError, FailedPreconditionError } from '../errors.js';
 import { registriesConfigPath } from '../registry/configured-client.js';
 import { stateRootPath } from '../state/state-root.js';
+import { missingTool } from '../util/tool-runner.js';
 import { inUserNamespace } from '../util/user-namespace.js';
 import { findIdRange, type IdRange } from './id-ranges.js';
 import { killStaleContainers } from './stale-containers.js';
-import { checkRootlessPrerequisites, namespaceFailure, type Machine } from './preflight.js';
+import { checkRootlessPrerequisites, namespaceFailure, ROOTLESS_TOOLS, type Machine } from './preflight.js';
 import { writeIdMaps, type IdMaps } from './write-id-maps.js';
-import { missingTool } from '../util/tool-runner.js';
 
 /** How long making the namespace may take (it takes milliseconds). */
 const ENTER_TIMEOUT_MS = 10_000;
@@ -130,8 +130,8 @@ export async function runInUserNamespace(options: RelaunchOptions = {}): Promise
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT'
-          ? missingTool('unshare', { needs: 'rootless builds start their user namespace with it' })
-          : new UnavailableError(`cannot run unshare: ${err.code ?? err.message}`),
+          ? missingTool('unshare', { purpose: ROOTLESS_TOOLS.unshare })
+          : new FailedPreconditionError(`cannot run unshare: ${err.code ?? err.message}`),
       ),
     );
     child.once('exit', (c, s) => resolve([c, s]));
@@ -147,6 +147,7 @@ export async function runInUserNamespace(options: RelaunchOptions = {}): Promise
       // Rejects when unshare could not be started at all (its own error).
       await exited;
       if (options.signal?.aborted) throw new CancelledError('cancelled before the user namespace was made');
+      if (refused instanceof Error) throw refused;
       // What unshare printed before it exited (nothing else holds the pipe: bounded anyway).
       await Promise.race([stderrClosed, delay(1000)]);
       throw namespaceFailure(refused || early || 'unshare exited before making the namespace', machine);
@@ -163,10 +164,16 @@ const INSIDE = 'echo ready >&4 && read -r answer <&4 && [ "$answer" = mapped ] &
 
 /**
  * The handshake: once the shell inside says it runs (unshare(2) worked), its namespace is mapped
- * from here and the shell told to go on. Resolves to undefined when it may go on, else to why not
- * ('' when unshare exited first: its stderr says why).
+ * from here and the shell told to go on. Resolves to undefined when it may go on, else to why not:
+ * a text to explain ('' when unshare exited first: its stderr says why), or an error to report as
+ * it is (a helper that is not installed, an abort).
  */
-async function enter(child: ChildProcess, maps: IdMaps, exited: Promise<unknown>, signal: AbortSignal | undefined): Promise<string | undefined> {
+async function enter(
+  child: ChildProcess,
+  maps: IdMaps,
+  exited: Promise<unknown>,
+  signal: AbortSignal | undefined,
+): Promise<string | Error | undefined> {
   const control = child.stdio[4] as Duplex;
   // A shell gone before "mapped" is written: its exit status says the rest.
   control.on('error', () => undefined);
@@ -181,11 +188,13 @@ async function enter(child: ChildProcess, maps: IdMaps, exited: Promise<unknown>
   ]).finally(() => clearTimeout(timer));
   if (ready === 'exited') return '';
   if (ready === 'late') return `unshare did not create the namespace within ${ENTER_TIMEOUT_MS / 1000} s`;
+  let refused: string | undefined;
   try {
-    await writeIdMaps(child.pid as number, maps, signal);
+    refused = await writeIdMaps(child.pid as number, maps, signal);
   } catch (err) {
-    return (err as Error).message;
+    return err instanceof Error ? err : new Error(String(err));
   }
+  if (refused !== undefined) return refused;
   control.end('mapped\n');
   return undefined;
 }

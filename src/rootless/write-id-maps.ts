@@ -9,8 +9,10 @@
  * refused map is the helper's own message.
  */
 import { execFile } from 'node:child_process';
-import { FailedPreconditionError } from '../errors.js';
+import { CancelledError } from '../errors.js';
+import { missingTool } from '../util/tool-runner.js';
 import type { IdRange } from './id-ranges.js';
+import { ROOTLESS_TOOLS } from './preflight.js';
 
 /** How long one helper may take (they take milliseconds). */
 const HELPER_TIMEOUT_MS = 10_000;
@@ -24,27 +26,31 @@ export interface IdMaps {
 }
 
 /**
- * Maps the user namespace of process `pid`: uids first, then gids. Rejects with the helper's last
- * line of stderr (`newuidmap: write to uid_map failed: Operation not permitted`).
+ * Maps the user namespace of process `pid`: uids first, then gids. Resolves to undefined once both
+ * maps are written, else to the refusal, the helper's last line of stderr (`newuidmap: write to
+ * uid_map failed: Operation not permitted`), which the caller explains. Rejects only when a helper
+ * cannot be run at all (not installed: that error names the tool and its package) or on abort.
  */
-export async function writeIdMaps(pid: number, maps: IdMaps, signal?: AbortSignal): Promise<void> {
-  await runHelper('newuidmap', [String(pid), '0', String(maps.uid), '1', '1', String(maps.uids.start), String(maps.uids.count)], signal);
-  await runHelper('newgidmap', [String(pid), '0', String(maps.gid), '1', '1', String(maps.gids.start), String(maps.gids.count)], signal);
+export async function writeIdMaps(pid: number, maps: IdMaps, signal?: AbortSignal): Promise<string | undefined> {
+  const uids = [String(pid), '0', String(maps.uid), '1', '1', String(maps.uids.start), String(maps.uids.count)];
+  const gids = [String(pid), '0', String(maps.gid), '1', '1', String(maps.gids.start), String(maps.gids.count)];
+  return (await runHelper('newuidmap', uids, signal)) ?? (await runHelper('newgidmap', gids, signal));
 }
 
-function runHelper(program: string, args: string[], signal?: AbortSignal): Promise<void> {
+/** Runs one helper; resolves to its refusal, or undefined when it mapped the ids. */
+function runHelper(program: keyof typeof ROOTLESS_TOOLS, args: string[], signal?: AbortSignal): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     execFile(
       program,
       args,
       { encoding: 'utf8', timeout: HELPER_TIMEOUT_MS, killSignal: 'SIGKILL', ...(signal ? { signal } : {}) },
       (err, _stdout, stderr) => {
-        if (!err) return resolve();
-        const said = stderr.trim().split('\n').filter(Boolean).at(-1);
+        if (!err) return resolve(undefined);
         const code = (err as NodeJS.ErrnoException).code;
-        const why = said ?? (typeof code === 'string' ? `${program}: ${code}` : `${program} failed (${err.message.split('\n')[0]})`);
-        // The tool ran and refused (the ranges, its setuid bit): the machine's set-up, not a transient fault.
-        reject(new FailedPreconditionError(why));
+        if (code === 'ENOENT') return reject(missingTool(program, { purpose: ROOTLESS_TOOLS[program] }));
+        if (signal?.aborted) return reject(new CancelledError('cancelled while mapping the ids', { cause: err }));
+        const said = stderr.trim().split('\n').filter(Boolean).at(-1);
+        resolve(said ?? (typeof code === 'string' ? `${program}: ${code}` : `${program} failed (${err.message.split('\n')[0]})`));
       },
     );
   });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { FailedPreconditionError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
+import { missingTool } from '../util/tool-runner.js';
 import { mountAll, removeTree } from './mount.js';
 import type { ExecOptions, Executor, ExitStatus } from './executor.js';
 import { toRuntimeSpec, type ContainerMount, type ProcessSpec } from './oci-spec.js';
@@ -102,8 +103,12 @@ export class RuncExecutor implements Executor {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-        child.once('error', (err) =>
-          reject(new FailedPreconditionError(`cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' })),
+        child.once('error', (err: NodeJS.ErrnoException) =>
+          reject(
+            err.code === 'ENOENT'
+              ? missingTool(this.binary, { purpose: 'RUN steps run in it', package: 'runc' })
+              : new FailedPreconditionError(`cannot run ${this.binary}: ${err.message}`, { hint: 'install runc (apt-get install runc)' }),
+          ),
         );
         child.once('close', (c, s) => resolve([c, s]));
       });

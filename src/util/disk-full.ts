@@ -3,7 +3,7 @@
  * written and where, so the user knows which disk to free. Node reports it as a bare
  * `ENOSPC: no space left on device, write`, without the file; the writer that knows adds that.
  */
-import { TsbuildError, UnavailableError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 
 /** True for the errors that mean no space is left: ENOSPC, and EDQUOT (a quota). */
 export function isDiskFull(err: unknown): boolean {
@@ -12,7 +12,7 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 /** The error for `cause` (a full disk) while writing `what` under `where`. */
-export function diskFullError(what: string, where: string, cause: unknown): TsbuildError {
+export function diskFullError(what: string, where: string, cause: unknown): UnavailableError {
   const quota = (cause as NodeJS.ErrnoException).code === 'EDQUOT';
   return new UnavailableError(`no space left on device${quota ? ' (disk quota exceeded)' : ''} writing ${what} to ${where}`, { cause });
 }

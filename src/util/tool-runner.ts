@@ -17,7 +17,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { FailedPreconditionError, TsbuildError, UnavailableError } from '../errors.js';
+import { FailedPreconditionError, UnavailableError } from '../errors.js';
 import { makeSystemTemp } from './system-temp.js';
 
 export interface ToolResult {
@@ -191,23 +191,38 @@ const PACKAGES: Record<string, string> = {
   du: 'coreutils',
   runc: 'runc',
   zstd: 'zstd',
+  xz: 'xz-utils',
+  bzip2: 'bzip2',
   git: 'git',
-  newuidmap: 'uidmap',
-  newgidmap: 'uidmap',
-  setpriv: 'util-linux',
-  unshare: 'util-linux',
+  docker: 'docker.io',
   'ssh-agent': 'openssh-client',
   'ssh-add': 'openssh-client',
-  docker: 'docker.io',
+  newuidmap: 'uidmap',
+  newgidmap: 'uidmap',
+  unshare: 'util-linux',
+  setpriv: 'util-linux',
+  ip: 'iproute2',
 };
 
+/** What a missing-tool error says beyond the tool's name. */
+export interface MissingToolOptions {
+  /** What needed the tool, after a colon: `--load streams the image into it`. */
+  purpose?: string;
+  /** A way around it, added to the hint after the install line. */
+  alternative?: string;
+  /** The Debian package, for a program run under another name than its own (a configured runc). */
+  package?: string;
+}
+
 /**
- * The error for a tool that is not on PATH: a missing tool is never taken for an empty result.
- * `needs`: what wants it, after the message; `hint`: instead of the package to install.
+ * The error for a tool that is not on PATH (or, named by a path, not there): a missing tool is
+ * never taken for an empty result, and the user is told which package brings it.
  */
-export function missingTool(program: string, options: { needs?: string; hint?: string } = {}): TsbuildError {
-  const pkg = PACKAGES[program];
-  return new FailedPreconditionError(`${program} is not installed (not found on PATH)${options.needs ? `: ${options.needs}` : ''}`, {
-    hint: options.hint ?? (pkg ? `install it: apt-get install ${pkg}` : `install ${program}`),
+export function missingTool(program: string, options: MissingToolOptions = {}): FailedPreconditionError {
+  const where = program.includes('/') ? 'no such executable' : 'not found on PATH';
+  const pkg = options.package ?? PACKAGES[path.basename(program)];
+  const install = pkg ? `install it: apt-get install ${pkg}` : `install ${path.basename(program)}`;
+  return new FailedPreconditionError(`${program} is not installed (${where})${options.purpose ? `: ${options.purpose}` : ''}`, {
+    hint: options.alternative ? `${install}; or ${options.alternative}` : install,
   });
 }

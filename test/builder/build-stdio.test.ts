@@ -71,7 +71,8 @@ describe.skipIf(!isRoot)('build outputs on stdout, --load and --ssh', () => {
     });
     expect([result.status, result.stderr]).toEqual([
       1,
-      'error: /nonexistent/docker is not installed (not found on PATH): --load needs the docker CLI\ninstall docker.io (or docker-ce-cli), or write the archive with -o type=docker,dest=FILE\n',
+      'error: /nonexistent/docker is not installed (no such executable): --load streams the image into docker load\n' +
+        'install it: apt-get install docker.io; or write the archive with -o type=docker,dest=FILE\n',
     ]);
   });
 
@@ -161,7 +162,7 @@ describe.skipIf(!isRoot)('build outputs on stdout, --load and --ssh', () => {
       try {
         await expect(openSshAgents([parseSsh(`deploy=${key}`)], root)).rejects.toMatchObject({
           code: 'failed-precondition',
-          message: 'ssh-agent is not installed (not found on PATH): --ssh with key files needs it',
+          message: 'ssh-agent is not installed (not found on PATH): --ssh with key files holds them in a private ssh-agent',
           hint: 'install it: apt-get install openssh-client',
         });
       } finally {

@@ -266,8 +266,8 @@ describe('DockerCredentials', () => {
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credsStore: 'tsbuild-absent' }));
     await expect(new DockerCredentials(dir).erase('docker.io')).rejects.toMatchObject({
       code: 'failed-precondition',
-      message: 'docker-credential-tsbuild-absent is not installed (not found on PATH): config.json names the credential helper "tsbuild-absent"',
-      hint: 'install docker-credential-tsbuild-absent, or remove "tsbuild-absent" from config.json',
+      message: `docker-credential-tsbuild-absent is not installed (not found on PATH): credsStore in ${path.join(dir, 'config.json')} names it`,
+      hint: 'install docker-credential-tsbuild-absent; or remove that entry',
     });
   });
 });

@@ -4,12 +4,13 @@
  * changing the machine (a user without subordinate ids, newuidmap off PATH, a tap device the user
  * cannot open).
  */
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findIdRange } from '../../src/rootless/id-ranges.js';
 import { checkRootlessPrerequisites, namespaceFailure, type Machine } from '../../src/rootless/preflight.js';
 import { isInitialMap } from '../../src/util/user-namespace.js';
+import { pathWithout } from '../helpers/path-without.js';
 import { registryAvailable, useBusyboxRegistry } from '../helpers/registry.js';
 import { rootlessAvailable, tunOpenToAll, useRootlessUser } from '../helpers/rootless-user.js';
 
@@ -46,12 +47,12 @@ describe('the checks before entering a user namespace', () => {
     [
       {},
       ['unshare'],
-      "unshare is not installed (not found on PATH): rootless builds need it to map the user's ids\ninstall it: apt-get install util-linux",
+      'unshare is not installed (not found on PATH): rootless builds make their user namespace with it\ninstall it: apt-get install util-linux',
     ],
     [
       {},
       ['setpriv'],
-      "setpriv is not installed (not found on PATH): rootless builds need it to map the user's ids\ninstall it: apt-get install util-linux",
+      'setpriv is not installed (not found on PATH): rootless builds need it to stop the inner command with tsbuild\ninstall it: apt-get install util-linux',
     ],
   ])('%j without %j: %s', (files, missing, expected) => {
     let message: string | undefined;
@@ -156,22 +157,6 @@ describe('subordinate id ranges', () => {
 const noSubids = useRootlessUser(rootlessAvailable, { subids: false });
 const withSubids = useRootlessUser(rootlessAvailable && registryAvailable);
 const busybox = useBusyboxRegistry(rootlessAvailable && registryAvailable);
-
-/** A PATH with every command of the system's but `hidden` (in a directory the user can read). */
-function pathWithout(dir: string, hidden: string): string {
-  mkdirSync(dir);
-  for (const from of ['/usr/local/bin', '/usr/bin', '/usr/sbin', '/bin', '/sbin']) {
-    for (const name of readdirSync(from)) {
-      if (name === hidden) continue;
-      try {
-        symlinkSync(path.join(from, name), path.join(dir, name));
-      } catch {
-        // the same name from an earlier directory wins, as on PATH
-      }
-    }
-  }
-  return dir;
-}
 
 describe.skipIf(!rootlessAvailable)('what a real user is told', () => {
   it('no subordinate uid range: the file and the line to add', () => {

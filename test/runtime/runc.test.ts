@@ -87,7 +87,9 @@ describe.skipIf(!isRoot)('RuncExecutor (real runc)', () => {
       { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: { namespacePath: undefined, resolvConf: '' }, security: 'sandbox' },
     );
     await expect(run).rejects.toThrow(
-      new FailedPreconditionError('cannot run runc-not-installed: spawn runc-not-installed ENOENT', { hint: 'install runc (apt-get install runc)' }),
+      new FailedPreconditionError('runc-not-installed is not installed (not found on PATH): RUN steps run in it', {
+        hint: 'install it: apt-get install runc',
+      }),
     );
     expect([readdirSync(path.join(state, 'runc', 'bundles')), await mountsUnder(state)]).toEqual([[], []]);
   });

@@ -4,22 +4,19 @@
  */
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
+import { build, InvalidArgumentError, loadPlan, type OutputResult } from '../../index.js';
+import { formatBuildWarnings } from '../../exports/lint.js';
 import {
-  build,
   buildOutputs,
-  formatBuildWarnings,
-  formatPlan,
-  InvalidArgumentError,
-  loadPlan,
+  parseByteSize,
   parseCacheSpec,
-  parseNetworkMode,
   parseEntitlements,
   parseHostEntry,
-  parseByteSize,
-  parseUlimit,
+  parseNetworkMode,
   parseSsh,
-  type OutputResult,
-} from '../../index.js';
+  parseUlimit,
+} from '../../exports/options.js';
+import { formatPlan } from '../../exports/plan.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
 import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';

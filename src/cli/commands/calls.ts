@@ -8,17 +8,14 @@ import {
   checkDockerfile,
   CheckConfigError,
   dockerfileTargets,
-  formatBuildWarnings,
-  formatCheckReport,
-  formatOutline,
-  formatTargets,
   hasCode,
   InvalidArgumentError,
-  lintViolation,
   outlineDockerfile,
   type CheckRequest,
   type CheckResult,
 } from '../../index.js';
+import { lintViolation } from '../../cli-support.js';
+import { formatBuildWarnings, formatCheckReport, formatOutline, formatTargets } from '../../exports/lint.js';
 import type { CliContext } from '../context.js';
 
 /** A `--call` value: the method and its options (`check,ignorestatus=true`). */
