@@ -7,7 +7,6 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNetworkProvider } from '../../src/network/providers.js';
@@ -17,6 +16,7 @@ import { NetnsContainers } from '../helpers/netns-container.js';
 import { leftovers, NOTHING_LEFT, until } from '../helpers/netns-leftovers.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { primaryAddress } from '../helpers/host-address.js';
 
 const tempDir = useTempDirs('tsbuild-network-');
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -40,15 +40,6 @@ async function serve(host: string, body: string): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
   return (server.address() as AddressInfo).port;
-}
-
-/** The host's first non-loopback IPv4 address: what a step reaches the host's own services on. */
-function primaryAddress(): string {
-  const address = Object.values(os.networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
-  if (address === undefined) throw new Error('this machine has no non-loopback IPv4 address to serve the test from');
-  return address;
 }
 
 /** `busybox wget` of each url, each result on one line: the body, or wget's error. */

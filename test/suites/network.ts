@@ -10,7 +10,6 @@
 import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import { busyboxLayer } from '../helpers/oci-image.js';
 import { freePort } from '../helpers/ports.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { primaryAddress } from '../helpers/host-address.js';
 
 /** What a process inside gets from a server on the host: its answer, or how connecting failed. */
 export type Reach = 'reached' | 'refused' | 'unreachable';
@@ -242,15 +242,6 @@ function reachText(reach: Reach, address: string, body: string): string {
   if (reach === 'reached') return body;
   const cause = reach === 'refused' ? 'Connection refused' : 'Network is unreachable';
   return `wget: can't connect to remote host (${address}): ${cause}\n(failed)\n`;
-}
-
-/** The host's first non-loopback IPv4 address. */
-function primaryAddress(): string {
-  const address = Object.values(os.networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
-  if (address === undefined) throw new Error('this machine has no non-loopback IPv4 address to serve the test from');
-  return address;
 }
 
 /** Interface names in /proc/net/dev text, sorted. */
