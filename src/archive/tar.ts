@@ -1,6 +1,7 @@
 /**
- * Tar reading and writing: the only importer of `tar-stream`. Entries are streamed, never
- * collected; headers written here are deterministic (numeric owners, no user/group names).
+ * Tar reading, and the header type both directions use. With `tar-writer.ts`, the only importer of
+ * `tar-stream`. Entries are streamed, never collected; headers written are deterministic (numeric
+ * owners, no user/group names).
  */
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -68,77 +69,5 @@ async function* withTarErrors<T>(entries: AsyncIterable<T>, what: string): Async
     const message = (err as Error).message ?? '';
     if (err instanceof TsbuildError || !/^(Invalid tar header|Unexpected end of data)/.test(message)) throw err;
     throw new InvalidArgumentError(`${what} is not a valid tar archive: ${message}`, { cause: err });
-  }
-}
-
-/** A tar writer: add entries in order, then `finish()`; `stream` is the tar bytes. */
-export class TarWriter {
-  private readonly pack = tar.pack();
-  /** The tar bytes as a Node stream. */
-  readonly stream: Readable = Readable.from(this.pack, { objectMode: false });
-
-  /** Adds an entry; for files, `body` supplies exactly `header.size` bytes (a buffer: a small file whole). */
-  async add(header: TarHeader, body?: Readable | Buffer): Promise<void> {
-    const pax: Record<string, string> = {};
-    for (const [key, value] of Object.entries(header.xattrs ?? {})) pax[`SCHILY.xattr.${key}`] = value.toString('latin1');
-    const h = {
-      name: header.name,
-      type: header.type,
-      mode: header.mode,
-      uid: header.uid,
-      gid: header.gid,
-      uname: '',
-      gname: '',
-      mtime: header.mtime,
-      size: header.type === 'file' ? (header.size ?? 0) : 0,
-      ...(header.linkname !== undefined ? { linkname: header.linkname } : {}),
-      ...(header.devmajor !== undefined ? { devmajor: header.devmajor, devminor: header.devminor ?? 0 } : {}),
-      ...(Object.keys(pax).length > 0 ? { pax } : {}),
-    };
-    // A failing consumer destroys the pack and its current entry: the error comes back through
-    // the entry's callback (and must not be emitted with nobody listening).
-    if (Buffer.isBuffer(body)) {
-      await new Promise<void>((resolve, reject) => {
-        this.pack.entry({ ...h, size: body.length }, body, (err) => (err ? reject(err) : resolve())).on('error', reject);
-      });
-      return;
-    }
-    type Sink = ReturnType<typeof this.pack.entry>;
-    let sink: Sink | undefined;
-    let failed: (err: Error) => void = () => undefined;
-    const done = new Promise<void>((resolve, reject) => {
-      failed = reject;
-      sink = this.pack.entry(h, (err) => (err ? reject(err) : resolve()));
-      sink.on('error', reject);
-    });
-    done.catch(() => undefined); // awaited below, after the body is written
-    if (!sink) {
-      // The pack was already destroyed (its consumer failed): `done` holds why.
-      body?.destroy();
-      await done;
-      return;
-    }
-    const out = sink;
-    if (header.type === 'file' && body) {
-      try {
-        for await (const chunk of body) {
-          // Waiting for room ends too when the entry fails (its consumer is gone).
-          if (!out.write(chunk as Buffer)) await Promise.race([new Promise<void>((resolve) => out.once('drain', () => resolve())), done]);
-        }
-      } catch (err) {
-        body.destroy();
-        failed(err as Error);
-      }
-    }
-    (out as unknown as { end(): void }).end();
-    await done;
-  }
-
-  finish(): void {
-    this.pack.finalize();
-  }
-
-  destroy(err?: Error): void {
-    this.pack.destroy(err);
   }
 }

@@ -11,12 +11,12 @@ export interface Change {
   opaque?: boolean;
 }
 
-/** Byte-wise path order with parents before children, the order layer entries are written in. */
-export function comparePaths(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    if (pa[i] !== pb[i]) return Buffer.compare(Buffer.from(pa[i] ?? ''), Buffer.from(pb[i] ?? ''));
-  }
-  return pa.length - pb.length;
+/**
+ * `changes` in byte-wise path order with parents before children, the order layer entries are
+ * written in. Each path's key is made once: with `/` as the lowest byte, byte order of the whole
+ * path is component-wise order.
+ */
+export function inPathOrder(changes: readonly Change[]): Change[] {
+  const keyed = changes.map((change) => ({ change, key: Buffer.from(change.path.replaceAll('/', '\0')) }));
+  return keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map(({ change }) => change);
 }

@@ -7,7 +7,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { parallelGzip } from '../archive/parallel-gzip.js';
-import { TarWriter } from '../archive/tar.js';
+import { TarWriter } from '../archive/tar-writer.js';
 import type { ContentStore } from '../content/store.js';
 import type { Digest } from '../digest/digest.js';
 import { HashingStream } from '../digest/hashing.js';

@@ -15,7 +15,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { comparePaths, type Change } from './changes.js';
+import { inPathOrder, type Change } from './changes.js';
 import { xattrsUnder } from '../util/native.js';
 import type { OverlayXattrPrefix, UpperFormat } from '../snapshot/mount-data.js';
 import { changesEntries, fuseEntry, fuseOpaque, whiteoutFileOf } from './fuse-markers.js';
@@ -87,7 +87,7 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
     return changed;
   };
   await walk('', readdirSync(input.upper).sort());
-  return changes.sort((a, b) => comparePaths(a.path, b.path));
+  return inPathOrder(changes);
 }
 
 function opaqueDirs(attrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>, marker: string): Set<string> {

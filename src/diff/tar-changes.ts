@@ -6,10 +6,11 @@
  */
 import { createReadStream, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { TarHeader, TarWriter } from '../archive/tar.js';
+import type { TarHeader } from '../archive/tar.js';
+import type { TarWriter } from '../archive/tar-writer.js';
 import { opaqueName, whiteoutName } from '../archive/whiteout.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
-import { comparePaths, type Change } from './changes.js';
+import { inPathOrder, type Change } from './changes.js';
 
 /**
  * overlayfs's own attributes (the opaque marker and the like, under `trusted.overlay.` as root and
@@ -33,12 +34,14 @@ export async function writeChanges(
   const slicer = new TimeSlicer(signal);
   const clamp = (date: Date): Date =>
     sourceDateEpoch !== undefined && date.getTime() > sourceDateEpoch * 1000 ? new Date(sourceDateEpoch * 1000) : date;
+  // Entries are looked up as `base + rel` (rel is a clean relative path): a join per entry is not free.
+  const base = path.join(root, '/');
   const written = new Set<string>();
   const links = new Map<string, string>();
   const entry = async (rel: string): Promise<void> => {
     if (written.has(rel)) return;
     written.add(rel);
-    const abs = path.join(root, rel);
+    const abs = base + rel;
     await slicer.pause();
     const stat = lstatSync(abs);
     const header: TarHeader = {
@@ -49,8 +52,11 @@ export async function writeChanges(
       gid: stat.gid,
       mtime: clamp(stat.mtime),
     };
-    const attrs = [...(xattrs.get(abs) ?? new Map<string, Buffer>())].filter(([k]) => !isOverlayAttribute(k));
-    if (attrs.length > 0) header.xattrs = Object.fromEntries(attrs);
+    const own = xattrs.get(abs);
+    if (own) {
+      const attrs = [...own].filter(([k]) => !isOverlayAttribute(k));
+      if (attrs.length > 0) header.xattrs = Object.fromEntries(attrs);
+    }
     const inode = `${stat.dev}:${stat.ino}`;
     if (stat.isFile() && stat.nlink > 1 && links.has(inode)) {
       await tar.add({ ...header, type: 'link', linkname: links.get(inode) ?? '' });
@@ -70,10 +76,9 @@ export async function writeChanges(
     }
   };
   const parents = async (rel: string): Promise<void> => {
-    const parts = rel.split('/');
-    for (let i = 1; i < parts.length; i++) await entry(parts.slice(0, i).join('/'));
+    for (let slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) await entry(rel.slice(0, slash));
   };
-  for (const change of [...changes].sort((a, b) => comparePaths(a.path, b.path))) {
+  for (const change of inPathOrder(changes)) {
     await parents(change.path);
     if (change.kind === 'delete') {
       await tar.add({ name: whiteoutName(change.path), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: EPOCH });

@@ -5,7 +5,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Stats } from 'node:fs';
-import { comparePaths, type Change } from './changes.js';
+import { inPathOrder, type Change } from './changes.js';
 
 /** The changes that turn `lower` into `upper`, sorted parents first. */
 export async function doubleWalkChanges(lower: string, upper: string): Promise<Change[]> {
@@ -47,7 +47,7 @@ export async function doubleWalkChanges(lower: string, upper: string): Promise<C
     }
   };
   await walk('');
-  return changes.sort((a, b) => comparePaths(a.path, b.path));
+  return inPathOrder(changes);
 }
 
 async function same(a: Stats, aPath: string, b: Stats, bPath: string): Promise<boolean> {

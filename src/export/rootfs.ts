@@ -13,7 +13,7 @@ import { makeDirs } from '../util/make-dirs.js';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { layerCompression } from '../archive/compression.js';
-import { TarWriter } from '../archive/tar.js';
+import { TarWriter } from '../archive/tar-writer.js';
 import { readFailure, type ContentStore } from '../content/store.js';
 import { applyLayer } from '../diff/applier.js';
 import { writeChanges } from '../diff/tar-changes.js';

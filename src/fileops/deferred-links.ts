@@ -69,10 +69,13 @@ export class DeferredLinks {
   async link(rootfs: string, writable: string, signal?: AbortSignal): Promise<void> {
     const slicer = new TimeSlicer(signal);
     const dirTimes = new Map<string, Stats>();
+    // Targets are clean paths under `rootfs` (what `take` was given); a relative/join per file is not free.
+    const from = path.join(rootfs, '/');
+    const to = path.join(writable, '/');
     for (const [target, { source, stat }] of this.files) {
       await slicer.pause();
-      const dest = path.join(writable, path.relative(rootfs, target));
-      const dir = path.dirname(dest);
+      const dest = target.startsWith(from) ? to + target.slice(from.length) : path.join(writable, path.relative(rootfs, target));
+      const dir = dest.slice(0, dest.lastIndexOf('/'));
       if (!dirTimes.has(dir)) dirTimes.set(dir, lstatSync(dir));
       await this.linkOne(source, stat, dest);
     }

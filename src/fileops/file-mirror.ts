@@ -24,7 +24,11 @@ export interface MirrorPruneResult {
 }
 
 export class FileMirror {
-  constructor(readonly dir: string) {}
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
 
   /** The mirror of the state root `root`. */
   static of(root: string): FileMirror {
@@ -33,7 +37,7 @@ export class FileMirror {
 
   /** Where the entry of the source version `stat` describes is (whether it exists or not). */
   pathOf(stat: Stats): string {
-    return path.join(this.dir, entryName(stat));
+    return `${this.dir}/${entryName(stat)}`;
   }
 
   /**

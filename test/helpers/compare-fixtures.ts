@@ -7,6 +7,7 @@
  * writers cases build their contexts with. Dockerfiles name their base `${BASE}` (a global ARG).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -74,8 +75,7 @@ export async function startCompareFixtures(): Promise<CompareFixtures> {
   const served = await serveFiles(
     {
       '/file.txt': Buffer.from(URL_FILE),
-      // The same bytes on every run: BuildKit revalidates a URL it fetched before (same port, same
-      // Last-Modified) and may keep its earlier copy.
+      // The same bytes on every run (and each file's ETag is its content's hash, below).
       '/t.tar.gz': execFileSync('sh', [
         '-c',
         'd=$(mktemp -d) && echo inside > $d/inside && chmod 644 $d/inside && tar -C $d --owner=0 --group=0 --mtime=@1577836800 -c inside | gzip -n && rm -r $d',
@@ -151,7 +151,10 @@ export async function serveFiles(files: Record<string, Buffer>, gitRoot: string)
     if (/^\/[^/]+\.git\//.test(req.url ?? '')) return serveGit(gitRoot, req, res);
     const body = files[req.url ?? ''];
     if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Length': body.length, 'Last-Modified': 'Wed, 01 Jan 2020 10:00:00 GMT', ETag: '"fixed"' });
+    // BuildKit keeps the copy it fetched before when the ETag matches (another run on the same port,
+    // another checkout's fixtures): the ETag names the bytes, as a real server's does.
+    const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
+    res.writeHead(200, { 'Content-Length': body.length, 'Last-Modified': 'Wed, 01 Jan 2020 10:00:00 GMT', ETag: etag });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

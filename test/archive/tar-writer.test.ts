@@ -1,0 +1,149 @@
+/**
+ * The tar writer writes exactly the bytes tar-stream's `pack()` writes for the same entries (the
+ * writer before it was `pack()` itself, so layers keep their digests), and fails where `pack()`
+ * failed: a body of the wrong size, a consumer that went away.
+ */
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import type { TarHeader } from '../../src/archive/tar.js';
+import { TarWriter } from '../../src/archive/tar-writer.js';
+
+const T = new Date(1_700_000_000_123);
+const base = { mode: 0o644, uid: 0, gid: 0, mtime: T };
+
+/** Entries with their bodies: a string body is a small file given whole, a number a streamed body of that many bytes. */
+const cases: Array<[string, TarHeader, string | number | undefined]> = [
+  ['empty file', { ...base, name: 'a', type: 'file', size: 0 }, ''],
+  ['small file', { ...base, name: 'dir/b.txt', type: 'file', uid: 1000, gid: 1001 }, 'hello\n'],
+  ['file of exactly one block', { ...base, name: 'c', type: 'file' }, 'x'.repeat(512)],
+  ['streamed file, not a block multiple', { ...base, name: 'big', type: 'file', size: 3 * 1024 * 1024 + 7 }, 3 * 1024 * 1024 + 7],
+  ['streamed file under the direct size', { ...base, name: 'mid', type: 'file', size: 1000 }, 1000],
+  ['directory', { ...base, name: 'dir/', type: 'directory', mode: 0o755 }, undefined],
+  ['setuid and sticky modes', { ...base, name: 'suid', type: 'file', mode: 0o4755 }, 'y'],
+  ['whiteout with mode 0 (pack writes 0644)', { ...base, name: 'dir/.wh.gone', type: 'file', mode: 0, size: 0, mtime: new Date(0) }, undefined],
+  ['directory with mode 0 (pack writes 0755)', { ...base, name: 'zero/', type: 'directory', mode: 0 }, undefined],
+  ['symlink', { ...base, name: 'lnk', type: 'symlink', mode: 0o777, linkname: '../target' }, undefined],
+  ['hard link', { ...base, name: 'hard', type: 'link', linkname: 'dir/b.txt' }, undefined],
+  ['character device', { ...base, name: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 }, undefined],
+  ['block device', { ...base, name: 'dev/sda', type: 'block-device', mode: 0o660, devmajor: 8, devminor: 0 }, undefined],
+  ['fifo', { ...base, name: 'pipe', type: 'fifo' }, undefined],
+  ['name over 100 bytes (ustar prefix)', { ...base, name: `${'d'.repeat(90)}/${'f'.repeat(90)}`, type: 'file' }, 'p'],
+  ['name no prefix can hold (PAX path)', { ...base, name: 'n'.repeat(180), type: 'file' }, 'q'],
+  ['non-ASCII name (PAX path)', { ...base, name: 'été/ünï.txt', type: 'file' }, 'u'],
+  ['long symlink target (PAX linkpath)', { ...base, name: 'far', type: 'symlink', linkname: 't/'.repeat(80) }, undefined],
+  ['xattrs (PAX records)', { ...base, name: 'cap', type: 'file', xattrs: { 'security.capability': Buffer.from([1, 0, 0, 2, 0, 0x20]) } }, 'z'],
+  ['xattrs on a directory', { ...base, name: 'xd/', type: 'directory', mode: 0o755, xattrs: { 'user.a': Buffer.from('1') } }, undefined],
+  ['large uid and gid', { ...base, name: 'own', type: 'file', uid: 2_000_000, gid: 65534 }, 'o'],
+];
+
+function bodyOf(spec: string | number | undefined): Buffer | Readable | undefined {
+  if (spec === undefined) return undefined;
+  if (typeof spec === 'string') return Buffer.from(spec);
+  const bytes = Buffer.alloc(spec);
+  for (let i = 0; i < spec; i++) bytes[i] = (i * 31 + 7) & 0xff;
+  return Readable.from([bytes.subarray(0, 70_000), bytes.subarray(70_000, 70_100), bytes.subarray(70_100)].filter((b) => b.length > 0));
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** What tar-stream's pack() writes for the entries, as the writer before this one called it. */
+async function packBytes(entries: Array<[TarHeader, string | number | undefined]>): Promise<Buffer> {
+  const pack = tar.pack();
+  const out = collect(Readable.from(pack, { objectMode: false }));
+  for (const [header, spec] of entries) {
+    const pax: Record<string, string> = {};
+    for (const [key, value] of Object.entries(header.xattrs ?? {})) pax[`SCHILY.xattr.${key}`] = value.toString('latin1');
+    const h = {
+      name: header.name,
+      type: header.type,
+      mode: header.mode,
+      uid: header.uid,
+      gid: header.gid,
+      uname: '',
+      gname: '',
+      mtime: header.mtime,
+      size: header.type === 'file' ? (header.size ?? 0) : 0,
+      ...(header.linkname !== undefined ? { linkname: header.linkname } : {}),
+      ...(header.devmajor !== undefined ? { devmajor: header.devmajor, devminor: header.devminor ?? 0 } : {}),
+      ...(Object.keys(pax).length > 0 ? { pax } : {}),
+    };
+    const body = bodyOf(spec);
+    await new Promise<void>((resolve, reject) => {
+      if (Buffer.isBuffer(body)) {
+        pack.entry({ ...h, size: body.length }, body, (err) => (err ? reject(err) : resolve()));
+        return;
+      }
+      const sink = pack.entry(h, (err) => (err ? reject(err) : resolve())) as unknown as Writable;
+      if (body) body.on('data', (chunk: Buffer) => sink.write(chunk)).on('end', () => sink.end());
+      else sink.end();
+    });
+  }
+  pack.finalize();
+  return out;
+}
+
+async function writerBytes(entries: Array<[TarHeader, string | number | undefined]>): Promise<Buffer> {
+  const writer = new TarWriter();
+  const out = collect(writer.stream);
+  for (const [header, spec] of entries) await writer.add(header, bodyOf(spec));
+  writer.finish();
+  return out;
+}
+
+describe('TarWriter', () => {
+  it.each(cases)('%s: the bytes pack() writes', async (_name, header, body) => {
+    const ours = await writerBytes([[header, body]]);
+    expect(ours.length % 512).toBe(0);
+    expect(ours.equals(await packBytes([[header, body]]))).toBe(true);
+  });
+
+  it('a whole archive of every case, and 3,000 small files: the bytes pack() writes', async () => {
+    const entries: Array<[TarHeader, string | number | undefined]> = cases.map(([, header, body]) => [header, body]);
+    for (let i = 0; i < 3000; i++) entries.push([{ ...base, name: `many/f${i}`, type: 'file' }, `file ${i}\n`.repeat(i % 50)]);
+    const ours = await writerBytes(entries);
+    expect(ours.length).toBe((await packBytes(entries)).length);
+    expect(ours.equals(await packBytes(entries))).toBe(true);
+  });
+
+  it.each([
+    ['shorter', 10, 'f changed while it was written to the archive: 10 bytes where it had 20'],
+    ['longer', 30, 'f changed while it was written to the archive: 30 bytes where it had 20'],
+  ])('a streamed body %s than its header says fails the entry', async (_name, actual, message) => {
+    const writer = new TarWriter();
+    writer.stream.resume();
+    await expect(writer.add({ ...base, name: 'f', type: 'file', size: 20 }, Readable.from([Buffer.alloc(actual)]))).rejects.toThrow(message);
+  });
+
+  it('a consumer that fails stops the writer: the next add rejects with its error', async () => {
+    const writer = new TarWriter();
+    const failing = new Writable({ write: (_chunk, _encoding, done) => done(new Error('disk full')) });
+    const flowing = pipeline(writer.stream, failing);
+    const adding = (async () => {
+      for (let i = 0; i < 100; i++) await writer.add({ ...base, name: `f${i}`, type: 'file' }, Buffer.alloc(64 * 1024));
+    })();
+    await expect(flowing).rejects.toThrow('disk full');
+    await expect(adding).rejects.toThrow('disk full');
+  });
+
+  it('waits for a slow consumer: no more than two chunks are buffered ahead', async () => {
+    const writer = new TarWriter();
+    let added = 0;
+    const adding = (async () => {
+      for (; added < 64; added++) await writer.add({ ...base, name: `f${added}`, type: 'file' }, Buffer.alloc(256 * 1024));
+      writer.finish();
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // 1 MiB chunks against a 1 MiB high-water mark: the writer stops after a few entries.
+    expect(added).toBeLessThan(16);
+    const bytes = await collect(writer.stream);
+    await adding;
+    expect(added).toBe(64);
+    expect(bytes.length).toBe(64 * (512 + 256 * 1024) + 1024);
+  });
+});
