@@ -3,12 +3,16 @@
  * the layer writer consumes.
  */
 
+import type { Stats } from 'node:fs';
+
 /** One change, at a clean relative path (`etc/passwd`). */
 export interface Change {
   kind: 'add' | 'modify' | 'delete';
   path: string;
   /** For a directory: everything the lower layers had in it is hidden (opaque). */
   opaque?: boolean;
+  /** The entry's `lstat` in the upper tree, when the finder made one (the layer writer then needs none). */
+  stat?: Stats;
 }
 
 /**

@@ -37,13 +37,14 @@ export async function writeChanges(
   // Entries are looked up as `base + rel` (rel is a clean relative path): a join per entry is not free.
   const base = path.join(root, '/');
   const written = new Set<string>();
+  const known = new Map(changes.flatMap((change) => (change.stat ? [[change.path, change.stat] as const] : [])));
   const links = new Map<string, string>();
   const entry = async (rel: string): Promise<void> => {
     if (written.has(rel)) return;
     written.add(rel);
     const abs = base + rel;
     await slicer.pause();
-    const stat = lstatSync(abs);
+    const stat = known.get(rel) ?? lstatSync(abs);
     const header: TarHeader = {
       name: stat.isDirectory() ? `${rel}/` : rel,
       type: 'file',
