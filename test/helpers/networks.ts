@@ -10,19 +10,38 @@ export interface TestNetworks {
   /** `ExecContext.networks`. */
   networks: (mode: NetworkMode) => NetworkProvider;
   close(): Promise<void>;
+  /** How many step networks were prepared and how many of those released, so far. */
+  counts(): { prepared: number; released: number };
 }
 
 export function testNetworks(root: string): TestNetworks {
   const providers = new Map<NetworkMode, NetworkProvider>();
+  const counts = { prepared: 0, released: 0 };
   return {
     networks: (mode) => {
       let provider = providers.get(mode);
       if (!provider) {
-        provider = createNetworkProvider(mode, { root });
+        const real = createNetworkProvider(mode, { root });
+        provider = {
+          mode: real.mode,
+          prepare: async (signal) => {
+            const network = await real.prepare(signal);
+            counts.prepared++;
+            return {
+              ...network,
+              release: async () => {
+                counts.released++;
+                await network.release();
+              },
+            };
+          },
+          close: () => real.close(),
+        };
         providers.set(mode, provider);
       }
       return provider;
     },
+    counts: () => ({ ...counts }),
     close: async () => {
       await Promise.all([...providers.values()].map((provider) => provider.close()));
     },

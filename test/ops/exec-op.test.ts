@@ -22,7 +22,7 @@ import { ExecError } from '../../src/runtime/exec-error.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { RuncExecutor } from '../../src/runtime/runc.js';
 import { MountDiffer } from '../../src/diff/differ.js';
-import { testNetworks } from '../helpers/networks.js';
+import { testNetworks, type TestNetworks } from '../helpers/networks.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { CopyingSnapshotter } from '../../src/snapshot/copying.js';
 import type { DirectorySnapshotter } from '../../src/snapshot/directory-snapshotter.js';
@@ -57,6 +57,7 @@ async function build(
     copying?: boolean;
     sshAgents?: Record<string, string>;
     sourceDir?: string;
+    nets?: TestNetworks;
   } = {},
 ): Promise<Built> {
   const root = options.root ?? tempDir();
@@ -89,7 +90,7 @@ async function build(
   const layers: LayerResult[] = [];
   let output = '';
   const steps = plan.stages.at(-1)?.steps.filter((s): s is ExecStep => s.kind === 'exec') ?? [];
-  const nets = testNetworks(root);
+  const nets = options.nets ?? testNetworks(root);
   try {
     for (const [i, step] of steps.entries()) {
       const name = `step-${i}-${randomBytes(4).toString('hex')}`;
@@ -377,6 +378,20 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
 
   it('refuses a missing required secret', async () => {
     await expect(build('FROM base\nRUN --mount=type=secret,id=absent,required true\n')).rejects.toThrow('secret absent: not found');
+  });
+
+  // The network is made while the snapshot is prepared: a step that fails before its process
+  // starts releases it at once, not only when the build closes its providers.
+  it.each([
+    ['a missing required secret', 'RUN --mount=type=secret,id=absent,required true', 'secret absent: not found'],
+    ['a bind from a source that does not exist', 'RUN --mount=type=bind,source=missing,target=/m true', 'missing'],
+    ['a process that fails', 'RUN exit 3', 'exit code: 3'],
+  ])('%s: the step network it prepared is released when the step fails', async (_name, run, message) => {
+    const root = tempDir();
+    const nets = testNetworks(root);
+    const contextDir = tempDir();
+    await expect(build(`FROM base\n${run}\n`, { root, nets, contextDir })).rejects.toThrow(message);
+    expect(nets.counts()).toEqual({ prepared: 1, released: 1 });
   });
 
   it('Ctrl-C mid-RUN kills the container and leaves no container, mount or active snapshot', async () => {
