@@ -16,8 +16,9 @@ const wrapper = fileURLToPath(new URL('../scripts/reference-buildkit.sh', import
 /**
  * Current BuildKit; undefined when the engine cannot be started here (not root, no script, no
  * docker CLI). The engine is shared with other work on the machine, so nothing global is pruned:
- * `reset()` removes only the images this bench named, and the next build runs with --no-cache
- * (cold steps; base blobs BuildKit already holds are not fetched again).
+ * `reset()` removes only the images this bench named or loaded (by the ids `-q` printed, so the
+ * images a re-used name left untagged go too), and the next build runs with --no-cache (cold steps;
+ * base blobs BuildKit already holds are not fetched again).
  */
 export async function startBuildKit() {
   if (process.getuid?.() !== 0 || !existsSync(script)) return undefined;
@@ -32,6 +33,13 @@ export async function startBuildKit() {
   const engine = docker(['version', '--format', '{{.Server.Version}}']).trim();
   const buildx = docker(['buildx', 'version']).trim().split(' ')[1];
   const named = new Set();
+  const loaded = new Set();
+  const forget = () => {
+    if (named.size > 0) spawnSync('docker', ['rmi', '--force', ...named], { env, stdio: 'ignore' });
+    if (loaded.size > 0) spawnSync('docker', ['rmi', ...loaded], { env, stdio: 'ignore' });
+    named.clear();
+    loaded.clear();
+  };
   let cold = true;
   // Local names carry this process's id: other work on the shared engine may use the same ones.
   const own = (tag) => (tag.includes('/') ? tag : `tsbuild-bench-${process.pid}-${tag}`);
@@ -53,19 +61,18 @@ export async function startBuildKit() {
         context,
       ]);
       cold = false;
+      const id = /sha256:[0-9a-f]{64}/.exec(out)?.[0];
+      if (id) loaded.add(id);
       return out;
     },
     pull: (ref) => (named.add(ref), docker(['pull', '-q', ref])),
     push: (ref) => docker(['push', '-q', ref]),
     /** Forgets this bench's images; the next build runs every step. */
     reset: () => {
-      if (named.size > 0) spawnSync('docker', ['rmi', '--force', ...named], { env, stdio: 'ignore' });
-      named.clear();
+      forget();
       cold = true;
     },
-    stop: async () => {
-      if (named.size > 0) spawnSync('docker', ['rmi', '--force', ...named], { env, stdio: 'ignore' });
-    },
+    stop: async () => forget(),
   };
 }
 

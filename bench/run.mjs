@@ -12,6 +12,8 @@ import { benchNetwork, formatNetwork } from './network.mjs';
 import { benchSeccomp } from './seccomp.mjs';
 import { benchMultiPlatform, formatMultiPlatform } from './multiplatform.mjs';
 import { benchRootless, formatRootless } from './rootless.mjs';
+import { benchEditLoop, formatEditLoop } from './edit-loop.mjs';
+import { formatIssueTable, issueTable } from './issue-table.mjs';
 
 const machine = {
   cpus: os.cpus().length,
@@ -60,6 +62,10 @@ if (process.getuid?.() !== 0) {
       );
     }
   }
+  // The performance issue's edit-rebuild loop, the three builders interleaved (BENCH_EDIT_RUNS rounds, 5).
+  const edit = await benchEditLoop();
+  results.push(edit);
+  console.log(formatEditLoop(edit));
   const mp = await benchMultiPlatform();
   results.push(mp);
   console.log(formatMultiPlatform(mp));
@@ -88,7 +94,10 @@ if (process.getuid?.() !== 0) {
     `  converted to zstd (compression=zstd): median ${r.zstdConversion.medianSeconds.toFixed(2)} s = ${r.zstdConversion.throughputMiBps.toFixed(0)} MiB/s of tar, layer ${r.zstdConversion.compressedMiB.toFixed(0)} MiB`,
   );
 }
+// The performance issue's table from this run's numbers (recorded beside them).
+const table = issueTable(results);
+if (table.length > 0) console.log(`issue 17's scenarios (medians; goal: ratio tsbuild / BuildKit):\n${formatIssueTable(table)}`);
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/${new Date().toISOString().slice(0, 16).replace(/:/g, '')}.json`;
-writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, results, issueTable: table }, null, 2)}\n`);
 console.log(`recorded in ${file}`);

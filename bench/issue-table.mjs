@@ -1,0 +1,56 @@
+// The performance issue's (17) table, filled from one `npm run bench`: each of its scenarios with
+// tsbuild's, BuildKit's and buildah's medians from the same run, the ratio tsbuild / BuildKit and
+// the issue's goal for it, so a run says at a glance which goals are met. The rows come from the
+// edit loop (bench/edit-loop.mjs), the registry bench (its `parallel` and `export` scenarios) and
+// the 20,000-file build (bench/build.mjs); a scenario the run skipped is left out.
+
+/** The builder of `builders` (a result's name → times map) whose name starts with `prefix`. */
+const pick = (builders, prefix) => Object.entries(builders ?? {}).find(([name]) => name.startsWith(prefix))?.[1];
+
+/** Rows { scenario, tsbuild, buildKit, buildah, goal } (milliseconds, undefined where not measured). */
+export function issueTable(results) {
+  const rows = [];
+  const add = (scenario, builders, key, goal) => {
+    const ms = (prefix) => pick(builders, prefix)?.[key]?.medianMs;
+    // tsbuild as the command where a scenario also times it as a library call.
+    const tsbuild = ms('tsbuild (command)') ?? ms('tsbuild');
+    if (tsbuild === undefined) return;
+    rows.push({ scenario, tsbuild, buildKit: ms('BuildKit'), buildah: ms('buildah'), goal });
+  };
+  const edit = results.find((r) => r.scenario.startsWith('edit loop'));
+  if (edit) {
+    add(`one file of the context changed, rebuild (median of ${edit.runs})`, edit.builders, 'oneFileChanged', 0.5);
+    add(`cold build, base image already pulled (median of ${edit.runs})`, edit.builders, 'cold', 0.8);
+    add(`no-op rebuild (median of ${edit.runs})`, edit.builders, 'noop', 0.5);
+  }
+  const registry = results.find((r) => r.scenario.startsWith('registry'));
+  if (registry) {
+    // The registry bench runs `export` at most twice.
+    add(`four parallel \`sleep 2\` stages, --no-cache (median of ${registry.runs})`, registry.builders, 'parallel', 1.0);
+    add(
+      `RUN writing ${(registry.exportMiB / 1024).toFixed(1)} GiB, --no-cache (median of ${Math.min(registry.runs, 2)})`,
+      registry.builders,
+      'export',
+      0.8,
+    );
+  }
+  const big = results.find((r) => r.scenario.startsWith('build:') && r.scenario.includes('20000-file'));
+  if (big) add(`one file changed in a 20,000-file context (median of ${big.runs})`, big.builders, 'oneFileChanged', undefined);
+  return rows;
+}
+
+const seconds = (ms) => (ms === undefined ? '—' : ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+/** The rows as a Markdown table, the issue's shape, with whether each goal is met. */
+export function formatIssueTable(rows) {
+  const lines = ['| scenario | tsbuild | BuildKit | buildah | ratio tsbuild/BuildKit | goal |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const row of rows) {
+    const ratio = row.buildKit === undefined ? undefined : row.tsbuild / row.buildKit;
+    const goal =
+      row.goal === undefined ? '—' : `at most ${row.goal.toFixed(1)}x${ratio === undefined ? '' : ratio <= row.goal ? ' (met)' : ' (not met)'}`;
+    lines.push(
+      `| ${row.scenario} | ${seconds(row.tsbuild)} | ${seconds(row.buildKit)} | ${seconds(row.buildah)} | ${ratio === undefined ? '—' : `${ratio.toFixed(2)}x`} | ${goal} |`,
+    );
+  }
+  return lines.join('\n');
+}
