@@ -37,11 +37,20 @@ interface CacheConfig {
   steps: Record<string, ExportedStep>;
 }
 
-/** The config a registry cache is read from: checked, since a registry's answer is untrusted. */
-const cacheConfig = z.looseObject({
-  version: z.literal(1),
-  steps: z.record(z.string(), z.looseObject({ layer: z.looseObject({ descriptor: descriptorSchema, diffID: digestSchema }), created: z.string() })),
-});
+/**
+ * The config a registry cache is read from: checked, since a registry's answer is untrusted. Made
+ * on first use, as the document schemas are (image/documents.ts), not by every build.
+ */
+function makeCacheConfig() {
+  return z.looseObject({
+    version: z.literal(1),
+    steps: z.record(
+      z.string(),
+      z.looseObject({ layer: z.looseObject({ descriptor: descriptorSchema(), diffID: digestSchema() }), created: z.string() }),
+    ),
+  });
+}
+let cacheConfig: ReturnType<typeof makeCacheConfig> | undefined;
 
 export interface TransferOptions extends RegistryOptions {
   root: StateRoot;
@@ -93,6 +102,7 @@ async function importFromRegistry(name: string, ref: Reference, options: Transfe
   const chunks: Buffer[] = [];
   for await (const chunk of await client.getBlob(ref, parseDigest(manifest.config.digest), manifest.config.size, options.signal))
     chunks.push(chunk as Buffer);
+  cacheConfig ??= makeCacheConfig();
   const config = parseChecked<typeof cacheConfig, CacheConfig>(cacheConfig, Buffer.concat(chunks), `the build cache config at ${name}`);
   const imported = new Map<string, ImportedStep>();
   for (const [key, step] of Object.entries(config.steps ?? {})) {

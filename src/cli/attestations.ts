@@ -4,7 +4,7 @@
  * ParseBool falses, and `disabled=true`). tsbuild makes no attestations: asking for one — `true`,
  * `mode=min`, `mode=max`, a generator — is a clear error rather than an image quietly without it.
  */
-import { UnsupportedError } from '../index.js';
+import { UnsupportedError } from '../errors.js';
 
 const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False', 'disabled=true']);
 

@@ -5,8 +5,8 @@
  * and the outputs that write to stdout, which buildx refuses to send to a terminal.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError, type OutputSpec } from '../index.js';
-import { checkStdoutOutputs, openContext, writesToStdout } from '../cli-support.js';
+import type { OutputSpec } from '../index.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { keyValues } from './key-values.js';
 
@@ -17,6 +17,8 @@ import { keyValues } from './key-values.js';
  */
 export async function localInput(argument: string, flags: { file?: string; buildArg: string[] }, command: Command, cli: CliContext): Promise<string> {
   const globals = command.optsWithGlobals<GlobalFlags>();
+  // cli-support.ts loads when a build starts, not when the CLI does (`--version`, `--help`).
+  const { openContext } = await import('./library.js');
   const opened = await openContext(argument, {
     ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
     ...(globals.root ? { root: globals.root } : {}),
@@ -40,7 +42,8 @@ export function buildContextFlags(entries: readonly string[]): Record<string, st
 }
 
 /** Refuses an archive for a terminal; says whether stdout carries an output (then the digest is not printed there). */
-export function stdoutTaken(outputs: readonly OutputSpec[]): boolean {
+export async function stdoutTaken(outputs: readonly OutputSpec[]): Promise<boolean> {
+  const { checkStdoutOutputs, writesToStdout } = await import('./library.js');
   checkStdoutOutputs(outputs, process.stdout.isTTY === true);
   return writesToStdout(outputs);
 }

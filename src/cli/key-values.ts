@@ -2,7 +2,7 @@
  * Repeatable `KEY=VALUE` flags (`--build-arg`, `--label`), as docker reads them: `KEY=VALUE` sets,
  * a bare `KEY` takes the value from the environment (and is skipped when unset there).
  */
-import { InvalidArgumentError } from '../index.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Commander collector: appends one flag occurrence. */
 export function collect(value: string, previous: string[] = []): string[] {

@@ -4,7 +4,7 @@
  * "please report" line with exit status 2. `--debug` adds stack traces.
  */
 import { Command, CommanderError } from 'commander';
-import { CancelledError, TsbuildError } from '../index.js';
+import { CancelledError, TsbuildError } from '../errors.js';
 import { registerBuild } from './commands/build.js';
 import { registerImages } from './commands/images.js';
 import { registerLogin } from './commands/login.js';

@@ -4,11 +4,12 @@
  * status. The others (pull, push, images, …) only read and write files the user owns and run
  * where they are, without the namespace's start-up cost.
  */
-import { needsUserNamespace, runInUserNamespace } from '../exports/rootless.js';
 import type { CliContext } from './context.js';
 
 /** True when the command ran in a user namespace (its status is in `context.exitCode`). */
 export async function ranInUserNamespace(context: CliContext, root: string | undefined): Promise<boolean> {
+  // Loaded when a command runs, not when the CLI starts (`--version`, `--help`).
+  const { needsUserNamespace, runInUserNamespace } = await import('./library.js');
   if (!needsUserNamespace()) return false;
   context.exitCode = await runInUserNamespace({ signal: context.signal, ...(root ? { root } : {}) });
   return true;

@@ -6,6 +6,7 @@
  * digest their path names; the small JSON files are kept to name the images at the end.
  */
 import * as z from 'zod';
+import { onFirstUse } from '../util/on-first-use.js';
 import { parseChecked, parseDocument } from '../image/documents.js';
 import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -84,7 +85,7 @@ export async function readArchive(
   const loaded: LoadedImage[] = [];
   const name = (digest: string, names: string[]): void => void loaded.push({ digest, names });
   const dockerManifest = metadata.get('manifest.json');
-  const entries = dockerManifest ? parseChecked(archiveManifest, dockerManifest, `${file}: manifest.json`) : [];
+  const entries = dockerManifest ? parseChecked(archiveManifest(), dockerManifest, `${file}: manifest.json`) : [];
   const tagsOf = (entry: ArchiveEntry): string[] => (entry.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
   const indexBytes = metadata.get('index.json');
   if (indexBytes) {
@@ -112,8 +113,10 @@ export async function readArchive(
 }
 
 /** A docker archive's `manifest.json`: one entry per image. */
-const archiveManifest = z.array(z.looseObject({ Config: z.string(), RepoTags: z.array(z.string()).nullish(), Layers: z.array(z.string()) }));
-type ArchiveEntry = z.infer<typeof archiveManifest>[number];
+const archiveManifest = onFirstUse(() =>
+  z.array(z.looseObject({ Config: z.string(), RepoTags: z.array(z.string()).nullish(), Layers: z.array(z.string()) })),
+);
+type ArchiveEntry = z.infer<ReturnType<typeof archiveManifest>>[number];
 
 /** An OCI manifest made for a legacy docker archive entry (config and layers by path). */
 async function manifestFor(

@@ -15,85 +15,96 @@ import * as z from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { Descriptor, ImageConfig, Index, Manifest } from './oci-types.js';
 
-// OCI image-spec descriptor.md: algorithm ":" encoded.
-const digest = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'not a digest');
-const stringMap = z.record(z.string(), z.string());
+/**
+ * The schemas, made on first use rather than when the module loads: making them takes ~15 ms, which
+ * a build that reads no image document (`FROM scratch`, a no-op rebuild of one) or a command that
+ * only starts should not pay.
+ */
+function makeSchemas() {
+  // OCI image-spec descriptor.md: algorithm ":" encoded.
+  const digest = z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/, 'not a digest');
+  const stringMap = z.record(z.string(), z.string());
 
-const platform = z.looseObject({
-  os: z.string(),
-  architecture: z.string(),
-  variant: z.string().optional(),
-  'os.version': z.string().optional(),
-});
+  const platform = z.looseObject({
+    os: z.string(),
+    architecture: z.string(),
+    variant: z.string().optional(),
+    'os.version': z.string().optional(),
+  });
 
-const descriptor = z.looseObject({
-  mediaType: z.string(),
-  digest,
-  size: z.number().int().nonnegative(),
-  platform: platform.optional(),
-  annotations: stringMap.optional(),
-  urls: z.array(z.string()).optional(),
-});
+  const descriptor = z.looseObject({
+    mediaType: z.string(),
+    digest,
+    size: z.number().int().nonnegative(),
+    platform: platform.optional(),
+    annotations: stringMap.optional(),
+    urls: z.array(z.string()).optional(),
+  });
 
-const manifest = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: descriptor,
-  layers: z.array(descriptor),
-  annotations: stringMap.optional(),
-});
+  const manifest = z.looseObject({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    config: descriptor,
+    layers: z.array(descriptor),
+    annotations: stringMap.optional(),
+  });
 
-const index = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  manifests: z.array(descriptor),
-  annotations: stringMap.optional(),
-});
+  const index = z.looseObject({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    manifests: z.array(descriptor),
+    annotations: stringMap.optional(),
+  });
 
-const strings = z.array(z.string()).nullish();
-const set = z.record(z.string(), z.unknown()).nullish();
+  const strings = z.array(z.string()).nullish();
+  const set = z.record(z.string(), z.unknown()).nullish();
 
-const containerConfig = z.looseObject({
-  User: z.string().optional(),
-  ExposedPorts: set,
-  Env: strings,
-  Entrypoint: strings,
-  Cmd: strings,
-  Volumes: set,
-  WorkingDir: z.string().optional(),
-  Labels: z.record(z.string(), z.string()).nullish(),
-  StopSignal: z.string().optional(),
-  ArgsEscaped: z.boolean().optional(),
-  Shell: strings,
-  Healthcheck: z.looseObject({ Test: strings }).nullish(),
-  OnBuild: strings,
-});
+  const containerConfig = z.looseObject({
+    User: z.string().optional(),
+    ExposedPorts: set,
+    Env: strings,
+    Entrypoint: strings,
+    Cmd: strings,
+    Volumes: set,
+    WorkingDir: z.string().optional(),
+    Labels: z.record(z.string(), z.string()).nullish(),
+    StopSignal: z.string().optional(),
+    ArgsEscaped: z.boolean().optional(),
+    Shell: strings,
+    Healthcheck: z.looseObject({ Test: strings }).nullish(),
+    OnBuild: strings,
+  });
 
-const history = z.looseObject({
-  created: z.string().optional(),
-  created_by: z.string().optional(),
-  author: z.string().optional(),
-  comment: z.string().optional(),
-  empty_layer: z.boolean().optional(),
-});
+  const history = z.looseObject({
+    created: z.string().optional(),
+    created_by: z.string().optional(),
+    author: z.string().optional(),
+    comment: z.string().optional(),
+    empty_layer: z.boolean().optional(),
+  });
 
-const imageConfig = z.looseObject({
-  architecture: z.string(),
-  os: z.string(),
-  variant: z.string().optional(),
-  config: containerConfig.nullish(),
-  rootfs: z.looseObject({ type: z.literal('layers'), diff_ids: z.array(digest) }),
-  history: z.array(history).nullish(),
-});
+  const imageConfig = z.looseObject({
+    architecture: z.string(),
+    os: z.string(),
+    variant: z.string().optional(),
+    config: containerConfig.nullish(),
+    rootfs: z.looseObject({ type: z.literal('layers'), diff_ids: z.array(digest) }),
+    history: z.array(history).nullish(),
+  });
 
-/** The descriptor and digest schemas, for documents of tsbuild's own that embed them. */
-export const descriptorSchema = descriptor;
-export const digestSchema = digest;
+  return { digest, descriptor, manifest, index, 'image config': imageConfig } as const;
+}
 
-const SCHEMAS = { manifest, index, 'image config': imageConfig, descriptor } as const;
+let schemas: ReturnType<typeof makeSchemas> | undefined;
+const documentSchemas = (): ReturnType<typeof makeSchemas> => (schemas ??= makeSchemas());
+
+/** The descriptor schema, for documents of tsbuild's own that embed it. */
+export const descriptorSchema = (): ReturnType<typeof makeSchemas>['descriptor'] => documentSchemas().descriptor;
+/** The digest schema, likewise. */
+export const digestSchema = (): ReturnType<typeof makeSchemas>['digest'] => documentSchemas().digest;
 
 /** The documents this module reads, by the word used in errors. */
-export type DocumentKind = keyof typeof SCHEMAS;
+export type DocumentKind = Exclude<keyof ReturnType<typeof makeSchemas>, 'digest'>;
 interface Documents {
   manifest: Manifest;
   index: Index;
@@ -112,7 +123,7 @@ export function parseDocument<K extends DocumentKind>(kind: K, bytes: Buffer | s
   } catch {
     throw new InvalidArgumentError(`${about}: invalid ${kind}: not JSON`);
   }
-  const result = SCHEMAS[kind].safeParse(value);
+  const result = documentSchemas()[kind].safeParse(value);
   if (!result.success) throw new InvalidArgumentError(`${about}: invalid ${kind}: ${firstIssue(result.error)}`);
   // The schema checked every field tsbuild reads; the interfaces describe the same shape.
   return value as Documents[K];

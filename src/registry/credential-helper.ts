@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as z from 'zod';
+import { onFirstUse } from '../util/on-first-use.js';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../errors.js';
 import { missingTool } from '../util/tool-runner.js';
 
@@ -22,7 +23,7 @@ export interface HelperSecret {
 }
 
 /** What `get` answers; other fields (ServerURL) are not read. */
-const answer = z.looseObject({ Username: z.string().optional(), Secret: z.string().optional() });
+const answer = onFirstUse(() => z.looseObject({ Username: z.string().optional(), Secret: z.string().optional() }));
 
 /** A helper's exit and what it said (its stdout, else its stderr). */
 interface Outcome {
@@ -55,9 +56,9 @@ export class CredentialHelper {
       if (nothingStored(said)) return undefined;
       throw this.failed('get', said);
     }
-    let parsed: z.infer<typeof answer>;
+    let parsed: z.infer<ReturnType<typeof answer>>;
     try {
-      parsed = answer.parse(JSON.parse(said));
+      parsed = answer().parse(JSON.parse(said));
     } catch {
       throw new UnavailableError(`credential helper ${this.program} answered with something that is not its JSON`);
     }

@@ -10,8 +10,9 @@
  * redirected POST become GET), and network failures reject as fetch's do: a `TypeError` whose
  * `cause` is the socket error, with its `code`.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,7 +41,27 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Statuses whose responses have no body (the Response constructor refuses one). */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+interface Transports {
+  http: typeof Http;
+  https: typeof Https;
+  agents: { http: Http.Agent; https: Https.Agent };
+}
+
+let loaded: Transports | undefined;
+
+/**
+ * `node:http` and `node:https` with their keep-alive agents, loaded by the first request: loading
+ * them (TLS with them) cost every command ~10 ms of its start, and most builds talk to no registry.
+ */
+function transports(): Transports {
+  if (!loaded) {
+    const load = createRequire(import.meta.url);
+    const http = load('node:http') as typeof Http;
+    const https = load('node:https') as typeof Https;
+    loaded = { http, https, agents: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) } };
+  }
+  return loaded;
+}
 
 export async function httpFetch(input: string | URL, init: HttpInit = {}): Promise<Response> {
   let url = new URL(input);
@@ -75,12 +96,13 @@ function send(
   body: HttpInit['body'],
   signal: AbortSignal | undefined,
   timeouts: HttpTimeouts,
-): Promise<http.IncomingMessage> {
+): Promise<Http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:')
       return reject(new TypeError(`fetch failed`, { cause: new Error(`unsupported protocol ${url.protocol}`) }));
-    let response: http.IncomingMessage | undefined;
+    let response: Http.IncomingMessage | undefined;
+    const { http, https, agents } = transports();
     const request = (secure ? https : http).request(
       url,
       { method, headers, agent: secure ? agents.https : agents.http, ...(signal ? { signal } : {}) },
@@ -112,7 +134,7 @@ function send(
 }
 
 /** Fails `request` unless its new socket connects (and finishes TLS) within `ms`. */
-function limitConnect(request: http.ClientRequest, socket: Socket, secure: boolean, ms: number): void {
+function limitConnect(request: Http.ClientRequest, socket: Socket, secure: boolean, ms: number): void {
   if (!socket.connecting) return; // a kept-alive connection, reused
   const timer = setTimeout(() => request.destroy(new HttpTimeoutError('connect', ms)), ms);
   const done = (): void => clearTimeout(timer);
@@ -120,7 +142,7 @@ function limitConnect(request: http.ClientRequest, socket: Socket, secure: boole
   socket.once('close', done);
 }
 
-function toResponse(message: http.IncomingMessage, method: string): Response {
+function toResponse(message: Http.IncomingMessage, method: string): Response {
   const headers = new Headers();
   for (let i = 0; i + 1 < message.rawHeaders.length; i += 2) headers.append(message.rawHeaders[i] as string, message.rawHeaders[i + 1] as string);
   const status = message.statusCode ?? 0;

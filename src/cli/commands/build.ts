@@ -4,19 +4,9 @@
  */
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
-import { build, InvalidArgumentError, loadPlan, type OutputResult } from '../../index.js';
-import { formatBuildWarnings } from '../../exports/lint.js';
-import {
-  buildOutputs,
-  parseByteSize,
-  parseCacheSpec,
-  parseEntitlements,
-  parseHostEntry,
-  parseNetworkMode,
-  parseSsh,
-  parseUlimit,
-} from '../../exports/options.js';
-import { formatPlan } from '../../exports/plan.js';
+import type { OutputResult } from '../../index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { build, loadPlan } from '../verbs.js';
 import { jsonProgress, plainProgress } from '../render/plain.js';
 import { ttyProgress } from '../render/tty.js';
 import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
@@ -171,8 +161,11 @@ export function registerBuild(program: Command, cli: CliContext): void {
         const tty = mode === 'tty' || (mode === 'auto' && process.stderr.isTTY && !process.env.CI) ? ttyProgress(process.stderr) : undefined;
         const json = mode === 'json' ? jsonProgress() : undefined;
         const progress = json ?? (mode === 'quiet' ? undefined : (tty ?? plainProgress()));
+        // The value parsers load with the build, not when the CLI starts (`--version`, `--help`).
+        const { buildOutputs, parseByteSize, parseCacheSpec, parseEntitlements, parseHostEntry, parseNetworkMode, parseSsh, parseUlimit } =
+          await import('../library.js');
         const outputs = buildOutputs(flags.output, { push: flags.push === true, load: flags.load === true, annotations: flags.annotation });
-        const stdoutUsed = stdoutTaken(outputs);
+        const stdoutUsed = await stdoutTaken(outputs);
         let failed = true;
         const result = await build({
           ...common,
@@ -214,6 +207,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
           if (!parserWarnings.some((w) => warning.endsWith(w))) process.stderr.write(`warning: ${warning}\n`);
         }
         if (showWarnings) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
+        const { formatBuildWarnings } = await import('../library.js');
         if (showWarnings && final) process.stderr.write(formatBuildWarnings(final.warnings, final.file, final.source, globals.debug === true));
         // The image id (config digest), as buildx prints and writes it; every image command takes it.
         // Several platforms have no one config: their id is the index's digest, as in a containerd image store.
@@ -236,6 +230,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
       }
       const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
+      const { formatPlan } = await import('../library.js');
       process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });
 }

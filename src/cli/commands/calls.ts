@@ -4,18 +4,9 @@
  * build: a `# check=error=true` Dockerfile with findings fails before any step runs, and the
  * findings are listed once when the build ends.
  */
-import {
-  checkDockerfile,
-  CheckConfigError,
-  dockerfileTargets,
-  hasCode,
-  InvalidArgumentError,
-  outlineDockerfile,
-  type CheckRequest,
-  type CheckResult,
-} from '../../index.js';
-import { lintViolation } from '../../cli-support.js';
-import { formatBuildWarnings, formatCheckReport, formatOutline, formatTargets } from '../../exports/lint.js';
+import type { CheckRequest, CheckResult } from '../../index.js';
+import { hasCode, InvalidArgumentError } from '../../errors.js';
+import { checkDockerfile, dockerfileTargets, outlineDockerfile } from '../verbs.js';
 import type { CliContext } from '../context.js';
 
 /** A `--call` value: the method and its options (`check,ignorestatus=true`). */
@@ -52,6 +43,7 @@ export function parseCall(value: string): CallMethod {
 
 /** Runs a `--call` other than build; the report goes to stdout. `expand` is `--debug`. */
 export async function runCall(method: CallMethod, request: CheckRequest, cli: CliContext, expand: boolean): Promise<void> {
+  const { lintViolation, formatBuildWarnings, formatCheckReport, formatOutline, formatTargets } = await import('../library.js');
   if (method.name === 'targets') {
     process.stdout.write(formatTargets(await dockerfileTargets(request)));
     return;
@@ -80,6 +72,8 @@ export async function runCall(method: CallMethod, request: CheckRequest, cli: Cl
  * A Dockerfile the check cannot read is left for the build to report, except a bad `# check=`.
  */
 export async function checkBeforeBuild(request: CheckRequest, printWarnings: boolean, expand: boolean): Promise<CheckResult | undefined> {
+  // Loaded when a command runs, not when the CLI starts (`--version`, `--help`).
+  const { lintViolation, formatBuildWarnings, CheckConfigError } = await import('../library.js');
   const local = await checkDockerfile({ ...request, bases: 'local' }).catch((err: unknown) => {
     if (err instanceof CheckConfigError) throw err;
     return undefined;

@@ -2,18 +2,9 @@
  * The local image store: `images`, `tag`, `rmi`, `inspect`, `history`, `save`, `load` and `push`.
  */
 import type { Command } from 'commander';
-import {
-  imageHistory,
-  listImages,
-  InvalidArgumentError,
-  inspectImage,
-  load,
-  push,
-  removeImage,
-  saveImages,
-  tagImage,
-  type ProgressSink,
-} from '../../index.js';
+import type { ProgressSink } from '../../index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { imageHistory, inspectImage, listImages, load, push, removeImage, saveImages, tagImage } from '../verbs.js';
 import { messagesOnStderr, registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 

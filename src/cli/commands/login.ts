@@ -3,7 +3,8 @@
  * (`$DOCKER_CONFIG/config.json` or a credential helper).
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError, login, logout } from '../../index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { login, logout } from '../verbs.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 
 /** Registers `login` and `logout`. */

@@ -2,7 +2,8 @@
  * `tsbuild du` and `tsbuild prune [--all]`.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError, pruneState, usage } from '../../index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { pruneState, usage } from '../verbs.js';
 import { messagesOnStderr, type CliContext, type GlobalFlags } from '../context.js';
 import { ranInUserNamespace } from '../rootless.js';
 import { formatBytes } from '../render/plain.js';

@@ -2,7 +2,8 @@
  * `tsbuild pull REF`.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError, pull, pullAllPlatforms } from '../../index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { pull, pullAllPlatforms } from '../verbs.js';
 import { registriesFromFlags, type CliContext, type GlobalFlags } from '../context.js';
 import { formatBytes, plainProgress } from '../render/plain.js';
 
