@@ -54,16 +54,19 @@ export class MountDiffer implements Differ {
     const options = { compression: this.compression, ...given };
     const overlay = overlayParts(upper);
     if (overlay?.upper !== undefined) {
-      const xattrs = await xattrsUnder(overlay.upper);
+      // getfattr reads the attributes (another process) while the upper dir is walked.
+      const reading = xattrsUnder(overlay.upper);
+      reading.catch(() => undefined); // awaited by the walk, then here
       const changes = await upperdirChanges({
         upper: overlay.upper,
         lowers: overlay.lowers,
-        xattrs,
+        xattrs: reading,
         xattrPrefix: overlay.xattrPrefix,
         format: overlay.format,
         ...(entriesChanged ? { entriesChanged } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      const xattrs = await reading;
       const fileXattrs = overlay.format === 'fuse-overlayfs' ? withoutFuseAttributes(xattrs) : xattrs;
       return writeLayer(changes, overlay.upper, this.store, { ...options, xattrs: fileXattrs });
     }

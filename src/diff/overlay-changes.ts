@@ -21,12 +21,18 @@ import type { OverlayXattrPrefix, UpperFormat } from '../snapshot/mount-data.js'
 import { changesEntries, fuseEntry, fuseOpaque, whiteoutFileOf } from './fuse-markers.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 
+type Attributes = ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+
 export interface OverlayDiffInput {
   upper: string;
   /** The lower layers' directories, nearest first. */
   lowers: readonly string[];
-  /** The upper dir's extended attributes, when the caller has read them already (see `xattrsUnder`). */
-  xattrs?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+  /**
+   * The upper dir's extended attributes (see `xattrsUnder`), when the caller reads them: read
+   * already, or being read (overlayfs's opaque markers are then applied after the walk, which runs
+   * meanwhile; fuse-overlayfs's markers are needed during it).
+   */
+  xattrs?: Attributes | Promise<Attributes>;
   /** Where the mount keeps overlayfs's attributes (`overlayParts`); default `trusted.overlay.`. */
   xattrPrefix?: OverlayXattrPrefix;
   /** Who wrote the upper dir: overlayfs (default) or fuse-overlayfs. */
@@ -40,8 +46,11 @@ export interface OverlayDiffInput {
 export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]> {
   const fuse = input.format === 'fuse-overlayfs';
   const marker = `${input.xattrPrefix ?? 'trusted.overlay.'}opaque`;
-  const attrs = input.xattrs ?? (await xattrsUnder(input.upper, fuse ? '.' : `^${marker.replace(/\./g, '\\.')}$`));
-  const opaque = opaqueDirs(attrs, marker);
+  const reading = input.xattrs ?? xattrsUnder(input.upper, fuse ? '.' : `^${marker.replace(/\./g, '\\.')}$`);
+  // overlayfs: the attributes are read while the tree is walked; a directory's change waits for them.
+  const attrs: Attributes = fuse ? await reading : new Map();
+  if (!fuse) Promise.resolve(reading).catch(() => undefined); // awaited after the walk
+  const directories: Array<{ path: string; abs: string; lower: boolean; same: boolean; stat: Stats }> = [];
   const entriesChanged = new Set(input.entriesChanged);
   const changes: Change[] = [];
   const slicer = new TimeSlicer(input.signal);
@@ -73,7 +82,8 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
       const lower = inLower ? lowerStat(input.lowers, child, fuse) : undefined;
       const below = stat.isDirectory() ? readdirSync(abs).sort() : [];
       // fuse-overlayfs marks every directory it makes opaque; it means something only over a lower one.
-      const isOpaque = stat.isDirectory() && (fuse ? lower !== undefined && fuseOpaque(below, attrs.get(abs)) : opaque.has(abs));
+      // overlayfs's opaque directories are known after the walk (below).
+      const isOpaque = fuse && stat.isDirectory() && lower !== undefined && fuseOpaque(below, attrs.get(abs));
       if (stat.isDirectory()) {
         const inside = (await walk(child, below, lower?.stat.isDirectory() === true)) || entriesChanged.has(child);
         // Only copy-ups moved its time: overlayfs would have kept the lower one.
@@ -83,6 +93,11 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
         }
       }
       changed ||= fuse && (isOpaque || changesEntries(stat, lower?.stat, attrs.get(abs)));
+      if (!fuse && stat.isDirectory()) {
+        const same = lower !== undefined && (await sameEntry(stat, abs, lower.stat, lower.path));
+        directories.push({ path: child, abs, lower: lower !== undefined, same, stat });
+        continue;
+      }
       if (!lower) changes.push({ kind: 'add', path: child, stat, ...(isOpaque ? { opaque: true } : {}) });
       else if (isOpaque || !(await sameEntry(stat, abs, lower.stat, lower.path)))
         changes.push({ kind: 'modify', path: child, stat, ...(isOpaque ? { opaque: true } : {}) });
@@ -90,6 +105,14 @@ export async function upperdirChanges(input: OverlayDiffInput): Promise<Change[]
     return changed;
   };
   await walk('', readdirSync(input.upper).sort(), true);
+  if (!fuse) {
+    const opaque = opaqueDirs(await reading, marker);
+    for (const dir of directories) {
+      const isOpaque = opaque.has(dir.abs);
+      if (dir.lower && dir.same && !isOpaque) continue;
+      changes.push({ kind: dir.lower ? 'modify' : 'add', path: dir.path, stat: dir.stat, ...(isOpaque ? { opaque: true } : {}) });
+    }
+  }
   return inPathOrder(changes);
 }
 
