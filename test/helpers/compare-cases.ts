@@ -238,6 +238,10 @@ const TREE_CASES: CompareCase[] = [
     name: 'users',
     covers: 'USER by name and number, WORKDIR owned by the user, COPY --chown=user:group from passwd/group, RUN as the user',
     prepare: (context) => write(context, { 'owned.txt': 'owned\n', 'dir/inner.txt': 'inner\n' }),
+    // `COPY --chown=app dir ./dir/`: BuildKit gives the new directory the source's time in most
+    // runs and the build's time in others (2 of 5 full runs on 2026-11-29, the same inputs; tsbuild
+    // gave the source's time in all of them). Its mode and owner are still compared.
+    untimed: ['home/app/work/dir'],
   },
 ];
 
