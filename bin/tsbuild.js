@@ -1,9 +1,15 @@
-#!/usr/bin/env node
-// The installed command: the CLI and its dependencies bundled at build time (`npm run build`), so
-// start-up reads a few files instead of resolving ~125 library modules and the packages they
-// import. The bundle is split in two at cli/library.ts: `dist/cli/tsbuild.mjs` is the command
-// line (commander, the flags), `dist/cli/chunks/` the library, loaded when a command runs, so
-// `--version` and `--help` never read it; a build reads three files. `dist/cli/main.js` is the
-// same code unbundled. dockerfile-ast stays a runtime import (loaded only for Dockerfiles with
-// parser directives).
+#!/bin/sh
+":" //; [ -z "$NODE_EXTRA_CA_CERTS" ] || { export TSBUILD_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"
+// The installed command. Run as a program, the line above is a shell script: it moves the extra
+// CA bundle Node would read at start-up (NODE_EXTRA_CA_CERTS: 3,600 lines, 100 ms of every start
+// where it names the system bundle) to TSBUILD_EXTRA_CA_CERTS, which the registry client adds to
+// Node's roots on its first https request, and starts Node on this same file. Run as
+// `node bin/tsbuild.js`, the line is a string and a comment, and Node has read the bundle itself.
+//
+// The CLI and its dependencies are bundled at build time (`npm run build`), so start-up reads a few
+// files instead of resolving ~125 library modules and the packages they import. The bundle is split
+// in two at cli/library.ts: `dist/cli/tsbuild.mjs` is the command line (commander, the flags),
+// `dist/cli/chunks/` the library, loaded when a command runs, so `--version` and `--help` never
+// read it; a build reads three files. `dist/cli/main.js` is the same code unbundled. dockerfile-ast
+// stays a runtime import (loaded only for Dockerfiles with parser directives).
 import '../dist/cli/tsbuild.mjs';

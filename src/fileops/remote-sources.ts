@@ -11,9 +11,10 @@ import { rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { httpFetch } from '../http/http-fetch.js';
+import { describeNetworkError } from '../http/network-errors.js';
 import { missingTool } from '../util/tool-runner.js';
 import { resolveInRoot } from './resolve.js';
 
@@ -43,17 +44,18 @@ export async function fetchUrl(
 ): Promise<{ file: string; name: string }> {
   const label = options.label ?? `ADD ${url}`;
   const expected = options.checksum === undefined ? undefined : parseSha256(options.checksum);
-  const response = await fetch(url, {
+  const response = await httpFetch(url, {
     headers: { 'User-Agent': 'tsbuild/0.1 (compatible; buildkit/v0)' },
     ...(options.signal ? { signal: options.signal } : {}),
   }).catch((err: unknown) => {
-    throw new UnavailableError(`${label}: ${(err as Error).message}`, { cause: err });
+    if (options.signal?.aborted) throw err;
+    throw new UnavailableError(`${label}: ${describeNetworkError(err)}`, { cause: err });
   });
   if (!response.ok || !response.body) throw new UnavailableError(`${label}: HTTP ${response.status} ${response.statusText}`);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
   const file = path.join(dir, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
   const hash = createHash('sha256');
-  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  const body = Readable.fromWeb(response.body);
   body.on('data', (chunk: Buffer) => hash.update(chunk));
   await pipeline(body, createWriteStream(file, { mode: 0o600 }));
   const actual = hash.digest('hex');

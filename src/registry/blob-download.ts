@@ -9,17 +9,17 @@
  * failed without a byte are bounded by the retry count.
  */
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isTransientNetworkError } from './network-errors.js';
+import { isTransientNetworkError } from '../http/network-errors.js';
+import type { HttpResponse } from '../http/http-response.js';
 
 /** How to (re)open the blob and what to do when it cannot be read. */
 export interface BlobDownload {
   /** The response to the first GET (status 200, with a body). */
-  first: Response;
+  first: HttpResponse;
   /** The blob's size, when known: a connection lost after the last byte needs no resume. */
   size?: number;
   /** Sends the GET again with `Range: bytes=<offset>-`; the answer's status is checked here. */
-  reopen(offset: number): Promise<Response>;
+  reopen(offset: number): Promise<HttpResponse>;
   /** Reads in a row that may fail without progress before the download gives up. */
   retries: number;
   /** Waits before retry number `attempt` (0-based). */
@@ -27,7 +27,7 @@ export interface BlobDownload {
   /** The error for a body that could not be read (`attempts` reads, counting the first). */
   failure(err: unknown, attempts: number): Error;
   /** The error for a non-200/206 answer to a resume. */
-  refused(response: Response): Promise<Error>;
+  refused(response: HttpResponse): Promise<Error>;
   signal?: AbortSignal;
 }
 
@@ -78,7 +78,7 @@ async function* chunks(download: BlobDownload): AsyncGenerator<Uint8Array> {
 }
 
 /** Bytes to skip of a resumed answer: 0 for a 206 from `offset`, `offset` for a 200. */
-async function rangeStart(response: Response, offset: number, download: BlobDownload, attempts: number): Promise<number> {
+async function rangeStart(response: HttpResponse, offset: number, download: BlobDownload, attempts: number): Promise<number> {
   if (response.status === 200) return offset;
   if (response.status !== 206) throw await download.refused(response);
   const range = response.headers.get('content-range');
@@ -89,6 +89,6 @@ async function rangeStart(response: Response, offset: number, download: BlobDown
   return 0;
 }
 
-async function* bodyOf(response: Response): AsyncGenerator<Uint8Array> {
-  if (response.body) yield* response.body as WebReadableStream<Uint8Array>;
+async function* bodyOf(response: HttpResponse): AsyncGenerator<Uint8Array> {
+  if (response.body) yield* response.body;
 }

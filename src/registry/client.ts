@@ -12,9 +12,10 @@ import { resumableBody } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
 import { RegistryHosts, type Endpoint, type NetworkSettings } from './hosts.js';
 import { familiarName, repositoryName, type Reference } from './reference.js';
-import { isTransientNetworkError } from './network-errors.js';
+import { isTransientNetworkError } from '../http/network-errors.js';
 import { registryError } from './registry-error.js';
 import { RegistryTransport, type TransportOptions } from './transport.js';
+import type { HttpResponse } from '../http/http-response.js';
 
 /** Manifests larger than this are refused (the spec's recommended limit is 4 MiB). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -71,7 +72,7 @@ export class RegistryClient {
         ...(signal ? { signal } : {}),
       };
       // A manifest is small and read whole; a body cut off is fetched again, like a reset before it.
-      let response: Response;
+      let response: HttpResponse;
       let bytes: Buffer;
       for (let attempt = 0; ; attempt++) {
         response = await transport.fetch(request);
@@ -112,7 +113,7 @@ export class RegistryClient {
         scope: { repository: ref.path, actions: ['pull' as const] },
         ...(signal ? { signal } : {}),
       };
-      const refused = async (response: Response): Promise<Error> =>
+      const refused = async (response: HttpResponse): Promise<Error> =>
         registryError(response, await response.text(), { method: 'GET', url: transport.url(request.path) }, about);
       const first = await transport.fetch(request);
       if (first.status !== 200 || !first.body) throw await refused(first);
@@ -185,7 +186,7 @@ function manifestMediaType(header: string | null, bytes: Buffer, about: string):
   throw new UnsupportedError(`unsupported manifest type "${fromHeader ?? 'unknown'}" for ${about}`);
 }
 
-async function readLimited(response: Response, max: number, about: string): Promise<Buffer> {
+async function readLimited(response: HttpResponse, max: number, about: string): Promise<Buffer> {
   const length = Number(response.headers.get('content-length'));
   if (Number.isFinite(length) && length > max) throw new UnsupportedError(`the manifest of ${about} is ${length} bytes, over the ${max}-byte limit`);
   const bytes = Buffer.from(await response.arrayBuffer());

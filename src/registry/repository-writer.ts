@@ -13,6 +13,7 @@ import type { RegistryClient } from './client.js';
 import { repositoryName, type Reference } from './reference.js';
 import { registryError } from './registry-error.js';
 import type { RegistryRequest, RegistryTransport } from './transport.js';
+import type { HttpResponse } from '../http/http-response.js';
 
 /** How a blob got into the repository. */
 export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
@@ -150,19 +151,19 @@ export class RepositoryWriter {
     return { scope: { repository: this.ref.path, actions: ['pull', 'push'] } };
   }
 
-  private async send(request: RegistryRequest): Promise<Response> {
+  private async send(request: RegistryRequest): Promise<HttpResponse> {
     return this.transport.fetch(request);
   }
 
   /** The upload URL a response points to, absolute. */
-  private location(response: Response, requested: string): string {
+  private location(response: HttpResponse, requested: string): string {
     const header = response.headers.get('location');
     if (!header)
       throw new UnavailableError(`registry ${this.ref.domain} gave no upload location for ${this.name} (${requested} → ${response.status})`);
     return new URL(header, this.transport.base).toString();
   }
 
-  private error(response: Response, body: string, method: string, path: string, about: string): Error {
+  private error(response: HttpResponse, body: string, method: string, path: string, about: string): Error {
     const url = path.startsWith('http') ? path : `${this.transport.base}${path}`;
     const hint = response.status === 401 || response.status === 403 ? `log in with: tsbuild login ${this.ref.domain}` : undefined;
     return registryError(response, body, { method, url }, about, hint);

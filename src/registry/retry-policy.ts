@@ -6,7 +6,7 @@
  * so the clients a registry outage hit together do not come back together; a `Retry-After` the
  * registry sends wins over the computed wait.
  */
-import type { HttpInit } from './http.js';
+import type { HttpInit } from '../http/http-fetch.js';
 
 /** How often and how patiently to retry. */
 export interface RetryPolicy {

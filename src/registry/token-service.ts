@@ -12,9 +12,10 @@
  */
 import { UnavailableError } from '../errors.js';
 import type { Credentials } from './credentials.js';
-import { httpFetch, type HttpTimeouts } from './http.js';
-import { describeNetworkError } from './network-errors.js';
+import { httpFetch, type HttpTimeouts } from '../http/http-fetch.js';
+import { describeNetworkError } from '../http/network-errors.js';
 import { redactUrl, registryError } from './registry-error.js';
+import type { HttpResponse } from '../http/http-response.js';
 
 /** What to ask a token service for. */
 export interface TokenRequest {
@@ -91,7 +92,7 @@ function tokenUrl(request: TokenRequest, method: 'GET' | 'POST'): URL {
   return url;
 }
 
-async function send(request: TokenRequest, method: 'GET' | 'POST', form?: URLSearchParams, basic?: Credentials): Promise<Response> {
+async function send(request: TokenRequest, method: 'GET' | 'POST', form?: URLSearchParams, basic?: Credentials): Promise<HttpResponse> {
   const url = tokenUrl(request, method);
   const headers: Record<string, string> = { 'User-Agent': request.userAgent };
   if (basic) headers.Authorization = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString('base64')}`;
@@ -113,7 +114,7 @@ async function send(request: TokenRequest, method: 'GET' | 'POST', form?: URLSea
   }
 }
 
-function tokenError(request: TokenRequest, response: Response, body: string, method: 'GET' | 'POST', hint?: string): Error {
+function tokenError(request: TokenRequest, response: HttpResponse, body: string, method: 'GET' | 'POST', hint?: string): Error {
   const scope = request.scopes.join(' ');
   return registryError(response, body, { method, url: request.realm }, `a token for ${request.host}${scope ? ` (${scope})` : ''}`, hint);
 }

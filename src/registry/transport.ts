@@ -13,12 +13,13 @@
  *   no registry credentials); requests go through `http.ts`, fetch's semantics over `node:http`.
  */
 import { TsbuildError, UnavailableError } from '../errors.js';
-import { httpFetch, type HttpInit, type HttpTimeouts } from './http.js';
+import { httpFetch, type HttpInit, type HttpTimeouts } from '../http/http-fetch.js';
 import type { CredentialSource, Credentials } from './credentials.js';
-import { describeNetworkError, isTransientNetworkError } from './network-errors.js';
+import { describeNetworkError, isTransientNetworkError } from '../http/network-errors.js';
 import { noteAttempts, redactUrl } from './registry-error.js';
 import { backoffDelay, canRepeat, DEFAULT_RETRY_POLICY, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from './retry-policy.js';
 import { fetchToken } from './token-service.js';
+import type { HttpResponse } from '../http/http-response.js';
 
 /** A request to the registry. */
 export interface RegistryRequest {
@@ -108,13 +109,13 @@ export class RegistryTransport {
   }
 
   /** Sends `request`, answering auth challenges and retrying transient failures. */
-  async fetch(request: RegistryRequest): Promise<Response> {
+  async fetch(request: RegistryRequest): Promise<HttpResponse> {
     const url = this.url(request.path);
     const repeatable = canRepeat(request.method, request.body);
     let attempt = 0;
     let challenged = false;
     for (;;) {
-      let response: Response;
+      let response: HttpResponse;
       let auth: Record<string, string>;
       try {
         auth = await this.authHeaders(request);

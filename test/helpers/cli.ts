@@ -24,6 +24,11 @@ export interface CliOptions {
   timeout?: number;
   /** What the command reads on stdin (default: nothing). */
   input?: string | Buffer;
+  /**
+   * Run `bin/tsbuild.js` as a program (its shell line first, then the `node` on PATH), as an
+   * installed command runs, instead of `node bin/tsbuild.js`. Only `tsbuildAsync` honours it.
+   */
+  asProgram?: boolean;
 }
 
 /** `tsbuild(...)` with stdout as bytes (an archive written to stdout). */
@@ -48,7 +53,8 @@ export function tsbuildBytes(args: string[], options: CliOptions = {}): { status
  */
 export function tsbuildAsync(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const [file, argv] = options.asProgram ? [bin, args] : [process.execPath, [bin, ...args]];
+    const child = spawn(file, argv, {
       cwd: options.cwd ?? projectRoot,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { httpFetch } from '../../src/registry/http.js';
-import { HttpTimeoutError } from '../../src/registry/network-errors.js';
+import { httpFetch } from '../../src/http/http-fetch.js';
+import { HttpTimeoutError } from '../../src/http/network-errors.js';
 import { freePort } from '../helpers/ports.js';
 import { startUnacceptingListener } from '../helpers/unaccepting-listener.js';
 

@@ -5,18 +5,22 @@
  * Optional timeouts bound each wait: for the connection (TCP and TLS), and for silence on it
  * (before the response, and between body bytes); the loser is destroyed with an
  * `HttpTimeoutError`, so a registry that accepts and then says nothing cannot hang a build.
- * The result is a standard `Response` (its body a web stream over the socket), redirects are
+ * The result is an `HttpResponse`, fetch's `Response` in the parts read here (its body a web stream
+ * over the socket), redirects are
  * followed as fetch follows them (`Authorization` dropped when the origin changes, 303 and a
  * redirected POST become GET), and network failures reject as fetch's do: a `TypeError` whose
  * `cause` is the socket error, with its `code`.
  */
+import type * as Fs from 'node:fs';
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import type * as Tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { bodyStream } from './body-stream.js';
+import { HttpResponse, ResponseHeaders } from './http-response.js';
 import { HttpTimeoutError } from './network-errors.js';
 
 export interface HttpInit {
@@ -38,7 +42,7 @@ export interface HttpTimeouts {
 
 const MAX_REDIRECTS = 20;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Statuses whose responses have no body (the Response constructor refuses one). */
+/** Statuses whose responses have no body (fetch's Response refuses one). */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
 interface Transports {
@@ -52,18 +56,42 @@ let loaded: Transports | undefined;
 /**
  * `node:http` and `node:https` with their keep-alive agents, loaded by the first request: loading
  * them (TLS with them) cost every command ~10 ms of its start, and most builds talk to no registry.
+ * The https agent trusts Node's roots plus the bundle `bin/tsbuild.js` moved out of Node's way
+ * (`TSBUILD_EXTRA_CA_CERTS`, what NODE_EXTRA_CA_CERTS named), read here rather than at start-up.
  */
 function transports(): Transports {
   if (!loaded) {
     const load = createRequire(import.meta.url);
     const http = load('node:http') as typeof Http;
     const https = load('node:https') as typeof Https;
-    loaded = { http, https, agents: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) } };
+    const ca = extraRoots(load);
+    loaded = {
+      http,
+      https,
+      agents: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) },
+    };
   }
   return loaded;
 }
 
-export async function httpFetch(input: string | URL, init: HttpInit = {}): Promise<Response> {
+/**
+ * Node's bundled roots and the extra bundle, when the launcher deferred one (and Node did not read
+ * one itself). An unreadable bundle is ignored with a warning, as Node ignores it.
+ */
+function extraRoots(load: NodeJS.Require, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const file = env.TSBUILD_EXTRA_CA_CERTS;
+  if (!file || env.NODE_EXTRA_CA_CERTS) return undefined;
+  const { readFileSync } = load('node:fs') as typeof Fs;
+  const { rootCertificates } = load('node:tls') as typeof Tls;
+  try {
+    return [...rootCertificates, readFileSync(file, 'utf8')];
+  } catch (err) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+export async function httpFetch(input: string | URL, init: HttpInit = {}): Promise<HttpResponse> {
   let url = new URL(input);
   let method = (init.method ?? 'GET').toUpperCase();
   let headers = { ...(init.headers ?? {}) };
@@ -142,17 +170,11 @@ function limitConnect(request: Http.ClientRequest, socket: Socket, secure: boole
   socket.once('close', done);
 }
 
-function toResponse(message: Http.IncomingMessage, method: string): Response {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < message.rawHeaders.length; i += 2) headers.append(message.rawHeaders[i] as string, message.rawHeaders[i + 1] as string);
+function toResponse(message: Http.IncomingMessage, method: string): HttpResponse {
   const status = message.statusCode ?? 0;
   const hasBody = method !== 'HEAD' && !NO_BODY.has(status);
   if (!hasBody) message.resume();
-  return new Response(hasBody ? bodyStream(message) : null, {
-    status,
-    statusText: message.statusMessage ?? '',
-    headers,
-  });
+  return new HttpResponse(status, message.statusMessage ?? '', new ResponseHeaders(message.rawHeaders), hasBody ? bodyStream(message) : null);
 }
 
 function withoutHeader(headers: Record<string, string>, name: string): Record<string, string> {
