@@ -17,6 +17,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
+import { tsbuildCommand } from './command.mjs';
 
 /** The RUN scenario: examples/base's busybox image, then a RUN writing 512 MiB of random bytes. */
 function makeRunContext(dir) {
@@ -34,7 +35,7 @@ function makeContext(dir) {
 
 function timed(checkout, root, context) {
   const start = process.hrtime.bigint();
-  execFileSync(process.execPath, [path.join(checkout, 'bin/tsbuild.js'), '--root', root, 'build', '-q', '-t', 'ab:latest', context], {
+  execFileSync(tsbuildCommand(checkout), ['--root', root, 'build', '-q', '-t', 'ab:latest', context], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return Number(process.hrtime.bigint() - start) / 1e6;

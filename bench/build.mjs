@@ -1,6 +1,6 @@
 // Build scenarios: cold build of a multi-stage Dockerfile, no-op rebuild, and a rebuild after one
 // context file changed; offline (FROM scratch), so no registry is involved. tsbuild is timed as a
-// command (`node bin/tsbuild.js build`, as users run it, Node's start-up included) and, for
+// command (`bin/tsbuild.js build`, as users run it, Node's start-up included) and, for
 // reference, as a library call; BuildKit and buildah as commands, where installed.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { build } from '../dist/index.js';
 import { startBuildah, startBuildKit } from './peers.mjs';
+import { tsbuildCommand } from './command.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -85,7 +86,7 @@ export async function benchBuild({ files = 500, changed = 'config.json', runs: c
       reset: (dir) => (root = path.join(dir, 'root')),
       build: (context) =>
         timeMs(() =>
-          execFileSync(process.execPath, ['bin/tsbuild.js', '--root', root, 'build', '-q', '-t', 'bench:latest', context], {
+          execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', '-t', 'bench:latest', context], {
             stdio: ['ignore', 'pipe', 'pipe'],
           }),
         ).result,
