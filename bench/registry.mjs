@@ -149,22 +149,29 @@ export async function benchRegistry() {
         builders.push(peer);
       }
     }
-    const results = {};
-    for (const builder of builders) {
-      const row = {};
-      for (const [name, ctx] of Object.entries(scenarios)) {
-        const times = [];
-        for (let r = 0; r < (name === 'export' ? Math.min(runs, 2) : runs); r++) {
+    // The build scenarios take turns: each run of a scenario times every builder once, the first
+    // builder rotating, after a `sync`, so no builder inherits another's (or its own previous run's)
+    // writeback of gigabytes, and none always goes first on a machine the setup just loaded.
+    const times = Object.fromEntries(builders.map((b) => [b.name, Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]))]));
+    for (const [name, ctx] of Object.entries(scenarios)) {
+      for (let r = 0; r < (name === 'export' ? Math.min(runs, 2) : runs); r++) {
+        for (let i = 0; i < builders.length; i++) {
+          const builder = builders[(i + r) % builders.length];
           await builder.reset();
           builder.withBase?.(base);
-          times.push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
+          execFileSync('sync');
+          times[builder.name][name].push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
         }
-        row[name] = stats(times);
       }
+    }
+    const results = {};
+    for (const builder of builders) {
+      const row = Object.fromEntries(Object.entries(times[builder.name]).map(([name, xs]) => [name, stats(xs)]));
       const pulls = [];
       const pushes = [];
       for (let r = 0; r < runs; r++) {
         await builder.reset();
+        execFileSync('sync');
         pulls.push(timeMs(() => builder.pull(bigRef)));
         // Push 200 MB: the pulled 100 MB base plus a fresh 100 MB layer, to a new repository.
         const ctx = context(path.join(dir, `push-${builder.name.split(' ')[0]}-${r}`), `FROM ${bigRef}\nCOPY more /more\n`, {
@@ -172,6 +179,7 @@ export async function benchRegistry() {
         });
         const target = `${registry.host}/pushed-${builder.name.split(' ')[0].toLowerCase()}-${r}:1`;
         builder.build(ctx, target);
+        execFileSync('sync');
         pushes.push(timeMs(() => builder.push(target)));
         rmSync(ctx, { recursive: true, force: true });
       }
