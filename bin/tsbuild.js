@@ -6,10 +6,11 @@
 // Node's roots on its first https request, and starts Node on this same file. Run as
 // `node bin/tsbuild.js`, the line is a string and a comment, and Node has read the bundle itself.
 //
-// The CLI and its dependencies are bundled at build time (`npm run build`), so start-up reads a few
-// files instead of resolving ~125 library modules and the packages they import. The bundle is split
-// in two at cli/library.ts: `dist/cli/tsbuild.mjs` is the command line (commander, the flags),
-// `dist/cli/chunks/` the library, loaded when a command runs, so `--version` and `--help` never
-// read it; a build reads three files. `dist/cli/main.js` is the same code unbundled. dockerfile-ast
-// stays a runtime import (loaded only for Dockerfiles with parser directives).
+// The CLI and its dependencies are bundled at build time (`npm run build`, scripts/bundle.mjs), so
+// start-up reads a few files instead of resolving ~125 library modules and the packages they
+// import. The command line is `dist/cli/tsbuild.mjs` (commander, the flags); the library is
+// `dist/cli/library.cjs`, loaded when a command runs (so `--version` and `--help` never read it)
+// and compiled from the V8 code cache the build made beside it. `dist/cli/main.js` is the same code
+// unbundled. dockerfile-ast stays a runtime import (loaded only for Dockerfiles with parser
+// directives).
 import '../dist/cli/tsbuild.mjs';

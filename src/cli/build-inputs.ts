@@ -9,6 +9,7 @@ import type { OutputSpec } from '../index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { CliContext, GlobalFlags } from './context.js';
 import { keyValues } from './key-values.js';
+import { loadLibrary } from './load-library.js';
 
 /**
  * Makes the build's context argument local: returns the directory to build from and sets `file`
@@ -18,7 +19,7 @@ import { keyValues } from './key-values.js';
 export async function localInput(argument: string, flags: { file?: string; buildArg: string[] }, command: Command, cli: CliContext): Promise<string> {
   const globals = command.optsWithGlobals<GlobalFlags>();
   // cli-support.ts loads when a build starts, not when the CLI does (`--version`, `--help`).
-  const { openContext } = await import('./library.js');
+  const { openContext } = await loadLibrary();
   const opened = await openContext(argument, {
     ...(flags.file === undefined ? {} : { dockerfile: flags.file }),
     ...(globals.root ? { root: globals.root } : {}),
@@ -43,7 +44,7 @@ export function buildContextFlags(entries: readonly string[]): Record<string, st
 
 /** Refuses an archive for a terminal; says whether stdout carries an output (then the digest is not printed there). */
 export async function stdoutTaken(outputs: readonly OutputSpec[]): Promise<boolean> {
-  const { checkStdoutOutputs, writesToStdout } = await import('./library.js');
+  const { checkStdoutOutputs, writesToStdout } = await loadLibrary();
   checkStdoutOutputs(outputs, process.stdout.isTTY === true);
   return writesToStdout(outputs);
 }

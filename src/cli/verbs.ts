@@ -3,6 +3,7 @@
  * so the CLI starts without it (`tsbuild --version` reads the command line's own chunk alone).
  */
 import type * as Library from './library.js';
+import { loadLibrary } from './load-library.js';
 
 type Verb = (...args: never[]) => Promise<unknown>;
 type VerbName = {
@@ -11,7 +12,7 @@ type VerbName = {
 
 /** `name`, as a function that loads the library on its first call. */
 function onFirstCall<K extends VerbName>(name: K): (typeof Library)[K] {
-  const call = async (...args: never[]): Promise<unknown> => ((await import('./library.js'))[name] as Verb)(...args);
+  const call = async (...args: never[]): Promise<unknown> => ((await loadLibrary())[name] as Verb)(...args);
   return call as unknown as (typeof Library)[K];
 }
 

@@ -15,6 +15,7 @@ import { collect, keyValues } from '../key-values.js';
 import { checkAttestationFlag } from '../attestations.js';
 import { buildContextFlags, localInput, stdoutTaken } from '../build-inputs.js';
 import { checkAfterBuild, checkBeforeBuild, parseCall, runCall } from './calls.js';
+import { loadLibrary } from '../load-library.js';
 
 interface BuildFlags {
   file?: string;
@@ -163,7 +164,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
         const progress = json ?? (mode === 'quiet' ? undefined : (tty ?? plainProgress()));
         // The value parsers load with the build, not when the CLI starts (`--version`, `--help`).
         const { buildOutputs, parseByteSize, parseCacheSpec, parseEntitlements, parseHostEntry, parseNetworkMode, parseSsh, parseUlimit } =
-          await import('../library.js');
+          await loadLibrary();
         const outputs = buildOutputs(flags.output, { push: flags.push === true, load: flags.load === true, annotations: flags.annotation });
         const stdoutUsed = await stdoutTaken(outputs);
         let failed = true;
@@ -207,7 +208,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
           if (!parserWarnings.some((w) => warning.endsWith(w))) process.stderr.write(`warning: ${warning}\n`);
         }
         if (showWarnings) process.stderr.write(`${result.ran} steps run, ${result.cached} cached${result.outputs.map(describeOutput).join('')}\n`);
-        const { formatBuildWarnings } = await import('../library.js');
+        const { formatBuildWarnings } = await loadLibrary();
         if (showWarnings && final) process.stderr.write(formatBuildWarnings(final.warnings, final.file, final.source, globals.debug === true));
         // The image id (config digest), as buildx prints and writes it; every image command takes it.
         // Several platforms have no one config: their id is the index's digest, as in a containerd image store.
@@ -230,7 +231,7 @@ export function registerBuild(program: Command, cli: CliContext): void {
       }
       const plan = await loadPlan({ ...common, ...(flags.resolveBases ? { resolveBaseImages: true, ...registries } : {}) });
       for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-      const { formatPlan } = await import('../library.js');
+      const { formatPlan } = await loadLibrary();
       process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
     });
 }

@@ -8,6 +8,7 @@ import type { CheckRequest, CheckResult } from '../../index.js';
 import { hasCode, InvalidArgumentError } from '../../errors.js';
 import { checkDockerfile, dockerfileTargets, outlineDockerfile } from '../verbs.js';
 import type { CliContext } from '../context.js';
+import { loadLibrary } from '../load-library.js';
 
 /** A `--call` value: the method and its options (`check,ignorestatus=true`). */
 export interface CallMethod {
@@ -43,7 +44,7 @@ export function parseCall(value: string): CallMethod {
 
 /** Runs a `--call` other than build; the report goes to stdout. `expand` is `--debug`. */
 export async function runCall(method: CallMethod, request: CheckRequest, cli: CliContext, expand: boolean): Promise<void> {
-  const { lintViolation, formatBuildWarnings, formatCheckReport, formatOutline, formatTargets } = await import('../library.js');
+  const { lintViolation, formatBuildWarnings, formatCheckReport, formatOutline, formatTargets } = await loadLibrary();
   if (method.name === 'targets') {
     process.stdout.write(formatTargets(await dockerfileTargets(request)));
     return;
@@ -73,7 +74,7 @@ export async function runCall(method: CallMethod, request: CheckRequest, cli: Cl
  */
 export async function checkBeforeBuild(request: CheckRequest, printWarnings: boolean, expand: boolean): Promise<CheckResult | undefined> {
   // Loaded when a command runs, not when the CLI starts (`--version`, `--help`).
-  const { lintViolation, formatBuildWarnings, CheckConfigError } = await import('../library.js');
+  const { lintViolation, formatBuildWarnings, CheckConfigError } = await loadLibrary();
   const local = await checkDockerfile({ ...request, bases: 'local' }).catch((err: unknown) => {
     if (err instanceof CheckConfigError) throw err;
     return undefined;
