@@ -106,6 +106,11 @@ const TREE_CASES: CompareCase[] = [
         'app/notes.md': 'notes\n',
         'plain.txt': 'plain\n',
       }),
+    // The directories made by copying the context's `app` directory: as in `users` below,
+    // BuildKit gives them the source directory's time in most runs and the build's time in some
+    // (1 of the clean-clone CI runs on 2026-11-29; the case passed alone right after; tsbuild gave
+    // the source's time every time). Their modes and owners are still compared.
+    untimed: ['octal-dir', 'symbolic-dir', 'named', 'srv/linked', 'linked-named', 'excluded', 'excluded-dir'],
   },
   {
     name: 'copy-link-existing-dir',
