@@ -1,7 +1,7 @@
 /**
- * One namespace of the `none` or `default` mode with whatever keeps it working: for `none`, the
- * namespace file alone (`lo` up); for `default`, also the slirp4netns attached to it. `teardown`
- * undoes all of it; a failure or an abort while it is made leaves nothing behind.
+ * One namespace of the `default` mode with what keeps it working: the namespace file and the
+ * slirp4netns attached to it. (`none` needs neither: runc makes its namespace, `providers.ts`.)
+ * `teardown` undoes all of it; a failure or an abort while it is made leaves nothing behind.
  */
 import { createNamespaceFile, removeNamespaceFile } from './namespace-file.js';
 import { startSlirp, type SlirpOptions } from './slirp.js';
@@ -13,15 +13,9 @@ export interface IsolatedNamespace {
   teardown(): Promise<void>;
 }
 
-export async function makeIsolatedNamespace(
-  mode: 'none' | 'default',
-  root: string,
-  slirpOptions: SlirpOptions | undefined,
-  signal?: AbortSignal,
-): Promise<IsolatedNamespace> {
+export async function makeIsolatedNamespace(root: string, slirpOptions: SlirpOptions | undefined, signal?: AbortSignal): Promise<IsolatedNamespace> {
   signal?.throwIfAborted();
-  const ns = await createNamespaceFile(root, mode === 'none');
-  if (mode === 'none') return { path: ns.path, teardown: () => removeNamespaceFile(ns) };
+  const ns = await createNamespaceFile(root);
   try {
     signal?.throwIfAborted();
     const slirp = await startSlirp(ns, slirpOptions, signal);

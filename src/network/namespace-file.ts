@@ -23,23 +23,16 @@ export interface NamespaceFile {
   readonly path: string;
 }
 
-/**
- * Creates a namespace in a new scratch directory of `root`; `lo` is brought up when `loopbackUp`.
- * Nothing is left behind when it fails.
- */
-export async function createNamespaceFile(root: string, loopbackUp: boolean): Promise<NamespaceFile> {
+/** Creates a namespace in a new scratch directory of `root`. Nothing is left behind when it fails. */
+export async function createNamespaceFile(root: string): Promise<NamespaceFile> {
   const dir = await makeScratch(root, 'netns');
   const file = path.join(dir, 'ns');
   try {
     // The bind mount needs an existing file as its mount point.
     await writeFile(file, '', { mode: 0o444 });
-    const command = loopbackUp ? ['ip', 'link', 'set', 'lo', 'up'] : ['true'];
-    const { code, stderr } = await runTool('unshare', [`--net=${file}`, ...command]);
+    const { code, stderr } = await runTool('unshare', [`--net=${file}`, 'true']);
     if (code === 127) throw missingTool('unshare');
     if (code !== 0) {
-      // unshare's own failures begin with "unshare:"; anything else is the command's (ip's).
-      const missingIp = /exec(?:ute)? ip\b.*No such file/i.test(stderr);
-      if (missingIp) throw missingTool('ip');
       throw new FailedPreconditionError(`cannot create a network namespace: ${stderr.trim() || `exit status ${code}`}`, {
         hint: 'RUN namespaces need root (CAP_SYS_ADMIN) and util-linux’s unshare',
       });

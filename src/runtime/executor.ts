@@ -4,7 +4,7 @@
  * rootless or remote executor drops in behind the same three types.
  */
 import type { Mount } from '../snapshot/snapshotter.js';
-import type { ContainerMount, ProcessSpec, RuntimeSpecOptions } from './oci-spec.js';
+import type { ContainerMount, NetworkNamespace, ProcessSpec, RuntimeSpecOptions } from './oci-spec.js';
 
 /** How a process ended. */
 export interface ExitStatus {
@@ -17,8 +17,7 @@ export interface ExitStatus {
 
 /** The network a process runs in (`network/network.ts` prepares one per step). */
 export interface ProcessNetwork {
-  /** The namespace file to join; undefined: the host's own namespace. */
-  readonly namespacePath: string | undefined;
+  readonly namespace: NetworkNamespace;
   /** What /etc/resolv.conf says in the container. */
   readonly resolvConf: string;
 }

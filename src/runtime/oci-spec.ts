@@ -41,11 +41,16 @@ export interface Ulimit {
   hard: number;
 }
 
+/**
+ * The network namespace a process runs in: the host's (no namespace entry), a new one runc makes
+ * for the container (it brings up `lo` in it, as for BuildKit's `none`), or the one a file holds.
+ */
+export type NetworkNamespace = 'host' | 'new' | { path: string };
+
 export interface RuntimeSpecOptions {
   rootfs: string;
   hostname: string;
-  /** The network namespace file to join; undefined: the host's namespace. */
-  networkNamespace: string | undefined;
+  networkNamespace: NetworkNamespace;
   security: 'sandbox' | 'insecure';
   mounts: ContainerMount[];
   /** The size of /dev/shm in bytes (`--shm-size`); Docker's 64 MiB by default. */
@@ -132,13 +137,7 @@ export function toRuntimeSpec(process: ProcessSpec, options: RuntimeSpecOptions)
   const caps = insecure ? heldCapabilities(ALL_CAPABILITIES) : DEFAULT_CAPABILITIES;
   const architecture = (options.platform ?? HOST_PLATFORM).architecture;
   const seccomp = insecure ? undefined : seccompProfile({ capabilities: caps, architecture, hostArchitecture: HOST_PLATFORM.architecture });
-  const namespaces = [
-    { type: 'pid' },
-    { type: 'ipc' },
-    { type: 'uts' },
-    { type: 'mount' },
-    ...(options.networkNamespace === undefined ? [] : [{ type: 'network', path: options.networkNamespace }]),
-  ];
+  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...networkEntry(options.networkNamespace)];
   return {
     ociVersion: '1.0.2',
     process: {
@@ -188,4 +187,10 @@ function rlimits(options: RuntimeSpecOptions): Ulimit[] {
   const limits = new Map<string, Ulimit>([['RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }]]);
   for (const limit of options.ulimits ?? []) limits.set(limit.type, limit);
   return [...limits.values()];
+}
+
+/** `linux.namespaces`' network entry: none for the host's, one without a path for a new one. */
+function networkEntry(namespace: NetworkNamespace): Array<{ type: 'network'; path?: string }> {
+  if (namespace === 'host') return [];
+  return namespace === 'new' ? [{ type: 'network' }] : [{ type: 'network', path: namespace.path }];
 }

@@ -53,7 +53,7 @@ export class RuncExecutor implements Executor {
       const spec = toRuntimeSpec(process, {
         ...options,
         rootfs,
-        networkNamespace: options.network.namespacePath,
+        networkNamespace: options.network.namespace,
         mounts: [...etc, ...(options.mounts ?? [])],
         maxOpenFiles: await maxOpenFiles(),
       });

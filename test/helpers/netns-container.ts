@@ -43,7 +43,7 @@ export class NetnsContainers {
       {
         rootfs: await this.busybox(),
         hostname: 'netns-test',
-        networkNamespace: network.namespacePath,
+        networkNamespace: network.namespace,
         security: 'sandbox',
         maxOpenFiles: hardOpenFileLimit(),
         mounts: [{ destination: '/etc/resolv.conf', type: 'bind', source: resolv, options: ['bind', 'ro'] }],

@@ -1,7 +1,7 @@
 /**
  * Every network mode's provider runs the network conformance suite, with its answers in one table:
- * `host` is the host's namespace itself; `none` a namespace with only `lo`; `default` a namespace
- * behind its own sandboxed slirp4netns, reaching what the host reaches but the host's loopback.
+ * `host` is the host's namespace itself; `none` a namespace runc makes with only `lo`; `default` a
+ * namespace file behind its own sandboxed slirp4netns, reaching what the host reaches but the host's loopback.
  */
 import type { NetworkMode } from '../../src/network/network.js';
 import { createNetworkProvider } from '../../src/network/providers.js';
@@ -13,7 +13,7 @@ const answers: Array<[NetworkMode, NetworkAnswers]> = [
   [
     'host',
     {
-      ownNamespace: false,
+      namespace: 'host',
       interfaces: 'host',
       helpers: 0,
       resolvConf: `nameserver 127.0.0.53\nnameserver 192.0.2.1\n${HOST_SEARCH}`,
@@ -25,7 +25,7 @@ const answers: Array<[NetworkMode, NetworkAnswers]> = [
     'none',
     // The loopback resolver is dropped, as BuildKit does for a namespace of its own.
     {
-      ownNamespace: true,
+      namespace: 'new',
       interfaces: ['lo'],
       helpers: 0,
       resolvConf: `nameserver 192.0.2.1\n${HOST_SEARCH}`,
@@ -37,7 +37,7 @@ const answers: Array<[NetworkMode, NetworkAnswers]> = [
     'default',
     // The loopback resolver becomes slirp4netns's forwarder; the host's 127.0.0.1 is the step's own.
     {
-      ownNamespace: true,
+      namespace: 'file',
       interfaces: ['eth0', 'lo'],
       helpers: 1,
       resolvConf: `nameserver 10.0.2.3\nnameserver 192.0.2.1\n${HOST_SEARCH}`,

@@ -35,16 +35,14 @@ function mountsBelow(dir: string): string[] {
 }
 
 describe.skipIf(!isRoot)('network namespace lifecycle', () => {
-  it.each([
-    ['none', ['lo'], 0],
-    ['default', ['lo', 'eth0'], 1],
-  ] as const)(
+  // `none` makes nothing here (runc makes its namespace): the conformance suite checks that.
+  it.each([['default', ['lo', 'eth0'], 1]] as const)(
     '%s: a fresh namespace per step, in a scratch dir named with the owner tag, the next one made while a step runs; release and close remove it all',
     async (mode, interfaces, helpers) => {
       const root = tempDir();
       const provider = createNetworkProvider(mode, { root });
       const first = await provider.prepare();
-      const namespace = first.namespacePath as string;
+      const namespace = (first.namespace as { path: string }).path;
       expect(path.relative(root, namespace)).toMatch(new RegExp(`^tmp/netns-${process.pid}\\.\\d+-[0-9a-f]{12}/ns$`));
       expect(interfacesOf(namespace)).toEqual(interfaces);
       // The spare for the next step: a second namespace (and helper) appears without a prepare.
@@ -55,7 +53,7 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
       expect(await until(spareReady)).toBe(true);
       const spare = (await leftovers(root)).mounts.find((m) => m !== namespace);
       const second = await provider.prepare();
-      expect(second.namespacePath).toBe(spare);
+      expect(second.namespace).toEqual({ path: spare });
       expect(interfacesOf(spare as string)).toEqual(interfaces);
       await first.release();
       await first.release();
@@ -160,8 +158,8 @@ describe.skipIf(!isRoot)('network namespace lifecycle', () => {
     const script = `import { createNetworkProvider } from ${JSON.stringify(path.join(projectRoot, 'dist/network/providers.js'))};
       const root = process.argv[1];
       const a = await createNetworkProvider('default', { root }).prepare();
-      const b = await createNetworkProvider('none', { root }).prepare();
-      process.stdout.write(JSON.stringify([a.namespacePath, b.namespacePath]) + '\\n');
+      const b = await createNetworkProvider('default', { root }).prepare();
+      process.stdout.write(JSON.stringify([a.namespace.path, b.namespace.path]) + '\\n');
       setInterval(() => undefined, 1000);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -144,7 +144,7 @@ describe.skipIf(!isRoot)('RUN network namespaces (real runc, slirp4netns)', () =
         `wget: can't connect to remote host (10.0.2.2): Network is unreachable\n(failed)\n`,
       ].join(''),
     });
-    expect(first.namespacePath).not.toBe(second.namespacePath);
+    expect(first.namespace).not.toEqual(second.namespace);
   });
 });
 

@@ -37,7 +37,7 @@ describe('toRuntimeSpec', () => {
   it('gives Docker’s defaults and the requested process', () => {
     const spec = toRuntimeSpec(
       { args: ['/bin/sh', '-c', 'true'], env: [PATH], cwd: '/w', user: root },
-      { rootfs: '/r', hostname: 'h', networkNamespace: '/run/netns/x', security: 'sandbox', mounts: [] },
+      { rootfs: '/r', hostname: 'h', networkNamespace: { path: '/run/netns/x' }, security: 'sandbox', mounts: [] },
     ) as {
       process: { capabilities: { bounding: string[] }; noNewPrivileges: boolean; cwd: string };
       linux: { namespaces: Array<{ type: string }>; maskedPaths: string[] };
@@ -84,7 +84,7 @@ describe.skipIf(!isRoot)('RuncExecutor (real runc)', () => {
     const { state, snaps } = await busyboxBase();
     const run = new RuncExecutor(state, 'runc-not-installed').run(
       { args: ['/bin/true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [0] } },
-      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: { namespacePath: undefined, resolvConf: '' }, security: 'sandbox' },
+      { rootfs: await snaps.prepare('run', 'base'), hostname: 'h', network: { namespace: 'host', resolvConf: '' }, security: 'sandbox' },
     );
     await expect(run).rejects.toThrow(
       new FailedPreconditionError('runc-not-installed is not installed (not found on PATH): RUN steps run in it', {

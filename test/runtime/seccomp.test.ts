@@ -210,7 +210,7 @@ describe('seccompProfile', () => {
 });
 
 describe('toRuntimeSpec and seccomp', () => {
-  const options: RuntimeSpecOptions = { rootfs: '/r', hostname: 'h', networkNamespace: undefined, security: 'sandbox', mounts: [] };
+  const options: RuntimeSpecOptions = { rootfs: '/r', hostname: 'h', networkNamespace: 'host', security: 'sandbox', mounts: [] };
   const proc = { args: ['/bin/true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] } };
   const linux = (spec: Record<string, unknown>): Record<string, unknown> => spec.linux as Record<string, unknown>;
 
@@ -231,7 +231,7 @@ describe('toRuntimeSpec and seccomp', () => {
 
 /** Every probe of fixtures/seccomp/probe.c. */
 /** The host's network: the probes make no connection that leaves the container. */
-const HOST_NETWORK = { namespacePath: undefined, resolvConf: '' };
+const HOST_NETWORK = { namespace: 'host', resolvConf: '' } as const;
 
 const PROBES = [
   'getpid',

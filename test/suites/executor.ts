@@ -18,7 +18,7 @@ import { useTempDirs } from '../helpers/tmp.js';
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ROOT = { uid: 0, gid: 0, additionalGids: [0, 10] };
 /** These processes open no connection: the host's namespace serves (`test/network/` covers the others). */
-const NO_NETWORK_NEEDED = { namespacePath: undefined, resolvConf: '' };
+const NO_NETWORK_NEEDED = { namespace: 'host', resolvConf: '' } as const;
 
 export function executorSuite(name: string, make: (state: string) => Executor, leftovers: (state: string) => Promise<unknown[]>): void {
   const tempDir = useTempDirs('tsbuild-execsuite-');

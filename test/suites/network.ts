@@ -30,8 +30,11 @@ export type Reach = 'reached' | 'refused' | 'unreachable';
 
 /** One implementation's answers to the suite's questions. */
 export interface NetworkAnswers {
-  /** A step gets a namespace of its own (a file runc joins) rather than the host's. */
-  ownNamespace: boolean;
+  /**
+   * The namespace a step is given: the host's; a new one runc makes per container; or one a file
+   * holds, made by the provider, that runc joins.
+   */
+  namespace: 'host' | 'new' | 'file';
   /** The interfaces a process sees, sorted; `host`: the host's own. */
   interfaces: readonly string[] | 'host';
   /** Helper processes a step's namespace has while it is held (slirp4netns, pasta). */
@@ -170,27 +173,34 @@ export function networkSuite(
       expect(await run(step, script)).toEqual({ code: 0, output: expected.join('') });
     });
 
-    it(answers.ownNamespace ? 'each step gets a namespace of its own' : 'every step is on the host’s namespace', async () => {
-      const { provider: made } = provider();
-      const [first, second] = [await made.prepare(), await made.prepare()];
-      if (!answers.ownNamespace) {
-        expect([first.namespacePath, second.namespacePath]).toEqual([undefined, undefined]);
-        return;
-      }
-      const ids = [first, second].map((step) => statSync(step.namespacePath as string).ino);
-      expect(new Set(ids).size).toBe(2);
-      // What a process inside is in: the namespace the file names.
-      const inside = await run(second, 'busybox readlink /proc/self/ns/net');
-      expect(inside).toEqual({ code: 0, output: `net:[${ids[1]}]\n` });
-    });
+    it(
+      answers.namespace === 'host' ? 'every step is on the host’s namespace' : `each step gets a namespace of its own (${answers.namespace})`,
+      async () => {
+        const { provider: made } = provider();
+        const [first, second] = [await made.prepare(), await made.prepare()];
+        // What the processes inside are in, beside the host's (this test's) namespace.
+        const host = readlinkSync('/proc/self/ns/net');
+        const inside = await Promise.all([first, second].map((step) => run(step, 'busybox readlink /proc/self/ns/net')));
+        const seen = inside.map(({ code, output }) => (code === 0 ? output.trim() : `exit ${code}: ${output}`));
+        const given = [first, second].map((step) => (typeof step.namespace === 'string' ? step.namespace : 'file'));
+        if (answers.namespace === 'host') {
+          expect({ given, seen }).toEqual({ given: ['host', 'host'], seen: [host, host] });
+          return;
+        }
+        expect({ given, distinct: new Set([host, ...seen]).size }).toEqual({ given: [answers.namespace, answers.namespace], distinct: 3 });
+        // A file's namespace is the one runc joined.
+        const files = [first, second].flatMap((step) => (typeof step.namespace === 'string' ? [] : [statSync(step.namespace.path).ino]));
+        expect(files.map((ino) => `net:[${ino}]`)).toEqual(answers.namespace === 'file' ? seen : []);
+      },
+    );
 
     it(`while held, a step’s namespace has ${answers.helpers} helper process(es); release (twice) and close leave nothing`, async () => {
       const { provider: made, root } = provider();
       const step = await made.prepare();
-      const namespace = step.namespacePath;
+      const namespace = typeof step.namespace === 'string' ? undefined : step.namespace.path;
       if (namespace === undefined) {
-        // The host's namespace: nothing is made for the step.
-        expect(processesNaming(root)).toEqual([]);
+        // The host's namespace, or one runc makes: nothing is made for the step.
+        expect({ helpers: processesNaming(root), left: await leftovers(root) }).toEqual({ helpers: [], left: NOTHING_LEFT });
       } else {
         const dir = path.dirname(namespace);
         const id = statSync(namespace).ino;
@@ -216,8 +226,8 @@ export function networkSuite(
     it('close releases the steps still held, and a closed provider prepares nothing', async () => {
       const { provider: made, root } = provider();
       const steps = [await made.prepare(), await made.prepare()];
-      const ids = steps.flatMap((step) => (step.namespacePath === undefined ? [] : [statSync(step.namespacePath).ino]));
-      expect(ids).toHaveLength(answers.ownNamespace ? 2 : 0);
+      const ids = steps.flatMap((step) => (typeof step.namespace === 'string' ? [] : [statSync(step.namespace.path).ino]));
+      expect(ids).toHaveLength(answers.namespace === 'file' ? 2 : 0);
       await made.close();
       expect({ left: await leftovers(root), inNamespaces: ids.flatMap(processesIn) }).toEqual({ left: NOTHING_LEFT, inNamespaces: [] });
       await expect(made.prepare()).rejects.toThrow(`network provider is closed`);
