@@ -9,7 +9,7 @@ import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { build } from '../dist/index.js';
 import { startBuildah, startBuildKit } from './peers.mjs';
-import { tsbuildCommand } from './command.mjs';
+import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -86,7 +86,7 @@ export async function benchBuild({ files = 500, changed = 'config.json', runs: c
       reset: (dir) => (root = path.join(dir, 'root')),
       build: (context) =>
         timeMs(() =>
-          execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', '-t', 'bench:latest', context], {
+          execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', ...LIKE_THE_PEERS, '-t', 'bench:latest', context], {
             stdio: ['ignore', 'pipe', 'pipe'],
           }),
         ).result,

@@ -7,3 +7,10 @@ import path from 'node:path';
 export function tsbuildCommand(checkout = '.') {
   return path.resolve(checkout, 'bin', 'tsbuild.js');
 }
+
+/**
+ * The build flags tsbuild gets where a peer builds the same thing: the peers' RUNs have no network
+ * (`--network=none`: the reference engine runs without a bridge, bench/peers.mjs), so tsbuild's get
+ * none either, rather than a namespace of their own behind slirp4netns each.
+ */
+export const LIKE_THE_PEERS = ['--network=none'];

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { startBuildah, startBuildKit } from './peers.mjs';
-import { tsbuildCommand } from './command.mjs';
+import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
 
 const DOCKERFILE = [
   'FROM scratch AS base',
@@ -54,7 +54,7 @@ const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) =
  */
 function tsbuildBuilder() {
   let root;
-  const run = (args) => execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (args) => execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', ...LIKE_THE_PEERS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     name: 'tsbuild (command)',
     prepare: (ctx, work) => {

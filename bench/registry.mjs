@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startBuildah, startBuildKit } from './peers.mjs';
-import { tsbuildCommand } from './command.mjs';
+import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const exportMiB = Number(process.env.BENCH_EXPORT_MB ?? 1536);
@@ -84,7 +84,7 @@ function tsbuildBuilder(dir, rss) {
     // Under GNU time, for the peak RSS of the tsbuild process (not its containers).
     build: (ctx, tag) => {
       const file = path.join(dir, 'rss');
-      execFileSync('/usr/bin/time', ['-f', '%M', '-o', file, tsbuildCommand(), '--root', root, 'build', '-q', '--no-cache', '-t', tag, ctx], {
+      execFileSync('/usr/bin/time', ['-f', '%M', '-o', file, tsbuildCommand(), '--root', root, 'build', '-q', '--no-cache', ...LIKE_THE_PEERS, '-t', tag, ctx], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       rss.push({ tag, kiB: Number(readFileSync(file, 'utf8').trim().split('\n').pop()) });
