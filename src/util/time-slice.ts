@@ -18,6 +18,11 @@ export class TimeSlicer {
     private readonly sliceMs = 8,
   ) {}
 
+  /** Whether the slice is over: `pause()` would yield (callers skip its promise otherwise). */
+  due(): boolean {
+    return performance.now() - this.sliceStart >= this.sliceMs;
+  }
+
   /** Between two entries: yields to the event loop when the slice is over; throws when aborted. */
   async pause(): Promise<void> {
     if (performance.now() - this.sliceStart < this.sliceMs) return;

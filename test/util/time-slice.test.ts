@@ -13,10 +13,13 @@ describe('TimeSlicer', () => {
     let turns = 0;
     const tick = (): void => void setImmediate(() => turns++);
     tick();
+    expect(slicer.due()).toBe(false);
     await slicer.pause(); // slice just started: no turn
     expect(turns).toBe(0);
     work(25);
+    expect(slicer.due()).toBe(true);
     await slicer.pause(); // slice over: the pending immediate runs
+    expect(slicer.due()).toBe(false);
     expect(turns).toBe(1);
     tick();
     await slicer.pause(); // a new slice began at the last turn
