@@ -213,7 +213,7 @@ export async function benchNetwork() {
     server = spawn('busybox', ['httpd', '-f', '-p', `${address}:${port}`, '-h', www], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const url = `http://${address}:${port}/blob`;
-    const slirp = await makeIsolatedNamespace('default', root, undefined);
+    const slirp = await makeIsolatedNamespace(root, undefined);
     const pastaNs = pasta ? await pastaNamespace(dir, 'download') : undefined;
     const seconds = { host: [], default: [], ...(pastaNs ? { pasta: [] } : {}) };
     try {
