@@ -61,8 +61,8 @@ await build(
 );
 
 // The command line loads library.cjs; its fallback, the library as an ES module, would bring its
-// own errors.ts (so no error it threw would be one of the command line's classes) and cannot be
-// imported from code run through vm.Script in Node 20 anyway. Here it is a clear error instead.
+// own errors.ts (so no error it threw would be one of the command line's classes), and code run
+// through vm.Script has no import() without a hook. Here it is a clear error instead.
 const commandLine = path.join(cliDir, 'tsbuild.cjs');
 await build(
   commonJs('dist/cli/main.js', commandLine, [

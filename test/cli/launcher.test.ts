@@ -123,6 +123,22 @@ describe('the installed command without its CommonJS bundle or its cache', () =>
   });
 });
 
+describe('the installed command without its library bundle', () => {
+  it('says what is missing when a command needs the library', () => {
+    const checkout = tempDir();
+    cpSync(path.join(projectRoot, 'bin'), path.join(checkout, 'bin'), { recursive: true });
+    cpSync(path.join(projectRoot, 'dist', 'cli'), path.join(checkout, 'dist', 'cli'), { recursive: true });
+    rmFile(path.join(checkout, 'dist', 'cli'), 'library.cjs');
+    const started = start(checkout, ['build', tempDir()]);
+    expect([started.status, started.stdout, started.stderr.split('\n')[0], started.scripts]).toEqual([
+      2,
+      '',
+      'internal error: dist/cli/library.cjs, the library of this command line, is missing: run `npm run build`',
+      ['dist/cli/tsbuild.cjs accepted'],
+    ]);
+  });
+});
+
 function rmFile(dir: string, name: string): void {
   rmSync(path.join(dir, name));
 }
