@@ -11,11 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { startBuildKit } from './peers.mjs';
+import { tsbuildCommand } from './command.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const PLATFORMS = 'linux/amd64,linux/arm64';
 const PREFIX = process.env.PREFIX ?? '/opt/tsbuild-peers/docker-current';
-const cli = path.resolve('dist/cli/tsbuild.mjs');
 
 function makeContext(dir) {
   writeSources(dir, 500);
@@ -110,8 +110,8 @@ function startTsbuild() {
     name: 'tsbuild (command)',
     build: (context) =>
       execFileSync(
-        'node',
-        [cli, '--root', root, 'build', '--progress', 'quiet', '--network', 'none', '--platform', PLATFORMS, '-t', 'mp:1', context],
+        tsbuildCommand(),
+        ['--root', root, 'build', '--progress', 'quiet', '--network', 'none', '--platform', PLATFORMS, '-t', 'mp:1', context],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
         },

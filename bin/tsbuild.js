@@ -8,9 +8,25 @@
 //
 // The CLI and its dependencies are bundled at build time (`npm run build`, scripts/bundle.mjs), so
 // start-up reads a few files instead of resolving ~125 library modules and the packages they
-// import. The command line is `dist/cli/tsbuild.mjs` (commander, the flags); the library is
-// `dist/cli/library.cjs`, loaded when a command runs (so `--version` and `--help` never read it)
-// and compiled from the V8 code cache the build made beside it. `dist/cli/main.js` is the same code
-// unbundled. dockerfile-ast stays a runtime import (loaded only for Dockerfiles with parser
-// directives).
-import '../dist/cli/tsbuild.mjs';
+// import, and compiles little: Node 20 keeps no compiled code of a user's module between runs, so
+// each bundle is CommonJS, run from the V8 code cache the build made beside it
+// (src/cli/compiled-module.ts, itself `dist/cli/compiled-module.cjs`). The command line is
+// `dist/cli/tsbuild.cjs` (commander, the flags; `main` runs a command); the library is
+// `dist/cli/library.cjs`, loaded when a command runs (so `--version` and `--help` never read it).
+// This file is CommonJS too (bin/package.json), so Node starts its CommonJS loader alone and
+// never the ES module loader. Where there is no tsbuild.cjs, it imports `dist/cli/tsbuild.mjs`,
+// the same command line as an ES module that runs itself (a cache V8 rejects costs the compile
+// only). `dist/cli/main.js` is the same code unbundled. dockerfile-ast stays a runtime import
+// (loaded only for Dockerfiles with parser directives).
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { loadCompiledModule } = require('../dist/cli/compiled-module.cjs');
+
+const commandLine = loadCompiledModule(pathToFileURL(path.join(__dirname, '..', 'dist', 'cli', 'tsbuild.cjs')));
+if (commandLine) {
+  commandLine.exports.main(process.argv).then((status) => {
+    process.exitCode = status;
+  });
+} else {
+  import('../dist/cli/tsbuild.mjs');
+}

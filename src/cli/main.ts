@@ -1,7 +1,9 @@
 /**
  * The `tsbuild` command: commander wiring and the single error boundary. Errors print as one line
  * (plus a source excerpt for Dockerfile errors) on stderr with exit status 1; a bug prints a
- * "please report" line with exit status 2. `--debug` adds stack traces.
+ * "please report" line with exit status 2. `--debug` adds stack traces. Running it is left to the
+ * caller (`bin/tsbuild.js`, or `run.ts` in the ES module bundle), so the build can load the command
+ * line and exercise it for V8's code cache without running a command.
  */
 import { Command, CommanderError } from 'commander';
 import { CancelledError, TsbuildError } from '../errors.js';
@@ -114,5 +116,3 @@ function report(err: unknown, debug: boolean): number {
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return EXIT_BUG;
 }
-
-process.exitCode = await main(process.argv);

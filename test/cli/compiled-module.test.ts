@@ -1,9 +1,9 @@
-// The library's CommonJS bundle run through V8's code cache (src/cli/compiled-module.ts): what a
-// cache that matches, one that does not and none at all give, and the built library itself.
+// The CommonJS bundles run through V8's code cache (src/cli/compiled-module.ts): what a cache that
+// matches, one that does not and none at all give, and the built library and command line themselves.
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadCompiledModule, makeCodeCache } from '../../src/cli/compiled-module.js';
 import { SHARED_MODULES } from '../../src/cli/load-library.js';
 import { projectRoot } from '../helpers/shared.js';
@@ -53,17 +53,32 @@ describe('loadCompiledModule', () => {
   });
 });
 
-describe('the built library', () => {
-  const library = path.join(projectRoot, 'dist', 'cli', 'library.cjs');
+describe('the built bundles', () => {
   // `npm test` builds dist/ before the tests run.
-  it.runIf(existsSync(library))('runs from its bundle with the cache the build made, sharing errors.ts with the command line', () => {
-    const loaded = loadCompiledModule(pathToFileURL(library), SHARED_MODULES);
+  it.each([
+    { bundle: 'library.cjs', provided: SHARED_MODULES, functions: ['build', 'pull', 'formatPlan'] },
+    { bundle: 'tsbuild.cjs', provided: {}, functions: ['main'] },
+  ])('$bundle runs with the cache the build made for it', ({ bundle, provided, functions }) => {
+    const file = path.join(projectRoot, 'dist', 'cli', bundle);
+    if (!existsSync(file)) return;
+    const loaded = loadCompiledModule(pathToFileURL(file), provided);
     const exports = loaded?.exports as Record<string, unknown>;
-    expect([loaded?.cache, typeof exports.build, typeof exports.pull, typeof exports.formatPlan]).toEqual([
-      'accepted',
-      'function',
-      'function',
-      'function',
-    ]);
+    expect([loaded?.cache, ...functions.map((name) => typeof exports[name])]).toEqual(['accepted', ...functions.map(() => 'function')]);
+  });
+
+  it.runIf(existsSync(path.join(projectRoot, 'dist', 'cli', 'tsbuild.cjs')))('the command line hands the library its own error classes', async () => {
+    const loaded = loadCompiledModule(pathToFileURL(path.join(projectRoot, 'dist', 'cli', 'tsbuild.cjs')));
+    const { main } = loaded?.exports as { main: (argv: string[]) => Promise<number> };
+    // A context that is not there: the library's error, reported by the command line as a user's error (1), not a bug (2).
+    const writes = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const status = await main(['node', 'tsbuild', 'build', path.join(projectRoot, 'no-such-context')]);
+      expect([status, writes.mock.calls.map(([text]) => String(text))]).toEqual([
+        1,
+        [`error: unable to prepare context: path "${path.join(projectRoot, 'no-such-context')}" not found\n`],
+      ]);
+    } finally {
+      writes.mockRestore();
+    }
   });
 });

@@ -33,7 +33,7 @@ export interface CliOptions {
 
 /** `tsbuild(...)` with stdout as bytes (an archive written to stdout). */
 export function tsbuildBytes(args: string[], options: CliOptions = {}): { status: number | null; stdout: Buffer; stderr: string } {
-  if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'tsbuild.mjs'))) {
+  if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'tsbuild.cjs'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the CLI tests');
   }
   const result = spawnSync(process.execPath, [bin, ...args], {
