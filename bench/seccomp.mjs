@@ -25,7 +25,7 @@ function bundle(dir, filtered) {
   const spec = toRuntimeSpec(
     { args: ['/bin/true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] } },
     // The runtime's own limit: RLIMIT_NOFILE may not exceed this process's hard limit.
-    { rootfs, hostname: 'bench', network: 'none', security: 'sandbox', mounts: [], maxOpenFiles: hardOpenFiles() },
+    { rootfs, hostname: 'bench', networkNamespace: 'host', security: 'sandbox', mounts: [], maxOpenFiles: hardOpenFiles() },
   );
   if (!filtered) delete spec.linux.seccomp;
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
