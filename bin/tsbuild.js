@@ -16,7 +16,7 @@
 // This file is CommonJS too (bin/package.json), so Node starts its CommonJS loader alone and
 // never the ES module loader. Where there is no tsbuild.cjs, it imports `dist/cli/tsbuild.mjs`,
 // the same command line as an ES module that runs itself (a cache V8 rejects costs the compile
-// only). `dist/cli/main.js` is the same code unbundled. dockerfile-ast stays a runtime import
+// only). `dist/cli/run.js` is the same program unbundled. dockerfile-ast stays a runtime import
 // (loaded only for Dockerfiles with parser directives).
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -24,8 +24,24 @@ const { loadCompiledModule } = require('../dist/cli/compiled-module.cjs');
 
 const commandLine = loadCompiledModule(pathToFileURL(path.join(__dirname, '..', 'dist', 'cli', 'tsbuild.cjs')));
 if (commandLine) {
-  commandLine.exports.main(process.argv).then((status) => {
-    process.exitCode = status;
+  // Should Node run out of work before `main` settles (a bug: a stream that never ends), the
+  // command must not pass for a success: the ES module entry's top-level await exits 13 then.
+  let settled = false;
+  commandLine.exports.main(process.argv).then(
+    (status) => {
+      settled = true;
+      process.exitCode = status;
+    },
+    (err) => {
+      settled = true;
+      process.stderr.write(`internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+  process.on('exit', () => {
+    if (settled) return;
+    process.stderr.write('internal error: the command stopped before it finished\nThis is a bug in tsbuild; please report it with the command you ran.\n');
+    process.exitCode = 13;
   });
 } else {
   import('../dist/cli/tsbuild.mjs');

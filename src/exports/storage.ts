@@ -13,8 +13,8 @@ export { overlayParts, bindSource, writeTarget } from '../snapshot/mount-data.js
 export { MountDiffer, type Differ } from '../diff/differ.js';
 export { StoreApplier, applyLayer, type Applier, type ApplyOptions } from '../diff/applier.js';
 export type { LayerResult, WriteLayerOptions } from '../diff/layer-writer.js';
-export type { Executor, ExecOptions, ExitStatus } from '../runtime/executor.js';
-export type { ProcessSpec, ProcessUser, ContainerMount } from '../runtime/oci-spec.js';
+export type { Executor, ExecOptions, ExitStatus, ProcessNetwork } from '../runtime/executor.js';
+export type { ProcessSpec, ProcessUser, ContainerMount, NetworkNamespace } from '../runtime/oci-spec.js';
 export { RuncExecutor } from '../runtime/runc.js';
 export { StateRoot, stateRootPath, type ReclaimResult } from '../state/state-root.js';
 export { ImageIndex, type ImageRecord } from '../images/image-index.js';

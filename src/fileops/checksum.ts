@@ -122,14 +122,23 @@ export async function checksumSources(tree: SourceTree, sources: readonly string
     const matches = await expandSource(tree, source);
     hash.update(`source ${source} ${matches.length}\n`);
     for (const match of matches) {
-      // The root itself is matched under the context directory's own name, which is not part of
-      // what is copied: as in BuildKit, the same files in a directory named otherwise (another
-      // checkout, a CI job's temporary directory) give the same key.
-      hash.update(`match ${match.matched === '' ? '' : match.name}\n`);
-      await entryLines(tree, match.real, '', match.stat, options.exclude, cache, slicer, (line) => hash.update(line));
+      // The root itself is matched under the context directory's own name and mode, neither of
+      // which is part of what is copied: as in BuildKit, the same files in a directory named or
+      // made otherwise (another checkout, a CI job's `mktemp -d`, another umask) give the same key.
+      const root = match.matched === '';
+      hash.update(`match ${root ? '' : match.name}\n`);
+      await entryLines(tree, match.real, match.stat, root, { exclude: options.exclude, cache, slicer, emit: (line) => hash.update(line) });
     }
   }
   return `sha256:${hash.digest('hex')}` as Digest;
+}
+
+/** What every entry of a walk uses. */
+interface WalkOptions {
+  exclude: IgnoreMatcher | undefined;
+  cache: ChecksumCache;
+  slicer: TimeSlicer;
+  emit: (line: string) => void;
 }
 
 /** An entry the walk has yet to emit. */
@@ -150,19 +159,17 @@ interface PendingEntry {
 async function entryLines(
   tree: SourceTree,
   real: string,
-  rel: string,
   stat: Stats,
-  exclude: IgnoreMatcher | undefined,
-  cache: ChecksumCache,
-  slicer: TimeSlicer,
-  emit: (line: string) => void,
+  contextRoot: boolean,
+  { exclude, cache, slicer, emit }: WalkOptions,
 ): Promise<void> {
-  const pending: PendingEntry[] = [{ real, rel, abs: path.join(tree.root, real), stat }];
+  const top: PendingEntry = { real, rel: '', abs: path.join(tree.root, real), stat };
+  const pending = [top];
   for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
     if (slicer.due()) await slicer.pause();
     const { stat: info, abs } = entry;
     const type = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'link' : info.isFile() ? 'file' : 'other';
-    const mode = (info.mode & 0o7777).toString(8);
+    const mode = contextRoot && entry === top ? '' : (info.mode & 0o7777).toString(8);
     if (type === 'file') {
       const digest = cache.known(entry.real, info) ?? (await cache.fileDigest(abs, entry.real, info));
       emit(`${entry.rel}\0file\0${mode}\0${digest}\n`);
@@ -171,6 +178,8 @@ async function entryLines(
     if (type !== 'dir') continue;
     const children: PendingEntry[] = [];
     for (const name of readdirSync(abs).sort()) {
+      // A directory of 100,000 entries still lets the event loop (progress, Ctrl-C) in.
+      if (slicer.due()) await slicer.pause();
       const childReal = entry.real === '' ? name : `${entry.real}/${name}`;
       const childRel = entry.rel === '' ? name : `${entry.rel}/${name}`;
       if (tree.contains && !tree.contains(childReal)) continue;

@@ -26,7 +26,7 @@ import { stepResolvConf } from './resolv-conf.js';
 import type { SlirpOptions } from './slirp.js';
 
 export interface NetworkProviderOptions {
-  /** The state root; namespaces go to its `tmp/` (`util/scratch.ts`). Unused by `host`. */
+  /** The state root; namespaces go to its `tmp/` (`util/scratch.ts`). Unused by `host` and `none`. */
   root: string;
   /** The host's resolv.conf the steps' files derive from; default /etc/resolv.conf. */
   hostResolvConf?: string;

@@ -66,18 +66,19 @@ function scratchBuild(): string[] {
 }
 
 describe('the installed command starts from the code cache', () => {
-  it.each([
-    { name: '--version', args: () => ['--version'], stdout: /^0\.1\.0\n$/, scripts: ['dist/cli/tsbuild.cjs accepted'] },
-    { name: '--help', args: () => ['--help'], stdout: /^Usage: tsbuild \[options\] \[command\]\n/, scripts: ['dist/cli/tsbuild.cjs accepted'] },
-    {
-      name: 'a build',
-      args: scratchBuild,
-      stdout: /^sha256:[0-9a-f]{64}\n$/,
-      scripts: ['dist/cli/tsbuild.cjs accepted', 'dist/cli/library.cjs accepted'],
-      root: true,
-    },
-  ])('$name runs $scripts and no ES module', ({ args, stdout, scripts, root }) => {
-    if (root && !isRoot) return;
+  it.each(
+    [
+      { name: '--version', args: () => ['--version'], stdout: /^0\.1\.0\n$/, scripts: ['dist/cli/tsbuild.cjs accepted'] },
+      { name: '--help', args: () => ['--help'], stdout: /^Usage: tsbuild \[options\] \[command\]\n/, scripts: ['dist/cli/tsbuild.cjs accepted'] },
+      {
+        name: 'a build',
+        args: scratchBuild,
+        stdout: /^sha256:[0-9a-f]{64}\n$/,
+        scripts: ['dist/cli/tsbuild.cjs accepted', 'dist/cli/library.cjs accepted'],
+        root: true,
+      },
+    ].filter((c) => isRoot || !c.root),
+  )('$name runs $scripts and no ES module', ({ args, stdout, scripts }) => {
     const started = start(projectRoot, args());
     expect([started.status, started.stderr]).toEqual([0, '']);
     expect(started.stdout).toMatch(stdout);
@@ -142,3 +143,19 @@ describe('the installed command without its library bundle', () => {
 function rmFile(dir: string, name: string): void {
   rmSync(path.join(dir, name));
 }
+
+describe('the installed command when its command line never finishes', () => {
+  it.each([
+    ['never settles', 13, 'internal error: the command stopped before it finished', 'exports.main = () => new Promise(() => {});'],
+    ['rejects', 2, 'internal error: lost', "exports.main = () => Promise.reject(new Error('lost'));"],
+  ])('a main that %s: exit %i and one line, not a silent success', (_name, status, line, source) => {
+    const checkout = tempDir();
+    cpSync(path.join(projectRoot, 'bin'), path.join(checkout, 'bin'), { recursive: true });
+    const cli = path.join(checkout, 'dist', 'cli');
+    mkdirSync(cli, { recursive: true });
+    copyFileSync(path.join(projectRoot, 'dist', 'cli', 'compiled-module.cjs'), path.join(cli, 'compiled-module.cjs'));
+    writeFileSync(path.join(cli, 'tsbuild.cjs'), `${source}\n`);
+    const started = start(checkout, ['--version']);
+    expect([started.status, started.stdout, started.stderr.split('\n')[0]]).toEqual([status, '', line]);
+  });
+});

@@ -3,8 +3,8 @@
  * contents, in name order, depth first) and what the stat cache saves. The digest of `a0` and `b/a`
  * in the fixed tree below is the one the recursive walk gave before the walk kept its own stack
  * (issue 17): a changed order or line would change every cache key users hold. That of `.` changed
- * once, when the context directory's own name stopped counting (BuildKit gives such a COPY CACHED
- * from a copy of the context under another name; tsbuild missed).
+ * once, when the context directory's own name and mode stopped counting (BuildKit gives such a
+ * COPY CACHED from a copy of the context under another name or mode; tsbuild missed).
  */
 import { chmodSync, mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,19 +33,27 @@ function fixedTree(): string {
 
 describe('checksumSources', () => {
   it.each([
-    [['.'], 'sha256:72bf0633fbe5a35cff39c9602aedf094a776ac73833ec6744faf7d399a9e5a12'],
+    [['.'], 'sha256:cb301ae9d52dd0ebe6ace6a23a57908c501fd22d7f9c94b99414d5a4a6a1467f'],
     [['a0', 'b/a'], 'sha256:f26c3777815e649a9d6a5d9c041f58c688161f0c29cf1501cf5c158dbb1f1690'],
   ])('%j of the fixed tree: %s', async (sources, digest) => {
     expect(await checksumSources({ root: fixedTree() }, sources)).toBe(digest);
   });
 
-  it('does not depend on the name of the directory the tree is in', async () => {
+  it.each([0o755, 0o700, 0o775])('does not depend on the name nor the mode (%o) of the directory the tree is in', async (mode) => {
     const [one, two] = [fixedTree(), fixedTree()];
     // Moved into another temporary directory, which the test's clean-up removes with it.
     const renamed = path.join(tempDir(), 'another-name');
     renameSync(two, renamed);
+    chmodSync(renamed, mode);
     expect(path.basename(one)).not.toBe(path.basename(renamed));
     expect(await checksumSources({ root: renamed }, ['.'])).toBe(await checksumSources({ root: one }, ['.']));
+  });
+
+  it('still counts the mode of a directory named as a source', async () => {
+    const dir = fixedTree();
+    const before = await checksumSources({ root: dir }, ['a0']);
+    chmodSync(path.join(dir, 'a0'), 0o700);
+    expect(await checksumSources({ root: dir }, ['a0'])).not.toBe(before);
   });
 
   it.each([

@@ -180,7 +180,8 @@ export function networkSuite(
         const [first, second] = [await made.prepare(), await made.prepare()];
         // What the processes inside are in, beside the host's (this test's) namespace.
         const host = readlinkSync('/proc/self/ns/net');
-        const inside = await Promise.all([first, second].map((step) => run(step, 'busybox readlink /proc/self/ns/net')));
+        // Both at once (each stays a while), so that a namespace number cannot be freed and reused.
+        const inside = await Promise.all([first, second].map((step) => run(step, 'busybox readlink /proc/self/ns/net; busybox sleep 1')));
         const seen = inside.map(({ code, output }) => (code === 0 ? output.trim() : `exit ${code}: ${output}`));
         const given = [first, second].map((step) => (typeof step.namespace === 'string' ? step.namespace : 'file'));
         if (answers.namespace === 'host') {
