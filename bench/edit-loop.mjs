@@ -54,7 +54,8 @@ const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) =
  */
 function tsbuildBuilder() {
   let root;
-  const run = (args) => execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', ...LIKE_THE_PEERS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (args) =>
+    execFileSync(tsbuildCommand(), ['--root', root, 'build', '-q', ...LIKE_THE_PEERS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     name: 'tsbuild (command)',
     prepare: (ctx, work) => {

@@ -84,9 +84,13 @@ function tsbuildBuilder(dir, rss) {
     // Under GNU time, for the peak RSS of the tsbuild process (not its containers).
     build: (ctx, tag) => {
       const file = path.join(dir, 'rss');
-      execFileSync('/usr/bin/time', ['-f', '%M', '-o', file, tsbuildCommand(), '--root', root, 'build', '-q', '--no-cache', ...LIKE_THE_PEERS, '-t', tag, ctx], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      execFileSync(
+        '/usr/bin/time',
+        ['-f', '%M', '-o', file, tsbuildCommand(), '--root', root, 'build', '-q', '--no-cache', ...LIKE_THE_PEERS, '-t', tag, ctx],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       rss.push({ tag, kiB: Number(readFileSync(file, 'utf8').trim().split('\n').pop()) });
     },
     pull: (ref) => tsbuild(root, ['pull', '-q', ref]),
