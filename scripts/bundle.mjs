@@ -47,18 +47,20 @@ const commonJs = (entry, outfile, plugins = []) => ({
 });
 
 const library = path.join(cliDir, 'library.cjs');
-await build(
-  commonJs('dist/cli/library.js', library, [
-    {
-      name: 'shared-errors',
-      setup(b) {
-        b.onResolve({ filter: /errors\.js$/ }, (args) =>
-          path.resolve(args.resolveDir, args.path) === errorsModule ? { path: 'tsbuild:errors', external: true } : undefined,
-        );
-      },
-    },
-  ]),
-);
+/**
+ * An esbuild plugin that answers the imports of one module of dist/, `file`, with `answer` (an
+ * onResolve result), and sets up anything else the answer needs with `more`.
+ */
+const instead = (name, file, answer, more = () => {}) => ({
+  name,
+  setup(b) {
+    const filter = new RegExp(`${path.basename(file).replace(/\./g, '\\.')}$`);
+    b.onResolve({ filter }, (args) => (path.resolve(args.resolveDir, args.path) === file ? answer : undefined));
+    more(b);
+  },
+});
+
+await build(commonJs('dist/cli/library.js', library, [instead('shared-errors', errorsModule, { path: 'tsbuild:errors', external: true })]));
 
 // The command line loads library.cjs; its fallback, the library as an ES module, would bring its
 // own errors.ts (so no error it threw would be one of the command line's classes), and code run
@@ -66,18 +68,12 @@ await build(
 const commandLine = path.join(cliDir, 'tsbuild.cjs');
 await build(
   commonJs('dist/cli/main.js', commandLine, [
-    {
-      name: 'library-bundle-only',
-      setup(b) {
-        b.onResolve({ filter: /library\.js$/ }, (args) =>
-          path.resolve(args.resolveDir, args.path) === libraryModule ? { path: 'library-missing', namespace: 'tsbuild' } : undefined,
-        );
-        b.onLoad({ filter: /.*/, namespace: 'tsbuild' }, () => ({
-          contents: "throw new Error('dist/cli/library.cjs, the library of this command line, is missing: run `npm run build`');",
-          loader: 'js',
-        }));
-      },
-    },
+    instead('library-bundle-only', libraryModule, { path: 'library-missing', namespace: 'tsbuild' }, (b) =>
+      b.onLoad({ filter: /.*/, namespace: 'tsbuild' }, () => ({
+        contents: "throw new Error('dist/cli/library.cjs, the library of this command line, is missing: run `npm run build`');",
+        loader: 'js',
+      })),
+    ),
   ]),
 );
 

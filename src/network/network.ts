@@ -2,8 +2,9 @@
  * The network a RUN step sees, as a contract between the executor and the network layer. The
  * executor asks a provider (one per build, of the step's `--network` mode) for a namespace before
  * it starts runc, puts the namespace (the host's, a new one, or a file's) into config.json and the
- * resolv.conf text into the container, and releases it when the step ends. Everything a provider makes lives in the state
- * root under names carrying the owner tag, so the reclaim of a killed build removes it.
+ * resolv.conf text into the container, and releases it when the step ends. Everything a provider
+ * makes lives in the state root under names carrying the owner tag, so the reclaim of a killed
+ * build removes it.
  * `test/suites/network.ts` is the conformance suite every provider runs, with its own answers
  * (interfaces, what of the host it reaches, resolv.conf).
  */
