@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import type { CacheRecord } from '../cache/cache-index.js';
+import { recordOf, type StepResult } from './step-ops.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import { loadBuildContext } from '../context/build-context.js';
 import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
@@ -164,7 +164,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
   const imported = new Map<string, ImportedStep>();
   for (const spec of request.cacheFrom ?? []) for (const [key, step] of await importCache(cacheSpec(spec), transfer)) imported.set(key, step);
   const resolver = new StepResolver(new BuildStepCache(root.cache, snapshotter, root.store, lease), progress);
-  const used = new Map<string, CacheRecord>();
+  const used = new Map<string, StepResult>();
   const noCacheFilter = new Set((request.noCacheFilter ?? []).map((n) => n.toLowerCase()));
   const dockerfilePath = path.resolve(dockerfile.file);
   const epochOption = epoch === undefined ? {} : { sourceDateEpoch: epoch };
@@ -190,6 +190,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
         store: root.store,
         applier,
         imported,
+        ...signal,
         exec: {
           snapshotter,
           executor: root.executor,
@@ -228,6 +229,8 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       },
       { concurrency: request.jobs ?? Math.max(4, 2 * os.cpus().length), ...signal },
     );
+    // Layers the stages did not wait for (a step shared with another stage) and the cache records.
+    await resolver.settled();
     // Writing the images and their outputs is a phase of its own, so the view never freezes on it.
     const exportStarted = Date.now();
     progress.emit({ type: 'step', id: 'export', name: 'exporting to image', status: 'started' });
@@ -252,7 +255,8 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       const spec = cacheSpec(request.cacheTo);
       // mode=min: only the steps whose layers the images have.
       const inImage = new Set(targets.flatMap((target) => target.layers.map((l) => l.descriptor.digest)));
-      const steps = spec.mode === 'max' ? used : new Map([...used].filter(([, r]) => inImage.has(r.layer.descriptor.digest)));
+      const records = new Map(await Promise.all([...used].map(async ([key, result]) => [key, await recordOf(result)] as const)));
+      const steps = spec.mode === 'max' ? records : new Map([...records].filter(([, r]) => inImage.has(r.layer.descriptor.digest)));
       await exportCacheTo(spec, steps, transfer);
     }
     const stored = images.map((image) => image.stored);
@@ -274,6 +278,8 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
     const platforms = prepared.targets.map(formatPlatform);
     return { digest, outputs, config: first.config, tags, plan, platforms, ran: resolver.ran, cached: resolver.cached };
   } finally {
+    // A failed build still lets the steps finishing their layers end before their views go.
+    await resolver.settled().catch(() => undefined);
     await Promise.all([views.close(), contextViews.close(), ssh.close(), ...[...networks.values()].map((n) => n.close())]);
     await checksums.save();
   }

@@ -3,9 +3,9 @@
  * result, or an image's unpacked layers), then each step in order — source and config steps add
  * history, RUN and file steps are resolved against the cache (`solve/step-resolver.ts`) as ops
  * (`step-ops.ts`). Another stage's result is awaited only where a step reads it, so the steps
- * before run meanwhile.
+ * before run meanwhile. A step's layer may still be being written while the steps after it run;
+ * the stage is done when all of its layers are.
  */
-import type { CacheRecord } from '../cache/cache-index.js';
 import type { Applier } from '../diff/applier.js';
 import type { Descriptor, HistoryEntry } from '../image/oci-types.js';
 import { parsePlatform } from '../image/platform.js';
@@ -18,7 +18,7 @@ import type { BaseImages } from './base-images.js';
 import type { SourceViews } from './source-dirs.js';
 import { withFailedStep, type DockerfileText } from './failed-step.js';
 import { createdAt } from './source-date-epoch.js';
-import { stepOp, type StepEnvironment } from './step-ops.js';
+import { stepOp, type StepEnvironment, type StepResult } from './step-ops.js';
 import { goTime } from '../util/go-time.js';
 
 /** What a finished stage hands on: its snapshot, key, layers and history. */
@@ -37,7 +37,7 @@ export interface StageEnvironment {
   snapshotter: Snapshotter;
   applier: Applier;
   views: SourceViews;
-  resolver: StepResolver<CacheRecord>;
+  resolver: StepResolver<StepResult>;
   steps: StepEnvironment;
   progress: ProgressSink;
   /** The stable name of a step's place (Dockerfile, stage, step), for explaining misses. */
@@ -45,7 +45,7 @@ export interface StageEnvironment {
   /** Whether the stage's steps run even when cached (`--no-cache`, `--no-cache-filter`). */
   skipCache: (stage: PlannedStage) => boolean;
   /** Every step result the build used, by key (what `--cache-to` exports). */
-  used: Map<string, CacheRecord>;
+  used: Map<string, StepResult>;
   /** The Dockerfile, for naming the step a failure comes from. */
   dockerfile: DockerfileText;
 }
@@ -70,6 +70,7 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
   const started = Date.now();
   if (source && cold) env.progress.emit({ type: 'step', id: source.id, name: source.name, status: 'started' });
   let state = await startStage(stage, stageOf, env.bases, imageTop);
+  const layers: Array<Promise<StageResult['layers'][number]>> = [];
   // With SOURCE_DATE_EPOCH, BuildKit writes the epoch into every history entry the build adds,
   // config-only ones (ARG, ENV right after FROM) included, and into the image's `created`.
   if (env.steps.epoch !== undefined) state = { ...state, created: createdAt(env.steps.epoch) };
@@ -100,16 +101,28 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
       throw withFailedStep(err, step, stage, env.dockerfile);
     });
     env.used.set(key, result);
+    const layer = result.layer.catch((err: unknown) => {
+      throw withFailedStep(err, step, stage, env.dockerfile);
+    });
+    layer.catch(() => undefined); // awaited at the end of the stage, unless a step fails first
+    layers.push(layer);
     state = {
       ...state,
       snapshot: result.snapshot,
       key,
-      layers: [...state.layers, result.layer],
       history: [...state.history, { created: result.created, ...step.history }],
       created: result.created,
     };
   }
-  return state;
+  return { ...state, layers: [...state.layers, ...(await settledLayers(layers))] };
+}
+
+/** The layers, once all are written; the first failure (all are awaited, so none is left running). */
+async function settledLayers<T>(layers: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(layers);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** Where a stage begins: nothing, another stage's result, or an image's unpacked layers. */

@@ -12,8 +12,9 @@ import { isNotFound } from '../errors.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import type { RememberedParts, StepCache } from '../solve/step-resolver.js';
 import type { Lease } from '../util/lease.js';
+import { recordOf, type StepResult } from './step-ops.js';
 
-export class BuildStepCache implements StepCache<CacheRecord> {
+export class BuildStepCache implements StepCache<StepResult> {
   constructor(
     private readonly index: CacheIndex,
     private readonly snapshotter: Snapshotter,
@@ -21,7 +22,12 @@ export class BuildStepCache implements StepCache<CacheRecord> {
     private readonly lease: Lease,
   ) {}
 
-  async get(key: Digest): Promise<CacheRecord | undefined> {
+  async get(key: Digest): Promise<StepResult | undefined> {
+    const record = await this.usable(key);
+    return record && { snapshot: record.snapshot, layer: Promise.resolve(record.layer), created: record.created };
+  }
+
+  private async usable(key: Digest): Promise<CacheRecord | undefined> {
     const record = await this.index.get(key);
     if (!record) return undefined;
     await this.lease.add({ records: [digestHex(key)], snapshots: [record.snapshot], blobs: [record.layer.descriptor.digest] });
@@ -37,8 +43,8 @@ export class BuildStepCache implements StepCache<CacheRecord> {
     return snapshot && blob ? record : undefined;
   }
 
-  put(key: Digest, record: CacheRecord): Promise<void> {
-    return this.index.put(key, record);
+  async put(key: Digest, result: StepResult): Promise<void> {
+    await this.index.put(key, await recordOf(result));
   }
 
   async missReason(location: string, parts: RememberedParts): Promise<string> {

@@ -2,8 +2,10 @@
  * The build's steps as ops (BuildKit's `Op`): each gives the parts of its cache key and runs itself.
  * A RUN runs its process over a snapshot of its parent (`ops/exec-op.ts`); a COPY, ADD or WORKDIR
  * writes files into one (`ops/file-op.ts`); either may instead be restored from an imported cache
- * by unpacking the layer that cache holds for its key. The result is a cache record: the committed
- * snapshot, the layer, and when it was made.
+ * by unpacking the layer that cache holds for its key. The result is what a cache record holds:
+ * the committed snapshot, the layer, and when it was made. A step hands it on as soon as its
+ * snapshot is committed and writes its layer meanwhile (the next step runs on the snapshot; only
+ * the image and the cache record need the layer), as BuildKit makes layers only when it exports.
  */
 import { randomBytes } from 'node:crypto';
 import type { CacheRecord } from '../cache/cache-index.js';
@@ -24,6 +26,18 @@ import type { ImportedStep } from './cache-transfer.js';
 import { createdAt } from './source-date-epoch.js';
 import { execKeyParts, fileKeyParts } from './step-keys.js';
 
+/** A step's result as the build holds it: the snapshot is there, the layer may still be being written. */
+export interface StepResult {
+  snapshot: string;
+  layer: Promise<CacheRecord['layer']>;
+  created: string;
+}
+
+/** A step's result as a cache record holds it, once its layer is written. */
+export async function recordOf(result: StepResult): Promise<CacheRecord> {
+  return { snapshot: result.snapshot, layer: await result.layer, created: result.created };
+}
+
 /** What every step of a build shares. */
 export interface StepEnvironment {
   context: BuildContext;
@@ -39,6 +53,11 @@ export interface StepEnvironment {
   applier: Applier;
   /** Steps of imported caches (`--cache-from`), by key. */
   imported: ReadonlyMap<string, ImportedStep>;
+  /**
+   * The build's own signal (Ctrl-C), which alone stops a layer being written after its snapshot is
+   * committed: when a later step fails, the steps before it still finish and are recorded.
+   */
+  signal?: AbortSignal;
 }
 
 /** What one step needs besides: its parent snapshot, what it reads (keys and trees), its output. */
@@ -53,7 +72,7 @@ export interface StepPlace {
 }
 
 /** The op of a RUN or file step. */
-export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnvironment): StepOp<CacheRecord> {
+export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnvironment): StepOp<StepResult> {
   return {
     key: async (): Promise<StepKeyInputs> => {
       const parts =
@@ -64,19 +83,24 @@ export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnv
       const definition = env.epoch === undefined ? parts.definition : { step: parts.definition, sourceDateEpoch: env.epoch };
       return { definition, inputs: await Promise.all(parts.reads.map(place.keyOf)), content: parts.content };
     },
-    run: async (key: Digest): Promise<CacheRecord> => {
+    run: async (key: Digest, ready: (result: StepResult) => void): Promise<StepResult> => {
       const name = stepSnapshotName(key);
-      const layer =
+      const created = createdAt(env.epoch);
+      const layerSignal = env.signal ?? new AbortController().signal;
+      // The step calls back once its snapshot is committed, always after an await: `layer` is set.
+      const handOn = (): void => ready({ snapshot: name, layer, created });
+      const layer: Promise<CacheRecord['layer']> =
         step.kind === 'exec'
-          ? await runExec(step, place.parent, name, {
-              ...env.exec,
-              sourceDir: place.sourceDir,
-              output: place.output,
-              signal: place.signal,
-              platform: place.platform,
-            })
-          : await runFileStep(step, place.parent, name, { ...env.file, sourceDir: place.sourceDir, signal: place.signal });
-      return { snapshot: name, layer, created: createdAt(env.epoch) };
+          ? runExec(
+              step,
+              place.parent,
+              name,
+              { ...env.exec, sourceDir: place.sourceDir, output: place.output, signal: place.signal, layerSignal, platform: place.platform },
+              handOn,
+            )
+          : runFileStep(step, place.parent, name, { ...env.file, sourceDir: place.sourceDir, signal: place.signal, layerSignal }, handOn);
+      layer.catch(() => undefined); // whoever uses the result awaits it
+      return { snapshot: name, layer: Promise.resolve(await layer), created };
     },
     restorable: (key: Digest) => {
       const imported = env.imported.get(key);
@@ -99,7 +123,7 @@ function stepSnapshotName(key: Digest): string {
  * the cache no longer has (a registry that answers 404, a local cache missing the blob) makes the
  * step a miss (`Unrestorable`); other failures (a damaged layer, a full disk) fail the build.
  */
-async function restoreStep(key: Digest, imported: ImportedStep, place: StepPlace, env: StepEnvironment): Promise<CacheRecord> {
+async function restoreStep(key: Digest, imported: ImportedStep, place: StepPlace, env: StepEnvironment): Promise<StepResult> {
   const { step } = imported;
   const descriptor = step.layer.descriptor;
   const signal = { signal: place.signal };
@@ -115,5 +139,5 @@ async function restoreStep(key: Digest, imported: ImportedStep, place: StepPlace
     if (diffID !== step.layer.diffID) throw new DigestMismatchError(step.layer.diffID, diffID, `imported layer ${descriptor.digest} (diffID)`);
     await frame.snapshotter.commit(name, active);
   });
-  return { snapshot: name, layer: step.layer, created: step.created };
+  return { snapshot: name, layer: Promise.resolve(step.layer), created: step.created };
 }

@@ -66,10 +66,21 @@ export interface ExecContext {
   platform?: ExecOptions['platform'];
   output?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
+  /** What stops the layer once the snapshot is committed, instead of `signal` (`FileContext`'s). */
+  layerSignal?: AbortSignal;
 }
 
-/** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
-export async function runExec(step: ExecStep, parent: string | undefined, name: string, ctx: ExecContext): Promise<LayerResult> {
+/**
+ * Runs `step` on the committed snapshot `parent`; commits the result as `name`, says so
+ * (`committed`: the next step may start on it), then writes its layer from the same mounts.
+ */
+export async function runExec(
+  step: ExecStep,
+  parent: string | undefined,
+  name: string,
+  ctx: ExecContext,
+  committed: () => void = () => undefined,
+): Promise<LayerResult> {
   // The step's network (a namespace, 15–40 ms for `default`) is made while its snapshot is prepared
   // and mounted; it is released as soon as the process has ended, or here when the step fails first.
   const networkReady = ctx.networks(step.network).prepare(ctx.signal);
@@ -110,15 +121,16 @@ export async function runExec(step: ExecStep, parent: string | undefined, name: 
         return status;
       });
       if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-      const layer = await ctx.differ.diff(mounts, parentMounts, {
+      await ctx.snapshotter.commit(name, key);
+      committed();
+      const layerSignal = ctx.layerSignal ?? ctx.signal;
+      return ctx.differ.diff(mounts, parentMounts, {
         label: `the layer of ${step.name}`,
         // The directories the mount stubs came and went in: their entries changed.
         entriesChanged: stubs.map((stub) => path.posix.dirname(stub)).filter((dir) => dir !== '.' && !stubs.includes(dir)),
         ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(layerSignal ? { signal: layerSignal } : {}),
       });
-      await ctx.snapshotter.commit(name, key);
-      return layer;
     });
   } finally {
     released ??= networkReady.then(

@@ -1,6 +1,8 @@
 /**
  * COPY, ADD and WORKDIR's directory: prepare a snapshot on the parent, write the files into its
- * mounted rootfs (no container), turn the change into a layer, commit. `--link` copies into an
+ * mounted rootfs (no container), commit, turn the change into a layer. The snapshot is committed
+ * first so that the next step can start on it (`committed`) while the layer is written from the
+ * same mounts, which the snapshotter contract keeps readable after a commit. `--link` copies into an
  * empty tree instead, so its layer does not follow the parent's symlinks nor read its files; that
  * layer is then unpacked on top of the parent to continue the stage.
  */
@@ -44,19 +46,35 @@ export interface FileContext {
   /** The state root's copies of context files, which a COPY links instead of copying (`file-mirror.ts`). */
   mirror?: FileMirror;
   signal?: AbortSignal;
+  /**
+   * What stops the layer once the snapshot is committed, instead of `signal`: a build passes its
+   * own (Ctrl-C), not the one another step's failure aborts, so a step that succeeded is recorded.
+   */
+  layerSignal?: AbortSignal;
 }
 
-/** Runs `step` on the committed snapshot `parent`; commits the result as `name`. */
-export async function runFileStep(step: FileStep, parent: string | undefined, name: string, ctx: FileContext): Promise<LayerResult> {
+/**
+ * Runs `step` on the committed snapshot `parent`; commits the result as `name`, says so
+ * (`committed`), then writes its layer. A layer that fails after the commit leaves `name` without a
+ * cache record, for `prune` to reclaim (the steps after it may already build on it).
+ */
+export async function runFileStep(
+  step: FileStep,
+  parent: string | undefined,
+  name: string,
+  ctx: FileContext,
+  committed: () => void = () => undefined,
+): Promise<LayerResult> {
   if (step.link && step.action !== 'mkdir' && step.chmod === undefined) return runLinked(step, parent, name, ctx);
   const tree = sourceTree(step, ctx);
   return withActiveSnapshot(ctx, parent, 'file', async ({ key, mounts, scratch, parentMounts }) => {
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await copyLinking(step, ctx, mounts, rootfs, (dir, deferred) => applyStep(step, dir, scratch, ctx, tree, dir, deferred));
-    const layer = await layerOf(step, mounts, parentMounts, ctx);
     await ctx.snapshotter.commit(name, key);
-    return layer;
+    committed();
+    const layerSignal = ctx.layerSignal ?? ctx.signal;
+    return layerOf(step, mounts, parentMounts, { ...ctx, ...(layerSignal ? { signal: layerSignal } : {}) });
   });
 }
 
@@ -113,7 +131,12 @@ async function copyLinking(
   if (deferred && deferred.size > 0) await deferred.link(mountedAt, writeTarget(mounts).dir, ctx.signal);
 }
 
-async function layerOf(step: FileStep, mounts: Mount[], parentMounts: () => Promise<Mount[]>, ctx: FileContext): Promise<LayerResult> {
+async function layerOf(
+  step: FileStep,
+  mounts: Mount[],
+  parentMounts: () => Promise<Mount[]>,
+  ctx: Pick<FileContext, 'differ' | 'sourceDateEpoch' | 'signal'>,
+): Promise<LayerResult> {
   return ctx.differ.diff(mounts, parentMounts, {
     label: `the layer of ${step.name}`,
     ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),

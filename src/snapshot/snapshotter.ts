@@ -36,7 +36,12 @@ export interface Snapshotter {
   view(key: string, parent?: string): Promise<Mount[]>;
   /** The mounts of an existing active snapshot or view. */
   mounts(key: string): Promise<Mount[]>;
-  /** Turns the active snapshot `key` into the committed snapshot `name`. */
+  /**
+   * Turns the active snapshot `key` into the committed snapshot `name`. The directories the mounts
+   * of `key` named (an overlay's upper dir, a bind's source) stay where they are, unchanged, for as
+   * long as `name` exists: a differ may still read the change from those mounts after the commit,
+   * while children are prepared on `name` (a file step writes its layer so).
+   */
   commit(name: string, key: string): Promise<void>;
   /** Removes a snapshot; refuses one that others build on. */
   remove(key: string): Promise<void>;

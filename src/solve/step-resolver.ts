@@ -5,7 +5,10 @@
  * being resolved (another stage, same key) is awaited instead of run again; a usable cached result
  * is taken; else an imported one (`--cache-from`) is restored (unless it turns out not to be
  * there: a warning, and a miss); else the op runs, in one of the
- * solver's slots, and its result is recorded. Generic over the result: it knows no snapshots or
+ * solver's slots, and its result is recorded. An op may hand its result on before it has finished
+ * (`ready`: a snapshot committed, its layer still being written): the steps after it start then,
+ * while the op keeps its slot until it is done, and the result is recorded only once it is.
+ * `settled` waits for that remaining work. Generic over the result: it knows no snapshots or
  * layers, only ops and a cache (`test/solve/step-resolver.test.ts` drives it with fakes).
  */
 import type { Digest } from '../digest/digest.js';
@@ -25,8 +28,12 @@ export interface StepKeyInputs {
 /** A step's op, as BuildKit's `Op` is: how it is keyed (reads only) and how it runs. */
 export interface StepOp<R> {
   key(): Promise<StepKeyInputs>;
-  /** Makes the result; `key` names it. */
-  run(key: Digest): Promise<R>;
+  /**
+   * Makes the result; `key` names it. The op may call `ready` with the result as soon as the steps
+   * after it can use it, and go on with the rest of its work (the result's own parts still to come
+   * are then its business, a promise in it); what `run` resolves to is what the cache records.
+   */
+  run(key: Digest, ready: (result: R) => void): Promise<R>;
   /**
    * Where a result for `key` can be restored from instead of running (an imported cache): the work
    * to restore it, or undefined when there is none. The work rejects with `Unrestorable` when what
@@ -80,6 +87,9 @@ export class StepResolver<R> {
   ran = 0;
   cached = 0;
   private readonly inFlight = new Map<string, Promise<R>>();
+  /** Ops still finishing after handing their result on, with what they came to. */
+  private readonly finishing = new Set<Promise<unknown>>();
+  private firstFailure: { error: unknown } | undefined;
 
   constructor(
     private readonly cache: StepCache<R>,
@@ -129,22 +139,63 @@ export class StepResolver<R> {
       }
     }
     // Only the work takes one of the slots; the checks above wait for nothing.
-    return slot(async () => {
-      const reason = info.skipCache ? '--no-cache' : await this.cache.missReason(info.location, parts);
-      this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'started', reason });
-      const started = Date.now();
-      const result = await op.run(key).catch((err: unknown) => {
-        // Every failed step says so (BuildKit's `ERROR [x/y] …`), even when another fails first.
-        const reason = err instanceof Error ? err.message : String(err);
-        this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'error', seconds: (Date.now() - started) / 1000, reason });
-        throw err;
+    return new Promise<R>((handOn, fail) => {
+      let handed = false;
+      let started = Date.now();
+      const done = (): void => {
+        this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'done', seconds: (Date.now() - started) / 1000 });
+      };
+      const ready = (result: R): void => {
+        if (handed) return;
+        handed = true;
+        done();
+        handOn(result);
+      };
+      const work = slot(async () => {
+        const reason = info.skipCache ? '--no-cache' : await this.cache.missReason(info.location, parts);
+        this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'started', reason });
+        started = Date.now();
+        const result = await op.run(key, ready).catch((err: unknown) => {
+          // Every failed step says so (BuildKit's `ERROR [x/y] …`), even when another fails first;
+          // one that has already handed its result on failed in the work after (its layer).
+          const why = err instanceof Error ? err.message : String(err);
+          if (!handed)
+            this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'error', seconds: (Date.now() - started) / 1000, reason: why });
+          throw err;
+        });
+        await this.cache.put(key, result);
+        await this.cache.remember(info.location, parts);
+        this.ran++;
+        if (!handed) done();
+        return result;
       });
-      await this.cache.put(key, result);
-      await this.cache.remember(info.location, parts);
-      this.ran++;
-      this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'done', seconds: (Date.now() - started) / 1000 });
-      return result;
+      work.then(
+        (result) => {
+          handed = true;
+          handOn(result);
+        },
+        (err: unknown) => {
+          if (handed) this.firstFailure ??= { error: err };
+          else fail(err);
+        },
+      );
+      const tracked = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.finishing.add(tracked);
+      void tracked.then(() => this.finishing.delete(tracked));
     });
+  }
+
+  /**
+   * Waits for the ops that handed their results on to finish; rejects with the first of them that
+   * failed. What the build does last before it writes its images (and, failed or not, before it
+   * lets go of what those ops use).
+   */
+  async settled(): Promise<void> {
+    while (this.finishing.size > 0) await Promise.all(this.finishing);
+    if (this.firstFailure) throw this.firstFailure.error;
   }
 
   private hit(info: StepInfo): void {

@@ -176,4 +176,59 @@ describe('StepResolver', () => {
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual(['boom', 'boom']);
     expect([cache.stored.size, resolver.ran]).toEqual([0, 0]);
   });
+
+  /** An op that hands its result on, then finishes when `finish` is opened (or fails with `failure`). */
+  function handingOp(finish: Promise<void>, log: string[], failure?: Error): StepOp<number> {
+    return {
+      key: async () => ({ definition: 'early', inputs: [], content: [] }),
+      run: async (_key, ready) => {
+        ready(1);
+        log.push('handed on');
+        await finish;
+        if (failure) throw failure;
+        log.push('finished');
+        return 1;
+      },
+    };
+  }
+
+  it.each([
+    { failure: undefined, outcome: { settled: 'ok', stored: [1], ran: 1, events: ['a:started(not built before)', 'a:done'] } },
+    // Failing after it handed its result on: no record, and the build learns of it from `settled`.
+    {
+      failure: new Error('layer: disk full'),
+      outcome: { settled: 'layer: disk full', stored: [], ran: 0, events: ['a:started(not built before)', 'a:done'] },
+    },
+  ])('an op handing its result on early ($failure)', async ({ failure, outcome }) => {
+    const { cache, events, resolver } = setup();
+    const log: string[] = [];
+    let open!: () => void;
+    const finish = new Promise<void>((resolve) => (open = resolve));
+    const slots: string[] = [];
+    const slot = async <T>(task: () => Promise<T>): Promise<T> => {
+      slots.push('taken');
+      try {
+        return await task();
+      } finally {
+        slots.push('released');
+      }
+    };
+    // The result comes while the op still runs and holds its slot, before anything is recorded.
+    const { result } = await resolver.resolve(info('a'), handingOp(finish, log, failure), slot);
+    expect([result, log, slots, cache.stored.size]).toEqual([1, ['handed on'], ['taken'], 0]);
+    // The same step elsewhere takes the handed-on result, without waiting or running.
+    expect((await resolver.resolve(info('b'), handingOp(finish, log), slot)).result).toBe(1);
+    const settled = resolver.settled().then(
+      () => 'ok',
+      (err: Error) => err.message,
+    );
+    open();
+    expect({
+      settled: await settled,
+      stored: [...cache.stored.values()],
+      ran: resolver.ran,
+      events: events.filter((e) => e.startsWith('a:')),
+    }).toEqual(outcome);
+    expect(slots).toEqual(['taken', 'released']);
+  });
 });

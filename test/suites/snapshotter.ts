@@ -5,8 +5,12 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MemoryContentStore } from '../../src/content/memory-store.js';
+import { parseDigest } from '../../src/digest/digest.js';
+import { MountDiffer } from '../../src/diff/differ.js';
 import { mountsUnder, withMounted } from '../../src/runtime/mount.js';
 import type { ManagedSnapshotter } from '../../src/snapshot/snapshotter.js';
+import { tarEntries } from '../helpers/image-tree.js';
 import { isRoot } from '../helpers/root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -20,15 +24,20 @@ export function snapshotterSuite(name: string, make: (root: string) => ManagedSn
     return withMounted(mounts, target, async (dir) => fn(dir));
   };
 
+  /** Commits `base`: etc/keep and etc/gone. */
+  const commitBase = async (snaps: ManagedSnapshotter): Promise<void> => {
+    await onMounts(await snaps.prepare('base-active'), (dir) => {
+      mkdirSync(path.join(dir, 'etc'));
+      writeFileSync(path.join(dir, 'etc', 'keep'), 'keep\n');
+      writeFileSync(path.join(dir, 'etc', 'gone'), 'gone\n');
+    });
+    await snaps.commit('base', 'base-active');
+  };
+
   describe.skipIf(!isRoot)(`Snapshotter conformance: ${name}`, () => {
     it('stacks committed snapshots: a child sees its parent, deletes and adds; a view is read-only', async () => {
       const snaps = make(tempDir());
-      await onMounts(await snaps.prepare('base-active'), (dir) => {
-        mkdirSync(path.join(dir, 'etc'));
-        writeFileSync(path.join(dir, 'etc', 'keep'), 'keep\n');
-        writeFileSync(path.join(dir, 'etc', 'gone'), 'gone\n');
-      });
-      await snaps.commit('base', 'base-active');
+      await commitBase(snaps);
       await onMounts(await snaps.prepare('work', 'base'), (dir) => {
         expect(readFileSync(path.join(dir, 'etc', 'keep'), 'utf8')).toBe('keep\n');
         rmSync(path.join(dir, 'etc', 'gone'));
@@ -49,6 +58,27 @@ export function snapshotterSuite(name: string, make: (root: string) => ManagedSn
       ]);
       expect(await snaps.stat('layer2')).toMatchObject({ key: 'layer2', kind: 'committed', parent: 'base' });
       expect(await snaps.diskUsage()).toBeGreaterThan(0);
+    });
+
+    // A file step commits, lets the next step prepare on the snapshot, and writes its layer from
+    // the mounts `prepare` gave meanwhile (`ops/file-op.ts`): the same layer as before the commit.
+    it('the mounts prepare gave still read as the change after commit, with a child prepared on it', async () => {
+      const snaps = make(tempDir());
+      await commitBase(snaps);
+      const mounts = await snaps.prepare('work', 'base');
+      await onMounts(mounts, (dir) => {
+        rmSync(path.join(dir, 'etc', 'gone'));
+        writeFileSync(path.join(dir, 'new'), 'new\n');
+      });
+      const store = new MemoryContentStore();
+      const differ = new MountDiffer(store, tempDir(), 'uncompressed');
+      const before = await differ.diff(mounts, () => snaps.view('lower-1', 'base'));
+      await snaps.commit('layer2', 'work');
+      await onMounts(await snaps.prepare('child', 'layer2'), (dir) => writeFileSync(path.join(dir, 'child'), 'child\n'));
+      const after = await differ.diff(mounts, () => snaps.view('lower-2', 'base'));
+      expect(after).toEqual(before);
+      const entries = await tarEntries(await store.readBytes(parseDigest(after.descriptor.digest)));
+      expect(entries.map((e) => e.header.name).sort()).toEqual(['etc/', 'etc/.wh.gone', 'new']);
     });
 
     it('mounts(key) gives the mounts prepare gave', async () => {
