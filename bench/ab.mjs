@@ -4,11 +4,14 @@
 // 50 MB file, `COPY . /data/` (FROM scratch, so no registry), then a cold build, a no-op rebuild
 // and a rebuild after one small file changed, each as a command with its own state root.
 //
-//   node bench/ab.mjs /path/to/before /path/to/after [runs] [copy|run]
+//   node bench/ab.mjs /path/to/before /path/to/after [runs] [copy|run|edit]
 //
 // `run` times another scenario instead: examples/base's busybox image (from Debian's
 // busybox-static) and a RUN writing 512 MiB of random bytes; its one-file change touches a context
-// file no step reads, so that rebuild is a no-op too.
+// file no step reads, so that rebuild is a no-op too. `edit` times the edit loop of
+// bench/edit-loop.mjs (a busybox base stage, `COPY . /data/`, then a RUN): its cold build comes
+// after an untimed `--target base` into the fresh root. Every build gets `--network=none`, as the
+// bench gives the peers (before 2026-11-29T12 the `run` scenario's RUN had its default network).
 //
 // Prints medians (and minimums) per checkout; `docs/performance.md` records what it printed.
 import { execFileSync } from 'node:child_process';
@@ -17,7 +20,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
-import { tsbuildCommand } from './command.mjs';
+import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
+import { makeTemplate } from './edit-loop.mjs';
 
 /** The RUN scenario: examples/base's busybox image, then a RUN writing 512 MiB of random bytes. */
 function makeRunContext(dir) {
@@ -33,11 +37,15 @@ function makeContext(dir) {
   writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /data/\n');
 }
 
-function timed(checkout, root, context) {
-  const start = process.hrtime.bigint();
-  execFileSync(tsbuildCommand(checkout), ['--root', root, 'build', '-q', '-t', 'ab:latest', context], {
+function build(checkout, root, context, extra = []) {
+  execFileSync(tsbuildCommand(checkout), ['--root', root, 'build', '-q', ...LIKE_THE_PEERS, ...extra, '-t', 'ab:latest', context], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+function timed(checkout, root, context) {
+  const start = process.hrtime.bigint();
+  build(checkout, root, context);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
@@ -48,12 +56,13 @@ export function benchAB(before, after, runs = 5, scenario = 'copy') {
   try {
     const context = path.join(dir, 'ctx');
     mkdirSync(context);
-    (scenario === 'run' ? makeRunContext : makeContext)(context);
+    (({ run: makeRunContext, edit: makeTemplate })[scenario] ?? makeContext)(context);
     for (let r = 0; r < runs; r++) {
       // Alternate which goes first, so neither always meets a warmer page cache.
       for (const checkout of r % 2 === 0 ? [before, after] : [after, before]) {
         const root = path.join(dir, `root-${r}-${checkout === before ? 'before' : 'after'}`);
         const t = times[checkout];
+        if (scenario === 'edit') build(checkout, root, context, ['--target', 'base']);
         t.cold.push(timed(checkout, root, context));
         t.noop.push(timed(checkout, root, context));
         writeFileSync(
@@ -69,7 +78,11 @@ export function benchAB(before, after, runs = 5, scenario = 'copy') {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const show = (xs) => `${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)})`;
-  const what = scenario === 'run' ? 'busybox base + RUN writing 512 MiB' : '2,000 small files + one 50 MB file, COPY . /data/';
+  const what =
+    {
+      run: 'busybox base + RUN writing 512 MiB',
+      edit: 'the edit loop: busybox base stage, 2,000 small files + one 50 MB file, COPY . /data/, RUN',
+    }[scenario] ?? '2,000 small files + one 50 MB file, COPY . /data/';
   console.log(`${what}; medians of ${runs}, interleaved`);
   for (const [name, label] of [
     [before, 'before'],
@@ -86,7 +99,7 @@ export function benchAB(before, after, runs = 5, scenario = 'copy') {
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
   const [before, after, runs, scenario] = process.argv.slice(2);
   if (!before || !after) {
-    console.error('usage: node bench/ab.mjs BEFORE_CHECKOUT AFTER_CHECKOUT [runs] [copy|run]');
+    console.error('usage: node bench/ab.mjs BEFORE_CHECKOUT AFTER_CHECKOUT [runs] [copy|run|edit]');
     process.exit(2);
   }
   benchAB(path.resolve(before), path.resolve(after), Number(runs ?? 5), scenario ?? 'copy');

@@ -32,7 +32,7 @@ const BASE_TAG = 'edit-loop-base:latest';
 const EDITED = 'src/pkg0/file0.js';
 
 /** The template context: 2,000 files of 1,368 bytes (as bench/ab.mjs), a 50 MiB random big.bin, busybox. */
-function makeTemplate(dir) {
+export function makeTemplate(dir) {
   writeSources(dir, 2000, 1024);
   writeFileSync(path.join(dir, 'big.bin'), randomBytes(50 * 1024 * 1024));
   copyFileSync('/bin/busybox', path.join(dir, 'busybox'));
