@@ -229,7 +229,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
       },
       { concurrency: request.jobs ?? Math.max(4, 2 * os.cpus().length), ...signal },
     );
-    // Layers the stages did not wait for (a step shared with another stage) and the cache records.
+    // The cache records of steps that handed their results on (their layers the stages awaited).
     await resolver.settled();
     // Writing the images and their outputs is a phase of its own, so the view never freezes on it.
     const exportStarted = Date.now();

@@ -71,6 +71,10 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
   if (source && cold) env.progress.emit({ type: 'step', id: source.id, name: source.name, status: 'started' });
   let state = await startStage(stage, stageOf, env.bases, imageTop);
   const layers: Array<Promise<StageResult['layers'][number]>> = [];
+  // A layer failing after its step handed the snapshot on fails the stage at once, not at its end.
+  let layerFailed!: (err: unknown) => void;
+  const anyLayerFailed = new Promise<never>((_, reject) => (layerFailed = reject));
+  anyLayerFailed.catch(() => undefined);
   // With SOURCE_DATE_EPOCH, BuildKit writes the epoch into every history entry the build adds,
   // config-only ones (ARG, ENV right after FROM) included, and into the image's `created`.
   if (env.steps.epoch !== undefined) state = { ...state, created: createdAt(env.steps.epoch) };
@@ -97,14 +101,15 @@ export async function runStage(stage: PlannedStage, run: VertexRun<StageResult>,
       platform,
     };
     const info = { id: step.id, name: step.name, location: env.location(stage, step.id), parentKey: state.key, skipCache: env.skipCache(stage) };
-    const { key, result } = await env.resolver.resolve(info, stepOp(step, place, env.steps), run.slot).catch((err: unknown) => {
+    const resolved = env.resolver.resolve(info, stepOp(step, place, env.steps), run.slot).catch((err: unknown) => {
       throw withFailedStep(err, step, stage, env.dockerfile);
     });
+    const { key, result } = await Promise.race([resolved, anyLayerFailed]);
     env.used.set(key, result);
     const layer = result.layer.catch((err: unknown) => {
       throw withFailedStep(err, step, stage, env.dockerfile);
     });
-    layer.catch(() => undefined); // awaited at the end of the stage, unless a step fails first
+    layer.catch(layerFailed); // awaited at the end of the stage, unless a step fails first
     layers.push(layer);
     state = {
       ...state,

@@ -36,6 +36,11 @@ export interface Differ {
    * only when the differ needs it.
    */
   diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, options?: DiffOptions): Promise<LayerResult>;
+  /**
+   * Whether diffing `upper` only reads it, so that the layer may be written after the snapshot is
+   * committed and others build on it; false where the differ first corrects the upper dir.
+   */
+  readsOnly(upper: readonly Mount[]): boolean;
 }
 
 /**
@@ -48,6 +53,11 @@ export class MountDiffer implements Differ {
     private readonly root: string,
     private readonly compression: 'gzip' | 'uncompressed' = 'gzip',
   ) {}
+
+  /** A fuse-overlayfs upper dir gets its copy-up-only directories' times put back while it is walked. */
+  readsOnly(upper: readonly Mount[]): boolean {
+    return overlayParts(upper)?.format !== 'fuse-overlayfs';
+  }
 
   async diff(upper: readonly Mount[], lower: () => Promise<readonly Mount[]>, diffOptions: DiffOptions = {}): Promise<LayerResult> {
     const { entriesChanged, ...given } = diffOptions;

@@ -6,6 +6,7 @@
  * later tsbuild can reclaim what a killed one left (`removeStale`, `runtime/reclaim.ts`).
  */
 import { randomBytes } from 'node:crypto';
+import type { Differ } from '../diff/differ.js';
 import { removeTree } from '../runtime/mount.js';
 import type { Mount, Snapshotter } from '../snapshot/snapshotter.js';
 import { ownerTag } from '../util/owner.js';
@@ -57,4 +58,27 @@ export async function withActiveSnapshot<T>(
     }
     await removeTree(scratch);
   }
+}
+
+/**
+ * Commits the active snapshot `key` as `name` and writes its layer with `layer`. Where the differ
+ * only reads the mounts, the commit comes first and `committed` says so (the next step may start on
+ * the snapshot while the layer is written); otherwise the layer is written first, as before.
+ */
+export async function commitAndDiff<T>(
+  frame: { snapshotter: Snapshotter; differ: Differ },
+  active: { key: string; mounts: Mount[] },
+  name: string,
+  committed: () => void,
+  layer: () => Promise<T>,
+): Promise<T> {
+  if (!frame.differ.readsOnly(active.mounts)) {
+    const result = await layer();
+    await frame.snapshotter.commit(name, active.key);
+    committed();
+    return result;
+  }
+  await frame.snapshotter.commit(name, active.key);
+  committed();
+  return layer();
 }

@@ -28,7 +28,7 @@ import type { ExecOptions, Executor } from '../runtime/executor.js';
 import type { NetworkMode, NetworkProvider } from '../network/network.js';
 import { resolveUser } from '../runtime/user.js';
 import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
-import { withActiveSnapshot } from './active-snapshot.js';
+import { commitAndDiff, withActiveSnapshot } from './active-snapshot.js';
 import { forwardSshAgent } from './ssh-forward.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { lstatIfExists, statIfExists } from '../util/absent.js';
@@ -121,16 +121,16 @@ export async function runExec(
         return status;
       });
       if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-      await ctx.snapshotter.commit(name, key);
-      committed();
       const layerSignal = ctx.layerSignal ?? ctx.signal;
-      return ctx.differ.diff(mounts, parentMounts, {
-        label: `the layer of ${step.name}`,
-        // The directories the mount stubs came and went in: their entries changed.
-        entriesChanged: stubs.map((stub) => path.posix.dirname(stub)).filter((dir) => dir !== '.' && !stubs.includes(dir)),
-        ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
-        ...(layerSignal ? { signal: layerSignal } : {}),
-      });
+      return commitAndDiff(ctx, { key, mounts }, name, committed, () =>
+        ctx.differ.diff(mounts, parentMounts, {
+          label: `the layer of ${step.name}`,
+          // The directories the mount stubs came and went in: their entries changed.
+          entriesChanged: stubs.map((stub) => path.posix.dirname(stub)).filter((dir) => dir !== '.' && !stubs.includes(dir)),
+          ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
+          ...(layerSignal ? { signal: layerSignal } : {}),
+        }),
+      );
     });
   } finally {
     released ??= networkReady.then(

@@ -2,7 +2,8 @@
  * COPY, ADD and WORKDIR's directory: prepare a snapshot on the parent, write the files into its
  * mounted rootfs (no container), commit, turn the change into a layer. The snapshot is committed
  * first so that the next step can start on it (`committed`) while the layer is written from the
- * same mounts, which the snapshotter contract keeps readable after a commit. `--link` copies into an
+ * same mounts, which the snapshotter contract keeps readable after a commit (`commitAndDiff`: not
+ * where the differ corrects the upper dir). `--link` copies into an
  * empty tree instead, so its layer does not follow the parent's symlinks nor read its files; that
  * layer is then unpacked on top of the parent to continue the stage.
  */
@@ -29,7 +30,7 @@ import type { Mount, Snapshotter } from '../snapshot/snapshotter.js';
 import type { Applier } from '../diff/applier.js';
 import type { Differ } from '../diff/differ.js';
 import { splitEnv } from '../plan/scope.js';
-import { withActiveSnapshot } from './active-snapshot.js';
+import { commitAndDiff, withActiveSnapshot } from './active-snapshot.js';
 import { readTextIfExists } from '../util/absent.js';
 
 /** What a file step needs from the build. */
@@ -71,10 +72,10 @@ export async function runFileStep(
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await copyLinking(step, ctx, mounts, rootfs, (dir, deferred) => applyStep(step, dir, scratch, ctx, tree, dir, deferred));
-    await ctx.snapshotter.commit(name, key);
-    committed();
     const layerSignal = ctx.layerSignal ?? ctx.signal;
-    return layerOf(step, mounts, parentMounts, { ...ctx, ...(layerSignal ? { signal: layerSignal } : {}) });
+    return commitAndDiff(ctx, { key, mounts }, name, committed, () =>
+      layerOf(step, mounts, parentMounts, { ...ctx, ...(layerSignal ? { signal: layerSignal } : {}) }),
+    );
   });
 }
 

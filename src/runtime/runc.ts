@@ -86,6 +86,8 @@ export class RuncExecutor implements Executor {
   }
 
   private async runContainer(id: string, bundle: string, options: ExecOptions): Promise<ExitStatus> {
+    // Aborted while the bundle was made: its listener below would never fire, and the process would run.
+    options.signal?.throwIfAborted();
     const child = spawn(this.binary, ['--root', this.state, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = Buffer.alloc(0);
     const collect =

@@ -38,9 +38,10 @@ export interface Snapshotter {
   mounts(key: string): Promise<Mount[]>;
   /**
    * Turns the active snapshot `key` into the committed snapshot `name`. The directories the mounts
-   * of `key` named (an overlay's upper dir, a bind's source) stay where they are, unchanged, for as
-   * long as `name` exists: a differ may still read the change from those mounts after the commit,
-   * while children are prepared on `name` (a file step writes its layer so).
+   * of `key` named for content (an overlay's upper and lower dirs, a bind's source; not an overlay's
+   * work dir) stay where they are, unchanged by the snapshotter, for as long as `name` exists: a
+   * differ may still read the change from those mounts after the commit, while children are
+   * prepared on `name` (a step writes its layer so).
    */
   commit(name: string, key: string): Promise<void>;
   /** Removes a snapshot; refuses one that others build on. */

@@ -148,8 +148,8 @@ export class StepResolver<R> {
       const ready = (result: R): void => {
         if (handed) return;
         handed = true;
-        done();
         handOn(result);
+        done();
       };
       const work = slot(async () => {
         const reason = info.skipCache ? '--no-cache' : await this.cache.missReason(info.location, parts);
@@ -176,7 +176,7 @@ export class StepResolver<R> {
         },
         (err: unknown) => {
           if (handed) this.firstFailure ??= { error: err };
-          else fail(err);
+          fail(err); // nothing once the result was handed on
         },
       );
       const tracked = work.then(

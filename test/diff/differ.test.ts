@@ -5,12 +5,14 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { applyLayer } from '../../src/diff/applier.js';
+import { MountDiffer } from '../../src/diff/differ.js';
 import { writeLayer } from '../../src/diff/layer-writer.js';
 import type { Change } from '../../src/diff/changes.js';
 import { upperdirChanges } from '../../src/diff/overlay-changes.js';
 import { doubleWalkChanges } from '../../src/diff/walk-changes.js';
 import type { Digest } from '../../src/digest/digest.js';
 import { withMounted } from '../../src/runtime/mount.js';
+import { CopyingSnapshotter } from '../../src/snapshot/copying.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { makeLayer } from '../helpers/oci-image.js';
 import { isRoot } from '../helpers/root.js';
@@ -175,3 +177,20 @@ describe.skipIf(!isRoot)('overlay differ: a lower path whose parent changed type
 function withoutStats(changes: Change[]): Array<Omit<Change, 'stat'>> {
   return changes.map(({ stat: _stat, ...change }) => change);
 }
+
+// A step writes its layer after the commit only where the differ leaves the upper dir alone
+// (`ops/active-snapshot.ts` `commitAndDiff`); a fuse-overlayfs upper dir has directory times put back.
+describe('MountDiffer.readsOnly, for the mounts each snapshotter prepares', () => {
+  it.each([
+    ['overlay', (root: string) => new OverlaySnapshotter(root), true],
+    ['overlay with userxattr', (root: string) => new OverlaySnapshotter(root, { userXattr: true }), true],
+    ['fuse-overlayfs', (root: string) => new OverlaySnapshotter(root, { fuse: true }), false],
+    ['copying', (root: string) => new CopyingSnapshotter(root), true],
+  ])('%s: %s', async (_name, make, expected) => {
+    const root = tempDir();
+    const snaps = make(root);
+    const differ = new MountDiffer(new LocalContentStore(root), root, 'uncompressed');
+    await snaps.commit('base', (await snaps.prepare('first'), 'first'));
+    expect([differ.readsOnly(await snaps.prepare('first-child')), differ.readsOnly(await snaps.prepare('child', 'base'))]).toEqual([true, expected]);
+  });
+});
