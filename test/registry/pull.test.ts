@@ -176,8 +176,12 @@ describe.skipIf(!registryAvailable)('pull from a plain-HTTP registry (anonymous)
         stdio: 'ignore',
       });
       const ingest = path.join(root, 'ingest');
+      // A small blob's ingest file may be committed (renamed away) between the listing and its stat.
       const deadline = Date.now() + 20_000;
-      while (!(existsSync(ingest) && readdirSync(ingest).some((f) => statSync(path.join(ingest, f)).size > 32768)) && Date.now() < deadline) {
+      while (
+        !(existsSync(ingest) && readdirSync(ingest).some((f) => (statSync(path.join(ingest, f), { throwIfNoEntry: false })?.size ?? 0) > 32768)) &&
+        Date.now() < deadline
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       child.kill('SIGKILL');
