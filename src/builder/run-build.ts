@@ -9,7 +9,6 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { recordOf, type StepResult } from './step-ops.js';
 import type { CacheSpec } from '../cache/cache-spec.js';
 import { loadBuildContext } from '../context/build-context.js';
 import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
@@ -47,6 +46,7 @@ import { SourceViews } from './source-dirs.js';
 import { parseBuildContext, resolveNamedContexts, type NamedContext } from './named-contexts.js';
 import { openSshAgents } from './ssh-agents.js';
 import { BuildStepCache } from './step-cache.js';
+import { recordOf, type StepResult } from './step-ops.js';
 
 /**
  * Builds `request` in the state root `open` gives, which is opened only once the inputs check out

@@ -100,7 +100,8 @@ export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnv
             )
           : runFileStep(step, place.parent, name, { ...env.file, sourceDir: place.sourceDir, signal: place.signal, layerSignal }, handOn);
       layer.catch(() => undefined); // whoever uses the result awaits it
-      return { snapshot: name, layer: Promise.resolve(await layer), created };
+      await layer;
+      return { snapshot: name, layer, created };
     },
     restorable: (key: Digest) => {
       const imported = env.imported.get(key);

@@ -63,22 +63,26 @@ export async function withActiveSnapshot<T>(
 /**
  * Commits the active snapshot `key` as `name` and writes its layer with `layer`. Where the differ
  * only reads the mounts, the commit comes first and `committed` says so (the next step may start on
- * the snapshot while the layer is written); otherwise the layer is written first, as before.
+ * the snapshot while the layer is written); otherwise the layer is written first, as before. The
+ * layer is given the signal that stops it: `layerSignal` where the caller has one (after the
+ * commit, only the build's own), else `signal`.
  */
 export async function commitAndDiff<T>(
-  frame: { snapshotter: Snapshotter; differ: Differ },
+  frame: { snapshotter: Snapshotter; differ: Differ; signal?: AbortSignal; layerSignal?: AbortSignal },
   active: { key: string; mounts: Mount[] },
   name: string,
   committed: () => void,
-  layer: () => Promise<T>,
+  layer: (signal: { signal?: AbortSignal }) => Promise<T>,
 ): Promise<T> {
+  const stop = frame.layerSignal ?? frame.signal;
+  const signal = stop ? { signal: stop } : {};
   if (!frame.differ.readsOnly(active.mounts)) {
-    const result = await layer();
+    const result = await layer(signal);
     await frame.snapshotter.commit(name, active.key);
     committed();
     return result;
   }
   await frame.snapshotter.commit(name, active.key);
   committed();
-  return layer();
+  return layer(signal);
 }

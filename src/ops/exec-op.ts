@@ -121,14 +121,13 @@ export async function runExec(
         return status;
       });
       if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-      const layerSignal = ctx.layerSignal ?? ctx.signal;
-      return commitAndDiff(ctx, { key, mounts }, name, committed, () =>
+      return commitAndDiff(ctx, { key, mounts }, name, committed, (signal) =>
         ctx.differ.diff(mounts, parentMounts, {
           label: `the layer of ${step.name}`,
           // The directories the mount stubs came and went in: their entries changed.
           entriesChanged: stubs.map((stub) => path.posix.dirname(stub)).filter((dir) => dir !== '.' && !stubs.includes(dir)),
           ...(ctx.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: ctx.sourceDateEpoch }),
-          ...(layerSignal ? { signal: layerSignal } : {}),
+          ...signal,
         }),
       );
     });

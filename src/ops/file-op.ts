@@ -72,10 +72,7 @@ export async function runFileStep(
     const rootfs = path.join(scratch, 'rootfs');
     await mkdir(rootfs);
     await copyLinking(step, ctx, mounts, rootfs, (dir, deferred) => applyStep(step, dir, scratch, ctx, tree, dir, deferred));
-    const layerSignal = ctx.layerSignal ?? ctx.signal;
-    return commitAndDiff(ctx, { key, mounts }, name, committed, () =>
-      layerOf(step, mounts, parentMounts, { ...ctx, ...(layerSignal ? { signal: layerSignal } : {}) }),
-    );
+    return commitAndDiff(ctx, { key, mounts }, name, committed, (signal) => layerOf(step, mounts, parentMounts, { ...ctx, ...signal }));
   });
 }
 
