@@ -10,6 +10,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { CacheSpec } from '../cache/cache-spec.js';
+import { removeUnrecordedSteps } from '../cache/unrecorded-steps.js';
 import { loadBuildContext } from '../context/build-context.js';
 import { displayPath, readDockerfile } from '../context/dockerfile-file.js';
 import { parseDigest } from '../digest/digest.js';
@@ -31,7 +32,7 @@ import { solve } from '../solve/solver.js';
 import { StepResolver } from '../solve/step-resolver.js';
 import { hostPlatform } from '../state/host-platform.js';
 import type { StateRoot } from '../state/state-root.js';
-import type { Lease } from '../util/lease.js';
+import type { Lease, PendingStep } from '../util/lease.js';
 import { registryOptions } from '../registry/configured-client.js';
 import { writeImage } from './assemble.js';
 import { BaseImages } from './base-images.js';
@@ -191,6 +192,7 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
         applier,
         imported,
         ...signal,
+        pending: (step: PendingStep) => lease.pending(step),
         exec: {
           snapshotter,
           executor: root.executor,
@@ -281,6 +283,9 @@ async function buildLeased(root: StateRoot, request: BuildRequest, prepared: Pre
     // A failed build still lets the steps finishing their layers end before their views go.
     await resolver.settled().catch(() => undefined);
     await Promise.all([views.close(), contextViews.close(), ssh.close(), ...[...networks.values()].map((n) => n.close())]);
+    // Steps that committed their snapshot but wrote no cache record (the build failed meanwhile):
+    // their snapshots go now, not at the next prune. What cannot go now waits for that prune.
+    await removeUnrecordedSteps(root.path, snapshotter, root.cache, lease.pendingSteps()).catch(() => undefined);
     await checksums.save();
   }
 }

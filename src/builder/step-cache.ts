@@ -3,7 +3,8 @@
  * index, whose records are usable only while their snapshot and layer blob exist. A record, its
  * snapshot and its blob are added to the build's lease before they are checked, so a concurrent
  * prune either sees them leased or has removed them already (then the step runs again). Records
- * the build writes are newer than its lease, which keeps them too.
+ * the build writes are newer than its lease, which keeps them too. A record, once written, is
+ * replaced only when it is no longer usable or the step ran to replace it (`--no-cache`).
  */
 import { missReason, type CacheIndex, type CacheRecord } from '../cache/cache-index.js';
 import type { ContentStore } from '../content/store.js';
@@ -35,16 +36,33 @@ export class BuildStepCache implements StepCache<StepResult> {
     // step runs and writes a new one), never a hit the index no longer names. (Another build may
     // have replaced it meanwhile: what this one leased is as good.)
     if (!(await this.index.get(key))) return undefined;
+    return (await this.present(record)) ? record : undefined;
+  }
+
+  /**
+   * The first build to record a step wins: another build may already have taken that record's
+   * snapshot from the cache. This build's own snapshot then has no record and goes when the build
+   * ends, as a pending one (`cache/unrecorded-steps.ts`). A record that is no longer usable, or any
+   * record when the step ran to replace it (`--no-cache`), is replaced; the snapshot it named is
+   * left for `prune` (the build that made it may still be running and use it).
+   */
+  async put(key: Digest, result: StepResult, options: { replace?: boolean } = {}): Promise<void> {
+    const record = await recordOf(result);
+    const existing = await this.index.get(key);
+    if (existing === undefined && (await this.index.putIfAbsent(key, record))) return;
+    // Written meanwhile, unless what was there could not be read (then it was set aside).
+    const current = existing ?? (await this.index.get(key));
+    if (current !== undefined && current.snapshot !== record.snapshot && !options.replace && (await this.present(current))) return;
+    await this.index.put(key, record);
+  }
+
+  /** Whether a record's snapshot and layer blob are still there. */
+  private async present(record: CacheRecord): Promise<boolean> {
     const snapshot = await this.snapshotter.stat(record.snapshot).then(
       () => true,
       (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),
     );
-    const blob = await this.store.info(parseDigest(record.layer.descriptor.digest));
-    return snapshot && blob ? record : undefined;
-  }
-
-  async put(key: Digest, result: StepResult): Promise<void> {
-    await this.index.put(key, await recordOf(result));
+    return snapshot && (await this.store.info(parseDigest(record.layer.descriptor.digest))) !== undefined;
   }
 
   async missReason(location: string, parts: RememberedParts): Promise<string> {

@@ -23,6 +23,7 @@ import type { ExecStep, FileStep, SourceLocation } from '../plan/types.js';
 import { Unrestorable, type StepKeyInputs, type StepOp } from '../solve/step-resolver.js';
 import { isNotFound } from '../errors.js';
 import type { ImportedStep } from './cache-transfer.js';
+import type { PendingStep } from '../util/lease.js';
 import { createdAt } from './source-date-epoch.js';
 import { execKeyParts, fileKeyParts } from './step-keys.js';
 
@@ -58,6 +59,11 @@ export interface StepEnvironment {
    * committed: when a later step fails, the steps before it still finish and are recorded.
    */
   signal?: AbortSignal;
+  /**
+   * Told each step snapshot's name before it is made (the build's lease keeps it), so that one
+   * committed but never recorded is found and removed (`cache/unrecorded-steps.ts`).
+   */
+  pending?: (step: PendingStep) => Promise<void>;
 }
 
 /** What one step needs besides: its parent snapshot, what it reads (keys and trees), its output. */
@@ -85,6 +91,7 @@ export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnv
     },
     run: async (key: Digest, ready: (result: StepResult) => void): Promise<StepResult> => {
       const name = stepSnapshotName(key);
+      await env.pending?.({ key, snapshot: name });
       const created = createdAt(env.epoch);
       const layerSignal = env.signal ?? new AbortController().signal;
       // The step calls back once its snapshot is committed, always after an await: `layer` is set.
@@ -112,8 +119,8 @@ export function stepOp(step: ExecStep | FileStep, place: StepPlace, env: StepEnv
 
 /**
  * The snapshot name of a step's result: its cache key and a random part, so that builds making the
- * same step at once never collide (the cache index then points at one of them; prune reclaims the
- * other once nothing uses it).
+ * same step at once never collide (the first to record it wins, `step-cache.ts`; the other's snapshot
+ * goes when its build ends, unless a later step's is built on it).
  */
 function stepSnapshotName(key: Digest): string {
   return `step-${digestHex(key).slice(0, 32)}-${randomBytes(4).toString('hex')}`;
@@ -134,6 +141,7 @@ async function restoreStep(key: Digest, imported: ImportedStep, place: StepPlace
     await fetch().catch((err: unknown) => Promise.reject(isNotFound(err) ? new Unrestorable((err as Error).message) : err));
   }
   const name = stepSnapshotName(key);
+  await env.pending?.({ key, snapshot: name });
   const frame: SnapshotFrame = { snapshotter: env.file.snapshotter, root: env.file.root };
   await withActiveSnapshot(frame, place.parent, 'restore', async ({ key: active, mounts }) => {
     const diffID = await env.applier.apply(descriptor, mounts, signal);

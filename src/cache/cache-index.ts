@@ -6,7 +6,7 @@
  * the step runs again and writes a good one.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { createFileAtomic, writeFileAtomic } from '../util/atomic-write.js';
 import path from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf, isDigest } from '../digest/digest.js';
@@ -123,8 +123,15 @@ export class CacheIndex {
     await rm(file, { force: true });
   }
 
+  /** Writes the record for `key`, replacing any there. */
   async put(key: Digest, record: CacheRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(path.join(this.dir, `${digestHex(key)}.json`), JSON.stringify(record));
+  }
+
+  /** Writes the record for `key` only if there is none; returns whether it was written. */
+  async putIfAbsent(key: Digest, record: CacheRecord): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true });
+    return createFileAtomic(path.join(this.dir, `${digestHex(key)}.json`), JSON.stringify(record));
   }
 }

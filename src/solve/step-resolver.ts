@@ -62,7 +62,11 @@ export interface RememberedParts {
 export interface StepCache<R> {
   /** A usable result for `key`, or undefined. */
   get(key: Digest): Promise<R | undefined>;
-  put(key: Digest, result: R): Promise<void>;
+  /**
+   * Records `result` for `key`. A usable result recorded meanwhile (by a build making the same step
+   * at once) stands unless `replace` (the step ran because the cache was to be skipped).
+   */
+  put(key: Digest, result: R, options?: { replace?: boolean }): Promise<void>;
   /** Why a step at `location` with these parts missed, compared with its last build. */
   missReason(location: string, parts: RememberedParts): Promise<string>;
   remember(location: string, parts: RememberedParts): Promise<void>;
@@ -163,7 +167,7 @@ export class StepResolver<R> {
             this.progress.emit({ type: 'step', id: info.id, name: info.name, status: 'error', seconds: (Date.now() - started) / 1000, reason: why });
           throw err;
         });
-        await this.cache.put(key, result);
+        await this.cache.put(key, result, { replace: info.skipCache });
         await this.cache.remember(info.location, parts);
         this.ran++;
         if (!handed) done();

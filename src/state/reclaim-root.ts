@@ -2,12 +2,14 @@
  * Reclaiming a state root: what every command that may mount, run containers or write blobs does
  * first (build, pull, load, prune, du), removing what killed tsbuild processes left there — runc
  * containers, mounts and scratch directories (network namespaces among them), active and orphaned
- * snapshots, ingest files, leases, the temporary and lock files of atomic writes, and the two
+ * snapshots, the step snapshots a killed build committed but never recorded, ingest files, leases, the temporary and lock files of atomic writes, and the two
  * directories tsbuild makes in the system temp dir (`util/system-temp.ts`). Everything is
  * named after its owner (`util/owner.ts`), so only what a process that is gone left is touched.
  * With nothing to reclaim it costs a handful of directory reads (docs/crash-safety.md).
  */
 import path from 'node:path';
+import type { CacheIndex } from '../cache/cache-index.js';
+import { removeUnrecordedSteps } from '../cache/unrecorded-steps.js';
 import type { LocalContentStore } from '../content/local-store.js';
 import { reclaimStale } from '../runtime/reclaim.js';
 import type { RuncExecutor } from '../runtime/runc.js';
@@ -26,6 +28,8 @@ export interface ReclaimResult {
   snapshots: number;
   /** Snapshot directories and metadata temporary files no record names. */
   orphans: number;
+  /** Step snapshots a killed build committed whose cache record it never wrote (named by its lease). */
+  unrecorded: number;
   ingest: number;
   leases: number;
   /** Temporary files of atomic writes and staged lock files of dead writers. */
@@ -39,6 +43,7 @@ export interface ReclaimParts {
   /** Undefined where the caller cannot remove containers and scratch directories (see `StateRoot.reclaim`). */
   executor: RuncExecutor | undefined;
   store: LocalContentStore;
+  cache: CacheIndex;
   /** Undefined on a root where no build has chosen a snapshotter: it holds no snapshots. */
   snapshotter: () => Promise<ManagedSnapshotter | undefined>;
 }
@@ -53,6 +58,7 @@ const WORDS: Record<keyof ReclaimResult, [string, string]> = {
   scratch: ['scratch directory', 'scratch directories'],
   snapshots: ['active snapshot', 'active snapshots'],
   orphans: ['orphaned snapshot entry', 'orphaned snapshot entries'],
+  unrecorded: ['unrecorded step snapshot', 'unrecorded step snapshots'],
   ingest: ['ingest file', 'ingest files'],
   leases: ['lease', 'leases'],
   temporary: ['temporary file', 'temporary files'],
@@ -87,7 +93,15 @@ async function reclaim(root: string, parts: ReclaimParts): Promise<ReclaimResult
   const snapshots = (await snapshotter?.removeStale()) ?? [];
   const orphans = (await snapshotter?.removeOrphans()) ?? 0;
   const ingest = await parts.store.cleanIngest();
-  const leases = await removeDeadLeases(root);
+  // A dead lease names the step snapshots its build committed; those no record names go with it
+  // (after the stale active snapshots, which may be built on them). Without a snapshotter the
+  // lease stays for a command that has one.
+  let unrecorded = 0;
+  const leases = await removeDeadLeases(root, async (pending) => {
+    if (!snapshotter) return false;
+    unrecorded += await removeUnrecordedSteps(root, snapshotter, parts.cache, pending);
+    return true;
+  });
   // Where files are replaced atomically or locked: the root's index files, checksum caches, cache
   // records and cache-mount locks (the snapshotter's own directory is its `removeOrphans`'s).
   let temporary = 0;
@@ -95,5 +109,15 @@ async function reclaim(root: string, parts: ReclaimParts): Promise<ReclaimResult
     temporary += await removeDeadSiblings(dir);
   // Outside the root, shared by every root: whichever command runs next reclaims them.
   const tempDirs = await removeDeadSystemTemps();
-  return { containers: containers.length, scratch: scratch.length, snapshots: snapshots.length, orphans, ingest, leases, temporary, tempDirs };
+  return {
+    containers: containers.length,
+    scratch: scratch.length,
+    snapshots: snapshots.length,
+    orphans,
+    unrecorded,
+    ingest,
+    leases,
+    temporary,
+    tempDirs,
+  };
 }

@@ -108,6 +108,7 @@ export class StateRoot {
     const reclaimed = await reclaimRoot(this.path, {
       executor: privileged ? this.executor : undefined,
       store: this.store,
+      cache: this.cache,
       snapshotter: async () => (privileged ? (this.snapshotterReady ?? recordedSnapshotter(this.path, this.warn)) : undefined),
     });
     if (reclaimedCount(reclaimed) > 0) this.progress.emit({ type: 'message', text: describeReclaimed(reclaimed) });

@@ -1,20 +1,51 @@
 /**
  * Replacing a small file atomically: write a private temporary file beside it, then rename over
- * it, so readers see the old content or the new, never a half-written file. The temporary file is
+ * it, so readers see the old content or the new, never a half-written file. Creating one the same
+ * way links the temporary file into place instead, which fails when the file exists. The temporary file is
  * named after its writer (`util/private-sibling.ts`): one a kill leaves behind is reclaimed. A full
  * disk is one error naming the file.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { link, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { diskFullError, isDiskFull } from './disk-full.js';
 import { privateSibling } from './private-sibling.js';
 
+/** Ways of putting the written temporary file in place. */
+type Place = (tmp: string, file: string) => Promise<boolean>;
+
+const replacing: Place = async (tmp, file) => {
+  await rename(tmp, file);
+  return true;
+};
+
+/** A hard link never replaces: it fails with EEXIST when the file is there already. */
+const creating: Place = async (tmp, file) => {
+  const placed = await link(tmp, file).then(
+    () => true,
+    (err: unknown) => ((err as NodeJS.ErrnoException).code === 'EEXIST' ? false : Promise.reject(err)),
+  );
+  await rm(tmp, { force: true });
+  return placed;
+};
+
 export async function writeFileAtomic(file: string, content: string, mode?: number): Promise<void> {
+  await writeVia(replacing, file, content, mode);
+}
+
+/**
+ * Writes `file` whole, only if there is none (the first of several writers wins); returns whether
+ * it was written.
+ */
+export async function createFileAtomic(file: string, content: string): Promise<boolean> {
+  return writeVia(creating, file, content);
+}
+
+async function writeVia(place: Place, file: string, content: string, mode?: number): Promise<boolean> {
   // Private to this call: two writers in one process (parallel builds) must not share it.
   const tmp = privateSibling(file, 'tmp');
   try {
     await writeFile(tmp, content, mode === undefined ? {} : { mode });
-    await rename(tmp, file);
+    return await place(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
     throw isDiskFull(err) ? diskFullError(path.basename(file), path.dirname(file), err) : err;

@@ -5,6 +5,12 @@
  * taken, then one line per blob digest, snapshot name or cache record (its key) the holder uses.
  * It ends when the holder closes it, or when the holder's process is gone, whatever killed it.
  *
+ * A lease also names, before they are made, the snapshots a build commits for its steps (a line
+ * `pending <key> <snapshot>`): such a snapshot is committed before its layer is written and its
+ * cache record exists only after. A holder that fails in between removes those no record names
+ * itself (`cache/unrecorded-steps.ts`); for one that was killed, the next command reads them from
+ * the dead lease before it removes the file.
+ *
  * Two rules protect what a holder uses:
  * - Anything made after the oldest live lease was taken (a blob's or cache record's mtime, a
  *   snapshot's creation time) is kept: a holder's new blobs, snapshots and cache records need no
@@ -27,6 +33,12 @@ export interface LeaseItems {
   snapshots?: readonly string[];
   /** Cache records, by the hex of their key (the name of their file in `cache-index/`). */
   records?: readonly string[];
+}
+
+/** A step snapshot a holder makes: its cache key (`sha256:…`) and the snapshot's name. */
+export interface PendingStep {
+  key: string;
+  snapshot: string;
 }
 
 /** What all live leases hold together, and since when new things are protected. */
@@ -53,6 +65,7 @@ export function withGcLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
 /** A lease held by this process. */
 export class Lease {
   private closed = false;
+  private readonly made: PendingStep[] = [];
 
   private constructor(
     private readonly root: string,
@@ -80,6 +93,21 @@ export class Lease {
     await withGcLock(this.root, () => appendFile(this.file, `${lines.join('\n')}\n`));
   }
 
+  /**
+   * Names a step snapshot before it is made (see the top of this file). No lock: prune does not
+   * read these lines, and a line this short is appended whole.
+   */
+  async pending(step: PendingStep): Promise<void> {
+    if (this.closed) return;
+    this.made.push(step);
+    await appendFile(this.file, `pending ${step.key} ${step.snapshot}\n`);
+  }
+
+  /** The step snapshots named with `pending`, in order. */
+  pendingSteps(): readonly PendingStep[] {
+    return this.made;
+  }
+
   /** Ends the lease. */
   async close(): Promise<void> {
     this.closed = true;
@@ -89,12 +117,13 @@ export class Lease {
 
 /**
  * The live leases of `root`, read under the GC lock by the caller; the files of holders that are
- * gone are removed on the way.
+ * gone are removed on the way unless `keepDead` (those naming pending step snapshots stay: see
+ * `removeDeadLeases`).
  */
-export async function liveLeases(root: string): Promise<LiveLeases> {
+export async function liveLeases(root: string, options: { keepDead?: boolean } = {}): Promise<LiveLeases> {
   const live: LiveLeases = { blobs: new Set(), snapshots: new Set(), records: new Set(), since: undefined };
   const dir = leaseDir(root);
-  await removeDeadLeases(root);
+  if (!options.keepDead) await removeDeadLeases(root);
   for (const name of await namesIn(dir)) {
     const owner = ownerIn(name);
     if (owner === undefined || !ownerAlive(owner)) continue;
@@ -114,17 +143,33 @@ export async function liveLeases(root: string): Promise<LiveLeases> {
   return live;
 }
 
-/** Removes the lease files of holders that no longer run (a killed build's); returns how many. */
-export async function removeDeadLeases(root: string): Promise<number> {
+/**
+ * Removes the lease files of holders that no longer run (a killed build's); returns how many.
+ * `settle` is first given the step snapshots a dead lease names as pending (when it names any),
+ * and says whether they are dealt with: when not (a caller that cannot remove snapshots), the file
+ * stays for a later command.
+ */
+export async function removeDeadLeases(root: string, settle?: (pending: PendingStep[]) => Promise<boolean>): Promise<number> {
   const dir = leaseDir(root);
   let removed = 0;
   for (const name of await namesIn(dir)) {
     const owner = ownerIn(name);
     if (owner === undefined || ownerAlive(owner)) continue;
-    await rm(path.join(dir, name), { force: true });
+    const file = path.join(dir, name);
+    const pending = pendingIn((await readTextIfExists(file)) ?? '');
+    if (pending.length > 0 && !(await (settle?.(pending) ?? Promise.resolve(false)))) continue;
+    await rm(file, { force: true });
     removed++;
   }
   return removed;
+}
+
+/** The `pending` lines of a lease file. */
+function pendingIn(text: string): PendingStep[] {
+  return text.split('\n').flatMap((line) => {
+    const [word, key, snapshot, ...rest] = line.split(' ');
+    return word === 'pending' && key && snapshot && rest.length === 0 ? [{ key, snapshot }] : [];
+  });
 }
 
 function parseHeader(line: string): { created?: unknown } {

@@ -204,7 +204,7 @@ describe.skipIf(!isRoot)('tsbuild build without a registry', () => {
       cacheMounts: 0,
       skippedCacheMounts: 0,
       contextFiles: 0,
-      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0, tempDirs: 0 },
+      reclaimed: { containers: 0, scratch: 0, snapshots: 0, orphans: 0, unrecorded: 0, ingest: 0, leases: 0, temporary: 0, tempDirs: 0 },
     });
     const before = await usage({ root });
     expect([before.cacheRecords, before.snapshots.count]).toEqual([4, 4]);

@@ -56,17 +56,22 @@ const grow = (root: string): void => void execFileSync('mount', ['-o', 'remount,
 
 const env = (): NodeJS.ProcessEnv => ({ TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: tempDir() });
 
-/** Nothing half-written: no ingest file, every blob whole, no active snapshot, scratch dir or mount. */
+/**
+ * Nothing half-written: no ingest file, every blob whole, no active snapshot, scratch dir or mount,
+ * no step snapshot committed whose cache record the failure kept from being written.
+ */
 function expectClean(root: string): void {
   const left = leftovers(root);
   expect({
     ingest: left.ingest,
     activeSnapshots: left.activeSnapshots,
+    unrecordedSteps: left.unrecordedSteps,
     scratch: left.scratch,
     mounts: left.mounts.filter((m) => m !== root),
   }).toEqual({
     ingest: [],
     activeSnapshots: [],
+    unrecordedSteps: [],
     scratch: [],
     mounts: [],
   });

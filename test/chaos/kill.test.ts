@@ -7,6 +7,9 @@
  * lease, temporary or lock file; no process runs for it; every blob hashes to its name; and the
  * final image is the one a fresh root builds (same digest, SOURCE_DATE_EPOCH set).
  *
+ * One kill is placed rather than random: after a step has committed its snapshot and handed it on,
+ * while its layer is still being written (the window where no cache record names the snapshot).
+ *
  * The Dockerfile has what a real one has: a base image pulled from a real registry behind the
  * test proxy (slowed, so kills land mid-pull too), COPY of 300 files, two RUN steps with cache
  * mounts, and a second stage starting from an image pulled anew in every round. Every RUN has the
@@ -17,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +29,7 @@ import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { registryAvailable, skopeoPush, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { isRoot } from '../helpers/root.js';
 import { projectRoot } from '../helpers/shared.js';
+import { tsbuild } from '../helpers/cli.js';
 import { countLeftovers, leftovers, mountsBelow, NOTHING_LEFT, processesMentioning, verifyBlobs, type Leftovers } from '../helpers/state-root.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -220,4 +224,39 @@ describe.skipIf(!isRoot || !registryAvailable)('builds killed at random moments'
     expect(last.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(last.digest).toBe(fresh.digest);
   }, 600_000);
+});
+
+describe.skipIf(!isRoot || !registryAvailable)('a build killed while a step writes its layer', () => {
+  it('the step’s committed snapshot, which no cache record names yet, goes with the next command', async () => {
+    const root = tempDir();
+    const context = tempDir();
+    const tmp = tempDir();
+    // A 384 MiB layer takes about a second to write here; sparse, so quick to make.
+    writeFileSync(path.join(context, 'big.bin'), '');
+    truncateSync(path.join(context, 'big.bin'), 384 * 1024 * 1024);
+    writeFileSync(path.join(context, 'Dockerfile'), `FROM ${registry.host}/busybox:1\nCOPY big.bin /big.bin\nRUN sleep 30\n`);
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'tsbuild.js'), '--root', root, 'build', '--progress=plain', context], {
+      env: { ...process.env, TMPDIR: tmp, TSBUILD_REGISTRIES_CONFIG: '/nonexistent/registries.json', DOCKER_CONFIG: path.join(tmp, 'docker-config') },
+    });
+    let stderr = '';
+    const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_status, signal) => resolve(signal)));
+    // The RUN starts once the COPY has committed its snapshot, before the COPY's layer is written.
+    const runStarted = (): boolean => /^#\d+ \[3\/3\] RUN sleep 30\b/m.test(stderr);
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (runStarted()) resolve();
+      });
+      void closed.then(() => resolve());
+    });
+    child.kill('SIGKILL');
+    expect({ signal: await closed, stderr: runStarted() ? '' : stderr }).toEqual({ signal: 'SIGKILL', stderr: '' });
+    const left = leftovers(root);
+    expect(left.unrecordedSteps).toEqual([expect.stringMatching(/^step-[0-9a-f]{32}-[0-9a-f]{8}$/)]);
+    const du = tsbuild(['--root', root, 'du'], { env: { ...process.env, TMPDIR: tmp } });
+    expect(du.status).toBe(0);
+    expect(du.stderr).toMatch(/^reclaimed what stopped tsbuild processes left: .*\b1 unrecorded step snapshot\b/m);
+    expect(leftovers(root)).toEqual(NOTHING_LEFT);
+    expect(processesMentioning([root, tmp])).toEqual([]);
+  }, 120_000);
 });

@@ -22,6 +22,12 @@ export interface Leftovers {
   orphanSnapshots: string[];
   /** Links under `snapshots/l/` whose snapshot directory is gone. */
   danglingLinks: string[];
+  /**
+   * Committed step snapshots (`step-…`) that no cache record names and nothing is built on: what a
+   * build killed between a step's commit and its cache record leaves (and, for `prune`, the
+   * snapshot of a record a `--no-cache` build replaced).
+   */
+  unrecordedSteps: string[];
   ingest: string[];
   leases: string[];
   /**
@@ -40,6 +46,7 @@ export const NOTHING_LEFT: Leftovers = {
   activeSnapshots: [],
   orphanSnapshots: [],
   danglingLinks: [],
+  unrecordedSteps: [],
   ingest: [],
   leases: [],
   strayFiles: [],
@@ -64,10 +71,20 @@ export function runcContainers(root: string): string[] {
 }
 
 /** The overlay snapshotter's metadata records (`{}` without a metadata file). */
-function snapshotRecords(root: string): Record<string, { kind: string; id: string }> {
+function snapshotRecords(root: string): Record<string, { kind: string; id: string; parent?: string }> {
   const file = path.join(root, 'snapshots', 'metadata.json');
   if (!existsSync(file)) return {};
-  return (JSON.parse(readFileSync(file, 'utf8')) as { snapshots: Record<string, { kind: string; id: string }> }).snapshots;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { snapshots: Record<string, { kind: string; id: string; parent?: string }> }).snapshots;
+}
+
+/** The snapshots the cache records of `root` name. */
+function recordedSnapshots(root: string): Set<string> {
+  const dir = path.join(root, 'cache-index');
+  return new Set(
+    names(dir)
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => (JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as { snapshot: string }).snapshot),
+  );
 }
 
 /** Files below `dir` (relative paths), not descending into directories `skip` names. */
@@ -102,10 +119,20 @@ export function leftovers(root: string): Leftovers {
     danglingLinks: names(path.join(snapshotDir, 'l')).filter(
       (n) => !existsSync(path.join(snapshotDir, 'l', readlinkSync(path.join(snapshotDir, 'l', n)))),
     ),
+    unrecordedSteps: unrecordedSteps(root, records),
     ingest: names(path.join(root, 'ingest')),
     leases: names(path.join(root, 'leases')),
     strayFiles: filesBelow(root, (rel) => CONTENT_DIRS.test(rel)).filter((rel) => /\.(tmp|lock)(-|\.|$)|\.corrupt-/.test(rel)),
   };
+}
+
+function unrecordedSteps(root: string, records: ReturnType<typeof snapshotRecords>): string[] {
+  const recorded = recordedSnapshots(root);
+  const parents = new Set(Object.values(records).map((r) => r.parent));
+  return Object.entries(records)
+    .filter(([key, r]) => r.kind === 'committed' && key.startsWith('step-') && !recorded.has(key) && !parents.has(key))
+    .map(([key]) => key)
+    .sort();
 }
 
 /** How many things a `Leftovers` lists in all. */

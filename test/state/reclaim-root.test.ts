@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import type { ProgressEvent, StepEvent } from '../../src/progress/events.js';
 import type { ReclaimResult } from '../../src/state/reclaim-root.js';
 import { StateRoot } from '../../src/state/state-root.js';
+import { CacheIndex } from '../../src/cache/cache-index.js';
+import { parseDigest } from '../../src/digest/digest.js';
+import { Lease } from '../../src/util/lease.js';
 import { mountsUnder } from '../../src/runtime/mount.js';
 import { OverlaySnapshotter } from '../../src/snapshot/overlay.js';
 import { ownerTag } from '../../src/util/owner.js';
@@ -61,7 +64,17 @@ async function reclaimRoot(root: string, events: Array<ProgressEvent | StepEvent
   return (await StateRoot.open(root, { emit: (event) => void events.push(event) })).reclaim();
 }
 
-const NOTHING: ReclaimResult = { containers: 0, scratch: 0, snapshots: 0, orphans: 0, ingest: 0, leases: 0, temporary: 0, tempDirs: 0 };
+const NOTHING: ReclaimResult = {
+  containers: 0,
+  scratch: 0,
+  snapshots: 0,
+  orphans: 0,
+  unrecorded: 0,
+  ingest: 0,
+  leases: 0,
+  temporary: 0,
+  tempDirs: 0,
+};
 
 describe('StateRoot.reclaim', () => {
   it('removes every kind of thing dead owners left and nothing a live process owns', async () => {
@@ -75,6 +88,7 @@ describe('StateRoot.reclaim', () => {
       scratch: 2,
       snapshots: 2,
       orphans: 3,
+      unrecorded: 0,
       ingest: 2,
       leases: 2,
       temporary: 4,
@@ -107,6 +121,52 @@ describe('StateRoot.reclaim', () => {
     events.length = 0;
     expect(await reclaimRoot(root, events)).toEqual(NOTHING);
     expect(events).toEqual([]);
+  });
+
+  it('removes the step snapshots a dead build committed and never recorded, as its lease names them', async () => {
+    const root = newRoot();
+    const snaps = new OverlaySnapshotter(root);
+    const cache = new CacheIndex(root);
+    const key = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
+    const commit = async (name: string, parent?: string): Promise<void> => {
+      await snaps.prepare(`exec-${LIVE}-${name}`, parent);
+      await snaps.commit(name, `exec-${LIVE}-${name}`);
+    };
+    const record = (n: number, snapshot: string): Promise<void> =>
+      cache.put(parseDigest(key(n)), {
+        snapshot,
+        layer: { descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: key(99), size: 1 }, diffID: key(99) },
+        created: '2026-01-01T00:00:00Z',
+      });
+    // What the dead build named as pending, and what became of each step.
+    const pending: Array<[number, string]> = [];
+    const step = (n: number, name: string): string => (pending.push([n, name]), name);
+    await commit(step(1, 'step-unrecorded')); // committed, its layer never written: goes
+    await commit(step(2, 'step-recorded'));
+    await record(2, 'step-recorded'); // recorded: stays
+    await commit(step(3, 'step-parent'));
+    await commit(step(4, 'step-child'), 'step-parent'); // an unrecorded chain: both go, child first
+    await commit(step(5, 'step-under-recorded'));
+    await commit(step(6, 'step-recorded-child'), 'step-under-recorded');
+    await record(6, 'step-recorded-child'); // a recorded child keeps its unrecorded parent
+    step(7, 'step-never-made'); // killed before its commit: nothing to do
+    await commit(step(8, 'step-replaced'));
+    await record(8, 'step-other-build'); // the record names another build's snapshot: goes
+    await commit(step(9, 'step-leased'));
+    const live = await Lease.take(root);
+    await live.add({ snapshots: ['step-leased'] }); // a running build took it (from an older record): stays
+    writeFileSync(
+      path.join(root, 'leases', `lease-${DEAD}-000000000000`),
+      ['{"created":1}', ...pending.map(([n, name]) => `pending ${key(n)} ${name}`), ''].join('\n'),
+    );
+    const events: Array<ProgressEvent | StepEvent> = [];
+    expect(await reclaimRoot(root, events)).toEqual({ ...NOTHING, unrecorded: 4, leases: 1 });
+    expect(events).toEqual([{ type: 'message', text: 'reclaimed what stopped tsbuild processes left: 4 unrecorded step snapshots, 1 lease' }]);
+    expect((await snaps.list()).map((s) => s.key).sort()).toEqual(['step-leased', 'step-recorded', 'step-recorded-child', 'step-under-recorded']);
+    // The dead lease went; the live one stays.
+    expect(readdirSync(path.join(root, 'leases')).map((n) => n.startsWith(`lease-${LIVE}-`))).toEqual([true]);
+    await live.close();
+    expect(await reclaimRoot(root)).toEqual(NOTHING);
   });
 
   it.skipIf(!isRoot)('unmounts what is mounted below a dead owner’s scratch directory before removing it', async () => {
@@ -159,6 +219,7 @@ describe('StateRoot.reclaim', () => {
       scratch: 100,
       snapshots: 100,
       orphans: 200,
+      unrecorded: 0,
       ingest: 100,
       leases: 100,
       temporary: 200,

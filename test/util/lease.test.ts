@@ -1,12 +1,13 @@
 /**
  * Leases as files (`util/lease.ts`): what `Lease.add` writes, line by line; what `liveLeases`
  * reads back from the live ones (and the dead ones it removes on the way); a closed lease is gone
- * and takes nothing more.
+ * and takes nothing more. The step snapshots a lease names as pending reach whoever removes a dead
+ * holder's lease, which stays while nobody could deal with them.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Lease, liveLeases } from '../../src/util/lease.js';
+import { Lease, liveLeases, removeDeadLeases, type PendingStep } from '../../src/util/lease.js';
 import { ownerTag } from '../../src/util/owner.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -59,5 +60,78 @@ describe('Lease', () => {
     writeFileSync(dead, `{"created":1}\nblob ${BLOB_A}\nrecord ${RECORD}\n`);
     expect(await liveLeases(root)).toEqual({ blobs: new Set(), snapshots: new Set(), records: new Set(), since: undefined });
     expect(existsSync(dead)).toBe(false);
+  });
+
+  it('pending names a step snapshot in the file and in memory; prune does not read it as held', async () => {
+    const root = tempDir();
+    const lease = await Lease.take(root);
+    const steps: PendingStep[] = [
+      { key: BLOB_A, snapshot: 'step-aaaa-0001' },
+      { key: BLOB_B, snapshot: 'step-bbbb-0002' },
+    ];
+    for (const step of steps) await lease.pending(step);
+    await lease.add({ snapshots: ['step-1'] });
+    expect(readFileSync(leaseFile(root), 'utf8').split('\n').slice(1)).toEqual([
+      `pending ${BLOB_A} step-aaaa-0001`,
+      `pending ${BLOB_B} step-bbbb-0002`,
+      'snapshot step-1',
+      '',
+    ]);
+    expect(lease.pendingSteps()).toEqual(steps);
+    expect((await liveLeases(root)).snapshots).toEqual(new Set(['step-1']));
+    await lease.close();
+  });
+
+  it.each([
+    { case: 'no pending lines: removed without asking', text: `{"created":1}\nblob ${BLOB_A}\n`, settles: undefined, given: [], left: 0 },
+    {
+      case: 'pending lines, settled: removed after',
+      text: `{"created":1}\npending ${BLOB_A} step-a-1\nsnapshot step-x\npending ${BLOB_B} step-b-2\npending broken\n`,
+      settles: true,
+      given: [
+        { key: BLOB_A, snapshot: 'step-a-1' },
+        { key: BLOB_B, snapshot: 'step-b-2' },
+      ],
+      left: 0,
+    },
+    {
+      case: 'pending lines, not settled: kept',
+      text: `{"created":1}\npending ${BLOB_A} step-a-1\n`,
+      settles: false,
+      given: [{ key: BLOB_A, snapshot: 'step-a-1' }],
+      left: 1,
+    },
+    {
+      case: 'pending lines, no one to settle them: kept',
+      text: `{"created":1}\npending ${BLOB_A} step-a-1\n`,
+      settles: undefined,
+      given: [],
+      left: 1,
+    },
+  ])('removeDeadLeases with a dead lease, $case', async ({ text, settles, given, left }) => {
+    const root = tempDir();
+    mkdirSync(path.join(root, 'leases'));
+    writeFileSync(path.join(root, 'leases', `lease-${DEAD}-000000000000`), text);
+    const live = await Lease.take(root);
+    await live.pending({ key: BLOB_A, snapshot: 'step-live-1' });
+    const asked: PendingStep[][] = [];
+    const settle =
+      settles === undefined
+        ? undefined
+        : async (pending: PendingStep[]): Promise<boolean> => {
+            asked.push(pending);
+            return settles;
+          };
+    expect(await removeDeadLeases(root, settle)).toBe(1 - left);
+    expect(asked.flat()).toEqual(given);
+    expect(readdirSync(path.join(root, 'leases')).filter((n) => n.includes(DEAD))).toHaveLength(left);
+    // A live lease is never given to settle, nor removed.
+    expect(readdirSync(path.join(root, 'leases')).filter((n) => n.includes(ownerTag()))).toHaveLength(1);
+    // liveLeases leaves a dead lease alone when asked to.
+    if (left === 1) {
+      await liveLeases(root, { keepDead: true });
+      expect(readdirSync(path.join(root, 'leases'))).toHaveLength(2);
+    }
+    await live.close();
   });
 });
