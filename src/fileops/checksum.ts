@@ -9,14 +9,14 @@
  * one `lstat` per file on the next build.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import type { Digest } from '../digest/digest.js';
+import { fileSha256 } from '../digest/hashing.js';
 import { expandSource, type SourceTree } from './sources.js';
 import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
@@ -92,13 +92,10 @@ export class ChecksumCache {
   }
 
   /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
-  async fileDigest(abs: string, key: string, stat: Stats): Promise<string> {
+  async fileDigest(abs: string, key: string, stat: Stats, signal?: AbortSignal): Promise<string> {
     const known = this.known(key, stat);
     if (known !== undefined) return known;
-    const hash = createHash('sha256');
-    if (stat.size <= SMALL_FILE) hash.update(readFileSync(abs));
-    else await pipeline(createReadStream(abs), hash);
-    const digest = hash.digest('hex');
+    const digest = stat.size <= SMALL_FILE ? createHash('sha256').update(readFileSync(abs)).digest('hex') : await fileSha256(abs, signal);
     this.hashed++;
     this.entries.set(key, { size: stat.size, mtime: stat.mtimeMs, ino: stat.ino, mode: stat.mode, digest });
     this.dirty = true;
@@ -127,7 +124,13 @@ export async function checksumSources(tree: SourceTree, sources: readonly string
       // made otherwise (another checkout, a CI job's `mktemp -d`, another umask) give the same key.
       const root = match.matched === '';
       hash.update(`match ${root ? '' : match.name}\n`);
-      await entryLines(tree, match.real, match.stat, root, { exclude: options.exclude, cache, slicer, emit: (line) => hash.update(line) });
+      await entryLines(tree, match.real, match.stat, root, {
+        exclude: options.exclude,
+        cache,
+        slicer,
+        emit: (line) => hash.update(line),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     }
   }
   return `sha256:${hash.digest('hex')}` as Digest;
@@ -139,6 +142,7 @@ interface WalkOptions {
   cache: ChecksumCache;
   slicer: TimeSlicer;
   emit: (line: string) => void;
+  signal?: AbortSignal;
 }
 
 /** An entry the walk has yet to emit. */
@@ -161,7 +165,7 @@ async function entryLines(
   real: string,
   stat: Stats,
   contextRoot: boolean,
-  { exclude, cache, slicer, emit }: WalkOptions,
+  { exclude, cache, slicer, emit, signal }: WalkOptions,
 ): Promise<void> {
   const top: PendingEntry = { real, rel: '', abs: path.join(tree.root, real), stat };
   const pending = [top];
@@ -171,7 +175,7 @@ async function entryLines(
     const type = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'link' : info.isFile() ? 'file' : 'other';
     const mode = contextRoot && entry === top ? '' : (info.mode & 0o7777).toString(8);
     if (type === 'file') {
-      const digest = cache.known(entry.real, info) ?? (await cache.fileDigest(abs, entry.real, info));
+      const digest = cache.known(entry.real, info) ?? (await cache.fileDigest(abs, entry.real, info, signal));
       emit(`${entry.rel}\0file\0${mode}\0${digest}\n`);
     } else if (type === 'link') emit(`${entry.rel}\0link\0${mode}\0${readlinkSync(abs)}\n`);
     else emit(`${entry.rel}\0${type}\0${mode}\n`);
