@@ -11,8 +11,9 @@
  * when read is removed (see `damaged`).
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { type Stats } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
@@ -103,42 +104,82 @@ export class LocalContentStore implements ContentStore {
     const failure = (err: unknown): unknown => (isDiskFull(err) ? diskFullError(label, this.root, err) : err);
     await mkdir(this.ingestDir, { recursive: true }).catch((err: unknown) => Promise.reject(failure(err)));
     const ingest = path.join(this.ingestDir, `w-${ownerTag()}-${randomBytes(8).toString('hex')}`);
-    const hashing = new HashingStream();
-    const file = createWriteStream(ingest, { flags: 'wx', mode: 0o644 });
-    const written = pipeline(hashing, file, options.signal ? { signal: options.signal } : {});
-    // The file's own error (a full disk) is what a caller's pipeline reports as a premature close.
+    const handle = await open(ingest, 'wx', 0o644).catch((err: unknown) => Promise.reject(failure(err)));
+    const hash = createHash('sha256');
+    let size = 0;
+    // The first failure of a write (a full disk): every later write and the commit fail with it.
     let writeError: unknown;
-    written.catch((err: unknown) => (writeError ??= err));
+    // The write in flight: the file is closed only after it.
+    let writing: Promise<unknown> = Promise.resolve();
     let done = false;
+    const writeAll = async (chunks: readonly Buffer[]): Promise<void> => {
+      if (done) throw new InternalError('content writer used after commit or abort');
+      if (writeError !== undefined) throw writeError;
+      options.signal?.throwIfAborted();
+      for (const chunk of chunks) {
+        hash.update(chunk);
+        size += chunk.length;
+      }
+      const written = writeFully(handle, chunks).catch((err: unknown) => {
+        writeError ??= err;
+        throw err;
+      });
+      writing = written.catch(() => undefined); // the close waits for it; the caller gets the failure below
+      await written;
+    };
+    const stream = new Writable({
+      highWaterMark: 1024 * 1024,
+      writev: (chunks, callback) => void writeAll(chunks.map((c) => c.chunk as Buffer)).then(() => callback(), callback),
+    });
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.once('finish', resolve);
+      stream.once('error', reject);
+    });
+    finished.catch(() => undefined); // observed in commit
+    const close = async (): Promise<void> => {
+      await writing;
+      await handle.close().catch(() => undefined); // what was written is already judged: a close error adds nothing
+    };
     const abort = async (cause?: unknown): Promise<unknown> => {
+      const first = !done;
       done = true;
-      hashing.destroy();
-      await written.catch(() => undefined); // aborting: the write's failure is no longer news
-      await rm(ingest, { force: true });
+      if (first) {
+        stream.destroy();
+        await close();
+        await rm(ingest, { force: true });
+      }
       return failure(isDiskFull(writeError) ? writeError : cause);
     };
     const commit = async (expected?: Expected): Promise<BlobInfo> => {
       if (done) throw new InternalError('content writer used after commit or abort');
-      done = true;
       try {
-        hashing.end();
-        await written;
-        const { digest, size } = hashing.digest;
+        // What was written through the stream is all on disk once it has finished.
+        if (!stream.writableFinished) {
+          stream.end();
+          await finished;
+        }
+        done = true;
+        if (writeError !== undefined) throw writeError;
+        const digest = `sha256:${hash.digest('hex')}` as Digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size) {
           throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         }
-        await fsyncFile(ingest);
+        await handle.sync();
+        await close();
         await mkdir(this.blobs, { recursive: true });
         await rename(ingest, this.blobPath(digest));
         await fsyncFile(this.blobs);
         return { digest, size };
       } catch (err) {
+        done = true;
+        stream.destroy();
+        await close();
         await rm(ingest, { force: true });
         throw failure(err);
       }
     };
-    return { stream: hashing, commit, abort };
+    return { stream, write: (chunk) => writeAll([chunk]), commit, abort };
   }
 
   async ingest(source: Readable, expected: Expected, options: WriteOptions = {}): Promise<BlobInfo> {
@@ -197,6 +238,17 @@ export class LocalContentStore implements ContentStore {
       }
     }
     return removed;
+  }
+}
+
+/** Writes `chunks` in order at the file's position, however many calls that takes. */
+async function writeFully(handle: FileHandle, chunks: readonly Buffer[]): Promise<void> {
+  let rest = chunks.filter((c) => c.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    // A short write (rare for a regular file): drop what went, carry on with the rest.
+    while (rest.length > 0 && bytesWritten >= (rest[0] as Buffer).length) bytesWritten -= (rest.shift() as Buffer).length;
+    if (rest.length > 0 && bytesWritten > 0) rest = [(rest[0] as Buffer).subarray(bytesWritten), ...rest.slice(1)];
   }
 }
 

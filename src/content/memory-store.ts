@@ -48,6 +48,12 @@ export class MemoryContentStore implements ContentStore {
     let done = false;
     return {
       stream: hashing,
+      // A copy goes in: the caller may fill its buffer again as soon as this resolves.
+      write: (chunk: Buffer) =>
+        new Promise<void>((resolve, reject) => {
+          if (done) reject(new InternalError('content writer used after commit or abort'));
+          else hashing.write(Buffer.from(chunk), (err) => (err ? reject(err) : resolve()));
+        }),
       abort: async (cause?: unknown) => {
         done = true;
         hashing.destroy();

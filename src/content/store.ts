@@ -22,8 +22,13 @@ export interface Expected {
 
 /** An in-progress write; nothing is visible until `commit`. */
 export interface ContentWriter {
-  /** Write the blob's bytes here, then call `commit`. */
+  /** Write the blob's bytes here (or with `write`, not both at once), then call `commit`. */
   readonly stream: Writable;
+  /**
+   * Writes `chunk` next; resolves once the store is done with it, so the caller may fill the same
+   * buffer again (a large file read in reused blocks: no new buffer per block).
+   */
+  write(chunk: Buffer): Promise<void>;
   /** Finishes the write; verifies against `expected`; makes the blob visible. Idempotent for existing blobs. */
   commit(expected?: Expected): Promise<BlobInfo>;
   /**

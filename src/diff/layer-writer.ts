@@ -42,18 +42,17 @@ export async function writeLayer(
   options: WriteLayerOptions = {},
 ): Promise<LayerResult> {
   const xattrs = options.xattrs ?? (await xattrsUnder(root));
-  const tar = new TarWriter();
   const diffID = new HashingStream();
   const writer = await store.writer({ ...(options.signal ? { signal: options.signal } : {}), ...(options.label ? { label: options.label } : {}) });
   const gzip = options.compression !== 'uncompressed';
-  // An uncompressed layer's digest is its diffID: the store's own hash gives both.
-  const flowing = gzip
-    ? pipeline(tar.stream, diffID, parallelGzip(), writer.stream, signalOf(options))
-    : pipeline(tar.stream, writer.stream, signalOf(options));
+  // An uncompressed layer's digest is its diffID: the store's own hash gives both, and the tar goes
+  // straight to the store's writer (a large file's blocks in reused buffers, `TarWriter.toSink`).
+  const tar = gzip ? new TarWriter() : TarWriter.toSink((chunk) => writer.write(chunk));
+  const flowing = gzip ? pipeline(tar.stream, diffID, parallelGzip(), writer.stream, signalOf(options)) : Promise.resolve();
   flowing.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
     await writeChanges(tar, changes, root, xattrs, options.sourceDateEpoch, options.signal);
-    tar.finish();
+    await tar.finish();
     await flowing;
     const { digest, size } = await writer.commit();
     return {

@@ -183,7 +183,7 @@ class TarLayout implements LayoutWriter {
     for (const [name, bytes] of this.files) {
       await this.add({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: bytes.length, mtime: this.mtime }, Readable.from([bytes]));
     }
-    this.tar.finish();
+    await this.tar.finish();
     await this.flowing;
     if (this.file) await rename(this.file.temp, this.file.dest);
   }

@@ -75,7 +75,7 @@ export async function writeRootfsTarOf(
     try {
       const xattrs = await xattrsUnder(tree);
       await writeChanges(tar, await doubleWalkChanges(empty, tree), tree, xattrs);
-      tar.finish();
+      await tar.finish();
     } catch (err) {
       tar.destroy(err as Error);
       throw err;

@@ -3,12 +3,17 @@
  * writer before it was `pack()` itself, so layers keep their digests), and fails where `pack()`
  * failed: a body of the wrong size, a consumer that went away.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import type { TarHeader } from '../../src/archive/tar.js';
 import { TarWriter } from '../../src/archive/tar-writer.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs('tsbuild-tar-writer-');
 
 const T = new Date(1_700_000_000_123);
 const base = { mode: 0o644, uid: 0, gid: 0, mtime: T };
@@ -92,8 +97,33 @@ async function writerBytes(entries: Array<[TarHeader, string | number | undefine
   const writer = new TarWriter();
   const out = collect(writer.stream);
   for (const [header, spec] of entries) await writer.add(header, bodyOf(spec));
-  writer.finish();
+  await writer.finish();
   return out;
+}
+
+/**
+ * The same through a sink, a streamed body given as a file (`addFile`). The sink copies what it is
+ * given and hands it back late: the writer may reuse a buffer only after that.
+ */
+async function sinkBytes(entries: Array<[TarHeader, string | number | undefined]>, dir: string): Promise<Buffer> {
+  const got: Buffer[] = [];
+  const writer = TarWriter.toSink(async (chunk) => {
+    const copy = Buffer.from(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Still what it was when given: the writer did not fill this buffer again meanwhile.
+    expect(chunk.equals(copy)).toBe(true);
+    got.push(copy);
+  });
+  for (const [i, [header, spec]] of entries.entries()) {
+    const body = bodyOf(spec);
+    if (body instanceof Readable) {
+      const file = path.join(dir, `body-${i}`);
+      writeFileSync(file, await collect(body));
+      await writer.addFile(header, file);
+    } else await writer.add(header, body);
+  }
+  await writer.finish();
+  return Buffer.concat(got);
 }
 
 describe('TarWriter', () => {
@@ -101,6 +131,37 @@ describe('TarWriter', () => {
     const ours = await writerBytes([[header, body]]);
     expect(ours.length % 512).toBe(0);
     expect(ours.equals(await packBytes([[header, body]]))).toBe(true);
+  });
+
+  it.each(cases)('%s, through a sink: the bytes pack() writes', async (_name, header, body) => {
+    expect((await sinkBytes([[header, body]], tempDir())).equals(await packBytes([[header, body]]))).toBe(true);
+  });
+
+  it('through a sink, files of 0 to 3 blocks and around them: the bytes pack() writes', async () => {
+    const MiB = 1024 * 1024;
+    const entries: Array<[TarHeader, string | number | undefined]> = [0, 1, MiB - 1, MiB, MiB + 1, 2 * MiB, 3 * MiB + 5].map((size, i) => [
+      { ...base, name: `sized/${i}`, type: 'file', size },
+      size,
+    ]);
+    const ours = await sinkBytes(entries, tempDir());
+    expect(ours.equals(await packBytes(entries))).toBe(true);
+  });
+
+  it.each([
+    ['shorter', 10, 'f changed while it was written to the archive: 10 bytes where it had 20'],
+    ['longer', 30, 'f changed while it was written to the archive: 30 bytes where it had 20'],
+  ])('through a sink, a file %s than its header says fails the entry', async (_name, actual, message) => {
+    const file = path.join(tempDir(), 'f');
+    writeFileSync(file, Buffer.alloc(actual));
+    const writer = TarWriter.toSink(async () => undefined);
+    await expect(writer.addFile({ ...base, name: 'f', type: 'file', size: 20 }, file)).rejects.toThrow(message);
+  });
+
+  it('a sink that fails stops the writer: addFile rejects with its error and closes the file', async () => {
+    const file = path.join(tempDir(), 'f');
+    writeFileSync(file, Buffer.alloc(3 * 1024 * 1024));
+    const writer = TarWriter.toSink(async () => Promise.reject(new Error('disk full')));
+    await expect(writer.addFile({ ...base, name: 'f', type: 'file', size: 3 * 1024 * 1024 }, file)).rejects.toThrow('disk full');
   });
 
   it('a whole archive of every case, and 3,000 small files: the bytes pack() writes', async () => {
@@ -136,7 +197,7 @@ describe('TarWriter', () => {
     let added = 0;
     const adding = (async () => {
       for (; added < 64; added++) await writer.add({ ...base, name: `f${added}`, type: 'file' }, Buffer.alloc(256 * 1024));
-      writer.finish();
+      await writer.finish();
     })();
     await new Promise((resolve) => setTimeout(resolve, 50));
     // 1 MiB chunks against a 1 MiB high-water mark: the writer stops after a few entries.

@@ -50,6 +50,22 @@ export function contentStoreSuite(name: string, make: () => ContentStore): void 
       await expect(writer.commit()).rejects.toThrow('content writer used after commit or abort');
     });
 
+    it('write takes chunks in order and is done with each when it resolves: one buffer filled again and again', async () => {
+      const store = make();
+      const writer = await store.writer();
+      const buffer = Buffer.alloc(4096);
+      const all: Buffer[] = [];
+      for (let i = 0; i < 50; i++) {
+        buffer.fill(i);
+        all.push(Buffer.from(buffer));
+        await writer.write(buffer);
+      }
+      const expected = digestOf(Buffer.concat(all));
+      expect(await writer.commit({ digest: expected, size: 50 * 4096 })).toEqual({ digest: expected, size: 50 * 4096 });
+      expect(await readAll(await store.reader(expected))).toEqual(Buffer.concat(all));
+      await expect(writer.write(buffer)).rejects.toThrow('content writer used after commit or abort');
+    });
+
     it('an aborted write leaves nothing visible, and hands back the reason it was given', async () => {
       const store = make();
       const writer = await store.writer({ label: 'a test blob' });
