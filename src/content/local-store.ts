@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import { digestHex, isDigest, type Digest } from '../digest/digest.js';
-import { DigestMismatchError, HashingStream, verifyingStream } from '../digest/hashing.js';
+import { DigestMismatchError, verifyingStream } from '../digest/hashing.js';
 import { IntegrityError, InternalError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, WriteOptions } from './store.js';
@@ -108,7 +108,7 @@ export class LocalContentStore implements ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     // The first failure of a write (a full disk): every later write and the commit fail with it.
-    let writeError: unknown;
+    let writeError: Error | undefined;
     // The write in flight: the file is closed only after it.
     let writing: Promise<unknown> = Promise.resolve();
     let done = false;
@@ -121,7 +121,7 @@ export class LocalContentStore implements ContentStore {
         size += chunk.length;
       }
       const written = writeFully(handle, chunks).catch((err: unknown) => {
-        writeError ??= err;
+        writeError ??= err as Error;
         throw err;
       });
       writing = written.catch(() => undefined); // the close waits for it; the caller gets the failure below
