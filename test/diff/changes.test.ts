@@ -23,6 +23,11 @@ describe('inPathOrder', () => {
       ['\u{1F600}', '\uFF01'],
       ['\uFF01', '\u{1F600}'],
     ],
+    // Below the surrogates, comparing strings is comparing bytes: é (C3 A9) before 中 (E4 B8 AD), 'a/é' before 'a-'.
+    [
+      ['中', 'a-', 'é', 'a/é', 'a'],
+      ['a', 'a/é', 'a-', 'é', '中'],
+    ],
     [[], []],
   ])('%j → %j', (paths, expected) => {
     const changes = paths.map(add);
