@@ -22,8 +22,8 @@ import type { Platform } from '../image/platform.js';
 import type { ExecStep, FileStep, SourceLocation } from '../plan/types.js';
 import { Unrestorable, type StepKeyInputs, type StepOp } from '../solve/step-resolver.js';
 import { isNotFound } from '../errors.js';
-import type { ImportedStep } from './cache-transfer.js';
 import type { PendingStep } from '../util/lease.js';
+import type { ImportedStep } from './cache-transfer.js';
 import { createdAt } from './source-date-epoch.js';
 import { execKeyParts, fileKeyParts } from './step-keys.js';
 

@@ -2,8 +2,9 @@
  * Reclaiming a state root: what every command that may mount, run containers or write blobs does
  * first (build, pull, load, prune, du), removing what killed tsbuild processes left there — runc
  * containers, mounts and scratch directories (network namespaces among them), active and orphaned
- * snapshots, the step snapshots a killed build committed but never recorded, ingest files, leases, the temporary and lock files of atomic writes, and the two
- * directories tsbuild makes in the system temp dir (`util/system-temp.ts`). Everything is
+ * snapshots, the step snapshots a killed build committed but never recorded, ingest files, leases,
+ * the temporary and lock files of atomic writes, and the two directories tsbuild makes in the
+ * system temp dir (`util/system-temp.ts`). Everything is
  * named after its owner (`util/owner.ts`), so only what a process that is gone left is touched.
  * With nothing to reclaim it costs a handful of directory reads (docs/crash-safety.md).
  */
