@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
+import { BLOCK_SIZE, blockBuffers, readBlocks } from '../util/file-blocks.js';
 import type { TarHeader } from './tar.js';
 
 /** The header fields tar-stream's encoder reads. */
@@ -52,8 +53,6 @@ const ZEROS = Buffer.alloc(2 * BLOCK);
 const CHUNK = 1024 * 1024;
 /** A body chunk at least this large goes to the consumer as it is, not copied into a batch. */
 const DIRECT = 64 * 1024;
-/** A file's body is read in blocks this large. */
-const BLOCK_SIZE = 1024 * 1024;
 
 /** Takes the tar bytes in order; resolves once it is done with `chunk` (the writer may then reuse it). */
 export type TarSink = (chunk: Buffer) => Promise<void>;
@@ -167,29 +166,20 @@ export class TarWriter {
   /** `size` bytes of `file` to the sink, one block read while the sink takes the one before. */
   private async copyFile(file: string, size: number, name: string, sink: TarSink): Promise<void> {
     const handle = await open(file, 'r');
-    const blocks = (this.blocks ??= [Buffer.allocUnsafe(BLOCK_SIZE), Buffer.allocUnsafe(BLOCK_SIZE)]);
-    let which = 0;
-    let left = size;
-    const read = (): Promise<{ bytesRead: number; buffer: Buffer }> => {
-      const buffer = blocks[which as 0 | 1];
-      return handle.read(buffer, 0, Math.min(BLOCK_SIZE, left || 1), null).then(({ bytesRead }) => ({ bytesRead, buffer }));
-    };
-    let next = read();
     try {
-      while (left > 0) {
-        const { bytesRead, buffer } = await next;
-        if (bytesRead === 0) throw sizeMismatch(name, size, size - left);
-        left -= bytesRead;
-        which ^= 1;
-        // Past the end, one more read says whether the file has grown.
-        next = read();
-        this.check();
-        await sink(buffer.subarray(0, bytesRead));
-      }
-      const { bytesRead } = await next;
-      if (bytesRead > 0) throw sizeMismatch(name, size, (await handle.stat()).size);
+      const buffers = (this.blocks ??= blockBuffers());
+      const read = await readBlocks(
+        handle,
+        (block) => {
+          this.check();
+          return sink(block);
+        },
+        { limit: size, buffers },
+      );
+      if (read < size) throw sizeMismatch(name, size, read);
+      // One more byte says whether the file has grown.
+      if ((await handle.read(buffers[0], 0, 1, null)).bytesRead > 0) throw sizeMismatch(name, size, (await handle.stat()).size);
     } finally {
-      await next.catch(() => undefined); // the read the failure overtook: only the file's close waits for it
       await handle.close();
     }
   }

@@ -26,6 +26,8 @@ export async function removeUnrecordedSteps(
 ): Promise<number> {
   const unrecorded: string[] = [];
   for (const step of pending) {
+    // Only step snapshots: a damaged lease must not name a base image's layers.
+    if (!step.snapshot.startsWith('step-')) continue;
     const record = isDigest(step.key) ? await cache.get(parseDigest(step.key)) : undefined;
     if (record?.snapshot !== step.snapshot) unrecorded.push(step.snapshot);
   }

@@ -10,8 +10,7 @@
  * written (the writer's `label`) and leaves no ingest file. A stored blob that no longer verifies
  * when read is removed (see `damaged`).
  */
-import { randomBytes } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,10 +1,8 @@
 /**
  * Streams that hash what flows through them, so a digest and size are known the moment a stream
- * ends, without a second pass or a buffer (go-containerregistry's in-flight digests); and a file
- * hashed as fast as it can be read.
+ * ends, without a second pass or a buffer (go-containerregistry's in-flight digests).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { IntegrityError, TsbuildError } from '../errors.js';
 import type { Digest } from './digest.js';
@@ -85,35 +83,4 @@ export function verifyingStream(
       }
     },
   });
-}
-
-/** A file is read in blocks this large, into two buffers that are used again and again. */
-const FILE_BLOCK = 1024 * 1024;
-
-/**
- * The sha256 (hex) of a file's bytes: each block is hashed while the next one is read in the
- * thread pool, so the cost is about the hash's alone. A read stream of the same file (64 KiB
- * chunks, a new buffer each) took 155-180 ms for 52 MB on this project's 2-core VM, 93 ms with
- * 1 MiB chunks; this takes 32-37 ms, the hash's own 31-34 ms (`docs/performance.md`). `signal`
- * stops it between blocks.
- */
-export async function fileSha256(file: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(file, 'r');
-  try {
-    const buffers = [Buffer.allocUnsafe(FILE_BLOCK), Buffer.allocUnsafe(FILE_BLOCK)];
-    let which = 0;
-    let next = handle.read(buffers[which] as Buffer, 0, FILE_BLOCK, null);
-    for (;;) {
-      const { bytesRead, buffer } = await next;
-      if (bytesRead === 0) break;
-      signal?.throwIfAborted();
-      which ^= 1;
-      next = handle.read(buffers[which] as Buffer, 0, FILE_BLOCK, null);
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
 }

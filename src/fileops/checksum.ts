@@ -12,11 +12,11 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { fileSha256 } from '../util/file-blocks.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import type { Digest } from '../digest/digest.js';
-import { fileSha256 } from '../digest/hashing.js';
 import { expandSource, type SourceTree } from './sources.js';
 import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 

@@ -1,9 +1,9 @@
 /**
  * Replacing a small file atomically: write a private temporary file beside it, then rename over
  * it, so readers see the old content or the new, never a half-written file. Creating one the same
- * way links the temporary file into place instead, which fails when the file exists. The temporary file is
- * named after its writer (`util/private-sibling.ts`): one a kill leaves behind is reclaimed. A full
- * disk is one error naming the file.
+ * way links the temporary file into place instead, which fails when the file exists. The temporary
+ * file is named after its writer (`util/private-sibling.ts`): one a kill leaves behind is
+ * reclaimed. A full disk is one error naming the file.
  */
 import { link, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -153,6 +153,7 @@ describe('StateRoot.reclaim', () => {
     await commit(step(8, 'step-replaced'));
     await record(8, 'step-other-build'); // the record names another build's snapshot: goes
     await commit(step(9, 'step-leased'));
+    await commit(step(10, 'sha256-base-layer')); // not a step snapshot (a damaged lease's line): stays
     const live = await Lease.take(root);
     await live.add({ snapshots: ['step-leased'] }); // a running build took it (from an older record): stays
     writeFileSync(
@@ -162,7 +163,13 @@ describe('StateRoot.reclaim', () => {
     const events: Array<ProgressEvent | StepEvent> = [];
     expect(await reclaimRoot(root, events)).toEqual({ ...NOTHING, unrecorded: 4, leases: 1 });
     expect(events).toEqual([{ type: 'message', text: 'reclaimed what stopped tsbuild processes left: 4 unrecorded step snapshots, 1 lease' }]);
-    expect((await snaps.list()).map((s) => s.key).sort()).toEqual(['step-leased', 'step-recorded', 'step-recorded-child', 'step-under-recorded']);
+    expect((await snaps.list()).map((s) => s.key).sort()).toEqual([
+      'sha256-base-layer',
+      'step-leased',
+      'step-recorded',
+      'step-recorded-child',
+      'step-under-recorded',
+    ]);
     // The dead lease went; the live one stays.
     expect(readdirSync(path.join(root, 'leases')).map((n) => n.startsWith(`lease-${LIVE}-`))).toEqual([true]);
     await live.close();

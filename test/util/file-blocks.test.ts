@@ -1,13 +1,13 @@
 /**
- * `fileSha256` (`digest/hashing.ts`): a file's sha256 read in 1 MiB blocks, two buffers taking
- * turns. Sizes around the block size catch a block hashed twice, skipped or hashed past its end;
+ * `fileSha256` (`util/file-blocks.ts`, over `readBlocks`): a file's sha256 read in 1 MiB blocks,
+ * two buffers taking turns. Sizes around the block size catch a block hashed twice, skipped or hashed past its end;
  * the answer is what hashing the whole file at once gives.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileSha256 } from '../../src/digest/hashing.js';
+import { fileSha256 } from '../../src/util/file-blocks.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs('tsbuild-file-sha256-');
