@@ -11,7 +11,7 @@
  * sink takes this one. Through streams every chunk is a new buffer, and reading, hashing and
  * writing 52 MB took about 90 ms against 48 ms so (`docs/performance.md`).
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -53,6 +53,12 @@ const ZEROS = Buffer.alloc(2 * BLOCK);
 const CHUNK = 1024 * 1024;
 /** A body chunk at least this large goes to the consumer as it is, not copied into a batch. */
 const DIRECT = 64 * 1024;
+/**
+ * With a sink, entries are gathered in one buffer used again and again: a chunk, plus room for the
+ * entry that crosses its end (a small file of up to 256 KiB with its headers, as `addSmallFile`
+ * takes them).
+ */
+const GATHER = CHUNK + 256 * 1024 + 64 * 1024;
 
 /** Takes the tar bytes in order; resolves once it is done with `chunk` (the writer may then reuse it). */
 export type TarSink = (chunk: Buffer) => Promise<void>;
@@ -63,16 +69,20 @@ export class TarWriter {
   readonly stream: Readable;
   private parts: Buffer[] = [];
   private pending = 0;
+  /** With a sink: the buffer entries are gathered in, its first `gathered` bytes (`parts` come after them). */
+  private gather: Buffer | undefined;
+  private gathered = 0;
   private room: (() => void) | undefined;
   private failure: Error | undefined;
   private sink: TarSink | undefined;
-  /** The two buffers a file's blocks are read into, with a sink (made on first use). */
-  private blocks: [Buffer, Buffer] | undefined;
+  /** The buffers a file's blocks are read into, with a sink (made on first use). */
+  private blocks: Buffer[] | undefined;
 
   /** A writer that hands its bytes to `sink` instead of a stream. */
   static toSink(sink: TarSink): TarWriter {
     const writer = new TarWriter();
     writer.sink = sink;
+    writer.gather = Buffer.allocUnsafe(GATHER);
     return writer;
   }
 
@@ -120,6 +130,34 @@ export class TarWriter {
     if (this.pending >= CHUNK) await this.flush();
   }
 
+  /**
+   * Adds the regular file `file`, small enough to read whole (`header.size` bytes, at most 256 KiB),
+   * as `add` would with its bytes. With a sink it is read straight into the buffer entries are
+   * gathered in: no buffer of its own (a layer of 2,000 small files made 2,000 of them, and copied
+   * each once more into the chunk). A file whose size is no longer `header.size` is read again
+   * whole and written as it is now, as `add` writes what it is given.
+   */
+  async addSmallFile(header: TarHeader, file: string): Promise<void> {
+    const gather = this.gather;
+    if (!gather) return this.add(header, readFileSync(file));
+    this.check();
+    const size = header.size ?? 0;
+    const blocks = headerBlocks(header, size);
+    let headerBytes = 0;
+    for (const block of blocks) headerBytes += block.length;
+    // One byte more than the size is read, to see whether the file has grown.
+    const room = headerBytes + size + 1 + (BLOCK - 1);
+    if (this.parts.length > 0 || this.gathered + room > gather.length) await this.flush();
+    if (room > gather.length) return this.add(header, readFileSync(file));
+    const bodyAt = this.gathered + headerBytes;
+    if (readInto(file, gather, bodyAt, size + 1) !== size) return this.add(header, readFileSync(file));
+    for (const block of blocks) this.gathered += block.copy(gather, this.gathered);
+    this.gathered += size;
+    this.pending = this.gathered;
+    this.pad(size);
+    if (this.pending >= CHUNK) await this.flush();
+  }
+
   /** Writes the end-of-archive blocks and ends `stream` (or gives the sink the last bytes). */
   async finish(): Promise<void> {
     this.check();
@@ -163,7 +201,7 @@ export class TarWriter {
     }
   }
 
-  /** `size` bytes of `file` to the sink, one block read while the sink takes the one before. */
+  /** `size` bytes of `file` to the sink, one block read while the sink takes the ones before. */
   private async copyFile(file: string, size: number, name: string, sink: TarSink): Promise<void> {
     const handle = await open(file, 'r');
     try {
@@ -178,14 +216,20 @@ export class TarWriter {
       );
       if (read < size) throw sizeMismatch(name, size, read);
       // One more byte says whether the file has grown.
-      if ((await handle.read(buffers[0], 0, 1, null)).bytesRead > 0) throw sizeMismatch(name, size, (await handle.stat()).size);
+      if ((await handle.read(Buffer.alloc(1), 0, 1, null)).bytesRead > 0) throw sizeMismatch(name, size, (await handle.stat()).size);
     } finally {
       await handle.close();
     }
   }
 
   private queue(bytes: Buffer): void {
-    this.parts.push(bytes);
+    const gather = this.gather;
+    if (gather && this.parts.length === 0 && this.gathered + bytes.length <= gather.length) {
+      this.gathered += bytes.copy(gather, this.gathered);
+    } else {
+      // Without a sink, or bytes that do not fit (and everything after them until the next flush).
+      this.parts.push(bytes);
+    }
     this.pending += bytes.length;
   }
 
@@ -202,7 +246,19 @@ export class TarWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.pending > 0) await this.send(this.take());
+    if (this.pending === 0) return;
+    if (this.gather) {
+      // The sink is done with the gathered bytes when it resolves: only then are they overwritten.
+      const gathered = this.gathered;
+      const rest = this.parts;
+      this.gathered = 0;
+      this.parts = [];
+      this.pending = 0;
+      if (gathered > 0) await this.send(this.gather.subarray(0, gathered));
+      if (rest.length > 0) await this.send(rest.length === 1 ? (rest[0] as Buffer) : Buffer.concat(rest));
+      return;
+    }
+    await this.send(this.take());
   }
 
   /** Hands `bytes` to the consumer; waits while it is behind. */
@@ -270,6 +326,18 @@ function headerBlocks(header: TarHeader, size: number): Buffer[] {
   if (over > 0) blocks.push(ZEROS.subarray(0, BLOCK - over));
   blocks.push(codec.encode({ ...paxHeader, size, type: fields.type }) as Buffer);
   return blocks;
+}
+
+/** Reads up to `length` bytes of `file` into `target` at `offset`; returns how many there were. */
+function readInto(file: string, target: Buffer, offset: number, length: number): number {
+  const fd = openSync(file, 'r');
+  try {
+    let total = 0;
+    for (let n = -1; n !== 0 && total < length; total += n) n = readSync(fd, target, offset + total, length - total, null);
+    return total;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sizeMismatch(name: string, expected: number, got: number): InvalidArgumentError {

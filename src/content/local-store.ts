@@ -108,7 +108,7 @@ export class LocalContentStore implements ContentStore {
     let size = 0;
     // The first failure of a write (a full disk): every later write and the commit fail with it.
     let writeError: Error | undefined;
-    // The write in flight: the file is closed only after it.
+    // The last write given: the next one and the file's close come after it.
     let writing: Promise<unknown> = Promise.resolve();
     let done = false;
     const writeAll = async (chunks: readonly Buffer[]): Promise<void> => {
@@ -119,10 +119,13 @@ export class LocalContentStore implements ContentStore {
         hash.update(chunk);
         size += chunk.length;
       }
-      const written = writeFully(handle, chunks).catch((err: unknown) => {
-        writeError ??= err as Error;
-        throw err;
-      });
+      // A write may be given before the one before it has finished: it follows that one.
+      const written = writing
+        .then(() => (writeError === undefined ? writeFully(handle, chunks) : Promise.reject(writeError)))
+        .catch((err: unknown) => {
+          writeError ??= err as Error;
+          throw err;
+        });
       writing = written.catch(() => undefined); // the close waits for it; the caller gets the failure below
       await written;
     };

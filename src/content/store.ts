@@ -26,7 +26,8 @@ export interface ContentWriter {
   readonly stream: Writable;
   /**
    * Writes `chunk` next; resolves once the store is done with it, so the caller may fill the same
-   * buffer again (a large file read in reused blocks: no new buffer per block).
+   * buffer again (a large file read in reused blocks: no new buffer per block). The caller may give
+   * the next chunk before that: chunks are written in the order they were given.
    */
   write(chunk: Buffer): Promise<void>;
   /** Finishes the write; verifies against `expected`; makes the blob visible. Idempotent for existing blobs. */

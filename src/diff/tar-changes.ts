@@ -4,7 +4,7 @@
  * carry), numeric owners, hard links as links to the first path written, whiteouts and opaque
  * markers with zero times, and times newer than `sourceDateEpoch` clamped to it.
  */
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { TarHeader } from '../archive/tar.js';
 import type { TarWriter } from '../archive/tar-writer.js';
@@ -65,7 +65,7 @@ export async function writeChanges(
       if (stat.nlink > 1) links.set(inode, rel);
       // A small file is read whole in one call; a large one is streamed in large reads (fewer
       // thread-pool round trips competing with the compressor's blocks).
-      if (stat.size <= SMALL_FILE) await tar.add({ ...header, size: stat.size }, readFileSync(abs));
+      if (stat.size <= SMALL_FILE) await tar.addSmallFile({ ...header, size: stat.size }, abs);
       else await tar.addFile({ ...header, size: stat.size }, abs);
     } else if (stat.isDirectory()) {
       await tar.add({ ...header, type: 'directory' });

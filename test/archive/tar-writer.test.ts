@@ -102,10 +102,11 @@ async function writerBytes(entries: Array<[TarHeader, string | number | undefine
 }
 
 /**
- * The same through a sink, a streamed body given as a file (`addFile`). The sink copies what it is
- * given and hands it back late: the writer may reuse a buffer only after that.
+ * The same through a sink, a streamed body given as a file (`addFile`), a small file's body as a
+ * file too (`addSmallFile`) unless `smallAsFiles` is false. The sink copies what it is given and
+ * hands it back late: the writer may reuse a buffer only after that.
  */
-async function sinkBytes(entries: Array<[TarHeader, string | number | undefined]>, dir: string): Promise<Buffer> {
+async function sinkBytes(entries: Array<[TarHeader, string | number | undefined]>, dir: string, smallAsFiles = true): Promise<Buffer> {
   const got: Buffer[] = [];
   const writer = TarWriter.toSink(async (chunk) => {
     const copy = Buffer.from(chunk);
@@ -116,10 +117,13 @@ async function sinkBytes(entries: Array<[TarHeader, string | number | undefined]
   });
   for (const [i, [header, spec]] of entries.entries()) {
     const body = bodyOf(spec);
+    const file = path.join(dir, `body-${i}`);
     if (body instanceof Readable) {
-      const file = path.join(dir, `body-${i}`);
       writeFileSync(file, await collect(body));
       await writer.addFile(header, file);
+    } else if (body && header.type === 'file' && smallAsFiles) {
+      writeFileSync(file, body);
+      await writer.addSmallFile({ ...header, size: body.length }, file);
     } else await writer.add(header, body);
   }
   await writer.finish();
@@ -145,6 +149,59 @@ describe('TarWriter', () => {
     ]);
     const ours = await sinkBytes(entries, tempDir());
     expect(ours.equals(await packBytes(entries))).toBe(true);
+  });
+
+  it('through a sink, 3,000 small files read into the chunks, with every case between them: the bytes pack() writes', async () => {
+    const entries: Array<[TarHeader, string | number | undefined]> = [];
+    for (let i = 0; i < 3000; i++) {
+      entries.push([{ ...base, name: `many/f${i}`, type: 'file' }, `file ${i}\n`.repeat(i % 50)]);
+      const [, header, body] = cases[i % cases.length] as (typeof cases)[number];
+      if (i % 100 === 0) entries.push([{ ...header, name: `${i}-${header.name}` }, body]);
+    }
+    // Files of 256 KiB (the largest small file) cross the end of a chunk; one with 24 xattrs of
+    // 60,000 bytes is larger than the whole buffer entries are gathered in (it goes as add() sends it).
+    for (let i = 0; i < 12; i++) entries.push([{ ...base, name: `full/f${i}`, type: 'file' }, String(i % 10).repeat(256 * 1024 - i)]);
+    const xattrs = Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`user.big${i}`, Buffer.alloc(60_000, i)]));
+    entries.push([{ ...base, name: 'full/xattrs', type: 'file', xattrs }, 'x'.repeat(256 * 1024)]);
+    entries.push([{ ...base, name: 'full/after', type: 'file' }, 'after\n']);
+    const ours = await sinkBytes(entries, tempDir());
+    expect(ours.length).toBe((await packBytes(entries)).length);
+    expect(ours.equals(await packBytes(entries))).toBe(true);
+  });
+
+  it.each([
+    ['shorter', 'x'.repeat(10)],
+    ['longer', 'x'.repeat(30)],
+    ['empty', ''],
+  ])('through a sink, a small file now %s than its header says: written as it is now, as add() writes the bytes it is given', async (_name, now) => {
+    const file = path.join(tempDir(), 'f');
+    writeFileSync(file, now);
+    const got: Buffer[] = [];
+    const writer = TarWriter.toSink(async (chunk) => void got.push(Buffer.from(chunk)));
+    await writer.addSmallFile({ ...base, name: 'f', type: 'file', size: 20 }, file);
+    await writer.addSmallFile({ ...base, name: 'g', type: 'file', size: 3 }, file);
+    await writer.finish();
+    const expected = await packBytes([
+      [{ ...base, name: 'f', type: 'file' }, now],
+      [{ ...base, name: 'g', type: 'file' }, now],
+    ]);
+    expect(Buffer.concat(got).equals(expected)).toBe(true);
+  });
+
+  it('without a sink, addSmallFile reads the file whole: the bytes pack() writes', async () => {
+    const file = path.join(tempDir(), 'f');
+    writeFileSync(file, 'hello\n');
+    const writer = new TarWriter();
+    const out = collect(writer.stream);
+    await writer.addSmallFile({ ...base, name: 'f', type: 'file', size: 6 }, file);
+    await writer.finish();
+    expect((await out).equals(await packBytes([[{ ...base, name: 'f', type: 'file' }, 'hello\n']]))).toBe(true);
+  });
+
+  it('through a sink, a small file that is gone: ENOENT naming it', async () => {
+    const file = path.join(tempDir(), 'gone');
+    const writer = TarWriter.toSink(async () => undefined);
+    await expect(writer.addSmallFile({ ...base, name: 'gone', type: 'file', size: 3 }, file)).rejects.toMatchObject({ code: 'ENOENT', path: file });
   });
 
   it.each([

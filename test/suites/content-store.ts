@@ -66,6 +66,17 @@ export function contentStoreSuite(name: string, make: () => ContentStore): void 
       await expect(writer.write(buffer)).rejects.toThrow('content writer used after commit or abort');
     });
 
+    it('writes given before the ones before them finished are stored in the order given', async () => {
+      const store = make();
+      const writer = await store.writer();
+      // 1 MiB chunks, as a large file's blocks come: each in a buffer of its own, none awaited.
+      const chunks = Array.from({ length: 24 }, (_, i) => Buffer.alloc(1024 * 1024 + i, i));
+      await Promise.all(chunks.map((chunk) => writer.write(chunk)));
+      const expected = digestOf(Buffer.concat(chunks));
+      expect(await writer.commit()).toEqual({ digest: expected, size: 24 * 1024 * 1024 + 276 });
+      expect((await readAll(await store.reader(expected))).equals(Buffer.concat(chunks))).toBe(true);
+    });
+
     it('an aborted write leaves nothing visible, and hands back the reason it was given', async () => {
       const store = make();
       const writer = await store.writer({ label: 'a test blob' });
