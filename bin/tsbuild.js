@@ -1,10 +1,16 @@
 #!/bin/sh
-":" //; [ -z "$NODE_EXTRA_CA_CERTS" ] || { export TSBUILD_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"
+":" //; [ -z "$NODE_EXTRA_CA_CERTS" ] || { export TSBUILD_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; }; c=; read -r c 2>/dev/null </sys/devices/system/cpu/online; case $c in 0|0-1) p=1;; 0-2) p=2;; 0-3) p=3;; *) p=4;; esac; exec node --v8-pool-size=$p "$0" "$@"
 // The installed command. Run as a program, the line above is a shell script: it moves the extra
 // CA bundle Node would read at start-up (NODE_EXTRA_CA_CERTS: 3,600 lines, 100 ms of every start
 // where it names the system bundle) to TSBUILD_EXTRA_CA_CERTS, which the registry client adds to
-// Node's roots on its first https request, and starts Node on this same file. Run as
-// `node bin/tsbuild.js`, the line is a string and a comment, and Node has read the bundle itself.
+// Node's roots on its first https request, and starts Node on this same file with one V8 worker
+// thread fewer than the CPUs online, where /sys lists 1 to 4 from CPU 0 on (else 4, Node's own
+// number; reading the list with the shell's `read` starts no process). V8 compiles hot
+// functions and helps its garbage collector on those threads: in a rebuild after one file changed
+// on two CPUs, its four threads took 150-200 ms of CPU time away from the main thread and the RUN's
+// container, and the rebuild took 20-45 ms longer than with one (docs/performance.md). Run as
+// `node bin/tsbuild.js`, the line is a string and a comment: Node has read the bundle itself and
+// has its own threads.
 //
 // The CLI and its dependencies are bundled at build time (`npm run build`, scripts/bundle.mjs), so
 // start-up reads a few files instead of resolving ~125 library modules and the packages they

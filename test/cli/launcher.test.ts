@@ -159,3 +159,36 @@ describe('the installed command when its command line never finishes', () => {
     expect([started.status, started.stdout, started.stderr.split('\n')[0]]).toEqual([status, '', line]);
   });
 });
+
+describe("the installed command's V8 worker threads", () => {
+  /** The CPUs Linux has online (`/sys/devices/system/cpu/online`: `0-1`), where they are 1 to 4 from CPU 0 on. */
+  function fewOnlineCpus(): number | undefined {
+    const list = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+    const range = /^0(?:-([1-3]))?$/.exec(list);
+    return range ? Number(range[1] ?? 0) + 1 : undefined;
+  }
+
+  /** The Node options the process started with (`process.execArgv`), run as a program or through `node`. */
+  function execArgv(asProgram: boolean): string[] {
+    const work = tempDir();
+    const hook = path.join(work, 'hook.cjs');
+    const record = path.join(work, 'argv.json');
+    writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.execArgv)));\n`);
+    const command = path.join(projectRoot, 'bin', 'tsbuild.js');
+    const result = spawnSync(asProgram ? command : process.execPath, asProgram ? ['--version'] : [command, '--version'], {
+      env: { ...process.env, NODE_OPTIONS: `--require=${hook}` },
+      encoding: 'utf8',
+    });
+    expect([result.status, result.stdout, result.stderr]).toEqual([0, '0.1.0\n', '']);
+    return JSON.parse(readFileSync(record, 'utf8')) as string[];
+  }
+
+  it("as a program: one fewer than the CPUs online (at least 1), or 4 (Node's own number) on more than 4", () => {
+    const cpus = fewOnlineCpus();
+    expect(execArgv(true)).toEqual([`--v8-pool-size=${cpus === undefined ? 4 : Math.max(1, cpus - 1)}`]);
+  });
+
+  it('through `node bin/tsbuild.js`: Node chooses (the first line is a comment there)', () => {
+    expect(execArgv(false)).toEqual([]);
+  });
+});
