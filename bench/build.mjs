@@ -3,13 +3,13 @@
 // command (`bin/tsbuild.js build`, as users run it, Node's start-up included) and, for
 // reference, as a library call; BuildKit and buildah as commands, where installed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { build } from '../dist/index.js';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
+import { benchTemp, removeAll, removeLater } from './scratch.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -55,7 +55,7 @@ async function scenario(builder, { files, changed, runs }) {
   const noop = [];
   const oneFile = [];
   for (let r = 0; r < runs; r++) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-build-'));
+    const dir = benchTemp('tsbuild-bench-build-');
     try {
       const context = path.join(dir, 'ctx');
       mkdirSync(context);
@@ -66,9 +66,10 @@ async function scenario(builder, { files, changed, runs }) {
       writeFileSync(path.join(context, changed), '{"version": 2}\n');
       oneFile.push((await timeAsync(() => builder.build(context))).ms);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeLater(dir);
     }
   }
+  removeAll();
   return { cold: stats(cold), noop: stats(noop), oneFileChanged: stats(oneFile) };
 }
 

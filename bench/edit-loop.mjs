@@ -11,12 +11,13 @@
 // machine hits all of them alike; the load average is recorded at the start and the end.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
+import { benchTemp, removeAll, removeLater } from './scratch.mjs';
 
 const DOCKERFILE = [
   'FROM scratch AS base',
@@ -45,6 +46,35 @@ function timed(fn) {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/**
+ * Waits until the disks have been idle for half a second (their `/proc/diskstats` time-doing-I/O
+ * counters did not move), at most 10 s. On this machine's root file system (ext4 mounted with
+ * `discard`), a few seconds after the round before deleted its files (a state root, a context
+ * copy, buildah's storage) creating 2,000 small files takes over a second instead of 50 ms: whoever
+ * builds next would be timed against that. `BENCH_SETTLE=0` skips the wait.
+ */
+export function settleDisk() {
+  if (process.env.BENCH_SETTLE === '0') return;
+  const busy = () =>
+    readFileSync('/proc/diskstats', 'utf8')
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f.length > 12 && !/^(loop|ram|dm-)/.test(f[2]))
+      .map((f) => f[12])
+      .join(' ');
+  const deadline = Date.now() + 10_000;
+  let last = busy();
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < 500) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    const now = busy();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    }
+  }
+}
+
 const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] });
 
 /**
@@ -63,7 +93,8 @@ function tsbuildBuilder() {
       run(['--target', 'base', '-t', BASE_TAG, ctx]);
     },
     build: (ctx) => run(['-t', TAG, ctx]),
-    finish: () => rmSync(root, { recursive: true, force: true }),
+    // The root is in the round's directory, removed when the loop ends (bench/scratch.mjs).
+    finish: () => {},
     stop: async () => {},
   };
 }
@@ -108,7 +139,7 @@ function buildKitBuilder(peer) {
 /** Runs the loop `runs` rounds; returns per builder the medians and minimums and every time. */
 export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS ?? 5) } = {}) {
   const loadStart = os.loadavg();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-edit-'));
+  const dir = benchTemp('tsbuild-bench-edit-');
   const builders = [tsbuildBuilder()];
   try {
     const template = path.join(dir, 'template');
@@ -129,8 +160,10 @@ export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS 
         writeFileSync(path.join(ctx, 'nonce.txt'), `${randomUUID()}\n`);
         try {
           builder.prepare(ctx, work);
-          // The copy's and the base build's writes go to disk before the clock starts.
+          // The copy's and the base build's writes go to disk before the clock starts, and the disk
+          // finishes what the round before left it (see `settleDisk`).
           execFileSync('sync');
+          settleDisk();
           const t = times[builder.name];
           t.cold.push(timed(() => builder.build(ctx)));
           t.noop.push(timed(() => builder.build(ctx)));
@@ -138,7 +171,7 @@ export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS 
           t.oneFileChanged.push(timed(() => builder.build(ctx)));
         } finally {
           builder.finish();
-          rmSync(work, { recursive: true, force: true });
+          removeLater(work);
         }
       }
     }
@@ -154,6 +187,7 @@ export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS 
     };
   } finally {
     for (const builder of builders) await builder.stop();
+    removeAll();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -4,10 +4,10 @@
 // root, --layers so it caches steps). Each builder is driven as a command, the way users run it,
 // and timed as a whole.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchTemp, removeAll, removeLater } from './scratch.mjs';
 
 const script = fileURLToPath(new URL('../../shared/tools/modern-buildkit.sh', import.meta.url));
 // Runs the shared script after restarting an engine whose containerd died.
@@ -79,26 +79,31 @@ export async function startBuildKit() {
 /** buildah with a storage root of its own; undefined when not installed. */
 export function startBuildah() {
   if (!existsSync('/usr/bin/buildah')) return undefined;
-  let dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-buildah-'));
-  const global = () => ['--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'overlay'];
+  let dir = benchTemp('tsbuild-bench-buildah-');
+  const global = (of = dir) => ['--root', path.join(of, 'root'), '--runroot', path.join(of, 'run'), '--storage-driver', 'overlay'];
   const version = execFileSync('/usr/bin/buildah', ['--version'], { encoding: 'utf8' }).trim().split(' ')[2];
   const buildah = (args) =>
     execFileSync('/usr/bin/buildah', [...global(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
-  const clear = () => {
-    spawnSync('/usr/bin/buildah', [...global(), 'rm', '--all'], { stdio: 'ignore' });
-    spawnSync('/usr/bin/buildah', [...global(), 'rmi', '--all', '--force'], { stdio: 'ignore' });
-    spawnSync('umount', ['-R', path.join(dir, 'root', 'overlay')], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+  const clear = (of) => {
+    spawnSync('/usr/bin/buildah', [...global(of), 'rm', '--all'], { stdio: 'ignore' });
+    spawnSync('/usr/bin/buildah', [...global(of), 'rmi', '--all', '--force'], { stdio: 'ignore' });
+    spawnSync('umount', ['-R', path.join(of, 'root', 'overlay')], { stdio: 'ignore' });
   };
   return {
     name: `buildah ${version}`,
     build: (context, tag, args = []) => buildah(['bud', '--tls-verify=false', '--layers', '--network=none', '-q', '-t', tag, ...args, context]),
     pull: (ref) => buildah(['pull', '--tls-verify=false', '-q', ref]),
     push: (ref) => buildah(['push', '--tls-verify=false', '-q', ref]),
+    // A new, empty storage root; the old one is removed when the scenario ends (bench/scratch.mjs).
     reset: () => {
-      clear();
-      dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-buildah-'));
+      const old = dir;
+      removeLater(old, () => clear(old));
+      dir = benchTemp('tsbuild-bench-buildah-');
     },
-    stop: async () => clear(),
+    stop: async () => {
+      clear(dir);
+      rmSync(dir, { recursive: true, force: true });
+      removeAll();
+    },
   };
 }

@@ -6,12 +6,12 @@
 // image. tsbuild runs as a command, as do BuildKit and buildah where installed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
+import { benchTemp } from './scratch.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const exportMiB = Number(process.env.BENCH_EXPORT_MB ?? 1536);
@@ -99,7 +99,7 @@ function tsbuildBuilder(dir, rss) {
 }
 
 export async function benchRegistry() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-bench-reg-'));
+  const dir = benchTemp('tsbuild-bench-reg-');
   const registry = await startRegistry(dir);
   const peers = [];
   try {
