@@ -3,13 +3,13 @@
 // command (`bin/tsbuild.js build`, as users run it, Node's start-up included) and, for
 // reference, as a library call; BuildKit and buildah as commands, where installed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { build } from '../dist/index.js';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
-import { benchTemp, removeAll, removeLater } from './scratch.mjs';
+import { benchTemp } from './scratch.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -66,10 +66,9 @@ async function scenario(builder, { files, changed, runs }) {
       writeFileSync(path.join(context, changed), '{"version": 2}\n');
       oneFile.push((await timeAsync(() => builder.build(context))).ms);
     } finally {
-      removeLater(dir);
+      rmSync(dir, { recursive: true, force: true });
     }
   }
-  removeAll();
   return { cold: stats(cold), noop: stats(noop), oneFileChanged: stats(oneFile) };
 }
 
