@@ -48,10 +48,10 @@ function timed(fn) {
 
 /**
  * Waits until the disks have been idle for half a second (their `/proc/diskstats` time-doing-I/O
- * counters did not move), at most 10 s. On this machine's root file system (ext4 mounted with
- * `discard`), a few seconds after the round before deleted its files (a state root, a context
- * copy, buildah's storage) creating 2,000 small files takes over a second instead of 50 ms: whoever
- * builds next would be timed against that. `BENCH_SETTLE=0` skips the wait.
+ * counters did not move), at most 10 s: the context copy's and the base build's writes are done
+ * before the clock starts. (It does not undo what removing files does to the creates after it,
+ * which lasts longer than any I/O is in flight: so the loop removes nothing until it ends,
+ * `bench/scratch.mjs`.) `BENCH_SETTLE=0` skips the wait.
  */
 export function settleDisk() {
   if (process.env.BENCH_SETTLE === '0') return;
