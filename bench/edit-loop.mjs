@@ -17,7 +17,7 @@ import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
-import { benchTemp, removeAll, removeLater } from './scratch.mjs';
+import { benchTemp } from './scratch.mjs';
 
 const DOCKERFILE = [
   'FROM scratch AS base',
@@ -93,8 +93,6 @@ function tsbuildBuilder() {
       run(['--target', 'base', '-t', BASE_TAG, ctx]);
     },
     build: (ctx) => run(['-t', TAG, ctx]),
-    // The root is in the round's directory, removed when the loop ends (bench/scratch.mjs).
-    finish: () => {},
     stop: async () => {},
   };
 }
@@ -111,7 +109,6 @@ function buildahBuilder(peer) {
       peer.build(ctx, BASE_TAG, ['--target', 'base']);
     },
     build: (ctx) => peer.build(ctx, TAG),
-    finish: () => {},
     stop: () => peer.stop(),
   };
 }
@@ -131,7 +128,6 @@ function buildKitBuilder(peer) {
     name: peer.name,
     prepare: (ctx) => peer.build(ctx, BASE_TAG, ['--target', 'base']),
     build: (ctx) => peer.build(ctx, TAG),
-    finish: () => {},
     stop: () => peer.stop(),
   };
 }
@@ -158,21 +154,18 @@ export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS 
         const ctx = path.join(work, 'ctx');
         cpSync(template, ctx, { recursive: true });
         writeFileSync(path.join(ctx, 'nonce.txt'), `${randomUUID()}\n`);
-        try {
-          builder.prepare(ctx, work);
-          // The copy's and the base build's writes go to disk before the clock starts, and the disk
-          // finishes what the round before left it (see `settleDisk`).
-          execFileSync('sync');
-          settleDisk();
-          const t = times[builder.name];
-          t.cold.push(timed(() => builder.build(ctx)));
-          t.noop.push(timed(() => builder.build(ctx)));
-          writeFileSync(path.join(ctx, EDITED), `edited in round ${r} ${randomUUID()}\n`);
-          t.oneFileChanged.push(timed(() => builder.build(ctx)));
-        } finally {
-          builder.finish();
-          removeLater(work);
-        }
+        // The round's directory (the context copy, tsbuild's state root) stays until the loop ends,
+        // with the rest of `dir` (bench/scratch.mjs says why).
+        builder.prepare(ctx, work);
+        // The copy's and the base build's writes go to disk before the clock starts, and the disk
+        // finishes what the round before left it (see `settleDisk`).
+        execFileSync('sync');
+        settleDisk();
+        const t = times[builder.name];
+        t.cold.push(timed(() => builder.build(ctx)));
+        t.noop.push(timed(() => builder.build(ctx)));
+        writeFileSync(path.join(ctx, EDITED), `edited in round ${r} ${randomUUID()}\n`);
+        t.oneFileChanged.push(timed(() => builder.build(ctx)));
       }
     }
     const results = {};
@@ -187,7 +180,6 @@ export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS 
     };
   } finally {
     for (const builder of builders) await builder.stop();
-    removeAll();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchTemp, removeAll, removeLater } from './scratch.mjs';
+import { benchTemp } from './scratch.mjs';
 
 const script = fileURLToPath(new URL('../../shared/tools/modern-buildkit.sh', import.meta.url));
 // Runs the shared script after restarting an engine whose containerd died.
@@ -80,6 +80,7 @@ export async function startBuildKit() {
 export function startBuildah() {
   if (!existsSync('/usr/bin/buildah')) return undefined;
   let dir = benchTemp('tsbuild-bench-buildah-');
+  const used = [];
   const global = (of = dir) => ['--root', path.join(of, 'root'), '--runroot', path.join(of, 'run'), '--storage-driver', 'overlay'];
   const version = execFileSync('/usr/bin/buildah', ['--version'], { encoding: 'utf8' }).trim().split(' ')[2];
   const buildah = (args) =>
@@ -94,16 +95,16 @@ export function startBuildah() {
     build: (context, tag, args = []) => buildah(['bud', '--tls-verify=false', '--layers', '--network=none', '-q', '-t', tag, ...args, context]),
     pull: (ref) => buildah(['pull', '--tls-verify=false', '-q', ref]),
     push: (ref) => buildah(['push', '--tls-verify=false', '-q', ref]),
-    // A new, empty storage root; the old one is removed when the scenario ends (bench/scratch.mjs).
+    // A new, empty storage root; the old ones are removed when buildah stops (bench/scratch.mjs).
     reset: () => {
-      const old = dir;
-      removeLater(old, () => clear(old));
+      used.push(dir);
       dir = benchTemp('tsbuild-bench-buildah-');
     },
     stop: async () => {
-      clear(dir);
-      rmSync(dir, { recursive: true, force: true });
-      removeAll();
+      for (const old of [...used.splice(0), dir]) {
+        clear(old);
+        rmSync(old, { recursive: true, force: true });
+      }
     },
   };
 }
