@@ -63,10 +63,6 @@ export const OPTION_CASES: CompareCase[] = [
       await unixSocket(path.join(context, 'app.sock'));
       await unixSocket(path.join(context, 'dir', 'inner.sock'));
     },
-    // A directory holding a socket: BuildKit's transferred copy of it carries the context's time in
-    // some builds and the time of the transfer in others (the socket, sent as an empty file, races
-    // the directory's time); a transfer's time is not one to copy (docs/compatibility.md).
-    untimed: ['added', 'ctx/dir'],
   },
   {
     name: 'config-misc',

@@ -70,9 +70,6 @@ const TREE_CASES: CompareCase[] = [
     name: 'dockerignore-reinclude',
     covers: '.dockerignore re-including inside an excluded directory: build, !build/keep/deep/f, **/x, !a/x',
     prepare: ignoreTree,
-    // b/c keeps z but loses its excluded x: BuildKit's transferred copy of b/c carries the time of
-    // the transfer, tsbuild the context's (docs/compatibility.md, "times").
-    untimed: ['app/b/c'],
   },
   {
     name: 'heredocs',
@@ -106,11 +103,6 @@ const TREE_CASES: CompareCase[] = [
         'app/notes.md': 'notes\n',
         'plain.txt': 'plain\n',
       }),
-    // The directories made by copying the context's `app` directory: as in `users` below,
-    // BuildKit gives them the source directory's time in most runs and the build's time in some
-    // (1 of the clean-clone CI runs on 2026-11-29; the case passed alone right after; tsbuild gave
-    // the source's time every time). Their modes and owners are still compared.
-    untimed: ['octal-dir', 'symbolic-dir', 'named', 'srv/linked', 'linked-named', 'excluded', 'excluded-dir'],
   },
   {
     name: 'copy-link-existing-dir',
@@ -243,10 +235,6 @@ const TREE_CASES: CompareCase[] = [
     name: 'users',
     covers: 'USER by name and number, WORKDIR owned by the user, COPY --chown=user:group from passwd/group, RUN as the user',
     prepare: (context) => write(context, { 'owned.txt': 'owned\n', 'dir/inner.txt': 'inner\n' }),
-    // `COPY --chown=app dir ./dir/`: BuildKit gives the new directory the source's time in most
-    // runs and the build's time in others (2 of 5 full runs on 2026-11-29, the same inputs; tsbuild
-    // gave the source's time in all of them). Its mode and owner are still compared.
-    untimed: ['home/app/work/dir'],
   },
 ];
 

@@ -46,8 +46,6 @@ export interface CompareCase {
   prepare?: (context: string, f: CompareFixtures) => void | Promise<void>;
   /** Why the two still differ (an issue reference): the case then runs as expected-to-fail. */
   differs?: string;
-  /** Other paths whose mtime is not compared, each for a reason given where it is set. */
-  untimed?: string[];
   /**
    * Compare the image's and the history's `created` strings too: only where a build arg
    * (`SOURCE_DATE_EPOCH`) fixes them; elsewhere they are the moment of each build.

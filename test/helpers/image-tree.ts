@@ -89,13 +89,9 @@ interface FileInfo {
  * input (context files, archives, base layers, HTTP sources) carries an older fixed time, shown
  * exactly; newer ones were made by a build and are shown as `build-time`, since two builds never
  * share that moment (nor does a BuildKit step it took from an earlier run's cache, even with
- * --no-cache). Paths in `maskTimes` show no time at all.
+ * --no-cache).
  */
-export async function describeImageArchive(
-  file: string,
-  inputsBefore: number,
-  maskTimes: ReadonlySet<string> = new Set(),
-): Promise<ImageDescription> {
+export async function describeImageArchive(file: string, inputsBefore: number): Promise<ImageDescription> {
   const files = new Map((await tarEntries(readFileSync(file))).map((e) => [path.posix.normalize(e.header.name), e.data]));
   const blob = (digest: string): Buffer => {
     const data = files.get(`blobs/${digest.replace(':', '/')}`);
@@ -112,9 +108,7 @@ export async function describeImageArchive(
   const tree = new Map<string, FileInfo>();
   for (const layer of layers) await applyTo(tree, await tarEntries(layer));
   const links = hardLinkGroups(tree);
-  const lines = [...tree.keys()]
-    .sort()
-    .map((p) => describeEntry(p, tree.get(p) as FileInfo, links.get(p), maskTimes.has(p) ? undefined : inputsBefore));
+  const lines = [...tree.keys()].sort().map((p) => describeEntry(p, tree.get(p) as FileInfo, links.get(p), inputsBefore));
 
   const drop = (v: unknown): boolean => v === '' || v === false || v === null || v === undefined;
   // The container config as written, empty values included: BuildKit's Go types omit them (an
@@ -216,16 +210,11 @@ function hardLinkGroups(tree: Map<string, FileInfo>): Map<string, string> {
   return out;
 }
 
-/** `path type mode uid:gid [size digest | -> target | dev M,m] mtime [xattrs] [links]`; no `inputsBefore`: time not shown. */
-function describeEntry(p: string, info: FileInfo, links: string | undefined, inputsBefore: number | undefined): string {
+/** `path type mode uid:gid [size digest | -> target | dev M,m] mtime [xattrs] [links]`. */
+function describeEntry(p: string, info: FileInfo, links: string | undefined, inputsBefore: number): string {
   if (info.type === 'implied-dir') return `${p} implied-dir`;
   const what = info.type === 'file' ? `${info.size} ${info.digest}` : info.type === 'symlink' ? `-> ${info.linkname}` : (info.device ?? '');
-  const time =
-    inputsBefore === undefined
-      ? 'time-not-compared'
-      : info.mtime >= inputsBefore
-        ? 'build-time'
-        : new Date(info.mtime * 1000).toISOString().replace('.000Z', 'Z');
+  const time = info.mtime >= inputsBefore ? 'build-time' : new Date(info.mtime * 1000).toISOString().replace('.000Z', 'Z');
   return [
     p,
     info.type,
