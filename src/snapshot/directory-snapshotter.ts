@@ -15,12 +15,15 @@ import type { ManagedSnapshotter, Mount, SnapshotInfo } from './snapshotter.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ownerAlive, ownerIn } from '../util/owner.js';
+import { makeSpreadingDirectory } from '../util/spread-directory.js';
 
 export type Records = Record<string, SnapshotRecord>;
 
 export abstract class DirectorySnapshotter implements ManagedSnapshotter {
   abstract readonly kind: 'overlay' | 'overlay-userxattr' | 'fuse-overlayfs' | 'copying';
   protected readonly metadata: SnapshotMetadata;
+  /** The snapshotter's directory, made (with the `T` attribute, `util/spread-directory.ts`) before the first snapshot. */
+  private made?: Promise<void>;
 
   /** `warn`: told when the metadata file is damaged and set aside. */
   constructor(
@@ -159,6 +162,7 @@ export abstract class DirectorySnapshotter implements ManagedSnapshotter {
   }
 
   private async create(kind: 'active' | 'view', key: string, parent?: string): Promise<Mount[]> {
+    await (this.made ??= makeSpreadingDirectory(this.dir));
     return this.metadata.update(async (records) => {
       if (records[key]) throw new AlreadyExistsError(`snapshot ${key} already exists`);
       const from = parent === undefined ? undefined : getRecord(records, parent);
