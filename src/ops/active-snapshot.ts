@@ -66,10 +66,14 @@ export async function withActiveSnapshot<T>(
  * the snapshot while the layer is written); otherwise the layer is written first, as before. The
  * layer is given the signal that stops it: `layerSignal` where the caller has one (after the
  * commit, only the build's own), else `signal`.
+ *
+ * `unmounted`: the snapshot's mount on its way out (a RUN's rootfs). Nothing writes the snapshot
+ * any more, so a differ that only reads starts on the layer at once; the commit waits for the
+ * unmount (a mounted upper dir is never another mount's lower dir).
  */
 export async function commitAndDiff<T>(
   frame: { snapshotter: Snapshotter; differ: Differ; signal?: AbortSignal; layerSignal?: AbortSignal },
-  active: { key: string; mounts: Mount[] },
+  active: { key: string; mounts: Mount[]; unmounted?: Promise<void> },
   name: string,
   committed: () => void,
   layer: (signal: { signal?: AbortSignal }) => Promise<T>,
@@ -77,12 +81,23 @@ export async function commitAndDiff<T>(
   const stop = frame.layerSignal ?? frame.signal;
   const signal = stop ? { signal: stop } : {};
   if (!frame.differ.readsOnly(active.mounts)) {
+    await active.unmounted;
     const result = await layer(signal);
     await frame.snapshotter.commit(name, active.key);
     committed();
     return result;
   }
-  await frame.snapshotter.commit(name, active.key);
+  const writing = layer(signal);
+  writing.catch(() => undefined); // returned below, or awaited before a failed unmount or commit is thrown
+  try {
+    await active.unmounted;
+    await frame.snapshotter.commit(name, active.key);
+  } catch (err) {
+    // The snapshot is removed after this: not while the layer still reads it. The unmount's or the
+    // commit's error is the one to report.
+    await writing.catch(() => undefined);
+    throw err;
+  }
   committed();
-  return layer(signal);
+  return writing;
 }

@@ -22,7 +22,7 @@ import { ensureDir } from '../fileops/copy.js';
 import { resolveInRoot, resolveParts } from '../fileops/resolve.js';
 import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
-import { withMounted } from '../runtime/mount.js';
+import { mountedAt, type Mounted } from '../runtime/mount.js';
 import type { ContainerMount } from '../runtime/oci-spec.js';
 import type { ExecOptions, Executor } from '../runtime/executor.js';
 import type { NetworkMode, NetworkProvider } from '../network/network.js';
@@ -92,7 +92,8 @@ export async function runExec(
       await mkdir(rootfs);
       // The rootfs is mounted once: prepared here, then handed to runc as it is.
       let stubs: string[] = [];
-      const status = await withMounted(mounts, rootfs, async (dir) => {
+      const mounted = await mountedAt(mounts, rootfs);
+      const status = await unmountingOnError(mounted, async (dir) => {
         const prepared = await prepareRootfs(step, dir);
         stubs = prepared.stubs;
         const { containerMounts, env, locks, held } = await runMounts(step, ctx, scratch);
@@ -120,8 +121,13 @@ export async function runExec(
         await removeStubs(dir, prepared.stubs);
         return status;
       });
-      if (status.exitCode !== 0) throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
-      return commitAndDiff(ctx, { key, mounts }, name, committed, (signal) =>
+      // The layer is read from the snapshot's own directory while the rootfs is unmounted.
+      const unmounted = mounted.unmount();
+      if (status.exitCode !== 0) {
+        await unmounted;
+        throw new ExecError(step.args, status.exitCode, status.signal, status.tail);
+      }
+      return commitAndDiff(ctx, { key, mounts, unmounted }, name, committed, (signal) =>
         ctx.differ.diff(mounts, parentMounts, {
           label: `the layer of ${step.name}`,
           // The directories the mount stubs came and went in: their entries changed.
@@ -353,4 +359,14 @@ async function contextSource(ctx: ExecContext, source: string): Promise<string> 
 async function stageDir(ctx: ExecContext, from: Parameters<NonNullable<ExecContext['sourceDir']>>[0]): Promise<string> {
   if (!ctx.sourceDir) throw new UnsupportedError(`RUN --mount from=${from.kind === 'stage' ? from.name : from.ref} needs the solver`);
   return ctx.sourceDir(from);
+}
+
+/** Runs `fn` on the mounted directory; unmounts it when `fn` fails (the caller unmounts it otherwise). */
+async function unmountingOnError<T>(mounted: Mounted, fn: (dir: string) => Promise<T>): Promise<T> {
+  try {
+    return await fn(mounted.dir);
+  } catch (err) {
+    await mounted.unmount();
+    throw err;
+  }
 }

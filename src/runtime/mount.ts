@@ -63,14 +63,30 @@ export async function unmountAll(targets: readonly string[]): Promise<void> {
  * view is mounted, so the kernel enforces it.
  */
 export async function withMounted<T>(mounts: readonly Mount[], target: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const direct = directSource(mounts);
-  if (direct !== undefined && !mounts[0]?.options.includes('ro')) return fn(direct);
-  await mountAll(mounts, target);
+  const mounted = await mountedAt(mounts, target);
   try {
-    return await fn(target);
+    return await fn(mounted.dir);
   } finally {
-    await unmount(target);
+    await mounted.unmount();
   }
+}
+
+/** A directory showing some mounts, and the call that unmounts it (nothing for a bind's own source). */
+export interface Mounted {
+  dir: string;
+  unmount(): Promise<void>;
+}
+
+/**
+ * What `withMounted` does before and after its function, for a caller that goes on while the
+ * unmount runs: unmounting an overlay writes its upper dir's data to disk (a `syncfs`: 0.6 s after
+ * a RUN wrote 1.5 GiB).
+ */
+export async function mountedAt(mounts: readonly Mount[], target: string): Promise<Mounted> {
+  const direct = directSource(mounts);
+  if (direct !== undefined && !mounts[0]?.options.includes('ro')) return { dir: direct, unmount: async () => undefined };
+  await mountAll(mounts, target);
+  return { dir: target, unmount: () => unmount(target) };
 }
 
 /** The directory a single bind mount would show, which can be used in its place. */
