@@ -11,13 +11,13 @@
 // machine hits all of them alike; the load average is recorded at the start and the end.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSources } from './sources.mjs';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
-import { benchTemp } from './scratch.mjs';
+import { benchTemp, settleDisk } from './scratch.mjs';
 
 const DOCKERFILE = [
   'FROM scratch AS base',
@@ -44,35 +44,6 @@ function timed(fn) {
   const start = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-/**
- * Waits until the disks have been idle for half a second (their `/proc/diskstats` time-doing-I/O
- * counters did not move), at most 10 s: the context copy's and the base build's writes are done
- * before the clock starts. (It does not undo what removing files does to the creates after it,
- * which lasts longer than any I/O is in flight: so the loop removes nothing until it ends,
- * `bench/scratch.mjs`.) `BENCH_SETTLE=0` skips the wait.
- */
-export function settleDisk() {
-  if (process.env.BENCH_SETTLE === '0') return;
-  const busy = () =>
-    readFileSync('/proc/diskstats', 'utf8')
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter((f) => f.length > 12 && !/^(loop|ram|dm-)/.test(f[2]))
-      .map((f) => f[12])
-      .join(' ');
-  const deadline = Date.now() + 10_000;
-  let last = busy();
-  let quietSince = Date.now();
-  while (Date.now() < deadline && Date.now() - quietSince < 500) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    const now = busy();
-    if (now !== last) {
-      last = now;
-      quietSince = Date.now();
-    }
-  }
 }
 
 const stats = (xs) => ({ minMs: Math.min(...xs), medianMs: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] });

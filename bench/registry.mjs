@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startBuildah, startBuildKit } from './peers.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
-import { benchTemp } from './scratch.mjs';
+import { benchTemp, settleDisk } from './scratch.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const exportMiB = Number(process.env.BENCH_EXPORT_MB ?? 1536);
@@ -154,16 +154,18 @@ export async function benchRegistry() {
       }
     }
     // The build scenarios take turns: each run of a scenario times every builder once, the first
-    // builder rotating, after a `sync`, so no builder inherits another's (or its own previous run's)
-    // writeback of gigabytes, and none always goes first on a machine the setup just loaded.
+    // builder rotating, after a `sync` and once the disks are idle (`settleDisk`), so no builder
+    // inherits another's (or its own previous run's) writeback of gigabytes, and none always goes
+    // first on a machine the setup just loaded.
     const times = Object.fromEntries(builders.map((b) => [b.name, Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]))]));
     for (const [name, ctx] of Object.entries(scenarios)) {
-      for (let r = 0; r < (name === 'export' ? Math.min(runs, 2) : runs); r++) {
+      for (let r = 0; r < runs; r++) {
         for (let i = 0; i < builders.length; i++) {
           const builder = builders[(i + r) % builders.length];
           await builder.reset();
           builder.withBase?.(base);
           execFileSync('sync');
+          settleDisk();
           times[builder.name][name].push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
         }
       }

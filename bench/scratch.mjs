@@ -1,13 +1,14 @@
 // Where the bench keeps what its builders write (their state roots, buildah's storage, the copies
-// of contexts), and when it removes it. Removing a few hundred MB of small files slows the file
-// creation that follows on this machine's root file system (ext4 on a virtual disk, mounted with
-// `discard`): 2,000 creates took 0.9-1.2 s right after the 2,000 files before them were removed,
-// against 50-70 ms in a directory where nothing had been removed; a cold build's links took
-// 1.3 s instead of 0.2 s. So the edit loop and buildah's resets remove what the timed rounds
-// wrote when the loop or buildah stops, not between rounds: BuildKit's shared engine removes
-// nothing between rounds either. (The build scenarios still remove each run's directory after it.)
-// The directory is the system's temporary one unless BENCH_DIR names another.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+// of contexts), and when it removes it. This machine's root file system is an ext4 without a
+// journal, which does not reuse an inode freed in the last minute (six while its inode table block
+// is unwritten) and checks every such inode of a block group before each create there: after a
+// few thousand removals, 2,000 creates in that group took 0.9-1.6 s instead of 50-70 ms. tsbuild's
+// snapshot directories are spread over block groups (`src/util/spread-directory.ts`), but the
+// bench's own directories are not, so the edit loop and buildah's resets remove what the timed
+// rounds wrote when the loop or buildah stops, not between rounds: BuildKit's shared engine
+// removes nothing between rounds either. (The build scenarios still remove each run's directory
+// after it.) The directory is the system's temporary one unless BENCH_DIR names another.
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -21,4 +22,33 @@ export function benchDir() {
 /** A new directory in the bench's own directory (as `mkdtempSync` in the system's). */
 export function benchTemp(prefix) {
   return mkdtempSync(path.join(benchDir(), prefix));
+}
+
+/**
+ * Waits until the disks have been idle for half a second (their `/proc/diskstats` time-doing-I/O
+ * counters did not move), at most 10 s: what the set-up wrote (a context copy, a base build, a
+ * removed state root) is on disk before the clock starts. (It does not undo what removing files does to the creates after it,
+ * which lasts longer than any I/O is in flight: see the top of this file.) `BENCH_SETTLE=0` skips
+ * the wait.
+ */
+export function settleDisk() {
+  if (process.env.BENCH_SETTLE === '0') return;
+  const busy = () =>
+    readFileSync('/proc/diskstats', 'utf8')
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f.length > 12 && !/^(loop|ram|dm-)/.test(f[2]))
+      .map((f) => f[12])
+      .join(' ');
+  const deadline = Date.now() + 10_000;
+  let last = busy();
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < 500) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    const now = busy();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    }
+  }
 }
