@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchTemp } from './scratch.mjs';
+import { benchTemp, spreadDirectory } from './scratch.mjs';
 
 const script = fileURLToPath(new URL('../../shared/tools/modern-buildkit.sh', import.meta.url));
 // Runs the shared script after restarting an engine whose containerd died.
@@ -31,6 +31,9 @@ export async function startBuildKit() {
   const env = { ...process.env, DOCKER_HOST: host, BUILDX_NO_DEFAULT_ATTESTATIONS: '1' };
   const docker = (args) => execFileSync('docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
   const engine = docker(['version', '--format', '{{.Server.Version}}']).trim();
+  // Where the engine makes a directory per layer and snapshot (`overlay2` with the classic store).
+  const [rootDir, driver] = docker(['info', '--format', '{{.DockerRootDir}} {{.Driver}}']).trim().split(' ');
+  if (rootDir && driver === 'overlay2') spreadDirectory(path.join(rootDir, 'overlay2'));
   const buildx = docker(['buildx', 'version']).trim().split(' ')[1];
   const named = new Set();
   const loaded = new Set();
@@ -83,6 +86,9 @@ export function startBuildah() {
   const used = [];
   const global = (of = dir) => ['--root', path.join(of, 'root'), '--runroot', path.join(of, 'run'), '--storage-driver', 'overlay'];
   const version = execFileSync('/usr/bin/buildah', ['--version'], { encoding: 'utf8' }).trim().split(' ')[2];
+  // Where buildah makes a directory per layer and container, spread before its first use.
+  const spread = (of) => spreadDirectory(path.join(of, 'root', 'overlay'));
+  spread(dir);
   const buildah = (args) =>
     execFileSync('/usr/bin/buildah', [...global(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
   const clear = (of) => {
@@ -99,6 +105,7 @@ export function startBuildah() {
     reset: () => {
       used.push(dir);
       dir = benchTemp('tsbuild-bench-buildah-');
+      spread(dir);
     },
     stop: async () => {
       for (const old of [...used.splice(0), dir]) {
