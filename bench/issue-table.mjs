@@ -25,7 +25,6 @@ export function issueTable(results) {
   }
   const registry = results.find((r) => r.scenario.startsWith('registry'));
   if (registry) {
-    // The registry bench runs `export` at most twice.
     add(`four parallel \`sleep 2\` stages, --no-cache (median of ${registry.runs})`, registry.builders, 'parallel', 1.0);
     add(`RUN writing ${(registry.exportMiB / 1024).toFixed(1)} GiB, --no-cache (median of ${registry.runs})`, registry.builders, 'export', 0.8);
   }

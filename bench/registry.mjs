@@ -191,6 +191,8 @@ export async function benchRegistry() {
       }
       row.pull100MB = stats(pulls);
       row.push200MB = stats(pushes);
+      // Every run's time, in the order run: the medians hide how far apart runs were.
+      row.times = { ...times[builder.name], pull100MB: pulls, push200MB: pushes };
       results[builder.name] = row;
     }
     const peakRssMiB = (tag) => Math.max(...rss.filter((r) => r.tag === tag).map((r) => r.kiB)) / 1024;

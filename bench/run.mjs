@@ -74,9 +74,9 @@ if (process.getuid?.() !== 0) {
   console.log(`${g.scenario} (medians of ${g.runs}; ratio = peer / tsbuild; the export RUN writes ${g.exportMiB} MiB):`);
   const base = g.builders.tsbuild;
   for (const [name, row] of Object.entries(g.builders)) {
-    const cells = Object.entries(row).map(
-      ([k, t]) => `${k} ${(t.medianMs / 1000).toFixed(2)} s${name === 'tsbuild' ? '' : ` (${(t.medianMs / base[k].medianMs).toFixed(2)}x)`}`,
-    );
+    const cells = Object.entries(row)
+      .filter(([k]) => k !== 'times')
+      .map(([k, t]) => `${k} ${(t.medianMs / 1000).toFixed(2)} s${name === 'tsbuild' ? '' : ` (${(t.medianMs / base[k].medianMs).toFixed(2)}x)`}`);
     console.log(`  ${name.padEnd(32)} ${cells.join(', ')}`);
   }
   console.log(
