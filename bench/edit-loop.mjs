@@ -130,7 +130,6 @@ export async function benchEditLoop({ runs = Number(process.env.BENCH_EDIT_RUNS 
         builder.prepare(ctx, work);
         // The copy's and the base build's writes go to disk before the clock starts, and the disk
         // finishes what the round before left it (see `settleDisk`).
-        execFileSync('sync');
         settleDisk();
         const t = times[builder.name];
         t.cold.push(timed(() => builder.build(ctx)));

@@ -164,7 +164,6 @@ export async function benchRegistry() {
           const builder = builders[(i + r) % builders.length];
           await builder.reset();
           builder.withBase?.(base);
-          execFileSync('sync');
           settleDisk();
           times[builder.name][name].push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
         }

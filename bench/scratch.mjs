@@ -3,8 +3,8 @@
 // journal, which does not reuse an inode freed in the last minute (six while its inode table block
 // is unwritten) and checks every such inode of a block group before each create there: after a
 // few thousand removals, 2,000 creates in that group took 0.9-1.6 s instead of 50-70 ms. tsbuild's
-// snapshot directories are spread over block groups (`src/util/spread-directory.ts`), but the
-// bench's own directories are not, so the edit loop and buildah's resets remove what the timed
+// snapshot directories are spread over block groups (`src/util/spread-directory.ts`), and the bench
+// spreads the peers' (`spreadDirectory`), but not its own directories, so the edit loop and buildah's resets remove what the timed
 // rounds wrote when the loop or buildah stops, not between rounds: BuildKit's shared engine
 // removes nothing between rounds either. (The build scenarios still remove each run's directory
 // after it.) The directory is the system's temporary one unless BENCH_DIR names another.
@@ -26,13 +26,14 @@ export function benchTemp(prefix) {
 }
 
 /**
- * Waits until the disks have been idle for half a second (their `/proc/diskstats` time-doing-I/O
- * counters did not move), at most 10 s: what the set-up wrote (a context copy, a base build, a
- * removed state root) is on disk before the clock starts. (It does not undo what removing files does to the creates after it,
- * which lasts longer than any I/O is in flight: see the top of this file.) `BENCH_SETTLE=0` skips
- * the wait.
+ * Runs `sync`, then waits until the disks have been idle for half a second (their `/proc/diskstats`
+ * time-doing-I/O counters did not move), at most 10 s: what the set-up wrote (a context copy, a
+ * base build, a removed state root) is on disk before the clock starts. (It does not undo what
+ * removing files does to the creates after it, which lasts longer than any I/O is in flight: see
+ * the top of this file.) `BENCH_SETTLE=0` skips the wait, not the `sync`.
  */
 export function settleDisk() {
+  spawnSync('sync');
   if (process.env.BENCH_SETTLE === '0') return;
   const busy = () =>
     readFileSync('/proc/diskstats', 'utf8')
