@@ -3,6 +3,8 @@
  *
  * Crash safety: bytes go to a private ingest file, which is fsynced, verified, and only then renamed
  * into place (rename is atomic), so a blob path holds either nothing or the whole, correct blob.
+ * The disk starts writing a large blob while it is still being written (`util/early-writeback.ts`),
+ * so that the last fsync has only the tail left.
  * Several processes may write the same blob at once: each has its own ingest file and the renames
  * are equivalent. Ingest files are named after their writer (`w-<owner>-<random>`, `util/owner.ts`):
  * those a killed process left are garbage, never blobs, and `cleanIngest` removes them (and any
@@ -23,6 +25,7 @@ import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, WriteOptions } from './store.js';
 import { namesIn, statIfExists, unlessAbsent } from '../util/absent.js';
 import { diskFullError, isDiskFull } from '../util/disk-full.js';
+import { EarlyWriteback } from '../util/early-writeback.js';
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 /** Ingest files untouched for this long belong to a dead writer. */
@@ -105,6 +108,7 @@ export class LocalContentStore implements ContentStore {
     const ingest = path.join(this.ingestDir, `w-${ownerTag()}-${randomBytes(8).toString('hex')}`);
     const handle = await open(ingest, 'wx', 0o644).catch((err: unknown) => Promise.reject(failure(err)));
     const hash = createHash('sha256');
+    const writeback = new EarlyWriteback(handle);
     let size = 0;
     // The first failure of a write (a full disk): every later write and the commit fail with it.
     let writeError: Error | undefined;
@@ -115,13 +119,16 @@ export class LocalContentStore implements ContentStore {
       if (done) throw new InternalError('content writer used after commit or abort');
       if (writeError !== undefined) throw writeError;
       options.signal?.throwIfAborted();
+      let bytes = 0;
       for (const chunk of chunks) {
         hash.update(chunk);
-        size += chunk.length;
+        bytes += chunk.length;
       }
+      size += bytes;
       // A write may be given before the one before it has finished: it follows that one.
       const written = writing
         .then(() => (writeError === undefined ? writeFully(handle, chunks) : Promise.reject(writeError)))
+        .then(() => writeback.wrote(bytes))
         .catch((err: unknown) => {
           writeError ??= err as Error;
           throw err;
@@ -140,6 +147,7 @@ export class LocalContentStore implements ContentStore {
     finished.catch(() => undefined); // observed in commit
     const close = async (): Promise<void> => {
       await writing;
+      await writeback.idle();
       await handle.close().catch(() => undefined); // what was written is already judged: a close error adds nothing
     };
     const abort = async (cause?: unknown): Promise<unknown> => {
@@ -161,12 +169,14 @@ export class LocalContentStore implements ContentStore {
           await finished;
         }
         done = true;
+        await writing;
         if (writeError !== undefined) throw writeError;
         const digest = `sha256:${hash.digest('hex')}` as Digest;
         if (expected && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, 'blob');
         if (expected?.size !== undefined && expected.size !== size) {
           throw new IntegrityError(`blob ${digest} has ${size} bytes, expected ${expected.size}`);
         }
+        await writeback.settled();
         await handle.sync();
         await close();
         await mkdir(this.blobs, { recursive: true });

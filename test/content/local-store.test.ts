@@ -4,13 +4,15 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { open } from 'node:fs/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalContentStore } from '../../src/content/local-store.js';
 import { readFailure } from '../../src/content/store.js';
 import { digestOf, parseDigest } from '../../src/digest/digest.js';
 import { DigestMismatchError } from '../../src/digest/hashing.js';
 import { projectRoot } from '../helpers/shared.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { WRITEBACK_EVERY } from '../../src/util/early-writeback.js';
 import { contentStoreSuite } from '../suites/content-store.js';
 
 const tempDir = useTempDirs('tsbuild-content-');
@@ -156,5 +158,68 @@ describe('LocalContentStore', () => {
     expect(existsSync(path.join(root, 'blobs'))).toBe(false);
     expect(await store.cleanIngest(0)).toBe(1);
     expect(readdirSync(path.join(root, 'ingest'))).toEqual([]);
+  });
+
+  describe('writeback started while a blob is written', () => {
+    /** Writes `mib` MiB in 1 MiB writes and commits, noting each sync of the ingest file as it starts and ends. */
+    async function writeNoting(mib: number, datasyncError?: Error): Promise<{ events: string[]; result: Promise<unknown>; root: string }> {
+      const root = tempDir();
+      const probe = await open(path.join(root, 'probe'), 'w');
+      const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void>; sync: () => Promise<void> };
+      await probe.close();
+      const events: string[] = [];
+      const { datasync, sync } = proto;
+      const datasyncSpy = vi.spyOn(proto, 'datasync').mockImplementation(async function (this: unknown) {
+        events.push('datasync');
+        if (datasyncError) throw datasyncError;
+        await datasync.call(this);
+        events.push('datasync done');
+      });
+      const syncSpy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: unknown) {
+        events.push('sync');
+        await sync.call(this);
+      });
+      try {
+        const writer = await new LocalContentStore(path.join(root, 'store')).writer();
+        const block = Buffer.alloc(1024 * 1024, 7);
+        const result = (async () => {
+          for (let i = 0; i < mib; i++) await writer.write(block);
+          return writer.commit();
+        })();
+        await result.catch(() => undefined);
+        return { events, result, root };
+      } finally {
+        datasyncSpy.mockRestore();
+        syncSpy.mockRestore();
+      }
+    }
+
+    it('a blob under the threshold: the fsync of the commit only', async () => {
+      const { events, result } = await writeNoting(WRITEBACK_EVERY / (1024 * 1024) - 1);
+      await expect(result).resolves.toMatchObject({ size: WRITEBACK_EVERY - 1024 * 1024 });
+      // The commit's own fsync, then the blobs directory's.
+      expect(events).toEqual(['sync', 'sync']);
+    });
+
+    it('a large blob: syncs while it is written, each finished before the fsync of the commit', async () => {
+      const mib = (3 * WRITEBACK_EVERY) / (1024 * 1024);
+      const { events, result } = await writeNoting(mib);
+      const block = Buffer.alloc(1024 * 1024, 7);
+      await expect(result).resolves.toEqual({ digest: digestOf(Buffer.concat(Array.from({ length: mib }, () => block))), size: 3 * WRITEBACK_EVERY });
+      const started = events.filter((e) => e === 'datasync').length;
+      expect(started).toBeGreaterThanOrEqual(1);
+      expect(started).toBeLessThanOrEqual(3);
+      expect(events.filter((e) => e === 'datasync done').length).toBe(started);
+      expect(events.slice(-2)).toEqual(['sync', 'sync']);
+    });
+
+    it('a failed early sync fails the commit with its error and leaves no blob and no ingest file', async () => {
+      const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      const { events, result, root } = await writeNoting((2 * WRITEBACK_EVERY) / (1024 * 1024), eio);
+      await expect(result).rejects.toBe(eio);
+      expect(events).toEqual(['datasync']);
+      expect(readdirSync(path.join(root, 'store', 'ingest'))).toEqual([]);
+      expect(existsSync(path.join(root, 'store', 'blobs'))).toBe(false);
+    });
   });
 });
