@@ -12,7 +12,7 @@ import type { Digest } from '../digest/digest.js';
 import { digestHex, digestOf, isDigest } from '../digest/digest.js';
 import type { Descriptor } from '../image/oci-types.js';
 import type { RememberedParts } from '../solve/step-resolver.js';
-import { namesIn } from '../util/absent.js';
+import { namesIn, readOwnTextIfExists } from '../util/absent.js';
 import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
 /** What a cached step left. */
@@ -85,16 +85,22 @@ export class CacheIndex {
   }
 
   private readRecord(file: string): Promise<CacheRecord | undefined> {
-    return readJsonOrSetAside(file, isCacheRecord, { what: 'cache record', consequence: 'the step runs again', warn: this.warn });
+    return readJsonOrSetAside(
+      file,
+      isCacheRecord,
+      { what: 'cache record', consequence: 'the step runs again', warn: this.warn },
+      readOwnTextIfExists,
+    );
   }
 
   /** The key parts last seen for a step location (a file name derived from it). */
   async lastParts(location: string): Promise<KeyPartsRecord | undefined> {
-    return readJsonOrSetAside(this.locationFile(location), isKeyParts, {
-      what: 'cache-miss record',
-      consequence: 'the reason for this miss is unknown',
-      warn: this.warn,
-    });
+    return readJsonOrSetAside(
+      this.locationFile(location),
+      isKeyParts,
+      { what: 'cache-miss record', consequence: 'the reason for this miss is unknown', warn: this.warn },
+      readOwnTextIfExists,
+    );
   }
 
   async rememberParts(location: string, parts: KeyPartsRecord): Promise<void> {

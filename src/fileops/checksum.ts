@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { readOwnTextIfExists } from '../util/absent.js';
 import { fileSha256 } from '../util/file-blocks.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import path from 'node:path';
@@ -67,11 +68,12 @@ export class ChecksumCache {
   /** Reads the stored cache; a damaged one is set aside (every file is hashed again). */
   async load(): Promise<this> {
     if (!this.file) return this;
-    const stored = await readJsonOrSetAside(this.file, isEntries, {
-      what: 'checksum cache',
-      consequence: 'the context files are hashed again',
-      warn: this.warn,
-    });
+    const stored = await readJsonOrSetAside(
+      this.file,
+      isEntries,
+      { what: 'checksum cache', consequence: 'the context files are hashed again', warn: this.warn },
+      readOwnTextIfExists,
+    );
     if (stored) this.entries = new Map(Object.entries(stored));
     return this;
   }

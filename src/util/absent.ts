@@ -4,7 +4,7 @@
  * let every other error through. Catching all errors into "absent" would turn a permission problem,
  * a symlink loop or a full disk into a wrong answer, silently.
  */
-import type { Stats } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 
 /** True for the errors that mean "nothing at this path". */
@@ -41,4 +41,20 @@ export function readTextIfExists(file: string): Promise<string | undefined> {
 /** A directory's entry names, or none when it does not exist. */
 export async function namesIn(dir: string): Promise<string[]> {
   return (await unlessAbsent(readdir(dir))) ?? [];
+}
+
+/**
+ * A file's text, or undefined when it does not exist, read with synchronous calls: for tsbuild's
+ * own small state files (cache records, leases, locks, the snapshot metadata). An asynchronous read
+ * is four round trips through the thread pool (open, stat, read, close), each waiting for the event
+ * loop's next turn, and a rebuild reads and locks dozens of these files one after another. Never for
+ * a path an input names: a FIFO there would block the whole process, Ctrl-C included.
+ */
+export async function readOwnTextIfExists(file: string): Promise<string | undefined> {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw err;
+  }
 }

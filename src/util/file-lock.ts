@@ -9,11 +9,12 @@
  * queue on a promise chain first, so a waiter gets the lock the moment it is released instead of
  * polling for it (parallel stages update the same metadata files).
  */
-import { link, stat, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { UnavailableError } from '../errors.js';
 import { ownerAlive, ownerTag } from './owner.js';
 import { privateSibling } from './private-sibling.js';
-import { readTextIfExists, unlessAbsent } from './absent.js';
+import { isAbsent, readOwnTextIfExists } from './absent.js';
 
 /** A lock file without a readable owner is abandoned after this long. */
 const UNREADABLE_LOCK_MS = 5_000;
@@ -21,30 +22,46 @@ const UNREADABLE_LOCK_MS = 5_000;
 /** Releases a lock. */
 export type Release = () => Promise<void>;
 
-/** Takes the lock for `file` if it is free right now; undefined when another process holds it. */
+/**
+ * Takes the lock for `file` if it is free right now; undefined when another process holds it. The
+ * calls are synchronous: a lock is a few tiny files in the state root, taken and released around
+ * every cache lookup and record, and a round trip through the thread pool per call cost more than
+ * the calls themselves (see `readOwnTextIfExists`).
+ */
 export async function tryLock(file: string): Promise<Release | undefined> {
   const lock = `${file}.lock`;
   const tag = ownerTag();
   const staged = privateSibling(file, 'lock');
-  await writeFile(staged, tag, { flag: 'wx' }).catch(async (err: unknown) => {
+  try {
+    writeFileSync(staged, tag, { flag: 'wx' });
+  } catch (err) {
     // The write's own error (ENOSPC, EACCES) is what the caller needs; the half-written file goes.
-    await unlessAbsent(unlink(staged));
+    unlinkIfThere(staged);
     throw err;
-  });
+  }
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await link(staged, lock);
-        return async () => void (await unlessAbsent(unlink(lock)));
+        linkSync(staged, lock);
+        return async () => unlinkIfThere(lock);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         if (!(await ownerIsGone(lock))) return undefined;
-        await unlessAbsent(unlink(lock)); // another process may have taken it over first
+        unlinkIfThere(lock); // another process may have taken it over first
       }
     }
     return undefined;
   } finally {
-    await unlessAbsent(unlink(staged));
+    unlinkIfThere(staged);
+  }
+}
+
+/** Removes `file`; nothing when it is not there. */
+function unlinkIfThere(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if (!isAbsent(err)) throw err;
   }
 }
 
@@ -86,7 +103,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeou
 }
 
 async function ownerIsGone(lock: string): Promise<boolean> {
-  const owner = (await readTextIfExists(lock))?.trim();
+  const owner = (await readOwnTextIfExists(lock))?.trim();
   if (owner === undefined) return false; // released meanwhile: the next attempt will tell
   if (/^\d+(\.\d+)?$/.test(owner)) return !ownerAlive(owner);
   const age = await stat(lock).then(

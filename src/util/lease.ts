@@ -21,11 +21,12 @@
  *   leased, or deleted before the holder looks for it (and the holder then makes it again).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withFileLock } from './file-lock.js';
 import { ownerAlive, ownerIn, ownerTag } from './owner.js';
-import { namesIn, readTextIfExists } from './absent.js';
+import { namesIn, readOwnTextIfExists } from './absent.js';
 
 /** What a lease holds. */
 export interface LeaseItems {
@@ -90,7 +91,8 @@ export class Lease {
       ...(items.records ?? []).map((r) => `record ${r}`),
     ];
     if (lines.length === 0) return;
-    await withGcLock(this.root, () => appendFile(this.file, `${lines.join('\n')}\n`));
+    // Appended synchronously, as the lock is taken: a line in a file of the state root (see `readOwnTextIfExists`).
+    await withGcLock(this.root, async () => appendFileSync(this.file, `${lines.join('\n')}\n`));
   }
 
   /**
@@ -100,7 +102,7 @@ export class Lease {
   async pending(step: PendingStep): Promise<void> {
     if (this.closed) return;
     this.made.push(step);
-    await appendFile(this.file, `pending ${step.key} ${step.snapshot}\n`);
+    appendFileSync(this.file, `pending ${step.key} ${step.snapshot}\n`);
   }
 
   /** The step snapshots named with `pending`, in order. */
@@ -127,7 +129,7 @@ export async function liveLeases(root: string, options: { keepDead?: boolean } =
   for (const name of await namesIn(dir)) {
     const owner = ownerIn(name);
     if (owner === undefined || !ownerAlive(owner)) continue;
-    const text = await readTextIfExists(path.join(dir, name));
+    const text = await readOwnTextIfExists(path.join(dir, name));
     if (text === undefined) continue;
     const [header = '', ...lines] = text.split('\n');
     const created = Number(parseHeader(header).created);
@@ -156,7 +158,7 @@ export async function removeDeadLeases(root: string, settle?: (pending: PendingS
     const owner = ownerIn(name);
     if (owner === undefined || ownerAlive(owner)) continue;
     const file = path.join(dir, name);
-    const pending = pendingIn((await readTextIfExists(file)) ?? '');
+    const pending = pendingIn((await readOwnTextIfExists(file)) ?? '');
     if (pending.length > 0 && !(await (settle?.(pending) ?? Promise.resolve(false)))) continue;
     await rm(file, { force: true });
     removed++;

@@ -9,7 +9,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readTextIfExists } from './absent.js';
+import { readOwnTextIfExists } from './absent.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { withFileLock } from './file-lock.js';
 import { isObject, parseJson, setAside, type Warn } from './set-aside.js';
@@ -42,7 +42,7 @@ export class RecordFile<R> {
 
   /** The records; a damaged file is repaired first (under the lock). */
   async read(): Promise<Records<R>> {
-    const decoded = this.decode(await readTextIfExists(this.file));
+    const decoded = this.decode(await readOwnTextIfExists(this.file));
     if ('records' in decoded) return decoded.records;
     return this.locked(() => this.readLocked());
   }
@@ -65,7 +65,7 @@ export class RecordFile<R> {
 
   /** The records, read under the lock: a damaged file is set aside and what survives written back. */
   private async readLocked(): Promise<Records<R>> {
-    const text = await readTextIfExists(this.file);
+    const text = await readOwnTextIfExists(this.file);
     const decoded = this.decode(text);
     if ('records' in decoded) return decoded.records;
     const { records, lost } = this.salvage(text ?? '');

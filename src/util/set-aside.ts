@@ -42,14 +42,16 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 /**
  * Reads a small JSON file whose content `check` accepts. Absent: undefined. Unreadable as JSON, or
  * refused by `check`: set aside, `warn`ed about as `what` with `consequence` (`the steps run
- * again`), and undefined.
+ * again`), and undefined. `read` reads the text: `readOwnTextIfExists` for a file of the state
+ * root (see there); the default for one in a directory an input names.
  */
 export async function readJsonOrSetAside<T>(
   file: string,
   check: (value: unknown) => value is T,
   report: { what: string; consequence: string; warn: Warn },
+  read: (file: string) => Promise<string | undefined> = readTextIfExists,
 ): Promise<T | undefined> {
-  const text = await readTextIfExists(file);
+  const text = await read(file);
   if (text === undefined) return undefined;
   const parsed = parseJson(text);
   if ('value' in parsed && check(parsed.value)) return parsed.value;
