@@ -43,10 +43,21 @@ interface HeaderCodec {
   encodePax(fields: { name: string; linkname?: string; pax?: Record<string, string> }): Buffer;
 }
 
-// tar-stream's package exports only its streams; its header codec is the module they use, loaded
-// from the package's own directory so that the format stays the library's, not ours.
-const requireHere = createRequire(import.meta.url);
-const codec = requireHere(path.join(path.dirname(requireHere.resolve('tar-stream')), 'headers.js')) as HeaderCodec;
+let loadedCodec: HeaderCodec | undefined;
+
+/**
+ * tar-stream's header codec. Its package exports only its streams; the codec is the module they
+ * use, loaded from the package's own directory so that the format stays the library's, not ours.
+ * Loaded on first use: resolving the package and compiling the module took 4-5 ms of every
+ * command's start, a no-op build included, which writes no tar.
+ */
+function headerCodec(): HeaderCodec {
+  if (!loadedCodec) {
+    const requireHere = createRequire(import.meta.url);
+    loadedCodec = requireHere(path.join(path.dirname(requireHere.resolve('tar-stream')), 'headers.js')) as HeaderCodec;
+  }
+  return loadedCodec;
+}
 
 const BLOCK = 512;
 const ZEROS = Buffer.alloc(2 * BLOCK);
@@ -290,6 +301,7 @@ export class TarWriter {
  * header (path, link target, xattrs), its records, their padding and the ustar block.
  */
 function headerBlocks(header: TarHeader, size: number): Buffer[] {
+  const codec = headerCodec();
   let pax: Record<string, string> | undefined;
   if (header.xattrs) {
     for (const [key, value] of Object.entries(header.xattrs)) (pax ??= {})[`SCHILY.xattr.${key}`] = value.toString('latin1');
