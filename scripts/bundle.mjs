@@ -10,7 +10,7 @@
 // Each cache is made here by loading its bundle in this Node, so it is accepted by this Node
 // version and no other. Both CommonJS bundles have errors.ts: the library's leaves it out and is
 // handed the command line's (`tsbuild:errors`), so that both share one set of error classes.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -46,6 +46,20 @@ const commonJs = (entry, outfile, plugins = []) => ({
   plugins,
 });
 
+/**
+ * Rewrites the bundle `file` in ASCII, for the loader to decode as Latin-1 (src/cli/compiled-module.ts).
+ * esbuild escapes what is not ASCII in strings but leaves it in comments and regular expressions,
+ * where a `\u` escape per UTF-16 code unit means the same (a pair of them, for a character beyond
+ * U+FFFF, is that character to a regular expression with or without the `u` flag).
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(
+    file,
+    text.replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+}
+
 const library = path.join(cliDir, 'library.cjs');
 /**
  * An esbuild plugin that answers the imports of one module of dist/, `file`, with `answer` (an
@@ -61,6 +75,7 @@ const instead = (name, file, answer, more = () => {}) => ({
 });
 
 await build(commonJs('dist/cli/library.js', library, [instead('shared-errors', errorsModule, { path: 'tsbuild:errors', external: true })]));
+asciiOnly(library);
 
 // The command line loads library.cjs; its fallback, the library as an ES module, would bring its
 // own errors.ts (so no error it threw would be one of the command line's classes), and code run
@@ -76,6 +91,8 @@ await build(
     ),
   ]),
 );
+
+asciiOnly(commandLine);
 
 await build({
   entryPoints: ['dist/cli/compiled-module.js'],

@@ -7,6 +7,7 @@
  * usual (the result says which). The cache is part of the build, installed with it, never written
  * at run time.
  */
+import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -26,8 +27,11 @@ export interface CompiledModule {
  */
 export function loadCompiledModule(url: URL, provided: Readonly<Record<string, unknown>> = {}): CompiledModule | undefined {
   const file = fileURLToPath(url);
-  const source = readIfExists(file)?.toString('utf8');
-  if (source === undefined) return undefined;
+  const bytes = readIfExists(file);
+  if (bytes === undefined) return undefined;
+  // The build writes the bundles in ASCII (scripts/bundle.mjs), which Latin-1 decodes as it is, to
+  // the string UTF-8 would give: 1 ms for the library's 0.9 MB against 3-4 ms of every start.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   const cachedData = readIfExists(`${file}.cache`);
   const { script, exports } = run(file, source, cachedData, provided);
   return { exports, cache: cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted' };

@@ -1,6 +1,7 @@
 // The CommonJS bundles run through V8's code cache (src/cli/compiled-module.ts): what a cache that
 // matches, one that does not and none at all give, and the built library and command line themselves.
-import { writeFileSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
@@ -41,6 +42,16 @@ describe('loadCompiledModule', () => {
     expect(loaded).toEqual({ exports: { answer: 42, sep: '/', dir, file, self: true }, cache: expected });
   });
 
+  // The build writes bundles in ASCII, read as Latin-1; a bundle with other text is read as UTF-8.
+  it.each([
+    { name: 'an ASCII bundle with escapes', source: "module.exports = { text: '\\u00b5s \\ud83e\\udd84', re: /\\u00b5s/u.test('\\u00b5s') };" },
+    { name: 'a UTF-8 bundle', source: "module.exports = { text: '\u00b5s \u{1f984}', re: /\u00b5s/u.test('\u00b5s') };" },
+  ])('reads $name as the text it holds', ({ source }) => {
+    const file = path.join(tempDir(), 'bundle.cjs');
+    writeFileSync(file, source);
+    expect(loadCompiledModule(pathToFileURL(file))?.exports).toEqual({ text: '\u00b5s \u{1f984}', re: true });
+  });
+
   it('answers undefined where there is no bundle', () => {
     expect(loadCompiledModule(pathToFileURL(path.join(tempDir(), 'absent.cjs')))).toBeUndefined();
   });
@@ -63,6 +74,11 @@ describe('the built bundles', () => {
     const loaded = loadCompiledModule(pathToFileURL(file), provided);
     const exports = loaded?.exports as Record<string, unknown>;
     expect([loaded?.cache, ...functions.map((name) => typeof exports[name])]).toEqual(['accepted', ...functions.map(() => 'function')]);
+  });
+
+  it.each(['library.cjs', 'tsbuild.cjs'])('%s is ASCII (read as Latin-1, without decoding UTF-8)', (bundle) => {
+    const bytes = readFileSync(path.join(projectRoot, 'dist', 'cli', bundle));
+    expect(isAscii(bytes)).toBe(true);
   });
 
   it('the command line hands the library its own error classes', async () => {
