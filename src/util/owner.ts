@@ -17,7 +17,12 @@ export function ownerTag(): string {
   return self;
 }
 
-/** The start time of `pid` (clock ticks since boot), or undefined when no such process runs. */
+/**
+ * The start time of `pid` (clock ticks since boot), or undefined when no such process runs. A
+ * zombie does not run: it has exited and waits for its parent to reap it, which an init that never
+ * reaps (a container's first process that is not an init) does not do. Such a tsbuild holds no
+ * lock, mount or container any more, and what it left must be reclaimed.
+ */
 export function processStartTime(pid: number): string | undefined {
   let stat: string;
   try {
@@ -27,6 +32,8 @@ export function processStartTime(pid: number): string | undefined {
   }
   // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Field 3, the state: Z (zombie) or X (dead).
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return fields[19];
 }
 
