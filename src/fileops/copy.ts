@@ -28,7 +28,7 @@ import {
   writeFileSync,
   type Stats,
 } from 'node:fs';
-import { chmod, copyFile, lchown, mkdir, utimes } from 'node:fs/promises';
+import { copyFile, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -39,7 +39,7 @@ import type { DeferredLinks } from './deferred-links.js';
 import { modeFor, type ModeChange } from './ownership.js';
 import { resolveParts } from './resolve.js';
 import type { MatchedSource, SourceTree } from './sources.js';
-import { lstatIfExists } from '../util/absent.js';
+import { lstatNow } from '../util/absent.js';
 
 /** How entries are owned and moded. */
 export interface CopyOptions {
@@ -87,7 +87,7 @@ export async function copyInto(
     // `--exclude` filters what is below a source, never a matched source itself (as BuildKit).
     const destParts = await resolveParts(rootfs, base);
     const destAbs = path.join(rootfs, ...destParts);
-    const destStat = await lstatIfExists(destAbs);
+    const destStat = lstatNow(destAbs);
     let target: string;
     if (base.endsWith('/') || destStat?.isDirectory()) {
       target = path.join(await ensureDir(rootfs, base, options), match.name);
@@ -101,20 +101,21 @@ export async function copyInto(
 
 /**
  * Makes sure `dir` exists as a directory inside `rootfs`, creating missing components with the
- * parent-directory rules; returns its host path. An existing non-directory is an error.
+ * parent-directory rules; returns its host path. An existing non-directory is an error. Synchronous
+ * calls, as the copy's walk makes (a RUN's working directory is made this way too).
  */
 export async function ensureDir(rootfs: string, dir: string, options: Pick<CopyOptions, 'chown' | 'chmod' | 'deferred'>): Promise<string> {
   const parts = await resolveParts(rootfs, dir);
   let current = rootfs;
   for (const [i, part] of parts.entries()) {
     current = path.join(current, part);
-    const stat = await lstatIfExists(current);
+    const stat = lstatNow(current);
     if (stat?.isDirectory()) continue;
     if (stat) throw new InvalidArgumentError(`cannot copy to non-directory: /${parts.slice(0, i + 1).join('/')}`);
-    await mkdir(current);
+    mkdirSync(current);
     options.deferred?.madeDir(current);
-    await chmod(current, options.chmod?.kind === 'numeric' ? options.chmod.mode : 0o755);
-    await lchown(current, options.chown?.uid ?? 0, options.chown?.gid ?? 0);
+    chmodSync(current, options.chmod?.kind === 'numeric' ? options.chmod.mode : 0o755);
+    lchownSync(current, options.chown?.uid ?? 0, options.chown?.gid ?? 0);
   }
   return current;
 }
@@ -136,14 +137,18 @@ async function copyChildren(
 ): Promise<void> {
   // In a directory this call's caller just made (`fresh`) nothing is there yet and each name comes
   // once: no target is looked up (a COPY of 2,000 files into a new tree made 2,000 failing lstats).
-  for (const name of readdirSync(path.join(tree.root, real)).sort()) {
+  // Children are `dir + name` (a name from readdir is one clean component): a join each is not free.
+  const sourceDir = path.join(tree.root, real, '/');
+  const targetDir = path.join(target, '/');
+  for (const name of readdirSync(sourceDir).sort()) {
     await slicer.pause();
     const childReal = real === '' ? name : `${real}/${name}`;
     const childRel = rel === '' ? name : `${rel}/${name}`;
     if (tree.contains && !tree.contains(childReal)) continue;
     if (options.exclude?.excludes(childRel)) continue;
-    const stat = lstatSync(path.join(tree.root, childReal));
-    const childTarget = path.join(target, name);
+    const source = sourceDir + name;
+    const stat = lstatSync(source);
+    const childTarget = targetDir + name;
     if (stat.isDirectory()) {
       const existing = fresh ? undefined : lstatSync(childTarget, { throwIfNoEntry: false });
       if (existing && !existing.isDirectory()) rmSync(childTarget, { force: true });
@@ -156,7 +161,7 @@ async function copyChildren(
       await copyChildren(tree, childReal, childRel, childTarget, options, links, slicer, made);
       applyMetadata(childTarget, stat, options, true);
     } else {
-      await copyEntry(path.join(tree.root, childReal), childTarget, stat, options, links, true, fresh);
+      await copyEntry(source, childTarget, stat, options, links, true, fresh);
     }
   }
 }

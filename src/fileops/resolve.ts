@@ -3,13 +3,14 @@
  * with absolute targets taken relative to the root, and `..` never climbs above the root. Used for
  * COPY sources (the context or a stage), destinations (the image rootfs) and ADD's archive entries
  * (the destination directory as root): nothing on the host outside the root is ever read or
- * written through a symlink.
+ * written through a symlink. Each component is looked at with synchronous calls (`lstat`,
+ * `readlink`: neither waits on what it finds), not a thread-pool round trip each.
  */
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { linkTargetInRoot } from '../archive/safe-path.js';
 import { InvalidArgumentError } from '../errors.js';
-import { lstatIfExists } from '../util/absent.js';
+import { lstatNow } from '../util/absent.js';
 
 const MAX_LINKS = 255;
 
@@ -51,11 +52,11 @@ async function resolve(root: string, p: string, followFinal: boolean, refuseEsca
   while (todo.length > 0) {
     const [next, ...rest] = todo as [string, ...string[]];
     const candidate = [...done, next];
-    const stat = await lstatIfExists(path.join(root, ...candidate));
+    const stat = lstatNow(path.join(root, ...candidate));
     if (!stat) return [...candidate, ...rest];
     if (stat.isSymbolicLink() && (rest.length > 0 || followFinal)) {
       if (++hops > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links resolving ${p}`);
-      const target = await readlink(path.join(root, ...candidate));
+      const target = readlinkSync(path.join(root, ...candidate));
       const next = linkTargetInRoot(done, target, followedAbsolute || !refuseEscape) ?? refuseEscape?.(candidate.join('/')) ?? [];
       if (target.startsWith('/')) followedAbsolute = true;
       todo = [...next, ...rest];

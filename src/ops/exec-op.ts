@@ -11,7 +11,8 @@
  * therefore never leads a bind, a cache seed, a mkdir or a removal onto the host. Binds are not
  * recursive: nothing mounted below a source is ever exposed.
  */
-import { chmod, chown, copyFile, lstat, mkdir, readdir, rmdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync, utimesSync } from 'node:fs';
+import { chmod, chown, copyFile, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -32,7 +33,7 @@ import { commitAndDiff, withActiveSnapshot } from './active-snapshot.js';
 import { forwardSshAgent } from './ssh-forward.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
 import { lstatIfExists, statIfExists } from '../util/absent.js';
-import { readTextIfExists } from '../util/absent.js';
+import { lstatNow, readRegularTextNow } from '../util/absent.js';
 
 const run = promisify(execFile);
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -89,7 +90,7 @@ export async function runExec(
   try {
     return await withActiveSnapshot(ctx, parent, 'exec', async ({ key, mounts, scratch, parentMounts }) => {
       const rootfs = path.join(scratch, 'rootfs');
-      await mkdir(rootfs);
+      mkdirSync(rootfs);
       // The rootfs is mounted once: prepared here, then handed to runc as it is.
       let stubs: string[] = [];
       const mounted = await mountedAt(mounts, rootfs);
@@ -157,7 +158,9 @@ function withPath(env: readonly string[]): string[] {
  * missing parents, deepest first (the runtime will create them; `removeStubs` takes them away).
  */
 async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: ReturnType<typeof resolveUser>; stubs: string[] }> {
-  const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(rootfs, file))) ?? '';
+  // Synchronous calls, here and in `removeStubs`: these few files are the RUN's way to its container,
+  // often while another step's layer keeps the event loop busy (docs/performance.md).
+  const read = async (file: string): Promise<string> => readRegularTextNow(await resolveInRoot(rootfs, file)) ?? '';
   const user = resolveUser(step.user, await read('etc/passwd'), await read('etc/group'));
   const points = ['etc/resolv.conf', 'etc/hosts', ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target] : []))];
   const stubs: string[] = [];
@@ -165,7 +168,7 @@ async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: Re
     const parts = await resolveParts(rootfs, point);
     for (let n = parts.length; n > 0; n--) {
       const rel = parts.slice(0, n).join('/');
-      if (await exists(path.join(rootfs, rel))) break;
+      if (lstatNow(path.join(rootfs, rel))) break;
       if (!stubs.includes(rel)) stubs.push(rel);
     }
   }
@@ -183,34 +186,28 @@ async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: Re
  */
 async function removeStubs(rootfs: string, stubs: readonly string[]): Promise<void> {
   for (const rel of stubs) {
-    if (!(await plainPath(rootfs, rel))) continue;
+    if (!plainPath(rootfs, rel)) continue;
     const abs = path.join(rootfs, rel);
-    const info = await lstatIfExists(abs);
+    const info = lstatNow(abs);
     if (!info) continue;
-    const empty = info.isDirectory() ? (await readdir(abs)).length === 0 : info.isFile() && info.size === 0;
+    const empty = info.isDirectory() ? readdirSync(abs).length === 0 : info.isFile() && info.size === 0;
     if (!empty) continue;
     const parent = path.dirname(abs);
-    const times = await stat(parent);
-    await (info.isDirectory() ? rmdir(abs) : unlink(abs));
-    await utimes(parent, times.atime, times.mtime);
+    const times = statSync(parent);
+    if (info.isDirectory()) rmdirSync(abs);
+    else unlinkSync(abs);
+    utimesSync(parent, times.atime, times.mtime);
   }
 }
 
 /** True when every parent of `rel` inside `root` is a real directory (no symlink on the way). */
-async function plainPath(root: string, rel: string): Promise<boolean> {
+function plainPath(root: string, rel: string): boolean {
   const parts = rel.split('/');
   for (let i = 1; i < parts.length; i++) {
-    const info = await lstatIfExists(path.join(root, ...parts.slice(0, i)));
+    const info = lstatNow(path.join(root, ...parts.slice(0, i)));
     if (!info?.isDirectory()) return false;
   }
   return true;
-}
-
-function exists(file: string): Promise<boolean> {
-  return lstat(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** The container mounts and extra environment of the step's RUN --mount flags. */

@@ -4,7 +4,8 @@
  * util-linux, through `util/tool-runner.ts`; a fuse-overlayfs mount is its daemon, a child of this
  * process (`util/fuse-overlayfs.ts`).
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { UnavailableError } from '../errors.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 import { mountFuseOverlay } from '../util/fuse-overlayfs.js';
@@ -111,13 +112,23 @@ export async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/**
+ * `removeTree` for a directory of a few small files (a container's bundle): with nothing mounted
+ * below it, removed in one synchronous call, not one thread-pool round trip per file, each waiting
+ * for the event loop's next turn while another step's layer is written.
+ */
+export async function removeSmallTree(dir: string): Promise<void> {
+  if ((await mountsUnder(dir)).length > 0) return removeTree(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /** Mount points at or below `prefix`, from /proc/self/mountinfo (for cleanup and tests). */
 export async function mountsUnder(prefix: string): Promise<string[]> {
   return (await mountPoints()).filter((point) => point === prefix || point.startsWith(`${prefix}/`));
 }
 
-/** Every mount point of this process's mount namespace. */
+/** Every mount point of this process's mount namespace (read at once: a procfs file, never blocks). */
 async function mountPoints(): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
   return info.split('\n').map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '));
 }

@@ -9,16 +9,16 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { FailedPreconditionError } from '../errors.js';
 import { ownerAlive, ownerIn, ownerTag } from '../util/owner.js';
 import { missingTool } from '../util/tool-runner.js';
-import { mountAll, removeTree } from './mount.js';
+import { mountAll, removeSmallTree } from './mount.js';
 import type { ExecOptions, Executor, ExitStatus } from './executor.js';
 import { toRuntimeSpec, type ContainerMount, type ProcessSpec } from './oci-spec.js';
-import { namesIn, readTextIfExists } from '../util/absent.js';
+import { namesIn, readOwnTextIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const TAIL_BYTES = 4096;
@@ -41,13 +41,16 @@ export class RuncExecutor implements Executor {
     const id = `tsbuild-${ownerTag()}-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.bundles, id);
     const rootfs = typeof options.rootfs === 'string' ? options.rootfs : path.join(bundle, 'rootfs');
-    await mkdir(bundle, { recursive: true });
-    await mkdir(this.state, { recursive: true });
+    // The bundle's few files are written and removed with synchronous calls: the container starts
+    // sooner while another step's layer keeps the event loop busy (each thread-pool round trip
+    // waits for its next turn there).
+    mkdirSync(bundle, { recursive: true });
+    mkdirSync(this.state, { recursive: true });
     let exited = false;
     try {
       const etc = await this.writeEtcFiles(bundle, options);
       if (typeof options.rootfs !== 'string') {
-        await mkdir(rootfs);
+        mkdirSync(rootfs);
         await mountAll(options.rootfs, rootfs);
       }
       const spec = toRuntimeSpec(process, {
@@ -57,7 +60,7 @@ export class RuncExecutor implements Executor {
         mounts: [...etc, ...(options.mounts ?? [])],
         maxOpenFiles: await maxOpenFiles(),
       });
-      await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+      writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
       const status = await this.runContainer(id, bundle, options);
       exited = true;
       return status;
@@ -135,7 +138,7 @@ export class RuncExecutor implements Executor {
     const mounts: ContainerMount[] = [];
     for (const [name, content] of files) {
       const source = path.join(bundle, name);
-      await writeFile(source, content, { mode: 0o644 });
+      writeFileSync(source, content, { mode: 0o644 });
       mounts.push({ destination: `/etc/${name}`, type: 'bind', source, options: ['bind', 'ro'] });
     }
     return mounts;
@@ -145,13 +148,13 @@ export class RuncExecutor implements Executor {
     // Usually `runc run` has deleted it already ("does not exist"); a container that really cannot
     // be deleted is named after this process and found again by the next `reclaimStale`.
     if (container) await run(this.binary, ['--root', this.state, 'delete', '--force', id]).catch(() => undefined);
-    await removeTree(bundle);
+    await removeSmallTree(bundle);
   }
 }
 
 /** The host's hard limit on open files (a container cannot be given more), capped at Docker's 1048576. */
 async function maxOpenFiles(): Promise<number> {
-  const limits = (await readTextIfExists('/proc/self/limits')) ?? '';
+  const limits = (await readOwnTextIfExists('/proc/self/limits')) ?? '';
   const hard = Number(/^Max open files\s+\S+\s+(\d+)/m.exec(limits)?.[1]);
   return Number.isFinite(hard) && hard > 0 ? Math.min(hard, 1048576) : 1048576;
 }

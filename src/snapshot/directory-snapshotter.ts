@@ -4,7 +4,8 @@
  * how a new snapshot is filled and mounted.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { SNAPSHOT_ID, SnapshotMetadata, type SnapshotRecord } from './metadata.js';
@@ -174,7 +175,7 @@ export abstract class DirectorySnapshotter implements ManagedSnapshotter {
         created: new Date().toISOString(),
         ...(parent === undefined ? {} : { parent }),
       };
-      await mkdir(this.fsOf(record), { recursive: true, mode: 0o755 });
+      mkdirSync(this.fsOf(record), { recursive: true, mode: 0o755 });
       try {
         await this.populate(record, from);
       } catch (err) {

@@ -9,9 +9,13 @@
  * fuse-overlayfs instead of the kernel (`fuse: true`) are the kind `fuse-overlayfs`: where a user
  * namespace may not mount overlayfs (Linux before 5.11). Its upper dirs mark whiteouts and opaque
  * directories its own way (`diff/fuse-markers.ts`).
+ *
+ * A snapshot's few directories and its link are made and removed with synchronous calls: every step
+ * prepares and commits one, often while another step's layer keeps the event loop busy, where each
+ * thread-pool round trip waits for its next turn (`docs/performance.md`).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, symlink } from 'node:fs/promises';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { DirectorySnapshotter, getRecord, type Records } from './directory-snapshotter.js';
 import type { SnapshotRecord } from './metadata.js';
@@ -40,18 +44,19 @@ export class OverlaySnapshotter extends DirectorySnapshotter {
   }
 
   protected async populate(record: SnapshotRecord): Promise<void> {
-    if (record.kind === 'active') await mkdir(path.join(this.dir, record.id, 'work'));
+    if (record.kind === 'active') mkdirSync(path.join(this.dir, record.id, 'work'));
     record.link = Array.from(randomBytes(10), (b) => LINK_ALPHABET[b % 32]).join('');
-    await mkdir(path.join(this.dir, 'l'), { recursive: true });
-    await symlink(path.join('..', record.id, 'fs'), path.join(this.dir, 'l', record.link));
+    mkdirSync(path.join(this.dir, 'l'), { recursive: true });
+    symlinkSync(path.join('..', record.id, 'fs'), path.join(this.dir, 'l', record.link));
   }
 
   protected override async afterCommit(record: SnapshotRecord): Promise<void> {
-    await rm(path.join(this.dir, record.id, 'work'), { recursive: true, force: true });
+    // What overlayfs leaves in its workdir after the unmount: an empty directory or two.
+    rmSync(path.join(this.dir, record.id, 'work'), { recursive: true, force: true });
   }
 
   protected override async afterRemove(record: SnapshotRecord): Promise<void> {
-    if (record.link) await rm(path.join(this.dir, 'l', record.link), { force: true });
+    if (record.link) rmSync(path.join(this.dir, 'l', record.link), { force: true });
   }
 
   protected mountsOf(records: Records, record: SnapshotRecord): Mount[] {

@@ -4,7 +4,7 @@
  * let every other error through. Catching all errors into "absent" would turn a permission problem,
  * a symlink loop or a full disk into a wrong answer, silently.
  */
-import { readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 
 /** True for the errors that mean "nothing at this path". */
@@ -26,6 +26,39 @@ export async function unlessAbsent<T>(promise: Promise<T>): Promise<T | undefine
 /** `lstat`, or undefined when nothing is there. */
 export function lstatIfExists(file: string): Promise<Stats | undefined> {
   return unlessAbsent(lstat(file));
+}
+
+/**
+ * `lstatIfExists` in one synchronous call, for resolvers and walkers: an `lstat` never waits on what
+ * it finds, and an asynchronous one is a thread-pool round trip that waits for the event loop's
+ * next turn while another step's layer is written.
+ */
+export function lstatNow(file: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The text of `file` if it is a regular file (undefined when absent, '' when it is something
+ * else), read with synchronous calls that cannot block on what an input put there: nothing but a
+ * regular file is opened, without following a final symlink and without waiting for a FIFO's
+ * writer, and what was opened is checked again. For small files inside a tree an image made (its
+ * /etc/passwd), read on a RUN's way to its container.
+ */
+export function readRegularTextNow(file: string): string | undefined {
+  const found = lstatNow(file);
+  if (!found) return undefined;
+  if (!found.isFile()) return '';
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : '';
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `stat` (following symlinks), or undefined when nothing is there. */

@@ -4,8 +4,13 @@
  * way links the temporary file into place instead, which fails when the file exists. The temporary
  * file is named after its writer (`util/private-sibling.ts`): one a kill leaves behind is
  * reclaimed. A full disk is one error naming the file.
+ *
+ * The calls are synchronous: these are small files (records, indexes, the checksum cache), written
+ * while other steps run, and each thread-pool round trip would wait for the event loop's next turn
+ * behind a layer being written. The temporary file is always new, so no write here can block on
+ * what an input put in its place.
  */
-import { link, rename, rm, writeFile } from 'node:fs/promises';
+import { linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diskFullError, isDiskFull } from './disk-full.js';
 import { privateSibling } from './private-sibling.js';
@@ -14,17 +19,20 @@ import { privateSibling } from './private-sibling.js';
 type Place = (tmp: string, file: string) => Promise<boolean>;
 
 const replacing: Place = async (tmp, file) => {
-  await rename(tmp, file);
+  renameSync(tmp, file);
   return true;
 };
 
 /** A hard link never replaces: it fails with EEXIST when the file is there already. */
 const creating: Place = async (tmp, file) => {
-  const placed = await link(tmp, file).then(
-    () => true,
-    (err: unknown) => ((err as NodeJS.ErrnoException).code === 'EEXIST' ? false : Promise.reject(err)),
-  );
-  await rm(tmp, { force: true });
+  let placed = true;
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    placed = false;
+  }
+  rmSync(tmp, { force: true });
   return placed;
 };
 
@@ -44,10 +52,10 @@ async function writeVia(place: Place, file: string, content: string, mode?: numb
   // Private to this call: two writers in one process (parallel builds) must not share it.
   const tmp = privateSibling(file, 'tmp');
   try {
-    await writeFile(tmp, content, mode === undefined ? {} : { mode });
+    writeFileSync(tmp, content, mode === undefined ? {} : { mode });
     return await place(tmp, file);
   } catch (err) {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw isDiskFull(err) ? diskFullError(path.basename(file), path.dirname(file), err) : err;
   }
 }

@@ -7,7 +7,7 @@
  * line when the file as a whole no longer parses), `settle` drops those that cannot stand without
  * a lost one, and one warning names what was lost.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readOwnTextIfExists } from './absent.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -59,7 +59,7 @@ export class RecordFile<R> {
 
   /** Runs `fn` holding the file's lock. */
   async locked<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(path.dirname(this.file), { recursive: true });
+    mkdirSync(path.dirname(this.file), { recursive: true });
     return withFileLock(this.file, fn);
   }
 

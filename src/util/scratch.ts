@@ -5,7 +5,7 @@
  * tell whether its owner still runs (see `runtime/reclaim.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ownerTag } from './owner.js';
 
@@ -14,11 +14,15 @@ export function scratchRoot(root: string): string {
   return path.join(root, 'tmp');
 }
 
-/** A new, empty, private directory `<root>/tmp/<kind>-<owner>-<random>`. */
+/**
+ * A new, empty, private directory `<root>/tmp/<kind>-<owner>-<random>`. Made with synchronous calls
+ * (the state root is tsbuild's own): each step makes one, and while another step's layer is
+ * written every thread-pool round trip waits for the event loop's next turn.
+ */
 export async function makeScratch(root: string, kind: string): Promise<string> {
   const base = scratchRoot(root);
-  await mkdir(base, { recursive: true, mode: 0o700 });
+  mkdirSync(base, { recursive: true, mode: 0o700 });
   const dir = path.join(base, `${kind}-${ownerTag()}-${randomBytes(6).toString('hex')}`);
-  await mkdir(dir, { mode: 0o700 });
+  mkdirSync(dir, { mode: 0o700 });
   return dir;
 }

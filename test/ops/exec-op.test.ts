@@ -391,13 +391,24 @@ describe.skipIf(!isRoot)('RUN with runc over overlay snapshots', () => {
     expect(nets.counts()).toEqual({ prepared: 1, released: 1 });
   });
 
-  it('Ctrl-C mid-RUN kills the container and leaves no container, mount or active snapshot', async () => {
+  // The second case: an image may hold a FIFO as /etc/passwd. runc's init waits on it for good
+  // (BuildKit's runc as well), but tsbuild reads only a regular file there, so the RUN gets as far
+  // as its container and Ctrl-C ends the build. (Read asynchronously, the FIFO held a thread-pool
+  // thread and the build forever, Ctrl-C and SIGTERM included.)
+  it.each([
+    { name: 'mid-RUN kills the container', dockerfile: 'FROM base\nRUN echo started; sleep 60\n', after: 0 },
+    {
+      name: 'ends a RUN on an /etc/passwd that is a FIFO',
+      dockerfile: 'FROM base\nRUN rm /etc/passwd && mkfifo /etc/passwd && echo made\nRUN echo never\n',
+      after: 500,
+    },
+  ])('Ctrl-C $name and leaves no container, mount or active snapshot', async ({ dockerfile, after }) => {
     const root = tempDir();
     const controller = new AbortController();
-    const run = build('FROM base\nRUN echo started; sleep 60\n', {
+    const run = build(dockerfile, {
       root,
       signal: controller.signal,
-      onOutput: () => controller.abort(new Error('interrupted')),
+      onOutput: () => setTimeout(() => controller.abort(new Error('interrupted')), after),
     });
     await expect(run).rejects.toThrow('interrupted');
     expect(execFileSync('runc', ['--root', path.join(root, 'runc', 'state'), 'list', '-q'], { encoding: 'utf8' })).toBe('');

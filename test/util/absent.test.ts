@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readOwnTextIfExists, readTextIfExists } from '../../src/util/absent.js';
+import { lstatNow, readOwnTextIfExists, readRegularTextNow, readTextIfExists } from '../../src/util/absent.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs('tsbuild-absent-');
@@ -22,5 +23,33 @@ describe('reading a file that may not be there', () => {
       if ('code' in result) await expect(reading).rejects.toMatchObject({ code: result.code });
       else await expect(reading).resolves.toBe(result.text);
     }
+  });
+});
+
+describe('looking at a path in a tree an input made, synchronously', () => {
+  // What an image may put where RUN reads /etc/passwd and /etc/group: only a regular file is read;
+  // a FIFO answers '' at once (an asynchronous read would wait for a writer forever).
+  it.each([
+    { name: 'a regular file: its text', at: 'passwd', text: 'root:x:0:0::/root:/bin/sh\n', isFile: true },
+    { name: 'nothing there: undefined', at: 'missing', text: undefined, isFile: undefined },
+    { name: 'a parent that is a file (ENOTDIR): undefined', at: 'passwd/inner', text: undefined, isFile: undefined },
+    { name: 'a FIFO: empty, without blocking', at: 'fifo', text: '', isFile: false },
+    { name: 'a directory: empty', at: 'dir', text: '', isFile: false },
+    { name: 'a symlink to the file: empty (never followed)', at: 'link', text: '', isFile: false },
+  ])('$name', ({ at, text, isFile }) => {
+    const root = tempDir();
+    writeFileSync(path.join(root, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
+    mkdirSync(path.join(root, 'dir'));
+    execFileSync('mkfifo', [path.join(root, 'fifo')]);
+    symlinkSync('passwd', path.join(root, 'link'));
+    expect(readRegularTextNow(path.join(root, at))).toBe(text);
+    expect(lstatNow(path.join(root, at))?.isFile()).toBe(isFile);
+  });
+
+  it('lets every other error through', () => {
+    const root = tempDir();
+    // A loop is not "absent": ELOOP, as `lstatIfExists` reports it.
+    symlinkSync('loop', path.join(root, 'loop'));
+    expect(() => lstatNow(path.join(root, 'loop', 'x'))).toThrow(expect.objectContaining({ code: 'ELOOP' }));
   });
 });
