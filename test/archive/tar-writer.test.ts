@@ -3,7 +3,7 @@
  * writer before it was `pack()` itself, so layers keep their digests), and fails where `pack()`
  * failed: a body of the wrong size, a consumer that went away.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -196,6 +196,18 @@ describe('TarWriter', () => {
     await writer.addSmallFile({ ...base, name: 'f', type: 'file', size: 6 }, file);
     await writer.finish();
     expect((await out).equals(await packBytes([[{ ...base, name: 'f', type: 'file' }, 'hello\n']]))).toBe(true);
+  });
+
+  it('through a sink, a small file is read without moving its access time', async () => {
+    const file = path.join(tempDir(), 'f');
+    writeFileSync(file, 'hello\n');
+    utimesSync(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+    // A change time newer than the access time: a plain read would move it (relatime).
+    chmodSync(file, 0o600);
+    const writer = TarWriter.toSink(async () => undefined);
+    await writer.addSmallFile({ ...base, name: 'f', type: 'file', size: 6 }, file);
+    await writer.finish();
+    expect(statSync(file).atime.toISOString()).toBe('2020-01-01T00:00:00.000Z');
   });
 
   it('through a sink, a small file that is gone: ENOENT naming it', async () => {
