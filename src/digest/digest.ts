@@ -2,7 +2,7 @@
  * Content digests: `sha256:<64 hex>`, the address of every blob. A branded string type so a digest
  * cannot be confused with any other string; `parseDigest` is the only way to make one from input.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 
 /** A validated `sha256:<hex>` digest. */
@@ -30,9 +30,21 @@ export function digestHex(digest: Digest): string {
   return digest.slice('sha256:'.length);
 }
 
+/** `crypto.hash` (Node 20.12 and later): one call, no `Hash` object. */
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
+/**
+ * The sha256 of a small in-memory value as 64 hex digits. A `Hash` object per value costs more
+ * than hashing a few dozen bytes: the file mirror names each of a COPY's files this way (2,000 in
+ * the edit loop's rebuild, 5-15 ms with `createHash`, 2-3 ms with `crypto.hash`).
+ */
+export function sha256Hex(data: Uint8Array | string): string {
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
+}
+
 /** The digest of a small in-memory value (JSON documents); layers go through `hashingStream`. */
 export function digestOf(data: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+  return `sha256:${sha256Hex(data)}` as Digest;
 }
 
 /** JSON with object keys sorted at every level: the same value always gives the same bytes. */

@@ -17,7 +17,7 @@ import { fileSha256 } from '../util/file-blocks.js';
 import { SMALL_FILE, TimeSlicer } from '../util/time-slice.js';
 import path from 'node:path';
 import type { IgnoreMatcher } from '../context/dockerignore.js';
-import type { Digest } from '../digest/digest.js';
+import { sha256Hex, type Digest } from '../digest/digest.js';
 import { expandSource, type SourceTree } from './sources.js';
 import { ignoreWarnings, isObject, readJsonOrSetAside, type Warn } from '../util/set-aside.js';
 
@@ -61,7 +61,7 @@ export class ChecksumCache {
 
   /** A cache for the tree at `root`, stored under `stateRoot`. */
   static for(stateRoot: string, root: string, warn?: Warn): ChecksumCache {
-    const id = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32);
+    const id = sha256Hex(path.resolve(root)).slice(0, 32);
     return new ChecksumCache(path.join(stateRoot, 'checksums', `${id}.json`), warn);
   }
 
@@ -97,7 +97,7 @@ export class ChecksumCache {
   async fileDigest(abs: string, key: string, stat: Stats, signal?: AbortSignal): Promise<string> {
     const known = this.known(key, stat);
     if (known !== undefined) return known;
-    const digest = stat.size <= SMALL_FILE ? createHash('sha256').update(readFileSync(abs)).digest('hex') : await fileSha256(abs, signal);
+    const digest = stat.size <= SMALL_FILE ? sha256Hex(readFileSync(abs)) : await fileSha256(abs, signal);
     this.hashed++;
     this.entries.set(key, { size: stat.size, mtime: stat.mtimeMs, ino: stat.ino, mode: stat.mode, digest });
     this.dirty = true;

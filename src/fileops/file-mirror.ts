@@ -11,11 +11,11 @@
  * (`adopt`): it is never seen half-written, concurrent builds share it, and a killed build leaves
  * nothing in the mirror to reclaim.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, type Stats } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { namesIn, unlessAbsent } from '../util/absent.js';
+import { sha256Hex } from '../digest/digest.js';
 
 /** What `prune` removed. */
 export interface MirrorPruneResult {
@@ -79,5 +79,5 @@ export class FileMirror {
 /** An entry's name: the source version's identity, hashed (no host path or inode shows). */
 function entryName(stat: Stats): string {
   const identity = [stat.dev, stat.ino, stat.size, stat.mtimeMs, stat.ctimeMs, stat.mode].join(':');
-  return createHash('sha256').update(identity).digest('hex');
+  return sha256Hex(identity);
 }

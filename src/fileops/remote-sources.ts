@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { sha256Hex } from '../digest/digest.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { httpFetch } from '../http/http-fetch.js';
 import { describeNetworkError } from '../http/network-errors.js';
@@ -53,7 +54,7 @@ export async function fetchUrl(
   });
   if (!response.ok || !response.body) throw new UnavailableError(`${label}: HTTP ${response.status} ${response.statusText}`);
   const name = path.posix.basename(new URL(url).pathname) || '__unnamed__';
-  const file = path.join(dir, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
+  const file = path.join(dir, `url-${sha256Hex(url).slice(0, 16)}`);
   const hash = createHash('sha256');
   const body = Readable.fromWeb(response.body);
   body.on('data', (chunk: Buffer) => hash.update(chunk));
