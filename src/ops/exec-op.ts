@@ -32,8 +32,7 @@ import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { commitAndDiff, withActiveSnapshot } from './active-snapshot.js';
 import { forwardSshAgent } from './ssh-forward.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
-import { lstatIfExists, statIfExists } from '../util/absent.js';
-import { lstatNow, readRegularTextNow } from '../util/absent.js';
+import { lstatIfExists, lstatNow, readRegularTextNow, statIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
