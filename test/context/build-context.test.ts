@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contextTree, loadBuildContext, walkContext } from '../../src/context/build-context.js';
@@ -106,5 +106,32 @@ describe('content checksums', () => {
     writeFileSync(path.join(root, 'd1', 'f1'), 'edited');
     expect(await checksumSources(ctx, ['.'], { cache: second })).not.toBe(digest);
     expect(second.hashed).toBe(1);
+  });
+
+  // The build's COPY waits for its mount at the next turn: the cache is written then, not at the
+  // build's end. A write that fails there is made again, and reported, by `save()`.
+  it('writes the stat cache at the next turn after a checksum; save() reports a write that failed', async () => {
+    const root = tree({ a: 'x', 'd/b': 'y' });
+    const ctx = contextTree(await loadBuildContext(root));
+    const state = tempDir();
+    const first = await ChecksumCache.for(state, root).load();
+    await checksumSources(ctx, ['.'], { cache: first });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    const reloaded = await ChecksumCache.for(state, root).load();
+    await checksumSources(ctx, ['.'], { cache: reloaded });
+    expect(reloaded.hashed).toBe(0);
+
+    const blocked = tempDir();
+    writeFileSync(path.join(blocked, 'checksums'), 'a file where the directory goes');
+    const failing = await ChecksumCache.for(blocked, root).load();
+    await checksumSources(ctx, ['.'], { cache: failing });
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(failing.save()).rejects.toMatchObject({ code: 'EEXIST' });
+    rmSync(path.join(blocked, 'checksums'));
+    await failing.save();
+    const saved = await ChecksumCache.for(blocked, root).load();
+    await checksumSources(ctx, ['.'], { cache: saved });
+    expect(saved.hashed).toBe(0);
   });
 });
