@@ -31,8 +31,10 @@ export async function execKeyParts(
   const content: string[] = [];
   const reads: SourceLocation[] = [];
   for (const m of step.mounts) {
-    if (m.type === 'bind' && m.from.kind === 'context' && context) content.push(await checksumSources(contextTree(context), [m.source], { cache }));
-    else if ((m.type === 'bind' || m.type === 'cache') && m.from && m.from.kind !== 'context') reads.push(m.from);
+    if (m.type === 'bind' && m.from.kind === 'context' && context) {
+      content.push(await checksumSources(contextTree(context), [m.source], { cache }));
+      cache.saveSoon();
+    } else if ((m.type === 'bind' || m.type === 'cache') && m.from && m.from.kind !== 'context') reads.push(m.from);
   }
   const { args, env, cwd, user, mounts, network, security, files } = step;
   return { definition: { op: 'exec', platform: formatPlatform(platform), args, env, cwd, user, mounts, network, security, files }, reads, content };
@@ -61,6 +63,8 @@ export async function fileKeyParts(step: FileStep, context: BuildContext | undef
   if (step.from.kind === 'context' && context && local.length > 0) {
     const excludes = exclude.length > 0 ? { exclude: parseDockerignore(exclude.join('\n'), '--exclude') } : {};
     content.push(await checksumSources(contextTree(context), local, { cache, ...excludes }));
+    // What the checksum added to the stat cache is written while the step waits for its mount.
+    cache.saveSoon();
   }
   return { definition, reads: step.from.kind === 'context' ? [] : [step.from], content };
 }

@@ -87,9 +87,11 @@ export class ChecksumCache {
   }
 
   /**
-   * Writes the cache at the event loop's next turn if a checksum added entries. A build's COPY
-   * then waits for its mount, where the write (6 ms for 2,000 entries) takes nothing from the
-   * build; at the build's end it was the last thing done (`docs/performance.md`).
+   * Writes the cache at the event loop's next turn if a checksum added entries. A build asks for
+   * it once a step's key is known (`builder/step-keys.ts`): the COPY then waits for its mount, where
+   * the write (6 ms for 2,000 entries) takes nothing from the build; at the build's end it was the
+   * last thing done (`docs/performance.md`). Whoever asks must `save()` before the state root's
+   * directory may go.
    */
   saveSoon(): void {
     if (!this.file || !this.dirty || this.saving) return;
@@ -165,8 +167,6 @@ export async function checksumSources(tree: SourceTree, sources: readonly string
       });
     }
   }
-  // What this checksum added is written while the step waits for something else.
-  cache.saveSoon();
   return `sha256:${hash.digest('hex')}` as Digest;
 }
 

@@ -108,14 +108,16 @@ describe('content checksums', () => {
     expect(second.hashed).toBe(1);
   });
 
-  // The build's COPY waits for its mount at the next turn: the cache is written then, not at the
-  // build's end. A write that fails there is made again, and reported, by `save()`.
-  it('writes the stat cache at the next turn after a checksum; save() reports a write that failed', async () => {
+  // A build's COPY waits for its mount at the next turn after its key (`builder/step-keys.ts`): the
+  // cache is written then, not at the build's end. A write that fails there is made again, and
+  // reported, by `save()`.
+  it('saveSoon writes the stat cache at the next turn; save() reports a write that failed', async () => {
     const root = tree({ a: 'x', 'd/b': 'y' });
     const ctx = contextTree(await loadBuildContext(root));
     const state = tempDir();
     const first = await ChecksumCache.for(state, root).load();
     await checksumSources(ctx, ['.'], { cache: first });
+    first.saveSoon();
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
     const reloaded = await ChecksumCache.for(state, root).load();
@@ -126,6 +128,7 @@ describe('content checksums', () => {
     writeFileSync(path.join(blocked, 'checksums'), 'a file where the directory goes');
     const failing = await ChecksumCache.for(blocked, root).load();
     await checksumSources(ctx, ['.'], { cache: failing });
+    failing.saveSoon();
     await new Promise((resolve) => setImmediate(resolve));
     await expect(failing.save()).rejects.toMatchObject({ code: 'EEXIST' });
     rmSync(path.join(blocked, 'checksums'));
