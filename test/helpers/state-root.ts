@@ -127,10 +127,18 @@ export function leftovers(root: string): Leftovers {
 }
 
 function unrecordedSteps(root: string, records: ReturnType<typeof snapshotRecords>): string[] {
-  const recorded = recordedSnapshots(root);
   const parents = new Set(Object.values(records).map((r) => r.parent));
-  return Object.entries(records)
-    .filter(([key, r]) => r.kind === 'committed' && key.startsWith('step-') && !recorded.has(key) && !parents.has(key))
+  return stepsWithoutRecord(root).filter((key) => !parents.has(key));
+}
+
+/**
+ * Committed step snapshots that no cache record names, whatever is built on them (a killed build's
+ * next step may have prepared its own snapshot on one): what the reclaim takes with a dead lease.
+ */
+export function stepsWithoutRecord(root: string): string[] {
+  const recorded = recordedSnapshots(root);
+  return Object.entries(snapshotRecords(root))
+    .filter(([key, r]) => r.kind === 'committed' && key.startsWith('step-') && !recorded.has(key))
     .map(([key]) => key)
     .sort();
 }
