@@ -23,6 +23,16 @@ export async function unlessAbsent<T>(promise: Promise<T>): Promise<T | undefine
   }
 }
 
+/** `fn()`'s value, or undefined when it failed because a path is absent: `unlessAbsent` for a synchronous call. */
+export function unlessAbsentNow<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw err;
+  }
+}
+
 /** `lstat`, or undefined when nothing is there. */
 export function lstatIfExists(file: string): Promise<Stats | undefined> {
   return unlessAbsent(lstat(file));
@@ -34,12 +44,7 @@ export function lstatIfExists(file: string): Promise<Stats | undefined> {
  * next turn while another step's layer is written.
  */
 export function lstatNow(file: string): Stats | undefined {
-  try {
-    return lstatSync(file);
-  } catch (err) {
-    if (isAbsent(err)) return undefined;
-    throw err;
-  }
+  return unlessAbsentNow(() => lstatSync(file));
 }
 
 /**
@@ -84,10 +89,5 @@ export async function namesIn(dir: string): Promise<string[]> {
  * a path an input names: a FIFO there would block the whole process, Ctrl-C included.
  */
 export async function readOwnTextIfExists(file: string): Promise<string | undefined> {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isAbsent(err)) return undefined;
-    throw err;
-  }
+  return unlessAbsentNow(() => readFileSync(file, 'utf8'));
 }

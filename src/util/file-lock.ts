@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { UnavailableError } from '../errors.js';
 import { ownerAlive, ownerTag } from './owner.js';
 import { privateSibling } from './private-sibling.js';
-import { isAbsent, readOwnTextIfExists } from './absent.js';
+import { readOwnTextIfExists, unlessAbsentNow } from './absent.js';
 
 /** A lock file without a readable owner is abandoned after this long. */
 const UNREADABLE_LOCK_MS = 5_000;
@@ -36,32 +36,23 @@ export async function tryLock(file: string): Promise<Release | undefined> {
     writeFileSync(staged, tag, { flag: 'wx' });
   } catch (err) {
     // The write's own error (ENOSPC, EACCES) is what the caller needs; the half-written file goes.
-    unlinkIfThere(staged);
+    unlessAbsentNow(() => unlinkSync(staged));
     throw err;
   }
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         linkSync(staged, lock);
-        return async () => unlinkIfThere(lock);
+        return async () => unlessAbsentNow(() => unlinkSync(lock));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         if (!(await ownerIsGone(lock))) return undefined;
-        unlinkIfThere(lock); // another process may have taken it over first
+        unlessAbsentNow(() => unlinkSync(lock)); // another process may have taken it over first
       }
     }
     return undefined;
   } finally {
-    unlinkIfThere(staged);
-  }
-}
-
-/** Removes `file`; nothing when it is not there. */
-function unlinkIfThere(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch (err) {
-    if (!isAbsent(err)) throw err;
+    unlessAbsentNow(() => unlinkSync(staged));
   }
 }
 
