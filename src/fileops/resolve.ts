@@ -10,7 +10,7 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { linkTargetInRoot } from '../archive/safe-path.js';
 import { InvalidArgumentError } from '../errors.js';
-import { lstatNow } from '../util/absent.js';
+import { lstatNow, readRegularTextNow } from '../util/absent.js';
 
 const MAX_LINKS = 255;
 
@@ -72,4 +72,14 @@ async function resolve(root: string, p: string, followFinal: boolean, refuseEsca
 /** The absolute host path of `p` resolved inside `root`. */
 export async function resolveInRoot(root: string, p: string, followFinal = true): Promise<string> {
   return path.join(root, ...(await resolveParts(root, p, followFinal)));
+}
+
+/**
+ * The text of `p` inside `root` (symlinks resolved there, never onto the host), '' when it is absent
+ * or not a regular file: an image's /etc/passwd or /etc/group, which a RUN's user and a COPY's
+ * `--chown` are looked up in. Only a regular file is opened (`readRegularTextNow`): a FIFO there
+ * must not hold the build.
+ */
+export async function readTextInRoot(root: string, p: string): Promise<string> {
+  return readRegularTextNow(await resolveInRoot(root, p)) ?? '';
 }

@@ -20,7 +20,7 @@ import type { Differ } from '../diff/differ.js';
 import type { LayerResult } from '../diff/layer-writer.js';
 import { InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors.js';
 import { ensureDir } from '../fileops/copy.js';
-import { resolveInRoot, resolveParts } from '../fileops/resolve.js';
+import { readTextInRoot, resolveInRoot, resolveParts } from '../fileops/resolve.js';
 import type { ExecStep, Mount as PlanMount } from '../plan/types.js';
 import { ExecError } from '../runtime/exec-error.js';
 import { mountedAt, type Mounted } from '../runtime/mount.js';
@@ -32,7 +32,7 @@ import { tryLock, withFileLock, type Release } from '../util/file-lock.js';
 import { commitAndDiff, withActiveSnapshot } from './active-snapshot.js';
 import { forwardSshAgent } from './ssh-forward.js';
 import type { Snapshotter } from '../snapshot/snapshotter.js';
-import { lstatIfExists, lstatNow, readRegularTextNow, statIfExists } from '../util/absent.js';
+import { lstatIfExists, lstatNow, statIfExists } from '../util/absent.js';
 
 const run = promisify(execFile);
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -159,8 +159,7 @@ function withPath(env: readonly string[]): string[] {
 async function prepareRootfs(step: ExecStep, rootfs: string): Promise<{ user: ReturnType<typeof resolveUser>; stubs: string[] }> {
   // Synchronous calls, here and in `removeStubs`: these few files are the RUN's way to its container,
   // often while another step's layer keeps the event loop busy (docs/performance.md).
-  const read = async (file: string): Promise<string> => readRegularTextNow(await resolveInRoot(rootfs, file)) ?? '';
-  const user = resolveUser(step.user, await read('etc/passwd'), await read('etc/group'));
+  const user = resolveUser(step.user, await readTextInRoot(rootfs, 'etc/passwd'), await readTextInRoot(rootfs, 'etc/group'));
   const points = ['etc/resolv.conf', 'etc/hosts', ...step.mounts.flatMap((m) => ('target' in m && m.target ? [m.target] : []))];
   const stubs: string[] = [];
   for (const point of points) {

@@ -21,7 +21,7 @@ import { extractArchive } from '../fileops/extract.js';
 import { adoptExistingDirs } from '../fileops/link-dirs.js';
 import { parseChmod, resolveChown } from '../fileops/ownership.js';
 import { checkoutGit, fetchUrl, parseGitSource, sourceKind } from '../fileops/remote-sources.js';
-import { resolveInRoot, rootParts } from '../fileops/resolve.js';
+import { readTextInRoot, rootParts } from '../fileops/resolve.js';
 import { expandSource, type SourceTree } from '../fileops/sources.js';
 import type { FileStep, SourceLocation } from '../plan/types.js';
 import { withMounted } from '../runtime/mount.js';
@@ -31,7 +31,6 @@ import type { Applier } from '../diff/applier.js';
 import type { Differ } from '../diff/differ.js';
 import { splitEnv } from '../plan/scope.js';
 import { commitAndDiff, withActiveSnapshot } from './active-snapshot.js';
-import { readTextIfExists } from '../util/absent.js';
 
 /** What a file step needs from the build. */
 export interface FileContext {
@@ -167,10 +166,10 @@ async function applyStep(
   usersRoot: string,
   deferred?: DeferredLinks,
 ): Promise<void> {
-  // Inside that root: an image's /etc/passwd may be a symlink, which must not lead to the host's.
-  const read = async (file: string): Promise<string> => (await readTextIfExists(await resolveInRoot(usersRoot, file))) ?? '';
   const chown =
-    step.chown === undefined || step.chown === '' ? undefined : resolveChown(step.chown, await read('etc/passwd'), await read('etc/group'));
+    step.chown === undefined || step.chown === ''
+      ? undefined
+      : resolveChown(step.chown, await readTextInRoot(usersRoot, 'etc/passwd'), await readTextInRoot(usersRoot, 'etc/group'));
   if (step.action === 'mkdir') {
     await ensureDir(rootfs, step.dest, chown ? { chown } : {});
     return;
