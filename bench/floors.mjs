@@ -1,7 +1,8 @@
 // Floors: what the machine costs before any builder work. Node's start-up (`node -e 0`, with this
 // environment and without the extra CA bundle NODE_EXTRA_CA_CERTS may name), and runc alone: four
 // containers of `sleep 2` at once from one prepared busybox bundle (no mounts, no layers, no
-// builder). The no-op and parallel targets are read against these.
+// builder). The no-op and parallel targets are read against these. `runcOverlayFloor` is the floor
+// of one RUN, timed by the registry scenarios beside the builders (bench/registry.mjs).
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -55,6 +56,49 @@ async function runcParallel(dir, count, state) {
         }),
     ),
   );
+}
+
+/**
+ * The floor of a RUN on this machine: its shell command in runc alone, on an overlay mount of a
+ * busybox rootfs (what every builder here gives a RUN), timed from the mount to the unmount (which
+ * writes back what the container wrote, as it does for every builder that unmounts), with nothing of
+ * a builder around it: no seccomp filter, no layer, no image. `time(command)` returns milliseconds;
+ * `dir` is made and left to the caller to remove. A participant of the registry scenarios' rotation, so that it
+ * meets the same disk as the builders it is compared with.
+ */
+export function runcOverlayFloor(dir) {
+  const lower = path.join(dir, 'lower');
+  mkdirSync(path.join(lower, 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', path.join(lower, 'bin', 'busybox'));
+  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    if (applet !== 'busybox') symlinkSync('busybox', path.join(lower, 'bin', applet));
+  }
+  for (const name of ['dev', 'proc', 'sys', 'tmp']) mkdirSync(path.join(lower, name));
+  const state = path.join(dir, 'state');
+  let n = 0;
+  return {
+    time(command) {
+      const run = path.join(dir, `run-${n++}`);
+      const [upper, work, merged] = ['upper', 'work', 'merged'].map((name) => path.join(run, name));
+      for (const d of [upper, work, merged]) mkdirSync(d, { recursive: true });
+      execFileSync('runc', ['spec'], { cwd: run });
+      const spec = JSON.parse(readFileSync(path.join(run, 'config.json'), 'utf8'));
+      spec.process.terminal = false;
+      spec.process.args = ['/bin/sh', '-c', command];
+      spec.root = { path: merged, readonly: false };
+      writeFileSync(path.join(run, 'config.json'), JSON.stringify(spec));
+      const start = process.hrtime.bigint();
+      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+      try {
+        execFileSync('runc', ['--root', state, 'run', '--bundle', run, `bench-floor-${process.pid}-${n}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      } finally {
+        execFileSync('umount', [merged]);
+      }
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      rmSync(run, { recursive: true, force: true });
+      return ms;
+    },
+  };
 }
 
 export async function benchFloors() {

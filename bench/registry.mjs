@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import path from 'node:path';
 import { startBuildah, startBuildKit } from './peers.mjs';
+import { runcOverlayFloor } from './floors.mjs';
 import { LIKE_THE_PEERS, tsbuildCommand } from './command.mjs';
 import { benchTemp, settleDisk } from './scratch.mjs';
 
@@ -114,6 +115,7 @@ export async function benchRegistry() {
     const bigRef = `${registry.host}/big:1`;
     tsbuild(setup, ['build', '-q', '-t', bigRef, '--push', big]);
 
+    const exportCommand = `for i in $(seq 1 ${exportMiB / 16}); do head -c 8388608 /dev/urandom > /f$i; yes "the quick brown fox" | head -c 8388608 >> /f$i; done`;
     const scenarios = {
       parallel: context(
         path.join(dir, 'parallel'),
@@ -138,10 +140,7 @@ export async function benchRegistry() {
         `FROM ${base}\nCOPY . /ctx/\n`,
         Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`d${i % 40}/s${i % 7}/f${i}.bin`, randomBytes(26214)])),
       ),
-      export: context(
-        path.join(dir, 'export'),
-        `FROM ${base}\nRUN for i in $(seq 1 ${exportMiB / 16}); do head -c 8388608 /dev/urandom > /f$i; yes "the quick brown fox" | head -c 8388608 >> /f$i; done\n`,
-      ),
+      export: context(path.join(dir, 'export'), `FROM ${base}\nRUN ${exportCommand}\n`),
     };
 
     const rss = [];
@@ -157,15 +156,21 @@ export async function benchRegistry() {
     // builder rotating, after a `sync` and once the disks are idle (`settleDisk`), so no builder
     // inherits another's (or its own previous run's) writeback of gigabytes, and none always goes
     // first on a machine the setup just loaded.
+    // The export RUN's floor takes its turn with them: its command in runc alone (bench/floors.mjs).
     const times = Object.fromEntries(builders.map((b) => [b.name, Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]))]));
+    const floorTimes = [];
+    const floor = runcOverlayFloor(path.join(dir, 'floor'));
+    const runAlone = { name: 'runc alone', reset: () => {}, build: () => floorTimes.push(floor.time(exportCommand)) };
     for (const [name, ctx] of Object.entries(scenarios)) {
+      const turns = name === 'export' ? [...builders, runAlone] : builders;
       for (let r = 0; r < runs; r++) {
-        for (let i = 0; i < builders.length; i++) {
-          const builder = builders[(i + r) % builders.length];
+        for (let i = 0; i < turns.length; i++) {
+          const builder = turns[(i + r) % turns.length];
           await builder.reset();
           builder.withBase?.(base);
           settleDisk();
-          times[builder.name][name].push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
+          if (builder === runAlone) runAlone.build();
+          else times[builder.name][name].push(timeMs(() => builder.build(ctx, `bench-${name}:1`)));
         }
       }
     }
@@ -200,6 +205,8 @@ export async function benchRegistry() {
       runs,
       exportMiB,
       builders: results,
+      // The export RUN's command in runc alone on an overlay, nothing of a builder around it.
+      exportFloor: { ...stats(floorTimes), times: floorTimes },
       tsbuildPeakRssMiB: { export: peakRssMiB('bench-export:1'), context: peakRssMiB('bench-context:1'), parallel: peakRssMiB('bench-parallel:1') },
     };
   } finally {
