@@ -15,7 +15,8 @@ const wrapper = fileURLToPath(new URL('../scripts/reference-buildkit.sh', import
 
 /**
  * Current BuildKit; undefined when the engine cannot be started here (not root, no script, no
- * docker CLI). The engine is shared with other work on the machine, so nothing global is pruned:
+ * docker CLI). The engine is shared with other work on the machine, so nothing global is pruned
+ * while the bench runs (its build cache is bounded at the end, `stop`):
  * `reset()` removes only the images this bench named or loaded (by the ids `-q` printed, so the
  * images a re-used name left untagged go too), and the next build runs with --no-cache (cold steps;
  * base blobs BuildKit already holds are not fetched again).
@@ -75,7 +76,13 @@ export async function startBuildKit() {
       forget();
       cold = true;
     },
-    stop: async () => forget(),
+    // Every bench adds 6-10 GB of build cache to the shared engine, and it filled this disk once
+    // (60.7 GB): at the end the cache is cut to its most recently used BENCH_PEER_CACHE_MAX (10GB),
+    // which leaves other work on the engine cache it used lately and keeps the bench's disk bounded.
+    stop: async () => {
+      forget();
+      spawnSync('docker', ['buildx', 'prune', '--force', '--max-used-space', process.env.BENCH_PEER_CACHE_MAX ?? '10GB'], { env, stdio: 'ignore' });
+    },
   };
 }
 
