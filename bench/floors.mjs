@@ -61,10 +61,11 @@ async function runcParallel(dir, count, state) {
 /**
  * The floor of a RUN on this machine: its shell command in runc alone, on an overlay mount of a
  * busybox rootfs (what every builder here gives a RUN), timed from the mount to the unmount (which
- * writes back what the container wrote, as it does for every builder that unmounts), with nothing of
- * a builder around it: no seccomp filter, no layer, no image. `time(command)` returns milliseconds;
- * `dir` is made and left to the caller to remove. A participant of the registry scenarios' rotation, so that it
- * meets the same disk as the builders it is compared with.
+ * writes back what the container wrote, as it does for every builder that unmounts), with nothing
+ * of a builder around it: no seccomp filter, no layer, no image. Without the filter the floor is
+ * if anything lower than a sandboxed builder's. `time(command)` returns milliseconds; `dir` is made
+ * and left to the caller to remove. It takes its turn in the registry scenarios' rotation, so that
+ * it meets the same disk as the builders it is compared with.
  */
 export function runcOverlayFloor(dir) {
   const lower = path.join(dir, 'lower');
