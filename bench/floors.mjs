@@ -35,13 +35,18 @@ function bundle(dir, args) {
   mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
   copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
   for (const tool of ['sleep', 'true', 'sh']) symlinkSync('busybox', path.join(rootfs, 'bin', tool));
+  writeSpec(dir, args, { path: rootfs, readonly: true });
+  return dir;
+}
+
+/** `runc spec`'s default config.json in `dir`, running `args` without a terminal on `root`. */
+function writeSpec(dir, args, root) {
   execFileSync('runc', ['spec'], { cwd: dir });
   const spec = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
   spec.process.terminal = false;
   spec.process.args = args;
-  spec.root = { path: rootfs, readonly: true };
+  spec.root = root;
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
 }
 
 async function runcParallel(dir, count, state) {
@@ -82,12 +87,7 @@ export function runcOverlayFloor(dir) {
       const run = path.join(dir, `run-${n++}`);
       const [upper, work, merged] = ['upper', 'work', 'merged'].map((name) => path.join(run, name));
       for (const d of [upper, work, merged]) mkdirSync(d, { recursive: true });
-      execFileSync('runc', ['spec'], { cwd: run });
-      const spec = JSON.parse(readFileSync(path.join(run, 'config.json'), 'utf8'));
-      spec.process.terminal = false;
-      spec.process.args = ['/bin/sh', '-c', command];
-      spec.root = { path: merged, readonly: false };
-      writeFileSync(path.join(run, 'config.json'), JSON.stringify(spec));
+      writeSpec(run, ['/bin/sh', '-c', command], { path: merged, readonly: false });
       const start = process.hrtime.bigint();
       execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
       try {
